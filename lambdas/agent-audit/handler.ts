@@ -1,0 +1,163 @@
+/**
+ * Example function target behind the agent-activity route: an audit trail of what each AI agent
+ * did in Fast.io, one DynamoDB item per action.
+ *
+ * Table: partition key `agentId`, sort key `occurredAtEventId` = `<occurredAt>#<eventId>`, so
+ * "what did agent X do, in time order" is one Query (add a `begins_with`/`BETWEEN` on the sort key
+ * for a time window). `occurredAt` is normalized to `toISOString()` form, so string order is time
+ * order. Items expire through the TTL attribute `expiresAt` (epoch seconds) AUDIT_RETENTION_DAYS
+ * (default 90) after they were recorded.
+ *
+ * Delivery: EventBridge invokes this function asynchronously with one event. Any error is thrown:
+ * Lambda retries the async invocation and then hands the original event to the on-failure
+ * destination. An event without `detail.agentId` is such an error.
+ *
+ * Idempotent twice over: Powertools Idempotency on `detail.eventId` skips events already recorded
+ * (records expire after IDEMPOTENCY_EXPIRY_DAYS, default 7), and the write itself is
+ * create-only (`attribute_not_exists`) on a key derived from the event, so a late duplicate never
+ * rewrites an audit entry or extends its retention.
+ */
+import { getNumberFromEnv, getStringFromEnv } from '@aws-lambda-powertools/commons/utils/env';
+import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { PutCommandInput } from '@aws-sdk/lib-dynamodb';
+import type { Context } from 'aws-lambda';
+import {
+  eventTime,
+  FastioEventError,
+  parseFastioEvent,
+  requireDetailField,
+} from '../shared/fastio-event';
+import type { FastioEvent } from '../shared/fastio-event';
+import { MetricName } from '../shared/metric-names';
+import { logger, metrics } from '../shared/powertools';
+
+// ---- configuration, read once per container (a bad value fails the cold start) -----------------
+const positive = (key: string, value: number): number => {
+  if (!(value > 0)) throw new Error(`${key} must be a positive number (got ${value})`);
+  return value;
+};
+const auditTableName = getStringFromEnv({ key: 'AUDIT_TABLE_NAME' });
+const idempotencyTableName = getStringFromEnv({ key: 'IDEMPOTENCY_TABLE_NAME' });
+const retentionDays = positive(
+  'AUDIT_RETENTION_DAYS',
+  getNumberFromEnv({ key: 'AUDIT_RETENTION_DAYS', defaultValue: 90 }),
+);
+const idempotencyExpiryDays = positive(
+  'IDEMPOTENCY_EXPIRY_DAYS',
+  getNumberFromEnv({ key: 'IDEMPOTENCY_EXPIRY_DAYS', defaultValue: 7 }),
+);
+
+// ---- clients and Powertools utilities, created once per container ------------------------------
+const documentClient = DynamoDBDocumentClient.from(new DynamoDBClient({}));
+const persistenceStore = new DynamoDBPersistenceLayer({ tableName: idempotencyTableName });
+const idempotencyConfig = new IdempotencyConfig({
+  eventKeyJmesPath: 'detail.eventId',
+  throwOnNoIdempotencyKey: true,
+  expiresAfterSeconds: Math.round(idempotencyExpiryDays * 24 * 60 * 60),
+});
+
+/** Verbatim payloads above this size are not stored (a DynamoDB item is at most 400 KB). */
+export const MAX_STORED_PAYLOAD_BYTES = 300_000;
+
+export type AuditOutcome = 'recorded' | 'alreadyRecorded';
+
+/** The audit item for one event. Pure, so the exact request is easy to check. */
+export const buildAuditPut = (
+  event: FastioEvent,
+  tableName: string,
+  nowMillis: number,
+  retentionDaysValue: number,
+): PutCommandInput => {
+  const { detail } = event;
+  const agentId = requireDetailField(event, 'agentId');
+  const occurredAt = eventTime(event);
+  const payloadJson = JSON.stringify(detail.payload);
+  const payloadBytes = Buffer.byteLength(payloadJson, 'utf8');
+  const item: Record<string, unknown> = {
+    agentId,
+    occurredAtEventId: `${occurredAt}#${detail.eventId}`,
+    occurredAt,
+    eventId: detail.eventId,
+    eventType: detail.eventType,
+    recordedAt: new Date(nowMillis).toISOString(),
+    expiresAt: Math.floor(nowMillis / 1000) + Math.round(retentionDaysValue * 24 * 60 * 60),
+  };
+  for (const attr of ['workspaceId', 'fileId', 'fileName', 'extension', 'sizeBytes'] as const) {
+    if (detail[attr] !== undefined) item[attr] = detail[attr];
+  }
+  if (event['replay-name'] !== undefined) item.replayName = event['replay-name'];
+  if (payloadBytes <= MAX_STORED_PAYLOAD_BYTES) {
+    item.payload = payloadJson;
+  } else {
+    item.payloadOmittedBytes = payloadBytes;
+  }
+  return {
+    TableName: tableName,
+    Item: item,
+    ConditionExpression: 'attribute_not_exists(#agentId)',
+    ExpressionAttributeNames: { '#agentId': 'agentId' },
+  };
+};
+
+/** The work for one event; its return value is what the idempotency record stores. */
+const recordAgentAction = async (event: FastioEvent): Promise<AuditOutcome> => {
+  const agentId = requireDetailField(event, 'agentId');
+  const put = buildAuditPut(event, auditTableName, Date.now(), retentionDays);
+  const logAttributes = {
+    eventId: event.detail.eventId,
+    eventType: event.detail.eventType,
+    agentId,
+    occurredAtEventId: put.Item?.occurredAtEventId,
+    replayName: event['replay-name'],
+  };
+  try {
+    await documentClient.send(new PutCommand(put));
+  } catch (error) {
+    if (!(error instanceof Error && error.name === 'ConditionalCheckFailedException')) throw error;
+    logger.info('Agent action already recorded; nothing to do', logAttributes);
+    return 'alreadyRecorded';
+  }
+  logger.info('Agent action recorded', logAttributes);
+  // One metric per agent: a single-metric instance flushes at once with its own dimension.
+  const perAgent = metrics.singleMetric();
+  perAgent.addDimension('AgentId', agentId);
+  perAgent.addMetric(MetricName.agentActionRecorded, MetricUnit.Count, 1);
+  return 'recorded';
+};
+
+const recordAgentActionOnce = makeIdempotent(recordAgentAction, {
+  persistenceStore,
+  config: idempotencyConfig,
+});
+
+export const handler = async (input: unknown, context: Context): Promise<AuditOutcome> => {
+  logger.addContext(context);
+  idempotencyConfig.registerLambdaContext(context);
+  let event: FastioEvent;
+  try {
+    event = parseFastioEvent(input);
+    // Checked before the idempotency layer so an event that can never succeed is not recorded.
+    requireDetailField(event, 'agentId');
+  } catch (error) {
+    logger.error('Malformed agent event rejected; Lambda retries it, then sends it to the on-failure destination', {
+      eventBridgeId: typeof input === 'object' && input !== null ? (input as { id?: unknown }).id : undefined,
+      field: error instanceof FastioEventError ? error.field : undefined,
+      error: error as Error,
+    });
+    throw error;
+  }
+  try {
+    return await recordAgentActionOnce(event);
+  } catch (error) {
+    logger.error('Recording agent action failed; Lambda will retry the event', {
+      eventId: event.detail.eventId,
+      agentId: event.detail.agentId,
+      error: error as Error,
+    });
+    throw error;
+  }
+};

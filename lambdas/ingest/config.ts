@@ -1,0 +1,42 @@
+import { getNumberFromEnv, getStringFromEnv } from '@aws-lambda-powertools/commons/utils/env';
+import {
+  DEFAULT_TOLERANCE_SECONDS,
+  SIGNATURE_SCHEME_SETTINGS,
+  type SignatureSchemeSetting,
+} from '../../lib/webhook-signature';
+
+export interface IngestConfig {
+  readonly eventBusName: string;
+  readonly signingSecretArn: string;
+  readonly signatureScheme: SignatureSchemeSetting;
+  readonly toleranceSeconds: number;
+  readonly rotationGraceMs: number;
+}
+
+export const DEFAULT_ROTATION_GRACE_HOURS = 24;
+
+function isSchemeSetting(value: string): value is SignatureSchemeSetting {
+  return (SIGNATURE_SCHEME_SETTINGS as readonly string[]).includes(value);
+}
+
+/** Reads and validates the environment; throws (failing the cold start) on anything missing or invalid. */
+export function loadIngestConfig(): IngestConfig {
+  const eventBusName = getStringFromEnv({ key: 'EVENT_BUS_NAME', errorMessage: 'EVENT_BUS_NAME is required' });
+  const signingSecretArn = getStringFromEnv({ key: 'SIGNING_SECRET_ARN', errorMessage: 'SIGNING_SECRET_ARN is required' });
+  const signatureScheme = getStringFromEnv({ key: 'SIGNATURE_SCHEME', defaultValue: 'auto' });
+  const toleranceSeconds = getNumberFromEnv({ key: 'SIGNATURE_TOLERANCE_SECONDS', defaultValue: DEFAULT_TOLERANCE_SECONDS });
+  const graceHours = getNumberFromEnv({ key: 'ROTATION_GRACE_HOURS', defaultValue: DEFAULT_ROTATION_GRACE_HOURS });
+
+  if (eventBusName === '') throw new Error('EVENT_BUS_NAME is empty');
+  if (signingSecretArn === '') throw new Error('SIGNING_SECRET_ARN is empty');
+  if (!isSchemeSetting(signatureScheme)) {
+    throw new Error(`SIGNATURE_SCHEME must be one of ${SIGNATURE_SCHEME_SETTINGS.join(', ')}, got "${signatureScheme}"`);
+  }
+  if (!Number.isInteger(toleranceSeconds) || toleranceSeconds < 1 || toleranceSeconds > 86_400) {
+    throw new Error(`SIGNATURE_TOLERANCE_SECONDS must be an integer from 1 to 86400, got ${toleranceSeconds}`);
+  }
+  if (!Number.isFinite(graceHours) || graceHours < 0 || graceHours > 24 * 365) {
+    throw new Error(`ROTATION_GRACE_HOURS must be a number from 0 to 8760, got ${graceHours}`);
+  }
+  return { eventBusName, signingSecretArn, signatureScheme, toleranceSeconds, rotationGraceMs: graceHours * 3_600_000 };
+}

@@ -1,0 +1,29 @@
+import type { SignatureRejectionReason } from '../../lib/webhook-signature';
+
+/** Name of the dimension that WebhookRejected carries. */
+export const REASON_DIMENSION = 'Reason';
+
+/**
+ * Every value of the `Reason` dimension on the WebhookRejected metric (and of `reason` in the
+ * "webhook rejected" log line). The status each one answers is in the comment.
+ */
+export const REJECTION_REASONS = {
+  /** 401: neither X-Fastio-Signature nor Fastio-Signature was sent. */
+  missingSignature: 'missing-signature',
+  /** 401: a signature header was sent but held no well-formed signature (empty, wrong length or alphabet, other scheme). */
+  malformedSignature: 'malformed-signature',
+  /** 401: well-formed, but no signature matched the current (or, within the grace period, previous) secret. */
+  badSignature: 'bad-signature',
+  /** 401: timestamped signature outside ±SIGNATURE_TOLERANCE_SECONDS, in either direction. */
+  staleTimestamp: 'stale-timestamp',
+  /** 413: the body, or the entry built from it, is over EventBridge's 1 MB entry limit. */
+  bodyTooLarge: 'body-too-large',
+  /** 405: anything but POST (the single route makes this unreachable behind API Gateway). */
+  methodNotAllowed: 'method-not-allowed',
+} as const satisfies Record<string, string>;
+
+export type RejectionReason = (typeof REJECTION_REASONS)[keyof typeof REJECTION_REASONS];
+
+// Compile-time check that every reason the signature module can give is listed above.
+const signatureReasonsAreListed: SignatureRejectionReason extends RejectionReason ? true : never = true;
+void signatureReasonsAreListed;

@@ -1,0 +1,153 @@
+/**
+ * The webhook signing secret (DESIGN.md decision 3), read by ARN through Powertools Parameters.
+ *
+ * One cached read returns AWSCURRENT and, while that version is younger than the rotation grace period
+ * (its CreatedDate), AWSPREVIOUS too. Powertools' SecretsProvider returns only the secret string, so this
+ * is a small Powertools provider (BaseProvider, same cache and options) over GetSecretValue that keeps the
+ * version's CreatedDate. Secrets Manager is called:
+ * - on the first request of a container, then when the cached value is older than SECRET_CACHE_SECONDS;
+ * - on a signature mismatch, at most once per MISMATCH_REFRESH_INTERVAL_MS (picks up a rotation early);
+ * - never more than once per FAILED_READ_BACKOFF_MS after a failed read.
+ * So a flood of forged deliveries costs at most a couple of calls a minute per container.
+ */
+import { BaseProvider } from '@aws-lambda-powertools/parameters/base';
+import { GetSecretValueCommand, type GetSecretValueCommandOutput, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { logger } from '../shared/powertools';
+
+export type SecretStage = 'AWSCURRENT' | 'AWSPREVIOUS';
+
+export interface SigningKey {
+  /** The HMAC key: the SecretString (trimmed) as UTF-8, or the SecretBinary bytes. Empty when unusable. */
+  readonly key: Buffer;
+  readonly versionId: string | undefined;
+  readonly createdDate: Date | undefined;
+}
+
+export interface SigningKeys {
+  readonly current: SigningKey;
+  /** Read only while `current` is inside the grace period; absent when there is no AWSPREVIOUS version. */
+  readonly previous: SigningKey | undefined;
+}
+
+export const SECRET_CACHE_SECONDS = 300;
+export const MISMATCH_REFRESH_INTERVAL_MS = 60_000;
+export const FAILED_READ_BACKOFF_MS = 5_000;
+
+/** The secret could not be read (Secrets Manager failed, or a recent read failed and we are backing off). */
+export class SecretUnavailableError extends Error {
+  override readonly name = 'SecretUnavailableError';
+}
+
+/** The secret was read but its AWSCURRENT value is empty: fail closed. */
+export class SecretEmptyError extends Error {
+  override readonly name = 'SecretEmptyError';
+}
+
+function toSigningKey(output: GetSecretValueCommandOutput): SigningKey {
+  let key: Buffer;
+  if (typeof output.SecretString === 'string') key = Buffer.from(output.SecretString.trim(), 'utf8');
+  else if (output.SecretBinary instanceof Uint8Array) key = Buffer.from(output.SecretBinary);
+  else key = Buffer.alloc(0);
+  return { key, versionId: output.VersionId, createdDate: output.CreatedDate };
+}
+
+export function isInGracePeriod(current: SigningKey, nowMs: number, graceMs: number): boolean {
+  return current.createdDate !== undefined && nowMs - current.createdDate.getTime() < graceMs;
+}
+
+function isSigningKeys(value: unknown): value is SigningKeys {
+  return typeof value === 'object' && value !== null && 'current' in value && 'previous' in value;
+}
+
+function isNotFound(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ResourceNotFoundException';
+}
+
+/** Powertools Parameters provider whose value for a secret ARN is its SigningKeys. */
+export class SigningKeyProvider extends BaseProvider {
+  readonly #secretsManager: SecretsManagerClient;
+  readonly #graceMs: number;
+  #lastReadAt = Number.NEGATIVE_INFINITY;
+  #lastReadFailed = false;
+
+  constructor(secretsManager: SecretsManagerClient, graceMs: number) {
+    super({ awsSdkV3Client: secretsManager });
+    this.#secretsManager = secretsManager;
+    this.#graceMs = graceMs;
+  }
+
+  /** When Secrets Manager was last called (epoch ms), whatever the outcome. */
+  get lastReadAt(): number {
+    return this.#lastReadAt;
+  }
+
+  async getKeys(secretArn: string, options: { forceFetch?: boolean } = {}): Promise<SigningKeys> {
+    const value = await this.get(secretArn, { maxAge: SECRET_CACHE_SECONDS, forceFetch: options.forceFetch ?? false });
+    if (!isSigningKeys(value)) throw new SecretUnavailableError('the signing secret provider returned no value');
+    return value;
+  }
+
+  protected async _get(name: string): Promise<SigningKeys> {
+    const now = Date.now();
+    if (this.#lastReadFailed && now - this.#lastReadAt < FAILED_READ_BACKOFF_MS) {
+      throw new SecretUnavailableError('a recent read of the signing secret failed; not retrying yet');
+    }
+    this.#lastReadAt = now;
+    this.#lastReadFailed = true;
+    const current = toSigningKey(
+      await this.#secretsManager.send(new GetSecretValueCommand({ SecretId: name, VersionStage: 'AWSCURRENT' })),
+    );
+    let previous: SigningKey | undefined;
+    if (isInGracePeriod(current, now, this.#graceMs)) {
+      try {
+        previous = toSigningKey(
+          await this.#secretsManager.send(new GetSecretValueCommand({ SecretId: name, VersionStage: 'AWSPREVIOUS' })),
+        );
+      } catch (error) {
+        // No AWSPREVIOUS (first version) is normal. Any other failure costs only previous-secret deliveries
+        // until the next read; the current secret keeps working.
+        if (!isNotFound(error)) logger.warn('cannot read the previous signing secret version', { error });
+      }
+    }
+    this.#lastReadFailed = false;
+    return { current, previous };
+  }
+
+  protected _getMultiple(): Promise<Record<string, unknown> | undefined> {
+    return Promise.reject(new Error('SigningKeyProvider reads one secret at a time'));
+  }
+}
+
+/** Matches a delivery against the signing secret with the caching and refresh rules above. */
+export class SigningSecret {
+  constructor(
+    private readonly provider: SigningKeyProvider,
+    private readonly secretArn: string,
+    private readonly graceMs: number,
+  ) {}
+
+  /**
+   * The stage of the secret that `matches` accepts, or `undefined` when none does.
+   * Throws SecretUnavailableError / SecretEmptyError (both mean: answer 503, Fast.io retries).
+   */
+  async findMatchingStage(matches: (key: Buffer) => boolean): Promise<SecretStage | undefined> {
+    let outcome = this.#evaluate(await this.provider.getKeys(this.secretArn), matches);
+    if (outcome === 'mismatch' || outcome === 'empty') {
+      if (Date.now() - this.provider.lastReadAt >= MISMATCH_REFRESH_INTERVAL_MS) {
+        outcome = this.#evaluate(await this.provider.getKeys(this.secretArn, { forceFetch: true }), matches);
+      }
+    }
+    if (outcome === 'empty') throw new SecretEmptyError('the signing secret (AWSCURRENT) is empty');
+    return outcome === 'mismatch' ? undefined : outcome;
+  }
+
+  #evaluate(keys: SigningKeys, matches: (key: Buffer) => boolean): SecretStage | 'mismatch' | 'empty' {
+    if (keys.current.key.length === 0) return 'empty';
+    if (matches(keys.current.key)) return 'AWSCURRENT';
+    const previous = keys.previous;
+    if (previous && previous.key.length > 0 && isInGracePeriod(keys.current, Date.now(), this.graceMs) && matches(previous.key)) {
+      return 'AWSPREVIOUS';
+    }
+    return 'mismatch';
+  }
+}

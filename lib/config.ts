@@ -1,0 +1,100 @@
+/**
+ * Deployment configuration: read from cdk.json context, overridable with `-c key=value`,
+ * validated before any construct is created so a bad value stops synth with one clear line.
+ */
+
+export const SIGNATURE_SCHEMES = ['auto', 'body-hmac', 'timestamped'] as const;
+export type SignatureScheme = (typeof SIGNATURE_SCHEMES)[number];
+
+export interface AppConfig {
+  /** Prefixes every stack name, so several deployments can share an account. */
+  readonly stage: string;
+  readonly archiveRetentionDays: number;
+  /** Subscribed to alarms and review notifications when set. */
+  readonly alarmEmail?: string;
+  readonly signatureScheme: SignatureScheme;
+  readonly signatureToleranceSeconds: number;
+  readonly rotationGraceHours: number;
+  readonly apiThrottleRateLimit: number;
+  readonly apiThrottleBurstLimit: number;
+  readonly consumerMaxConcurrency: number;
+  /** Import an existing Fast.io signing secret instead of creating one. */
+  readonly signingSecretArn?: string;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Anything that answers context lookups: a construct's `node`, or a plain map in tests. */
+export interface ContextSource {
+  tryGetContext(key: string): unknown;
+}
+
+function describe(value: unknown): string {
+  return typeof value === 'string' ? `"${value}"` : JSON.stringify(value) ?? String(value);
+}
+
+function readInteger(source: ContextSource, key: string, min: number, max: number): number {
+  const raw = source.tryGetContext(key);
+  // `-c key=value` always arrives as a string; cdk.json may hold a number.
+  const value = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`config ${key}=${describe(raw)} is invalid: expected an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function readOptionalString(source: ContextSource, key: string, pattern: RegExp, allowed: string): string | undefined {
+  const raw = source.tryGetContext(key);
+  if (raw === undefined || raw === null || raw === '') return undefined;
+  if (typeof raw !== 'string' || !pattern.test(raw)) {
+    throw new ConfigError(`config ${key}=${describe(raw)} is invalid: expected ${allowed}`);
+  }
+  return raw;
+}
+
+const STAGE_PATTERN = /^[a-z][a-z0-9-]{0,19}$/;
+const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const SECRET_ARN_PATTERN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/;
+
+export function loadConfig(source: ContextSource): AppConfig {
+  const stage = source.tryGetContext('stage');
+  if (typeof stage !== 'string' || !STAGE_PATTERN.test(stage)) {
+    throw new ConfigError(
+      `config stage=${describe(stage)} is invalid: expected 1-20 characters, lower-case letters, digits and '-', starting with a letter`,
+    );
+  }
+  const scheme = source.tryGetContext('signatureScheme') ?? 'auto';
+  if (!SIGNATURE_SCHEMES.includes(scheme as SignatureScheme)) {
+    throw new ConfigError(`config signatureScheme=${describe(scheme)} is invalid: expected one of ${SIGNATURE_SCHEMES.join(', ')}`);
+  }
+  const rate = readInteger(source, 'apiThrottleRateLimit', 1, 10_000);
+  const burst = readInteger(source, 'apiThrottleBurstLimit', 1, 5_000);
+  if (burst < rate / 100) {
+    throw new ConfigError(`config apiThrottleBurstLimit=${burst} is invalid: expected at least 1% of apiThrottleRateLimit (${rate})`);
+  }
+  return {
+    stage,
+    // EventBridge archives accept 0 (indefinite) or a day count; indefinite would defeat the retention check of `replay start`.
+    archiveRetentionDays: readInteger(source, 'archiveRetentionDays', 1, 3650),
+    alarmEmail: readOptionalString(source, 'alarmEmail', EMAIL_PATTERN, 'an email address, or empty for none'),
+    signatureScheme: scheme as SignatureScheme,
+    signatureToleranceSeconds: readInteger(source, 'signatureToleranceSeconds', 1, 3600),
+    rotationGraceHours: readInteger(source, 'rotationGraceHours', 0, 720),
+    apiThrottleRateLimit: rate,
+    apiThrottleBurstLimit: burst,
+    // SQS event sources accept a maximum concurrency from 2 to 1000.
+    consumerMaxConcurrency: readInteger(source, 'consumerMaxConcurrency', 2, 1000),
+    signingSecretArn: readOptionalString(source, 'signingSecretArn', SECRET_ARN_PATTERN, 'a complete Secrets Manager secret ARN, or empty to create one'),
+  };
+}
+
+/** Stack names, shared by the CDK app and the operator CLI that reads their outputs. */
+export function stackNames(stage: string): { stateful: string; ingest: string; routing: string } {
+  return {
+    stateful: `${stage}-fastio-stateful`,
+    ingest: `${stage}-fastio-ingest`,
+    routing: `${stage}-fastio-routing`,
+  };
+}

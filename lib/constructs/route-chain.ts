@@ -1,0 +1,141 @@
+import { Duration, Validations } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import type { Route } from '../route-table';
+import { ProjectFunction } from './project-function';
+import { ReviewWorkflow } from './review-workflow';
+import { createDeadLetterQueue, createSecureQueue, type DeadLetterRole } from './secure-queue';
+
+/** How long EventBridge keeps retrying a target before the event goes to the target DLQ. */
+export const TARGET_RETRY_POLICY = { retryAttempts: 8, maxEventAge: Duration.hours(2) } as const;
+
+/** Lambda's own async retries and event age for function targets, before the on-failure destination. */
+export const ASYNC_INVOKE_POLICY = { retryAttempts: 2, maxEventAge: Duration.hours(1) } as const;
+
+export const CONSUMER_TIMEOUT = Duration.seconds(30);
+
+/** SQS's guidance for event sources: at least six times the function timeout. */
+export const BUFFER_VISIBILITY_TIMEOUT = Duration.seconds(CONSUMER_TIMEOUT.toSeconds() * 6);
+
+export interface RouteChainProps {
+  readonly route: Route;
+  readonly eventBus: events.IEventBus;
+  readonly catalogTable: dynamodb.ITableV2;
+  readonly auditTable: dynamodb.ITableV2;
+  readonly idempotencyTable: dynamodb.ITableV2;
+  readonly notificationTopic: sns.ITopic;
+  readonly consumerMaxConcurrency: number;
+}
+
+/**
+ * One route of the table as deployed: its rule, the target its kind calls for, and a dead-letter
+ * queue on every hop. Built from the route entry alone, so adding a route is a change to the table.
+ */
+export class RouteChain extends Construct {
+  public readonly route: Route;
+  public readonly rule: events.Rule;
+  /** Every dead-letter and failure queue of this chain, by what it collects. */
+  public readonly deadLetterQueues: Partial<Record<DeadLetterRole, sqs.Queue>> = {};
+  public readonly bufferQueue?: sqs.Queue;
+  public readonly consumerFunction?: ProjectFunction;
+  public readonly stateMachine?: sfn.StateMachine;
+
+  constructor(scope: Construct, id: string, props: RouteChainProps) {
+    super(scope, id);
+    this.route = props.route;
+
+    this.rule = new events.Rule(this, 'Rule', {
+      eventBus: props.eventBus,
+      description: props.route.description.slice(0, 512),
+      // Placeholder so the L2 accepts the rule; the property override below is the real pattern.
+      eventPattern: { source: [...props.route.pattern.source] },
+    });
+    // The route table holds console JSON (kebab-case keys, replay-name, $or) that CDK's camel-case
+    // EventPattern cannot express; the pattern is written to the template as the table has it.
+    (this.rule.node.defaultChild as events.CfnRule).addPropertyOverride('EventPattern', props.route.pattern);
+
+    const targetDeadLetterQueue = this.deadLetterQueue('TargetDlq', 'target-dlq');
+    const targetOptions = { deadLetterQueue: targetDeadLetterQueue, ...TARGET_RETRY_POLICY };
+    const { target } = props.route;
+
+    switch (target.kind) {
+      case 'queue': {
+        const bufferDeadLetterQueue = this.deadLetterQueue('BufferDlq', 'buffer-dlq');
+        this.bufferQueue = createSecureQueue(this, 'BufferQueue', {
+          visibilityTimeout: BUFFER_VISIBILITY_TIMEOUT,
+          deadLetterQueue: bufferDeadLetterQueue,
+        });
+        this.consumerFunction = this.consumer(target.consumer, props);
+        this.consumerFunction.addEventSource(
+          new SqsEventSource(this.bufferQueue, {
+            batchSize: 10,
+            maxBatchingWindow: Duration.seconds(1),
+            reportBatchItemFailures: true,
+            maxConcurrency: props.consumerMaxConcurrency,
+          }),
+        );
+        Validations.of(this.consumerFunction).acknowledge({
+          id: 'Serverless-LambdaEventSourceMappingDestination',
+          reason: 'On-failure destinations exist for stream sources only; an SQS source fails over through the buffer queue redrive policy to its DLQ.',
+        });
+        this.rule.addTarget(new targets.SqsQueue(this.bufferQueue, targetOptions));
+        break;
+      }
+      case 'function': {
+        const onFailureQueue = this.deadLetterQueue('OnFailureQueue', 'on-failure');
+        this.consumerFunction = this.consumer(target.consumer, props, {
+          onFailure: new SqsDestination(onFailureQueue),
+          ...ASYNC_INVOKE_POLICY,
+        });
+        this.rule.addTarget(new targets.LambdaFunction(this.consumerFunction, targetOptions));
+        break;
+      }
+      case 'workflow': {
+        const failureQueue = this.deadLetterQueue('FailureQueue', 'workflow-failures');
+        const workflow = new ReviewWorkflow(this, 'ReviewWorkflow', {
+          catalogTable: props.catalogTable,
+          notificationTopic: props.notificationTopic,
+          failureQueue,
+        });
+        this.stateMachine = workflow.stateMachine;
+        this.rule.addTarget(new targets.SfnStateMachine(this.stateMachine, targetOptions));
+        break;
+      }
+    }
+  }
+
+  private deadLetterQueue(id: string, role: DeadLetterRole): sqs.Queue {
+    const queue = createDeadLetterQueue(this, id, role);
+    this.deadLetterQueues[role] = queue;
+    return queue;
+  }
+
+  private consumer(
+    name: 'catalog-consumer' | 'agent-audit',
+    props: RouteChainProps,
+    asyncInvoke?: ConstructorParameters<typeof ProjectFunction>[2]['asyncInvoke'],
+  ): ProjectFunction {
+    const fn = new ProjectFunction(this, 'Consumer', {
+      handlerFolder: name,
+      serviceName: `fastio-${props.route.name}`,
+      timeout: CONSUMER_TIMEOUT,
+      asyncInvoke,
+    }).withEnvironment('IDEMPOTENCY_TABLE_NAME', props.idempotencyTable.tableName, (grantee) =>
+      // Exactly what Powertools' DynamoDBPersistenceLayer calls.
+      props.idempotencyTable.grant(grantee, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'),
+    );
+    if (name === 'catalog-consumer') {
+      fn.withEnvironment('CATALOG_TABLE_NAME', props.catalogTable.tableName, (grantee) => props.catalogTable.grant(grantee, 'dynamodb:UpdateItem'));
+    } else {
+      fn.withEnvironment('AUDIT_TABLE_NAME', props.auditTable.tableName, (grantee) => props.auditTable.grant(grantee, 'dynamodb:PutItem'));
+    }
+    return fn;
+  }
+}

@@ -1,0 +1,51 @@
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+
+/** Fourteen days, SQS's maximum: the longest an operator can take to notice and redrive. */
+export const QUEUE_RETENTION = Duration.days(14);
+
+/** Receives before a buffered message is moved to its dead-letter queue. */
+export const MAX_RECEIVE_COUNT = 5;
+
+/** What a dead-letter queue collects; shown by `ops dlq list` and decides how `dlq redrive` re-delivers. */
+export type DeadLetterRole = 'buffer-dlq' | 'target-dlq' | 'on-failure' | 'workflow-failures';
+
+export interface SecureQueueProps {
+  /**
+   * @default Duration.seconds(30)
+   */
+  readonly visibilityTimeout?: Duration;
+  /** Redrive to this queue after MAX_RECEIVE_COUNT receives. */
+  readonly deadLetterQueue?: sqs.IQueue;
+}
+
+/** An SQS queue with the project's secure defaults: SSE-SQS, TLS only, 14-day retention. */
+export function createSecureQueue(scope: Construct, id: string, props: SecureQueueProps = {}): sqs.Queue {
+  return new sqs.Queue(scope, id, {
+    // SSE-SQS needs no key policy for EventBridge, Lambda destinations or Step Functions to write.
+    encryption: sqs.QueueEncryption.SQS_MANAGED,
+    enforceSSL: true,
+    retentionPeriod: QUEUE_RETENTION,
+    visibilityTimeout: props.visibilityTimeout ?? Duration.seconds(30),
+    removalPolicy: RemovalPolicy.RETAIN,
+    deadLetterQueue: props.deadLetterQueue ? { queue: props.deadLetterQueue, maxReceiveCount: MAX_RECEIVE_COUNT } : undefined,
+  });
+}
+
+/** A terminal queue that collects what failed at one hop; nothing drains it but an operator. */
+export function createDeadLetterQueue(scope: Construct, id: string, role: DeadLetterRole): sqs.Queue {
+  const queue = createSecureQueue(scope, id);
+  Validations.of(queue).acknowledge({
+    id: 'Serverless-SQSRedrivePolicy',
+    reason: `This queue is itself a dead-letter queue (${role}); a DLQ of a DLQ would only hide messages further from operators.`,
+  });
+  // cdk-nag only recognises a queue as a DLQ when another queue's redrive policy names it.
+  if (role !== 'buffer-dlq') {
+    Validations.of(queue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: `This queue is itself a dead-letter queue (${role}); a DLQ of a DLQ would only hide messages further from operators.`,
+    });
+  }
+  return queue;
+}

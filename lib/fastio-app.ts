@@ -1,0 +1,53 @@
+import { App, Tags, Validations, type AppProps } from 'aws-cdk-lib';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import { loadConfig, stackNames, type AppConfig } from './config';
+import { IngestStack } from './ingest-stack';
+import { RoutingStack } from './routing-stack';
+import { StatefulStack } from './stateful-stack';
+
+export interface FastioApp {
+  readonly app: App;
+  readonly config: AppConfig;
+  readonly stateful: StatefulStack;
+  readonly ingest: IngestStack;
+  readonly routing: RoutingStack;
+}
+
+/**
+ * Builds the whole deployment: three stacks split by lifecycle, wired through typed props, with
+ * cdk-nag's AwsSolutions and Serverless packs validating every construct at synth.
+ * Shared by bin/app.ts and the tests, so both synthesize exactly the same thing.
+ */
+export function buildApp(props: AppProps = {}): FastioApp {
+  const app = new App(props);
+  const config = loadConfig(app.node);
+  const names = stackNames(config.stage);
+
+  const stateful = new StatefulStack(app, 'Stateful', {
+    stackName: names.stateful,
+    description: 'fastio-eventbridge: event bus, archive, signing secret and tables (retained).',
+    config,
+  });
+  const ingest = new IngestStack(app, 'Ingest', {
+    stackName: names.ingest,
+    description: 'fastio-eventbridge: webhook HTTP API and the signature-verifying ingest function.',
+    config,
+    eventBus: stateful.eventBus,
+    signingSecret: stateful.signingSecret,
+  });
+  const routing = new RoutingStack(app, 'Routing', {
+    stackName: names.routing,
+    description: 'fastio-eventbridge: rules from the route table and their target chains.',
+    config,
+    eventBus: stateful.eventBus,
+    catalogTable: stateful.catalogTable,
+    auditTable: stateful.auditTable,
+    idempotencyTable: stateful.idempotencyTable,
+  });
+
+  Tags.of(app).add('project', 'fastio-eventbridge');
+  Tags.of(app).add('stage', config.stage);
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
+
+  return { app, config, stateful, ingest, routing };
+}

@@ -1,0 +1,65 @@
+import { parseArgs } from 'node:util';
+import { OperationFailed, UsageError, type CommandIo, type OpsCommand } from './command';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
+
+function findCommand(commands: readonly OpsCommand[], argv: readonly string[]): OpsCommand | undefined {
+  // Longest path first, so 'replay start' wins over a hypothetical 'replay'.
+  const byDepth = [...commands].sort((a, b) => b.path.length - a.path.length);
+  return byDepth.find((command) => command.path.every((word, index) => argv[index] === word));
+}
+
+function helpText(commands: readonly OpsCommand[]): string {
+  const lines = commands.map((command) => `  ${[...command.path, command.usage].join(' ').padEnd(72)} ${command.summary}`);
+  return ['usage: npm run ops -- <command> [options]', '', 'commands:', ...lines].join('\n');
+}
+
+/**
+ * Explains any error in one line. AWS SDK errors carry a name such as AccessDeniedException or
+ * CredentialsProviderError; the message alone is often ambiguous without it.
+ */
+export function describeError(error: unknown): string {
+  if (error instanceof UsageError || error instanceof OperationFailed) return error.message;
+  if (error instanceof Error) {
+    const firstLine = error.message.split('\n')[0] ?? '';
+    if (error.name === 'CredentialsProviderError') return `no AWS credentials found (${firstLine})`;
+    return error.name && error.name !== 'Error' ? `${error.name}: ${firstLine}` : firstLine;
+  }
+  return String(error);
+}
+
+/** Runs one CLI invocation and returns its exit code; never throws. */
+export async function runCli(commands: readonly OpsCommand[], argv: readonly string[], io: CommandIo): Promise<number> {
+  if (argv.length === 0 || argv[0] === 'help' || argv[0] === '--help' || argv[0] === '-h') {
+    io.out(helpText(commands));
+    return argv.length === 0 ? EXIT_USAGE : EXIT_OK;
+  }
+  const command = findCommand(commands, argv);
+  if (!command) {
+    io.err(`error: unknown command "${argv.slice(0, 2).join(' ')}"; run "npm run ops -- help" for the list`);
+    return EXIT_USAGE;
+  }
+  try {
+    const parsed = parseArgs({
+      args: argv.slice(command.path.length),
+      options: { ...command.options, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      strict: true,
+    });
+    if (parsed.values.help === true) {
+      io.out(`usage: npm run ops -- ${[...command.path, command.usage].join(' ')}\n${command.summary}`);
+      return EXIT_OK;
+    }
+    const bounds = command.positionals ?? { min: 0, max: 0 };
+    if (parsed.positionals.length < bounds.min || parsed.positionals.length > bounds.max) {
+      throw new UsageError(`usage: npm run ops -- ${[...command.path, command.usage].join(' ')}`);
+    }
+    return await command.run({ positionals: parsed.positionals, options: parsed.values, io });
+  } catch (error) {
+    io.err(`error: ${describeError(error)}`);
+    const isUsage = error instanceof UsageError || (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'));
+    return isUsage ? EXIT_USAGE : EXIT_FAILED;
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * `sign` and `send`: build the request Fast.io would send for a payload file, signed with the
+ * webhook secret, and print its headers or POST it to an endpoint. Uses the same signature module
+ * as the ingest function, so what verifies here verifies there.
+ */
+import { readFile } from 'node:fs/promises';
+import { signWebhook, type SignatureScheme } from '../webhook-signature';
+import { OperationFailed, UsageError, stringOption, type CommandIo, type OpsCommand, type OptionValues } from './command';
+
+export const SECRET_ENV_VAR = 'FASTIO_WEBHOOK_SECRET';
+const SEND_TIMEOUT_MS = 30_000;
+/** Responses longer than this are cut in the printout. */
+const MAX_PRINTED_BODY = 4096;
+
+interface SignedRequest {
+  readonly body: Buffer;
+  readonly headers: Record<string, string>;
+}
+
+const signOptions = {
+  secret: { type: 'string' },
+  scheme: { type: 'string' },
+  timestamp: { type: 'string' },
+  encoding: { type: 'string' },
+} as const;
+
+function schemeOption(options: OptionValues): SignatureScheme {
+  const scheme = stringOption(options, 'scheme') ?? 'body-hmac';
+  if (scheme !== 'body-hmac' && scheme !== 'timestamped') {
+    throw new UsageError(`--scheme must be body-hmac or timestamped, got "${scheme}"`);
+  }
+  return scheme;
+}
+
+function encodingOption(options: OptionValues): 'hex' | 'base64' {
+  const encoding = stringOption(options, 'encoding') ?? 'hex';
+  if (encoding !== 'hex' && encoding !== 'base64') throw new UsageError(`--encoding must be hex or base64, got "${encoding}"`);
+  return encoding;
+}
+
+function timestampOption(options: OptionValues): number | undefined {
+  const raw = stringOption(options, 'timestamp');
+  if (raw === undefined) return undefined;
+  if (!/^[0-9]{1,12}$/.test(raw)) throw new UsageError(`--timestamp must be Unix seconds, got "${raw}"`);
+  return Number(raw);
+}
+
+function secretOption(options: OptionValues): string {
+  const secret = stringOption(options, 'secret') ?? process.env[SECRET_ENV_VAR];
+  if (secret === undefined || secret === '') throw new UsageError(`no webhook secret: pass --secret or set ${SECRET_ENV_VAR}`);
+  return secret;
+}
+
+async function readPayload(path: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (error) {
+    const code = error instanceof Error && 'code' in error ? String(error.code) : 'unreadable';
+    throw new UsageError(`cannot read payload file ${path} (${code})`);
+  }
+}
+
+async function signedRequest(positionals: readonly string[], options: OptionValues): Promise<SignedRequest> {
+  const scheme = schemeOption(options);
+  const encoding = encodingOption(options);
+  const timestamp = timestampOption(options);
+  const secret = secretOption(options);
+  const body = await readPayload(positionals[0] ?? '');
+  const signature = signWebhook({ rawBody: body, secret, scheme, encoding, ...(timestamp === undefined ? {} : { timestamp }) });
+  return { body, headers: { 'Content-Type': 'application/json', ...signature } };
+}
+
+export const signCommand: OpsCommand = {
+  path: ['sign'],
+  summary: 'print the headers Fast.io would send for a payload file',
+  usage: '<payload.json> [--secret <s>] [--scheme body-hmac|timestamped] [--encoding hex|base64] [--timestamp <unix>] [--json]',
+  options: { ...signOptions, json: { type: 'boolean' } },
+  positionals: { min: 1, max: 1 },
+  async run({ positionals, options, io }) {
+    const { headers } = await signedRequest(positionals, options);
+    if (options.json === true) io.out(JSON.stringify(headers, null, 2));
+    else for (const [name, value] of Object.entries(headers)) io.out(`${name}: ${value}`);
+    return 0;
+  },
+};
+
+function parseUrl(raw: string): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new UsageError(`--url is not a valid URL: "${raw}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--url must be http or https, got "${url.protocol}"`);
+  return url;
+}
+
+function printResponse(io: CommandIo, status: number, statusText: string, body: string): void {
+  io.out(`HTTP ${status}${statusText ? ` ${statusText}` : ''}`);
+  if (body !== '') io.out(body.length > MAX_PRINTED_BODY ? `${body.slice(0, MAX_PRINTED_BODY)}… (${body.length} characters)` : body);
+}
+
+export const sendCommand: OpsCommand = {
+  path: ['send'],
+  summary: 'sign a payload file as Fast.io would and POST it to an endpoint',
+  usage: '<payload.json> --url <endpoint> [--secret <s>] [--scheme body-hmac|timestamped] [--encoding hex|base64] [--timestamp <unix>]',
+  options: { ...signOptions, url: { type: 'string' } },
+  positionals: { min: 1, max: 1 },
+  async run({ positionals, options, io }) {
+    const rawUrl = stringOption(options, 'url');
+    if (rawUrl === undefined || rawUrl === '') throw new UsageError('--url is required');
+    const url = parseUrl(rawUrl);
+    const { body, headers } = await signedRequest(positionals, options);
+    let response: Response;
+    try {
+      response = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(SEND_TIMEOUT_MS) });
+    } catch (error) {
+      const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : error instanceof Error ? error.message : String(error);
+      throw new OperationFailed(`could not reach ${url.origin}: ${cause}`);
+    }
+    printResponse(io, response.status, response.statusText, await response.text());
+    if (!response.ok) throw new OperationFailed(`the endpoint answered ${response.status}`);
+    return 0;
+  },
+};

@@ -1,0 +1,172 @@
+/**
+ * THE ROUTE TABLE: where to change a route.
+ *
+ * Each entry becomes one EventBridge rule on the bus with its whole target chain (see
+ * lib/routing-stack.ts). Patterns are plain EventBridge JSON, exactly what the AWS console and
+ * `aws events test-event-pattern` take, and they match the normalized envelope the ingest
+ * publishes (lib/fastio-envelope.ts): `detail.extension` is lower-case without the dot,
+ * `detail.sizeBytes` a number, `detail.agentId` present only when an agent acted.
+ *
+ * Every route carries sample events that must and must not match; `npm test` runs them all, and
+ * `npm run ops -- routes test <file>` explains a match or a miss before you deploy.
+ */
+
+/** One comparison in a pattern's value list: `{ "prefix": "x" }`, `{ "numeric": [">", 0] }`, ... */
+export interface PatternOperator {
+  readonly [operator: string]: PatternOperand;
+}
+export type PatternOperand = string | number | boolean | null | readonly PatternOperand[] | PatternOperator;
+export type PatternValue = string | number | boolean | null | PatternOperator;
+
+/** A nested object of the event: every leaf is a list of allowed values, objects nest. */
+export interface PatternObject {
+  readonly [field: string]: readonly PatternValue[] | PatternObject | readonly PatternObject[];
+}
+
+/**
+ * A full EventBridge event pattern. Top-level fields are the envelope's, typed by name so a typo
+ * such as `detailType` fails the compile; `replay-name` is here because replays are a routing
+ * decision (CDK's own EventPattern type has no such field).
+ */
+export interface RoutePattern {
+  readonly source: readonly ['fastio'];
+  readonly 'detail-type'?: readonly PatternValue[];
+  readonly detail?: PatternObject;
+  readonly 'replay-name'?: readonly [{ readonly exists: false }];
+  readonly $or?: readonly PatternObject[];
+}
+
+/** Where matching events go. The consumer names the handler in `lambdas/` or the workflow. */
+export type RouteTarget =
+  | { readonly kind: 'queue'; readonly consumer: 'catalog-consumer' }
+  | { readonly kind: 'function'; readonly consumer: 'agent-audit' }
+  | { readonly kind: 'workflow'; readonly workflow: 'review' };
+
+export type TargetKind = RouteTarget['kind'];
+
+/** A sample for the route's tests: a full EventBridge event as the bus would deliver it. */
+export interface SampleEvent {
+  readonly 'detail-type': string;
+  readonly detail: Record<string, unknown>;
+  readonly 'replay-name'?: string;
+}
+
+export interface Route {
+  /** Lower-case kebab-case; names the rule, its resources and its CLI handle. */
+  readonly name: string;
+  readonly description: string;
+  readonly pattern: RoutePattern;
+  readonly target: RouteTarget;
+  /** Events that must match, and events that must not; `npm test` fails when either list is empty. */
+  readonly samples: { readonly matching: readonly SampleEvent[]; readonly notMatching: readonly SampleEvent[] };
+}
+
+const MiB = 1024 * 1024;
+
+/** Agents of your own organisation; their deletions are expected and need no review. */
+export const TRUSTED_AGENT_IDS = ['agent-indexer', 'agent-backup'] as const;
+
+const DOCUMENT_EXTENSIONS = ['pdf', 'doc', 'docx', 'xls', 'xlsx', 'ppt', 'pptx', 'odt', 'rtf', 'txt', 'md', 'csv'] as const;
+export const VIDEO_EXTENSIONS = ['mp4', 'mov', 'mkv', 'avi', 'webm', 'm4v'] as const;
+export const IMAGE_EXTENSIONS = ['jpg', 'jpeg', 'png', 'gif', 'tif', 'tiff', 'heic', 'webp', 'raw', 'psd'] as const;
+
+export const routeTable: readonly Route[] = [
+  {
+    name: 'documents',
+    description: 'Office documents and text files of any size are catalogued by the buffered catalog consumer.',
+    pattern: {
+      source: ['fastio'],
+      'detail-type': [{ prefix: 'file.' }],
+      // The ingest lower-cases extensions already; ignoring case here keeps the route right for
+      // events published by other producers on the same bus too.
+      detail: { extension: DOCUMENT_EXTENSIONS.map((extension) => ({ 'equals-ignore-case': extension })) },
+    },
+    target: { kind: 'queue', consumer: 'catalog-consumer' },
+    samples: {
+      matching: [
+        { 'detail-type': 'file.uploaded', detail: { eventId: 'evt-1', workspaceId: 'ws-1', fileId: 'f-1', extension: 'pdf', sizeBytes: 2048 } },
+        { 'detail-type': 'file.deleted', detail: { eventId: 'evt-2', workspaceId: 'ws-1', fileId: 'f-2', extension: 'DOCX' } },
+        { 'detail-type': 'file.created', detail: { eventId: 'evt-3', workspaceId: 'ws-1', fileId: 'f-3', extension: 'xlsx', agentId: 'agent-7' } },
+      ],
+      notMatching: [
+        { 'detail-type': 'file.uploaded', detail: { eventId: 'evt-4', workspaceId: 'ws-1', fileId: 'f-4', extension: 'png', sizeBytes: 2048 } },
+        { 'detail-type': 'file.uploaded', detail: { eventId: 'evt-5', workspaceId: 'ws-1', fileId: 'f-5' } },
+        { 'detail-type': 'agent.task.completed', detail: { eventId: 'evt-6', extension: 'pdf', agentId: 'agent-7' } },
+      ],
+    },
+  },
+  {
+    name: 'large-media',
+    description: 'Videos and images of 100 MiB or more go through the review workflow.',
+    pattern: {
+      source: ['fastio'],
+      'detail-type': ['file.created', 'file.uploaded', 'file.updated'],
+      detail: {
+        extension: [...VIDEO_EXTENSIONS, ...IMAGE_EXTENSIONS],
+        sizeBytes: [{ numeric: ['>=', 100 * MiB] }],
+      },
+    },
+    target: { kind: 'workflow', workflow: 'review' },
+    samples: {
+      matching: [
+        { 'detail-type': 'file.uploaded', detail: { eventId: 'evt-10', workspaceId: 'ws-1', fileId: 'f-10', extension: 'mp4', sizeBytes: 524_288_000 } },
+        { 'detail-type': 'file.created', detail: { eventId: 'evt-11', workspaceId: 'ws-1', fileId: 'f-11', extension: 'tiff', sizeBytes: 100 * MiB } },
+      ],
+      notMatching: [
+        { 'detail-type': 'file.uploaded', detail: { eventId: 'evt-12', workspaceId: 'ws-1', fileId: 'f-12', extension: 'mp4', sizeBytes: 100 * MiB - 1 } },
+        { 'detail-type': 'file.uploaded', detail: { eventId: 'evt-13', workspaceId: 'ws-1', fileId: 'f-13', extension: 'mp4', sizeBytes: '524288000' } },
+        { 'detail-type': 'file.uploaded', detail: { eventId: 'evt-14', workspaceId: 'ws-1', fileId: 'f-14', extension: 'pdf', sizeBytes: 524_288_000 } },
+        { 'detail-type': 'file.deleted', detail: { eventId: 'evt-15', workspaceId: 'ws-1', fileId: 'f-15', extension: 'mov', sizeBytes: 524_288_000 } },
+      ],
+    },
+  },
+  {
+    name: 'agent-activity',
+    description: 'Every action taken by an AI agent is written to the agent audit trail.',
+    pattern: {
+      source: ['fastio'],
+      detail: { agentId: [{ exists: true }] },
+    },
+    target: { kind: 'function', consumer: 'agent-audit' },
+    samples: {
+      matching: [
+        { 'detail-type': 'file.created', detail: { eventId: 'evt-20', workspaceId: 'ws-1', fileId: 'f-20', agentId: 'agent-7' } },
+        { 'detail-type': 'agent.task.completed', detail: { eventId: 'evt-21', workspaceId: 'ws-1', agentId: 'agent-indexer' } },
+      ],
+      notMatching: [{ 'detail-type': 'file.created', detail: { eventId: 'evt-22', workspaceId: 'ws-1', fileId: 'f-22' } }],
+    },
+  },
+  {
+    name: 'untrusted-agent-deletions',
+    description:
+      'Deletions by agents outside the trusted list are sent for review. Replays are refused: reviewers were already notified when the event first arrived.',
+    pattern: {
+      source: ['fastio'],
+      'detail-type': ['file.deleted'],
+      detail: { agentId: [{ 'anything-but': [...TRUSTED_AGENT_IDS] }] },
+      'replay-name': [{ exists: false }],
+    },
+    target: { kind: 'workflow', workflow: 'review' },
+    samples: {
+      matching: [{ 'detail-type': 'file.deleted', detail: { eventId: 'evt-30', workspaceId: 'ws-1', fileId: 'f-30', extension: 'pdf', agentId: 'agent-7' } }],
+      notMatching: [
+        { 'detail-type': 'file.deleted', detail: { eventId: 'evt-31', workspaceId: 'ws-1', fileId: 'f-31', agentId: 'agent-backup' } },
+        { 'detail-type': 'file.deleted', detail: { eventId: 'evt-32', workspaceId: 'ws-1', fileId: 'f-32' } },
+        {
+          'detail-type': 'file.deleted',
+          'replay-name': 'recovery-2026-11-22',
+          detail: { eventId: 'evt-33', workspaceId: 'ws-1', fileId: 'f-33', agentId: 'agent-7' },
+        },
+      ],
+    },
+  },
+];
+
+/** Whether a route's rule delivers events re-sent by an archive replay. */
+export function acceptsReplays(route: Route): boolean {
+  return route.pattern['replay-name'] === undefined;
+}
+
+export function findRoute(name: string, table: readonly Route[] = routeTable): Route | undefined {
+  return table.find((route) => route.name === name);
+}

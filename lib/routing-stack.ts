@@ -1,0 +1,98 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as events from 'aws-cdk-lib/aws-events';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import type { Construct } from 'constructs';
+import type { AppConfig } from './config';
+import { RouteChain } from './constructs/route-chain';
+import type { DeadLetterRole } from './constructs/secure-queue';
+import { routeTable, type Route } from './route-table';
+import { DEAD_LETTER_KEYS, routeOutputKey } from './stack-outputs';
+
+export interface RoutingStackProps extends StackProps {
+  readonly config: AppConfig;
+  readonly eventBus: events.IEventBus;
+  readonly catalogTable: dynamodb.ITableV2;
+  readonly auditTable: dynamodb.ITableV2;
+  readonly idempotencyTable: dynamodb.ITableV2;
+  /**
+   * The routes to deploy.
+   * @default routeTable from lib/route-table.ts
+   */
+  readonly routes?: readonly Route[];
+}
+
+/**
+ * Rules and everything behind them, built entirely from the route table. Holds no data of its
+ * own beyond dead letters, so it can be changed and redeployed freely.
+ */
+export class RoutingStack extends Stack {
+  public readonly chains: readonly RouteChain[];
+  /** Reviewers' notifications from the review workflow. */
+  public readonly reviewTopic: sns.Topic;
+
+  constructor(scope: Construct, id: string, props: RoutingStackProps) {
+    super(scope, id, props);
+    const routes = props.routes ?? routeTable;
+    assertUniqueRouteNames(routes);
+
+    const topicKey = new kms.Key(this, 'ReviewTopicKey', {
+      description: 'Encrypts review notifications at rest.',
+      enableKeyRotation: true,
+    });
+    this.reviewTopic = new sns.Topic(this, 'ReviewTopic', {
+      displayName: 'Fast.io files to review',
+      masterKey: topicKey,
+      enforceSSL: true,
+    });
+    if (props.config.alarmEmail) {
+      this.reviewTopic.addSubscription(new subscriptions.EmailSubscription(props.config.alarmEmail));
+    }
+
+    this.chains = routes.map(
+      (route) =>
+        new RouteChain(this, `Route-${route.name}`, {
+          route,
+          eventBus: props.eventBus,
+          catalogTable: props.catalogTable,
+          auditTable: props.auditTable,
+          idempotencyTable: props.idempotencyTable,
+          notificationTopic: this.reviewTopic,
+          consumerMaxConcurrency: props.config.consumerMaxConcurrency,
+        }),
+    );
+
+    for (const chain of this.chains) this.outputChain(chain);
+  }
+
+  private outputChain(chain: RouteChain): void {
+    const name = chain.route.name;
+    const output = (key: Parameters<typeof routeOutputKey>[1], value: string) =>
+      new CfnOutput(this, routeOutputKey(name, key), { value });
+    output('RuleArn', chain.rule.ruleArn);
+    if (chain.bufferQueue) {
+      output('BufferQueueUrl', chain.bufferQueue.queueUrl);
+      output('BufferQueueArn', chain.bufferQueue.queueArn);
+    }
+    if (chain.consumerFunction) output('FunctionArn', chain.consumerFunction.functionArn);
+    if (chain.stateMachine) output('StateMachineArn', chain.stateMachine.stateMachineArn);
+    for (const [role, queue] of Object.entries(chain.deadLetterQueues)) {
+      const key = DEAD_LETTER_KEYS[role as DeadLetterRole];
+      output(`${key}Url`, queue.queueUrl);
+      output(`${key}Arn`, queue.queueArn);
+    }
+  }
+}
+
+function assertUniqueRouteNames(routes: readonly Route[]): void {
+  const seen = new Set<string>();
+  for (const route of routes) {
+    if (!/^[a-z][a-z0-9-]{0,39}$/.test(route.name)) {
+      throw new Error(`route name "${route.name}" is invalid: use 1-40 lower-case letters, digits and '-', starting with a letter`);
+    }
+    if (seen.has(route.name)) throw new Error(`route name "${route.name}" appears twice in the route table`);
+    seen.add(route.name);
+  }
+}

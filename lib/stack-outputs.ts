@@ -1,0 +1,57 @@
+/**
+ * Names of the stack outputs the operator CLI reads. The stacks write them through these helpers
+ * and the CLI reads them through the same ones, so renaming a resource cannot break `ops`.
+ */
+import type { DeadLetterRole } from './constructs/secure-queue';
+
+export const StatefulOutput = {
+  eventBusName: 'EventBusName',
+  eventBusArn: 'EventBusArn',
+  archiveName: 'ArchiveName',
+  archiveArn: 'ArchiveArn',
+  signingSecretArn: 'SigningSecretArn',
+  catalogTableName: 'CatalogTableName',
+  auditTableName: 'AuditTableName',
+  idempotencyTableName: 'IdempotencyTableName',
+} as const;
+
+export const IngestOutput = {
+  webhookUrl: 'WebhookUrl',
+  ingestFunctionName: 'IngestFunctionName',
+} as const;
+
+/** Per-route resources of the routing stack. */
+export type RouteResource =
+  | 'RuleArn'
+  | 'BufferQueueUrl'
+  | 'BufferQueueArn'
+  | 'FunctionArn'
+  | 'StateMachineArn'
+  | `${DeadLetterQueueKey}Url`
+  | `${DeadLetterQueueKey}Arn`;
+
+type DeadLetterQueueKey = 'BufferDlq' | 'TargetDlq' | 'OnFailureQueue' | 'FailureQueue';
+
+export const DEAD_LETTER_KEYS: Record<DeadLetterRole, DeadLetterQueueKey> = {
+  'buffer-dlq': 'BufferDlq',
+  'target-dlq': 'TargetDlq',
+  'on-failure': 'OnFailureQueue',
+  'workflow-failures': 'FailureQueue',
+};
+
+function pascalCase(kebab: string): string {
+  return kebab
+    .split('-')
+    .map((word) => word.charAt(0).toUpperCase() + word.slice(1))
+    .join('');
+}
+
+/** e.g. routeOutputKey('large-media', 'RuleArn') === 'RouteLargeMediaRuleArn'. */
+export function routeOutputKey(routeName: string, resource: RouteResource): string {
+  return `Route${pascalCase(routeName)}${resource}`;
+}
+
+/** The operator-facing name of a dead-letter queue, e.g. 'documents/buffer-dlq'. */
+export function deadLetterQueueName(routeName: string, role: DeadLetterRole): string {
+  return `${routeName}/${role}`;
+}

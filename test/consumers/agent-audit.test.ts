@@ -1,0 +1,380 @@
+/**
+ * Agent audit function target: the audit item, per-agent metric, idempotency across invocations,
+ * and errors that must reach Lambda's async retry / on-failure destination.
+ *
+ * `mockClient(DynamoDBClient)` catches the idempotency requests Powertools sends with its own client
+ * (backed by an in-memory fake following DynamoDBPersistenceLayer's exact requests);
+ * `mockClient(DynamoDBDocumentClient)` catches the audit PutItem.
+ */
+import { createHash } from 'node:crypto';
+import {
+  ConditionalCheckFailedException,
+  DeleteItemCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { Context } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import type { AwsClientStub } from 'aws-sdk-client-mock';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+
+const FUNCTION_NAME = vi.hoisted(() => {
+  const name = 'agent-audit-fn';
+  // Read by the handler module at import (cold start), so set before imports are evaluated.
+  process.env.AUDIT_TABLE_NAME = 'audit-table';
+  process.env.IDEMPOTENCY_TABLE_NAME = 'idempotency-table';
+  process.env.AUDIT_RETENTION_DAYS = '30';
+  process.env.AWS_LAMBDA_FUNCTION_NAME = name;
+  process.env.AWS_REGION = 'us-east-1';
+  process.env.POWERTOOLS_DEV = 'true'; // Logger and Metrics print through the global console
+  process.env.POWERTOOLS_METRICS_DISABLED = 'false'; // dev mode would otherwise silence Metrics
+  process.env.POWERTOOLS_SERVICE_NAME = 'agent-audit';
+  process.env.POWERTOOLS_METRICS_NAMESPACE = 'FastioEventBridge';
+  return name;
+});
+
+import { handler, MAX_STORED_PAYLOAD_BYTES } from '../../lambdas/agent-audit/handler';
+
+// ---- test doubles --------------------------------------------------------------------------------
+
+const fakeContext = (functionName: string): Context => ({
+  callbackWaitsForEmptyEventLoop: true,
+  functionName,
+  functionVersion: '$LATEST',
+  invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${functionName}`,
+  memoryLimitInMB: '256',
+  awsRequestId: 'c6af9ac6-7b61-11e6-9a41-93e812345678',
+  logGroupName: `/aws/lambda/${functionName}`,
+  logStreamName: '2024/05/01/[$LATEST]0123456789abcdef',
+  getRemainingTimeInMillis: () => 30_000,
+  done: () => undefined,
+  fail: () => undefined,
+  succeed: () => undefined,
+});
+
+/** The key Powertools stores for `eventKeyJmesPath: 'detail.eventId'`: `<function name>#md5(JSON(eventId))`. */
+const idempotencyKey = (functionName: string, eventId: string): string =>
+  `${functionName}#${createHash('md5').update(JSON.stringify(eventId)).digest('base64')}`;
+
+type LogEntry = Record<string, unknown> & { level: string; message: string };
+
+/**
+ * Captures what Logger and Metrics print. POWERTOOLS_DEV=true (set by the tests before importing the
+ * handlers) makes both use the global console, one JSON document per call.
+ */
+const captureConsole = () => {
+  const printed: unknown[] = [];
+  for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const) {
+    vi.spyOn(console, method).mockImplementation((...args: unknown[]) => {
+      for (const arg of args) {
+        if (typeof arg !== 'string') continue;
+        try {
+          printed.push(JSON.parse(arg));
+        } catch {
+          printed.push(arg);
+        }
+      }
+    });
+  }
+  const objects = () =>
+    printed.filter((p): p is Record<string, unknown> => typeof p === 'object' && p !== null);
+  return {
+    logs: (): LogEntry[] =>
+      objects().filter((o): o is LogEntry => typeof o.level === 'string' && typeof o.message === 'string'),
+    /** Embedded-metric-format documents (what CloudWatch turns into metrics). */
+    metrics: () => objects().filter((o) => '_aws' in o),
+  };
+};
+
+type Item = Record<string, AttributeValue>;
+
+/**
+ * In-memory idempotency table behind `mockClient(DynamoDBClient)`. It evaluates the PutItem
+ * condition Powertools sends (key absent, or expired, or an in-progress record whose
+ * in-progress expiry has passed) and answers a failed condition like DynamoDB with
+ * ReturnValuesOnConditionCheckFailure=ALL_OLD.
+ */
+const fakeIdempotencyTable = (ddb: AwsClientStub<DynamoDBClient>) => {
+  const items = new Map<string, Item>();
+  const keyOf = (key: Item | undefined): string => {
+    const id = key?.id?.S;
+    if (id === undefined) throw new Error('idempotency request without an `id` key');
+    return id;
+  };
+  ddb.on(PutItemCommand).callsFake(async (input: { Item: Item; ConditionExpression?: string }) => {
+    const id = keyOf(input.Item);
+    const existing = items.get(id);
+    if (existing) {
+      const now = Date.now();
+      const expired = Number(existing.expiration?.N) < now / 1000;
+      const inProgressExpired =
+        existing.status?.S === 'INPROGRESS' &&
+        existing.in_progress_expiration !== undefined &&
+        Number(existing.in_progress_expiration.N) < now;
+      if (!expired && !inProgressExpired) {
+        throw new ConditionalCheckFailedException({
+          message: 'The conditional request failed',
+          $metadata: {},
+          Item: existing,
+        });
+      }
+    }
+    items.set(id, { ...input.Item });
+    return {};
+  });
+  ddb.on(GetItemCommand).callsFake(async (input: { Key: Item }) => ({ Item: items.get(keyOf(input.Key)) }));
+  ddb.on(UpdateItemCommand).callsFake(
+    async (input: {
+      Key: Item;
+      UpdateExpression: string;
+      ExpressionAttributeNames: Record<string, string>;
+      ExpressionAttributeValues: Item;
+    }) => {
+      const id = keyOf(input.Key);
+      const item: Item = { ...(items.get(id) ?? input.Key) };
+      for (const assignment of input.UpdateExpression.replace(/^SET /, '').split(',')) {
+        const [name, value] = assignment.split('=').map((part) => part.trim());
+        const attribute = input.ExpressionAttributeNames[name ?? ''];
+        const attributeValue = input.ExpressionAttributeValues[value ?? ''];
+        if (attribute === undefined || attributeValue === undefined) {
+          throw new Error(`cannot apply ${assignment}`);
+        }
+        item[attribute] = attributeValue;
+      }
+      items.set(id, item);
+      return {};
+    },
+  );
+  ddb.on(DeleteItemCommand).callsFake(async (input: { Key: Item }) => {
+    items.delete(keyOf(input.Key));
+    return {};
+  });
+  return items;
+};
+
+
+const NOW = new Date('2024-06-01T00:00:00.000Z');
+const NOW_SECONDS = NOW.getTime() / 1000;
+
+const agentEvent = (eventId = 'evt-a1') => ({
+  version: '0',
+  id: `eb-${eventId}`,
+  'detail-type': 'file.updated',
+  source: 'fastio',
+  account: '123456789012',
+  time: '2024-05-31T23:59:59Z',
+  region: 'us-east-1',
+  resources: [] as string[],
+  detail: {
+    eventId,
+    eventType: 'file.updated',
+    occurredAt: '2024-05-31T23:00:00.5+00:00',
+    workspaceId: 'ws-1',
+    fileId: 'file-9',
+    fileName: 'summary.md',
+    extension: 'md',
+    sizeBytes: 42,
+    agentId: 'agent-7',
+    payload: { event_id: eventId, agent: { id: 'agent-7' } },
+  } as Record<string, unknown>,
+});
+
+const context = fakeContext(FUNCTION_NAME);
+const agentMetrics = (emitted: Record<string, unknown>[]) =>
+  emitted.filter((m) => m.AgentActionRecorded !== undefined);
+
+const ddb = mockClient(DynamoDBClient);
+const doc = mockClient(DynamoDBDocumentClient);
+let idempotencyItems: Map<string, Item>;
+let output: ReturnType<typeof captureConsole>;
+
+beforeEach(() => {
+  ddb.reset();
+  doc.reset();
+  doc.on(PutCommand).resolves({});
+  idempotencyItems = fakeIdempotencyTable(ddb);
+  output = captureConsole();
+  vi.useFakeTimers({ toFake: ['Date'] });
+  vi.setSystemTime(NOW);
+});
+
+afterEach(() => {
+  vi.useRealTimers();
+  vi.restoreAllMocks();
+});
+
+describe('agent audit: the audit item', () => {
+  it('puts one create-only item keyed by agent and time, with a TTL of AUDIT_RETENTION_DAYS', async () => {
+    const event = agentEvent();
+
+    await expect(handler(event, context)).resolves.toBe('recorded');
+
+    const puts = doc.commandCalls(PutCommand);
+    expect(puts).toHaveLength(1);
+    expect(puts[0]?.args[0].input).toEqual({
+      TableName: 'audit-table',
+      Item: {
+        agentId: 'agent-7',
+        occurredAtEventId: '2024-05-31T23:00:00.500Z#evt-a1',
+        occurredAt: '2024-05-31T23:00:00.500Z',
+        eventId: 'evt-a1',
+        eventType: 'file.updated',
+        recordedAt: '2024-06-01T00:00:00.000Z',
+        expiresAt: NOW_SECONDS + 30 * 86400,
+        workspaceId: 'ws-1',
+        fileId: 'file-9',
+        fileName: 'summary.md',
+        extension: 'md',
+        sizeBytes: 42,
+        payload: JSON.stringify(event.detail.payload),
+      },
+      ConditionExpression: 'attribute_not_exists(#agentId)',
+      ExpressionAttributeNames: { '#agentId': 'agentId' },
+    });
+  });
+
+  it('falls back to EventBridge time, records the replay name, and omits an oversized payload', async () => {
+    const event = { ...agentEvent(), 'replay-name': 'incident-42' };
+    delete event.detail.occurredAt;
+    event.detail.payload = { blob: 'x'.repeat(MAX_STORED_PAYLOAD_BYTES) };
+
+    await handler(event, context);
+
+    const item = doc.commandCalls(PutCommand)[0]?.args[0].input.Item;
+    expect(item).toMatchObject({
+      occurredAtEventId: '2024-05-31T23:59:59.000Z#evt-a1',
+      replayName: 'incident-42',
+      payloadOmittedBytes: MAX_STORED_PAYLOAD_BYTES + 11,
+    });
+    expect(item).not.toHaveProperty('payload');
+  });
+
+  it('emits AgentActionRecorded with an AgentId dimension', async () => {
+    await handler(agentEvent(), context);
+
+    const emitted = agentMetrics(output.metrics());
+    expect(emitted).toHaveLength(1);
+    expect(emitted[0]).toMatchObject({
+      AgentId: 'agent-7',
+      AgentActionRecorded: 1,
+      _aws: {
+        CloudWatchMetrics: [
+          {
+            Namespace: 'FastioEventBridge',
+            Dimensions: [expect.arrayContaining(['AgentId'])],
+            Metrics: [{ Name: 'AgentActionRecorded', Unit: 'Count' }],
+          },
+        ],
+      },
+    });
+  });
+
+  it('treats an audit item that already exists as done (no rewrite, no second metric)', async () => {
+    doc.on(PutCommand).rejects(
+      new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }),
+    );
+
+    await expect(handler(agentEvent(), context)).resolves.toBe('alreadyRecorded');
+
+    expect(agentMetrics(output.metrics())).toHaveLength(0);
+  });
+});
+
+describe('agent audit: idempotency', () => {
+  it('records completion under the event id and processes a duplicate once', async () => {
+    const key = idempotencyKey(FUNCTION_NAME, 'evt-a1');
+
+    await expect(handler(agentEvent(), context)).resolves.toBe('recorded');
+    await expect(handler({ ...agentEvent(), 'replay-name': 'incident-42' }, context)).resolves.toBe('recorded');
+
+    expect(doc.commandCalls(PutCommand)).toHaveLength(1);
+    expect(agentMetrics(output.metrics())).toHaveLength(1);
+    expect(ddb.commandCalls(PutItemCommand)[0]?.args[0].input).toMatchObject({
+      TableName: 'idempotency-table',
+      Item: {
+        id: { S: key },
+        status: { S: 'INPROGRESS' },
+        expiration: { N: String(NOW_SECONDS + 7 * 86400) },
+        in_progress_expiration: { N: String(NOW.getTime() + 30_000) },
+      },
+    });
+    expect(idempotencyItems.get(key)).toMatchObject({ status: { S: 'COMPLETED' }, data: { S: 'recorded' } });
+  });
+
+  it('does not record a failed attempt; the retry (Lambda async retry or a replay) redoes it', async () => {
+    const key = idempotencyKey(FUNCTION_NAME, 'evt-a1');
+    doc.on(PutCommand).rejectsOnce(new Error('Internal server error')).resolves({});
+
+    await expect(handler(agentEvent(), context)).rejects.toThrow('Internal server error');
+    expect(ddb.commandCalls(DeleteItemCommand).map((c) => c.args[0].input)).toEqual([
+      { TableName: 'idempotency-table', Key: { id: { S: key } } },
+    ]);
+    expect(idempotencyItems.has(key)).toBe(false);
+    expect(output.logs().find((l) => l.level === 'ERROR')).toMatchObject({
+      message: 'Recording agent action failed; Lambda will retry the event',
+      eventId: 'evt-a1',
+    });
+
+    await expect(handler(agentEvent(), context)).resolves.toBe('recorded');
+    expect(doc.commandCalls(PutCommand)).toHaveLength(2);
+    expect(idempotencyItems.get(key)?.status).toEqual({ S: 'COMPLETED' });
+  });
+});
+
+describe('agent audit: malformed events', () => {
+  it.each([
+    ['agentId', 'Invalid Fast.io event: detail.agentId is missing'],
+    ['eventId', 'Invalid Fast.io event: detail.eventId is missing'],
+    ['payload', 'Invalid Fast.io event: detail.payload is missing'],
+  ])('throws a clear error for a missing detail.%s, logs it, and records nothing', async (field, text) => {
+    const event = agentEvent();
+    delete event.detail[field];
+
+    await expect(handler(event, context)).rejects.toThrow(text);
+
+    const errors = output.logs().filter((l) => l.level === 'ERROR');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ eventBridgeId: 'eb-evt-a1', field: `detail.${field}` });
+    expect(ddb.calls()).toHaveLength(0);
+    expect(doc.calls()).toHaveLength(0);
+  });
+
+  it('rejects an event that is not from Fast.io', async () => {
+    await expect(handler({ ...agentEvent(), source: 'aws.s3' }, context)).rejects.toThrow(
+      'Invalid Fast.io event: source must be "fastio"',
+    );
+  });
+});
+
+describe('agent audit: configuration at cold start', () => {
+  const importFresh = async (env: Record<string, string | undefined>) => {
+    vi.resetModules();
+    for (const [key, value] of Object.entries(env)) vi.stubEnv(key, value);
+    try {
+      return await import('../../lambdas/agent-audit/handler');
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  };
+
+  it('keeps audit items 90 days when AUDIT_RETENTION_DAYS is not set', async () => {
+    const fresh = await importFresh({ AUDIT_RETENTION_DAYS: undefined });
+
+    await fresh.handler(agentEvent(), context);
+
+    expect(doc.commandCalls(PutCommand)[0]?.args[0].input.Item?.expiresAt).toBe(NOW_SECONDS + 90 * 86400);
+  });
+
+  it.each([
+    [{ AUDIT_TABLE_NAME: undefined }, 'Environment variable AUDIT_TABLE_NAME is required'],
+    [{ IDEMPOTENCY_TABLE_NAME: undefined }, 'Environment variable IDEMPOTENCY_TABLE_NAME is required'],
+    [{ AUDIT_RETENTION_DAYS: 'ninety' }, 'Environment variable AUDIT_RETENTION_DAYS must be a number'],
+    [{ AUDIT_RETENTION_DAYS: '0' }, 'AUDIT_RETENTION_DAYS must be a positive number'],
+  ])('fails the cold start when %o', async (env, message) => {
+    await expect(importFresh(env)).rejects.toThrow(message);
+  });
+});

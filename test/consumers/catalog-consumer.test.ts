@@ -1,0 +1,610 @@
+/**
+ * Catalog consumer: partial batch responses, idempotency across deliveries, and event-time ordering.
+ *
+ * DynamoDB is mocked at two levels: `mockClient(DynamoDBClient)` catches the idempotency table
+ * requests Powertools sends with its own client (backed by an in-memory fake that follows
+ * DynamoDBPersistenceLayer's exact requests), and `mockClient(DynamoDBDocumentClient)` catches the
+ * catalog UpdateItem (backed by an in-memory catalog that evaluates the two conditions the handler
+ * uses, so ordering scenarios run end to end).
+ */
+import { createHash } from 'node:crypto';
+import {
+  ConditionalCheckFailedException,
+  DeleteItemCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
+import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import type { AwsClientStub } from 'aws-sdk-client-mock';
+import fc from 'fast-check';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+
+const FUNCTION_NAME = vi.hoisted(() => {
+  const name = 'catalog-consumer-fn';
+  // Read by the handler module at import (cold start), so set before imports are evaluated.
+  process.env.CATALOG_TABLE_NAME = 'catalog-table';
+  process.env.IDEMPOTENCY_TABLE_NAME = 'idempotency-table';
+  process.env.AWS_LAMBDA_FUNCTION_NAME = name;
+  process.env.AWS_REGION = 'us-east-1';
+  process.env.POWERTOOLS_DEV = 'true'; // Logger and Metrics print through the global console
+  process.env.POWERTOOLS_METRICS_DISABLED = 'false'; // dev mode would otherwise silence Metrics
+  process.env.POWERTOOLS_SERVICE_NAME = 'catalog-consumer';
+  process.env.POWERTOOLS_METRICS_NAMESPACE = 'FastioEventBridge';
+  return name;
+});
+
+import {
+  DELETE_CONDITION,
+  handler,
+  UPSERT_CONDITION,
+} from '../../lambdas/catalog-consumer/handler';
+
+// ---- test doubles --------------------------------------------------------------------------------
+
+const fakeContext = (functionName: string): Context => ({
+  callbackWaitsForEmptyEventLoop: true,
+  functionName,
+  functionVersion: '$LATEST',
+  invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${functionName}`,
+  memoryLimitInMB: '256',
+  awsRequestId: 'c6af9ac6-7b61-11e6-9a41-93e812345678',
+  logGroupName: `/aws/lambda/${functionName}`,
+  logStreamName: '2024/05/01/[$LATEST]0123456789abcdef',
+  getRemainingTimeInMillis: () => 30_000,
+  done: () => undefined,
+  fail: () => undefined,
+  succeed: () => undefined,
+});
+
+/** The key Powertools stores for `eventKeyJmesPath: 'detail.eventId'`: `<function name>#md5(JSON(eventId))`. */
+const idempotencyKey = (functionName: string, eventId: string): string =>
+  `${functionName}#${createHash('md5').update(JSON.stringify(eventId)).digest('base64')}`;
+
+type LogEntry = Record<string, unknown> & { level: string; message: string };
+
+/**
+ * Captures what Logger and Metrics print. POWERTOOLS_DEV=true (set by the tests before importing the
+ * handlers) makes both use the global console, one JSON document per call.
+ */
+const captureConsole = () => {
+  const printed: unknown[] = [];
+  for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const) {
+    vi.spyOn(console, method).mockImplementation((...args: unknown[]) => {
+      for (const arg of args) {
+        if (typeof arg !== 'string') continue;
+        try {
+          printed.push(JSON.parse(arg));
+        } catch {
+          printed.push(arg);
+        }
+      }
+    });
+  }
+  const objects = () =>
+    printed.filter((p): p is Record<string, unknown> => typeof p === 'object' && p !== null);
+  return {
+    logs: (): LogEntry[] =>
+      objects().filter((o): o is LogEntry => typeof o.level === 'string' && typeof o.message === 'string'),
+    /** Embedded-metric-format documents (what CloudWatch turns into metrics). */
+    metrics: () => objects().filter((o) => '_aws' in o),
+  };
+};
+
+type Item = Record<string, AttributeValue>;
+
+/**
+ * In-memory idempotency table behind `mockClient(DynamoDBClient)`. It evaluates the PutItem
+ * condition Powertools sends (key absent, or expired, or an in-progress record whose
+ * in-progress expiry has passed) and answers a failed condition like DynamoDB with
+ * ReturnValuesOnConditionCheckFailure=ALL_OLD.
+ */
+const fakeIdempotencyTable = (ddb: AwsClientStub<DynamoDBClient>) => {
+  const items = new Map<string, Item>();
+  const keyOf = (key: Item | undefined): string => {
+    const id = key?.id?.S;
+    if (id === undefined) throw new Error('idempotency request without an `id` key');
+    return id;
+  };
+  ddb.on(PutItemCommand).callsFake(async (input: { Item: Item; ConditionExpression?: string }) => {
+    const id = keyOf(input.Item);
+    const existing = items.get(id);
+    if (existing) {
+      const now = Date.now();
+      const expired = Number(existing.expiration?.N) < now / 1000;
+      const inProgressExpired =
+        existing.status?.S === 'INPROGRESS' &&
+        existing.in_progress_expiration !== undefined &&
+        Number(existing.in_progress_expiration.N) < now;
+      if (!expired && !inProgressExpired) {
+        throw new ConditionalCheckFailedException({
+          message: 'The conditional request failed',
+          $metadata: {},
+          Item: existing,
+        });
+      }
+    }
+    items.set(id, { ...input.Item });
+    return {};
+  });
+  ddb.on(GetItemCommand).callsFake(async (input: { Key: Item }) => ({ Item: items.get(keyOf(input.Key)) }));
+  ddb.on(UpdateItemCommand).callsFake(
+    async (input: {
+      Key: Item;
+      UpdateExpression: string;
+      ExpressionAttributeNames: Record<string, string>;
+      ExpressionAttributeValues: Item;
+    }) => {
+      const id = keyOf(input.Key);
+      const item: Item = { ...(items.get(id) ?? input.Key) };
+      for (const assignment of input.UpdateExpression.replace(/^SET /, '').split(',')) {
+        const [name, value] = assignment.split('=').map((part) => part.trim());
+        const attribute = input.ExpressionAttributeNames[name ?? ''];
+        const attributeValue = input.ExpressionAttributeValues[value ?? ''];
+        if (attribute === undefined || attributeValue === undefined) {
+          throw new Error(`cannot apply ${assignment}`);
+        }
+        item[attribute] = attributeValue;
+      }
+      items.set(id, item);
+      return {};
+    },
+  );
+  ddb.on(DeleteItemCommand).callsFake(async (input: { Key: Item }) => {
+    items.delete(keyOf(input.Key));
+    return {};
+  });
+  return items;
+};
+
+
+type CatalogItem = Record<string, unknown>;
+
+/**
+ * In-memory catalog behind `mockClient(DynamoDBDocumentClient)`. It evaluates the handler's two
+ * condition expressions with DynamoDB's semantics (a comparison with a missing attribute is false)
+ * and rejects any other expression, so a change to the expressions must come with a change here.
+ */
+const fakeCatalogTable = (doc: AwsClientStub<DynamoDBDocumentClient>) => {
+  const items = new Map<string, CatalogItem>();
+  doc.on(UpdateCommand).callsFake(async (input: UpdateCommandInput) => {
+    const key = input.Key as { workspaceId: string; fileId: string };
+    const id = `${key.workspaceId}/${key.fileId}`;
+    const names = input.ExpressionAttributeNames ?? {};
+    const values = input.ExpressionAttributeValues ?? {};
+    const existing = items.get(id);
+    const eventAt = values[':eventAt'] as string;
+    const lastEventAt = existing?.lastEventAt as string | undefined;
+    let passes: boolean;
+    if (input.ConditionExpression === UPSERT_CONDITION) {
+      passes = lastEventAt === undefined || (lastEventAt < eventAt && existing?.deleted === false);
+    } else if (input.ConditionExpression === DELETE_CONDITION) {
+      passes = lastEventAt === undefined || existing?.deleted === false || lastEventAt < eventAt;
+    } else {
+      throw new Error(`unexpected condition ${input.ConditionExpression}`);
+    }
+    if (!passes) {
+      throw new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
+    }
+    const item: CatalogItem = { ...(existing ?? key) };
+    for (const assignment of (input.UpdateExpression ?? '').replace(/^SET /, '').split(',')) {
+      const [name, value] = assignment.split('=').map((part) => part.trim());
+      item[names[name ?? ''] ?? 'unknown'] = values[value ?? ''];
+    }
+    items.set(id, item);
+    return {};
+  });
+  return items;
+};
+
+interface FileEventOptions {
+  eventId: string;
+  eventType?: string;
+  occurredAt?: string;
+  fileName?: string;
+  sizeBytes?: number;
+}
+
+const fileEvent = ({
+  eventId,
+  eventType = 'file.uploaded',
+  occurredAt = '2024-05-01T10:00:00.000Z',
+  fileName = 'report.pdf',
+  sizeBytes = 1234,
+}: FileEventOptions) => ({
+  version: '0',
+  id: `eb-${eventId}`,
+  'detail-type': eventType,
+  source: 'fastio',
+  account: '123456789012',
+  time: '2024-05-01T09:59:59Z',
+  region: 'us-east-1',
+  resources: [] as string[],
+  detail: {
+    eventId,
+    eventType,
+    occurredAt,
+    workspaceId: 'ws-1',
+    fileId: 'file-1',
+    fileName,
+    extension: 'pdf',
+    sizeBytes,
+    payload: { event_id: eventId, event_type: eventType },
+  } as Record<string, unknown>,
+});
+
+const sqsRecord = (messageId: string, body: unknown): SQSRecord => ({
+  messageId,
+  receiptHandle: `receipt-${messageId}`,
+  body: typeof body === 'string' ? body : JSON.stringify(body),
+  attributes: {
+    ApproximateReceiveCount: '1',
+    SentTimestamp: '1714557600000',
+    SenderId: 'AIDAEXAMPLE',
+    ApproximateFirstReceiveTimestamp: '1714557600000',
+  },
+  messageAttributes: {},
+  md5OfBody: '',
+  eventSource: 'aws:sqs',
+  eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:documents-buffer',
+  awsRegion: 'us-east-1',
+});
+
+const batch = (...records: SQSRecord[]): SQSEvent => ({ Records: records });
+const context = fakeContext(FUNCTION_NAME);
+const failedIds = (response: { batchItemFailures: { itemIdentifier: string }[] }) =>
+  response.batchItemFailures.map((f) => f.itemIdentifier).sort();
+
+// ---- tests ---------------------------------------------------------------------------------------
+
+const ddb = mockClient(DynamoDBClient);
+const doc = mockClient(DynamoDBDocumentClient);
+let idempotencyItems: Map<string, Item>;
+let catalog: Map<string, CatalogItem>;
+let output: ReturnType<typeof captureConsole>;
+
+beforeEach(() => {
+  ddb.reset();
+  doc.reset();
+  idempotencyItems = fakeIdempotencyTable(ddb);
+  catalog = fakeCatalogTable(doc);
+  output = captureConsole();
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe('catalog consumer: the catalog write', () => {
+  it('sends one conditional UpdateItem with the file attributes and normalized event time', async () => {
+    const event = fileEvent({ eventId: 'evt-1', occurredAt: '2024-05-01T12:00:00+02:00' });
+
+    const response = await handler(batch(sqsRecord('m1', event)), context);
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    const calls = doc.commandCalls(UpdateCommand);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.args[0].input).toEqual({
+      TableName: 'catalog-table',
+      Key: { workspaceId: 'ws-1', fileId: 'file-1' },
+      UpdateExpression:
+        'SET #lastEventType = :eventType, #lastEventAt = :eventAt, #lastEventId = :eventId, #deleted = :deleted, ' +
+        '#fileName = :fileName, #extension = :extension, #sizeBytes = :sizeBytes',
+      ConditionExpression:
+        'attribute_not_exists(#lastEventAt) OR (#lastEventAt < :eventAt AND #deleted = :false)',
+      ExpressionAttributeNames: {
+        '#lastEventType': 'lastEventType',
+        '#lastEventAt': 'lastEventAt',
+        '#lastEventId': 'lastEventId',
+        '#deleted': 'deleted',
+        '#fileName': 'fileName',
+        '#extension': 'extension',
+        '#sizeBytes': 'sizeBytes',
+      },
+      ExpressionAttributeValues: {
+        ':eventType': 'file.uploaded',
+        ':eventAt': '2024-05-01T10:00:00.000Z',
+        ':eventId': 'evt-1',
+        ':deleted': false,
+        ':false': false,
+        ':fileName': 'report.pdf',
+        ':extension': 'pdf',
+        ':sizeBytes': 1234,
+      },
+    });
+    expect(catalog.get('ws-1/file-1')).toEqual({
+      workspaceId: 'ws-1',
+      fileId: 'file-1',
+      lastEventType: 'file.uploaded',
+      lastEventAt: '2024-05-01T10:00:00.000Z',
+      lastEventId: 'evt-1',
+      deleted: false,
+      fileName: 'report.pdf',
+      extension: 'pdf',
+      sizeBytes: 1234,
+    });
+    const emitted = output.metrics();
+    expect(emitted.some((m) => m.CatalogUpdated !== undefined)).toBe(true);
+  });
+
+  it('sends a delete with the delete condition, and only the attributes the event carries', async () => {
+    const event = fileEvent({ eventId: 'evt-del', eventType: 'file.deleted' });
+    delete event.detail.occurredAt;
+    delete event.detail.fileName;
+    delete event.detail.extension;
+    delete event.detail.sizeBytes;
+
+    await handler(batch(sqsRecord('m1', event)), context);
+
+    expect(doc.commandCalls(UpdateCommand)[0]?.args[0].input).toEqual({
+      TableName: 'catalog-table',
+      Key: { workspaceId: 'ws-1', fileId: 'file-1' },
+      UpdateExpression:
+        'SET #lastEventType = :eventType, #lastEventAt = :eventAt, #lastEventId = :eventId, #deleted = :deleted',
+      ConditionExpression: 'attribute_not_exists(#lastEventAt) OR #deleted = :false OR #lastEventAt < :eventAt',
+      ExpressionAttributeNames: {
+        '#lastEventType': 'lastEventType',
+        '#lastEventAt': 'lastEventAt',
+        '#lastEventId': 'lastEventId',
+        '#deleted': 'deleted',
+      },
+      ExpressionAttributeValues: {
+        ':eventType': 'file.deleted',
+        // no occurredAt: EventBridge's `time`, normalized
+        ':eventAt': '2024-05-01T09:59:59.000Z',
+        ':eventId': 'evt-del',
+        ':deleted': true,
+        ':false': false,
+      },
+    });
+  });
+});
+
+describe('catalog consumer: idempotency', () => {
+  it('records the event in the idempotency table with the requests Powertools documents', async () => {
+    await handler(batch(sqsRecord('m1', fileEvent({ eventId: 'evt-1' }))), context);
+
+    const key = idempotencyKey(FUNCTION_NAME, 'evt-1');
+    const put = ddb.commandCalls(PutItemCommand)[0]?.args[0].input;
+    expect(put).toMatchObject({
+      TableName: 'idempotency-table',
+      Item: { id: { S: key }, status: { S: 'INPROGRESS' } },
+      ConditionExpression:
+        'attribute_not_exists(#id) OR #expiry < :now OR (#status = :inprogress AND attribute_exists(#in_progress_expiry) AND #in_progress_expiry < :now_in_millis)',
+    });
+    // 7-day record expiry
+    const expiration = Number(put?.Item?.expiration?.N);
+    expect(expiration - Date.now() / 1000).toBeGreaterThan(7 * 86400 - 60);
+    expect(expiration - Date.now() / 1000).toBeLessThanOrEqual(7 * 86400 + 1);
+    expect(ddb.commandCalls(UpdateItemCommand)[0]?.args[0].input).toMatchObject({
+      TableName: 'idempotency-table',
+      Key: { id: { S: key } },
+      ExpressionAttributeValues: { ':status': { S: 'COMPLETED' }, ':response_data': { S: 'updated' } },
+    });
+    expect(idempotencyItems.get(key)?.status).toEqual({ S: 'COMPLETED' });
+  });
+
+  it('processes a duplicate delivery once: the second finds a COMPLETED record and writes nothing', async () => {
+    const event = fileEvent({ eventId: 'evt-dup' });
+
+    expect(await handler(batch(sqsRecord('m1', event)), context)).toEqual({ batchItemFailures: [] });
+    // Same event again (EventBridge at-least-once, or an archive replay with `replay-name`).
+    const replayed = { ...event, 'replay-name': 'incident-42' };
+    expect(await handler(batch(sqsRecord('m2', replayed)), context)).toEqual({ batchItemFailures: [] });
+
+    expect(doc.commandCalls(UpdateCommand)).toHaveLength(1);
+    expect(ddb.commandCalls(PutItemCommand)).toHaveLength(2); // the second one failed its condition
+    expect(ddb.commandCalls(UpdateItemCommand)).toHaveLength(1); // completed once
+  });
+
+  it('does not record a failed attempt, and redoes it on the next delivery', async () => {
+    const event = fileEvent({ eventId: 'evt-retry' });
+    const key = idempotencyKey(FUNCTION_NAME, 'evt-retry');
+    const throttled = Object.assign(new Error('Rate of requests exceeds the allowed throughput.'), {
+      name: 'ProvisionedThroughputExceededException',
+    });
+    doc.on(UpdateCommand).rejectsOnce(throttled);
+
+    const first = await handler(batch(sqsRecord('m1', event), sqsRecord('m2', fileEvent({ eventId: 'evt-ok' }))), context);
+
+    expect(first).toEqual({ batchItemFailures: [{ itemIdentifier: 'm1' }] });
+    expect(ddb.commandCalls(DeleteItemCommand).map((c) => c.args[0].input)).toEqual([
+      { TableName: 'idempotency-table', Key: { id: { S: key } } },
+    ]);
+    expect(idempotencyItems.has(key)).toBe(false);
+    const failure = output.logs().find((l) => l.message === 'Catalog update failed; message will be retried');
+    expect(failure).toMatchObject({ level: 'ERROR', messageId: 'm1', eventId: 'evt-retry' });
+
+    // SQS redelivers m1 after the visibility timeout.
+    doc.reset();
+    catalog = fakeCatalogTable(doc);
+    const second = await handler(batch(sqsRecord('m1', event)), context);
+
+    expect(second).toEqual({ batchItemFailures: [] });
+    expect(doc.commandCalls(UpdateCommand)).toHaveLength(1);
+    expect(catalog.get('ws-1/file-1')?.lastEventId).toBe('evt-retry');
+    expect(idempotencyItems.get(key)?.status).toEqual({ S: 'COMPLETED' });
+  });
+});
+
+describe('catalog consumer: partial batch failures', () => {
+  it('lists exactly the failed message ids', async () => {
+    const failing = fileEvent({ eventId: 'evt-fail' });
+    failing.detail.fileId = 'file-broken';
+    doc
+      .on(UpdateCommand, { Key: { workspaceId: 'ws-1', fileId: 'file-broken' } })
+      .rejects(new Error('Internal server error'));
+    const other = fileEvent({ eventId: 'evt-other' });
+    other.detail.fileId = 'file-2';
+
+    const response = await handler(
+      batch(
+        sqsRecord('ok-1', fileEvent({ eventId: 'evt-ok' })),
+        sqsRecord('bad-json', '{"source": "fastio", '),
+        sqsRecord('dynamo-error', failing),
+        sqsRecord('ok-2', other),
+      ),
+      context,
+    );
+
+    expect(failedIds(response)).toEqual(['bad-json', 'dynamo-error']);
+    expect(catalog.get('ws-1/file-1')?.lastEventId).toBe('evt-ok');
+    expect(catalog.get('ws-1/file-2')?.lastEventId).toBe('evt-other');
+  });
+
+  it('throws when every message failed, so the whole batch is retried and the invocation counts as an error', async () => {
+    await expect(handler(batch(sqsRecord('a', 'not json'), sqsRecord('b', '[]')), context)).rejects.toThrow(
+      'All records failed processing',
+    );
+  });
+
+  const malformed: [string, () => unknown, string][] = [
+    ['a non-JSON body', () => 'this is not JSON', 'Invalid Fast.io event: body is not valid JSON'],
+    [
+      'a missing detail.eventId',
+      () => {
+        const e = fileEvent({ eventId: 'x' });
+        delete e.detail.eventId;
+        return e;
+      },
+      'Invalid Fast.io event: detail.eventId is missing',
+    ],
+    [
+      'a missing detail.workspaceId',
+      () => {
+        const e = fileEvent({ eventId: 'evt-no-ws' });
+        delete e.detail.workspaceId;
+        return e;
+      },
+      'Invalid Fast.io event: detail.workspaceId is missing',
+    ],
+    [
+      'a missing detail.fileId',
+      () => {
+        const e = fileEvent({ eventId: 'evt-no-file' });
+        delete e.detail.fileId;
+        return e;
+      },
+      'Invalid Fast.io event: detail.fileId is missing',
+    ],
+    [
+      'an occurredAt that is not ISO 8601',
+      () => fileEvent({ eventId: 'evt-bad-time', occurredAt: 'yesterday' }),
+      'Invalid Fast.io event: detail.occurredAt must be an ISO 8601 timestamp',
+    ],
+  ];
+
+  it.each(malformed)('fails only the message with %s, with a log line naming the problem', async (_, body, text) => {
+    const response = await handler(
+      batch(sqsRecord('good', fileEvent({ eventId: 'evt-good' })), sqsRecord('poison', body())),
+      context,
+    );
+
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'poison' }] });
+    const errors = output.logs().filter((l) => l.level === 'ERROR');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({
+      message: 'Malformed message rejected; it will be retried and then land in the DLQ',
+      messageId: 'poison',
+    });
+    expect((errors[0]?.error as { message: string }).message).toContain(text);
+    // Never reached the idempotency table or the catalog.
+    expect(ddb.commandCalls(PutItemCommand)).toHaveLength(1);
+    expect(doc.commandCalls(UpdateCommand)).toHaveLength(1);
+  });
+});
+
+describe('catalog consumer: event-time ordering', () => {
+  it('keeps the newer state when an older event arrives late (stale, skipped: success, log, metric)', async () => {
+    await handler(batch(sqsRecord('m1', fileEvent({ eventId: 'new', occurredAt: '2024-05-01T11:00:00Z', fileName: 'v2.pdf' }))), context);
+
+    const response = await handler(
+      batch(sqsRecord('m2', fileEvent({ eventId: 'old', occurredAt: '2024-05-01T10:00:00Z', fileName: 'v1.pdf' }))),
+      context,
+    );
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(catalog.get('ws-1/file-1')).toMatchObject({ lastEventId: 'new', fileName: 'v2.pdf' });
+    expect(output.logs().find((l) => l.message.startsWith('Stale event skipped'))).toMatchObject({
+      level: 'INFO',
+      eventId: 'old',
+    });
+    expect(output.metrics().some((m) => m.CatalogStaleEventSkipped !== undefined)).toBe(true);
+    // The stale outcome is completed work: a redelivery of `old` is not retried against the table.
+    expect(idempotencyItems.get(idempotencyKey(FUNCTION_NAME, 'old'))?.data).toEqual({ S: 'stale' });
+  });
+
+  it('treats a ConditionalCheckFailedException as success, not as a batch failure', async () => {
+    doc.on(UpdateCommand).rejects(
+      new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }),
+    );
+
+    const response = await handler(batch(sqsRecord('m1', fileEvent({ eventId: 'evt-1' }))), context);
+
+    expect(response).toEqual({ batchItemFailures: [] });
+  });
+
+  it('keeps a file deleted when a create older than the delete arrives late', async () => {
+    await handler(batch(sqsRecord('m1', fileEvent({ eventId: 'del', eventType: 'file.deleted', occurredAt: '2024-05-01T12:00:00Z' }))), context);
+    const response = await handler(
+      batch(sqsRecord('m2', fileEvent({ eventId: 'create', eventType: 'file.created', occurredAt: '2024-05-01T09:00:00Z' }))),
+      context,
+    );
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(catalog.get('ws-1/file-1')).toMatchObject({ deleted: true, lastEventId: 'del', lastEventType: 'file.deleted' });
+  });
+
+  it('keeps a file deleted even when an update newer than the delete arrives (file ids are never reused)', async () => {
+    await handler(batch(sqsRecord('m1', fileEvent({ eventId: 'del', eventType: 'file.deleted', occurredAt: '2024-05-01T12:00:00Z' }))), context);
+    await handler(
+      batch(sqsRecord('m2', fileEvent({ eventId: 'late-update', eventType: 'file.updated', occurredAt: '2024-05-01T12:00:05Z' }))),
+      context,
+    );
+
+    expect(catalog.get('ws-1/file-1')).toMatchObject({ deleted: true, lastEventId: 'del' });
+  });
+
+  it('reaches the same final state whatever order the events arrive in', async () => {
+    const eventArb = fc
+      .uniqueArray(
+        fc.record({
+          second: fc.integer({ min: 0, max: 59 }),
+          eventType: fc.constantFrom('file.created', 'file.uploaded', 'file.updated', 'file.deleted'),
+        }),
+        { minLength: 1, maxLength: 6, selector: (e) => e.second },
+      )
+      .chain((events) => fc.tuple(fc.constant(events), fc.shuffledSubarray(events, { minLength: events.length })));
+
+    await fc.assert(
+      fc.asyncProperty(eventArb, async ([events, arrivalOrder]) => {
+        idempotencyItems.clear();
+        catalog.clear();
+        const build = (e: { second: number; eventType: string }) =>
+          fileEvent({
+            eventId: `evt-${e.second}`,
+            eventType: e.eventType,
+            occurredAt: `2024-05-01T10:00:${String(e.second).padStart(2, '0')}Z`,
+          });
+        for (const [index, e] of arrivalOrder.entries()) {
+          const response = await handler(batch(sqsRecord(`m${index}`, build(e))), context);
+          expect(response.batchItemFailures).toEqual([]);
+        }
+        const latest = (list: typeof events) => list.reduce((a, b) => (b.second > a.second ? b : a));
+        const deletes = events.filter((e) => e.eventType === 'file.deleted');
+        const expected = deletes.length > 0 ? latest(deletes) : latest(events);
+        expect(catalog.get('ws-1/file-1')).toMatchObject({
+          deleted: deletes.length > 0,
+          lastEventId: `evt-${expected.second}`,
+          lastEventType: expected.eventType,
+        });
+      }),
+      { numRuns: 60 },
+    );
+  });
+});

@@ -1,0 +1,121 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { synthesize, type SynthesizedApp } from './synthesize';
+
+type PolicyStatement = { Effect: string; Action: string | string[]; Resource: unknown };
+
+function statementsOfRole(synthesized: SynthesizedApp, rolePrefix: string): PolicyStatement[] {
+  const policies = synthesized.templates.ingest.findResources('AWS::IAM::Policy');
+  return Object.values(policies)
+    .filter((policy) => policy.Properties.Roles.some((role: { Ref: string }) => role.Ref.startsWith(rolePrefix)))
+    .flatMap((policy) => policy.Properties.PolicyDocument.Statement as PolicyStatement[]);
+}
+
+/** The stateful stack's resource a cross-stack reference points at (CDK writes Fn::GetStackOutput). */
+function referencedStatefulResource(synthesized: SynthesizedApp, value: unknown): unknown {
+  const outputName = (value as { 'Fn::GetStackOutput'?: { OutputName: string } })['Fn::GetStackOutput']?.OutputName;
+  if (!outputName) throw new Error(`not a cross-stack reference: ${JSON.stringify(value)}`);
+  return synthesized.templates.stateful.toJSON().Outputs[outputName].Value;
+}
+
+describe('IngestStack', () => {
+  let synthesized: SynthesizedApp;
+  beforeAll(() => {
+    synthesized = synthesize();
+  });
+
+  it('exposes exactly one route, POST /webhooks/fastio', () => {
+    synthesized.templates.ingest.resourceCountIs('AWS::ApiGatewayV2::Route', 1);
+    synthesized.templates.ingest.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+      RouteKey: 'POST /webhooks/fastio',
+      AuthorizationType: 'NONE',
+    });
+  });
+
+  it('integrates the route with the ingest function using payload format 2.0', () => {
+    synthesized.templates.ingest.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
+      IntegrationType: 'AWS_PROXY',
+      PayloadFormatVersion: '2.0',
+      IntegrationUri: { 'Fn::GetAtt': [Match.stringLikeRegexp('^IngestFunction'), 'Arn'] },
+    });
+  });
+
+  it('throttles the stage with the configured rate and burst', () => {
+    synthesized.templates.ingest.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+    });
+  });
+
+  it('writes JSON access logs to a log group with retention', () => {
+    synthesized.templates.ingest.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      AccessLogSettings: {
+        DestinationArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AccessLogs'), 'Arn'] },
+        Format: Match.serializedJson(Match.objectLike({ requestId: '$context.requestId', status: '$context.status' })),
+      },
+    });
+    synthesized.templates.ingest.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 90 });
+  });
+
+  it('runs the ingest function on the newest Node.js runtime, ARM64, traced, with its own log group', () => {
+    synthesized.templates.ingest.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      Timeout: 6,
+      TracingConfig: { Mode: 'Active' },
+      LoggingConfig: { LogFormat: 'JSON', LogGroup: { Ref: Match.stringLikeRegexp('^IngestFunctionLogGroup') } },
+      Environment: {
+        Variables: Match.objectLike({
+          SIGNATURE_SCHEME: 'auto',
+          SIGNATURE_TOLERANCE_SECONDS: '300',
+          ROTATION_GRACE_HOURS: '24',
+          POWERTOOLS_SERVICE_NAME: 'fastio-ingest',
+        }),
+      },
+    });
+    synthesized.templates.ingest.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  });
+
+  it('gives the function the secret ARN, never a secret value', () => {
+    const functions = synthesized.templates.ingest.findResources('AWS::Lambda::Function');
+    const variables = Object.values(functions)[0]?.Properties.Environment.Variables;
+    expect(referencedStatefulResource(synthesized, variables.SIGNING_SECRET_ARN)).toEqual({ Ref: expect.stringMatching(/^SigningSecret/) });
+    expect(JSON.stringify(variables)).not.toMatch(/SecretString|resolve:secretsmanager/);
+  });
+
+  it('lets the ingest role put events on this bus only', () => {
+    const statements = statementsOfRole(synthesized, 'IngestFunctionRole');
+    const putEvents = statements.filter((statement) => statement.Action === 'events:PutEvents');
+    expect(putEvents).toHaveLength(1);
+    expect(putEvents[0]?.Effect).toBe('Allow');
+    expect(referencedStatefulResource(synthesized, putEvents[0]?.Resource)).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^EventBus/), 'Arn'] });
+  });
+
+  it('lets the ingest role read this secret only', () => {
+    const statements = statementsOfRole(synthesized, 'IngestFunctionRole');
+    const secretReads = statements.filter((statement) => JSON.stringify(statement.Action).includes('secretsmanager:'));
+    expect(secretReads).toHaveLength(1);
+    expect(secretReads[0]).toMatchObject({ Effect: 'Allow', Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'] });
+    expect(referencedStatefulResource(synthesized, secretReads[0]?.Resource)).toEqual({ Ref: expect.stringMatching(/^SigningSecret/) });
+  });
+
+  it('grants no action on a "*" resource except X-Ray, which has no resource-level permissions', () => {
+    const statements = statementsOfRole(synthesized, 'IngestFunctionRole');
+    const wildcard = statements.filter((statement) => statement.Resource === '*');
+    expect(wildcard.flatMap((statement) => statement.Action).sort()).toEqual(['xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
+  });
+
+  it('uses no AWS managed policy on the function role', () => {
+    synthesized.templates.ingest.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: Match.objectLike({ Statement: [Match.objectLike({ Principal: { Service: 'lambda.amazonaws.com' } })] }),
+      ManagedPolicyArns: Match.absent(),
+    });
+  });
+
+  it('outputs the webhook URL to register in Fast.io', () => {
+    synthesized.templates.ingest.hasOutput('WebhookUrl', {
+      Value: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [Match.stringLikeRegexp('^WebhookApi'), 'ApiEndpoint'] }, '/webhooks/fastio']] },
+    });
+  });
+});

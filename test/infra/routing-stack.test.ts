@@ -1,0 +1,285 @@
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../lib/config';
+import { RoutingStack } from '../../lib/routing-stack';
+import { routeTable, type Route } from '../../lib/route-table';
+import { StatefulStack } from '../../lib/stateful-stack';
+import { cdkJsonContext, synthesize, type SynthesizedApp } from './synthesize';
+import { onlyResource, renderDefinition, resourcesMatching, routeIdFragment, type Resources } from './template-helpers';
+
+const routesOfKind = (kind: Route['target']['kind']) => routeTable.filter((route) => route.target.kind === kind).map((route) => [route.name]);
+
+function routingProps(stateful: StatefulStack) {
+  const { eventBus, catalogTable, auditTable, idempotencyTable } = stateful;
+  return { eventBus, catalogTable, auditTable, idempotencyTable };
+}
+
+function policyStatementsOf(template: Template, roleFragment: string): { Action: string | string[]; Resource: unknown; Condition?: unknown }[] {
+  const policies = template.findResources('AWS::IAM::Policy') as Resources;
+  return Object.values(policies)
+    .filter((policy) => policy.Properties.Roles.some((role: { Ref: string }) => role.Ref.includes(roleFragment)))
+    .flatMap((policy) => policy.Properties.PolicyDocument.Statement);
+}
+
+describe('RoutingStack', () => {
+  let synthesized: SynthesizedApp;
+  let routing: Template;
+  beforeAll(() => {
+    synthesized = synthesize();
+    routing = synthesized.templates.routing;
+  });
+
+  describe.each(routeTable.map((route) => [route.name, route] as const))('route %s', (_name, route) => {
+    const fragment = routeIdFragment(route.name);
+
+    it('becomes one rule on the bus with the pattern exactly as the table has it', () => {
+      const [, rule] = onlyResource(routing, 'AWS::Events::Rule', fragment);
+      expect(rule.Properties.EventPattern).toEqual(route.pattern);
+      expect(rule.Properties.EventBusName).toBeDefined();
+      expect(rule.Properties.State).toBe('ENABLED');
+    });
+
+    it('has one target with its own dead-letter queue and an explicit retry policy', () => {
+      const [, rule] = onlyResource(routing, 'AWS::Events::Rule', fragment);
+      const [targetDlqId] = onlyResource(routing, 'AWS::SQS::Queue', `${fragment}TargetDlq`);
+      expect(rule.Properties.Targets).toHaveLength(1);
+      expect(rule.Properties.Targets[0]).toMatchObject({
+        DeadLetterConfig: { Arn: { 'Fn::GetAtt': [targetDlqId, 'Arn'] } },
+        RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 7200 },
+      });
+    });
+
+    it('lets only its own rule send to its target DLQ', () => {
+      const [targetDlqId] = onlyResource(routing, 'AWS::SQS::Queue', `${fragment}TargetDlq`);
+      const [ruleId] = onlyResource(routing, 'AWS::Events::Rule', fragment);
+      routing.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: targetDlqId }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: 'Allow',
+              Action: 'sqs:SendMessage',
+              Principal: { Service: 'events.amazonaws.com' },
+              Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': [ruleId, 'Arn'] } } },
+            }),
+          ]),
+        },
+      });
+    });
+  });
+
+  describe.each(routesOfKind('queue'))('queue route %s', (name) => {
+    const fragment = routeIdFragment(name);
+
+    it('sends to a buffer queue that redrives to its DLQ after 5 receives', () => {
+      const [bufferId, buffer] = onlyResource(routing, 'AWS::SQS::Queue', `${fragment}BufferQueue`);
+      const [bufferDlqId] = onlyResource(routing, 'AWS::SQS::Queue', `${fragment}BufferDlq`);
+      const [, rule] = onlyResource(routing, 'AWS::Events::Rule', fragment);
+      expect(rule.Properties.Targets[0].Arn).toEqual({ 'Fn::GetAtt': [bufferId, 'Arn'] });
+      expect(buffer.Properties.RedrivePolicy).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': [bufferDlqId, 'Arn'] }, maxReceiveCount: 5 });
+    });
+
+    it('keeps the buffer visibility timeout at six times the consumer timeout', () => {
+      const [, buffer] = onlyResource(routing, 'AWS::SQS::Queue', `${fragment}BufferQueue`);
+      const [, consumer] = onlyResource(routing, 'AWS::Lambda::Function', `${fragment}Consumer`);
+      expect(buffer.Properties.VisibilityTimeout).toBe(consumer.Properties.Timeout * 6);
+    });
+
+    it('feeds the consumer through an event source mapping with partial batch responses and bounded concurrency', () => {
+      const [bufferId] = onlyResource(routing, 'AWS::SQS::Queue', `${fragment}BufferQueue`);
+      const [consumerId] = onlyResource(routing, 'AWS::Lambda::Function', `${fragment}Consumer`);
+      routing.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        EventSourceArn: { 'Fn::GetAtt': [bufferId, 'Arn'] },
+        FunctionName: { Ref: consumerId },
+        BatchSize: 10,
+        MaximumBatchingWindowInSeconds: 1,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        ScalingConfig: { MaximumConcurrency: 5 },
+      });
+    });
+
+    it('takes the consumer concurrency from -c consumerMaxConcurrency', () => {
+      const { templates } = synthesize({ consumerMaxConcurrency: '12' });
+      templates.routing.hasResourceProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: { MaximumConcurrency: 12 } });
+    });
+  });
+
+  describe.each(routesOfKind('function'))('function route %s', (name) => {
+    const fragment = routeIdFragment(name);
+
+    it('invokes the function asynchronously with retries, a maximum event age and an on-failure queue', () => {
+      const [consumerId] = onlyResource(routing, 'AWS::Lambda::Function', `${fragment}Consumer`);
+      const [onFailureId] = onlyResource(routing, 'AWS::SQS::Queue', `${fragment}OnFailureQueue`);
+      const [, rule] = onlyResource(routing, 'AWS::Events::Rule', fragment);
+      expect(rule.Properties.Targets[0].Arn).toEqual({ 'Fn::GetAtt': [consumerId, 'Arn'] });
+      routing.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: { Ref: consumerId },
+        MaximumRetryAttempts: 2,
+        MaximumEventAgeInSeconds: 3600,
+        DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [onFailureId, 'Arn'] } } },
+      });
+    });
+  });
+
+  describe.each(routesOfKind('workflow'))('workflow route %s', (name) => {
+    const fragment = routeIdFragment(name);
+
+    it('starts a Standard state machine that logs to a log group with retention', () => {
+      const [stateMachineId, stateMachine] = onlyResource(routing, 'AWS::StepFunctions::StateMachine', fragment);
+      const [logGroupId, logGroup] = onlyResource(routing, 'AWS::Logs::LogGroup', `${fragment}ReviewWorkflowLogs`);
+      const [, rule] = onlyResource(routing, 'AWS::Events::Rule', fragment);
+      expect(rule.Properties.Targets[0].Arn).toEqual({ Ref: stateMachineId });
+      expect(stateMachine.Properties).toMatchObject({
+        StateMachineType: 'STANDARD',
+        TracingConfiguration: { Enabled: true },
+        LoggingConfiguration: {
+          Level: 'ALL',
+          IncludeExecutionData: false,
+          Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [logGroupId, 'Arn'] } } }],
+        },
+      });
+      expect(logGroup.Properties.RetentionInDays).toBe(30);
+    });
+
+    it('catches every task failure into the failure queue with the original input', () => {
+      const [, stateMachine] = onlyResource(routing, 'AWS::StepFunctions::StateMachine', fragment);
+      const [failureQueueId] = onlyResource(routing, 'AWS::SQS::Queue', `${fragment}FailureQueue`);
+      const definition = renderDefinition(stateMachine.Properties.DefinitionString);
+      for (const taskName of ['RecordPendingReview', 'NotifyReviewers', 'MarkReviewed']) {
+        expect(definition.States[taskName].Catch, taskName).toEqual([
+          { ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: 'SendToFailureQueue' },
+        ]);
+        expect(definition.States[taskName].Retry[0]).toMatchObject({ IntervalSeconds: 2, MaxAttempts: 4, BackoffRate: 2 });
+      }
+      expect(definition.States.SendToFailureQueue).toMatchObject({
+        Resource: expect.stringContaining(':states:::sqs:sendMessage'),
+        Parameters: { QueueUrl: `\${${failureQueueId}}`, MessageBody: { 'input.$': '$$.Execution.Input', 'error.$': '$.failure.Error' } },
+        Next: 'ReviewFailed',
+      });
+      expect(definition.States.ReviewFailed).toMatchObject({ Type: 'Fail', Error: 'ReviewFailed' });
+    });
+  });
+
+  describe('every queue', () => {
+    it('is encrypted, keeps messages 14 days and is retained', () => {
+      const queues = Object.entries(routing.findResources('AWS::SQS::Queue') as Resources);
+      expect(queues.length).toBeGreaterThan(0);
+      for (const [logicalId, queue] of queues) {
+        expect(queue.Properties.SqsManagedSseEnabled, logicalId).toBe(true);
+        expect(queue.Properties.MessageRetentionPeriod, logicalId).toBe(14 * 24 * 3600);
+        expect(queue.DeletionPolicy, logicalId).toBe('Retain');
+      }
+    });
+
+    it('denies any access without TLS', () => {
+      const queues = Object.keys(routing.findResources('AWS::SQS::Queue'));
+      for (const queueId of queues) {
+        routing.hasResourceProperties('AWS::SQS::QueuePolicy', {
+          Queues: [{ Ref: queueId }],
+          PolicyDocument: {
+            Statement: Match.arrayWith([
+              Match.objectLike({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+            ]),
+          },
+        });
+      }
+    });
+  });
+
+  describe('least privilege', () => {
+    it('lets the catalog consumer update the catalog and use the idempotency table, nothing more on DynamoDB', () => {
+      const name = routeTable.find((route) => route.target.kind === 'queue')?.name ?? '';
+      const statements = policyStatementsOf(routing, `${routeIdFragment(name)}ConsumerRole`);
+      const dynamo = statements.filter((statement) => JSON.stringify(statement.Action).includes('dynamodb:'));
+      expect(dynamo.map((statement) => statement.Action)).toEqual([
+        ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        'dynamodb:UpdateItem',
+      ]);
+    });
+
+    it('lets the agent audit consumer put audit items and use the idempotency table, nothing more on DynamoDB', () => {
+      const name = routeTable.find((route) => route.target.kind === 'function')?.name ?? '';
+      const statements = policyStatementsOf(routing, `${routeIdFragment(name)}ConsumerRole`);
+      const dynamo = statements.filter((statement) => JSON.stringify(statement.Action).includes('dynamodb:'));
+      expect(dynamo.map((statement) => statement.Action)).toEqual([
+        ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        'dynamodb:PutItem',
+      ]);
+    });
+
+    it('grants "*" resources only for X-Ray and log delivery, which have no resource-level permissions', () => {
+      const policies = routing.findResources('AWS::IAM::Policy') as Resources;
+      const wildcardActions = Object.values(policies)
+        .flatMap((policy) => policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[])
+        .filter((statement) => statement.Resource === '*')
+        .flatMap((statement) => statement.Action);
+      const allowed = /^(xray:(PutTraceSegments|PutTelemetryRecords|GetSamplingRules|GetSamplingTargets)|logs:(CreateLogDelivery|GetLogDelivery|UpdateLogDelivery|DeleteLogDelivery|ListLogDeliveries|PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups))$/;
+      expect(wildcardActions.length).toBeGreaterThan(0);
+      for (const action of wildcardActions) expect(action).toMatch(allowed);
+    });
+  });
+
+  it('gives every function log group a retention', () => {
+    for (const template of [routing, synthesized.templates.ingest]) {
+      const groups = Object.values(template.findResources('AWS::Logs::LogGroup') as Resources);
+      for (const group of groups) expect(group.Properties.RetentionInDays).toBeGreaterThan(0);
+    }
+  });
+
+  it('outputs every rule, queue, function and state machine the operator CLI needs', () => {
+    const outputs = Object.keys(routing.findOutputs('*'));
+    expect(outputs).toEqual(
+      expect.arrayContaining([
+        'RouteDocumentsRuleArn',
+        'RouteDocumentsBufferQueueUrl',
+        'RouteDocumentsBufferDlqUrl',
+        'RouteDocumentsTargetDlqUrl',
+        'RouteDocumentsFunctionArn',
+        'RouteAgentActivityOnFailureQueueUrl',
+        'RouteLargeMediaStateMachineArn',
+        'RouteLargeMediaFailureQueueUrl',
+      ]),
+    );
+  });
+
+  describe('adding a route is a change to the table alone', () => {
+    it('turns each entry, including a new one, into exactly one rule with its full chain', () => {
+      // GIVEN the table plus one new queue route
+      const extra: Route = {
+        name: 'spreadsheets-by-bot',
+        description: 'A route that exists only in this test.',
+        pattern: { source: ['fastio'], detail: { extension: ['xlsx'], agentId: ['agent-7'] } },
+        target: { kind: 'queue', consumer: 'catalog-consumer' },
+        samples: { matching: [], notMatching: [] },
+      };
+      const app = new App({ context: { ...cdkJsonContext, 'aws:cdk:bundling-stacks': [] } });
+      const config = loadConfig(app.node);
+      const stateful = new StatefulStack(app, 'Stateful', { config });
+      // WHEN
+      const stack = new RoutingStack(app, 'Routing', { ...routingProps(stateful), config, routes: [...routeTable, extra] });
+      const template = Template.fromStack(stack);
+      // THEN one rule per entry, and the new entry has rule, buffer, buffer DLQ, target DLQ and consumer
+      template.resourceCountIs('AWS::Events::Rule', routeTable.length + 1);
+      const fragment = routeIdFragment(extra.name);
+      expect(Object.keys(resourcesMatching(template, 'AWS::Events::Rule', fragment))).toHaveLength(1);
+      expect(Object.keys(resourcesMatching(template, 'AWS::SQS::Queue', fragment)).map((id) => id.replace(fragment, '').replace(/[0-9A-F]{8}$/, '')).sort()).toEqual([
+        'BufferDlq',
+        'BufferQueue',
+        'TargetDlq',
+      ]);
+      expect(Object.keys(resourcesMatching(template, 'AWS::Lambda::EventSourceMapping', fragment))).toHaveLength(1);
+      template.hasOutput('RouteSpreadsheetsByBotRuleArn', Match.anyValue());
+    });
+
+    it('rejects a route table with a duplicate name', () => {
+      const app = new App({ context: { ...cdkJsonContext, 'aws:cdk:bundling-stacks': [] } });
+      const config = loadConfig(app.node);
+      const stateful = new StatefulStack(app, 'Stateful', { config });
+      const first = routeTable[0] as Route;
+      expect(() => new RoutingStack(app, 'Routing', { ...routingProps(stateful), config, routes: [first, first] })).toThrow(
+        `route name "${first.name}" appears twice in the route table`,
+      );
+    });
+  });
+});
