@@ -3,8 +3,7 @@
  * validated before any construct is created so a bad value stops synth with one clear line.
  */
 
-export const SIGNATURE_SCHEMES = ['auto', 'body-hmac', 'timestamped'] as const;
-export type SignatureScheme = (typeof SIGNATURE_SCHEMES)[number];
+import { SIGNATURE_SCHEME_SETTINGS, type SignatureSchemeSetting } from './webhook-signature';
 
 export interface AppConfig {
   /** Prefixes every stack name, so several deployments can share an account. */
@@ -12,7 +11,7 @@ export interface AppConfig {
   readonly archiveRetentionDays: number;
   /** Subscribed to alarms and review notifications when set. */
   readonly alarmEmail?: string;
-  readonly signatureScheme: SignatureScheme;
+  readonly signatureScheme: SignatureSchemeSetting;
   readonly signatureToleranceSeconds: number;
   readonly rotationGraceHours: number;
   readonly apiThrottleRateLimit: number;
@@ -66,8 +65,8 @@ export function loadConfig(source: ContextSource): AppConfig {
     );
   }
   const scheme = source.tryGetContext('signatureScheme') ?? 'auto';
-  if (!SIGNATURE_SCHEMES.includes(scheme as SignatureScheme)) {
-    throw new ConfigError(`config signatureScheme=${describe(scheme)} is invalid: expected one of ${SIGNATURE_SCHEMES.join(', ')}`);
+  if (!SIGNATURE_SCHEME_SETTINGS.includes(scheme as SignatureSchemeSetting)) {
+    throw new ConfigError(`config signatureScheme=${describe(scheme)} is invalid: expected one of ${SIGNATURE_SCHEME_SETTINGS.join(', ')}`);
   }
   const rate = readInteger(source, 'apiThrottleRateLimit', 1, 10_000);
   const burst = readInteger(source, 'apiThrottleBurstLimit', 1, 5_000);
@@ -79,7 +78,7 @@ export function loadConfig(source: ContextSource): AppConfig {
     // EventBridge archives accept 0 (indefinite) or a day count; indefinite would defeat the retention check of `replay start`.
     archiveRetentionDays: readInteger(source, 'archiveRetentionDays', 1, 3650),
     alarmEmail: readOptionalString(source, 'alarmEmail', EMAIL_PATTERN, 'an email address, or empty for none'),
-    signatureScheme: scheme as SignatureScheme,
+    signatureScheme: scheme as SignatureSchemeSetting,
     signatureToleranceSeconds: readInteger(source, 'signatureToleranceSeconds', 1, 3600),
     rotationGraceHours: readInteger(source, 'rotationGraceHours', 0, 720),
     apiThrottleRateLimit: rate,

@@ -12,11 +12,32 @@
  * CIDR, WildcardParser, ComparableNumber). Those places are marked "event-ruler:" below.
  *
  * Model (as in event-ruler): the pattern is expanded over its `$or` branches into flat sub-rules; each
- * sub-rule is a list of leaf conditions keyed by dotted path (`detail.size`), sorted by that path, and
- * all of them must hold (AND). A condition holds if any leaf value found at its path satisfies any
- * matcher in its list (OR). Arrays of objects in the event are "crushed": a path can traverse array
- * elements, but every condition of one sub-rule must use the SAME element of any array it traverses
- * (event-ruler's array-consistent matching, `rulesForJSONEvent`).
+ * sub-rule is a list of leaf conditions keyed by dotted path (`detail.size`) and all of them must hold
+ * (AND). A condition holds if any leaf value found at its path satisfies any entry of its list (OR).
+ * Arrays of objects in the event are "crushed": a path can traverse array elements, but the conditions
+ * of one sub-rule must use the SAME element of any array they both traverse (event-ruler's
+ * array-consistent matching, `rulesForJSONEvent`).
+ *
+ * Decisions where the docs are ambiguous:
+ * - Numeric matching (`numeric`, and numbers inside `anything-but`) uses the documented limits: operands
+ *   must lie in -5.0e9..+5.0e9 with at most 6 decimal places (else the pattern is invalid); event numbers
+ *   outside those limits never satisfy a numeric comparison. Exact number literals (`[123456789012]`) are
+ *   not limited and compare parsed values, so 300 and 3.0e2 are equal (the docs' "string representation"
+ *   rule cannot be observed on parsed JSON).
+ * - Only leaf values (string, number, boolean, null) exist: `null` exists; objects and empty arrays do not
+ *   (so `exists: false` matches them). `exists: false` under an array of objects is evaluated against the
+ *   elements bound by the conditions evaluated before it in sorted-path order (event-ruler), i.e. over
+ *   every element when no earlier condition binds that array.
+ * - `anything-but` matches any leaf value that is not excluded, whatever its type (event-ruler ByteMachine);
+ *   prefix/suffix/equals-ignore-case/wildcard/cidr only ever match strings; `numeric` only numbers.
+ * - Grammar checks follow event-ruler JsonRuleCompiler: lower bound first in ranges, lower < upper strictly,
+ *   no empty objects, reserved operator names forbidden as field names inside `$or`, anything-but
+ *   prefix/suffix must be non-empty, IPv4 CIDR mask bits 0..31 and IPv6 0..127, IP literals match as IPs.
+ * - `$or` combinations = product over sibling `$or` arrays of the sum of their branches' combinations
+ *   (what event-ruler materialises); for non-nested `$or` this is the docs' "multiply the number of
+ *   arguments of each $or array". More than 1000 is invalid.
+ * - Case-insensitive operators compare `String.prototype.toLowerCase()` forms.
+ * - Dotted field names are literal keys (event-ruler's "a.b" == a → b aliasing is not reproduced).
  */
 
 // ---------------------------------------------------------------------------------------------------
@@ -76,15 +97,10 @@ type ValueTest = (v: Leaf) => boolean;
 type JsonObject = { readonly [key: string]: unknown };
 
 interface FieldMatcher {
-  readonly strings: ReadonlySet<string> | null;
-  readonly numbers: ReadonlySet<number> | null;
-  /** Canonical (hex) forms of IP-address literals in the list (event-ruler matches them as IPs). */
-  readonly ipLiterals: ReadonlySet<string> | null;
-  readonly matchTrue: boolean;
-  readonly matchFalse: boolean;
-  readonly matchNull: boolean;
-  readonly existsTrue: boolean;
-  readonly ops: readonly ValueTest[];
+  /** Whether a leaf value satisfies any entry of the list (specialised at compile time). */
+  readonly test: ValueTest;
+  /** Only literals (set lookups): cheap to evaluate. */
+  readonly literalOnly: boolean;
   /** The list contains `{ "exists": false }`. */
   readonly allowAbsent: boolean;
   /** The list contains at least one matcher that needs a value to be present. */
@@ -170,23 +186,57 @@ export function isComparableNumber(n: number): boolean {
 // IP addresses (event-ruler: CIDR.java)
 // ---------------------------------------------------------------------------------------------------
 
-const IPV4_SHAPE = /^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$/;
 const IPV6_SHAPE = /^[0-9a-fA-F:]*:[0-9a-fA-F:]*$/;
 
-/** Parses an IPv4/IPv6 literal into 4 or 16 bytes, or returns null. IPv4-mapped IPv6 yields 4 bytes (as Java). */
+/**
+ * Parses an IPv4/IPv6 literal into 4 or 16 bytes, or returns null. IPv4-mapped IPv6 yields 4 bytes (as
+ * Java's InetAddress does). IPv4 parts with leading zeros are rejected as ambiguous.
+ */
+// One-entry memo: consecutive rules usually test the same event value.
+let lastIpText: string | undefined;
+let lastIp: Uint8Array | null = null;
+
 function parseIp(s: string): Uint8Array | null {
-  if (IPV4_SHAPE.test(s)) {
-    const parts = s.split('.');
-    const out = new Uint8Array(4);
-    for (let i = 0; i < 4; i++) {
-      const p = parts[i] as string;
-      if (p.length > 3 || (p.length > 1 && p[0] === '0')) return null; // reject octal-looking/overlong parts
-      const n = Number(p);
-      if (n > 255) return null;
-      out[i] = n;
-    }
-    return out;
+  if (s === lastIpText) return lastIp;
+  lastIp = parseIpUncached(s);
+  lastIpText = s;
+  return lastIp;
+}
+
+function parseIpUncached(s: string): Uint8Array | null {
+  if (s.length < 2 || s.length > 45) return null;
+  const colon = s.indexOf(':') !== -1;
+  if (!colon) {
+    const c0 = s.charCodeAt(0);
+    return c0 >= 48 && c0 <= 57 ? parseIpv4(s) : null;
   }
+  return parseIpv6(s);
+}
+
+function parseIpv4(s: string): Uint8Array | null {
+  const out = new Uint8Array(4);
+  let part = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i <= s.length; i++) {
+    const c = i === s.length ? 46 : s.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || part > 3) return null;
+      out[part++] = value;
+      value = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57) {
+      if (digits === 1 && value === 0) return null; // leading zero
+      value = value * 10 + (c - 48);
+      if (++digits > 3 || value > 255) return null;
+    } else {
+      return null;
+    }
+  }
+  return part === 4 ? out : null;
+}
+
+function parseIpv6(s: string): Uint8Array | null {
   if (!IPV6_SHAPE.test(s)) return null;
   const dbl = s.indexOf('::');
   if (dbl !== -1 && s.indexOf('::', dbl + 1) !== -1) return null;
@@ -572,43 +622,65 @@ function compileFieldList(list: readonly unknown[], path: string): FieldMatcher 
   });
 
   if (ignoreCase.size > 0) ops.push((e) => typeof e === 'string' && ignoreCase.has(e.toLowerCase()));
+  const literalOnly = ops.length === 0 && !existsTrue;
   return {
-    strings: strings.size > 0 ? strings : null,
-    numbers: numbers.size > 0 ? numbers : null,
-    ipLiterals: ipLiterals.size > 0 ? ipLiterals : null,
-    matchTrue,
-    matchFalse,
-    matchNull,
-    existsTrue,
-    ops,
+    test: buildTest(strings, numbers, ipLiterals, matchTrue, matchFalse, matchNull, existsTrue, ops),
+    literalOnly,
     allowAbsent,
     positive,
     describe: show(list),
   };
 }
 
-function testValue(m: FieldMatcher, v: Leaf): boolean {
-  switch (typeof v) {
-    case 'string':
-      if (m.strings !== null && m.strings.has(v)) return true;
-      if (m.ipLiterals !== null) {
-        const ip = parseIp(v);
-        if (ip !== null && m.ipLiterals.has(ipKey(ip))) return true;
-      }
-      break;
-    case 'number':
-      if (m.numbers !== null && m.numbers.has(v)) return true;
-      break;
-    case 'boolean':
-      if (v ? m.matchTrue : m.matchFalse) return true;
-      break;
-    default:
-      if (m.matchNull) return true;
+/** Builds one specialised predicate for a value list (avoids generic dispatch on the hot path). */
+function buildTest(
+  strings: ReadonlySet<string>,
+  numbers: ReadonlySet<number>,
+  ipLiterals: ReadonlySet<string>,
+  matchTrue: boolean,
+  matchFalse: boolean,
+  matchNull: boolean,
+  existsTrue: boolean,
+  ops: readonly ValueTest[],
+): ValueTest {
+  if (existsTrue) return () => true;
+  const tests: ValueTest[] = [];
+  if (strings.size === 1 && ipLiterals.size === 0) {
+    const only = strings.values().next().value as string;
+    tests.push((v) => v === only);
+  } else if (strings.size > 0) {
+    tests.push(
+      ipLiterals.size === 0
+        ? (v) => typeof v === 'string' && strings.has(v)
+        : (v) => {
+            if (typeof v !== 'string') return false;
+            if (strings.has(v)) return true;
+            // event-ruler: IP-address literals match any spelling of the same address.
+            const ip = parseIp(v);
+            return ip !== null && ipLiterals.has(ipKey(ip));
+          },
+    );
   }
-  if (m.existsTrue) return true;
-  const ops = m.ops;
-  for (let i = 0; i < ops.length; i++) if ((ops[i] as ValueTest)(v)) return true;
-  return false;
+  if (numbers.size === 1) {
+    const only = numbers.values().next().value as number;
+    tests.push((v) => v === only);
+  } else if (numbers.size > 0) {
+    tests.push((v) => typeof v === 'number' && numbers.has(v));
+  }
+  if (matchTrue) tests.push((v) => v === true);
+  if (matchFalse) tests.push((v) => v === false);
+  if (matchNull) tests.push((v) => v === null);
+  tests.push(...ops);
+  if (tests.length === 0) return () => false;
+  if (tests.length === 1) return tests[0] as ValueTest;
+  if (tests.length === 2) {
+    const [t0, t1] = tests as [ValueTest, ValueTest];
+    return (v) => t0(v) || t1(v);
+  }
+  return (v) => {
+    for (let i = 0; i < tests.length; i++) if ((tests[i] as ValueTest)(v)) return true;
+    return false;
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -704,9 +776,9 @@ function expand(items: readonly Item[]): Cond[][] {
 /**
  * Backtracking matcher over one sub-rule. Array bindings (array object -> chosen element index) implement
  * event-ruler's array consistency: once a condition has matched inside element i of an array, later
- * conditions traversing that array must use element i too. Conditions are visited in sorted-path order,
- * as event-ruler's state machine does, which fixes the semantics of `exists: false` under arrays: absence
- * is checked against the elements bound so far (unbound arrays: every element).
+ * conditions traversing that array must use element i too. `exists: false` conditions keep their
+ * sorted-path position (event-ruler's state-machine order): absence is checked against the elements bound
+ * so far (unbound arrays: every element). See evaluationOrder().
  */
 const EMPTY: JsonObject = Object.freeze({});
 
@@ -780,7 +852,7 @@ class Matcher {
       for (const el of node as unknown[]) if (this.anyLeafMatches(el, m)) return true;
       return false;
     }
-    return isLeaf(node) && testValue(m, node);
+    return isLeaf(node) && m.test(node);
   }
 
   /** Whether any leaf value exists at `segs` (from depth i), honouring current array bindings. */
@@ -869,6 +941,34 @@ function collectLeaves(node: unknown, out: { values: Leaf[]; nonLeaf: boolean })
 
 const sharedMatcher = new Matcher();
 
+const byKey = (a: Cond, b: Cond): number => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+/** Cheapest first: shallow paths, then literal-only lists (set lookups), then by path. */
+const byCost = (a: Cond, b: Cond): number =>
+  a.segs.length - b.segs.length || (a.m.literalOnly ? 0 : 1) - (b.m.literalOnly ? 0 : 1) || byKey(a, b);
+
+/**
+ * Orders a sub-rule's conditions for evaluation. event-ruler visits conditions in sorted-path order, and
+ * that order only matters for conditions that can match an absent field (`exists: false`): they are checked
+ * against the array elements bound by the conditions before them. Those stay in place; the positive-only
+ * conditions between them form a conjunction whose result does not depend on order, so they run cheapest
+ * first (fast rejection of non-matching rules).
+ */
+function evaluationOrder(conds: Cond[]): Cond[] {
+  const sorted = [...conds].sort(byKey);
+  const out: Cond[] = [];
+  let segment: Cond[] = [];
+  for (const c of sorted) {
+    if (c.m.allowAbsent) {
+      out.push(...segment.sort(byCost), c);
+      segment = [];
+    } else {
+      segment.push(c);
+    }
+  }
+  out.push(...segment.sort(byCost));
+  return out;
+}
+
 class CompiledEventPattern implements CompiledPattern {
   readonly pattern: EventPattern;
   readonly combinations: number;
@@ -877,8 +977,7 @@ class CompiledEventPattern implements CompiledPattern {
   constructor(pattern: EventPattern, analysis: Analysis) {
     this.pattern = pattern;
     this.combinations = analysis.count;
-    const byKey = (a: Cond, b: Cond): number => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
-    this.rules = expand(analysis.items).map((r) => r.sort(byKey));
+    this.rules = expand(analysis.items).map(evaluationOrder);
   }
 
   matches(event: unknown): boolean {

@@ -4,7 +4,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import type { AppConfig } from './config';
-import { FASTIO_EVENT_SOURCE } from './event-source';
+import { FASTIO_SOURCE } from './fastio-envelope';
 import { StatefulOutput } from './stack-outputs';
 
 export interface StatefulStackProps extends StackProps {
@@ -36,7 +36,7 @@ export class StatefulStack extends Stack {
     this.archive = this.eventBus.archive('Archive', {
       archiveName: `${config.stage}-fastio-all`,
       description: 'Every event the ingest published, for replay during incident recovery.',
-      eventPattern: { source: [FASTIO_EVENT_SOURCE] },
+      eventPattern: { source: [FASTIO_SOURCE] },
       retention: Duration.days(config.archiveRetentionDays),
     });
     this.archive.applyRemovalPolicy(RemovalPolicy.RETAIN);

@@ -9,6 +9,9 @@
  * - timestamped: `Fastio-Signature: t=<unix seconds>,v1=<sig>[,v1=<sig>…]`: HMAC-SHA256 of
  *                `<t>.<raw body>`, lower-case hex or standard base64, accepted within ±tolerance.
  *
+ * In `auto` mode a body-hmac signature is not accepted for a body shaped like `<digits>.…`, which closes
+ * a cross-scheme replay (see `screenSignatures`); pin the scheme once you know which one Fast.io uses.
+ *
  * Malformed input of any kind (empty, wrong length, wrong alphabet, absurd size) is a rejection with
  * a reason, never an exception. MACs are compared with `crypto.timingSafeEqual` on equal-length buffers.
  */
@@ -153,18 +156,40 @@ export function parseSignatureHeaders(headers: HeaderMap, scheme: SignatureSchem
 }
 
 /**
- * Drops timestamped signatures outside ±toleranceSeconds of `nowSeconds` (both directions).
- * A delivery whose every signature is out of the window is a `stale-timestamp` rejection.
+ * A body of the form `<digits>.<rest>` is exactly what a timestamped MAC covers, so in `auto` mode a
+ * captured `t=…,v1=<mac>` could be replayed as `X-Fastio-Signature: <mac>` over the body `<t>.<original>`,
+ * bypassing the time window. Such a body is never a JSON object, so body-hmac signatures are not
+ * accepted for it when both schemes are enabled.
  */
-export function withinTolerance(
-  signatures: readonly PresentedSignature[],
-  nowSeconds: number,
-  toleranceSeconds: number = DEFAULT_TOLERANCE_SECONDS,
-): ParseResult {
-  const fresh = signatures.filter(
-    (signature) => signature.scheme === 'body-hmac' || Math.abs(nowSeconds - Number(signature.timestamp)) <= toleranceSeconds,
+const TIMESTAMPED_INPUT_SHAPE = /^[0-9]{1,12}\./;
+
+function looksLikeTimestampedInput(rawBody: Uint8Array): boolean {
+  return TIMESTAMPED_INPUT_SHAPE.test(Buffer.from(rawBody.subarray(0, 14)).toString('latin1'));
+}
+
+export interface ScreenInput {
+  readonly signatures: readonly PresentedSignature[];
+  readonly rawBody: Uint8Array;
+  readonly scheme: SignatureSchemeSetting;
+  readonly nowSeconds: number;
+  readonly toleranceSeconds?: number;
+}
+
+/**
+ * The checks that need no secret, after parsing: drops timestamped signatures outside ±tolerance of
+ * `nowSeconds` (both directions) and, in `auto` mode, body-hmac signatures over a body shaped like a
+ * timestamped MAC input (see above). Nothing left: `stale-timestamp` if the window removed the last
+ * signature, else `bad-signature`.
+ */
+export function screenSignatures(input: ScreenInput): ParseResult {
+  const tolerance = input.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
+  const crossSchemeRisk = input.scheme === 'auto' && looksLikeTimestampedInput(input.rawBody);
+  const usable = input.signatures.filter((signature) => signature.scheme === 'timestamped' || !crossSchemeRisk);
+  const fresh = usable.filter(
+    (signature) => signature.scheme === 'body-hmac' || Math.abs(input.nowSeconds - Number(signature.timestamp)) <= tolerance,
   );
-  return fresh.length === 0 ? { ok: false, reason: 'stale-timestamp' } : { ok: true, signatures: fresh };
+  if (fresh.length > 0) return { ok: true, signatures: fresh };
+  return { ok: false, reason: usable.length > 0 ? 'stale-timestamp' : 'bad-signature' };
 }
 
 /** True when any presented signature is the MAC of `rawBody` under `secret`. Constant-time per comparison. */
@@ -201,9 +226,10 @@ export interface VerifyInput {
 
 /** Parse, check the time window, then try each secret. Never throws for any header or body. */
 export function verifySignature(input: VerifyInput): VerifyResult {
-  const parsed = parseSignatureHeaders(input.headers, input.scheme ?? 'auto');
+  const scheme = input.scheme ?? 'auto';
+  const parsed = parseSignatureHeaders(input.headers, scheme);
   if (!parsed.ok) return parsed;
-  const fresh = withinTolerance(parsed.signatures, input.nowSeconds, input.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS);
+  const fresh = screenSignatures({ ...input, signatures: parsed.signatures, scheme });
   if (!fresh.ok) return fresh;
   for (const [secretIndex, secret] of input.secrets.entries()) {
     for (const signature of fresh.signatures) {

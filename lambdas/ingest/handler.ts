@@ -13,7 +13,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { FASTIO_SOURCE, MAX_ENTRY_BYTES, QUARANTINE_DETAIL_TYPE, entrySizeBytes, toEntry, toEnvelope } from '../../lib/fastio-envelope';
-import { matchesSecret, parseSignatureHeaders, withinTolerance } from '../../lib/webhook-signature';
+import { matchesSecret, parseSignatureHeaders, screenSignatures } from '../../lib/webhook-signature';
 import { MetricName } from '../shared/metric-names';
 import { logger, metrics } from '../shared/powertools';
 import { eventBridge, secretsManager } from './clients';
@@ -69,7 +69,13 @@ async function handle(event: APIGatewayProxyEventV2, deliveryId: string): Promis
   // Everything that needs no secret first: a malformed or stale delivery never costs a Secrets Manager call.
   const parsed = parseSignatureHeaders(event.headers ?? {}, config.signatureScheme);
   if (!parsed.ok) return reject(deliveryId, parsed.reason);
-  const fresh = withinTolerance(parsed.signatures, Math.floor(Date.now() / 1000), config.toleranceSeconds);
+  const fresh = screenSignatures({
+    signatures: parsed.signatures,
+    rawBody,
+    scheme: config.signatureScheme,
+    nowSeconds: Math.floor(Date.now() / 1000),
+    toleranceSeconds: config.toleranceSeconds,
+  });
   if (!fresh.ok) return reject(deliveryId, fresh.reason);
 
   let stage: string | undefined;

@@ -7,8 +7,7 @@
  * log line that says what is wrong.
  */
 import type { EventBridgeEvent } from 'aws-lambda';
-
-export const FASTIO_SOURCE = 'fastio';
+import { FASTIO_SOURCE } from '../../lib/fastio-envelope';
 
 /** The normalized detail the ingest publishes. `payload` is Fast.io's JSON, verbatim. */
 export interface FastioEventDetail {

@@ -2,7 +2,7 @@
  * aws-local-stepfunctions targets Node 22 and calls Promise.withResolvers, which Node 20 lacks.
  * Tests run on Node 20 too, so give it the standard behaviour when missing.
  */
-if (typeof Promise.withResolvers !== 'function') {
+if (!('withResolvers' in Promise)) {
   Object.defineProperty(Promise, 'withResolvers', {
     configurable: true,
     writable: true,

@@ -1,10 +1,11 @@
-import { ExecutionError, StateMachine, type EventLog } from 'aws-local-stepfunctions';
+import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { routeTable } from '../../lib/route-table';
 import { synthesize } from '../infra/synthesize';
 import { onlyResource, renderDefinition, routeIdFragment } from '../infra/template-helpers';
 
 type Json = Parameters<StateMachine['run']>[0];
+type EventLog = Awaited<ReturnType<ReturnType<StateMachine['run']>['eventLogs']['next']>>['value'];
 
 const EXECUTION_ARN = 'arn:aws:states:eu-west-1:123456789012:execution:review:test-execution';
 
@@ -45,7 +46,7 @@ async function execute(
     const custom = state === 'SendToFailureQueue' ? undefined : behaviour[state];
     return custom ? custom(calls[state].length) : {};
   };
-  const machine = new StateMachine(definition as ConstructorParameters<typeof StateMachine>[0], { validationOptions: { checkArn: false } });
+  const machine = new StateMachine(definition as unknown as ConstructorParameters<typeof StateMachine>[0], { validationOptions: { checkArn: false } });
   const execution = machine.run(input as Json, {
     overrides: {
       taskResourceLocalHandlers: {
@@ -62,10 +63,11 @@ async function execute(
       State: { EnteredTime: '2026-11-22T10:00:02Z', Name: 'current', RetryCount: 0 },
     } as never,
   });
-  const events: EventLog[] = [];
+  const events: Exclude<EventLog, void>[] = [];
   for await (const event of execution.eventLogs) events.push(event);
-  const visited = events.filter((event) => event.type === 'StateEntered').map((event) => ('state' in event ? event.state.name : ''));
-  const retried = events.filter((event) => event.type === 'StateRetried').map((event) => ('state' in event ? event.state.name : ''));
+  const statesOf = (type: string) => events.filter((event) => event.type === type).map((event) => ('state' in event ? event.state.name : ''));
+  const visited = statesOf('StateEntered');
+  const retried = statesOf('StateRetried');
   let output: unknown;
   let failure: unknown;
   try {

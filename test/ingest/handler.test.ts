@@ -1,0 +1,590 @@
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import fc from 'fast-check';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { QUARANTINE_DETAIL_TYPE } from '../../lib/fastio-envelope';
+import { signWebhook } from '../../lib/webhook-signature';
+import { REJECTION_REASONS } from '../../lambdas/ingest/reasons';
+import {
+  BUS_NAME,
+  CURRENT_SECRET,
+  NOW,
+  NOW_SECONDS,
+  PREVIOUS_SECRET,
+  SECRET_ARN,
+  apiEvent,
+  bodyOf,
+  captureOutput,
+  fixture,
+  lambdaContext,
+  loadHandler,
+  setEnv,
+  type CapturedOutput,
+  type Handler,
+} from './support';
+
+const secretsManager = mockClient(SecretsManagerClient);
+const eventBridge = mockClient(EventBridgeClient);
+
+const HOUR = 3_600_000;
+let output: CapturedOutput;
+
+function mockSecret(options: { current?: string; currentCreated?: Date; previous?: string | null } = {}): void {
+  secretsManager.on(GetSecretValueCommand, { VersionStage: 'AWSCURRENT' }).resolves({
+    ARN: SECRET_ARN,
+    Name: 'fastio-webhook-secret',
+    VersionId: 'v-current',
+    SecretString: options.current ?? CURRENT_SECRET,
+    VersionStages: ['AWSCURRENT'],
+    CreatedDate: options.currentCreated ?? new Date(NOW.getTime() - 30 * 24 * HOUR),
+  });
+  if (options.previous === null || options.previous === undefined) {
+    secretsManager
+      .on(GetSecretValueCommand, { VersionStage: 'AWSPREVIOUS' })
+      .rejects(new ResourceNotFoundException({ message: "Secrets Manager can't find the specified secret value for staging label: AWSPREVIOUS", $metadata: {} }));
+  } else {
+    secretsManager.on(GetSecretValueCommand, { VersionStage: 'AWSPREVIOUS' }).resolves({
+      ARN: SECRET_ARN,
+      VersionId: 'v-previous',
+      SecretString: options.previous,
+      VersionStages: ['AWSPREVIOUS'],
+      CreatedDate: new Date(NOW.getTime() - 60 * 24 * HOUR),
+    });
+  }
+}
+
+function mockPublishOk(): void {
+  eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'eb-0001' }] });
+}
+
+function secretReads(stage?: 'AWSCURRENT' | 'AWSPREVIOUS'): number {
+  return secretsManager.commandCalls(GetSecretValueCommand, stage ? { VersionStage: stage } : {}).length;
+}
+
+function putCalls() {
+  return eventBridge.commandCalls(PutEventsCommand);
+}
+
+function signed(body: Buffer | string, options: { secret?: string; scheme?: 'body-hmac' | 'timestamped'; timestamp?: number; encoding?: 'hex' | 'base64' } = {}) {
+  const rawBody = Buffer.from(body);
+  return signWebhook({
+    rawBody,
+    secret: options.secret ?? CURRENT_SECRET,
+    scheme: options.scheme ?? 'body-hmac',
+    timestamp: options.timestamp ?? NOW_SECONDS,
+    encoding: options.encoding ?? 'hex',
+  });
+}
+
+function rejectedReasons(): string[] {
+  return output.metrics('WebhookRejected').map((record) => String(record.Reason));
+}
+
+const DOCUMENT = fixture('document-uploaded.json');
+
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ['Date'] });
+  vi.setSystemTime(NOW);
+  secretsManager.reset();
+  eventBridge.reset();
+  setEnv();
+  output = captureOutput();
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+  vi.useRealTimers();
+});
+
+describe('accepting a delivery', () => {
+  let handler: Handler;
+  beforeEach(async () => {
+    mockSecret();
+    mockPublishOk();
+    handler = await loadHandler();
+  });
+
+  it('publishes the normalized envelope and answers 202 with the EventBridge event id', async () => {
+    const response = await handler(apiEvent({ body: DOCUMENT.toString(), headers: signed(DOCUMENT) }), lambdaContext);
+    expect(response.statusCode).toBe(202);
+    expect(bodyOf(response)).toEqual({ eventId: 'eb-0001' });
+    expect(response.headers?.['content-type']).toBe('application/json');
+    const entries = putCalls()[0]?.args[0].input.Entries ?? [];
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({ EventBusName: BUS_NAME, Source: 'fastio', DetailType: 'file.uploaded' });
+    expect(JSON.parse(entries[0]?.Detail ?? '{}')).toMatchObject({
+      eventId: 'evt_01JD8Q4K7V2N5R8T1W3X6Y9Z0A',
+      extension: 'pdf',
+      sizeBytes: 2483017,
+      payload: JSON.parse(DOCUMENT.toString()),
+    });
+    expect(entries[0]).not.toHaveProperty('Time');
+  });
+
+  it('accepts the timestamped scheme in hex and base64', async () => {
+    for (const encoding of ['hex', 'base64'] as const) {
+      const headers = signed(DOCUMENT, { scheme: 'timestamped', encoding, timestamp: NOW_SECONDS - 120 });
+      expect((await handler(apiEvent({ body: DOCUMENT.toString(), headers }), lambdaContext)).statusCode).toBe(202);
+    }
+  });
+
+  it('verifies the decoded bytes of a base64-encoded body', async () => {
+    const binary = Buffer.from([0x00, 0xff, 0x10, 0x80, 0x7b]);
+    const response = await handler(apiEvent({ body: binary, base64: true, headers: signed(binary) }), lambdaContext);
+    expect(response.statusCode).toBe(202);
+    const entry = putCalls()[0]?.args[0].input.Entries?.[0];
+    expect(entry?.DetailType).toBe(QUARANTINE_DETAIL_TYPE);
+    expect(JSON.parse(entry?.Detail ?? '{}')).toMatchObject({ reason: 'not-json', bodyEncoding: 'base64', body: binary.toString('base64') });
+
+    const json = fixture('image-small.json');
+    const jsonResponse = await handler(apiEvent({ body: json, base64: true, headers: signed(json) }), lambdaContext);
+    expect(jsonResponse.statusCode).toBe(202);
+    expect(putCalls()[1]?.args[0].input.Entries?.[0]?.DetailType).toBe('file.uploaded');
+  });
+
+  it('emits WebhookAccepted without extra dimensions and logs the outcome', async () => {
+    await handler(apiEvent({ body: DOCUMENT.toString(), headers: signed(DOCUMENT) }), lambdaContext);
+    const [accepted] = output.metrics('WebhookAccepted');
+    expect(accepted).toMatchObject({ service: 'fastio-ingest', WebhookAccepted: 1 });
+    expect(accepted).not.toHaveProperty('Reason');
+    const log = output.records().find((record) => record.message === 'webhook accepted');
+    expect(log).toMatchObject({ outcome: 'accepted', eventId: 'evt_01JD8Q4K7V2N5R8T1W3X6Y9Z0A', eventBridgeEventId: 'eb-0001', secretStage: 'AWSCURRENT' });
+    expect(String(log?.deliveryId)).toMatch(/^req-/);
+  });
+});
+
+describe('status corpus', () => {
+  let handler: Handler;
+  beforeEach(async () => {
+    mockSecret();
+    mockPublishOk();
+    handler = await loadHandler();
+  });
+
+  const body = DOCUMENT.toString();
+  const goodHex = signed(DOCUMENT)['X-Fastio-Signature'] ?? '';
+  const stamped = (t: number) => signed(DOCUMENT, { scheme: 'timestamped', timestamp: t })['Fastio-Signature'] ?? '';
+  const oneMbPlusOne = Buffer.alloc(1024 * 1024 + 1, 0x20);
+
+  const cases: { name: string; event: () => ReturnType<typeof apiEvent>; status: number; reason?: string; quarantine?: string }[] = [
+    { name: 'no signature header', event: () => apiEvent({ body }), status: 401, reason: 'missing-signature' },
+    { name: 'empty X-Fastio-Signature', event: () => apiEvent({ body, headers: { 'X-Fastio-Signature': '' } }), status: 401, reason: 'malformed-signature' },
+    { name: 'empty Fastio-Signature', event: () => apiEvent({ body, headers: { 'Fastio-Signature': '' } }), status: 401, reason: 'malformed-signature' },
+    { name: 'non-hex', event: () => apiEvent({ body, headers: { 'X-Fastio-Signature': 'z'.repeat(64) } }), status: 401, reason: 'malformed-signature' },
+    { name: 'wrong length', event: () => apiEvent({ body, headers: { 'X-Fastio-Signature': goodHex.slice(0, 62) } }), status: 401, reason: 'malformed-signature' },
+    { name: 'wrong signature', event: () => apiEvent({ body, headers: { 'X-Fastio-Signature': 'ab'.repeat(32) } }), status: 401, reason: 'bad-signature' },
+    { name: 'signature of another body', event: () => apiEvent({ body: `${body} `, headers: { 'X-Fastio-Signature': goodHex } }), status: 401, reason: 'bad-signature' },
+    { name: 'duplicated header (joined)', event: () => apiEvent({ body, headers: { 'X-Fastio-Signature': `${'ab'.repeat(32)},${goodHex}` } }), status: 202 },
+    { name: 'stale timestamp', event: () => apiEvent({ body, headers: { 'Fastio-Signature': stamped(NOW_SECONDS - 301) } }), status: 401, reason: 'stale-timestamp' },
+    { name: 'future timestamp', event: () => apiEvent({ body, headers: { 'Fastio-Signature': stamped(NOW_SECONDS + 301) } }), status: 401, reason: 'stale-timestamp' },
+    {
+      name: 'timestamped MAC replayed as body-hmac over "<t>.<body>"',
+      event: () => {
+        const t = NOW_SECONDS - 3600;
+        const mac = (stamped(t).split('v1=')[1] ?? '');
+        return apiEvent({ body: `${t}.${body}`, headers: { 'X-Fastio-Signature': mac } });
+      },
+      status: 401,
+      reason: 'bad-signature',
+    },
+    { name: 'timestamp at the edge', event: () => apiEvent({ body, headers: { 'Fastio-Signature': stamped(NOW_SECONDS - 300) } }), status: 202 },
+    { name: 'non-JSON body', event: () => apiEvent({ body: 'hello', headers: signed('hello') }), status: 202, quarantine: 'not-json' },
+    { name: 'JSON array', event: () => apiEvent({ body: '[1,2]', headers: signed('[1,2]') }), status: 202, quarantine: 'not-an-object' },
+    { name: 'JSON null', event: () => apiEvent({ body: 'null', headers: signed('null') }), status: 202, quarantine: 'not-an-object' },
+    { name: 'JSON number', event: () => apiEvent({ body: '42', headers: signed('42') }), status: 202, quarantine: 'not-an-object' },
+    { name: 'no event type', event: () => apiEvent({ body: '{"a":1}', headers: signed('{"a":1}') }), status: 202, quarantine: 'no-event-type' },
+    { name: 'no body at all', event: () => apiEvent({ headers: signed('') }), status: 202, quarantine: 'not-json' },
+    {
+      name: 'deep nesting',
+      event: () => {
+        const deep = `{"event_type":"file.created","x":${'['.repeat(5000)}${']'.repeat(5000)}}`;
+        return apiEvent({ body: deep, headers: signed(deep) });
+      },
+      status: 202,
+      quarantine: 'too-deep',
+    },
+    {
+      name: '__proto__ keys',
+      event: () => {
+        const raw = '{"event_type":"file.created","__proto__":{"polluted":true},"resource":{"type":"file","name":"a.TXT"}}';
+        return apiEvent({ body: raw, headers: signed(raw) });
+      },
+      status: 202,
+    },
+    { name: '1 MB + 1 byte, correctly signed', event: () => apiEvent({ body: oneMbPlusOne.toString(), headers: signed(oneMbPlusOne) }), status: 413, reason: 'body-too-large' },
+    { name: '1 MB + 1 byte, unsigned', event: () => apiEvent({ body: oneMbPlusOne.toString() }), status: 413, reason: 'body-too-large' },
+    {
+      name: 'body under 1 MB whose entry is over it',
+      event: () => {
+        const raw = `{"event_type":"file.created","pad":"${'x'.repeat(1024 * 1024 - 60)}"}`;
+        return apiEvent({ body: raw, headers: signed(raw) });
+      },
+      status: 413,
+      reason: 'body-too-large',
+    },
+    { name: 'GET', event: () => apiEvent({ method: 'GET' }), status: 405, reason: 'method-not-allowed' },
+  ];
+
+  it.each(cases)('$name → $status', async ({ event, status, reason, quarantine }) => {
+    const response = await handler(event(), lambdaContext);
+    expect(response.statusCode).toBe(status);
+    expect(response.body ?? '').not.toMatch(/stack|Error|at /);
+    if (reason) expect(rejectedReasons()).toEqual([reason]);
+    if (status === 202) {
+      expect(putCalls()).toHaveLength(1);
+      const entry = putCalls()[0]?.args[0].input.Entries?.[0];
+      if (quarantine) {
+        expect(entry?.DetailType).toBe(QUARANTINE_DETAIL_TYPE);
+        expect(JSON.parse(entry?.Detail ?? '{}').reason).toBe(quarantine);
+        expect(output.metrics('WebhookQuarantined')).toHaveLength(1);
+      }
+    } else {
+      expect(putCalls()).toHaveLength(0);
+      expect(output.metrics('WebhookAccepted')).toHaveLength(0);
+    }
+  });
+
+  it('answers one identical 401 for missing, malformed, wrong and stale signatures', async () => {
+    const bodies = new Set<string>();
+    const attempts: Record<string, string>[] = [{}, { 'X-Fastio-Signature': 'nope' }, { 'X-Fastio-Signature': 'ab'.repeat(32) }, { 'Fastio-Signature': stamped(NOW_SECONDS - 999) }];
+    for (const headers of attempts) {
+      const response = await handler(apiEvent({ body, headers }), lambdaContext);
+      expect(response.statusCode).toBe(401);
+      bodies.add(JSON.stringify([response.body, response.headers]));
+    }
+    expect(bodies.size).toBe(1);
+  });
+
+  it('lists every reason it emits in REJECTION_REASONS', () => {
+    const known: string[] = Object.values(REJECTION_REASONS);
+    for (const { reason } of cases) if (reason) expect(known).toContain(reason);
+  });
+
+  it('did not pollute Object.prototype', () => {
+    expect(Object.prototype).not.toHaveProperty('polluted');
+  });
+
+  it('arbitrary headers and bodies never throw and never publish', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.dictionary(fc.constantFrom('x-fastio-signature', 'fastio-signature', 'X-FASTIO-SIGNATURE', 'content-type'), fc.string({ maxLength: 120 })),
+        fc.oneof(fc.string({ maxLength: 300 }), fc.json()),
+        fc.boolean(),
+        async (headers, text, base64) => {
+          const response = await handler(apiEvent({ body: text, headers, base64 }), lambdaContext);
+          expect([401, 413]).toContain(response.statusCode);
+        },
+      ),
+      { numRuns: 200 },
+    );
+    expect(putCalls()).toHaveLength(0);
+  });
+});
+
+describe('pinned scheme', () => {
+  it('SIGNATURE_SCHEME=timestamped rejects body-hmac deliveries', async () => {
+    setEnv({ SIGNATURE_SCHEME: 'timestamped' });
+    mockSecret();
+    mockPublishOk();
+    const handler = await loadHandler();
+    expect((await handler(apiEvent({ body: DOCUMENT.toString(), headers: signed(DOCUMENT) }), lambdaContext)).statusCode).toBe(401);
+    const headers = signed(DOCUMENT, { scheme: 'timestamped' });
+    expect((await handler(apiEvent({ body: DOCUMENT.toString(), headers }), lambdaContext)).statusCode).toBe(202);
+  });
+
+  it('SIGNATURE_SCHEME=body-hmac rejects timestamped deliveries', async () => {
+    setEnv({ SIGNATURE_SCHEME: 'body-hmac', SIGNATURE_TOLERANCE_SECONDS: '60' });
+    mockSecret();
+    mockPublishOk();
+    const handler = await loadHandler();
+    const headers = signed(DOCUMENT, { scheme: 'timestamped' });
+    expect((await handler(apiEvent({ body: DOCUMENT.toString(), headers }), lambdaContext)).statusCode).toBe(401);
+    expect(rejectedReasons()).toEqual(['malformed-signature']);
+  });
+});
+
+describe('configuration fails fast at cold start', () => {
+  it.each([
+    [{ EVENT_BUS_NAME: undefined }, /EVENT_BUS_NAME/],
+    [{ SIGNING_SECRET_ARN: undefined }, /SIGNING_SECRET_ARN/],
+    [{ SIGNATURE_SCHEME: 'hmac' }, /SIGNATURE_SCHEME/],
+    [{ SIGNATURE_TOLERANCE_SECONDS: 'five' }, /SIGNATURE_TOLERANCE_SECONDS/],
+    [{ SIGNATURE_TOLERANCE_SECONDS: '0' }, /SIGNATURE_TOLERANCE_SECONDS/],
+    [{ ROTATION_GRACE_HOURS: '-1' }, /ROTATION_GRACE_HOURS/],
+  ])('%j', async (overrides, message) => {
+    setEnv(overrides);
+    await expect(loadHandler()).rejects.toThrow(message);
+  });
+
+  it('defaults scheme, tolerance and grace', async () => {
+    setEnv({ SIGNATURE_SCHEME: undefined, SIGNATURE_TOLERANCE_SECONDS: undefined, ROTATION_GRACE_HOURS: undefined });
+    mockSecret();
+    mockPublishOk();
+    const handler = await loadHandler();
+    const headers = signed(DOCUMENT, { scheme: 'timestamped', timestamp: NOW_SECONDS - 299 });
+    expect((await handler(apiEvent({ body: DOCUMENT.toString(), headers }), lambdaContext)).statusCode).toBe(202);
+  });
+});
+
+describe('faults answer 503 and report nothing accepted', () => {
+  async function deliver(handler: Handler) {
+    return handler(apiEvent({ body: DOCUMENT.toString(), headers: signed(DOCUMENT) }), lambdaContext);
+  }
+
+  it('Secrets Manager down', async () => {
+    secretsManager.on(GetSecretValueCommand).rejects(Object.assign(new Error('connect ETIMEDOUT'), { name: 'TimeoutError' }));
+    mockPublishOk();
+    const handler = await loadHandler();
+    const response = await deliver(handler);
+    expect(response.statusCode).toBe(503);
+    expect(response.headers?.['retry-after']).toBe('30');
+    expect(putCalls()).toHaveLength(0);
+    expect(output.metrics('WebhookAccepted')).toHaveLength(0);
+    expect(output.records().find((record) => record.message === 'cannot read the signing secret')).toMatchObject({ outcome: 'secret-unavailable' });
+  });
+
+  it('Secrets Manager down: a burst costs one call, then retries after the backoff', async () => {
+    secretsManager.on(GetSecretValueCommand).rejects(new Error('service unavailable'));
+    const handler = await loadHandler();
+    for (let i = 0; i < 50; i += 1) expect((await deliver(handler)).statusCode).toBe(503);
+    expect(secretReads()).toBe(1);
+    vi.setSystemTime(NOW.getTime() + 5_000);
+    await deliver(handler);
+    expect(secretReads()).toBe(2);
+  });
+
+  it('an empty secret fails closed with an error log', async () => {
+    mockSecret({ current: '   ' });
+    mockPublishOk();
+    const handler = await loadHandler();
+    expect((await deliver(handler)).statusCode).toBe(503);
+    expect(putCalls()).toHaveLength(0);
+    expect(output.records().some((record) => record.level === 'ERROR' && String(record.message).includes('empty'))).toBe(true);
+  });
+
+  it('PutEvents throttled (the call throws)', async () => {
+    mockSecret();
+    eventBridge.on(PutEventsCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+    const handler = await loadHandler();
+    const response = await deliver(handler);
+    expect(response.statusCode).toBe(503);
+    expect(output.metrics('WebhookAccepted')).toHaveLength(0);
+    expect(output.metrics('PublishFailed')).toHaveLength(1);
+  });
+
+  it('partial failure FailedEntryCount: 1 with a retryable code is retried once, then 503', async () => {
+    mockSecret();
+    eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'ThrottlingException', ErrorMessage: 'Rate exceeded' }] });
+    const handler = await loadHandler();
+    expect((await deliver(handler)).statusCode).toBe(503);
+    expect(putCalls()).toHaveLength(2);
+    expect(output.metrics('WebhookAccepted')).toHaveLength(0);
+    expect(output.records().find((record) => record.message === 'publishing to EventBridge failed')).toMatchObject({
+      outcome: 'publish-failed',
+      errorCode: 'ThrottlingException',
+      attempts: 2,
+    });
+  });
+
+  it('a retryable entry failure that succeeds on the retry answers 202', async () => {
+    mockSecret();
+    eventBridge
+      .on(PutEventsCommand)
+      .resolvesOnce({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'InternalFailure', ErrorMessage: 'internal' }] })
+      .resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'eb-retry' }] });
+    const handler = await loadHandler();
+    const response = await deliver(handler);
+    expect(response.statusCode).toBe(202);
+    expect(bodyOf(response)).toEqual({ eventId: 'eb-retry' });
+    expect(putCalls()).toHaveLength(2);
+  });
+
+  it('a non-retryable entry failure is not retried', async () => {
+    mockSecret();
+    eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'AccessDeniedException', ErrorMessage: 'denied' }] });
+    const handler = await loadHandler();
+    expect((await deliver(handler)).statusCode).toBe(503);
+    expect(putCalls()).toHaveLength(1);
+  });
+
+  it('a response without an event id is not a success', async () => {
+    mockSecret();
+    eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{}] });
+    const handler = await loadHandler();
+    expect((await deliver(handler)).statusCode).toBe(503);
+  });
+});
+
+describe('Secrets Manager calls', () => {
+  it('one read serves many warm requests, and the cache expires after 5 minutes', async () => {
+    mockSecret();
+    mockPublishOk();
+    const handler = await loadHandler();
+    for (let i = 0; i < 100; i += 1) {
+      vi.setSystemTime(NOW.getTime() + i * 1000);
+      const headers = signed(DOCUMENT, { scheme: i % 2 === 0 ? 'body-hmac' : 'timestamped', timestamp: NOW_SECONDS + i });
+      expect((await handler(apiEvent({ body: DOCUMENT.toString(), headers }), lambdaContext)).statusCode).toBe(202);
+    }
+    expect(secretReads()).toBe(1);
+    expect(secretReads('AWSPREVIOUS')).toBe(0); // current is 30 days old: outside the grace period
+    vi.setSystemTime(NOW.getTime() + 301_000);
+    await handler(apiEvent({ body: DOCUMENT.toString(), headers: signed(DOCUMENT) }), lambdaContext);
+    expect(secretReads()).toBe(2);
+  });
+
+  it('malformed and stale deliveries never read the secret', async () => {
+    mockSecret();
+    const handler = await loadHandler();
+    for (let i = 0; i < 100; i += 1) {
+      await handler(apiEvent({ body: 'x', headers: { 'X-Fastio-Signature': `forged-${i}` } }), lambdaContext);
+      await handler(apiEvent({ body: 'x', headers: { 'Fastio-Signature': `t=1,v1=${'ab'.repeat(32)}` } }), lambdaContext);
+    }
+    expect(secretReads()).toBe(0);
+  });
+
+  it('a flood of well-formed forgeries costs at most one refresh a minute', async () => {
+    mockSecret({ currentCreated: new Date(NOW.getTime() - HOUR), previous: PREVIOUS_SECRET });
+    const handler = await loadHandler();
+    // 3000 forgeries over 3 minutes, 16 per second.
+    for (let i = 0; i < 3000; i += 1) {
+      vi.setSystemTime(NOW.getTime() + i * 60);
+      const forged = { 'X-Fastio-Signature': (i.toString(16).padStart(4, '0') + 'ab'.repeat(30)).slice(0, 64) };
+      expect((await handler(apiEvent({ body: DOCUMENT.toString(), headers: forged }), lambdaContext)).statusCode).toBe(401);
+    }
+    // Cold read + one refresh per elapsed minute, each reading current and (inside the grace period) previous.
+    expect(secretReads('AWSCURRENT')).toBeLessThanOrEqual(4);
+    expect(secretReads()).toBeLessThanOrEqual(8);
+    expect(rejectedReasons().every((reason) => reason === 'bad-signature')).toBe(true);
+  });
+});
+
+describe('rotation', () => {
+  it('inside the grace period both the current and the previous secret verify', async () => {
+    mockSecret({ currentCreated: new Date(NOW.getTime() - 2 * HOUR), previous: PREVIOUS_SECRET });
+    mockPublishOk();
+    const handler = await loadHandler();
+    const withPrevious = await handler(apiEvent({ body: DOCUMENT.toString(), headers: signed(DOCUMENT, { secret: PREVIOUS_SECRET }) }), lambdaContext);
+    expect(withPrevious.statusCode).toBe(202);
+    const withCurrent = await handler(apiEvent({ body: DOCUMENT.toString(), headers: signed(DOCUMENT) }), lambdaContext);
+    expect(withCurrent.statusCode).toBe(202);
+    expect(output.records().filter((record) => record.message === 'webhook accepted').map((record) => record.secretStage)).toEqual(['AWSPREVIOUS', 'AWSCURRENT']);
+    expect(secretReads('AWSCURRENT')).toBe(1);
+    expect(secretReads('AWSPREVIOUS')).toBe(1);
+  });
+
+  it('outside the grace period the previous secret is rejected and not even read', async () => {
+    mockSecret({ currentCreated: new Date(NOW.getTime() - 25 * HOUR), previous: PREVIOUS_SECRET });
+    mockPublishOk();
+    const handler = await loadHandler();
+    const response = await handler(apiEvent({ body: DOCUMENT.toString(), headers: signed(DOCUMENT, { secret: PREVIOUS_SECRET }) }), lambdaContext);
+    expect(response.statusCode).toBe(401);
+    expect(secretReads('AWSPREVIOUS')).toBe(0);
+  });
+
+  it('the grace period ends while the value is cached', async () => {
+    mockSecret({ currentCreated: new Date(NOW.getTime() - 24 * HOUR + 30_000), previous: PREVIOUS_SECRET });
+    mockPublishOk();
+    const handler = await loadHandler();
+    const deliverOld = () => handler(apiEvent({ body: DOCUMENT.toString(), headers: signed(DOCUMENT, { secret: PREVIOUS_SECRET }) }), lambdaContext);
+    expect((await deliverOld()).statusCode).toBe(202);
+    vi.setSystemTime(NOW.getTime() + 31_000);
+    expect((await deliverOld()).statusCode).toBe(401);
+  });
+
+  it('ROTATION_GRACE_HOURS=0 never accepts the previous secret', async () => {
+    setEnv({ ROTATION_GRACE_HOURS: '0' });
+    mockSecret({ currentCreated: new Date(NOW.getTime() - 1000), previous: PREVIOUS_SECRET });
+    const handler = await loadHandler();
+    const response = await handler(apiEvent({ body: DOCUMENT.toString(), headers: signed(DOCUMENT, { secret: PREVIOUS_SECRET }) }), lambdaContext);
+    expect(response.statusCode).toBe(401);
+    expect(secretReads('AWSPREVIOUS')).toBe(0);
+  });
+
+  it('a new secret is picked up on mismatch, at most once a minute', async () => {
+    mockSecret({ current: PREVIOUS_SECRET });
+    mockPublishOk();
+    const handler = await loadHandler();
+    const deliverNew = () => handler(apiEvent({ body: DOCUMENT.toString(), headers: signed(DOCUMENT, { secret: CURRENT_SECRET }) }), lambdaContext);
+    expect((await deliverNew()).statusCode).toBe(401); // the first read already returned the old value
+
+    // put-secret-value: the new value becomes AWSCURRENT, created now.
+    secretsManager.reset();
+    mockSecret({ current: CURRENT_SECRET, currentCreated: new Date(NOW.getTime() + 10_000), previous: PREVIOUS_SECRET });
+    vi.setSystemTime(NOW.getTime() + 30_000);
+    expect((await deliverNew()).statusCode).toBe(401); // refreshed less than a minute ago
+    expect(secretReads()).toBe(0);
+    vi.setSystemTime(NOW.getTime() + 60_000);
+    expect((await deliverNew()).statusCode).toBe(202);
+    expect(secretReads('AWSCURRENT')).toBe(1);
+  });
+
+  it('no AWSPREVIOUS version (first secret, fresh) is fine', async () => {
+    mockSecret({ currentCreated: new Date(NOW.getTime() - HOUR), previous: null });
+    mockPublishOk();
+    const handler = await loadHandler();
+    expect((await handler(apiEvent({ body: DOCUMENT.toString(), headers: signed(DOCUMENT) }), lambdaContext)).statusCode).toBe(202);
+  });
+
+  it('a failing AWSPREVIOUS read does not stop the current secret', async () => {
+    mockSecret({ currentCreated: new Date(NOW.getTime() - HOUR) });
+    secretsManager.on(GetSecretValueCommand, { VersionStage: 'AWSPREVIOUS' }).rejects(new Error('throttled'));
+    mockPublishOk();
+    const handler = await loadHandler();
+    expect((await handler(apiEvent({ body: DOCUMENT.toString(), headers: signed(DOCUMENT) }), lambdaContext)).statusCode).toBe(202);
+  });
+});
+
+describe('logs never contain the secret, the signature or the body', () => {
+  it('across accepted, rejected, quarantined and failed deliveries', async () => {
+    setEnv({ POWERTOOLS_LOG_LEVEL: 'DEBUG' });
+    mockSecret({ currentCreated: new Date(NOW.getTime() - HOUR), previous: PREVIOUS_SECRET });
+    eventBridge
+      .on(PutEventsCommand)
+      .resolvesOnce({ FailedEntryCount: 0, Entries: [{ EventId: 'eb-1' }] })
+      .resolvesOnce({ FailedEntryCount: 0, Entries: [{ EventId: 'eb-2' }] })
+      .resolves({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'InternalFailure', ErrorMessage: 'internal' }] });
+    const handler = await loadHandler();
+    const marker = 'BODY-MARKER-7f3a9c';
+    const raw = `{"event_type":"file.created","resource":{"type":"file","name":"${marker}.pdf"}}`;
+    const notJson = `${marker} not json`;
+    const signatures = [
+      signed(raw),
+      signed(notJson, { scheme: 'timestamped', encoding: 'base64' }),
+      signed(raw, { secret: PREVIOUS_SECRET }),
+      signed(raw, { secret: 'attacker-guess' }),
+    ];
+    await handler(apiEvent({ body: raw, headers: signatures[0] }), lambdaContext);
+    await handler(apiEvent({ body: notJson, headers: signatures[1] }), lambdaContext);
+    await handler(apiEvent({ body: raw, headers: signatures[2] }), lambdaContext);
+    await handler(apiEvent({ body: raw, headers: signatures[3] }), lambdaContext);
+    await handler(apiEvent({ body: raw, headers: { 'X-Fastio-Signature': 'short' } }), lambdaContext);
+
+    const text = output.text();
+    expect(text).toContain('webhook accepted');
+    expect(text).toContain('webhook quarantined');
+    expect(text).toContain('webhook rejected');
+    expect(text).toContain('publishing to EventBridge failed');
+    for (const secret of [CURRENT_SECRET, PREVIOUS_SECRET]) expect(text).not.toContain(secret);
+    for (const headers of signatures) {
+      for (const value of Object.values(headers)) {
+        const mac = value.replace(/^t=\d+,v1=/, '');
+        expect(text).not.toContain(mac);
+      }
+    }
+    expect(text).not.toContain(marker);
+  });
+});
+
+describe('unexpected errors', () => {
+  it('answer 503 without a stack trace', async () => {
+    mockSecret();
+    eventBridge.on(PutEventsCommand).callsFake(() => {
+      throw new TypeError('boom');
+    });
+    const handler = await loadHandler();
+    const response = await handler(apiEvent({ body: DOCUMENT.toString(), headers: signed(DOCUMENT) }), lambdaContext);
+    expect(response.statusCode).toBe(503);
+    expect(response.body).toBe('{"message":"Service Unavailable"}');
+  });
+});
