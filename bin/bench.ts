@@ -1,0 +1,307 @@
+#!/usr/bin/env -S npx tsx
+/**
+ * `npm run bench [-- --json] [-- --only ingest,bundles,matcher]`: prints performance figures
+ * measured on this machine. A script, not a test: it reports numbers and their goals, it never fails
+ * on them.
+ */
+import { PutEventsCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { build } from 'esbuild';
+import { createHmac } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { compilePattern } from '../lib/pattern-matcher';
+import { routeTable } from '../lib/route-table';
+import { signWebhook } from '../lib/webhook-signature';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+interface Figure {
+  readonly section: string;
+  readonly name: string;
+  readonly value: number;
+  readonly unit: string;
+  readonly goal?: string;
+}
+
+const figures: Figure[] = [];
+const record = (figure: Figure) => figures.push(figure);
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+}
+
+/** A transport that answers every request at once, so only our code and the SDK's are measured. */
+function stubTransport(respond: (target: string) => unknown) {
+  return {
+    handle: async (request: { headers: Record<string, string> }) => ({
+      response: {
+        statusCode: 200,
+        headers: { 'content-type': 'application/x-amz-json-1.1' },
+        body: Readable.from([Buffer.from(JSON.stringify(respond(request.headers['x-amz-target'] ?? '')))]),
+      },
+    }),
+  };
+}
+
+function awsAnswer(target: string): unknown {
+  if (target.endsWith('PutEvents')) return { FailedEntryCount: 0, Entries: [{ EventId: '11111111-2222-3333-4444-555555555555' }] };
+  if (target.endsWith('GetSecretValue')) return { SecretString: BENCH_SECRET, VersionId: 'v1', CreatedDate: 1_600_000_000 };
+  throw new Error(`the bench transport has no answer for ${target}`);
+}
+
+const BENCH_SECRET = 'bench-signing-secret-0123456789abcdef';
+const FUNCTION_ENV: Record<string, string> = {
+  AWS_REGION: 'eu-west-1',
+  AWS_ACCESS_KEY_ID: 'AKIABENCHMARK000000',
+  AWS_SECRET_ACCESS_KEY: 'bench-secret-access-key',
+  EVENT_BUS_NAME: 'bench-bus',
+  SIGNING_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:bench-AbCdEf',
+  CATALOG_TABLE_NAME: 'bench-catalog',
+  AUDIT_TABLE_NAME: 'bench-audit',
+  IDEMPOTENCY_TABLE_NAME: 'bench-idempotency',
+  POWERTOOLS_SERVICE_NAME: 'bench',
+  POWERTOOLS_METRICS_NAMESPACE: 'FastioEventBridge',
+  // The pinned SDK runs on Node 20; its notice about future versions is noise in the figures.
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+};
+
+/** Runs `work` with stdout silenced: Logger and Metrics write there, as they do in Lambda. */
+async function quietly<T>(work: () => Promise<T>): Promise<T> {
+  const write = process.stdout.write.bind(process.stdout);
+  process.stdout.write = (() => true) as typeof process.stdout.write;
+  try {
+    return await work();
+  } finally {
+    process.stdout.write = write;
+  }
+}
+
+async function timePerCall(iterations: number, call: () => Promise<unknown>): Promise<number> {
+  for (let i = 0; i < Math.min(500, iterations); i += 1) await call();
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < iterations; i += 1) await call();
+  return Number(process.hrtime.bigint() - started) / 1000 / iterations;
+}
+
+async function benchIngest(): Promise<void> {
+  Object.assign(process.env, FUNCTION_ENV);
+  const body = readFileSync(join(ROOT, 'test/fixtures/payloads/document-uploaded.json'));
+  const { handler } = await import('../lambdas/ingest/handler');
+  const clients = await import('../lambdas/ingest/clients');
+  for (const client of [clients.eventBridge, clients.secretsManager]) {
+    (client.config as { requestHandler: unknown }).requestHandler = stubTransport(awsAnswer);
+  }
+  const floorClient = new EventBridgeClient({});
+  (floorClient.config as { requestHandler: unknown }).requestHandler = stubTransport(awsAnswer);
+
+  let request = 0;
+  const context = { functionName: 'bench', awsRequestId: 'bench' } as Context;
+  // Signed once: signing is Fast.io's work, not the ingest's.
+  const headers = signWebhook({ rawBody: body, secret: BENCH_SECRET, scheme: 'body-hmac' });
+  const invoke = () => {
+    request += 1;
+    const event = {
+      version: '2.0',
+      routeKey: 'POST /webhooks/fastio',
+      rawPath: '/webhooks/fastio',
+      rawQueryString: '',
+      headers: { 'content-type': 'application/json', ...Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v])) },
+      requestContext: { requestId: `bench-${request}`, http: { method: 'POST', path: '/webhooks/fastio', sourceIp: '127.0.0.1' } },
+      body: body.toString('utf8'),
+      isBase64Encoded: false,
+    } as unknown as APIGatewayProxyEventV2;
+    return handler(event, context);
+  };
+  // The floor: what any verifying publisher must do for the same delivery.
+  const floor = () => {
+    const mac = createHmac('sha256', BENCH_SECRET).update(body).digest('hex');
+    const parsed = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+    return floorClient.send(
+      new PutEventsCommand({ Entries: [{ EventBusName: 'bench-bus', Source: 'fastio', DetailType: String(parsed.event_type), Detail: JSON.stringify({ mac, payload: parsed }) }] }),
+    );
+  };
+  const response = await quietly(invoke);
+  if (response.statusCode !== 202) throw new Error(`the ingest answered ${response.statusCode} in the bench; expected 202`);
+
+  const iterations = 5000;
+  const handlerMicros = await quietly(() => timePerCall(iterations, invoke));
+  const floorMicros = await timePerCall(iterations, floor);
+  record({ section: 'ingest', name: 'warm handler, per request', value: handlerMicros, unit: 'µs' });
+  record({ section: 'ingest', name: 'floor (HMAC + JSON.parse + PutEvents), per request', value: floorMicros, unit: 'µs' });
+  record({ section: 'ingest', name: 'handler / floor', value: handlerMicros / floorMicros, unit: '×', goal: '≤ 1.5' });
+}
+
+const FUNCTIONS = ['ingest', 'catalog-consumer', 'agent-audit'] as const;
+const BUNDLE_BANNER = "import { createRequire as topLevelCreateRequire } from 'module';const require = topLevelCreateRequire(import.meta.url);";
+
+async function bundle(entry: string, outfile: string, stdin?: string) {
+  return build({
+    ...(stdin ? { stdin: { contents: stdin, resolveDir: ROOT, loader: 'ts' } } : { entryPoints: [entry] }),
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    minify: true,
+    mainFields: ['module', 'main'],
+    banner: { js: BUNDLE_BANNER },
+    metafile: true,
+    logLevel: 'silent',
+  });
+}
+
+/** Source that imports one SDK client package and creates its client, as the handlers do. */
+async function clientConstruction(pkg: string): Promise<string> {
+  if (pkg === 'lib-dynamodb') {
+    return "import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'; import { DynamoDBClient as BaseDynamoDBClient } from '@aws-sdk/client-dynamodb'; export const documentClient = DynamoDBDocumentClient.from(new BaseDynamoDBClient({}));";
+  }
+  const exported = Object.keys(await import(`@aws-sdk/${pkg}`));
+  const className = exported.find((name) => name.endsWith('Client') && !name.endsWith('ServiceClient'));
+  if (!className) throw new Error(`@aws-sdk/${pkg} exports no client class`);
+  return `import { ${className} } from '@aws-sdk/${pkg}'; export const ${className.charAt(0).toLowerCase()}${className.slice(1)} = new ${className}({});`;
+}
+
+/** Median milliseconds for a fresh Node process to import a module, over several runs. */
+function coldImportMillis(file: string, runs: number): number {
+  const script = `const t = performance.now(); await import(${JSON.stringify(file)}); process.stdout.write(String(performance.now() - t));`;
+  const samples: number[] = [];
+  for (let run = 0; run < runs; run += 1) {
+    const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, ...FUNCTION_ENV }, encoding: 'utf8' });
+    if (result.status !== 0) throw new Error(`importing ${file} failed: ${result.stderr.split('\n')[0]}`);
+    samples.push(Number(result.stdout));
+  }
+  return median(samples);
+}
+
+async function benchBundles(): Promise<void> {
+  const outDir = mkdtempSync(join(tmpdir(), 'fastio-bench-'));
+  for (const name of FUNCTIONS) {
+    const outfile = join(outDir, `${name}.mjs`);
+    const result = await bundle(join(ROOT, 'lambdas', name, 'handler.ts'), outfile);
+    // The baseline imports exactly the AWS SDK clients the bundle contains and creates one of each.
+    const clientPackages = [
+      ...new Set(Object.keys(result.metafile.inputs).map((input) => /@aws-sdk\/(client-[a-z0-9-]+|lib-dynamodb)\//.exec(input)?.[1]).filter(Boolean)),
+    ] as string[];
+    const baselineSource = (await Promise.all(clientPackages.map((pkg) => clientConstruction(pkg)))).join('\n');
+    const baselineFile = join(outDir, `${name}-sdk-only.mjs`);
+    await bundle('', baselineFile, baselineSource);
+    const size = readFileSync(outfile).byteLength;
+    const handlerMs = coldImportMillis(outfile, 15);
+    const baselineMs = coldImportMillis(baselineFile, 15);
+    record({ section: 'bundles', name: `${name}: minified bundle`, value: size / 1024, unit: 'KiB' });
+    record({ section: 'bundles', name: `${name}: cold import`, value: handlerMs, unit: 'ms' });
+    record({ section: 'bundles', name: `${name}: SDK clients only (${clientPackages.join(', ')})`, value: baselineMs, unit: 'ms' });
+    record({ section: 'bundles', name: `${name}: cold import / SDK clients only`, value: handlerMs / baselineMs, unit: '×', goal: '≤ 1.2' });
+  }
+  writeFileSync(join(outDir, 'README'), 'Bundles built by npm run bench; safe to delete.\n');
+}
+
+function sampleEvents(): Record<string, unknown>[] {
+  return routeTable.flatMap((route) =>
+    [...route.samples.matching, ...route.samples.notMatching].map((sample, index) => ({
+      version: '0',
+      id: `bench-${route.name}-${index}`,
+      source: 'fastio',
+      account: '123456789012',
+      time: '2026-11-22T10:00:00Z',
+      region: 'eu-west-1',
+      resources: [],
+      ...sample,
+    })),
+  );
+}
+
+/** 100 rules mixing every operator family, over the normalized envelope's fields. */
+function syntheticPatterns(): unknown[] {
+  const patterns: unknown[] = [];
+  for (let i = 0; i < 100; i += 1) {
+    const variant = i % 10;
+    const detail: Record<string, unknown> = [
+      { extension: ['pdf', 'docx', `ext${i}`] },
+      { extension: [{ 'equals-ignore-case': `PDF${i % 3 === 0 ? '' : i}` }] },
+      { fileName: [{ prefix: `report-${i}` }, { suffix: '.pdf' }] },
+      { sizeBytes: [{ numeric: ['>=', i * 1000, '<', i * 1000 + 500_000] }] },
+      { agentId: [{ exists: true }], workspaceId: [{ 'anything-but': [`ws-${i}`, 'ws-blocked'] }] },
+      { fileName: [{ wildcard: `*-${i}*.pdf` }] },
+      { agentId: [{ exists: false }], extension: [{ 'anything-but': { prefix: 'tmp' } }] },
+      { payload: { metadata: { source_ip: [{ cidr: `10.${i}.0.0/16` }] } } },
+      { sizeBytes: [{ numeric: ['>', 100 * i] }], extension: [{ suffix: { 'equals-ignore-case': 'X' } }] },
+      { eventId: [{ prefix: 'evt-' }], workspaceId: [`ws-${i}`, 'ws-1'] },
+    ][variant] as Record<string, unknown>;
+    const pattern: Record<string, unknown> = { source: ['fastio'], detail };
+    if (i % 7 === 0) pattern.$or = [{ 'detail-type': ['file.created'] }, { 'detail-type': [{ prefix: 'file.up' }] }];
+    patterns.push(pattern);
+  }
+  return patterns;
+}
+
+function eventsPerSecond(patterns: unknown[], events: unknown[], seconds: number): number {
+  const compiled = patterns.map((pattern) => compilePattern(pattern));
+  let matched = 0;
+  let evaluated = 0;
+  const deadline = process.hrtime.bigint() + BigInt(Math.round(seconds * 1e9));
+  const started = process.hrtime.bigint();
+  while (process.hrtime.bigint() < deadline) {
+    for (const event of events) {
+      for (const rule of compiled) if (rule.matches(event)) matched += 1;
+      evaluated += 1;
+    }
+  }
+  const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
+  if (matched < 0) throw new Error('unreachable');
+  return evaluated / elapsed;
+}
+
+function benchMatcher(): void {
+  const events = sampleEvents();
+  record({ section: 'matcher', name: `route table (${routeTable.length} rules), events matched against every rule`, value: eventsPerSecond(routeTable.map((r) => r.pattern), events, 2), unit: 'events/s' });
+  record({ section: 'matcher', name: '100 synthetic rules mixing all operators', value: eventsPerSecond(syntheticPatterns(), events, 2), unit: 'events/s' });
+}
+
+const SECTIONS: Record<string, () => Promise<void> | void> = { ingest: benchIngest, bundles: benchBundles, matcher: benchMatcher };
+
+function format(value: number): string {
+  if (value >= 1000) return Math.round(value).toLocaleString('en-US');
+  if (value >= 10) return value.toFixed(1);
+  return value.toFixed(2);
+}
+
+async function main(): Promise<void> {
+  Object.assign(process.env, FUNCTION_ENV);
+  const { values } = parseArgs({ options: { json: { type: 'boolean' }, only: { type: 'string' } } });
+  const chosen = values.only ? values.only.split(',') : Object.keys(SECTIONS);
+  for (const name of chosen) {
+    const section = SECTIONS[name];
+    if (!section) throw new Error(`unknown section "${name}"; choose from ${Object.keys(SECTIONS).join(', ')}`);
+    await section();
+  }
+  const machine = { node: process.version, cpus: availableParallelism(), cpuModel: cpus()[0]?.model ?? 'unknown', date: new Date().toISOString() };
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify({ machine, figures }, null, 2)}\n`);
+    return;
+  }
+  process.stdout.write(`Node ${machine.node}, ${machine.cpus} CPUs (${machine.cpuModel})\n\n`);
+  const width = Math.max(...figures.map((figure) => figure.name.length)) + 2;
+  let section = '';
+  for (const figure of figures) {
+    if (figure.section !== section) {
+      section = figure.section;
+      process.stdout.write(`${section}\n`);
+    }
+    const goal = figure.goal ? `  (goal ${figure.goal})` : '';
+    process.stdout.write(`  ${figure.name.padEnd(width)}${format(figure.value).padStart(12)} ${figure.unit}${goal}\n`);
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+});
