@@ -1,0 +1,70 @@
+#!/usr/bin/env -S npx tsx
+/**
+ * `npm run cost -- [--events-per-month N] [--detail] [--json]`: AWS cost per million webhooks and per
+ * month, by service, read from the synthesized templates (run `npm run synth` first) and the price
+ * list in lib/cost/aws-prices.json, beside AWS's direct inbound-webhook design.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import assumptions from '../lib/cost/assumptions.json';
+import prices from '../lib/cost/aws-prices.json';
+import { estimateDesign, estimateDirectWebhook, totalsByService, type CostEstimate } from '../lib/cost/cost-model';
+import { readTemplateFacts, type CfnTemplate } from '../lib/cost/template-facts';
+import { routeTable } from '../lib/route-table';
+
+const CDK_OUT = fileURLToPath(new URL('../cdk.out/', import.meta.url));
+
+function fail(message: string): never {
+  process.stderr.write(`error: ${message}\n`);
+  process.exit(2);
+}
+
+function template(name: string, required: boolean): CfnTemplate | undefined {
+  const file = `${CDK_OUT}${name}.template.json`;
+  if (!existsSync(file)) {
+    if (required) fail(`${file} not found: run "npm run synth" first`);
+    return undefined;
+  }
+  return JSON.parse(readFileSync(file, 'utf8')) as CfnTemplate;
+}
+
+const usd = (value: number) => `$${value < 10 ? value.toFixed(4) : value.toFixed(2)}`;
+
+function printEstimate(title: string, estimate: CostEstimate, eventsPerMonth: number, detail: boolean): number {
+  const totals = totalsByService(estimate, eventsPerMonth);
+  const perMillion = totals.reduce((sum, total) => sum + total.perMillion, 0);
+  const perMonth = totals.reduce((sum, total) => sum + total.perMonth, 0);
+  process.stdout.write(`\n${title}\n  ${'service'.padEnd(26)}${'per 1M webhooks'.padStart(16)}${'per month'.padStart(14)}\n`);
+  for (const total of totals) {
+    process.stdout.write(`  ${total.service.padEnd(26)}${usd(total.perMillion).padStart(16)}${usd(total.perMonth).padStart(14)}\n`);
+  }
+  process.stdout.write(`  ${'total'.padEnd(26)}${usd(perMillion).padStart(16)}${usd(perMonth).padStart(14)}\n`);
+  if (detail) {
+    for (const line of estimate.variable) process.stdout.write(`    ${line.service}: ${line.item}: ${usd(line.perMillion)} per 1M\n`);
+    for (const line of estimate.fixed) process.stdout.write(`    ${line.service}: ${line.item}: ${usd(line.perMonth)} per month\n`);
+  }
+  return perMonth;
+}
+
+const { values } = parseArgs({ options: { 'events-per-month': { type: 'string' }, detail: { type: 'boolean' }, json: { type: 'boolean' } } });
+const eventsPerMonth = Number(values['events-per-month'] ?? 1_000_000);
+if (!Number.isInteger(eventsPerMonth) || eventsPerMonth < 0) fail(`--events-per-month must be a non-negative integer, got "${values['events-per-month']}"`);
+
+const facts = readTemplateFacts(
+  { stateful: template('Stateful', true) as CfnTemplate, ingest: template('Ingest', true) as CfnTemplate, routing: template('Routing', true) as CfnTemplate, monitoring: template('Monitoring', false) },
+  routeTable,
+);
+const design = estimateDesign(facts, prices, assumptions);
+const direct = estimateDirectWebhook(facts, prices, assumptions);
+
+if (values.json) {
+  process.stdout.write(
+    `${JSON.stringify({ eventsPerMonth, prices: { region: prices.region, checked: prices.checked }, facts, design: { lines: design, totals: totalsByService(design, eventsPerMonth) }, directWebhook: { lines: direct, totals: totalsByService(direct, eventsPerMonth) } }, null, 2)}\n`,
+  );
+} else {
+  process.stdout.write(`AWS list prices, ${prices.region}, checked ${prices.checked}; ${eventsPerMonth.toLocaleString('en-US')} webhooks a month; assumptions in lib/cost/assumptions.json\n`);
+  const ours = printEstimate('fastio-eventbridge (API, verify, bus + archive, routes, consumers, workflow)', design, eventsPerMonth, values.detail === true);
+  const theirs = printEstimate("AWS's inbound-webhook design (function URL → Lambda → PutEvents)", direct, eventsPerMonth, values.detail === true);
+  process.stdout.write(`\nThe API, archive, buffering, consumers and workflow add ${usd(ours - theirs)} a month at this volume.\n`);
+}
