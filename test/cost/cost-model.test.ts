@@ -12,8 +12,10 @@ const line = (lines: readonly { item: string; perMillion: number }[], fragment: 
   return found[0]?.perMillion ?? Number.NaN;
 };
 
-function withAssumption<K extends keyof Assumptions>(key: K, value: Assumptions[K]['value']): Assumptions {
-  return { ...assumptions, [key]: { ...assumptions[key], value } } as Assumptions;
+type Assumed = Exclude<keyof Assumptions, 'about'>;
+
+function withAssumption<K extends Assumed>(key: K, value: Assumptions[K]['value']): Assumptions {
+  return { ...assumptions, [key]: { why: assumptions[key].why, value } };
 }
 
 describe('cost model', () => {
