@@ -4,12 +4,18 @@
  */
 import { runCli } from '../lib/ops/cli';
 import type { OpsCommand } from '../lib/ops/command';
+import { dlqCommands } from '../lib/ops/dlq-commands';
+import { patternCommands } from '../lib/ops/pattern-commands';
+import { replayCommands } from '../lib/ops/replay-commands';
 import { sendCommand, signCommand } from '../lib/ops/sign-command';
 
 const commands: OpsCommand[] = [
   // Each command module exports its OpsCommand objects; register them in this list.
   signCommand,
   sendCommand,
+  ...replayCommands,
+  ...dlqCommands,
+  ...patternCommands,
 ];
 
 const exitCode = await runCli(commands, process.argv.slice(2), {

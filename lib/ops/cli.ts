@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { OperationFailed, UsageError, type CommandIo, type OpsCommand } from './command';
+import { OperationFailed, UsageError, type CommandIo, type OpsCommand, type OptionSpec } from './command';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
@@ -14,6 +14,26 @@ function findCommand(commands: readonly OpsCommand[], argv: readonly string[]): 
 function helpText(commands: readonly OpsCommand[]): string {
   const lines = commands.map((command) => `  ${[...command.path, command.usage].join(' ').padEnd(72)} ${command.summary}`);
   return ['usage: npm run ops -- <command> [options]', '', 'commands:', ...lines].join('\n');
+}
+
+/**
+ * `--from -2h` reads naturally, but parseArgs takes any value starting with '-' for an option.
+ * Join a string option with a following negative value (a relative time or number) into `--from=-2h`.
+ */
+export function joinNegativeValues(args: readonly string[], options: OptionSpec): string[] {
+  const joined: string[] = [];
+  for (let index = 0; index < args.length; index += 1) {
+    const arg = args[index] as string;
+    const next = args[index + 1];
+    const name = arg.startsWith('--') ? arg.slice(2) : undefined;
+    if (name && options[name]?.type === 'string' && next !== undefined && /^-\d/.test(next)) {
+      joined.push(`${arg}=${next}`);
+      index += 1;
+    } else {
+      joined.push(arg);
+    }
+  }
+  return joined;
 }
 
 /**
@@ -43,7 +63,7 @@ export async function runCli(commands: readonly OpsCommand[], argv: readonly str
   }
   try {
     const parsed = parseArgs({
-      args: argv.slice(command.path.length),
+      args: joinNegativeValues(argv.slice(command.path.length), command.options),
       options: { ...command.options, help: { type: 'boolean', short: 'h' } },
       allowPositionals: true,
       strict: true,

@@ -1,0 +1,743 @@
+/**
+ * `dlq list|peek|redrive`: every dead-letter and failure queue of a deployment, what is in them,
+ * and sending each dead letter back to where it failed.
+ *
+ * Choices, written down because they decide what an operator can trust:
+ * - `dlq list` depth is SQS's ApproximateNumberOfMessages + ApproximateNumberOfMessagesNotVisible.
+ *   The age of the oldest message is only knowable from CloudWatch (not used here) or by looking
+ *   at messages: list receives up to 10 with VisibilityTimeout 0 (nothing is hidden; these queues
+ *   have no redrive policy, so the receive count it bumps changes nothing) and reports the oldest
+ *   SentTimestamp it saw. It is exact only when every message was seen; otherwise it is printed as
+ *   a lower bound ("≥"). `--depth-only` skips the look.
+ * - `dlq peek` receives with a short VisibilityTimeout (so repeated receives return different
+ *   messages) and sets each one's visibility back to 0 at once. Should that fail, the message
+ *   reappears by itself when the 30 s timeout ends; peek says so and exits 1.
+ * - `dlq redrive` of a buffer DLQ uses an SQS message move task (SQS moves them, rate-limited);
+ *   every other queue, and a buffer DLQ with --max, is redriven message by message: re-deliver the
+ *   original event to the route's target, then delete the message, never the other way round.
+ *   A message that cannot be re-delivered stays in the queue: it is kept hidden for the rest of the
+ *   run (so the run does not retry it in a loop) and made visible again at the end, so `dlq peek`
+ *   shows it straight away. If the process dies first, it reappears when its 5-minute visibility
+ *   timeout ends. Nothing is ever deleted without a successful re-delivery.
+ */
+import {
+  ChangeMessageVisibilityCommand,
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  ListMessageMoveTasksCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  StartMessageMoveTaskCommand,
+  type ListMessageMoveTasksResultEntry,
+  type Message,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import { InvokeCommand } from '@aws-sdk/client-lambda';
+import { StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { stackNames } from '../config';
+import { MAX_RECEIVE_COUNT } from '../constructs/secure-queue';
+import { describeError } from './cli';
+import { integerOption, type CommandIo, type OpsCommand } from './command';
+import { defaultRuntime, deploymentOptions, explainAwsError, regionOption, stageOption, withAwsErrors, type AwsClients, type OpsRuntime } from './aws-runtime';
+import { deadLetterOutputKeys, deadLetterQueues, findDeadLetterQueue, loadStackOutputs, type DeadLetterQueueRef, type StackOutputs } from './deployment';
+import { Progress } from './progress';
+import { formatDuration } from './time-window';
+
+/** How long peeked messages would stay hidden if making them visible again failed. */
+export const PEEK_VISIBILITY_SECONDS = 30;
+/** How long a message being redriven stays hidden: far longer than one re-delivery takes. */
+export const REDRIVE_VISIBILITY_SECONDS = 300;
+/** Long polling asks every SQS server, so a small queue does not look empty by chance. */
+const WAIT_SECONDS = 1;
+const MOVE_TASK_TERMINAL = ['COMPLETED', 'CANCELLED', 'FAILED'];
+
+// ---- reading dead letters -------------------------------------------------------------------------
+
+type JsonObject = Record<string, unknown>;
+
+function isObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function parseObject(body: string | undefined): JsonObject | undefined {
+  if (body === undefined) return undefined;
+  try {
+    const value: unknown = JSON.parse(body);
+    return isObject(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function str(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : typeof value === 'number' ? String(value) : undefined;
+}
+
+/** The original EventBridge event inside a dead letter, and the exact payload to re-deliver. */
+type Extracted = { readonly ok: true; readonly event: JsonObject; readonly payload: string } | { readonly ok: false; readonly reason: string };
+
+function isEvent(value: unknown): value is JsonObject {
+  return isObject(value) && typeof value['detail-type'] === 'string' && isObject(value.detail);
+}
+
+export function extractEvent(queue: DeadLetterQueueRef, body: string | undefined): Extracted {
+  const parsed = parseObject(body);
+  if (parsed === undefined) return { ok: false, reason: 'body is not a JSON object' };
+  switch (queue.role) {
+    case 'target-dlq':
+    case 'buffer-dlq':
+      // EventBridge (and the buffer queue) carry the event itself: re-deliver the body unchanged.
+      return isEvent(parsed) && body !== undefined ? { ok: true, event: parsed, payload: body } : { ok: false, reason: 'body is not an EventBridge event' };
+    case 'on-failure': {
+      // A Lambda destination record: the event is its requestPayload.
+      const event = parsed.requestPayload;
+      return isEvent(event) ? { ok: true, event, payload: JSON.stringify(event) } : { ok: false, reason: 'Lambda failure record has no EventBridge event in requestPayload' };
+    }
+    case 'workflow-failures': {
+      // The review workflow's catch: {executionArn, error, cause, input}.
+      const event = parsed.input;
+      return isEvent(event) ? { ok: true, event, payload: JSON.stringify(event) } : { ok: false, reason: 'workflow failure message has no EventBridge event in input' };
+    }
+  }
+}
+
+function attribute(message: Message, name: string): string | undefined {
+  return message.MessageAttributes?.[name]?.StringValue;
+}
+
+/** Why the message failed, as each kind of queue records it. */
+export function failureDetails(queue: DeadLetterQueueRef, message: Message): Record<string, string | undefined> {
+  const parsed = parseObject(message.Body);
+  switch (queue.role) {
+    case 'target-dlq':
+      return {
+        rule: attribute(message, 'RULE_ARN'),
+        target: attribute(message, 'TARGET_ARN'),
+        errorCode: attribute(message, 'ERROR_CODE'),
+        errorMessage: attribute(message, 'ERROR_MESSAGE'),
+        exhaustedRetryCondition: attribute(message, 'EXHAUSTED_RETRY_CONDITION'),
+        retryAttempts: attribute(message, 'RETRY_ATTEMPTS'),
+      };
+    case 'buffer-dlq':
+      return {
+        reason: `the consumer failed it ${MAX_RECEIVE_COUNT} times (see the consumer's logs for the error)`,
+        receiveCount: message.Attributes?.ApproximateReceiveCount,
+      };
+    case 'on-failure': {
+      const context = isObject(parsed?.requestContext) ? parsed.requestContext : {};
+      const response = isObject(parsed?.responseContext) ? parsed.responseContext : {};
+      const payload = isObject(parsed?.responsePayload) ? parsed.responsePayload : {};
+      return {
+        condition: str(context.condition),
+        approximateInvokeCount: str(context.approximateInvokeCount),
+        functionArn: str(context.functionArn),
+        functionError: str(response.functionError),
+        errorType: str(payload.errorType),
+        errorMessage: str(payload.errorMessage) ?? (typeof parsed?.responsePayload === 'string' ? parsed.responsePayload : undefined),
+      };
+    }
+    case 'workflow-failures':
+      return { executionArn: str(parsed?.executionArn), error: str(parsed?.error), cause: str(parsed?.cause) };
+  }
+}
+
+/** Short labels for the text output of `dlq peek` (the JSON keeps the field names). */
+const FAILURE_LABELS: Record<string, string> = {
+  rule: 'rule',
+  target: 'target',
+  errorCode: 'code',
+  errorMessage: 'error',
+  exhaustedRetryCondition: 'gave up',
+  retryAttempts: 'retries',
+  reason: 'why',
+  receiveCount: 'receives',
+  condition: 'condition',
+  approximateInvokeCount: 'invokes',
+  functionArn: 'function',
+  functionError: 'fn error',
+  errorType: 'type',
+  executionArn: 'execution',
+  error: 'error',
+  cause: 'cause',
+};
+
+function eventSummary(event: JsonObject): string {
+  const detail = isObject(event.detail) ? event.detail : {};
+  const parts = [str(event['detail-type']) ?? '?', str(detail.eventId) ?? ''].filter((part) => part !== '');
+  const meta = [str(event.id) ? `id ${str(event.id)}` : '', str(event.time) ? `time ${str(event.time)}` : ''].filter((part) => part !== '');
+  return `${parts.join(' ')}${meta.length > 0 ? ` (${meta.join(', ')})` : ''}`;
+}
+
+function sentAt(message: Message): Date | undefined {
+  const raw = message.Attributes?.SentTimestamp;
+  const ms = raw === undefined ? NaN : Number(raw);
+  return Number.isFinite(ms) ? new Date(ms) : undefined;
+}
+
+// ---- shared plumbing ------------------------------------------------------------------------------
+
+interface QueueDepth {
+  readonly visible: number;
+  readonly inFlight: number;
+}
+
+async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<QueueDepth> {
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+  );
+  return { visible: Number(Attributes?.ApproximateNumberOfMessages ?? 0), inFlight: Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0) };
+}
+
+interface ResolvedQueue {
+  readonly queue: DeadLetterQueueRef;
+  readonly url: string;
+  readonly arn: string;
+  readonly outputs: StackOutputs;
+}
+
+async function resolveQueue(clients: AwsClients, stage: string, queue: DeadLetterQueueRef): Promise<ResolvedQueue> {
+  const outputs = await loadStackOutputs(clients.cloudFormation, stackNames(stage).routing);
+  const keys = deadLetterOutputKeys(queue);
+  return { queue, url: outputs.get(keys.url), arn: outputs.get(keys.arn), outputs };
+}
+
+function queueArgument(positionals: readonly string[]): DeadLetterQueueRef {
+  return findDeadLetterQueue(positionals[0] ?? '');
+}
+
+// ---- dlq list -------------------------------------------------------------------------------------
+
+interface QueueRow {
+  readonly name: string;
+  readonly url?: string;
+  readonly visible?: number;
+  readonly inFlight?: number;
+  readonly depth?: number;
+  readonly oldestAgeSeconds?: number | null;
+  readonly oldestAgeExact?: boolean;
+  readonly sampled?: number;
+  readonly error?: string;
+}
+
+function listCommand(runtime: OpsRuntime): OpsCommand {
+  return {
+    path: ['dlq', 'list'],
+    summary: 'every dead-letter and failure queue of the deployment with its depth and the age of its oldest message',
+    usage: '[--depth-only] [--stage <s>] [--region <r>] [--json]',
+    options: { ...deploymentOptions, 'depth-only': { type: 'boolean' } },
+    async run({ options, io }) {
+      const stage = stageOption(options);
+      const region = regionOption(options);
+      const depthOnly = options['depth-only'] === true;
+      return withAwsErrors(async () => {
+        const clients = runtime.clients(region);
+        const outputs = await loadStackOutputs(clients.cloudFormation, stackNames(stage).routing);
+        const now = runtime.now().getTime();
+        const rows: QueueRow[] = [];
+        let firstError: unknown;
+        for (const queue of deadLetterQueues()) {
+          try {
+            const url = outputs.get(deadLetterOutputKeys(queue).url);
+            const { visible, inFlight } = await queueDepth(clients.sqs, url);
+            let oldest: { ageSeconds: number; exact: boolean; sampled: number } | undefined;
+            if (!depthOnly && visible > 0) {
+              const { Messages } = await clients.sqs.send(
+                new ReceiveMessageCommand({
+                  QueueUrl: url,
+                  MaxNumberOfMessages: 10,
+                  VisibilityTimeout: 0,
+                  WaitTimeSeconds: WAIT_SECONDS,
+                  MessageSystemAttributeNames: ['SentTimestamp'],
+                }),
+              );
+              const sent = (Messages ?? []).map(sentAt).filter((date): date is Date => date !== undefined);
+              if (sent.length > 0) {
+                const oldestSent = Math.min(...sent.map((date) => date.getTime()));
+                oldest = { ageSeconds: Math.max(0, Math.floor((now - oldestSent) / 1000)), exact: sent.length >= visible && inFlight === 0, sampled: sent.length };
+              }
+            }
+            rows.push({
+              name: queue.name,
+              url,
+              visible,
+              inFlight,
+              depth: visible + inFlight,
+              oldestAgeSeconds: oldest?.ageSeconds ?? null,
+              oldestAgeExact: oldest?.exact ?? (visible + inFlight === 0),
+              sampled: oldest?.sampled ?? 0,
+            });
+          } catch (error) {
+            firstError ??= error;
+            rows.push({ name: queue.name, error: describeError(explainAwsError(error)) });
+          }
+        }
+        if (rows.every((row) => row.error !== undefined)) throw firstError;
+
+        if (options.json === true) {
+          io.out(JSON.stringify(rows, null, 2));
+        } else {
+          const width = Math.max(5, ...rows.map((row) => row.name.length));
+          io.out(`${'QUEUE'.padEnd(width)}  ${'DEPTH'.padStart(6)}  ${'VISIBLE'.padStart(7)}  ${'IN FLIGHT'.padStart(9)}  OLDEST`);
+          for (const row of rows) {
+            if (row.error !== undefined) {
+              io.out(`${row.name.padEnd(width)}  unavailable: ${row.error}`);
+              continue;
+            }
+            const oldest =
+              row.oldestAgeSeconds === null || row.oldestAgeSeconds === undefined
+                ? row.depth === 0
+                  ? '-'
+                  : depthOnly
+                    ? 'not looked at (--depth-only)'
+                    : 'unknown (no message could be seen)'
+                : row.oldestAgeExact
+                  ? formatDuration(row.oldestAgeSeconds * 1000)
+                  : `≥ ${formatDuration(row.oldestAgeSeconds * 1000)} (oldest of ${row.sampled} seen)`;
+            io.out(
+              `${row.name.padEnd(width)}  ${String(row.depth).padStart(6)}  ${String(row.visible).padStart(7)}  ${String(row.inFlight).padStart(9)}  ${oldest}`,
+            );
+          }
+          const total = rows.reduce((sum, row) => sum + (row.depth ?? 0), 0);
+          const nonEmpty = rows.filter((row) => (row.depth ?? 0) > 0).length;
+          io.out('');
+          const unreadable = rows.filter((row) => row.error !== undefined).length;
+          io.out(
+            `${total} dead letter${total === 1 ? '' : 's'} in ${nonEmpty} queue${nonEmpty === 1 ? '' : 's'}${unreadable > 0 ? ` and ${unreadable} queue(s) unreadable` : ''} (depth = visible + in flight, approximate)`,
+          );
+          if (!depthOnly) {
+            io.out('OLDEST = age since SentTimestamp of the oldest message seen (a buffer DLQ keeps the time the event entered the buffer queue; messages expire 14 days after it);');
+            io.out('"≥" means not every message could be seen, so the true oldest may be older.');
+          }
+          if (total > 0) io.out('inspect: npm run ops -- dlq peek <queue>    redrive: npm run ops -- dlq redrive <queue>');
+        }
+        const failedRows = rows.filter((row) => row.error !== undefined);
+        if (failedRows.length > 0) {
+          io.err(`error: ${failedRows.length} of ${rows.length} queues could not be read: ${failedRows.map((row) => row.name).join(', ')}`);
+          return 1;
+        }
+        return 0;
+      });
+    },
+  };
+}
+
+// ---- dlq peek -------------------------------------------------------------------------------------
+
+function peekCommand(runtime: OpsRuntime): OpsCommand {
+  return {
+    path: ['dlq', 'peek'],
+    summary: 'show dead letters and why they failed, without removing them',
+    usage: '<queue> [-n <count>] [--stage <s>] [--region <r>] [--json]',
+    options: { ...deploymentOptions, n: { type: 'string', short: 'n' } },
+    positionals: { min: 1, max: 1 },
+    async run({ positionals, options, io }) {
+      const queue = queueArgument(positionals);
+      const stage = stageOption(options);
+      const region = regionOption(options);
+      const count = integerOption(options, 'n', { min: 1, max: 100 }) ?? 10;
+      return withAwsErrors(async () => {
+        const clients = runtime.clients(region);
+        const { url } = await resolveQueue(clients, stage, queue);
+        const messages: Message[] = [];
+        const handles: string[] = [];
+        const seen = new Set<string>();
+        let releaseFailures = 0;
+        try {
+          while (messages.length < count) {
+            const { Messages } = await clients.sqs.send(
+              new ReceiveMessageCommand({
+                QueueUrl: url,
+                MaxNumberOfMessages: Math.min(10, count - messages.length),
+                VisibilityTimeout: PEEK_VISIBILITY_SECONDS,
+                WaitTimeSeconds: WAIT_SECONDS,
+                MessageAttributeNames: ['All'],
+                MessageSystemAttributeNames: ['SentTimestamp', 'ApproximateReceiveCount'],
+              }),
+            );
+            const batch = Messages ?? [];
+            if (batch.length === 0) break;
+            let fresh = 0;
+            for (const message of batch) {
+              if (message.ReceiptHandle) handles.push(message.ReceiptHandle);
+              const id = message.MessageId ?? message.ReceiptHandle ?? '';
+              if (seen.has(id) || messages.length >= count) continue;
+              seen.add(id);
+              messages.push(message);
+              fresh += 1;
+            }
+            if (fresh === 0) break;
+          }
+        } finally {
+          for (const handle of handles) {
+            try {
+              await clients.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: handle, VisibilityTimeout: 0 }));
+            } catch {
+              releaseFailures += 1;
+            }
+          }
+        }
+
+        const now = runtime.now().getTime();
+        const views = messages.map((message) => {
+          const extracted = extractEvent(queue, message.Body);
+          const sent = sentAt(message);
+          return {
+            messageId: message.MessageId,
+            sentAt: sent?.toISOString(),
+            ageSeconds: sent ? Math.max(0, Math.floor((now - sent.getTime()) / 1000)) : undefined,
+            receiveCount: message.Attributes?.ApproximateReceiveCount,
+            failure: failureDetails(queue, message),
+            event: extracted.ok ? extracted.event : undefined,
+            problem: extracted.ok ? undefined : extracted.reason,
+            body: extracted.ok ? undefined : message.Body,
+          };
+        });
+
+        if (options.json === true) {
+          io.out(JSON.stringify({ queue: queue.name, messages: views }, null, 2));
+        } else if (views.length === 0) {
+          io.out(`${queue.name}: no visible messages`);
+        } else {
+          io.out(`${queue.name}: ${views.length} message${views.length === 1 ? '' : 's'} (left in place)`);
+          views.forEach((view, index) => {
+            io.out('');
+            const age = view.ageSeconds === undefined ? '' : ` (${formatDuration(view.ageSeconds * 1000)} ago)`;
+            io.out(`#${index + 1} message ${view.messageId ?? '?'} sent ${view.sentAt ?? '?'}${age}`);
+            io.out(`   event    ${view.event ? eventSummary(view.event) : `unreadable: ${view.problem ?? ''}`}`);
+            for (const [key, value] of Object.entries(view.failure)) {
+              if (value !== undefined) io.out(`   ${(FAILURE_LABELS[key] ?? key).padEnd(8)} ${value}`);
+            }
+            if (view.body !== undefined) io.out(`   ${'body'.padEnd(8)} ${(view.body ?? '').slice(0, 500)}`);
+          });
+        }
+        if (releaseFailures > 0) {
+          io.err(`error: ${releaseFailures} peeked message(s) could not be made visible again: they reappear by themselves within ${PEEK_VISIBILITY_SECONDS} s`);
+          return 1;
+        }
+        return 0;
+      });
+    },
+  };
+}
+
+// ---- dlq redrive ----------------------------------------------------------------------------------
+
+type Deliver = (payload: string) => Promise<void>;
+
+interface Redelivery {
+  /** For the operator: where events go, e.g. 'Lambda arn:...'. */
+  readonly destination: string;
+  readonly deliver: Deliver;
+}
+
+/** Where a dead letter of this queue failed, and how to hand its event to that hop again. */
+function redeliveryFor(resolved: ResolvedQueue, clients: AwsClients): Redelivery {
+  const { queue, outputs } = resolved;
+  const route = queue.route.name;
+  const toBuffer = (): Redelivery => {
+    const queueUrl = outputs.route(route, 'BufferQueueUrl');
+    return {
+      destination: `buffer queue ${queueUrl}`,
+      deliver: async (payload) => {
+        await clients.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: payload }));
+      },
+    };
+  };
+  const toFunction = (): Redelivery => {
+    const functionArn = outputs.route(route, 'FunctionArn');
+    return {
+      destination: `Lambda ${functionArn} (asynchronous invoke)`,
+      deliver: async (payload) => {
+        const result = await clients.lambda.send(new InvokeCommand({ FunctionName: functionArn, InvocationType: 'Event', Payload: payload }));
+        if (result.StatusCode !== 202) throw new Error(`Lambda accepted the asynchronous invoke with status ${result.StatusCode ?? 'none'}, not 202`);
+      },
+    };
+  };
+  const toWorkflow = (): Redelivery => {
+    const stateMachineArn = outputs.route(route, 'StateMachineArn');
+    return {
+      destination: `state machine ${stateMachineArn}`,
+      deliver: async (payload) => {
+        await clients.sfn.send(new StartExecutionCommand({ stateMachineArn, input: payload }));
+      },
+    };
+  };
+  switch (queue.role) {
+    case 'buffer-dlq':
+      return toBuffer();
+    case 'on-failure':
+      return toFunction();
+    case 'workflow-failures':
+      return toWorkflow();
+    case 'target-dlq':
+      // The rule could not deliver to its target: deliver to that target directly.
+      switch (queue.route.target.kind) {
+        case 'queue':
+          return toBuffer();
+        case 'function':
+          return toFunction();
+        case 'workflow':
+          return toWorkflow();
+      }
+  }
+}
+
+interface RedriveSummary {
+  readonly queue: string;
+  readonly mode: 'redeliver' | 'message-move-task';
+  readonly destination: string;
+  readonly moved: number;
+  readonly failed: number;
+  readonly left: number | null;
+  readonly failures: { messageId: string; reason: string }[];
+  readonly aborted?: string;
+  readonly taskStatus?: string;
+}
+
+function printRedriveSummary(summary: RedriveSummary, json: boolean, io: CommandIo): number {
+  if (json) {
+    io.out(JSON.stringify(summary, null, 2));
+  } else {
+    io.out(`redrive ${summary.queue} → ${summary.destination}`);
+    io.out(`  moved ${summary.moved} / failed ${summary.failed} / left ${summary.left === null ? 'unknown' : `≈ ${summary.left}`} in the queue`);
+  }
+  if (summary.aborted !== undefined) {
+    io.err(`error: redrive stopped early: ${summary.aborted}; moved ${summary.moved}, failed ${summary.failed}; the rest is still in ${summary.queue} (run it again)`);
+    return 1;
+  }
+  if (summary.failed > 0) {
+    io.err(
+      `error: ${summary.failed === 1 ? '1 message' : `${summary.failed} messages`} could not be re-delivered and ${summary.failed === 1 ? 'stays' : 'stay'} in ${summary.queue}; see why with: npm run ops -- dlq peek ${summary.queue}`,
+    );
+    return 1;
+  }
+  return 0;
+}
+
+interface RedriveContext {
+  readonly resolved: ResolvedQueue;
+  readonly clients: AwsClients;
+  readonly runtime: OpsRuntime;
+  readonly io: CommandIo;
+  readonly max: number | undefined;
+  readonly rate: number | undefined;
+  readonly start: QueueDepth;
+}
+
+/** Re-delivers message by message; deletes each one only after its re-delivery succeeded. */
+async function redeliverMessages(context: RedriveContext): Promise<RedriveSummary> {
+  const { resolved, clients, runtime, io, max, rate, start } = context;
+  const { queue, url } = resolved;
+  const redelivery = redeliveryFor(resolved, clients);
+  // Without --max: what was visible at the start. Dead letters that arrive meanwhile wait for the
+  // next run, so a redrive against a still-broken target cannot chase its own tail.
+  const limit = max ?? start.visible;
+  const progress = new Progress(io, `redrive ${queue.name}`);
+  const failures: { messageId: string; reason: string }[] = [];
+  const failedIds = new Set<string>();
+  const hidden: string[] = [];
+  const interval = rate === undefined ? 0 : 1000 / rate;
+  let nextAt = 0;
+  let moved = 0;
+  let attempted = 0;
+  let aborted: string | undefined;
+
+  const draw = () => {
+    const total = Math.max(attempted, Math.min(limit, start.visible));
+    progress.update(total > 0 ? attempted / total : 1, `${attempted}/${total} moved ${moved} failed ${failures.length}`);
+  };
+  const fail = (messageId: string, reason: string, handle: string | undefined) => {
+    failures.push({ messageId, reason });
+    failedIds.add(messageId);
+    if (handle !== undefined) hidden.push(handle);
+    progress.note(`failed: message ${messageId}: ${reason}`);
+  };
+
+  io.err(`redriving up to ${Math.min(limit, start.visible)} message(s) from ${queue.name} to ${redelivery.destination}`);
+  draw();
+  try {
+    while (attempted < limit) {
+      const { Messages } = await clients.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: url,
+          MaxNumberOfMessages: Math.min(10, limit - attempted),
+          VisibilityTimeout: REDRIVE_VISIBILITY_SECONDS,
+          WaitTimeSeconds: WAIT_SECONDS,
+          MessageAttributeNames: ['All'],
+          MessageSystemAttributeNames: ['ApproximateReceiveCount', 'SentTimestamp'],
+        }),
+      );
+      const batch = Messages ?? [];
+      if (batch.length === 0) break;
+      let fresh = 0;
+      for (const message of batch) {
+        const messageId = message.MessageId ?? '?';
+        const handle = message.ReceiptHandle;
+        if (failedIds.has(messageId) || attempted >= limit) {
+          // Already failed in this run (it reappeared), or beyond --max: put it back untouched.
+          if (handle !== undefined) hidden.push(handle);
+          continue;
+        }
+        fresh += 1;
+        attempted += 1;
+        const extracted = extractEvent(queue, message.Body);
+        if (!extracted.ok) {
+          fail(messageId, extracted.reason, handle);
+        } else {
+          if (interval > 0) {
+            const now = runtime.now().getTime();
+            if (now < nextAt) await runtime.sleep(nextAt - now);
+            nextAt = Math.max(now, nextAt) + interval;
+          }
+          let delivered = false;
+          try {
+            await redelivery.deliver(extracted.payload);
+            delivered = true;
+            if (handle === undefined) throw new Error('message has no receipt handle');
+            await clients.sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: handle }));
+            moved += 1;
+          } catch (error) {
+            const why = describeError(explainAwsError(error));
+            fail(
+              messageId,
+              delivered
+                ? `re-delivered, but could not be deleted (${why}): it stays in the queue and the next redrive delivers it again, which idempotent consumers absorb`
+                : `re-delivery failed: ${why}`,
+              handle,
+            );
+          }
+        }
+        if (io.interactive) draw();
+      }
+      if (!io.interactive) draw();
+      if (fresh === 0) break;
+    }
+  } catch (error) {
+    aborted = describeError(explainAwsError(error));
+  }
+
+  // Failed messages were kept hidden so this run would not retry them; make them visible again now.
+  let stillHidden = 0;
+  for (const handle of hidden) {
+    try {
+      await clients.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: handle, VisibilityTimeout: 0 }));
+    } catch {
+      stillHidden += 1;
+    }
+  }
+  if (stillHidden > 0) {
+    progress.note(`note: ${stillHidden} message(s) could not be made visible again; they reappear within ${REDRIVE_VISIBILITY_SECONDS / 60} minutes`);
+  }
+
+  let left: number | null = null;
+  try {
+    const end = await queueDepth(clients.sqs, url);
+    left = end.visible + end.inFlight;
+  } catch {
+    left = null;
+  }
+  return {
+    queue: queue.name,
+    mode: 'redeliver',
+    destination: redelivery.destination,
+    moved,
+    failed: failures.length,
+    left,
+    failures,
+    ...(aborted === undefined ? {} : { aborted }),
+  };
+}
+
+/** A buffer DLQ back into its buffer queue with an SQS message move task, optionally watched. */
+async function moveMessages(context: RedriveContext, wait: boolean, json: boolean): Promise<RedriveSummary | undefined> {
+  const { resolved, clients, runtime, io, rate } = context;
+  const bufferArn = resolved.outputs.route(resolved.queue.route.name, 'BufferQueueArn');
+  const destination = `buffer queue ${bufferArn} (SQS message move task)`;
+  const started = await clients.sqs.send(
+    new StartMessageMoveTaskCommand({ SourceArn: resolved.arn, DestinationArn: bufferArn, ...(rate === undefined ? {} : { MaxNumberOfMessagesPerSecond: rate }) }),
+  );
+  if (!wait) {
+    if (json) {
+      io.out(JSON.stringify({ queue: resolved.queue.name, mode: 'message-move-task', destination, taskHandle: started.TaskHandle, status: 'RUNNING', waited: false }, null, 2));
+    } else {
+      io.out(`message move task started: ${resolved.queue.name} → ${destination}`);
+      io.out(`  task ${started.TaskHandle ?? '?'} moves about ${context.start.visible} messages${rate === undefined ? '' : ` at ${rate}/s`}`);
+      io.out('  not waited for (add --wait to watch it finish); npm run ops -- dlq list shows the depth falling');
+    }
+    return undefined;
+  }
+  const progress = new Progress(io, `redrive ${resolved.queue.name}`);
+  let task: ListMessageMoveTasksResultEntry | undefined;
+  for (;;) {
+    const { Results } = await clients.sqs.send(new ListMessageMoveTasksCommand({ SourceArn: resolved.arn, MaxResults: 1 }));
+    task = Results?.[0];
+    const movedSoFar = task?.ApproximateNumberOfMessagesMoved ?? 0;
+    const toMove = task?.ApproximateNumberOfMessagesToMove;
+    progress.update(
+      task?.Status === 'COMPLETED' ? 1 : toMove ? movedSoFar / toMove : undefined,
+      `${task?.Status ?? 'UNKNOWN'} moved ${movedSoFar}${toMove === undefined ? '' : `/${toMove}`}`,
+    );
+    if (task?.Status !== undefined && MOVE_TASK_TERMINAL.includes(task.Status)) break;
+    await runtime.sleep(runtime.pollIntervalMs);
+  }
+  const moved = task?.ApproximateNumberOfMessagesMoved ?? 0;
+  const toMove = task?.ApproximateNumberOfMessagesToMove ?? moved;
+  const aborted =
+    task?.Status === 'COMPLETED' ? undefined : `message move task ${task?.Status ?? 'UNKNOWN'}${task?.FailureReason ? `: ${task.FailureReason}` : ''}`;
+  return {
+    queue: resolved.queue.name,
+    mode: 'message-move-task',
+    destination,
+    moved,
+    failed: 0,
+    left: Math.max(0, toMove - moved),
+    failures: [],
+    taskStatus: task?.Status,
+    ...(aborted === undefined ? {} : { aborted }),
+  };
+}
+
+function redriveCommand(runtime: OpsRuntime): OpsCommand {
+  return {
+    path: ['dlq', 'redrive'],
+    summary: 'send each dead letter back to where it failed (deleted only after re-delivery succeeded)',
+    usage: '<queue> [--max <n>] [--rate <per-second>] [--wait] [--stage <s>] [--region <r>] [--json]',
+    options: { ...deploymentOptions, max: { type: 'string' }, rate: { type: 'string' }, wait: { type: 'boolean' } },
+    positionals: { min: 1, max: 1 },
+    async run({ positionals, options, io }) {
+      const queue = queueArgument(positionals);
+      const stage = stageOption(options);
+      const region = regionOption(options);
+      const max = integerOption(options, 'max', { min: 1, max: 1_000_000 });
+      // SQS message move tasks accept at most 500 messages per second.
+      const rate = integerOption(options, 'rate', { min: 1, max: 500 });
+      const json = options.json === true;
+      return withAwsErrors(async () => {
+        const clients = runtime.clients(region);
+        const resolved = await resolveQueue(clients, stage, queue);
+        const start = await queueDepth(clients.sqs, resolved.url);
+        if (start.visible === 0) {
+          const note =
+            start.inFlight > 0
+              ? `${queue.name} has no visible messages (${start.inFlight} in flight: being peeked or redriven right now); try again in a few minutes`
+              : `${queue.name} is empty: nothing to redrive`;
+          if (json) io.out(JSON.stringify({ queue: queue.name, moved: 0, failed: 0, left: start.inFlight, failures: [] }, null, 2));
+          else io.out(note);
+          return 0;
+        }
+        const context: RedriveContext = { resolved, clients, runtime, io, max, rate, start };
+        if (queue.role === 'buffer-dlq' && max === undefined) {
+          const summary = await moveMessages(context, options.wait === true, json);
+          return summary === undefined ? 0 : printRedriveSummary(summary, json, io);
+        }
+        return printRedriveSummary(await redeliverMessages(context), json, io);
+      });
+    },
+  };
+}
+
+export function createDlqCommands(runtime: OpsRuntime = defaultRuntime): OpsCommand[] {
+  return [listCommand(runtime), peekCommand(runtime), redriveCommand(runtime)];
+}
+
+export const dlqCommands: readonly OpsCommand[] = createDlqCommands();

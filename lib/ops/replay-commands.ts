@@ -1,0 +1,449 @@
+/**
+ * `replay start|status|list|cancel`: re-send archived events to the rules of chosen routes.
+ *
+ * Everything that can be checked locally is checked before any AWS call (usage errors, exit 2);
+ * the window is checked against the archive's retention before StartReplay is called.
+ * Replays are safe to repeat: consumers record completed event ids (Powertools Idempotency) and
+ * write time-conditionally, so a replay redoes only what did not complete.
+ */
+import {
+  CancelReplayCommand,
+  DescribeArchiveCommand,
+  DescribeReplayCommand,
+  ListReplaysCommand,
+  ReplayState,
+  StartReplayCommand,
+  type DescribeReplayCommandOutput,
+  type EventBridgeClient,
+  type Replay,
+} from '@aws-sdk/client-eventbridge';
+import { stackNames } from '../config';
+import { acceptsReplays, routeTable, type Route } from '../route-table';
+import { StatefulOutput } from '../stack-outputs';
+import {
+  OperationFailed,
+  UsageError,
+  requiredStringOption,
+  stringListOption,
+  stringOption,
+  type CommandIo,
+  type OpsCommand,
+  type OptionValues,
+} from './command';
+import { defaultRuntime, deploymentOptions, regionOption, stageOption, withAwsErrors, type OpsRuntime } from './aws-runtime';
+import { loadStackOutputs, resolveRoutes } from './deployment';
+import { Progress } from './progress';
+import { assertWithinRetention, compactTimestamp, formatDuration, parseWindow, type TimeWindow } from './time-window';
+
+export const REPLAY_NAME_PATTERN = /^[.\-_A-Za-z0-9]{1,64}$/;
+const BUS_ARN = /^arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus\/[A-Za-z0-9._\-/]+$/;
+const ARCHIVE_ARN = /^arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:archive\/([.\-_A-Za-z0-9]+)$/;
+const RULE_ARN = /^arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:rule\/[A-Za-z0-9._\-/]+$/;
+
+const REPLAY_STATES = Object.values(ReplayState);
+const TERMINAL_STATES: readonly string[] = [ReplayState.COMPLETED, ReplayState.FAILED, ReplayState.CANCELLED];
+
+function replayNameArgument(raw: string | undefined, what: string): string {
+  if (raw === undefined || !REPLAY_NAME_PATTERN.test(raw)) {
+    throw new UsageError(`${what} "${raw ?? ''}" is invalid: 1-64 characters from letters, digits, '.', '-' and '_'`);
+  }
+  return raw;
+}
+
+function arnOption(options: OptionValues, name: string, pattern: RegExp, example: string): string | undefined {
+  const value = stringOption(options, name);
+  if (value !== undefined && !pattern.test(value)) throw new UsageError(`--${name} "${value}" is not an ARN like ${example}`);
+  return value;
+}
+
+/** `<stage>-<routes or all>-<yyyymmddThhmmss>-<4 random>`, at most 64 characters. */
+export function generateReplayName(stage: string, routes: readonly string[] | 'all', now: Date, random: () => number): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  let suffix = '';
+  for (let i = 0; i < 4; i += 1) suffix += alphabet[Math.floor(random() * alphabet.length) % alphabet.length];
+  const tail = `-${compactTimestamp(now)}-${suffix}`;
+  const room = 64 - stage.length - 1 - tail.length;
+  const routesPart = (routes === 'all' ? 'all' : routes.join('_')).slice(0, room).replace(/[-_.]+$/, '');
+  return `${stage}-${routesPart}${tail}`;
+}
+
+function iso(date: Date | undefined): string | undefined {
+  return date?.toISOString();
+}
+
+function windowText(window: TimeWindow): string {
+  return `${window.from.toISOString()} → ${window.to.toISOString()} (${formatDuration(window.to.getTime() - window.from.getTime())})`;
+}
+
+/** How far through its window a replay is, from the time of the last event it re-sent. */
+function replayFraction(state: string | undefined, window: TimeWindow, last: Date | undefined): number | undefined {
+  if (state === ReplayState.COMPLETED) return 1;
+  if (last === undefined) return state === ReplayState.STARTING ? 0 : undefined;
+  const span = window.to.getTime() - window.from.getTime();
+  return span > 0 ? (last.getTime() - window.from.getTime()) / span : undefined;
+}
+
+function describeProgress(replay: DescribeReplayCommandOutput): string {
+  const last = replay.EventLastReplayedTime;
+  return last === undefined ? `${replay.State ?? 'UNKNOWN'}` : `${replay.State ?? 'UNKNOWN'}, replayed up to ${last.toISOString()}`;
+}
+
+function windowOf(replay: { EventStartTime?: Date; EventEndTime?: Date }, fallback?: TimeWindow): TimeWindow | undefined {
+  if (replay.EventStartTime && replay.EventEndTime) return { from: replay.EventStartTime, to: replay.EventEndTime };
+  return fallback;
+}
+
+/** Polls DescribeReplay until a terminal state, drawing progress on stderr. */
+async function watchReplay(
+  client: EventBridgeClient,
+  replayName: string,
+  window: TimeWindow,
+  runtime: OpsRuntime,
+  io: CommandIo,
+): Promise<DescribeReplayCommandOutput> {
+  const progress = new Progress(io, `replay ${replayName}`);
+  for (;;) {
+    const replay = await client.send(new DescribeReplayCommand({ ReplayName: replayName }));
+    const shown = windowOf(replay, window) ?? window;
+    progress.update(replayFraction(replay.State, shown, replay.EventLastReplayedTime), describeProgress(replay));
+    if (replay.State !== undefined && TERMINAL_STATES.includes(replay.State)) return replay;
+    await runtime.sleep(runtime.pollIntervalMs);
+  }
+}
+
+function finalReplayLine(replay: { ReplayName?: string; State?: string; StateReason?: string }): string {
+  return `replay ${replay.ReplayName ?? ''} ${replay.State ?? 'UNKNOWN'}${replay.StateReason ? `: ${replay.StateReason}` : ''}`;
+}
+
+/** Exit code of a finished replay; FAILED and CANCELLED say why on stderr. */
+function replayExitCode(replay: { ReplayName?: string; State?: string; StateReason?: string }, io: CommandIo): number {
+  if (replay.State === ReplayState.COMPLETED) return 0;
+  io.err(`error: replay ${replay.ReplayName ?? ''} ended ${replay.State ?? 'UNKNOWN'}: ${replay.StateReason ?? 'no reason given'}`);
+  return 1;
+}
+
+interface ReplayTargets {
+  /** undefined = every rule on the bus (--all-routes) */
+  readonly filterArns: string[] | undefined;
+  readonly describe: string[];
+}
+
+function startReplayCommand(runtime: OpsRuntime): OpsCommand {
+  return {
+    path: ['replay', 'start'],
+    summary: 'replay archived events of a time window to the rules of chosen routes (--wait to watch it finish)',
+    usage:
+      '--from <time> --to <time> (--route <name>... | --all-routes) [--name <n>] [--wait] [--stage <s>] [--bus <arn>] [--archive <arn>] [--rule-arn <arn>...] [--region <r>] [--json]',
+    options: {
+      ...deploymentOptions,
+      from: { type: 'string' },
+      to: { type: 'string' },
+      route: { type: 'string', multiple: true },
+      'all-routes': { type: 'boolean' },
+      name: { type: 'string' },
+      wait: { type: 'boolean' },
+      bus: { type: 'string' },
+      archive: { type: 'string' },
+      'rule-arn': { type: 'string', multiple: true },
+    },
+    async run({ options, io }) {
+      // ---- everything local first: no AWS call for bad input --------------------------------------
+      const stage = stageOption(options);
+      const region = regionOption(options);
+      const fromRaw = requiredStringOption(options, 'from');
+      const toRaw = requiredStringOption(options, 'to');
+      const routeNames = stringListOption(options, 'route');
+      const allRoutes = options['all-routes'] === true;
+      const ruleArnOverrides = stringListOption(options, 'rule-arn');
+      for (const arn of ruleArnOverrides) {
+        if (!RULE_ARN.test(arn)) throw new UsageError(`--rule-arn "${arn}" is not an ARN like arn:aws:events:eu-west-1:123456789012:rule/<bus>/<rule>`);
+      }
+      if (allRoutes && (routeNames.length > 0 || ruleArnOverrides.length > 0)) {
+        throw new UsageError('--all-routes replays to every rule: give it alone, or name routes with --route (and --rule-arn), not both');
+      }
+      if (!allRoutes && routeNames.length === 0 && ruleArnOverrides.length === 0) {
+        throw new UsageError(`choose where replayed events go: --route <name> (repeatable; one of ${routeTable.map((r) => r.name).join(', ')}) or --all-routes for every rule`);
+      }
+      const routes = resolveRoutes(routeNames);
+      const busOverride = arnOption(options, 'bus', BUS_ARN, 'arn:aws:events:eu-west-1:123456789012:event-bus/<name>');
+      const archiveOverride = arnOption(options, 'archive', ARCHIVE_ARN, 'arn:aws:events:eu-west-1:123456789012:archive/<name>');
+      const explicitName = stringOption(options, 'name');
+      if (explicitName !== undefined) replayNameArgument(explicitName, '--name');
+      const now = runtime.now();
+      const window = parseWindow(fromRaw, toRaw, now);
+      const json = options.json === true;
+
+      const warnings = replayWarnings(routes, allRoutes);
+      for (const warning of warnings) io.err(`warning: ${warning}`);
+
+      return withAwsErrors(async () => {
+        const clients = runtime.clients(region);
+        const names = stackNames(stage);
+
+        // ---- resolve the bus, the archive and the rules (stack outputs unless overridden) ---------
+        let busArn = busOverride;
+        let archiveArn = archiveOverride;
+        if (busArn === undefined || archiveArn === undefined) {
+          const stateful = await loadStackOutputs(clients.cloudFormation, names.stateful);
+          busArn ??= stateful.get(StatefulOutput.eventBusArn);
+          archiveArn ??= stateful.get(StatefulOutput.archiveArn);
+        }
+        const targets = await replayTargets(routes, allRoutes, ruleArnOverrides, async () =>
+          loadStackOutputs(clients.cloudFormation, names.routing),
+        );
+
+        // ---- the archive must hold the window, and archive the bus we replay to ------------------
+        const archiveName = ARCHIVE_ARN.exec(archiveArn)?.[1];
+        if (archiveName === undefined) throw new OperationFailed(`archive ARN "${archiveArn}" from the stack outputs is not an archive ARN`);
+        const archive = await clients.eventBridge.send(new DescribeArchiveCommand({ ArchiveName: archiveName }));
+        if (archive.EventSourceArn !== undefined && archive.EventSourceArn !== busArn) {
+          throw new UsageError(`archive ${archiveName} archives ${archive.EventSourceArn}, not ${busArn}: a replay can only go back to the archived bus`);
+        }
+        assertWithinRetention(window, archive.RetentionDays, now);
+
+        const replayName = explicitName ?? generateReplayName(stage, allRoutes ? 'all' : routes.length > 0 ? routes.map((r) => r.name) : ['rules'], now, runtime.random);
+        const destination = { Arn: busArn, ...(targets.filterArns === undefined ? {} : { FilterArns: targets.filterArns }) };
+        const started = await clients.eventBridge.send(
+          new StartReplayCommand({
+            ReplayName: replayName,
+            Description: `fastio ops: ${allRoutes ? 'all routes' : routes.map((r) => r.name).join(', ') || 'explicit rules'}`.slice(0, 512),
+            EventSourceArn: archiveArn,
+            EventStartTime: window.from,
+            EventEndTime: window.to,
+            Destination: destination,
+          }),
+        );
+
+        const summary = {
+          replayName,
+          replayArn: started.ReplayArn,
+          state: started.State,
+          stateReason: started.StateReason,
+          from: window.from.toISOString(),
+          to: window.to.toISOString(),
+          eventSourceArn: archiveArn,
+          destination: { busArn, filterArns: targets.filterArns ?? 'all rules' },
+          warnings,
+        };
+        if (!json) {
+          io.out(`replay ${replayName} ${started.State ?? 'STARTING'}`);
+          io.out(`  archive  ${archiveArn}`);
+          io.out(`  window   ${windowText(window)}`);
+          io.out(`  bus      ${busArn}`);
+          for (const line of targets.describe) io.out(`  rules    ${line}`);
+        }
+        if (options.wait !== true) {
+          if (json) io.out(JSON.stringify(summary, null, 2));
+          else io.out(`watch it: npm run ops -- replay status ${replayName}    stop it: npm run ops -- replay cancel ${replayName}`);
+          return 0;
+        }
+
+        if (!json) io.err(`waiting for ${replayName} (Ctrl-C stops watching, not the replay; replay cancel ${replayName} stops it)`);
+        const finished = await watchReplay(clients.eventBridge, replayName, window, runtime, io);
+        if (json) {
+          io.out(
+            JSON.stringify(
+              { ...summary, state: finished.State, stateReason: finished.StateReason, eventLastReplayedTime: iso(finished.EventLastReplayedTime), replayEndTime: iso(finished.ReplayEndTime) },
+              null,
+              2,
+            ),
+          );
+        } else {
+          io.out(finalReplayLine({ ...finished, ReplayName: replayName }));
+        }
+        return replayExitCode({ ...finished, ReplayName: replayName }, io);
+      });
+    },
+  };
+}
+
+function replayWarnings(routes: readonly Route[], allRoutes: boolean): string[] {
+  if (allRoutes) {
+    return routeTable
+      .filter((route) => !acceptsReplays(route))
+      .map((route) => `route ${route.name} refuses replayed events (its pattern requires replay-name to be absent): it will receive none of them`);
+  }
+  return routes
+    .filter((route) => !acceptsReplays(route))
+    .map((route) => `route ${route.name} refuses replayed events (its pattern requires replay-name to be absent): replaying to it delivers nothing`);
+}
+
+async function replayTargets(
+  routes: readonly Route[],
+  allRoutes: boolean,
+  ruleArnOverrides: readonly string[],
+  routingOutputs: () => Promise<{ route(name: string, resource: 'RuleArn'): string }>,
+): Promise<ReplayTargets> {
+  if (allRoutes) return { filterArns: undefined, describe: ['every rule on the bus (--all-routes)'] };
+  if (ruleArnOverrides.length > 0) {
+    // --rule-arn is the exact destination; --route only names the replay and drives the warnings.
+    return { filterArns: [...new Set(ruleArnOverrides)], describe: [...new Set(ruleArnOverrides)] };
+  }
+  const outputs = await routingOutputs();
+  const arns = routes.map((route) => outputs.route(route.name, 'RuleArn'));
+  return { filterArns: arns, describe: routes.map((route, index) => `${route.name}: ${arns[index] ?? ''}`) };
+}
+
+function statusReplayCommand(runtime: OpsRuntime): OpsCommand {
+  return {
+    path: ['replay', 'status'],
+    summary: 'show the state and progress of a replay',
+    usage: '<name> [--region <r>] [--json]',
+    options: { region: deploymentOptions.region, json: deploymentOptions.json },
+    positionals: { min: 1, max: 1 },
+    async run({ positionals, options, io }) {
+      const replayName = replayNameArgument(positionals[0], 'replay name');
+      const region = regionOption(options);
+      return withAwsErrors(async () => {
+        const replay = await describeReplayOrExplain(runtime.clients(region).eventBridge, replayName);
+        const window = windowOf(replay);
+        const fraction = window ? replayFraction(replay.State, window, replay.EventLastReplayedTime) : undefined;
+        if (options.json === true) {
+          io.out(
+            JSON.stringify(
+              {
+                replayName: replay.ReplayName ?? replayName,
+                replayArn: replay.ReplayArn,
+                state: replay.State,
+                stateReason: replay.StateReason,
+                eventSourceArn: replay.EventSourceArn,
+                destination: replay.Destination,
+                from: iso(replay.EventStartTime),
+                to: iso(replay.EventEndTime),
+                eventLastReplayedTime: iso(replay.EventLastReplayedTime),
+                replayStartTime: iso(replay.ReplayStartTime),
+                replayEndTime: iso(replay.ReplayEndTime),
+                progress: fraction === undefined ? null : Math.min(1, Math.max(0, fraction)),
+              },
+              null,
+              2,
+            ),
+          );
+          return 0;
+        }
+        io.out(finalReplayLine({ ...replay, ReplayName: replay.ReplayName ?? replayName }));
+        if (replay.EventSourceArn) io.out(`  archive   ${replay.EventSourceArn}`);
+        if (window) io.out(`  window    ${windowText(window)}`);
+        if (fraction !== undefined) {
+          const last = replay.EventLastReplayedTime ? ` (replayed up to ${replay.EventLastReplayedTime.toISOString()})` : '';
+          io.out(`  progress  ${Math.floor(Math.min(1, Math.max(0, fraction)) * 100)}%${last}`);
+        }
+        if (replay.Destination?.Arn) io.out(`  bus       ${replay.Destination.Arn}`);
+        io.out(`  rules     ${replay.Destination?.FilterArns?.length ? replay.Destination.FilterArns.join(', ') : 'every rule on the bus'}`);
+        if (replay.ReplayStartTime) io.out(`  started   ${replay.ReplayStartTime.toISOString()}`);
+        if (replay.ReplayEndTime) io.out(`  ended     ${replay.ReplayEndTime.toISOString()}`);
+        return 0;
+      });
+    },
+  };
+}
+
+async function describeReplayOrExplain(client: EventBridgeClient, replayName: string): Promise<DescribeReplayCommandOutput> {
+  try {
+    return await client.send(new DescribeReplayCommand({ ReplayName: replayName }));
+  } catch (error) {
+    if (error instanceof Error && error.name === 'ResourceNotFoundException') throw new OperationFailed(`replay ${replayName} not found (replay list shows the existing ones)`);
+    throw error;
+  }
+}
+
+function listReplayCommand(runtime: OpsRuntime): OpsCommand {
+  return {
+    path: ['replay', 'list'],
+    summary: "list the replays of the deployment's archive",
+    usage: `[--state ${REPLAY_STATES.join('|')}] [--stage <s>] [--archive <arn>] [--region <r>] [--json]`,
+    options: { ...deploymentOptions, state: { type: 'string' }, archive: { type: 'string' } },
+    async run({ options, io }) {
+      const stage = stageOption(options);
+      const region = regionOption(options);
+      const stateRaw = stringOption(options, 'state');
+      const state = stateRaw?.toUpperCase();
+      if (state !== undefined && !(REPLAY_STATES as readonly string[]).includes(state)) {
+        throw new UsageError(`--state "${stateRaw ?? ''}" is invalid; valid states: ${REPLAY_STATES.join(', ')}`);
+      }
+      const archiveOverride = arnOption(options, 'archive', ARCHIVE_ARN, 'arn:aws:events:eu-west-1:123456789012:archive/<name>');
+      return withAwsErrors(async () => {
+        const clients = runtime.clients(region);
+        const archiveArn = archiveOverride ?? (await loadStackOutputs(clients.cloudFormation, stackNames(stage).stateful)).get(StatefulOutput.archiveArn);
+        const replays: Replay[] = [];
+        let nextToken: string | undefined;
+        do {
+          const page = await clients.eventBridge.send(
+            new ListReplaysCommand({ EventSourceArn: archiveArn, ...(state === undefined ? {} : { State: state as ReplayState }), ...(nextToken ? { NextToken: nextToken } : {}) }),
+          );
+          replays.push(...(page.Replays ?? []));
+          nextToken = page.NextToken;
+        } while (nextToken);
+        replays.sort((a, b) => (b.ReplayStartTime?.getTime() ?? 0) - (a.ReplayStartTime?.getTime() ?? 0));
+
+        if (options.json === true) {
+          io.out(
+            JSON.stringify(
+              replays.map((replay) => ({
+                replayName: replay.ReplayName,
+                state: replay.State,
+                stateReason: replay.StateReason,
+                from: iso(replay.EventStartTime),
+                to: iso(replay.EventEndTime),
+                eventLastReplayedTime: iso(replay.EventLastReplayedTime),
+                replayStartTime: iso(replay.ReplayStartTime),
+                replayEndTime: iso(replay.ReplayEndTime),
+              })),
+              null,
+              2,
+            ),
+          );
+          return 0;
+        }
+        if (replays.length === 0) {
+          io.out(`no replays${state ? ` in state ${state}` : ''} of ${archiveArn}`);
+          return 0;
+        }
+        const nameWidth = Math.max(4, ...replays.map((replay) => (replay.ReplayName ?? '').length));
+        io.out(`${'NAME'.padEnd(nameWidth)}  ${'STATE'.padEnd(10)}  ${'STARTED'.padEnd(24)}  WINDOW`);
+        for (const replay of replays) {
+          const window = windowOf(replay);
+          io.out(
+            `${(replay.ReplayName ?? '').padEnd(nameWidth)}  ${(replay.State ?? '').padEnd(10)}  ${(iso(replay.ReplayStartTime) ?? '-').padEnd(24)}  ${window ? windowText(window) : '-'}`,
+          );
+        }
+        return 0;
+      });
+    },
+  };
+}
+
+function cancelReplayCommand(runtime: OpsRuntime): OpsCommand {
+  return {
+    path: ['replay', 'cancel'],
+    summary: 'cancel a running replay (events already re-sent stay delivered)',
+    usage: '<name> [--region <r>] [--json]',
+    options: { region: deploymentOptions.region, json: deploymentOptions.json },
+    positionals: { min: 1, max: 1 },
+    async run({ positionals, options, io }) {
+      const replayName = replayNameArgument(positionals[0], 'replay name');
+      const region = regionOption(options);
+      return withAwsErrors(async () => {
+        let result;
+        try {
+          result = await runtime.clients(region).eventBridge.send(new CancelReplayCommand({ ReplayName: replayName }));
+        } catch (error) {
+          if (error instanceof Error && error.name === 'ResourceNotFoundException') throw new OperationFailed(`replay ${replayName} not found (replay list shows the existing ones)`);
+          if (error instanceof Error && error.name === 'IllegalStatusException') {
+            throw new OperationFailed(`replay ${replayName} cannot be cancelled in its current state (${error.message.split('\n')[0] ?? ''}); replay status ${replayName} shows it`);
+          }
+          throw error;
+        }
+        if (options.json === true) io.out(JSON.stringify({ replayName, replayArn: result.ReplayArn, state: result.State, stateReason: result.StateReason }, null, 2));
+        else io.out(finalReplayLine({ ...result, ReplayName: replayName }));
+        return 0;
+      });
+    },
+  };
+}
+
+export function createReplayCommands(runtime: OpsRuntime = defaultRuntime): OpsCommand[] {
+  return [startReplayCommand(runtime), statusReplayCommand(runtime), listReplayCommand(runtime), cancelReplayCommand(runtime)];
+}
+
+export const replayCommands: readonly OpsCommand[] = createReplayCommands();

@@ -1,0 +1,81 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { UsageError, type CommandIo } from '../../lib/ops/command';
+import { deadLetterOutputKeys, deadLetterQueues, findDeadLetterQueue, resolveRoutes } from '../../lib/ops/deployment';
+import { Progress, renderBar } from '../../lib/ops/progress';
+import { routeTable } from '../../lib/route-table';
+import { StatefulOutput, routeOutputKey } from '../../lib/stack-outputs';
+import { routingOutputs, statefulOutputs } from './support';
+
+function templateOutputKeys(file: string): Set<string> {
+  const template = JSON.parse(readFileSync(file, 'utf8')) as { Outputs?: Record<string, unknown> };
+  return new Set(Object.keys(template.Outputs ?? {}));
+}
+
+const routingTemplate = 'cdk.out/Routing.template.json';
+const statefulTemplate = 'cdk.out/Stateful.template.json';
+
+describe('names resolved from stack outputs', () => {
+  it('names one dead-letter queue per hop of each route, as RouteChain builds them', () => {
+    expect(deadLetterQueues().map((queue) => queue.name)).toEqual([
+      'documents/target-dlq',
+      'documents/buffer-dlq',
+      'large-media/target-dlq',
+      'large-media/workflow-failures',
+      'agent-activity/target-dlq',
+      'agent-activity/on-failure',
+      'untrusted-agent-deletions/target-dlq',
+      'untrusted-agent-deletions/workflow-failures',
+    ]);
+    expect(deadLetterOutputKeys(findDeadLetterQueue('agent-activity/on-failure'))).toEqual({
+      url: 'RouteAgentActivityOnFailureQueueUrl',
+      arn: 'RouteAgentActivityOnFailureQueueArn',
+    });
+  });
+
+  it('refuses unknown routes and queues with the valid names', () => {
+    expect(() => resolveRoutes(['documents', 'nope'])).toThrow(UsageError);
+    expect(() => findDeadLetterQueue('documents')).toThrow('valid names: documents/target-dlq');
+    expect(resolveRoutes(['documents', 'documents']).map((route) => route.name)).toEqual(['documents']);
+  });
+
+  it.skipIf(!existsSync(routingTemplate) || !existsSync(statefulTemplate))('reads only outputs the synthesized stacks really have', () => {
+    const routing = templateOutputKeys(routingTemplate);
+    const stateful = templateOutputKeys(statefulTemplate);
+    expect(stateful.has(StatefulOutput.eventBusArn)).toBe(true);
+    expect(stateful.has(StatefulOutput.archiveArn)).toBe(true);
+    for (const route of routeTable) expect(routing.has(routeOutputKey(route.name, 'RuleArn'))).toBe(true);
+    for (const queue of deadLetterQueues()) {
+      const keys = deadLetterOutputKeys(queue);
+      expect(routing.has(keys.url), keys.url).toBe(true);
+      expect(routing.has(keys.arn), keys.arn).toBe(true);
+    }
+    // The test fixtures mirror the real outputs, no more.
+    for (const output of routingOutputs) expect(routing.has(output.OutputKey ?? ''), output.OutputKey).toBe(true);
+    for (const output of statefulOutputs) expect(stateful.has(output.OutputKey ?? ''), output.OutputKey).toBe(true);
+  });
+});
+
+describe('progress', () => {
+  it('renders a bar with a percentage, clamped, and an unknown one', () => {
+    expect(renderBar(0.5)).toBe(`[${'#'.repeat(15)}${'-'.repeat(15)}]  50%`);
+    expect(renderBar(1.7)).toBe(`[${'#'.repeat(30)}] 100%`);
+    expect(renderBar(undefined)).toBe(`[${'-'.repeat(30)}]    ?`);
+  });
+
+  it('on a terminal redraws in place and keeps notes above the bar', () => {
+    const err: string[] = [];
+    const io: CommandIo = { out: () => undefined, err: (line) => err.push(line), interactive: true };
+    const progress = new Progress(io, 'x');
+    progress.update(0, 'a');
+    progress.update(0.5, 'b');
+    progress.note('failed: m2');
+    progress.update(1, 'c');
+    expect(err).toEqual([
+      `x ${renderBar(0)} a`,
+      `\x1b[1A\x1b[2Kx ${renderBar(0.5)} b`,
+      '\x1b[1A\x1b[2Kfailed: m2',
+      `x ${renderBar(1)} c`,
+    ]);
+  });
+});

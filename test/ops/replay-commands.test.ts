@@ -1,0 +1,326 @@
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import {
+  CancelReplayCommand,
+  DescribeArchiveCommand,
+  DescribeReplayCommand,
+  EventBridgeClient,
+  ListReplaysCommand,
+  StartReplayCommand,
+  type ReplayState,
+} from '@aws-sdk/client-eventbridge';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { runCli } from '../../lib/ops/cli';
+import { createReplayCommands } from '../../lib/ops/replay-commands';
+import { ARCHIVE_ARN, ARCHIVE_NAME, BUS_ARN, NOW, awsError, capture, fakeRuntime, routingOutputs, ruleArn, stack, statefulOutputs, type FakeRuntime } from './support';
+
+const cfn = mockClient(CloudFormationClient);
+const eventBridge = mockClient(EventBridgeClient);
+
+let fake: FakeRuntime;
+const run = async (argv: string[], interactive = false) => {
+  const captured = capture(interactive);
+  const code = await runCli(createReplayCommands(fake.runtime), argv, captured.io);
+  return { code, ...captured };
+};
+const hours = (n: number) => new Date(NOW.getTime() - n * 3_600_000);
+
+beforeEach(() => {
+  cfn.reset();
+  eventBridge.reset();
+  fake = fakeRuntime();
+  cfn.on(DescribeStacksCommand, { StackName: 'dev-fastio-stateful' }).resolves(stack('dev-fastio-stateful', statefulOutputs));
+  cfn.on(DescribeStacksCommand, { StackName: 'dev-fastio-routing' }).resolves(stack('dev-fastio-routing', routingOutputs));
+  eventBridge.on(DescribeArchiveCommand).resolves({ ArchiveName: ARCHIVE_NAME, ArchiveArn: ARCHIVE_ARN, EventSourceArn: BUS_ARN, RetentionDays: 30 });
+  eventBridge.on(StartReplayCommand).resolves({ ReplayArn: 'arn:aws:events:eu-west-1:123456789012:replay/x', State: 'STARTING' });
+});
+
+const stackLookups = () => cfn.commandCalls(DescribeStacksCommand).map((call) => call.args[0].input.StackName);
+
+describe('replay start', () => {
+  it('replays the window to the named route rule only, resolving ARNs from the stack outputs', async () => {
+    const result = await run(['replay', 'start', '--from=-2h', '--to=-1h', '--route', 'documents']);
+
+    expect(result.code).toBe(0);
+    expect(stackLookups()).toEqual(['dev-fastio-stateful', 'dev-fastio-routing']);
+    expect(eventBridge.commandCalls(DescribeArchiveCommand)[0]?.args[0].input).toEqual({ ArchiveName: ARCHIVE_NAME });
+    const calls = eventBridge.commandCalls(StartReplayCommand);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.args[0].input).toEqual({
+      ReplayName: 'dev-documents-20261122T120000-ssss',
+      Description: 'fastio ops: documents',
+      EventSourceArn: ARCHIVE_ARN,
+      EventStartTime: hours(2),
+      EventEndTime: hours(1),
+      Destination: { Arn: BUS_ARN, FilterArns: [ruleArn('documents')] },
+    });
+    expect(result.stdout()).toContain('replay dev-documents-20261122T120000-ssss STARTING');
+    expect(result.stdout()).toContain('window   2026-11-22T10:00:00.000Z → 2026-11-22T11:00:00.000Z (1h 00m)');
+    expect(result.stdout()).toContain(`documents: ${ruleArn('documents')}`);
+    expect(result.stdout()).toContain('replay status dev-documents-20261122T120000-ssss');
+    expect(result.err).toEqual([]);
+  });
+
+  it('accepts relative times written as separate arguments (--from -2h)', async () => {
+    const result = await run(['replay', 'start', '--from', '-2h', '--to', '-1h', '--route', 'documents']);
+
+    expect(result.code).toBe(0);
+    expect(eventBridge.commandCalls(StartReplayCommand)[0]?.args[0].input).toMatchObject({ EventStartTime: hours(2), EventEndTime: hours(1) });
+  });
+
+  it('limits several routes to their rules and warns about a route that refuses replays', async () => {
+    const result = await run(['replay', 'start', '--from', 'now-3h', '--to', 'now', '--route', 'agent-activity', '--route', 'untrusted-agent-deletions', '--name', 'incident-42']);
+
+    expect(result.code).toBe(0);
+    expect(eventBridge.commandCalls(StartReplayCommand)[0]?.args[0].input).toMatchObject({
+      ReplayName: 'incident-42',
+      EventStartTime: hours(3),
+      EventEndTime: NOW,
+      Destination: { Arn: BUS_ARN, FilterArns: [ruleArn('agent-activity'), ruleArn('untrusted-agent-deletions')] },
+    });
+    expect(result.err).toEqual([
+      'warning: route untrusted-agent-deletions refuses replayed events (its pattern requires replay-name to be absent): replaying to it delivers nothing',
+    ]);
+  });
+
+  it('--all-routes sends Destination without FilterArns and notes the routes that drop replays', async () => {
+    cfn.on(DescribeStacksCommand, { StackName: 'prod-fastio-stateful' }).resolves(stack('prod-fastio-stateful', statefulOutputs));
+    const result = await run(['replay', 'start', '--from=-1d', '--to=-23h', '--all-routes', '--stage', 'prod', '--json']);
+
+    expect(result.code).toBe(0);
+    expect(stackLookups()).toEqual(['prod-fastio-stateful']);
+    const input = eventBridge.commandCalls(StartReplayCommand)[0]?.args[0].input;
+    expect(input?.Destination).toEqual({ Arn: BUS_ARN });
+    expect(input?.ReplayName).toBe('prod-all-20261122T120000-ssss');
+    expect(result.stderr()).toContain('route untrusted-agent-deletions refuses replayed events');
+    expect(JSON.parse(result.stdout())).toMatchObject({
+      replayName: 'prod-all-20261122T120000-ssss',
+      state: 'STARTING',
+      from: '2026-11-21T12:00:00.000Z',
+      to: '2026-11-21T13:00:00.000Z',
+      destination: { busArn: BUS_ARN, filterArns: 'all rules' },
+    });
+  });
+
+  it('makes no CloudFormation call when --bus, --archive and --rule-arn are all given', async () => {
+    const rule = 'arn:aws:events:eu-west-1:123456789012:rule/dev-fastio/x';
+    const result = await run(['replay', 'start', '--from=-2h', '--to=-1h', '--route', 'documents', '--bus', BUS_ARN, '--archive', ARCHIVE_ARN, '--rule-arn', rule]);
+
+    expect(result.code).toBe(0);
+    expect(cfn.calls()).toHaveLength(0);
+    expect(eventBridge.commandCalls(StartReplayCommand)[0]?.args[0].input.Destination).toEqual({ Arn: BUS_ARN, FilterArns: [rule] });
+  });
+
+  it.each([
+    [['--from=-2h', '--to=-1h'], 'choose where replayed events go: --route <name> (repeatable; one of documents, large-media, agent-activity, untrusted-agent-deletions) or --all-routes'],
+    [['--from=-2h', '--to=-1h', '--route', 'documents', '--all-routes'], '--all-routes replays to every rule: give it alone'],
+    [['--from=-2h', '--to=-1h', '--route', 'docs'], 'unknown route "docs"; valid routes: documents, large-media, agent-activity, untrusted-agent-deletions'],
+    [['--from=-1h', '--to=-2h', '--all-routes'], '--from (2026-11-22T11:00:00.000Z) must be before --to (2026-11-22T10:00:00.000Z)'],
+    [['--from=-1h', '--to', '2026-11-22T13:00:00Z', '--all-routes'], '--to (2026-11-22T13:00:00.000Z) is in the future'],
+    [['--from', 'last tuesday', '--to', 'now', '--all-routes'], '--from "last tuesday" is not a time'],
+    [['--to', 'now', '--all-routes'], '--from is required'],
+    [['--from=-2h', '--to=-1h', '--all-routes', '--name', 'bad name!'], '--name "bad name!" is invalid'],
+    [['--from=-2h', '--to=-1h', '--all-routes', '--bus', 'arn:aws:sqs:eu-west-1:123456789012:q'], '--bus "arn:aws:sqs:eu-west-1:123456789012:q" is not an ARN like'],
+    [['--from=-2h', '--to=-1h', '--all-routes', '--stage', 'Prod'], '--stage "Prod" is invalid'],
+    [['--from=-2h', '--to=-1h', '--all-routes', '--region', 'mars'], '--region "mars" is not an AWS region name'],
+  ])('refuses %j before any AWS call (exit 2)', async (args, message) => {
+    const result = await run(['replay', 'start', ...args]);
+
+    expect(result.code).toBe(2);
+    expect(result.err).toHaveLength(1);
+    expect(result.err[0]).toContain(`error: ${message}`);
+    expect(cfn.calls()).toHaveLength(0);
+    expect(eventBridge.calls()).toHaveLength(0);
+  });
+
+  it('refuses a window older than the archive retention before StartReplay (exit 2)', async () => {
+    eventBridge.on(DescribeArchiveCommand).resolves({ ArchiveName: ARCHIVE_NAME, EventSourceArn: BUS_ARN, RetentionDays: 1 });
+    const result = await run(['replay', 'start', '--from=-2d', '--to=-1h', '--route', 'documents']);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr()).toContain("is older than the archive's retention of 1 days");
+    expect(eventBridge.commandCalls(StartReplayCommand)).toHaveLength(0);
+  });
+
+  it('refuses an archive that does not archive the given bus', async () => {
+    const otherBus = 'arn:aws:events:eu-west-1:123456789012:event-bus/other';
+    const result = await run(['replay', 'start', '--from=-2h', '--to=-1h', '--route', 'documents', '--bus', otherBus]);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr()).toBe(`error: archive ${ARCHIVE_NAME} archives ${BUS_ARN}, not ${otherBus}: a replay can only go back to the archived bus`);
+    expect(eventBridge.commandCalls(StartReplayCommand)).toHaveLength(0);
+  });
+
+  it('explains a missing stack in one line (exit 1)', async () => {
+    cfn.on(DescribeStacksCommand, { StackName: 'dev-fastio-routing' }).rejects(awsError('ValidationError', 'Stack with id dev-fastio-routing does not exist'));
+    const result = await run(['replay', 'start', '--from=-2h', '--to=-1h', '--route', 'documents']);
+
+    expect(result.code).toBe(1);
+    expect(result.err).toEqual(['error: stack dev-fastio-routing not found: deploy first or pass --stage']);
+    expect(eventBridge.commandCalls(StartReplayCommand)).toHaveLength(0);
+  });
+
+  it('explains missing credentials in one line (exit 1)', async () => {
+    cfn.on(DescribeStacksCommand).rejects(awsError('CredentialsProviderError', 'Could not load credentials from any providers'));
+    const result = await run(['replay', 'start', '--from=-2h', '--to=-1h', '--route', 'documents']);
+
+    expect(result.code).toBe(1);
+    expect(result.err).toHaveLength(1);
+    expect(result.err[0]).toMatch(/^error: no AWS credentials found \(Could not load credentials from any providers\)/);
+  });
+
+  it('passes an AWS refusal of StartReplay through as one line (exit 1)', async () => {
+    eventBridge.on(StartReplayCommand).rejects(awsError('LimitExceededException', 'Too many concurrent replays\nmore detail'));
+    const result = await run(['replay', 'start', '--from=-2h', '--to=-1h', '--route', 'documents']);
+
+    expect(result.code).toBe(1);
+    expect(result.err).toEqual(['error: LimitExceededException: Too many concurrent replays']);
+  });
+});
+
+describe('replay start --wait', () => {
+  const replaying = (state: ReplayState, minutesIn?: number, reason?: string) => ({
+    ReplayName: 'incident-1',
+    State: state,
+    StateReason: reason,
+    EventStartTime: hours(2),
+    EventEndTime: hours(1),
+    EventLastReplayedTime: minutesIn === undefined ? undefined : new Date(hours(2).getTime() + minutesIn * 60_000),
+  });
+
+  it('polls DescribeReplay every interval until COMPLETED, with a line per poll off a terminal', async () => {
+    eventBridge
+      .on(DescribeReplayCommand)
+      .resolvesOnce(replaying('STARTING'))
+      .resolvesOnce(replaying('RUNNING', 30))
+      .resolvesOnce(replaying('RUNNING', 45))
+      .resolvesOnce(replaying('COMPLETED', 60));
+    const result = await run(['replay', 'start', '--from=-2h', '--to=-1h', '--route', 'documents', '--name', 'incident-1', '--wait']);
+
+    expect(result.code).toBe(0);
+    const polls = eventBridge.commandCalls(DescribeReplayCommand);
+    expect(polls).toHaveLength(4);
+    for (const poll of polls) expect(poll.args[0].input).toEqual({ ReplayName: 'incident-1' });
+    expect(fake.sleeps).toEqual([5_000, 5_000, 5_000]);
+    const bars = result.err.filter((line) => line.startsWith('replay incident-1 ['));
+    expect(bars).toEqual([
+      `replay incident-1 [${'-'.repeat(30)}]   0% STARTING`,
+      `replay incident-1 [${'#'.repeat(15)}${'-'.repeat(15)}]  50% RUNNING, replayed up to 2026-11-22T10:30:00.000Z`,
+      `replay incident-1 [${'#'.repeat(23)}${'-'.repeat(7)}]  75% RUNNING, replayed up to 2026-11-22T10:45:00.000Z`,
+      `replay incident-1 [${'#'.repeat(30)}] 100% COMPLETED, replayed up to 2026-11-22T11:00:00.000Z`,
+    ]);
+    expect(result.out.at(-1)).toBe('replay incident-1 COMPLETED');
+  });
+
+  it('redraws the bar in place on a terminal', async () => {
+    eventBridge.on(DescribeReplayCommand).resolvesOnce(replaying('RUNNING', 30)).resolvesOnce(replaying('COMPLETED', 60));
+    const result = await run(['replay', 'start', '--from=-2h', '--to=-1h', '--route', 'documents', '--name', 'incident-1', '--wait'], true);
+
+    expect(result.code).toBe(0);
+    const bars = result.err.filter((line) => line.includes('replay incident-1 ['));
+    expect(bars[0]?.startsWith('replay incident-1 [')).toBe(true);
+    expect(bars[1]?.startsWith('\x1b[1A\x1b[2Kreplay incident-1 [')).toBe(true);
+  });
+
+  it.each([
+    ['FAILED' as const, 'Destination rule no longer exists'],
+    ['CANCELLED' as const, 'Cancelled by operator'],
+  ])('exits 1 on %s with the state reason', async (state, reason) => {
+    eventBridge.on(DescribeReplayCommand).resolvesOnce(replaying('RUNNING', 10)).resolvesOnce(replaying(state, 20, reason));
+    const result = await run(['replay', 'start', '--from=-2h', '--to=-1h', '--route', 'documents', '--name', 'incident-1', '--wait']);
+
+    expect(result.code).toBe(1);
+    expect(result.err.at(-1)).toBe(`error: replay incident-1 ended ${state}: ${reason}`);
+    expect(result.out.at(-1)).toBe(`replay incident-1 ${state}: ${reason}`);
+  });
+
+  it('--json prints the final state once, on stdout', async () => {
+    eventBridge.on(DescribeReplayCommand).resolves(replaying('COMPLETED', 60));
+    const result = await run(['replay', 'start', '--from=-2h', '--to=-1h', '--route', 'documents', '--name', 'incident-1', '--wait', '--json']);
+
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout())).toMatchObject({ replayName: 'incident-1', state: 'COMPLETED', eventLastReplayedTime: '2026-11-22T11:00:00.000Z' });
+  });
+});
+
+describe('replay status, list, cancel', () => {
+  it('status shows state, window and progress without any stack lookup', async () => {
+    eventBridge.on(DescribeReplayCommand, { ReplayName: 'incident-1' }).resolves({
+      ReplayName: 'incident-1',
+      State: 'RUNNING',
+      EventSourceArn: ARCHIVE_ARN,
+      EventStartTime: hours(2),
+      EventEndTime: hours(1),
+      EventLastReplayedTime: new Date(hours(2).getTime() + 15 * 60_000),
+      Destination: { Arn: BUS_ARN, FilterArns: [ruleArn('documents')] },
+      ReplayStartTime: NOW,
+    });
+    const result = await run(['replay', 'status', 'incident-1']);
+
+    expect(result.code).toBe(0);
+    expect(cfn.calls()).toHaveLength(0);
+    expect(result.out).toEqual([
+      'replay incident-1 RUNNING',
+      `  archive   ${ARCHIVE_ARN}`,
+      '  window    2026-11-22T10:00:00.000Z → 2026-11-22T11:00:00.000Z (1h 00m)',
+      '  progress  25% (replayed up to 2026-11-22T10:15:00.000Z)',
+      `  bus       ${BUS_ARN}`,
+      `  rules     ${ruleArn('documents')}`,
+      '  started   2026-11-22T12:00:00.000Z',
+    ]);
+  });
+
+  it('status of an unknown replay is one line, exit 1', async () => {
+    eventBridge.on(DescribeReplayCommand).rejects(awsError('ResourceNotFoundException', 'Replay nope does not exist.'));
+    const result = await run(['replay', 'status', 'nope']);
+    expect(result.code).toBe(1);
+    expect(result.err).toEqual(['error: replay nope not found (replay list shows the existing ones)']);
+  });
+
+  it('status refuses an invalid name without calling AWS', async () => {
+    const result = await run(['replay', 'status', 'a/b']);
+    expect(result.code).toBe(2);
+    expect(eventBridge.calls()).toHaveLength(0);
+  });
+
+  it("list pages through the deployment archive's replays, filtered by a validated state", async () => {
+    eventBridge
+      .on(ListReplaysCommand)
+      .resolvesOnce({ Replays: [{ ReplayName: 'older', State: 'COMPLETED', ReplayStartTime: hours(5), EventStartTime: hours(8), EventEndTime: hours(7) }], NextToken: 't1' })
+      .resolvesOnce({ Replays: [{ ReplayName: 'newer', State: 'COMPLETED', ReplayStartTime: hours(1), EventStartTime: hours(3), EventEndTime: hours(2) }] });
+    const result = await run(['replay', 'list', '--state', 'completed']);
+
+    expect(result.code).toBe(0);
+    expect(eventBridge.commandCalls(ListReplaysCommand).map((call) => call.args[0].input)).toEqual([
+      { EventSourceArn: ARCHIVE_ARN, State: 'COMPLETED' },
+      { EventSourceArn: ARCHIVE_ARN, State: 'COMPLETED', NextToken: 't1' },
+    ]);
+    expect(result.out[0]).toMatch(/^NAME\s+STATE\s+STARTED\s+WINDOW$/);
+    expect(result.out[1]).toMatch(/^newer\s+COMPLETED/);
+    expect(result.out[2]).toMatch(/^older\s+COMPLETED/);
+  });
+
+  it('list refuses an unknown state (exit 2) and lists the valid ones', async () => {
+    const result = await run(['replay', 'list', '--state', 'DONE']);
+    expect(result.code).toBe(2);
+    expect(result.err).toEqual(['error: --state "DONE" is invalid; valid states: CANCELLED, CANCELLING, COMPLETED, FAILED, RUNNING, STARTING']);
+    expect(cfn.calls()).toHaveLength(0);
+  });
+
+  it('cancel calls CancelReplay and prints the new state', async () => {
+    eventBridge.on(CancelReplayCommand).resolves({ State: 'CANCELLING' });
+    const result = await run(['replay', 'cancel', 'incident-1']);
+
+    expect(result.code).toBe(0);
+    expect(eventBridge.commandCalls(CancelReplayCommand)[0]?.args[0].input).toEqual({ ReplayName: 'incident-1' });
+    expect(result.out).toEqual(['replay incident-1 CANCELLING']);
+  });
+
+  it('cancel of a finished replay is one line, exit 1', async () => {
+    eventBridge.on(CancelReplayCommand).rejects(awsError('IllegalStatusException', 'Replay incident-1 is not in a cancellable state'));
+    const result = await run(['replay', 'cancel', 'incident-1']);
+    expect(result.code).toBe(1);
+    expect(result.err).toHaveLength(1);
+    expect(result.err[0]).toContain('replay incident-1 cannot be cancelled in its current state');
+  });
+});
