@@ -53,11 +53,18 @@ export interface FastioEventDetail {
   /** Lower-case, without the dot; absent when the name has no extension. */
   extension?: string;
   sizeBytes?: number;
+  /**
+   * Whole MiB, rounded down. EventBridge's `numeric` operator only compares values within
+   * ±5.0e9, so rules on sizes of about 4.7 GiB and more must use this field instead of sizeBytes.
+   */
+  sizeMiB?: number;
   /** Present only when an agent acted. */
   agentId?: string;
   /** The parsed payload, verbatim. */
   payload: JsonObject;
 }
+
+const BYTES_PER_MIB = 1024 * 1024;
 
 export interface QuarantineDetail {
   /** sha256 (hex) of the raw body, so a redelivery of the same body dedupes downstream. */
@@ -312,7 +319,7 @@ export function toEnvelope(rawBody: Buffer): Envelope {
     ...(fileId === undefined ? {} : { fileId }),
     ...(fileName === undefined ? {} : { fileName }),
     ...(extension === undefined ? {} : { extension }),
-    ...(sizeBytes === undefined ? {} : { sizeBytes }),
+    ...(sizeBytes === undefined ? {} : { sizeBytes, sizeMiB: Math.floor(sizeBytes / BYTES_PER_MIB) }),
     ...(agentId === undefined ? {} : { agentId }),
     payload,
   };

@@ -61,8 +61,6 @@ export interface Route {
   readonly samples: { readonly matching: readonly SampleEvent[]; readonly notMatching: readonly SampleEvent[] };
 }
 
-const MiB = 1024 * 1024;
-
 /** Agents of your own organisation; their deletions are expected and need no review. */
 export const TRUSTED_AGENT_IDS = ['agent-indexer', 'agent-backup'] as const;
 
@@ -103,20 +101,23 @@ export const routeTable: readonly Route[] = [
       'detail-type': ['file.created', 'file.uploaded', 'file.updated'],
       detail: {
         extension: [...VIDEO_EXTENSIONS, ...IMAGE_EXTENSIONS],
-        sizeBytes: [{ numeric: ['>=', 100 * MiB] }],
+        // sizeMiB, not sizeBytes: EventBridge compares numbers only up to 5.0e9, about 4.7 GiB.
+        sizeMiB: [{ numeric: ['>=', 100] }],
       },
     },
     target: { kind: 'workflow', workflow: 'review' },
     samples: {
       matching: [
-        { 'detail-type': 'file.uploaded', detail: { eventId: 'evt-10', workspaceId: 'ws-1', fileId: 'f-10', extension: 'mp4', sizeBytes: 524_288_000 } },
-        { 'detail-type': 'file.created', detail: { eventId: 'evt-11', workspaceId: 'ws-1', fileId: 'f-11', extension: 'tiff', sizeBytes: 100 * MiB } },
+        { 'detail-type': 'file.uploaded', detail: { eventId: 'evt-10', workspaceId: 'ws-1', fileId: 'f-10', extension: 'mp4', sizeBytes: 524_288_000, sizeMiB: 500 } },
+        { 'detail-type': 'file.created', detail: { eventId: 'evt-11', workspaceId: 'ws-1', fileId: 'f-11', extension: 'tiff', sizeBytes: 104_857_600, sizeMiB: 100 } },
+        // 8 GiB: beyond the range EventBridge's numeric operator compares, which is why the rule uses sizeMiB.
+        { 'detail-type': 'file.uploaded', detail: { eventId: 'evt-16', workspaceId: 'ws-1', fileId: 'f-16', extension: 'mkv', sizeBytes: 8_589_934_592, sizeMiB: 8192 } },
       ],
       notMatching: [
-        { 'detail-type': 'file.uploaded', detail: { eventId: 'evt-12', workspaceId: 'ws-1', fileId: 'f-12', extension: 'mp4', sizeBytes: 100 * MiB - 1 } },
-        { 'detail-type': 'file.uploaded', detail: { eventId: 'evt-13', workspaceId: 'ws-1', fileId: 'f-13', extension: 'mp4', sizeBytes: '524288000' } },
-        { 'detail-type': 'file.uploaded', detail: { eventId: 'evt-14', workspaceId: 'ws-1', fileId: 'f-14', extension: 'pdf', sizeBytes: 524_288_000 } },
-        { 'detail-type': 'file.deleted', detail: { eventId: 'evt-15', workspaceId: 'ws-1', fileId: 'f-15', extension: 'mov', sizeBytes: 524_288_000 } },
+        { 'detail-type': 'file.uploaded', detail: { eventId: 'evt-12', workspaceId: 'ws-1', fileId: 'f-12', extension: 'mp4', sizeBytes: 104_857_599, sizeMiB: 99 } },
+        { 'detail-type': 'file.uploaded', detail: { eventId: 'evt-13', workspaceId: 'ws-1', fileId: 'f-13', extension: 'mp4', sizeMiB: '500' } },
+        { 'detail-type': 'file.uploaded', detail: { eventId: 'evt-14', workspaceId: 'ws-1', fileId: 'f-14', extension: 'pdf', sizeBytes: 524_288_000, sizeMiB: 500 } },
+        { 'detail-type': 'file.deleted', detail: { eventId: 'evt-15', workspaceId: 'ws-1', fileId: 'f-15', extension: 'mov', sizeBytes: 524_288_000, sizeMiB: 500 } },
       ],
     },
   },

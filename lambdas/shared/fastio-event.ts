@@ -21,6 +21,8 @@ export interface FastioEventDetail {
   /** Lower-case, without the dot. */
   extension?: string;
   sizeBytes?: number;
+  /** Whole MiB, rounded down: the field size rules match on (EventBridge numbers stop at ±5.0e9). */
+  sizeMiB?: number;
   /** Present only when an agent acted. */
   agentId?: string;
   payload: Record<string, unknown>;

@@ -45,6 +45,7 @@ describe('fixtures normalize as documented', () => {
       fileName: 'Q3 Board Report.PDF',
       extension: 'pdf',
       sizeBytes: 2483017,
+      sizeMiB: 2,
       payload: JSON.parse(raw.toString()),
     });
   });
@@ -53,6 +54,7 @@ describe('fixtures normalize as documented', () => {
     const { detail } = event(JSON.parse(fixture('large-video-uploaded.json').toString()));
     expect(detail.extension).toBe('mp4');
     expect(detail.sizeBytes).toBe(524288000);
+    expect(detail.sizeMiB).toBe(500);
     expect(detail.payload.resource).toMatchObject({ size: '524288000' }); // payload stays verbatim
     expect(detail.agentId).toBeUndefined();
   });
@@ -115,6 +117,8 @@ describe('field mapping', () => {
     const { detail } = event({ event_type: 'file.uploaded', resource: { type: 'file', name: 'x.bin', size } });
     if (expected === undefined) expect(detail).not.toHaveProperty('sizeBytes');
     else expect(detail.sizeBytes).toBe(expected);
+    if (expected === undefined) expect(detail).not.toHaveProperty('sizeMiB');
+    else expect(detail.sizeMiB).toBe(Math.floor(expected / 1_048_576));
   });
 
   it.each([

@@ -240,7 +240,7 @@ describe('routes test', () => {
     expect(code).toBe(0);
     expect(err).toEqual([]);
     expect(out[0]).toBe('event    file.uploaded from "fastio" (raw Fast.io payload, normalized as the ingest does)');
-    expect(out[1]).toMatch(/^detail   \{.*"extension":"mp4","sizeBytes":524288000\} \(payload omitted\)$/);
+    expect(out[1]).toMatch(/^detail   \{.*"extension":"mp4","sizeBytes":524288000,"sizeMiB":500\} \(payload omitted\)$/);
     expect(out).toContain('large-media                workflow review         delivered  MATCH');
     expect(out).toContain('agent-activity             function agent-audit    delivered  no match');
     expect(out).toContain('    at detail.agentId: field is missing');

@@ -137,10 +137,10 @@ describe('Fast.io fixtures through the ingest normalization and the route table'
   it('large-video-uploaded: size sent as the string "524288000" is normalized to the number 524288000 (large-media)', () => {
     const { event } = eventFromPayload(fixture('large-video-uploaded.json'));
     expect(fixtureJson('large-video-uploaded.json').resource).toMatchObject({ size: '524288000' });
-    expect(event.detail).toMatchObject({ extension: 'mp4', sizeBytes: 524_288_000 });
+    expect(event.detail).toMatchObject({ extension: 'mp4', sizeBytes: 524_288_000, sizeMiB: 500 });
     expect(typeof event.detail.sizeBytes).toBe('number');
-    // The route relies on that normalization: the same event with the raw string would be missed.
-    const unnormalized = { ...event, detail: { ...event.detail, sizeBytes: '524288000' } };
+    // The route relies on that normalization: the same event with the size as a string would be missed.
+    const unnormalized = { ...event, detail: { ...event.detail, sizeBytes: '524288000', sizeMiB: '500' } };
     expect(matchingRouteNames(unnormalized)).toEqual([]);
   });
 
