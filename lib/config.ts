@@ -90,10 +90,11 @@ export function loadConfig(source: ContextSource): AppConfig {
 }
 
 /** Stack names, shared by the CDK app and the operator CLI that reads their outputs. */
-export function stackNames(stage: string): { stateful: string; ingest: string; routing: string } {
+export function stackNames(stage: string): { stateful: string; ingest: string; routing: string; monitoring: string } {
   return {
     stateful: `${stage}-fastio-stateful`,
     ingest: `${stage}-fastio-ingest`,
     routing: `${stage}-fastio-routing`,
+    monitoring: `${stage}-fastio-monitoring`,
   };
 }

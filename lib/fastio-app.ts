@@ -2,6 +2,7 @@ import { App, Tags, Validations, type AppProps } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { loadConfig, stackNames, type AppConfig } from './config';
 import { IngestStack } from './ingest-stack';
+import { MonitoringStack } from './monitoring-stack';
 import { RoutingStack } from './routing-stack';
 import { StatefulStack } from './stateful-stack';
 
@@ -11,10 +12,11 @@ export interface FastioApp {
   readonly stateful: StatefulStack;
   readonly ingest: IngestStack;
   readonly routing: RoutingStack;
+  readonly monitoring: MonitoringStack;
 }
 
 /**
- * Builds the whole deployment: three stacks split by lifecycle, wired through typed props, with
+ * Builds the whole deployment: three stacks split by lifecycle plus monitoring, wired through typed props, with
  * cdk-nag's AwsSolutions and Serverless packs validating every construct at synth.
  * Shared by bin/app.ts and the tests, so both synthesize exactly the same thing.
  */
@@ -45,9 +47,19 @@ export function buildApp(props: AppProps = {}): FastioApp {
     idempotencyTable: stateful.idempotencyTable,
   });
 
+  const monitoring = new MonitoringStack(app, 'Monitoring', {
+    stackName: names.monitoring,
+    description: 'fastio-eventbridge: alarms on every hop, their SNS topic, and the flow dashboard.',
+    config,
+    eventBus: stateful.eventBus,
+    httpApi: ingest.httpApi,
+    ingestFunction: ingest.ingestFunction,
+    chains: routing.chains,
+  });
+
   Tags.of(app).add('project', 'fastio-eventbridge');
   Tags.of(app).add('stage', config.stage);
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
 
-  return { app, config, stateful, ingest, routing };
+  return { app, config, stateful, ingest, routing, monitoring };
 }

@@ -42,6 +42,11 @@ describe('loadConfig', () => {
   });
 
   it('prefixes stack names with the stage', () => {
-    expect(stackNames('prod')).toEqual({ stateful: 'prod-fastio-stateful', ingest: 'prod-fastio-ingest', routing: 'prod-fastio-routing' });
+    expect(stackNames('prod')).toEqual({
+      stateful: 'prod-fastio-stateful',
+      ingest: 'prod-fastio-ingest',
+      routing: 'prod-fastio-routing',
+      monitoring: 'prod-fastio-monitoring',
+    });
   });
 });

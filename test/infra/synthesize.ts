@@ -9,7 +9,7 @@ export const cdkJsonContext: Record<string, unknown> = JSON.parse(
 
 export interface SynthesizedApp extends FastioApp {
   readonly stateful: FastioApp['stateful'];
-  readonly templates: { readonly stateful: Template; readonly ingest: Template; readonly routing: Template };
+  readonly templates: { readonly stateful: Template; readonly ingest: Template; readonly routing: Template; readonly monitoring: Template };
 }
 
 /**
@@ -24,6 +24,7 @@ export function synthesize(context: Record<string, unknown> = {}): SynthesizedAp
       stateful: Template.fromStack(built.stateful),
       ingest: Template.fromStack(built.ingest),
       routing: Template.fromStack(built.routing),
+      monitoring: Template.fromStack(built.monitoring),
     },
   };
 }

@@ -1,0 +1,400 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { ComparisonOperator, TreatMissingData, type Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
+import type * as events from 'aws-cdk-lib/aws-events';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import {
+  DefaultDashboardFactory,
+  MonitoringFacade,
+  SnsAlarmActionStrategy,
+  type CustomAlarmThreshold,
+  type CustomMetric,
+  type CustomThreshold,
+  type MetricWithAlarmSupport,
+} from 'cdk-monitoring-constructs';
+import type { Construct } from 'constructs';
+import { REJECTION_REASONS } from '../lambdas/ingest/reasons';
+import { MetricName } from '../lambdas/shared/metric-names';
+import type { AppConfig } from './config';
+import { AlarmTopic } from './constructs/monitoring-alarm-topic';
+import {
+  METRIC_PERIOD,
+  SIGNATURE_REJECTION_REASONS,
+  ingestMetric,
+  ruleMetric,
+  webhookRejectedMetric,
+  webhookRejectionsTotal,
+} from './constructs/monitoring-metrics';
+import { BUFFER_VISIBILITY_TIMEOUT, TARGET_RETRY_POLICY, type RouteChain } from './constructs/route-chain';
+import { MAX_RECEIVE_COUNT, type DeadLetterRole } from './constructs/secure-queue';
+import { deadLetterQueueName } from './stack-outputs';
+
+export interface MonitoringStackProps extends StackProps {
+  readonly config: AppConfig;
+  /** The custom bus of the rules: its name is the EventBusName dimension of every rule metric. */
+  readonly eventBus: events.IEventBus;
+  /** The webhook API; its one stage gives the Stage dimension of the API metrics. */
+  readonly httpApi: apigwv2.HttpApi;
+  readonly ingestFunction: lambda.IFunction;
+  readonly chains: readonly RouteChain[];
+}
+
+/** Where the alarm descriptions send an operator: README's recovery runbook (ops dlq / replay). */
+export const RUNBOOK_LINK = 'README.md#incident-recovery';
+
+/** The disambiguator of every alarm here: each one pages, there is no warning tier. */
+export const SEVERITY = 'Critical';
+
+/**
+ * Buffered messages older than this mean the consumer is not draining its queue. A message that
+ * keeps failing is redelivered every visibility timeout and moved to the DLQ after
+ * MAX_RECEIVE_COUNT receives (3 min × 5 = 15 min); a message older than that is in a queue nobody
+ * is consuming (event source mapping disabled, consumer throttled, concurrency too low).
+ */
+export const BUFFER_MAX_AGE_SECONDS = BUFFER_VISIBILITY_TIMEOUT.toSeconds() * MAX_RECEIVE_COUNT;
+
+/**
+ * Signature rejections per 5 minutes that page. One stray unsigned request is noise; a forger, or a
+ * rotated Fast.io secret nobody copied into Secrets Manager (every real delivery then fails with 401,
+ * and 401s never reach the bus or its archive), crosses five within minutes at any real traffic.
+ */
+export const SIGNATURE_REJECTIONS_THRESHOLD = 5;
+
+/**
+ * Consumer errors per 5 minutes that page. SQS redelivery and Lambda's async retries absorb a single
+ * failure, and whatever finally fails already pages through the route's DLQ alarm; three in five
+ * minutes is a consumer that keeps failing (an async event that fails outright is three errors).
+ */
+export const CONSUMER_ERRORS_THRESHOLD = 3;
+
+/**
+ * Alarms and a dashboard for the whole flow, so operators hear of trouble before Fast.io's retries
+ * (for the edge) or the 14-day queue retention (behind the bus) run out.
+ *
+ * Everything cdk-monitoring-constructs knows how to watch goes through its facade: the HTTP API,
+ * the functions, the queues with their DLQs and the state machines. Two kinds of metric it cannot
+ * derive from a construct are built by hand in ./constructs/monitoring-metrics and handed to its
+ * `monitorCustom`, so they share its alarm naming, SNS action and dashboard:
+ * - the ingest function's Powertools metrics, whose dimensions (`service`, `Reason`) only the
+ *   handler knows;
+ * - rule metrics on a custom bus (EventBusName + RuleName): the facade has no EventBridge monitor
+ *   and CDK's Rule exposes no metrics.
+ *
+ * Every alarm uses 5-minute periods and fires on the first breaching period; counts of failures
+ * that should never happen treat missing data as not breaching, since their metrics are only
+ * published (or, for queues, only non-empty) when something happens.
+ */
+export class MonitoringStack extends Stack {
+  public readonly alarmTopic: sns.Topic;
+  public readonly facade: MonitoringFacade;
+  public readonly dashboard: Dashboard;
+
+  constructor(scope: Construct, id: string, props: MonitoringStackProps) {
+    super(scope, id, props);
+    const alarmNamePrefix = `${props.config.stage}-fastio`;
+
+    this.alarmTopic = new AlarmTopic(this, 'AlarmTopic', { alarmNamePrefix, email: props.config.alarmEmail }).topic;
+
+    const dashboards = new DefaultDashboardFactory(this, 'Dashboards', {
+      dashboardNamePrefix: `${alarmNamePrefix}-flow`,
+      createDashboard: true,
+      createSummaryDashboard: false,
+      createAlarmDashboard: false,
+    });
+    this.facade = new MonitoringFacade(this, 'Monitoring', {
+      metricFactoryDefaults: { period: METRIC_PERIOD },
+      alarmFactoryDefaults: {
+        alarmNamePrefix,
+        actionsEnabled: true,
+        // Tell operators when an alarm fires and when it clears.
+        action: new SnsAlarmActionStrategy({ onAlarmTopic: this.alarmTopic, onOkTopic: this.alarmTopic }),
+        datapointsToAlarm: 1,
+        evaluationPeriods: 1,
+        runbookLink: RUNBOOK_LINK,
+      },
+      dashboardFactory: dashboards,
+    });
+
+    this.monitorIngest(props);
+    this.monitorRoutes(props);
+
+    const dashboard = dashboards.createdDashboard();
+    if (!dashboard) throw new Error('the monitoring dashboard was not created');
+    this.dashboard = dashboard;
+
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topicArn });
+    new CfnOutput(this, 'DashboardName', { value: dashboard.dashboardName });
+  }
+
+  private monitorIngest(props: MonitoringStackProps): void {
+    const facade = this.facade;
+    facade.addLargeHeader('Ingest: Fast.io → HTTP API → signature check → bus');
+
+    facade.monitorApiGatewayV2HttpApi({
+      api: props.httpApi,
+      apiStage: onlyStageOf(props.httpApi).stageName,
+      alarmFriendlyName: 'webhook-api',
+      humanReadableName: 'Webhook HTTP API',
+      add5xxCountAlarm: {
+        [SEVERITY]: {
+          ...pageOnRareFailure(
+            'Fast.io received 5xx answers from the webhook API: the ingest function failed, timed out, was throttled, could not read the signing secret, or PutEvents failed. Fast.io retries for a limited time only. First: search the ingest function logs for outcome "secret-unavailable", "publish-failed" or "error".',
+          ),
+          maxErrorCount: 1,
+        },
+      },
+    });
+
+    const requests = props.httpApi.metricCount({ statistic: 'Sum', period: METRIC_PERIOD, label: 'requests' });
+    const accepted = ingestMetric(MetricName.webhookAccepted, 'accepted (on the bus)');
+    const quarantined = ingestMetric(MetricName.webhookQuarantined, 'quarantined (authentic, unexpected shape)');
+    const rejected = webhookRejectionsTotal(Object.values(REJECTION_REASONS), 'rejected');
+    const signatureRejections = webhookRejectionsTotal(SIGNATURE_REJECTION_REASONS, 'rejected signatures');
+    const publishFailed = ingestMetric(MetricName.publishFailed, 'publish failed (answered 503)');
+
+    facade.monitorCustom({
+      alarmFriendlyName: 'ingest',
+      humanReadableName: 'Webhook deliveries',
+      metricGroups: [
+        { title: 'Requests, accepted, quarantined, rejected', metrics: [requests, accepted, quarantined, rejected] },
+        { title: 'Rejected by reason', metrics: Object.values(REJECTION_REASONS).map(webhookRejectedMetric) },
+        {
+          title: 'Rejected signatures',
+          metrics: [
+            withAlarm(signatureRejections, 'Rejected-Signatures', {
+              ...pageOnRareFailure(
+                `At least ${SIGNATURE_REJECTIONS_THRESHOLD} webhook requests in 5 minutes failed the signature check (missing, malformed, wrong or stale signature). Either someone is forging deliveries, or Fast.io's signing secret was rotated and not copied into Secrets Manager, so every real delivery is now rejected and never reaches the bus or its archive. First: look at "Rejected by reason" and the ingest logs; if the requests come from Fast.io with reason bad-signature, update the secret with aws secretsmanager put-secret-value.`,
+              ),
+              threshold: SIGNATURE_REJECTIONS_THRESHOLD,
+              comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            }),
+          ],
+        },
+        {
+          title: 'Publish failures',
+          metrics: [
+            withAlarm(publishFailed, 'Publish-Failed', {
+              ...pageOnRareFailure(
+                'PutEvents to the bus failed (after one retry) for a verified delivery; it was answered 503 and Fast.io will retry it. First: check the errorCode of the "publishing to EventBridge failed" log lines (throttling, permissions, bus deleted) and EventBridge service health.',
+              ),
+              threshold: 1,
+              comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            }),
+          ],
+        },
+      ],
+    });
+
+    facade.monitorLambdaFunction({
+      lambdaFunction: props.ingestFunction,
+      alarmFriendlyName: 'ingest-function',
+      humanReadableName: 'Ingest function (verify and publish)',
+      isIterator: false,
+      addFaultCountAlarm: {
+        [SEVERITY]: {
+          ...pageOnRareFailure(
+            'The ingest function failed an invocation. It answers its own errors with 503, so this is a crash at start-up or its 6-second timeout; each one is a delivery Fast.io has to retry. First: read the ingest function logs around the alarm time.',
+          ),
+          maxErrorCount: 1,
+        },
+      },
+      addThrottlesCountAlarm: {
+        [SEVERITY]: {
+          ...pageOnRareFailure(
+            'Lambda throttled the ingest function (account or function concurrency exhausted); API Gateway answered 5xx and Fast.io has to retry. First: check ConcurrentExecutions for the account and which functions use it.',
+          ),
+          maxErrorCount: 1,
+        },
+      },
+    });
+  }
+
+  private monitorRoutes(props: MonitoringStackProps): void {
+    const facade = this.facade;
+    const { eventBus, chains } = props;
+    facade.addLargeHeader('Routing: bus → rules → targets');
+
+    const perRule = (metricName: string) => chains.map((chain) => ruleMetric(metricName, eventBus, chain.rule, chain.route.name));
+    facade.monitorCustom({
+      alarmFriendlyName: 'rules',
+      humanReadableName: 'Rules (one line per route)',
+      metricGroups: [
+        { title: 'Matched events', metrics: perRule('MatchedEvents') },
+        { title: 'Target invocations', metrics: perRule('Invocations') },
+        {
+          title: 'Failed invocations (retries exhausted)',
+          metrics: chains.map((chain) =>
+            withAlarm(ruleMetric('FailedInvocations', eventBus, chain.rule, chain.route.name), `${chain.route.name}-Failed-Invocations`, {
+              ...pageOnRareFailure(
+                `EventBridge gave up delivering events of route ${chain.route.name} to its target (${TARGET_RETRY_POLICY.retryAttempts} retries over up to ${TARGET_RETRY_POLICY.maxEventAge.toHumanString()}); they went to the route's target DLQ. First: npm run ops -- dlq peek ${deadLetterQueueName(chain.route.name, 'target-dlq')} to read the error (permissions, deleted target, throttling), fix it, then npm run ops -- dlq redrive ${deadLetterQueueName(chain.route.name, 'target-dlq')}.`,
+              ),
+              threshold: 1,
+              comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            }),
+          ),
+        },
+        { title: 'Sent to the target DLQ', metrics: perRule('InvocationsSentToDlq') },
+        {
+          title: 'Neither delivered nor dead-lettered',
+          metrics: chains.map((chain) =>
+            withAlarm(ruleMetric('InvocationsFailedToBeSentToDlq', eventBus, chain.rule, chain.route.name), `${chain.route.name}-Dlq-Delivery-Failed`, {
+              ...pageOnRareFailure(
+                `EventBridge could neither deliver events of route ${chain.route.name} nor put them in its target DLQ: they now exist only in the archive. First: fix the target DLQ (queue policy, queue deleted), then npm run ops -- replay start --from <alarm start> --to <now> --route ${chain.route.name}.`,
+              ),
+              threshold: 1,
+              comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            }),
+          ),
+        },
+      ],
+    });
+
+    for (const chain of chains) this.monitorChain(chain);
+
+    facade.addLargeHeader('Dead letters');
+    facade.monitorCustom({
+      alarmFriendlyName: 'dead-letters',
+      humanReadableName: 'Messages waiting in dead-letter and failure queues (each alarms at 1)',
+      metricGroups: [
+        {
+          title: 'Visible messages',
+          metrics: chains.flatMap((chain) =>
+            deadLetterEntries(chain).map(([role, queue]) =>
+              queue.metricApproximateNumberOfMessagesVisible({ period: METRIC_PERIOD, label: deadLetterQueueName(chain.route.name, role) }),
+            ),
+          ),
+        },
+      ],
+    });
+  }
+
+  private monitorChain(chain: RouteChain): void {
+    const facade = this.facade;
+    const name = chain.route.name;
+    facade.addMediumHeader(`Route ${name} (${chain.route.target.kind})`);
+
+    const bufferDlq = chain.deadLetterQueues['buffer-dlq'];
+    if (chain.bufferQueue && bufferDlq) {
+      facade.monitorSqsQueueWithDlq({
+        queue: chain.bufferQueue,
+        deadLetterQueue: bufferDlq,
+        alarmFriendlyName: `${name}-buffer`,
+        humanReadableName: `${name}: buffer queue`,
+        addQueueMaxMessageAgeAlarm: {
+          [SEVERITY]: {
+            ...pageOnRareFailure(
+              `The oldest message in the buffer queue of route ${name} is ${BUFFER_MAX_AGE_SECONDS / 60} minutes old or more: the consumer is not draining it (event source mapping disabled, consumer throttled or failing, concurrency too low). Messages are kept 14 days. First: check the consumer's errors and throttles and the state of its SQS event source mapping.`,
+            ),
+            maxAgeInSeconds: BUFFER_MAX_AGE_SECONDS,
+          },
+        },
+        addDeadLetterQueueMaxSizeAlarm: { [SEVERITY]: deadLetterAlarm(name, 'buffer-dlq') },
+      });
+    }
+    for (const [role, queue] of deadLetterEntries(chain)) {
+      if (role === 'buffer-dlq') continue;
+      facade.monitorSqsQueue({
+        queue,
+        alarmFriendlyName: `${name}-${role}`,
+        humanReadableName: `${name}: ${role}`,
+        addQueueMaxSizeAlarm: { [SEVERITY]: deadLetterAlarm(name, role) },
+      });
+    }
+
+    if (chain.consumerFunction) {
+      facade.monitorLambdaFunction({
+        lambdaFunction: chain.consumerFunction,
+        alarmFriendlyName: `${name}-consumer`,
+        humanReadableName: `${name}: consumer function`,
+        isIterator: false,
+        addFaultCountAlarm: {
+          [SEVERITY]: {
+            ...pageOnRareFailure(
+              `The consumer of route ${name} failed ${CONSUMER_ERRORS_THRESHOLD} or more invocations in 5 minutes. Retries absorb single failures and what finally fails lands in the route's DLQ, so this is a consumer that keeps failing. First: read the consumer's logs.`,
+            ),
+            maxErrorCount: CONSUMER_ERRORS_THRESHOLD,
+          },
+        },
+      });
+    }
+
+    if (chain.stateMachine) {
+      const failures = deadLetterQueueName(name, 'workflow-failures');
+      facade.monitorStepFunction({
+        stateMachine: chain.stateMachine,
+        alarmFriendlyName: `${name}-workflow`,
+        humanReadableName: `${name}: review workflow`,
+        addFailedExecutionCountAlarm: {
+          [SEVERITY]: {
+            ...pageOnRareFailure(
+              `Executions of route ${name}'s review workflow failed; each failure was caught into ${failures} with its error and original event. First: npm run ops -- dlq peek ${failures}, fix the cause, then npm run ops -- dlq redrive ${failures}.`,
+            ),
+            maxErrorCount: 1,
+          },
+        },
+        addTimedOutExecutionCountAlarm: {
+          [SEVERITY]: {
+            ...pageOnRareFailure(
+              `An execution of route ${name}'s review workflow ran past its timeout. A timed-out execution is not caught into ${failures}. First: find it in the Step Functions console and start it again with the same input (or npm run ops -- replay start … --route ${name}, if the route accepts replays).`,
+            ),
+            maxErrorCount: 1,
+          },
+        },
+      });
+    }
+  }
+}
+
+/**
+ * What every alarm here shares: ≥ threshold on the first breaching 5-minute period, missing data
+ * not breaching (the metric is absent while nothing fails), and a description that says what to do.
+ */
+function pageOnRareFailure(description: string): CustomAlarmThreshold {
+  return {
+    comparisonOperatorOverride: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    treatMissingDataOverride: TreatMissingData.NOT_BREACHING,
+    datapointsToAlarm: 1,
+    evaluationPeriods: 1,
+    period: METRIC_PERIOD,
+    alarmDescriptionOverride: description,
+  };
+}
+
+const DEAD_LETTER_MEANING: Record<DeadLetterRole, string> = {
+  'target-dlq': 'events EventBridge could not deliver to the target after its retries',
+  'buffer-dlq': `messages the consumer failed ${MAX_RECEIVE_COUNT} times`,
+  'on-failure': "events the function failed after Lambda's asynchronous retries",
+  'workflow-failures': 'review workflow executions that failed, with their error and original event',
+};
+
+/**
+ * Any message in a dead-letter or failure queue (ApproximateNumberOfMessagesVisible, Maximum, ≥ 1).
+ * SQS publishes no datapoints for an idle, empty queue, hence missing data is not breaching.
+ */
+function deadLetterAlarm(routeName: string, role: DeadLetterRole): CustomAlarmThreshold & { maxMessageCount: number } {
+  const queueName = deadLetterQueueName(routeName, role);
+  return {
+    ...pageOnRareFailure(
+      `${queueName} holds ${DEAD_LETTER_MEANING[role]}. Nothing is lost yet (14-day retention). First: npm run ops -- dlq peek ${queueName} to read the error, fix the cause, then npm run ops -- dlq redrive ${queueName}.`,
+    ),
+    maxMessageCount: 1,
+  };
+}
+
+function deadLetterEntries(chain: RouteChain): [DeadLetterRole, sqs.Queue][] {
+  return Object.entries(chain.deadLetterQueues) as [DeadLetterRole, sqs.Queue][];
+}
+
+/** HTTP API metrics are per stage; the webhook API has exactly one ($default, auto-deployed). */
+function onlyStageOf(api: apigwv2.HttpApi): apigwv2.HttpStage {
+  const stages = api.node.children.filter((child): child is apigwv2.HttpStage => child instanceof apigwv2.HttpStage);
+  if (stages.length !== 1) throw new Error(`expected the webhook API to have one stage, found ${stages.length}`);
+  return stages[0] as apigwv2.HttpStage;
+}
+
+/** A dashboard metric that also pages, through the facade's custom alarm factory. */
+function withAlarm(metric: MetricWithAlarmSupport, alarmFriendlyName: string, threshold: CustomThreshold): CustomMetric {
+  return { metric, alarmFriendlyName, addAlarm: { [SEVERITY]: threshold } };
+}
