@@ -2,11 +2,13 @@
 /** The CDK app: `npm run synth`, `npx cdk deploy --all`. */
 import { ConfigError } from '../lib/config';
 import { buildApp } from '../lib/fastio-app';
+import { RouteTableError } from '../lib/routing-stack';
 
 try {
   buildApp().app.synth();
 } catch (error) {
-  if (!(error instanceof ConfigError)) throw error;
+  // Mistakes in cdk.json or the route table get one line; anything else keeps its stack for debugging.
+  if (!(error instanceof ConfigError || error instanceof RouteTableError)) throw error;
   process.stderr.write(`error: ${error.message}\n`);
   process.exit(1);
 }

@@ -7,6 +7,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
 import type { AppConfig } from './config';
 import { RouteChain } from './constructs/route-chain';
+import { InvalidPatternError, validatePattern } from './pattern-matcher';
 import type { DeadLetterRole } from './constructs/secure-queue';
 import { routeTable, type Route } from './route-table';
 import { DEAD_LETTER_KEYS, routeOutputKey } from './stack-outputs';
@@ -36,7 +37,7 @@ export class RoutingStack extends Stack {
   constructor(scope: Construct, id: string, props: RoutingStackProps) {
     super(scope, id, props);
     const routes = props.routes ?? routeTable;
-    assertUniqueRouteNames(routes);
+    assertValidRouteTable(routes);
 
     const topicKey = new kms.Key(this, 'ReviewTopicKey', {
       description: 'Encrypts review notifications at rest.',
@@ -91,13 +92,25 @@ export class RoutingStack extends Stack {
   }
 }
 
-function assertUniqueRouteNames(routes: readonly Route[]): void {
+/** A route table that cannot be deployed: synth stops with this one line. */
+export class RouteTableError extends Error {
+  override readonly name = 'RouteTableError';
+}
+
+/** Rejects, before anything is built, what EventBridge would reject at deploy time or what would collide. */
+function assertValidRouteTable(routes: readonly Route[]): void {
   const seen = new Set<string>();
   for (const route of routes) {
     if (!/^[a-z][a-z0-9-]{0,39}$/.test(route.name)) {
-      throw new Error(`route name "${route.name}" is invalid: use 1-40 lower-case letters, digits and '-', starting with a letter`);
+      throw new RouteTableError(`route name "${route.name}" is invalid: use 1-40 lower-case letters, digits and '-', starting with a letter`);
     }
-    if (seen.has(route.name)) throw new Error(`route name "${route.name}" appears twice in the route table`);
+    if (seen.has(route.name)) throw new RouteTableError(`route name "${route.name}" appears twice in the route table`);
     seen.add(route.name);
+    try {
+      validatePattern(route.pattern);
+    } catch (error) {
+      if (!(error instanceof InvalidPatternError)) throw error;
+      throw new RouteTableError(`route "${route.name}": ${error.message}`);
+    }
   }
 }

@@ -272,6 +272,16 @@ describe('RoutingStack', () => {
       template.hasOutput('RouteSpreadsheetsByBotRuleArn', Match.anyValue());
     });
 
+    it('rejects a route whose pattern EventBridge would refuse, naming the route and the JSON path', () => {
+      const app = new App({ context: { ...cdkJsonContext, 'aws:cdk:bundling-stacks': [] } });
+      const config = loadConfig(app.node);
+      const stateful = new StatefulStack(app, 'Stateful', { config });
+      const broken = { ...(routeTable[0] as Route), pattern: { source: ['fastio'], detail: { sizeMiB: [{ numeric: ['>', 'ten'] }] } } } as unknown as Route;
+      expect(() => new RoutingStack(app, 'Routing', { ...routingProps(stateful), config, routes: [broken] })).toThrow(
+        new RegExp(`^route "${broken.name}": .*\\$\\.detail\\.sizeMiB\\[0\\]\\.numeric`),
+      );
+    });
+
     it('rejects a route table with a duplicate name', () => {
       const app = new App({ context: { ...cdkJsonContext, 'aws:cdk:bundling-stacks': [] } });
       const config = loadConfig(app.node);
