@@ -12,7 +12,7 @@ function findCommand(commands: readonly OpsCommand[], argv: readonly string[]): 
 }
 
 function helpText(commands: readonly OpsCommand[]): string {
-  const lines = commands.map((command) => `  ${[...command.path, command.usage].join(' ').padEnd(72)} ${command.summary}`);
+  const lines = commands.flatMap((command) => [`  ${[...command.path, command.usage].join(' ')}`, `      ${command.summary}`]);
   return ['usage: npm run ops -- <command> [options]', '', 'commands:', ...lines].join('\n');
 }
 
