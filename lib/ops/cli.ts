@@ -50,6 +50,10 @@ export function describeError(error: unknown): string {
   return String(error);
 }
 
+function isParseArgsError(error: unknown): error is TypeError {
+  return error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS');
+}
+
 /** Runs one CLI invocation and returns its exit code; never throws. */
 export async function runCli(commands: readonly OpsCommand[], argv: readonly string[], io: CommandIo): Promise<number> {
   if (argv.length === 0 || argv[0] === 'help' || argv[0] === '--help' || argv[0] === '-h') {
@@ -78,8 +82,12 @@ export async function runCli(commands: readonly OpsCommand[], argv: readonly str
     }
     return await command.run({ positionals: parsed.positionals, options: parsed.values, io });
   } catch (error) {
+    if (isParseArgsError(error)) {
+      // Node's own wording, without the TypeError prefix, plus where to look.
+      io.err(`error: ${error.message.split('. ')[0]}; usage: npm run ops -- ${[...command.path, command.usage].join(' ')}`);
+      return EXIT_USAGE;
+    }
     io.err(`error: ${describeError(error)}`);
-    const isUsage = error instanceof UsageError || (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'));
-    return isUsage ? EXIT_USAGE : EXIT_FAILED;
+    return error instanceof UsageError ? EXIT_USAGE : EXIT_FAILED;
   }
 }
