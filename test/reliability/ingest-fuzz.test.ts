@@ -76,8 +76,18 @@ describe('ingest under 10,000 generated deliveries', () => {
         const headers = signWebhook({ rawBody: body, secret, scheme: delivery.scheme, timestamp, encoding: delivery.encoding });
         const [name, value] = Object.entries(headers)[0] as [string, string];
         let signature = value;
+        // A forgery is a request whose signed material changed: the body, the timestamp, the secret,
+        // or the MAC bytes themselves. Flipping a byte of the MAC's text can leave the same bytes
+        // (base64's unused low bits, padding), so such a spelling still counts as genuine.
+        let forged = delivery.damage !== 'none' && delivery.damage !== 'signature';
         if (delivery.damage === 'body') body = body.length ? Buffer.from(flipByte(body.toString('latin1'), delivery.position, delivery.xor), 'latin1') : Buffer.from('x');
-        if (delivery.damage === 'signature') signature = flipByte(signature, delivery.position, delivery.xor);
+        if (delivery.damage === 'signature') {
+          const macStart = delivery.scheme === 'timestamped' ? value.indexOf('v1=') + 3 : 0;
+          const mac = value.slice(macStart).replace(/=+$/, '');
+          const damagedMac = flipByte(mac, delivery.position, delivery.xor);
+          signature = value.slice(0, macStart) + damagedMac;
+          forged = !Buffer.from(damagedMac, delivery.encoding).equals(Buffer.from(mac, delivery.encoding)) || damagedMac.length !== mac.length;
+        }
         if (delivery.damage === 'timestamp') signature = delivery.scheme === 'timestamped' ? signature.replace(/^t=\d+/, `t=${timestamp + 1}`) : `${signature}0`;
         // API Gateway base64-encodes bodies that are not text; so does this generator.
         const allHeaders = delivery.noisy ? { ...delivery.noise, [name]: signature } : { [name]: signature };
@@ -92,7 +102,7 @@ describe('ingest under 10,000 generated deliveries', () => {
           return;
         }
         if (!DOCUMENTED_STATUSES.includes(status)) tally.undocumented += 1;
-        if (status === 202 && delivery.damage !== 'none') tally.acceptedForgeries += 1;
+        if (status === 202 && forged) tally.acceptedForgeries += 1;
         if (status === 202 && delivery.damage === 'none') tally.acceptedGenuine += 1;
       }),
       { numRuns: 10_000 },
