@@ -4,6 +4,7 @@
  * as the ingest function, so what verifies here verifies there.
  */
 import { readFile } from 'node:fs/promises';
+import { localSendTarget } from '../local/control-client';
 import { signWebhook, type SignatureScheme } from '../webhook-signature';
 import { OperationFailed, UsageError, stringOption, type CommandIo, type OpsCommand, type OptionValues } from './command';
 
@@ -102,15 +103,22 @@ function printResponse(io: CommandIo, status: number, statusText: string, body: 
 
 export const sendCommand: OpsCommand = {
   path: ['send'],
-  summary: 'sign a payload file as Fast.io would and POST it to an endpoint',
-  usage: '<payload.json> --url <endpoint> [--secret <s>] [--scheme body-hmac|timestamped] [--encoding hex|base64] [--timestamp <unix>]',
-  options: { ...signOptions, url: { type: 'string' } },
+  summary: 'sign a payload file as Fast.io would and POST it to an endpoint (--local: to the pipeline `npm start` runs, with its secret)',
+  usage: '<payload.json> (--url <endpoint> | --local) [--secret <s>] [--scheme body-hmac|timestamped] [--encoding hex|base64] [--timestamp <unix>]',
+  options: { ...signOptions, url: { type: 'string' }, local: { type: 'boolean' } },
   positionals: { min: 1, max: 1 },
   async run({ positionals, options, io }) {
-    const rawUrl = stringOption(options, 'url');
-    if (rawUrl === undefined || rawUrl === '') throw new UsageError('--url is required');
+    let rawUrl = stringOption(options, 'url');
+    let signingOptions = options;
+    if (options.local === true) {
+      // The local pipeline's webhook URL (.local/pipeline.json) and signing secret (.local/signing-secret).
+      const local = localSendTarget(rawUrl === undefined ? {} : { url: rawUrl });
+      rawUrl = local.webhookUrl;
+      signingOptions = { ...options, secret: stringOption(options, 'secret') ?? local.secret };
+    }
+    if (rawUrl === undefined || rawUrl === '') throw new UsageError('--url is required (or --local for the pipeline `npm start` runs)');
     const url = parseUrl(rawUrl);
-    const { body, headers } = await signedRequest(positionals, options);
+    const { body, headers } = await signedRequest(positionals, signingOptions);
     let response: Response;
     try {
       response = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(SEND_TIMEOUT_MS) });

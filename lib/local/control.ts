@@ -1,0 +1,131 @@
+/**
+ * The control endpoint of the running local pipeline (server side of lib/local/control-client.ts):
+ *
+ *   GET    /_local/status                    what runs: routes, functions, queues, tables
+ *   POST   /_local/replay                    {from, to, routes?: string[] | allRoutes: true, name?}
+ *   GET    /_local/dlq                       every dead-letter queue: depth, oldest age
+ *   GET    /_local/dlq/peek?name=…&max=…     the messages of one, with their events and failures
+ *   POST   /_local/dlq/redrive               {name, max?}
+ *   GET    /_local/tables/<table>            items of a table (name or "catalog", "audit", "idempotency")
+ *   GET|POST|DELETE /_local/faults           list, add ({service, operation?, table?, route?, key?, errorCode?, times?}), remove (?id=)
+ */
+import type { ControlRequest, ControlResponse } from './http-api';
+import type { FaultService, FaultSpec } from './faults';
+import type { LocalPipeline } from './pipeline';
+import { UnknownQueueError } from './dead-letters';
+import { EventBridgeError } from './event-bus';
+
+export const REPLAY_NAME_PATTERN = /^[.\-_A-Za-z0-9]{1,64}$/;
+
+class BadRequest extends Error {}
+
+function bodyOf(request: ControlRequest): Record<string, unknown> {
+  if (request.body.length === 0) return {};
+  try {
+    const value: unknown = JSON.parse(request.body.toString('utf8'));
+    if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
+  } catch {
+    // fall through
+  }
+  throw new BadRequest('the request body must be a JSON object');
+}
+
+function time(value: unknown, field: string): Date {
+  const parsed = typeof value === 'string' || typeof value === 'number' ? new Date(value) : new Date(Number.NaN);
+  if (Number.isNaN(parsed.getTime())) throw new BadRequest(`${field} must be an ISO 8601 time or epoch milliseconds`);
+  return parsed;
+}
+
+function positiveInteger(value: unknown, field: string): number | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new BadRequest(`${field} must be a positive integer`);
+  return n;
+}
+
+const FAULT_SERVICES: readonly FaultService[] = ['dynamodb', 'events', 'sns', 'sqs', 'secretsmanager'];
+
+function faultSpec(body: Record<string, unknown>): FaultSpec {
+  const service = body.service;
+  if (typeof service !== 'string' || !(FAULT_SERVICES as readonly string[]).includes(service)) throw new BadRequest(`service must be one of ${FAULT_SERVICES.join(', ')}`);
+  const optional = (key: string) => (typeof body[key] === 'string' ? { [key]: body[key] as string } : {});
+  const times = positiveInteger(body.times, 'times');
+  const key = typeof body.key === 'object' && body.key !== null ? { key: body.key as Record<string, string | number> } : {};
+  return {
+    service: service as FaultService,
+    ...optional('operation'),
+    ...optional('table'),
+    ...optional('route'),
+    ...optional('errorCode'),
+    ...optional('message'),
+    ...(typeof body.statusCode === 'number' ? { statusCode: body.statusCode } : {}),
+    ...(times === undefined ? {} : { times }),
+    ...key,
+  };
+}
+
+export async function handleControl(pipeline: LocalPipeline, request: ControlRequest): Promise<ControlResponse> {
+  try {
+    const { method, path } = request;
+    if (method === 'GET' && path === '/status') {
+      return {
+        status: 200,
+        body: {
+          url: pipeline.url,
+          webhookUrl: pipeline.webhookUrl,
+          awsEndpoint: pipeline.awsEndpoint,
+          stateDir: pipeline.options.stateDir,
+          timeScale: pipeline.clock.timeScale,
+          routes: pipeline.model.rules.map((rule) => ({ route: rule.route, rule: rule.name, targets: rule.targets.map((t) => ({ kind: t.kind, arn: t.arn })) })),
+          functions: [...pipeline.functions.values()].map((fn) => ({ label: fn.label, name: fn.name, handler: fn.definition.handlerFile })),
+          tables: pipeline.dynamodb.tableNames,
+          archivedEvents: pipeline.archive.count(),
+        },
+      };
+    }
+    if (method === 'POST' && path === '/replay') {
+      const body = bodyOf(request);
+      const from = time(body.from, 'from');
+      const to = time(body.to, 'to');
+      if (from.getTime() >= to.getTime()) throw new BadRequest('from must be before to');
+      const allRoutes = body.allRoutes === true;
+      const routes = Array.isArray(body.routes) ? body.routes.map(String) : undefined;
+      if (!allRoutes && (routes === undefined || routes.length === 0)) throw new BadRequest('choose where replayed events go: routes: [names] or allRoutes: true');
+      const name = typeof body.name === 'string' ? body.name : `local-${new Date(pipeline.clock.now()).toISOString().replace(/[-:]/g, '').slice(0, 15)}`;
+      if (!REPLAY_NAME_PATTERN.test(name)) throw new BadRequest(`replay name "${name}" is invalid: 1-64 characters from letters, digits, '.', '-' and '_'`);
+      return { status: 200, body: pipeline.replay({ name, from, to, ...(allRoutes ? {} : { routes: routes ?? [] }) }) };
+    }
+    if (method === 'GET' && path === '/dlq') return { status: 200, body: { queues: pipeline.deadLetterQueues() } };
+    if (method === 'GET' && path === '/dlq/peek') {
+      const name = request.query.get('name') ?? '';
+      const max = positiveInteger(request.query.get('max') ?? undefined, 'max') ?? 10;
+      return { status: 200, body: { queue: name, messages: pipeline.peek(name, max) } };
+    }
+    if (method === 'POST' && path === '/dlq/redrive') {
+      const body = bodyOf(request);
+      const name = typeof body.name === 'string' ? body.name : '';
+      const max = positiveInteger(body.max, 'max');
+      return { status: 200, body: await pipeline.redrive(name, max === undefined ? {} : { max }) };
+    }
+    const table = /^\/tables\/(.+)$/.exec(path);
+    if (method === 'GET' && table) {
+      const name = decodeURIComponent(table[1] as string);
+      const definition = pipeline.dynamodb.definition(name);
+      if (!definition) return { status: 404, body: { message: `no table "${name}"; tables: ${pipeline.dynamodb.tableNames.join(', ')}` } };
+      return { status: 200, body: { table: definition.name, items: pipeline.dynamodb.scan(definition.name) } };
+    }
+    if (path === '/faults') {
+      if (method === 'GET') return { status: 200, body: { faults: pipeline.faults.list() } };
+      if (method === 'POST') return { status: 201, body: pipeline.faults.add(faultSpec(bodyOf(request))) };
+      if (method === 'DELETE') {
+        const id = positiveInteger(request.query.get('id') ?? undefined, 'id');
+        return { status: 200, body: { removed: pipeline.faults.remove(id) } };
+      }
+    }
+    return { status: 404, body: { message: `no control operation ${method} /_local${path}` } };
+  } catch (error) {
+    if (error instanceof BadRequest || error instanceof EventBridgeError) return { status: 400, body: { message: error.message } };
+    if (error instanceof UnknownQueueError) return { status: 404, body: { message: error.message } };
+    return { status: 500, body: { message: error instanceof Error ? error.message : String(error) } };
+  }
+}

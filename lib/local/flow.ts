@@ -1,0 +1,66 @@
+/**
+ * What the terminal shows: one line per step of a delivery as it flows through the local pipeline
+ * (verified or rejected, routes matched, each target's outcome, dead letters). Components emit
+ * structured records; the CLI prints them and tests can read them.
+ */
+
+export type FlowStatus = 'ok' | 'fail' | 'info' | 'warn' | 'dead';
+
+export interface FlowRecord {
+  readonly at: number;
+  readonly status: FlowStatus;
+  /** What emitted it: ingest, bus, route name, function label, … */
+  readonly source: string;
+  readonly text: string;
+  readonly data?: Readonly<Record<string, unknown>>;
+}
+
+export type FlowListener = (record: FlowRecord) => void;
+
+const MAX_RECORDS = 5_000;
+
+export class Flow {
+  readonly records: FlowRecord[] = [];
+  readonly #listeners = new Set<FlowListener>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  on(listener: FlowListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  emit(status: FlowStatus, source: string, text: string, data?: Record<string, unknown>): void {
+    const record: FlowRecord = { at: this.now(), status, source, text, ...(data ? { data } : {}) };
+    this.records.push(record);
+    if (this.records.length > MAX_RECORDS) this.records.splice(0, this.records.length - MAX_RECORDS);
+    for (const listener of this.#listeners) listener(record);
+  }
+}
+
+const SYMBOLS: Record<FlowStatus, string> = { ok: '✓', fail: '✗', info: '→', warn: '!', dead: '☠' };
+const COLORS: Record<FlowStatus, string> = { ok: '32', fail: '31', info: '36', warn: '33', dead: '35' };
+
+/** Formats records as terminal lines: `14:02:07.310 ✓ documents     text`. */
+export function terminalPrinter(write: (line: string) => void, options: { color: boolean }): FlowListener {
+  return (record) => {
+    const time = new Date(record.at).toISOString().slice(11, 23);
+    const symbol = SYMBOLS[record.status];
+    const source = record.source.padEnd(26);
+    const line = options.color
+      ? `\u001b[2m${time}\u001b[0m \u001b[${COLORS[record.status]}m${symbol}\u001b[0m \u001b[1m${source}\u001b[0m ${record.text}`
+      : `${time} ${symbol} ${source} ${record.text}`;
+    write(line);
+  };
+}
+
+/** A short handle for an event in flow lines: the Fast.io event id when it has one. */
+export function eventLabel(event: unknown): string {
+  if (typeof event !== 'object' || event === null) return '?';
+  const record = event as { id?: unknown; detail?: { eventId?: unknown }; 'detail-type'?: unknown };
+  const eventId = typeof record.detail?.eventId === 'string' ? record.detail.eventId : undefined;
+  const type = typeof record['detail-type'] === 'string' ? record['detail-type'] : '';
+  const id = eventId ?? (typeof record.id === 'string' ? record.id : '?');
+  const replay = typeof (record as { 'replay-name'?: unknown })['replay-name'] === 'string' ? ` (replay ${(record as { 'replay-name': string })['replay-name']})` : '';
+  return `${type} ${id.length > 24 ? `${id.slice(0, 12)}…${id.slice(-6)}` : id}${replay}`.trim();
+}
