@@ -20,6 +20,7 @@
  *   shows it straight away. If the process dies first, it reappears when its 5-minute visibility
  *   timeout ends. Nothing is ever deleted without a successful re-delivery.
  */
+import { listLocally, peekLocally, redriveLocally } from './local-recovery';
 import {
   ChangeMessageVisibilityCommand,
   DeleteMessageCommand,
@@ -223,9 +224,10 @@ function listCommand(runtime: OpsRuntime): OpsCommand {
   return {
     path: ['dlq', 'list'],
     summary: 'every dead-letter and failure queue of the deployment with its depth and the age of its oldest message',
-    usage: '[--depth-only] [--stage <s>] [--region <r>] [--json]',
-    options: { ...deploymentOptions, 'depth-only': { type: 'boolean' } },
+    usage: '[--depth-only] [--stage <s>] [--region <r>] [--local] [--json]',
+    options: { ...deploymentOptions, 'depth-only': { type: 'boolean' }, local: { type: 'boolean' } },
     async run({ options, io }) {
+      if (options.local === true) return listLocally(io, options.json === true);
       const stage = stageOption(options);
       const region = regionOption(options);
       const depthOnly = options['depth-only'] === true;
@@ -327,14 +329,15 @@ function peekCommand(runtime: OpsRuntime): OpsCommand {
   return {
     path: ['dlq', 'peek'],
     summary: 'show dead letters and why they failed, without removing them',
-    usage: '<queue> [-n <count>] [--stage <s>] [--region <r>] [--json]',
-    options: { ...deploymentOptions, n: { type: 'string', short: 'n' } },
+    usage: '<queue> [-n <count>] [--stage <s>] [--region <r>] [--local] [--json]',
+    options: { ...deploymentOptions, n: { type: 'string', short: 'n' }, local: { type: 'boolean' } },
     positionals: { min: 1, max: 1 },
     async run({ positionals, options, io }) {
       const queue = queueArgument(positionals);
       const stage = stageOption(options);
       const region = regionOption(options);
       const count = integerOption(options, 'n', { min: 1, max: 100 }) ?? 10;
+      if (options.local === true) return peekLocally(queue.name, count, io, options.json === true);
       return withAwsErrors(async () => {
         const clients = runtime.clients(region);
         const { url } = await resolveQueue(clients, stage, queue);
@@ -701,8 +704,8 @@ function redriveCommand(runtime: OpsRuntime): OpsCommand {
   return {
     path: ['dlq', 'redrive'],
     summary: 'send each dead letter back to where it failed (deleted only after re-delivery succeeded)',
-    usage: '<queue> [--max <n>] [--rate <per-second>] [--wait] [--stage <s>] [--region <r>] [--json]',
-    options: { ...deploymentOptions, max: { type: 'string' }, rate: { type: 'string' }, wait: { type: 'boolean' } },
+    usage: '<queue> [--max <n>] [--rate <per-second>] [--wait] [--stage <s>] [--region <r>] [--local] [--json]',
+    options: { ...deploymentOptions, max: { type: 'string' }, rate: { type: 'string' }, wait: { type: 'boolean' }, local: { type: 'boolean' } },
     positionals: { min: 1, max: 1 },
     async run({ positionals, options, io }) {
       const queue = queueArgument(positionals);
@@ -712,6 +715,7 @@ function redriveCommand(runtime: OpsRuntime): OpsCommand {
       // SQS message move tasks accept at most 500 messages per second.
       const rate = integerOption(options, 'rate', { min: 1, max: 500 });
       const json = options.json === true;
+      if (options.local === true) return redriveLocally(queue.name, max, io, json);
       return withAwsErrors(async () => {
         const clients = runtime.clients(region);
         const resolved = await resolveQueue(clients, stage, queue);

@@ -17,6 +17,7 @@ import {
   type EventBridgeClient,
   type Replay,
 } from '@aws-sdk/client-eventbridge';
+import { replayLocally } from './local-recovery';
 import { stackNames } from '../config';
 import { acceptsReplays, routeTable, type Route } from '../route-table';
 import { StatefulOutput } from '../stack-outputs';
@@ -133,7 +134,7 @@ function startReplayCommand(runtime: OpsRuntime): OpsCommand {
     path: ['replay', 'start'],
     summary: 'replay archived events of a time window to the rules of chosen routes (--wait to watch it finish)',
     usage:
-      '--from <time> --to <time> (--route <name>... | --all-routes) [--name <n>] [--wait] [--stage <s>] [--bus <arn>] [--archive <arn>] [--rule-arn <arn>...] [--region <r>] [--json]',
+      '--from <time> --to <time> (--route <name>... | --all-routes) [--name <n>] [--wait] [--stage <s>] [--bus <arn>] [--archive <arn>] [--rule-arn <arn>...] [--region <r>] [--local] [--json]',
     options: {
       ...deploymentOptions,
       from: { type: 'string' },
@@ -145,6 +146,7 @@ function startReplayCommand(runtime: OpsRuntime): OpsCommand {
       bus: { type: 'string' },
       archive: { type: 'string' },
       'rule-arn': { type: 'string', multiple: true },
+      local: { type: 'boolean' },
     },
     async run({ options, io }) {
       // ---- everything local first: no AWS call for bad input --------------------------------------
@@ -175,6 +177,11 @@ function startReplayCommand(runtime: OpsRuntime): OpsCommand {
 
       const warnings = replayWarnings(routes, allRoutes);
       for (const warning of warnings) io.err(`warning: ${warning}`);
+
+      if (options.local === true) {
+        if (busOverride || archiveOverride || ruleArnOverrides.length > 0) throw new UsageError('--local replays the local archive to local rules: --bus, --archive and --rule-arn do not apply');
+        return replayLocally({ from: window.from, to: window.to, routes, allRoutes, ...(explicitName === undefined ? {} : { name: explicitName }) }, io, json);
+      }
 
       return withAwsErrors(async () => {
         const clients = runtime.clients(region);

@@ -1,0 +1,69 @@
+/**
+ * `--local` for the recovery commands: the same replay and dead-letter operations against the
+ * pipeline `npm start` runs, through its control endpoint (lib/local/control-client.ts).
+ */
+import { localDeadLetterQueues, localPeek, localRedrive, localReplay } from '../local/control-client';
+import type { CommandIo } from './command';
+import type { Route } from '../route-table';
+
+export async function replayLocally(
+  request: { from: Date; to: Date; routes: readonly Route[]; allRoutes: boolean; name?: string },
+  io: CommandIo,
+  json: boolean,
+): Promise<number> {
+  const result = await localReplay({
+    from: request.from,
+    to: request.to,
+    ...(request.allRoutes ? { allRoutes: true } : { routes: request.routes.map((route) => route.name) }),
+    ...(request.name === undefined ? {} : { name: request.name }),
+  });
+  if (json) {
+    io.out(JSON.stringify(result, null, 2));
+    return 0;
+  }
+  io.out(`replay ${result.name} ${result.state} (local): ${result.eventsReplayed} archived event(s) from ${result.from} to ${result.to}`);
+  for (const route of result.routes) {
+    const refused = result.notMatched[route] ?? 0;
+    io.out(`  ${route}: ${result.delivered[route] ?? 0} delivered${refused ? `, ${refused} not matched by its rule` : ''}`);
+  }
+  return 0;
+}
+
+export async function listLocally(io: CommandIo, json: boolean): Promise<number> {
+  const queues = await localDeadLetterQueues();
+  if (json) {
+    io.out(JSON.stringify(queues, null, 2));
+    return 0;
+  }
+  const width = Math.max(5, ...queues.map((queue) => queue.name.length));
+  io.out(`${'QUEUE'.padEnd(width)}  ${'DEPTH'.padStart(6)}  OLDEST (local pipeline)`);
+  for (const queue of queues) {
+    io.out(`${queue.name.padEnd(width)}  ${String(queue.depth).padStart(6)}  ${queue.oldestAgeSeconds === null ? '-' : `${queue.oldestAgeSeconds} s`}`);
+  }
+  return 0;
+}
+
+export async function peekLocally(queueName: string, count: number, io: CommandIo, json: boolean): Promise<number> {
+  const messages = await localPeek(queueName, { max: count });
+  if (json) {
+    io.out(JSON.stringify({ queue: queueName, messages }, null, 2));
+    return 0;
+  }
+  io.out(`${queueName}: ${messages.length} message${messages.length === 1 ? '' : 's'} (left in place, local pipeline)`);
+  for (const message of messages) {
+    const detail = (message.event?.detail ?? {}) as Record<string, unknown>;
+    io.out(`  ${message.messageId} sent ${message.sentAt}, received ${message.receiveCount}x: ${String(message.event?.['detail-type'] ?? '?')} ${String(detail.eventId ?? message.problem ?? '')}`);
+    for (const [key, value] of Object.entries(message.failure)) if (value !== undefined) io.out(`    ${key}: ${value}`);
+  }
+  return 0;
+}
+
+export async function redriveLocally(queueName: string, max: number | undefined, io: CommandIo, json: boolean): Promise<number> {
+  const result = await localRedrive(queueName, max === undefined ? {} : { max });
+  if (json) io.out(JSON.stringify(result, null, 2));
+  else {
+    io.out(`${result.queue} → ${result.destination}: moved ${result.moved} / failed ${result.failed} / left ${result.left} (local pipeline)`);
+    for (const failure of result.failures) io.err(`  ${failure.messageId}: ${failure.reason}`);
+  }
+  return result.failed > 0 ? 1 : 0;
+}
