@@ -1,6 +1,6 @@
 /**
  * aws-local-stepfunctions targets Node 22 and calls Promise.withResolvers, which Node 20 lacks.
- * The local pipeline runs on Node 20 too (the same polyfill as test/support/node20-polyfills.ts).
+ * The local pipeline and the tests run on Node 20 too, so give it the standard behaviour when missing.
  */
 if (!('withResolvers' in Promise)) {
   Object.defineProperty(Promise, 'withResolvers', {
