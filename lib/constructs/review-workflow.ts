@@ -144,6 +144,12 @@ export class ReviewWorkflow extends Construct {
         includeExecutionData: false,
       },
     });
+    // The SnsPublish task grants sns:Publish only; the topic's KMS key must also let the workflow encrypt.
+    props.notificationTopic.grantPublish(this.stateMachine);
+    Validations.of(this.stateMachine).acknowledge({
+      id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+      reason: 'What SNS needs to publish to a KMS-encrypted topic (GenerateDataKey and its WithoutPlaintext variant), scoped to the review topic key only.',
+    });
     Validations.of(this.stateMachine).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'X-Ray tracing and CloudWatch Logs log delivery (logs:CreateLogDelivery and friends) support no resource-level permissions; the DynamoDB, SNS and SQS grants are scoped to their resources.',

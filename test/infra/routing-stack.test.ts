@@ -208,6 +208,25 @@ describe('RoutingStack', () => {
       ]);
     });
 
+    it('lets each review workflow update the catalog, publish to the encrypted review topic and send to its own failure queue', () => {
+      for (const route of routeTable.filter((candidate) => candidate.target.kind === 'workflow')) {
+        const fragment = routeIdFragment(route.name);
+        const [failureQueueId] = onlyResource(routing, 'AWS::SQS::Queue', `${fragment}FailureQueue`);
+        const [topicId] = Object.keys(routing.findResources('AWS::SNS::Topic'));
+        const [keyId] = Object.keys(routing.findResources('AWS::KMS::Key'));
+        const scoped = policyStatementsOf(routing, `${fragment}ReviewWorkflowStateMachineRole`).filter((statement) => statement.Resource !== '*');
+        expect(scoped).toEqual(
+          expect.arrayContaining([
+            expect.objectContaining({ Action: 'dynamodb:UpdateItem' }),
+            expect.objectContaining({ Action: 'sns:Publish', Resource: { Ref: topicId } }),
+            expect.objectContaining({ Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [failureQueueId, 'Arn'] } }),
+            expect.objectContaining({ Action: ['kms:Decrypt', 'kms:GenerateDataKey*'], Resource: { 'Fn::GetAtt': [keyId, 'Arn'] } }),
+          ]),
+        );
+        expect(scoped.flatMap((statement) => statement.Action).sort()).toEqual(['dynamodb:UpdateItem', 'kms:Decrypt', 'kms:GenerateDataKey*', 'sns:Publish', 'sqs:SendMessage']);
+      }
+    });
+
     it('grants "*" resources only for X-Ray and log delivery, which have no resource-level permissions', () => {
       const policies = routing.findResources('AWS::IAM::Policy') as Resources;
       const wildcardActions = Object.values(policies)
