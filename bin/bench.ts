@@ -1,6 +1,6 @@
 #!/usr/bin/env -S npx tsx
 /**
- * `npm run bench [-- --json] [-- --only ingest,bundles,matcher]`: prints performance figures
+ * `npm run bench [-- --json] [-- --only ingest,bundles,matcher,pipeline]`: prints performance figures
  * measured on this machine. A script, not a test: it reports numbers and their goals, it never fails
  * on them.
  */
@@ -18,6 +18,7 @@ import { parseArgs } from 'node:util';
 import { compilePattern } from '../lib/pattern-matcher';
 import { routeTable } from '../lib/route-table';
 import { signWebhook } from '../lib/webhook-signature';
+import type { Delivery } from '../test/reliability/support';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -272,7 +273,96 @@ function benchMatcher(): void {
   record({ section: 'matcher', name: '100 synthetic rules mixing all operators', value: eventsPerSecond(syntheticPatterns(), events, 2), unit: 'events/s' });
 }
 
-const SECTIONS: Record<string, () => Promise<void> | void> = { ingest: benchIngest, bundles: benchBundles, matcher: benchMatcher };
+function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)] as number;
+}
+
+const PIPELINE_IN_FLIGHT = 24;
+const PIPELINE_ROUND = 2000;
+const PIPELINE_LATENCY_SECONDS = 10;
+
+/**
+ * The local pipeline end to end (`npm start`'s, in this process, sender included, so both share the
+ * machine's cores), at time scale 1: every AWS-side wait as deployed (the SQS batching window of
+ * 1 s, visibility timeouts); the stage throttling (50 rps in the template) is off. Webhooks are the
+ * reliability suites' mix (documents, agent actions, large media, untrusted deletions, unrouted
+ * images) and "consumed" means the same conservation check: each route the webhook matches
+ * completed exactly once.
+ */
+async function benchPipeline(): Promise<void> {
+  const support = await import('../test/reliability/support');
+  const running = await support.startReliabilityPipeline({ timeScale: 1, apiThrottle: false });
+  const client = new support.WebhookClient(running.pipeline.webhookUrl, running.secret, PIPELINE_IN_FLIGHT);
+  const verify = async (deliveries: readonly Delivery[]) => {
+    const report = await support.waitForConservation(running, deliveries, 120_000);
+    await support.quiesce(running.pipeline, 120_000);
+    const final = support.checkConservation(running, deliveries, { requireCompleted: true });
+    const problems = [...report.problems, ...final.problems];
+    if (problems.length > 0) throw new Error(`the conservation check failed in the bench: ${problems.slice(0, 3).join('; ')}`);
+  };
+  try {
+    // Throughput: rounds of webhooks sent as fast as PIPELINE_IN_FLIGHT concurrent requests allow,
+    // timed until the conservation check holds for all of them; after a warm-up, median of 3.
+    const rounds: { accepted: number; consumed: number }[] = [];
+    for (let round = 0; round <= 3; round += 1) {
+      const webhooks = support.makeMix(`bench${round}`, round === 0 ? PIPELINE_ROUND / 2 : PIPELINE_ROUND);
+      const started = performance.now();
+      const deliveries = await support.deliverAll(client, webhooks, { concurrency: PIPELINE_IN_FLIGHT, retryDelayMs: 100, maxRounds: 10 });
+      const acceptedAt = performance.now();
+      await support.waitForConservation(running, deliveries, 120_000);
+      const consumedAt = performance.now();
+      await verify(deliveries);
+      if (round > 0) rounds.push({ accepted: webhooks.length / ((acceptedAt - started) / 1000), consumed: webhooks.length / ((consumedAt - started) / 1000) });
+    }
+    const throughput = median(rounds.map((round) => round.consumed));
+    const label = `${PIPELINE_IN_FLIGHT} in flight, median of ${rounds.length} × ${PIPELINE_ROUND.toLocaleString('en-US')}, time scale 1`;
+    record({ section: 'pipeline', name: `signed webhooks accepted and consumed (${label})`, value: throughput, unit: 'webhooks/s' });
+    record({ section: 'pipeline', name: `signed webhooks accepted (202) only, same rounds`, value: median(rounds.map((round) => round.accepted)), unit: 'webhooks/s' });
+
+    // Latency at a fixed rate below saturation: open loop, one request every 1/rate s for 10 s.
+    const rate = Math.max(1, Math.round(throughput / 2));
+    const webhooks = support.makeMix('latency', rate * PIPELINE_LATENCY_SECONDS);
+    const openLoop = new support.WebhookClient(running.pipeline.webhookUrl, running.secret, 256);
+    const deliveries: Delivery[] = [];
+    const answers: Promise<void>[] = [];
+    const started = performance.now();
+    for (let i = 0; i < webhooks.length; i += 1) {
+      const due = started + (i * 1000) / rate;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      const webhook = webhooks[i] as (typeof webhooks)[number];
+      const delivery: Delivery = { webhook, statuses: [], firstSentAt: Number.NaN, acceptedStartedAt: undefined, acceptedAt: undefined };
+      deliveries.push(delivery);
+      answers.push(
+        openLoop.post(webhook).then((result) => {
+          delivery.firstSentAt = result.startedAt;
+          delivery.statuses.push(result.status);
+          if (result.status !== 202) throw new Error(`the ingest answered ${result.status} in the latency run`);
+          delivery.acceptedStartedAt = result.startedAt;
+          delivery.acceptedAt = result.answeredAt;
+        }),
+      );
+    }
+    await Promise.all(answers);
+    openLoop.close();
+    await verify(deliveries);
+    const toAccepted = deliveries.map((delivery) => (delivery.acceptedAt as number) - delivery.firstSentAt);
+    const toCatalog = deliveries
+      .filter((delivery) => delivery.webhook.routes.includes('documents'))
+      .map((delivery) => (running.effects.catalogWrites.get(delivery.webhook.eventId)?.firstOkAt as number) - delivery.firstSentAt);
+    const at = `at ${rate}/s (50% of throughput) for ${PIPELINE_LATENCY_SECONDS} s, time scale 1`;
+    record({ section: 'pipeline', name: `request → 202, p50 ${at}`, value: percentile(toAccepted, 50), unit: 'ms' });
+    record({ section: 'pipeline', name: `request → 202, p99`, value: percentile(toAccepted, 99), unit: 'ms' });
+    record({ section: 'pipeline', name: `request → catalog write (documents route, 1 s batching window), p50`, value: percentile(toCatalog, 50), unit: 'ms' });
+    record({ section: 'pipeline', name: `request → catalog write (documents route), p99`, value: percentile(toCatalog, 99), unit: 'ms' });
+  } finally {
+    client.close();
+    await running.stop();
+  }
+}
+
+const SECTIONS: Record<string, () => Promise<void> | void> = { ingest: benchIngest, bundles: benchBundles, matcher: benchMatcher, pipeline: benchPipeline };
 
 function format(value: number): string {
   if (value >= 1000) return Math.round(value).toLocaleString('en-US');

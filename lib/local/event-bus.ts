@@ -113,6 +113,11 @@ export class LocalEventBus {
     if (!Array.isArray(entries) || entries.length < 1 || entries.length > 10) {
       throw new EventBridgeError('ValidationException', '1 validation error detected: Value at \'entries\' failed to satisfy constraint: Member must have length between 1 and 10');
     }
+    const fault = this.deps.faults.take({ service: 'events', operation: 'PutEvents' });
+    if (fault) {
+      const code = fault.errorCode ?? 'InternalException';
+      throw new EventBridgeError(code, fault.message ?? `injected by the local stand-in (fault #${fault.id})`, fault.statusCode ?? (code === 'InternalException' ? 500 : 400));
+    }
     const results = entries.map((raw: unknown) => this.putEntry((raw ?? {}) as Record<string, unknown>));
     return { FailedEntryCount: results.filter((result) => !('EventId' in result)).length, Entries: results };
   }

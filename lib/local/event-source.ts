@@ -91,14 +91,33 @@ export class SqsEventSource {
     });
   }
 
+  /** Resolves when a full batch is visible, the window (real ms) has passed, or the source stops. */
+  private waitForBatch(windowMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const signal = this.#abort.signal;
+      const done = () => {
+        clearTimeout(timer);
+        this.#wake = undefined;
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, windowMs);
+      this.#wake = () => {
+        if (this.queue.visibleCount() >= this.mapping.batchSize) done();
+      };
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+
   private async run(): Promise<void> {
     const { clock } = this.deps;
     while (!this.#abort.signal.aborted) {
       await this.waitForMessages();
       if (this.#abort.signal.aborted) return;
-      // The batching window: gather up to a full batch for at most MaximumBatchingWindowInSeconds.
+      // The batching window: gather up to a full batch for at most MaximumBatchingWindowInSeconds
+      // (Lambda invokes as soon as the batch is full, or when the window ends).
       if (this.queue.visibleCount() < this.mapping.batchSize && this.mapping.maximumBatchingWindowSeconds > 0) {
-        await clock.sleep(this.mapping.maximumBatchingWindowSeconds * 1000, this.#abort.signal);
+        await this.waitForBatch(clock.scaled(this.mapping.maximumBatchingWindowSeconds * 1000));
         if (this.#abort.signal.aborted) return;
       }
       const messages = this.queue.receive(this.mapping.batchSize);

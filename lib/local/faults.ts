@@ -12,7 +12,10 @@ export type FaultService = 'dynamodb' | 'events' | 'sns' | 'sqs' | 'secretsmanag
 
 export interface FaultSpec {
   readonly service: FaultService;
-  /** API operation, e.g. UpdateItem, PutItem; for `events`, the delivery of a rule to its target. */
+  /**
+   * API operation, e.g. UpdateItem, PutItem, GetSecretValue; for `events`, `PutEvents` (the
+   * ingest's call) or `Deliver` (a rule to its target). Absent: every operation of the service.
+   */
   readonly operation?: string;
   /** DynamoDB: table name, or a fragment of its logical id ("catalog", "audit", "idempotency"). */
   readonly table?: string;

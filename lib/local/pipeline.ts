@@ -55,6 +55,8 @@ export interface LocalPipelineOptions {
   readonly verbose?: boolean;
   /** Overrides every function's timeout (real seconds). */
   readonly functionTimeoutSeconds?: number;
+  /** Overrides the HTTP API stage's throttling from the template (load tests); false = no throttling. */
+  readonly apiThrottle?: { readonly rateLimit: number; readonly burstLimit: number } | false;
 }
 
 export interface DeadLetterQueueStatus {
@@ -130,7 +132,7 @@ export class LocalPipeline {
     if (options.output) this.flow.on(terminalPrinter(options.output, { color: options.color ?? false }));
     this.dynamodb = new LocalDynamoDb(model.tables, this.faults, this.clock.now);
     this.archive = new LocalArchive(model.archive.name, join(options.stateDir, 'archive.jsonl'));
-    this.secret = new LocalSecret(model.secret.name, model.secret.arn, this.secretFile, this.clock.now);
+    this.secret = new LocalSecret(model.secret.name, model.secret.arn, this.secretFile, this.clock.now, this.faults);
 
     for (const definition of model.queues) this.queues.set(definition.arn, new LocalQueue(definition, this.clock));
     for (const queue of this.queues.values()) {
@@ -258,7 +260,9 @@ export class LocalPipeline {
     await Promise.all([...this.functions.values()].map((fn) => fn.warm()));
     for (const source of this.eventSources) source.start();
 
-    const api = new HttpApi(this.model, {
+    const throttle = this.options.apiThrottle;
+    const apiModel = throttle === undefined ? this.model : { ...this.model, throttle: throttle === false ? undefined : throttle };
+    const api = new HttpApi(apiModel, {
       invoke: (functionName, event) => {
         const fn = this.functions.get(functionName);
         if (!fn) throw new Error(`no local function ${functionName}`);

@@ -7,6 +7,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import type { FaultRegistry } from './faults';
 
 export class SecretsManagerError extends Error {
   constructor(
@@ -43,6 +44,7 @@ export class LocalSecret {
     readonly arn: string,
     private readonly file: string,
     private readonly now: () => number = Date.now,
+    private readonly faults?: FaultRegistry,
   ) {}
 
   private refresh(): void {
@@ -59,6 +61,11 @@ export class LocalSecret {
     }
     const id = input.SecretId;
     if (id !== this.arn && id !== this.name) throw new SecretsManagerError('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+    const fault = this.faults?.take({ service: 'secretsmanager', operation });
+    if (fault) {
+      const code = fault.errorCode ?? 'InternalServiceError';
+      throw new SecretsManagerError(code, fault.message ?? `injected by the local stand-in (fault #${fault.id})`, fault.statusCode ?? (code === 'InternalServiceError' ? 500 : 400));
+    }
     this.refresh();
     const stage = typeof input.VersionStage === 'string' ? input.VersionStage : 'AWSCURRENT';
     const versionId = typeof input.VersionId === 'string' ? input.VersionId : undefined;

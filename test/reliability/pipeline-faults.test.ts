@@ -1,0 +1,180 @@
+/**
+ * Reliability: faults at every hop of the local pipeline, then a conservation check.
+ *
+ * A mix of signed webhooks (documents, agent actions, large media, deletions by an untrusted agent,
+ * small images that match nothing, and forgeries) goes through the HTTP API (with the template's
+ * throttling) while the stand-ins fail: Secrets Manager down at cold start, PutEvents throttled,
+ * a rule that cannot deliver, the catalog consumer's write and the agent audit's write failing for
+ * chosen files and agents, the review workflow's SNS publish and DynamoDB update failing. The sender
+ * behaves like Fast.io: 429 and 5xx answers are resent until accepted, 401 is final.
+ *
+ * Then, for every accepted webhook and every route it matches: completed exactly once, or in exactly
+ * one dead-letter queue of that route; nothing rejected reached the bus. Faults removed, every DLQ
+ * redriven through the control client: everything completed exactly once.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_RECEIVE_COUNT } from '../../lib/constructs/secure-queue';
+import { localDeadLetterQueues, localRedrive } from '../../lib/local/control-client';
+import {
+  EXPECTED_ROUTES,
+  MIX,
+  WebhookClient,
+  accepted,
+  checkConservation,
+  deliverAll,
+  formatCounts,
+  makeMix,
+  makeWebhook,
+  publishedEventIds,
+  quiesce,
+  startReliabilityPipeline,
+  type Delivery,
+  type RunningPipeline,
+  type Webhook,
+  type WebhookKind,
+} from './support';
+
+const RUN = 'faults';
+const AUDIT_BROKEN_AGENT = 'agt_audit_broken';
+
+let running: RunningPipeline;
+let client: WebhookClient;
+beforeAll(async () => {
+  // The deployed stage throttling (50 rps, burst 100) stays on: its 429s are resent like 503s.
+  running = await startReliabilityPipeline({ timeScale: 1000 });
+  client = new WebhookClient(running.pipeline.webhookUrl, running.secret, 16);
+});
+afterAll(async () => {
+  client?.close();
+  await running?.stop();
+});
+
+const ids = (webhooks: readonly Webhook[]) => webhooks.map((webhook) => webhook.eventId).sort();
+const count503 = (deliveries: readonly Delivery[]) => deliveries.reduce((sum, delivery) => sum + delivery.statuses.filter((status) => status === 503).length, 0);
+const count429 = (deliveries: readonly Delivery[]) => deliveries.reduce((sum, delivery) => sum + delivery.statuses.filter((status) => status === 429).length, 0);
+
+describe('faults at every hop, then redrive', () => {
+  it('every accepted webhook completes each route exactly once or waits in exactly one DLQ; after redrive, all complete', { timeout: 120_000 }, async () => {
+    const { pipeline, effects } = running;
+    const faults = pipeline.faults;
+    const url = { url: pipeline.url };
+
+    // The mix reaches what it claims to (the route table, as the bus applies it).
+    for (const kind of MIX) expect(makeWebhook('probe', 0, kind).routes).toEqual(EXPECTED_ROUTES[kind]);
+
+    // Rejected answers must never have published: checked after each round, before anything is resent.
+    const rejectedButPublished: string[] = [];
+    const checkRejected = (rejected: readonly Delivery[]) => {
+      const onBus = publishedEventIds(pipeline);
+      for (const delivery of rejected) if (onBus.has(delivery.webhook.eventId)) rejectedButPublished.push(delivery.webhook.eventId);
+    };
+
+    // ---- 1. Secrets Manager down at cold start: 503 for all, nothing published; then Fast.io retries.
+    const outage = faults.add({ service: 'secretsmanager', operation: 'GetSecretValue', errorCode: 'InternalServiceError', message: 'Secrets Manager is unavailable' });
+    const firstRoundStatuses: number[] = [];
+    const secretPhase = await deliverAll(client, makeMix(RUN, 40), {
+      concurrency: 8,
+      retryDelayMs: 500,
+      maxRounds: 60,
+      afterRound: (round, rejected) => {
+        checkRejected(rejected);
+        if (round !== 1) return;
+        firstRoundStatuses.push(...rejected.map((delivery) => delivery.statuses[0] as number));
+        // Secrets Manager recovers; the ingest backs off a failed read for 5 s, so some resends still get 503.
+        faults.remove(outage.id);
+      },
+    });
+    expect(outage.hits).toBeGreaterThanOrEqual(1);
+    expect(firstRoundStatuses).toEqual(Array(40).fill(503));
+    expect(secretPhase.every(accepted)).toBe(true);
+
+    // ---- 2. Faults at the other hops, all at once.
+    const phase: Webhook[] = [];
+    const catalogBroken: Webhook[] = [];
+    const auditBroken: Webhook[] = [];
+    const workflowBroken: Webhook[] = [];
+    for (let index = 100; index < 400; index += 1) {
+      const kind = MIX[index % MIX.length] as WebhookKind;
+      const auditFails = (kind === 'agent-action' && [301, 306, 311].includes(index)) || (kind === 'untrusted-deletion' && index === 313);
+      const webhook = makeWebhook(RUN, index, kind, auditFails ? { agentId: AUDIT_BROKEN_AGENT } : {});
+      phase.push(webhook);
+      if (auditFails) auditBroken.push(webhook);
+      if ([300, 305, 310, 315, 321, 326, 323].includes(index)) catalogBroken.push(webhook);
+      if ([302, 307, 323].includes(index)) workflowBroken.push(webhook);
+      // A forgery every 20 webhooks: 401, never resent, never on the bus.
+      if (index % 20 === 0) phase.push(makeWebhook(RUN, 10_000 + index, kind, { forged: true }));
+    }
+    // PutEvents throttled: the SDK's two attempts fail for 5 deliveries, which the ingest answers 503.
+    faults.add({ service: 'events', operation: 'PutEvents', errorCode: 'ThrottlingException', message: 'Rate exceeded', times: 10 });
+    // A rule that cannot deliver (not retryable) → target DLQ; one that is throttled briefly → EventBridge retries.
+    faults.add({ service: 'events', operation: 'Deliver', route: 'documents', errorCode: 'NO_PERMISSIONS', message: 'Access denied', times: 2 });
+    faults.add({ service: 'events', operation: 'Deliver', route: 'agent-activity', errorCode: 'THROTTLING', message: 'Rate exceeded', times: 3 });
+    // The catalog consumer's write fails for chosen files on every receive → buffer DLQ after maxReceiveCount.
+    // (The same key fault also fails the review workflow's first update for the deletion and the two videos.)
+    for (const webhook of new Set([...catalogBroken, ...workflowBroken])) {
+      faults.add({ service: 'dynamodb', operation: 'UpdateItem', table: 'catalog', key: { fileId: webhook.fileId }, errorCode: 'ResourceNotFoundException', message: 'Requested resource not found' });
+    }
+    // The agent audit's write fails for one agent → Lambda's retries → on-failure destination.
+    faults.add({ service: 'dynamodb', operation: 'PutItem', table: 'audit', key: { agentId: AUDIT_BROKEN_AGENT }, errorCode: 'ResourceNotFoundException', message: 'Requested resource not found' });
+    // The workflow's SNS publish: 3 permanent failures (caught → failure queue), then 3 transient ones (retried by the state machine).
+    faults.add({ service: 'sns', operation: 'Publish', errorCode: 'AuthorizationErrorException', message: 'not authorized to publish', times: 3 });
+    faults.add({ service: 'sns', operation: 'Publish', errorCode: 'ThrottledException', message: 'Rate exceeded', times: 3 });
+
+    const faultPhase = await deliverAll(client, phase, { concurrency: 16, retryDelayMs: 200, maxRounds: 200, afterRound: (_round, rejected) => checkRejected(rejected) });
+    const deliveries = [...secretPhase, ...faultPhase];
+    await quiesce(pipeline);
+
+    const forged = faultPhase.filter((delivery) => delivery.webhook.forged);
+    // Forgeries: 401 once they get past the stage throttling (429s are resent), never accepted.
+    expect(forged.map((delivery) => delivery.statuses.filter((status) => status !== 429))).toEqual(forged.map(() => [401]));
+    expect(faultPhase.filter((delivery) => !delivery.webhook.forged).every(accepted)).toBe(true);
+    expect(rejectedButPublished).toEqual([]);
+
+    // ---- conservation with the persistent faults still in place
+    const during = checkConservation(running, deliveries);
+    expect(during.problems).toEqual([]);
+    expect(during.pending).toBe(0);
+    const dead = (name: string) => [...(during.deadLetteredIds[name] ?? [])].sort();
+    // Two documents the rule could not deliver; the catalog-broken ones not among them wait in the buffer DLQ.
+    expect(dead('documents/target-dlq')).toHaveLength(2);
+    expect(dead('documents/buffer-dlq')).toEqual(ids(catalogBroken).filter((id) => !dead('documents/target-dlq').includes(id)));
+    for (const id of dead('documents/buffer-dlq')) expect(effects.catalogWrites.get(id)).toMatchObject({ ok: 0, failed: MAX_RECEIVE_COUNT });
+    expect(dead('agent-activity/on-failure')).toEqual(ids(auditBroken));
+    for (const id of dead('agent-activity/on-failure')) expect(effects.auditPuts.get(id)).toMatchObject({ ok: 0, failed: 3 });
+    expect(dead('agent-activity/target-dlq')).toEqual([]);
+    // The workflows: the DynamoDB-broken ones, plus the three the permanent SNS fault failed.
+    const workflowDead = [...dead('large-media/workflow-failures'), ...dead('untrusted-agent-deletions/workflow-failures')];
+    expect(workflowDead).toHaveLength(workflowBroken.length + 3);
+    expect(workflowDead).toEqual(expect.arrayContaining(ids(workflowBroken)));
+    expect(faults.list().filter((fault) => fault.times !== undefined)).toEqual([]);
+
+    // ---- faults removed, every DLQ redriven through the control client (what `ops dlq redrive --local` calls)
+    faults.remove();
+    const redriven: Record<string, number> = {};
+    for (const queue of await localDeadLetterQueues(url)) {
+      if (queue.depth === 0) continue;
+      const result = await localRedrive(queue.name, {}, url);
+      expect(result).toMatchObject({ moved: queue.depth, failed: 0, left: 0 });
+      redriven[queue.name] = result.moved;
+    }
+    expect(redriven).toEqual(during.deadLettered);
+    await quiesce(pipeline);
+
+    const after = checkConservation(running, deliveries, { requireCompleted: true });
+    expect(after.problems).toEqual([]);
+    expect((await localDeadLetterQueues(url)).filter((queue) => queue.depth > 0)).toEqual([]);
+    const acceptedWebhooks = deliveries.filter(accepted).map((delivery) => delivery.webhook);
+    for (const route of Object.keys(after.completed)) {
+      expect(after.completed[route], route).toBe(acceptedWebhooks.filter((webhook) => webhook.routes.includes(route)).length);
+    }
+
+    const resent = deliveries.filter((delivery) => delivery.statuses.length > 1);
+    process.stderr.write(
+      `pipeline-faults tally: accepted ${after.accepted} (forged → 401: ${forged.length}); ` +
+        `503 then resent until accepted: ${resent.filter((d) => d.statuses.includes(503)).length} webhooks (${count503(deliveries)} answers: Secrets Manager ${count503(secretPhase)}, PutEvents ${count503(faultPhase)}); ` +
+        `429 (stage throttling) answers: ${count429(deliveries)}; ` +
+        `completed during faults: ${formatCounts(during.completed)}; dead-lettered: ${formatCounts(during.deadLettered)}; ` +
+        `redriven: ${formatCounts(redriven)}; completed after redrive: ${formatCounts(after.completed)}\n`,
+    );
+  });
+});
