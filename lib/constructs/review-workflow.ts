@@ -107,6 +107,8 @@ export class ReviewWorkflow extends Construct {
       }),
       resultPath: sfn.JsonPath.DISCARD,
     });
+    // The failure queue is the last place the event can be kept: retry any error sending to it, longer.
+    sendToFailureQueue.addRetry({ errors: [sfn.Errors.ALL], interval: Duration.seconds(1), backoffRate: 2, maxAttempts: 8, jitterStrategy: sfn.JitterType.FULL });
     const failed = new sfn.Fail(this, 'ReviewFailed', {
       error: 'ReviewFailed',
       causePath: '$.failure.Cause',

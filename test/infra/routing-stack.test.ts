@@ -156,6 +156,7 @@ describe('RoutingStack', () => {
         Resource: expect.stringContaining(':states:::sqs:sendMessage'),
         Parameters: { QueueUrl: `\${${failureQueueId}}`, MessageBody: { 'input.$': '$$.Execution.Input', 'error.$': '$.failure.Error' } },
         Next: 'ReviewFailed',
+        Retry: [{ ErrorEquals: ['States.ALL'], IntervalSeconds: 1, MaxAttempts: 8, BackoffRate: 2, JitterStrategy: 'FULL' }],
       });
       expect(definition.States.ReviewFailed).toMatchObject({ Type: 'Fail', Error: 'ReviewFailed' });
     });

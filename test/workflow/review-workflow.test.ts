@@ -38,12 +38,12 @@ class ServiceError extends Error {
 async function execute(
   definition: Record<string, unknown>,
   input: Record<string, unknown>,
-  behaviour: Partial<Record<'RecordPendingReview' | 'NotifyReviewers' | 'MarkReviewed', (call: number) => Json>> = {},
+  behaviour: Partial<Record<'RecordPendingReview' | 'NotifyReviewers' | 'MarkReviewed' | 'SendToFailureQueue', (call: number) => Json>> = {},
 ) {
   const calls: Record<string, Json[]> = {};
-  const handler = (state: keyof typeof behaviour | 'SendToFailureQueue') => (taskInput: Json) => {
+  const handler = (state: keyof typeof behaviour) => (taskInput: Json) => {
     (calls[state] ??= []).push(taskInput);
-    const custom = state === 'SendToFailureQueue' ? undefined : behaviour[state];
+    const custom = behaviour[state];
     return custom ? custom(calls[state].length) : {};
   };
   const machine = new StateMachine(definition as unknown as ConstructorParameters<typeof StateMachine>[0], { validationOptions: { checkArn: false } });
@@ -55,7 +55,7 @@ async function execute(
         MarkReviewed: handler('MarkReviewed'),
         SendToFailureQueue: handler('SendToFailureQueue'),
       },
-      retryIntervalOverrides: { RecordPendingReview: 0, NotifyReviewers: 0, MarkReviewed: 0 },
+      retryIntervalOverrides: { RecordPendingReview: 0, NotifyReviewers: 0, MarkReviewed: 0, SendToFailureQueue: 0 },
     },
     // The emulator does not fill in per-state context; a fixed EnteredTime stands in for it.
     context: {
@@ -172,6 +172,23 @@ describe('review workflow, executed from the synthesized definition', () => {
     });
     expect(run.failure).toBeInstanceOf(ExecutionError);
     expect((run.failure as Error).message).toContain('Requested resource not found');
+  });
+
+  it('retries sending to the failure queue, so a brief SQS error does not lose the event', async () => {
+    let sends = 0;
+    const run = await execute(definitions['large-media'] ?? {}, largeVideoEvent(), {
+      MarkReviewed: () => {
+        throw new ServiceError('DynamoDB.ResourceNotFoundException', 'Requested resource not found');
+      },
+      SendToFailureQueue: () => {
+        sends += 1;
+        if (sends < 3) throw new ServiceError('SQS.SdkClientException', 'Unable to execute HTTP request');
+        return { MessageId: 'm-failure' };
+      },
+    });
+    expect(run.retried).toEqual(['SendToFailureQueue', 'SendToFailureQueue']);
+    expect(run.calls.SendToFailureQueue).toHaveLength(3);
+    expect(run.visited.at(-1)).toBe('ReviewFailed');
   });
 
   it('gives up on a transient error after its retries and catches it too', async () => {
