@@ -176,16 +176,23 @@ async function clientConstruction(pkg: string): Promise<string> {
   return `import { ${className} } from '@aws-sdk/${pkg}'; export const ${className.charAt(0).toLowerCase()}${className.slice(1)} = new ${className}({});`;
 }
 
-/** Median milliseconds for a fresh Node process to import a module, over several runs. */
-function coldImportMillis(file: string, runs: number): number {
+/** Milliseconds for a fresh Node process to import a module. */
+function coldImportMillis(file: string): number {
   const script = `const t = performance.now(); await import(${JSON.stringify(file)}); process.stdout.write(String(performance.now() - t));`;
-  const samples: number[] = [];
+  const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, ...FUNCTION_ENV }, encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`importing ${file} failed: ${result.stderr.split('\n')[0]}`);
+  return Number(result.stdout);
+}
+
+/** Medians over alternating runs of the two imports, so machine load affects both alike. */
+function pairedColdImports(file: string, baseline: string, runs: number): { fileMs: number; baselineMs: number } {
+  const fileSamples: number[] = [];
+  const baselineSamples: number[] = [];
   for (let run = 0; run < runs; run += 1) {
-    const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, ...FUNCTION_ENV }, encoding: 'utf8' });
-    if (result.status !== 0) throw new Error(`importing ${file} failed: ${result.stderr.split('\n')[0]}`);
-    samples.push(Number(result.stdout));
+    fileSamples.push(coldImportMillis(file));
+    baselineSamples.push(coldImportMillis(baseline));
   }
-  return median(samples);
+  return { fileMs: median(fileSamples), baselineMs: median(baselineSamples) };
 }
 
 async function benchBundles(): Promise<void> {
@@ -201,8 +208,7 @@ async function benchBundles(): Promise<void> {
     const baselineFile = join(outDir, `${name}-sdk-only.mjs`);
     await bundle('', baselineFile, baselineSource);
     const size = readFileSync(outfile).byteLength;
-    const handlerMs = coldImportMillis(outfile, 15);
-    const baselineMs = coldImportMillis(baselineFile, 15);
+    const { fileMs: handlerMs, baselineMs } = pairedColdImports(outfile, baselineFile, 25);
     record({ section: 'bundles', name: `${name}: minified bundle`, value: size / 1024, unit: 'KiB' });
     record({ section: 'bundles', name: `${name}: cold import`, value: handlerMs, unit: 'ms' });
     record({ section: 'bundles', name: `${name}: SDK clients only (${clientPackages.join(', ')})`, value: baselineMs, unit: 'ms' });
