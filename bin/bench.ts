@@ -40,7 +40,7 @@ function median(values: number[]): number {
 }
 
 /** A transport that answers every request at once, so only our code and the SDK's are measured. */
-function stubTransport(respond: (target: string) => unknown) {
+function cannedTransport(respond: (target: string) => unknown) {
   return {
     handle: async (request: { headers: Record<string, string> }) => ({
       response: {
@@ -98,10 +98,10 @@ async function benchIngest(): Promise<void> {
   const { handler } = await import('../lambdas/ingest/handler');
   const clients = await import('../lambdas/ingest/clients');
   for (const client of [clients.eventBridge, clients.secretsManager]) {
-    (client.config as { requestHandler: unknown }).requestHandler = stubTransport(awsAnswer);
+    (client.config as { requestHandler: unknown }).requestHandler = cannedTransport(awsAnswer);
   }
   const floorClient = new EventBridgeClient({});
-  (floorClient.config as { requestHandler: unknown }).requestHandler = stubTransport(awsAnswer);
+  (floorClient.config as { requestHandler: unknown }).requestHandler = cannedTransport(awsAnswer);
 
   let request = 0;
   const context = { functionName: 'bench', awsRequestId: 'bench' } as Context;

@@ -52,15 +52,8 @@ export class AlarmTopic extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
       pendingWindow: Duration.days(7),
     });
-    this.key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'AllowCloudWatchAlarmsToPublishToTheEncryptedTopic',
-        principals: [CLOUDWATCH],
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-        resources: ['*'],
-        conditions: fromThisDeploymentsAlarms,
-      }),
-    );
+    // Written to the key policy, whose resource is the key itself.
+    this.key.grant(new iam.PrincipalWithConditions(CLOUDWATCH, fromThisDeploymentsAlarms), 'kms:Decrypt', 'kms:GenerateDataKey*');
 
     this.topic = new sns.Topic(this, 'Topic', {
       displayName: 'fastio-eventbridge alarms',

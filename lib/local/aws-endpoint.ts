@@ -51,7 +51,7 @@ export function createAwsEndpoint(services: AwsServices): Server {
       case 'DynamoDB_20120810':
         return services.dynamodb.handle(operation, input);
       case 'AWSEvents':
-        if (operation !== 'PutEvents') throw new EventBridgeError('UnknownOperationException', `[local EventBridge stand-in] ${operation} is not implemented (the ingest only calls PutEvents)`);
+        if (operation !== 'PutEvents') throw new EventBridgeError('UnknownOperationException', `[local EventBridge stand-in] ${operation} is not supported by the stand-in (the ingest only calls PutEvents)`);
         return services.bus.putEvents(input);
       case 'secretsmanager':
         return services.secret.handle(operation, input);

@@ -182,7 +182,7 @@ export class LocalDynamoDb {
       case 'DeleteItem':
         return this.deleteItem(input);
       default:
-        throw new DynamoDbError('UnknownOperationException', `[local DynamoDB stand-in] ${operation} is not implemented (GetItem, PutItem, UpdateItem, DeleteItem are)`);
+        throw new DynamoDbError('UnknownOperationException', `[local DynamoDB stand-in] ${operation} is not supported by the stand-in (GetItem, PutItem, UpdateItem, DeleteItem are)`);
     }
   }
 

@@ -57,7 +57,7 @@ export class LocalSecret {
 
   handle(operation: string, input: Record<string, unknown>): Record<string, unknown> {
     if (operation !== 'GetSecretValue') {
-      throw new SecretsManagerError('UnknownOperationException', `[local Secrets Manager stand-in] ${operation} is not implemented (the ingest only calls GetSecretValue)`);
+      throw new SecretsManagerError('UnknownOperationException', `[local Secrets Manager stand-in] ${operation} is not supported by the stand-in (the ingest only calls GetSecretValue)`);
     }
     const id = input.SecretId;
     if (id !== this.arn && id !== this.name) throw new SecretsManagerError('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
