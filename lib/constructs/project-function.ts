@@ -28,7 +28,6 @@ export interface ProjectFunctionProps {
   readonly logRetention?: logs.RetentionDays;
   /** Async invocation settings (only for functions invoked asynchronously). */
   readonly asyncInvoke?: Pick<NodejsFunctionProps, 'onFailure' | 'retryAttempts' | 'maxEventAge'>;
-  readonly reservedConcurrentExecutions?: number;
 }
 
 /**
@@ -61,7 +60,6 @@ export class ProjectFunction extends NodejsFunction {
       logGroup,
       role,
       loggingFormat: lambda.LoggingFormat.JSON,
-      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       ...props.asyncInvoke,
       environment: {
         POWERTOOLS_SERVICE_NAME: props.serviceName,
