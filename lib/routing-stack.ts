@@ -11,6 +11,7 @@ import { InvalidPatternError, validatePattern } from './pattern-matcher';
 import type { DeadLetterRole } from './constructs/secure-queue';
 import { routeTable, type Route } from './route-table';
 import { DEAD_LETTER_KEYS, routeOutputKey } from './stack-outputs';
+import { routeConstructId } from './synthesized-template';
 
 export interface RoutingStackProps extends StackProps {
   readonly config: AppConfig;
@@ -59,7 +60,7 @@ export class RoutingStack extends Stack {
 
     this.chains = routes.map(
       (route) =>
-        new RouteChain(this, `Route-${route.name}`, {
+        new RouteChain(this, routeConstructId(route.name), {
           route,
           eventBus: props.eventBus,
           catalogTable: props.catalogTable,

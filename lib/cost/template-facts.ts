@@ -3,6 +3,7 @@
  * target, how many states a workflow walks through, and the fixed resources that bill monthly.
  */
 import type { Route, TargetKind } from '../route-table';
+import { renderDefinition, routeLogicalIdPrefix, type StateMachineDefinition } from '../synthesized-template';
 
 type CfnResource = { Type: string; Properties?: Record<string, unknown> };
 export type CfnTemplate = { Resources: Record<string, CfnResource> };
@@ -30,12 +31,8 @@ function resourcesOf(template: CfnTemplate, type: string): [string, CfnResource]
   return Object.entries(template.Resources).filter(([, resource]) => resource.Type === type);
 }
 
-function routeFragment(routeName: string): string {
-  return `Route${routeName.replace(/-/g, '')}`;
-}
-
 /** Walks a Standard workflow's success path (Choice takes its first branch) and counts states entered. */
-export function successPathTransitions(definition: { StartAt: string; States: Record<string, Record<string, unknown>> }): number {
+export function successPathTransitions(definition: StateMachineDefinition): number {
   let count = 0;
   let current: string | undefined = definition.StartAt;
   const seen = new Set<string>();
@@ -50,13 +47,6 @@ export function successPathTransitions(definition: { StartAt: string; States: Re
   return count;
 }
 
-/** Joins an Fn::Join definition into JSON text; tokens become placeholder strings. */
-function definitionOf(definitionString: unknown): { StartAt: string; States: Record<string, Record<string, unknown>> } {
-  if (typeof definitionString === 'string') return JSON.parse(definitionString);
-  const [separator, parts] = (definitionString as { 'Fn::Join': [string, unknown[]] })['Fn::Join'];
-  return JSON.parse(parts.map((part) => (typeof part === 'string' ? part : 'token')).join(separator));
-}
-
 export function readTemplateFacts(
   templates: { stateful: CfnTemplate; ingest: CfnTemplate; routing: CfnTemplate; monitoring?: CfnTemplate },
   routes: readonly Route[],
@@ -65,14 +55,14 @@ export function readTemplateFacts(
   const ingestMemoryMb = Number(ingestFunction?.Properties?.MemorySize ?? 128);
 
   const routeFacts = routes.map((route): RouteFacts => {
-    const fragment = routeFragment(route.name);
+    const fragment = routeLogicalIdPrefix(route.name);
     const consumer = resourcesOf(templates.routing, 'AWS::Lambda::Function').find(([id]) => id.startsWith(`${fragment}Consumer`))?.[1];
     const stateMachine = resourcesOf(templates.routing, 'AWS::StepFunctions::StateMachine').find(([id]) => id.startsWith(fragment))?.[1];
     return {
       name: route.name,
       kind: route.target.kind,
       consumerMemoryMb: consumer ? Number(consumer.Properties?.MemorySize ?? 128) : undefined,
-      workflowTransitions: stateMachine ? successPathTransitions(definitionOf(stateMachine.Properties?.DefinitionString)) : undefined,
+      workflowTransitions: stateMachine ? successPathTransitions(renderDefinition(stateMachine.Properties?.DefinitionString)) : undefined,
     };
   });
 

@@ -10,6 +10,7 @@ import { dirname, join, resolve as resolvePath } from 'node:path';
 import type { DeadLetterRole } from '../constructs/secure-queue';
 import { routeTable } from '../route-table';
 import { DEAD_LETTER_KEYS, deadLetterQueueName } from '../stack-outputs';
+import { routeOfConstructPath } from '../synthesized-template';
 import { IntrinsicResolver, cdkPath, loadAssembly, physicalResource, type CfnResource, type CloudAssembly, type PhysicalResource, type StackArtifact } from './assembly';
 import type { KeyAttribute, TableDefinition } from './dynamodb';
 import type { QueueDefinition } from './sqs';
@@ -124,12 +125,6 @@ function resourcesOf(stack: StackArtifact, type: string): [string, CfnResource][
   return Object.entries(stack.template.Resources).filter(([, resource]) => resource.Type === type);
 }
 
-/** `Routing/Route-documents/Rule/Resource` → { route: 'documents', rest: 'Rule/Resource' }. */
-function routeOfPath(path: string | undefined): { route: string; rest: string } | undefined {
-  const match = /^[^/]+\/Route-([a-z0-9-]+)\/(.+)$/.exec(path ?? '');
-  return match ? { route: match[1] as string, rest: match[2] as string } : undefined;
-}
-
 function num(value: unknown, fallback: number): number {
   return typeof value === 'number' ? value : typeof value === 'string' && value !== '' ? Number(value) : fallback;
 }
@@ -191,7 +186,7 @@ export function loadModel(projectRoot: string, assemblyDir: string): LocalModel 
   const queues = all('AWS::SQS::Queue', (stack, logicalId, resource): QueueDefinition => {
     const physical = physicalResource(stack, logicalId);
     const redrive = resource.Properties?.RedrivePolicy as { deadLetterTargetArn?: unknown; maxReceiveCount?: unknown } | undefined;
-    const info = routeOfPath(cdkPath(resource));
+    const info = routeOfConstructPath(cdkPath(resource));
     const constructId = info?.rest.split('/')[0];
     const role = constructId === undefined ? undefined : ROLE_BY_CONSTRUCT_ID[constructId];
     const label = info && constructId ? (role ? deadLetterQueueName(info.route, role) : `${info.route}/${constructId.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase()}`) : logicalId;
@@ -210,7 +205,7 @@ export function loadModel(projectRoot: string, assemblyDir: string): LocalModel 
 
   const functions = all('AWS::Lambda::Function', (stack, logicalId, resource): FunctionDefinition => {
     const physical = physicalResource(stack, logicalId);
-    const routeInfo = routeOfPath(cdkPath(resource));
+    const routeInfo = routeOfConstructPath(cdkPath(resource));
     const folderHint = routeInfo ? undefined : (cdkPath(resource) ?? '').split('/')[1];
     const provisionalLabel = routeInfo ? routeInfo.route : folderHint === 'IngestFunction' ? 'ingest' : logicalId;
     const handlerFile = handlerFileOf(projectRoot, assemblyDir, resource, routeInfo?.route, provisionalLabel);
@@ -273,7 +268,7 @@ export function loadModel(projectRoot: string, assemblyDir: string): LocalModel 
     const raw = resource.Properties?.DefinitionString ?? resource.Properties?.Definition;
     const resolved = resolver.resolve(raw, stack, `${logicalId}.DefinitionString`);
     const definition = (typeof resolved === 'string' ? JSON.parse(resolved) : resolved) as Record<string, unknown>;
-    const route = routeOfPath(cdkPath(resource))?.route;
+    const route = routeOfConstructPath(cdkPath(resource))?.route;
     return { logicalId, name: physical.name, arn: physical.arn, ...(route ? { route } : {}), definition };
   });
 
@@ -289,7 +284,7 @@ export function loadModel(projectRoot: string, assemblyDir: string): LocalModel 
     if (!onAppBus(stack, resource)) return undefined;
     const physical = physicalResource(stack, logicalId);
     const props = resource.Properties ?? {};
-    const route = routeOfPath(cdkPath(resource))?.route ?? logicalId;
+    const route = routeOfConstructPath(cdkPath(resource))?.route ?? logicalId;
     const targets = ((props.Targets ?? []) as Record<string, unknown>[]).map((target, index): RuleTargetDefinition => {
       const where = `${logicalId}.Targets[${index}]`;
       for (const key of Object.keys(target)) {
@@ -324,7 +319,7 @@ export function loadModel(projectRoot: string, assemblyDir: string): LocalModel 
   }).filter((rule): rule is RuleDefinition => rule !== undefined);
 
   const deadLetterQueues = all('AWS::SQS::Queue', (stack, logicalId, resource): DeadLetterQueueRef | undefined => {
-    const info = routeOfPath(cdkPath(resource));
+    const info = routeOfConstructPath(cdkPath(resource));
     const constructId = info?.rest.split('/')[0];
     const role = constructId === undefined ? undefined : ROLE_BY_CONSTRUCT_ID[constructId];
     if (!info || !role) return undefined;

@@ -14,27 +14,4 @@ export function onlyResource(template: Template, type: string, idFragment: strin
   return entries[0] as [string, Resources[string]];
 }
 
-/** CDK's logical-id prefix of a route's chain: `Route-documents` becomes `Routedocuments`. */
-export function routeIdFragment(routeName: string): string {
-  return `Route${routeName.replace(/-/g, '')}`;
-}
-
-/**
- * Renders a state machine's DefinitionString (an Fn::Join of literals and tokens) to the JSON
- * Step Functions would receive, with each token replaced by a readable placeholder string.
- */
-export function renderDefinition(definitionString: unknown): Record<string, any> {
-  if (typeof definitionString === 'string') return JSON.parse(definitionString);
-  const join = (definitionString as { 'Fn::Join': [string, unknown[]] })['Fn::Join'];
-  const text = join[1]
-    .map((part) => {
-      if (typeof part === 'string') return part;
-      const ref = part as { Ref?: string; 'Fn::GetAtt'?: [string, string]; 'Fn::ImportValue'?: string };
-      if (ref.Ref) return `\${${ref.Ref}}`;
-      if (ref['Fn::GetAtt']) return `\${${ref['Fn::GetAtt'].join('.')}}`;
-      if (ref['Fn::ImportValue']) return `\${Import:${ref['Fn::ImportValue']}}`;
-      return '${Token}';
-    })
-    .join(join[0]);
-  return JSON.parse(text);
-}
+export { renderDefinition, routeLogicalIdPrefix as routeIdFragment } from '../../lib/synthesized-template';

@@ -1,0 +1,49 @@
+/**
+ * Reading the synthesized templates back: shared by the cost model, the tests and anything else
+ * that must find a route's resources or a state machine's definition in `cdk.out`.
+ */
+
+/** The construct id of a route's chain in the routing stack. */
+export function routeConstructId(routeName: string): string {
+  return `Route-${routeName}`;
+}
+
+/** CDK's logical-id prefix of a route's resources: `Route-documents` becomes `Routedocuments`. */
+export function routeLogicalIdPrefix(routeName: string): string {
+  return routeConstructId(routeName).replace(/[^A-Za-z0-9]/g, '');
+}
+
+/** `Routing/Route-documents/Rule/Resource` → { route: 'documents', rest: 'Rule/Resource' }. */
+export function routeOfConstructPath(path: string | undefined): { route: string; rest: string } | undefined {
+  const prefix = routeConstructId('');
+  const [, routeSegment, ...rest] = (path ?? '').split('/');
+  if (!routeSegment?.startsWith(prefix) || rest.length === 0) return undefined;
+  const route = routeSegment.slice(prefix.length);
+  return /^[a-z0-9-]+$/.test(route) ? { route, rest: rest.join('/') } : undefined;
+}
+
+export interface StateMachineDefinition {
+  readonly StartAt: string;
+  readonly States: Record<string, Record<string, any>>;
+  readonly [field: string]: unknown;
+}
+
+/**
+ * Renders a state machine's DefinitionString (an Fn::Join of literals and tokens) to the JSON
+ * Step Functions would receive, with each token replaced by a readable placeholder string.
+ */
+export function renderDefinition(definitionString: unknown): StateMachineDefinition {
+  if (typeof definitionString === 'string') return JSON.parse(definitionString);
+  const [separator, parts] = (definitionString as { 'Fn::Join': [string, unknown[]] })['Fn::Join'];
+  const text = parts
+    .map((part) => {
+      if (typeof part === 'string') return part;
+      const ref = part as { Ref?: string; 'Fn::GetAtt'?: [string, string]; 'Fn::ImportValue'?: string };
+      if (ref.Ref) return `\${${ref.Ref}}`;
+      if (ref['Fn::GetAtt']) return `\${${ref['Fn::GetAtt'].join('.')}}`;
+      if (ref['Fn::ImportValue']) return `\${Import:${ref['Fn::ImportValue']}}`;
+      return '${Token}';
+    })
+    .join(separator);
+  return JSON.parse(text);
+}
