@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { compilePattern } from '../lib/pattern-matcher';
 import { routeTable } from '../lib/route-table';
+import { completeEvent } from '../lib/route-samples';
 import { signWebhook } from '../lib/webhook-signature';
 import type { Delivery } from '../test/reliability/support';
 
@@ -217,19 +218,9 @@ async function benchBundles(): Promise<void> {
   writeFileSync(join(outDir, 'README'), 'Bundles built by npm run bench; safe to delete.\n');
 }
 
-function sampleEvents(): Record<string, unknown>[] {
-  return routeTable.flatMap((route) =>
-    [...route.samples.matching, ...route.samples.notMatching].map((sample, index) => ({
-      version: '0',
-      id: `bench-${route.name}-${index}`,
-      source: 'fastio',
-      account: '123456789012',
-      time: '2026-11-22T10:00:00Z',
-      region: 'eu-west-1',
-      resources: [],
-      ...sample,
-    })),
-  );
+/** Every route's samples, completed into full bus events as the route tests do. */
+function sampleEvents(): unknown[] {
+  return routeTable.flatMap((route) => [...route.samples.matching, ...route.samples.notMatching].map((sample) => completeEvent(sample).event));
 }
 
 /** 100 rules mixing every operator family, over the normalized envelope's fields. */
