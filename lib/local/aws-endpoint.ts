@@ -7,11 +7,11 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DynamoDbError } from './dynamodb-expressions';
 import type { LocalDynamoDb } from './dynamodb';
+import { AwsServiceError } from './aws-service-error';
 import { EventBridgeError, type LocalEventBus } from './event-bus';
 import type { Flow } from './flow';
-import { SecretsManagerError, type LocalSecret } from './secrets';
+import type { LocalSecret } from './secrets';
 
 export interface AwsServices {
   readonly dynamodb: LocalDynamoDb;
@@ -34,8 +34,7 @@ const PROTOCOLS: Readonly<Record<string, { readonly contentType: string; readonl
 };
 
 function toServiceError(error: unknown): ServiceError {
-  if (error instanceof DynamoDbError) return { code: error.code, message: error.message, statusCode: error.statusCode, extra: error.extra };
-  if (error instanceof EventBridgeError || error instanceof SecretsManagerError) return { code: error.code, message: error.message, statusCode: error.statusCode, extra: {} };
+  if (error instanceof AwsServiceError) return { code: error.code, message: error.message, statusCode: error.statusCode, extra: error.extra };
   return { code: 'InternalFailure', message: error instanceof Error ? error.message : String(error), statusCode: 500, extra: {} };
 }
 

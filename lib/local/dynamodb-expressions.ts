@@ -15,6 +15,8 @@
  * Anything else is a syntax error that names the token, like DynamoDB's own message.
  */
 
+import { AwsServiceError } from './aws-service-error';
+
 export type AttributeValue =
   | { readonly S: string }
   | { readonly N: string }
@@ -31,18 +33,8 @@ export type Item = { [attribute: string]: AttributeValue };
 export type AttributeType = 'S' | 'N' | 'B' | 'BOOL' | 'NULL' | 'M' | 'L' | 'SS' | 'NS' | 'BS';
 export const ATTRIBUTE_TYPES: readonly AttributeType[] = ['S', 'N', 'B', 'BOOL', 'NULL', 'M', 'L', 'SS', 'NS', 'BS'];
 
-/** A DynamoDB error as the JSON protocol carries it: `__type` short name, message, extra fields. */
-export class DynamoDbError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly statusCode = 400,
-    readonly extra: Record<string, unknown> = {},
-  ) {
-    super(message);
-    this.name = code;
-  }
-}
+/** An error of the local DynamoDB stand-in, answered as the service would. */
+export class DynamoDbError extends AwsServiceError {}
 
 export const validation = (message: string): DynamoDbError => new DynamoDbError('ValidationException', message);
 

@@ -17,17 +17,10 @@ import type { FaultRegistry } from './faults';
 import { eventLabel, type Flow } from './flow';
 import type { RuleDefinition, RuleTargetDefinition } from './model';
 import type { LocalQueue, MessageAttributeValue } from './sqs';
+import { AwsServiceError } from './aws-service-error';
 
-export class EventBridgeError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly statusCode = 400,
-  ) {
-    super(message);
-    this.name = code;
-  }
-}
+/** An error of the local EventBridge stand-in, answered as the service would. */
+export class EventBridgeError extends AwsServiceError {}
 
 /** Why a target could not be delivered, with EventBridge's DLQ error codes. */
 export class DeliveryError extends Error {

@@ -8,17 +8,10 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { FaultRegistry } from './faults';
+import { AwsServiceError } from './aws-service-error';
 
-export class SecretsManagerError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly statusCode = 400,
-  ) {
-    super(message);
-    this.name = code;
-  }
-}
+/** An error of the local SecretsManager stand-in, answered as the service would. */
+export class SecretsManagerError extends AwsServiceError {}
 
 interface SecretVersion {
   readonly versionId: string;
