@@ -18,8 +18,7 @@
  * rewrites an audit entry or extends its retention.
  */
 import { getNumberFromEnv, getStringFromEnv } from '@aws-lambda-powertools/commons/utils/env';
-import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
-import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import { makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
@@ -32,6 +31,7 @@ import {
   requireDetailField,
 } from '../shared/fastio-event';
 import type { FastioEvent } from '../shared/fastio-event';
+import { idempotencyConfig, persistenceStore } from '../shared/idempotency';
 import { MetricName } from '../shared/metric-names';
 import { logger, metrics } from '../shared/powertools';
 
@@ -41,24 +41,13 @@ const positive = (key: string, value: number): number => {
   return value;
 };
 const auditTableName = getStringFromEnv({ key: 'AUDIT_TABLE_NAME' });
-const idempotencyTableName = getStringFromEnv({ key: 'IDEMPOTENCY_TABLE_NAME' });
 const retentionDays = positive(
   'AUDIT_RETENTION_DAYS',
   getNumberFromEnv({ key: 'AUDIT_RETENTION_DAYS', defaultValue: 90 }),
 );
-const idempotencyExpiryDays = positive(
-  'IDEMPOTENCY_EXPIRY_DAYS',
-  getNumberFromEnv({ key: 'IDEMPOTENCY_EXPIRY_DAYS', defaultValue: 7 }),
-);
 
 // ---- clients and Powertools utilities, created once per container ------------------------------
 const documentClient = DynamoDBDocumentClient.from(new DynamoDBClient({}));
-const persistenceStore = new DynamoDBPersistenceLayer({ tableName: idempotencyTableName });
-const idempotencyConfig = new IdempotencyConfig({
-  eventKeyJmesPath: 'detail.eventId',
-  throwOnNoIdempotencyKey: true,
-  expiresAfterSeconds: Math.round(idempotencyExpiryDays * 24 * 60 * 60),
-});
 
 /** Verbatim payloads above this size are not stored (a DynamoDB item is at most 400 KB). */
 export const MAX_STORED_PAYLOAD_BYTES = 300_000;

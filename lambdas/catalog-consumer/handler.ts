@@ -28,9 +28,8 @@
  * the same file within the same millisecond: the first one written wins.
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import { getNumberFromEnv, getStringFromEnv } from '@aws-lambda-powertools/commons/utils/env';
-import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
-import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import { getStringFromEnv } from '@aws-lambda-powertools/commons/utils/env';
+import { makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -43,26 +42,16 @@ import {
   requireDetailField,
 } from '../shared/fastio-event';
 import type { FastioEvent } from '../shared/fastio-event';
+import { idempotencyConfig, persistenceStore } from '../shared/idempotency';
 import { MetricName } from '../shared/metric-names';
 import { logger, metrics } from '../shared/powertools';
 
 // ---- configuration, read once per container (a missing variable fails the cold start) ----------
 const catalogTableName = getStringFromEnv({ key: 'CATALOG_TABLE_NAME' });
-const idempotencyTableName = getStringFromEnv({ key: 'IDEMPOTENCY_TABLE_NAME' });
-const idempotencyExpiryDays = getNumberFromEnv({ key: 'IDEMPOTENCY_EXPIRY_DAYS', defaultValue: 7 });
-if (!(idempotencyExpiryDays > 0)) {
-  throw new Error(`IDEMPOTENCY_EXPIRY_DAYS must be a positive number (got ${idempotencyExpiryDays})`);
-}
 
 // ---- clients and Powertools utilities, created once per container ------------------------------
 const documentClient = DynamoDBDocumentClient.from(new DynamoDBClient({}));
 const processor = new BatchProcessor(EventType.SQS);
-const persistenceStore = new DynamoDBPersistenceLayer({ tableName: idempotencyTableName });
-const idempotencyConfig = new IdempotencyConfig({
-  eventKeyJmesPath: 'detail.eventId',
-  throwOnNoIdempotencyKey: true,
-  expiresAfterSeconds: Math.round(idempotencyExpiryDays * 24 * 60 * 60),
-});
 
 /** Event types that mark a file deleted. Everything else on this route upserts the file. */
 export const DELETE_EVENT_TYPES: ReadonlySet<string> = new Set(['file.deleted']);

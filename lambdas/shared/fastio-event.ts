@@ -7,26 +7,13 @@
  * log line that says what is wrong.
  */
 import type { EventBridgeEvent } from 'aws-lambda';
-import { FASTIO_SOURCE } from '../../lib/fastio-envelope';
+import { FASTIO_SOURCE, type FastioEventDetail as PublishedDetail } from '../../lib/fastio-envelope';
 
-/** The normalized detail the ingest publishes. `payload` is Fast.io's JSON, verbatim. */
-export interface FastioEventDetail {
-  eventId: string;
-  eventType: string;
-  /** ISO 8601, when Fast.io said when it happened. */
-  occurredAt?: string;
-  workspaceId?: string;
-  fileId?: string;
-  fileName?: string;
-  /** Lower-case, without the dot. */
-  extension?: string;
-  sizeBytes?: number;
-  /** Whole MiB, rounded down: the field size rules match on (EventBridge numbers stop at ±5.0e9). */
-  sizeMiB?: number;
-  /** Present only when an agent acted. */
-  agentId?: string;
-  payload: Record<string, unknown>;
-}
+/**
+ * The normalized detail the ingest publishes (lib/fastio-envelope.ts, the one definition), with the
+ * verbatim payload read as plain unknown values.
+ */
+export type FastioEventDetail = Omit<PublishedDetail, 'payload'> & { payload: Record<string, unknown> };
 
 /** A Fast.io event as EventBridge delivers it. Replayed events carry `replay-name`. */
 export type FastioEvent = EventBridgeEvent<string, FastioEventDetail>;
