@@ -309,17 +309,10 @@ function statusReplayCommand(runtime: OpsRuntime): OpsCommand {
           io.out(
             JSON.stringify(
               {
-                replayName: replay.ReplayName ?? replayName,
+                ...replayView({ ...replay, ReplayName: replay.ReplayName ?? replayName }),
                 replayArn: replay.ReplayArn,
-                state: replay.State,
-                stateReason: replay.StateReason,
                 eventSourceArn: replay.EventSourceArn,
                 destination: replay.Destination,
-                from: iso(replay.EventStartTime),
-                to: iso(replay.EventEndTime),
-                eventLastReplayedTime: iso(replay.EventLastReplayedTime),
-                replayStartTime: iso(replay.ReplayStartTime),
-                replayEndTime: iso(replay.ReplayEndTime),
                 progress: fraction === undefined ? null : Math.min(1, Math.max(0, fraction)),
               },
               null,
@@ -345,12 +338,32 @@ function statusReplayCommand(runtime: OpsRuntime): OpsCommand {
   };
 }
 
+/** The fields `--json` shows of any replay, in the same shape for `replay status` and `replay list`. */
+function replayView(replay: Replay) {
+  return {
+    replayName: replay.ReplayName,
+    state: replay.State,
+    stateReason: replay.StateReason,
+    from: iso(replay.EventStartTime),
+    to: iso(replay.EventEndTime),
+    eventLastReplayedTime: iso(replay.EventLastReplayedTime),
+    replayStartTime: iso(replay.ReplayStartTime),
+    replayEndTime: iso(replay.ReplayEndTime),
+  };
+}
+
+/** An unknown replay name reads as such, whichever call found it out. */
+function explainMissingReplay(error: unknown, replayName: string): unknown {
+  return error instanceof Error && error.name === 'ResourceNotFoundException'
+    ? new OperationFailed(`replay ${replayName} not found (replay list shows the existing ones)`)
+    : error;
+}
+
 async function describeReplayOrExplain(client: EventBridgeClient, replayName: string): Promise<DescribeReplayCommandOutput> {
   try {
     return await client.send(new DescribeReplayCommand({ ReplayName: replayName }));
   } catch (error) {
-    if (error instanceof Error && error.name === 'ResourceNotFoundException') throw new OperationFailed(`replay ${replayName} not found (replay list shows the existing ones)`);
-    throw error;
+    throw explainMissingReplay(error, replayName);
   }
 }
 
@@ -384,22 +397,7 @@ function listReplayCommand(runtime: OpsRuntime): OpsCommand {
         replays.sort((a, b) => (b.ReplayStartTime?.getTime() ?? 0) - (a.ReplayStartTime?.getTime() ?? 0));
 
         if (options.json === true) {
-          io.out(
-            JSON.stringify(
-              replays.map((replay) => ({
-                replayName: replay.ReplayName,
-                state: replay.State,
-                stateReason: replay.StateReason,
-                from: iso(replay.EventStartTime),
-                to: iso(replay.EventEndTime),
-                eventLastReplayedTime: iso(replay.EventLastReplayedTime),
-                replayStartTime: iso(replay.ReplayStartTime),
-                replayEndTime: iso(replay.ReplayEndTime),
-              })),
-              null,
-              2,
-            ),
-          );
+          io.out(JSON.stringify(replays.map(replayView), null, 2));
           return 0;
         }
         if (replays.length === 0) {
@@ -435,11 +433,10 @@ function cancelReplayCommand(runtime: OpsRuntime): OpsCommand {
         try {
           result = await runtime.clients(region).eventBridge.send(new CancelReplayCommand({ ReplayName: replayName }));
         } catch (error) {
-          if (error instanceof Error && error.name === 'ResourceNotFoundException') throw new OperationFailed(`replay ${replayName} not found (replay list shows the existing ones)`);
           if (error instanceof Error && error.name === 'IllegalStatusException') {
             throw new OperationFailed(`replay ${replayName} cannot be cancelled in its current state (${error.message.split('\n')[0] ?? ''}); replay status ${replayName} shows it`);
           }
-          throw error;
+          throw explainMissingReplay(error, replayName);
         }
         if (options.json === true) io.out(JSON.stringify({ replayName, replayArn: result.ReplayArn, state: result.State, stateReason: result.StateReason }, null, 2));
         else io.out(finalReplayLine({ ...result, ReplayName: replayName }));
