@@ -17,6 +17,7 @@ export interface FlowRecord {
 
 export type FlowListener = (record: FlowRecord) => void;
 
+/** The most recent records kept; trimmed in one go when twice that many piled up, not on every emit. */
 const MAX_RECORDS = 5_000;
 
 export class Flow {
@@ -33,7 +34,7 @@ export class Flow {
   emit(status: FlowStatus, source: string, text: string, data?: Record<string, unknown>): void {
     const record: FlowRecord = { at: this.now(), status, source, text, ...(data ? { data } : {}) };
     this.records.push(record);
-    if (this.records.length > MAX_RECORDS) this.records.splice(0, this.records.length - MAX_RECORDS);
+    if (this.records.length >= 2 * MAX_RECORDS) this.records.splice(0, this.records.length - MAX_RECORDS);
     for (const listener of this.#listeners) listener(record);
   }
 }
