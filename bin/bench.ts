@@ -19,7 +19,7 @@ import { compilePattern } from '../lib/pattern-matcher';
 import { routeTable } from '../lib/route-table';
 import { completeEvent } from '../lib/route-samples';
 import { signWebhook } from '../lib/webhook-signature';
-import type { Delivery } from '../test/reliability/support';
+import type { Delivery } from '../lib/local/load-driver';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -288,7 +288,7 @@ const PIPELINE_LATENCY_SECONDS = 10;
  * completed exactly once.
  */
 async function benchPipeline(): Promise<void> {
-  const support = await import('../test/reliability/support');
+  const support = await import('../lib/local/load-driver');
   const running = await support.startReliabilityPipeline({ timeScale: 1, apiThrottle: false });
   const client = new support.WebhookClient(running.pipeline.webhookUrl, running.secret, PIPELINE_IN_FLIGHT);
   const verify = async (deliveries: readonly Delivery[]) => {

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { vi } from 'vitest';
+import { SAMPLE_PAYLOADS_DIR as FIXTURES_DIR } from '../../lib/sample-payloads';
 
 export const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:fastio-webhook-secret-AbCdEf';
 export const BUS_NAME = 'fastio-events';
@@ -15,7 +16,7 @@ export const PREVIOUS_SECRET = 'whsec_previous_T7mB2cQ9wE5rY1uI8oP3';
 export const NOW = new Date('2025-11-18T12:00:00Z');
 export const NOW_SECONDS = Math.floor(NOW.getTime() / 1000);
 
-export const FIXTURES_DIR = join(import.meta.dirname, '..', 'fixtures', 'payloads');
+export { FIXTURES_DIR };
 export function fixture(name: string): Buffer {
   return readFileSync(join(FIXTURES_DIR, name));
 }

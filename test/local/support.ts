@@ -7,9 +7,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPipeline, type LocalPipeline } from '../../lib/local/pipeline';
+import type { SamplePayload as Payload } from '../../lib/sample-payloads';
 import { signWebhook, type SignatureScheme } from '../../lib/webhook-signature';
 
-export const FIXTURES_DIR = join(import.meta.dirname, '..', 'fixtures', 'payloads');
+export { SAMPLE_PAYLOADS_DIR as FIXTURES_DIR } from '../../lib/sample-payloads';
 
 /** AWS waits divided by 1000: a 180 s visibility timeout lasts 180 ms, Lambda's 60 s retry delay 60 ms. */
 export const TEST_TIME_SCALE = 1000;
@@ -41,22 +42,7 @@ export async function startTestPipeline(): Promise<TestPipeline> {
   };
 }
 
-export type Payload = Record<string, unknown> & { resource?: Record<string, unknown> };
-
-export function fixturePayload(name: string, changes: { eventId?: string; fileId?: string; agentId?: string; eventType?: string; fileName?: string } = {}): Payload {
-  const payload = JSON.parse(readFileSync(join(FIXTURES_DIR, `${name}.json`), 'utf8')) as Payload;
-  if (changes.eventId !== undefined) payload.event_id = changes.eventId;
-  if (changes.eventType !== undefined) payload.event_type = changes.eventType;
-  if (changes.agentId !== undefined) payload.agent_id = changes.agentId;
-  if (changes.fileId !== undefined || changes.fileName !== undefined) {
-    payload.resource = {
-      ...(payload.resource ?? {}),
-      ...(changes.fileId === undefined ? {} : { id: changes.fileId }),
-      ...(changes.fileName === undefined ? {} : { name: changes.fileName }),
-    };
-  }
-  return payload;
-}
+export { samplePayload as fixturePayload, type SamplePayload as Payload } from '../../lib/sample-payloads';
 
 export interface SendOptions {
   readonly secret?: string;

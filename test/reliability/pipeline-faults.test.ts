@@ -32,7 +32,7 @@ import {
   type RunningPipeline,
   type Webhook,
   type WebhookKind,
-} from './support';
+} from '../../lib/local/load-driver';
 
 const RUN = 'faults';
 const AUDIT_BROKEN_AGENT = 'agt_audit_broken';

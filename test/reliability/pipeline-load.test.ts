@@ -11,7 +11,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localDeadLetterQueues, localRedrive } from '../../lib/local/control-client';
-import { WebhookClient, accepted, checkConservation, deliverAll, formatCounts, makeMix, publishedEventIds, quiesce, startReliabilityPipeline, type Delivery, type RunningPipeline } from './support';
+import { WebhookClient, accepted, checkConservation, deliverAll, formatCounts, makeMix, publishedEventIds, quiesce, startReliabilityPipeline, type Delivery, type RunningPipeline } from '../../lib/local/load-driver';
 
 const WEBHOOKS = 20_000;
 const IN_FLIGHT = 24;

@@ -4,18 +4,18 @@
  * deliver them as Fast.io does (bounded concurrency, resending 429/5xx answers), wait until the
  * pipeline is quiet, and check conservation: every accepted webhook completed each route it
  * matches exactly once, or sits in exactly one dead-letter queue of that route; nothing rejected
- * reached the bus. No vitest imports here: the bench uses it too.
+ * reached the bus.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { extractEvent } from '../../lib/local/dead-letters';
-import { startPipeline, type LocalPipeline, type LocalPipelineOptions } from '../../lib/local/pipeline';
-import { eventFromPayload, matchingRouteNames } from '../../lib/route-samples';
-import { routeTable, type TargetKind } from '../../lib/route-table';
-import { signWebhook, type SignatureScheme } from '../../lib/webhook-signature';
-import { fixturePayload } from '../local/support';
+import { extractEvent } from './dead-letters';
+import { startPipeline, type LocalPipeline, type LocalPipelineOptions } from './pipeline';
+import { eventFromPayload, matchingRouteNames } from '../route-samples';
+import { routeTable, type TargetKind } from '../route-table';
+import { signWebhook, type SignatureScheme } from '../webhook-signature';
+import { samplePayload as fixturePayload } from '../sample-payloads';
 
 // ---- the pipeline and its effect tap -------------------------------------------------------------
 
