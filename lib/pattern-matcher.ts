@@ -9,7 +9,8 @@
  * Amazon EventBridge event patterns", "Matching null values and empty strings" and "Best practices for
  * event patterns". Where the documentation is silent, behaviour follows AWS's open-source reference
  * implementation, aws/event-ruler (JsonRuleCompiler, ByteMachine, StructuredFinder, ArrayMembership,
- * CIDR, WildcardParser, ComparableNumber). Those places are marked "event-ruler:" below.
+ * CIDR, WildcardParser, ComparableNumber, EqualsIgnoreCaseParser). Those places are marked "event-ruler:"
+ * below.
  *
  * Model (as in event-ruler): the pattern is expanded over its `$or` branches into flat sub-rules; each
  * sub-rule is a list of leaf conditions keyed by dotted path (`detail.size`) and all of them must hold
@@ -36,7 +37,9 @@
  * - `$or` combinations = product over sibling `$or` arrays of the sum of their branches' combinations
  *   (what event-ruler materialises); for non-nested `$or` this is the docs' "multiply the number of
  *   arguments of each $or array". More than 1000 is invalid.
- * - Case-insensitive operators compare `String.prototype.toLowerCase()` forms.
+ * - Case-insensitive operators (equals-ignore-case, and it inside prefix, suffix and anything-but) read the
+ *   pattern text as event-ruler does: per UTF-16 unit, its lower or its upper case (not a folded compare).
+ * - IP addresses are what Java's InetAddress parses after event-ruler's shape check: `010.0.0.1` is 10.0.0.1.
  * - Dotted field names are literal keys (event-ruler's "a.b" == a → b aliasing is not reproduced).
  */
 
@@ -160,6 +163,10 @@ function isLeaf(v: unknown): v is Leaf {
   return v === null || typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
 }
 
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+}
+
 function jsonPath(base: string, key: string): string {
   return `${base}.${key}`;
 }
@@ -186,16 +193,18 @@ export function isComparableNumber(n: number): boolean {
 // IP addresses (event-ruler: CIDR.java)
 // ---------------------------------------------------------------------------------------------------
 
+/**
+ * event-ruler: CIDR.ipToBytes() treats a string as an IP address when it fits Constants.IPv4_REGEX (four
+ * dot-separated runs of ASCII digits) or Constants.IPv6_REGEX (hex digits and colons, at least one colon),
+ * then parses it with Java's InetAddress (IPAddressUtil.textToNumericFormatV4/V6), reproduced below.
+ */
 const IPV6_SHAPE = /^[0-9a-fA-F:]*:[0-9a-fA-F:]*$/;
 
-/**
- * Parses an IPv4/IPv6 literal into 4 or 16 bytes, or returns null. IPv4-mapped IPv6 yields 4 bytes (as
- * Java's InetAddress does). IPv4 parts with leading zeros are rejected as ambiguous.
- */
 // One-entry memo: consecutive rules usually test the same event value.
 let lastIpText: string | undefined;
 let lastIp: Uint8Array | null = null;
 
+/** Parses an IPv4/IPv6 literal into 4 or 16 bytes, or returns null. IPv4-mapped IPv6 yields 4 bytes. */
 function parseIp(s: string): Uint8Array | null {
   if (s === lastIpText) return lastIp;
   lastIp = parseIpUncached(s);
@@ -204,7 +213,7 @@ function parseIp(s: string): Uint8Array | null {
 }
 
 function parseIpUncached(s: string): Uint8Array | null {
-  if (s.length < 2 || s.length > 45) return null;
+  if (s.length < 2) return null;
   const colon = s.indexOf(':') !== -1;
   if (!colon) {
     const c0 = s.charCodeAt(0);
@@ -213,7 +222,13 @@ function parseIpUncached(s: string): Uint8Array | null {
   return parseIpv6(s);
 }
 
+/**
+ * Java's textToNumericFormatV4 on four parts: each part is decimal whatever its leading zeros (`010` is 10,
+ * not octal 8) and at most 255, and the whole literal is at most 15 characters (`0010.000.000.001` is not
+ * an address).
+ */
 function parseIpv4(s: string): Uint8Array | null {
+  if (s.length > 15) return null;
   const out = new Uint8Array(4);
   let part = 0;
   let value = 0;
@@ -226,9 +241,9 @@ function parseIpv4(s: string): Uint8Array | null {
       value = 0;
       digits = 0;
     } else if (c >= 48 && c <= 57) {
-      if (digits === 1 && value === 0) return null; // leading zero
       value = value * 10 + (c - 48);
-      if (++digits > 3 || value > 255) return null;
+      digits++;
+      if (value > 255) return null;
     } else {
       return null;
     }
@@ -236,40 +251,57 @@ function parseIpv4(s: string): Uint8Array | null {
   return part === 4 ? out : null;
 }
 
+/**
+ * Java's textToNumericFormatV6 on the characters IPV6_SHAPE admits: a group is any run of hex digits whose
+ * value fits 16 bits (`00001` is 1), `::` at most once and standing for at least one group, no single
+ * leading or trailing colon.
+ */
 function parseIpv6(s: string): Uint8Array | null {
   if (!IPV6_SHAPE.test(s)) return null;
-  const dbl = s.indexOf('::');
-  if (dbl !== -1 && s.indexOf('::', dbl + 1) !== -1) return null;
-  const parseGroups = (part: string): number[] | null => {
-    if (part === '') return [];
-    const groups = part.split(':');
-    const out: number[] = [];
-    for (const g of groups) {
-      if (g.length === 0 || g.length > 4) return null;
-      out.push(parseInt(g, 16));
+  const dst = new Uint8Array(16);
+  let i = 0;
+  if (s.charCodeAt(0) === 58 && s.charCodeAt(++i) !== 58) return null;
+  let j = 0;
+  let gap = -1;
+  let sawDigit = false;
+  let value = 0;
+  while (i < s.length) {
+    const c = s.charCodeAt(i++);
+    if (c !== 58) {
+      value = value * 16 + parseInt(s[i - 1] as string, 16);
+      if (value > 0xffff) return null;
+      sawDigit = true;
+      continue;
     }
-    return out;
-  };
-  let groups: number[];
-  if (dbl === -1) {
-    const all = parseGroups(s);
-    if (all === null || all.length !== 8) return null;
-    groups = all;
-  } else {
-    const head = parseGroups(s.slice(0, dbl));
-    const tail = parseGroups(s.slice(dbl + 2));
-    if (head === null || tail === null || head.length + tail.length > 7) return null;
-    groups = [...head, ...new Array<number>(8 - head.length - tail.length).fill(0), ...tail];
+    if (!sawDigit) {
+      if (gap !== -1) return null;
+      gap = j;
+      continue;
+    }
+    if (i === s.length || j + 2 > 16) return null;
+    dst[j++] = value >> 8;
+    dst[j++] = value & 0xff;
+    sawDigit = false;
+    value = 0;
   }
-  const bytes = new Uint8Array(16);
-  for (let i = 0; i < 8; i++) {
-    const g = groups[i] as number;
-    bytes[2 * i] = g >> 8;
-    bytes[2 * i + 1] = g & 0xff;
+  if (sawDigit) {
+    if (j + 2 > 16) return null;
+    dst[j++] = value >> 8;
+    dst[j++] = value & 0xff;
   }
-  let mapped = bytes[10] === 0xff && bytes[11] === 0xff;
-  for (let i = 0; i < 10 && mapped; i++) if (bytes[i] !== 0) mapped = false;
-  return mapped ? bytes.slice(12) : bytes;
+  if (gap !== -1) {
+    if (j === 16) return null;
+    const n = j - gap;
+    for (let k = 1; k <= n; k++) {
+      dst[16 - k] = dst[gap + n - k] as number;
+      dst[gap + n - k] = 0;
+    }
+    j = 16;
+  }
+  if (j !== 16) return null;
+  let mapped = dst[10] === 0xff && dst[11] === 0xff;
+  for (let k = 0; k < 10 && mapped; k++) if (dst[k] !== 0) mapped = false;
+  return mapped ? dst.slice(12) : dst;
 }
 
 function ipKey(bytes: Uint8Array): string {
@@ -332,10 +364,74 @@ function compileWildcard(value: string): RegExp | string {
         return `invalid escape at position ${i}: a backslash may only escape '*' or '\\'`;
       }
     } else {
-      re += ch.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+      re += escapeRegExp(ch);
     }
   }
   return new RegExp(re + '$');
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Case-insensitive matching (event-ruler: input/EqualsIgnoreCaseParser.java)
+// ---------------------------------------------------------------------------------------------------
+
+/**
+ * event-ruler never folds the event value. It compiles the pattern text one Java char (UTF-16 code unit)
+ * at a time into the alternatives `c.toLowerCase(Locale.ROOT)` and `c.toUpperCase(Locale.ROOT)`, and the
+ * event must spell one alternative of each in turn. So pattern `ﬁle` accepts `FILE` (upper `ﬁ` is `FI`)
+ * while pattern `FILE` refuses `ﬁle`; the Kelvin sign accepts `k` but not `K`; `ǅ` accepts `ǆ` and `Ǆ`
+ * but not itself. A lone surrogate encodes to UTF-8 as `?` in Java, so each half of a character outside
+ * the BMP stands for a literal `?`. JavaScript's single-unit case mappings are Java's (both are Unicode's
+ * full mappings without locale); they differ only for characters added to Unicode after the JDK's version.
+ */
+type Anchor = 'whole' | 'prefix' | 'suffix';
+type StringTest = (e: string) => boolean;
+
+const ASCII_ONLY = /^[\x00-\x7f]*$/;
+
+/** ASCII lower-casing of `e` from `start` equals `folded` (itself ASCII lower case). */
+function asciiFoldedAt(e: string, start: number, folded: string): boolean {
+  for (let i = 0; i < folded.length; i++) {
+    let c = e.charCodeAt(start + i);
+    if (c >= 65 && c <= 90) c += 32;
+    if (c !== folded.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+function ignoreCaseTest(text: string, anchor: Anchor): StringTest {
+  if (ASCII_ONLY.test(text)) {
+    // ASCII characters only have ASCII case alternatives: compare ASCII-folded, without allocating.
+    const folded = text.toLowerCase();
+    const n = folded.length;
+    if (anchor === 'whole') return (e) => e.length === n && asciiFoldedAt(e, 0, folded);
+    if (anchor === 'prefix') return (e) => e.length >= n && asciiFoldedAt(e, 0, folded);
+    return (e) => e.length >= n && asciiFoldedAt(e, e.length - n, folded);
+  }
+  let source = '';
+  for (let i = 0; i < text.length; i++) {
+    const unit = text[i] as string;
+    const code = unit.charCodeAt(0);
+    if (code >= 0xd800 && code <= 0xdfff) {
+      source += '\\?';
+      continue;
+    }
+    const lower = unit.toLowerCase();
+    const upper = unit.toUpperCase();
+    source += lower === upper ? escapeRegExp(lower) : `(?:${escapeRegExp(lower)}|${escapeRegExp(upper)})`;
+  }
+  const re = new RegExp((anchor === 'suffix' ? '' : '^') + source + (anchor === 'prefix' ? '' : '$'));
+  return (e) => re.test(e);
+}
+
+/** Whether a string equals any of `texts` ignoring case (event-ruler's reading, see above). */
+function ignoreCaseAnyTest(texts: readonly string[]): StringTest {
+  const ascii = new Set<string>();
+  const others: StringTest[] = [];
+  for (const t of texts) {
+    if (ASCII_ONLY.test(t)) ascii.add(t.toLowerCase());
+    else others.push(ignoreCaseTest(t, 'whole'));
+  }
+  return (e) => (ascii.size > 0 && ASCII_ONLY.test(e) && ascii.has(e.toLowerCase())) || others.some((t) => t(e));
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -483,8 +579,8 @@ function anythingButTest(v: unknown, path: string): ValueTest {
         return (e) => typeof e !== 'string' || !list.some((x) => e.endsWith(x));
       }
       case 'equals-ignore-case': {
-        const set = new Set(stringOrStrings(operand, p, 'anything-but equals-ignore-case', true).map((s) => s.toLowerCase()));
-        return (e) => typeof e !== 'string' || !set.has(e.toLowerCase());
+        const excluded = ignoreCaseAnyTest(stringOrStrings(operand, p, 'anything-but equals-ignore-case', true));
+        return (e) => typeof e !== 'string' || !excluded(e);
       }
       case 'wildcard': {
         const regexes = stringOrStrings(operand, p, 'anything-but wildcard', true).map((w, i) => {
@@ -509,7 +605,7 @@ function compileFieldList(list: readonly unknown[], path: string): FieldMatcher 
   const numbers = new Set<number>();
   const ipLiterals = new Set<string>();
   const ops: ValueTest[] = [];
-  const ignoreCase = new Set<string>();
+  const ignoreCase: string[] = [];
   let matchTrue = false;
   let matchFalse = false;
   let matchNull = false;
@@ -557,8 +653,8 @@ function compileFieldList(list: readonly unknown[], path: string): FieldMatcher 
       case 'prefix': {
         const { text, ignoreCase: ic } = affixOperand(operand, opPath, 'prefix');
         if (ic) {
-          const lower = text.toLowerCase();
-          ops.push((e) => typeof e === 'string' && e.toLowerCase().startsWith(lower));
+          const t = ignoreCaseTest(text, 'prefix');
+          ops.push((e) => typeof e === 'string' && t(e));
         } else {
           ops.push((e) => typeof e === 'string' && e.startsWith(text));
         }
@@ -568,8 +664,8 @@ function compileFieldList(list: readonly unknown[], path: string): FieldMatcher 
       case 'suffix': {
         const { text, ignoreCase: ic } = affixOperand(operand, opPath, 'suffix');
         if (ic) {
-          const lower = text.toLowerCase();
-          ops.push((e) => typeof e === 'string' && e.toLowerCase().endsWith(lower));
+          const t = ignoreCaseTest(text, 'suffix');
+          ops.push((e) => typeof e === 'string' && t(e));
         } else {
           ops.push((e) => typeof e === 'string' && e.endsWith(text));
         }
@@ -577,7 +673,7 @@ function compileFieldList(list: readonly unknown[], path: string): FieldMatcher 
         return;
       }
       case 'equals-ignore-case':
-        ignoreCase.add(expectString(operand, opPath, 'equals-ignore-case').toLowerCase());
+        ignoreCase.push(expectString(operand, opPath, 'equals-ignore-case'));
         positive = true;
         return;
       case 'wildcard': {
@@ -621,7 +717,10 @@ function compileFieldList(list: readonly unknown[], path: string): FieldMatcher 
     }
   });
 
-  if (ignoreCase.size > 0) ops.push((e) => typeof e === 'string' && ignoreCase.has(e.toLowerCase()));
+  if (ignoreCase.length > 0) {
+    const t = ignoreCaseAnyTest(ignoreCase);
+    ops.push((e) => typeof e === 'string' && t(e));
+  }
   const literalOnly = ops.length === 0 && !existsTrue;
   return {
     test: buildTest(strings, numbers, ipLiterals, matchTrue, matchFalse, matchNull, existsTrue, ops),

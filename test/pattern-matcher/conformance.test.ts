@@ -172,6 +172,9 @@ const prefix: MatchCase[] = [
   { name: 'prefix ignore case: eventbus', pattern: { service: [{ prefix: { 'equals-ignore-case': 'eventb' } }] }, event: { service: 'eventbus' }, expected: true },
   { name: 'prefix ignore case does not match in the middle', pattern: { service: [{ prefix: { 'equals-ignore-case': 'eventb' } }] }, event: { service: 'Amazon EventBridge' }, expected: false },
   { name: 'prefix ignore case works on strings only', pattern: one('n', [{ prefix: { 'equals-ignore-case': '1' } }]), event: one('n', 12), expected: false },
+  // event-ruler: input/EqualsIgnoreCaseParser.java (the event must spell each pattern unit's lower or upper case)
+  { name: 'event-ruler: prefix ignore case ﬁ matches FILE.txt (upper case of ﬁ is FI)', pattern: one('s', [{ prefix: { 'equals-ignore-case': 'ﬁ' } }]), event: one('s', 'FILE.txt'), expected: true },
+  { name: 'event-ruler: prefix ignore case k does not match the Kelvin sign (U+212A)', pattern: one('s', [{ prefix: { 'equals-ignore-case': 'k' } }]), event: one('s', '\u212Aelvin'), expected: false },
 ];
 
 // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html
@@ -184,6 +187,9 @@ const suffix: MatchCase[] = [
   { name: 'suffix ignore case: .PNG', pattern: { FileName: [{ suffix: { 'equals-ignore-case': '.png' } }] }, event: { FileName: 'image.PNG' }, expected: true },
   { name: 'suffix ignore case: service ends with tbridge', pattern: { service: [{ suffix: { 'equals-ignore-case': 'tbridge' } }] }, event: { service: 'EVENTBRIDGE' }, expected: true },
   { name: 'suffix ignore case still needs the suffix', pattern: { service: [{ suffix: { 'equals-ignore-case': 'tbridge' } }] }, event: { service: 'EventBus' }, expected: false },
+  // event-ruler: input/SuffixEqualsIgnoreCaseParser.java (EqualsIgnoreCaseParser's alternatives, matched from the end)
+  { name: 'event-ruler: suffix ignore case ße matches STRASSE (upper case of ß is SS)', pattern: one('s', [{ suffix: { 'equals-ignore-case': 'ße' } }]), event: one('s', 'STRASSE'), expected: true },
+  { name: 'event-ruler: suffix ignore case .\u212A (Kelvin sign) does not match .K', pattern: one('s', [{ suffix: { 'equals-ignore-case': '.\u212A' } }]), event: one('s', 'file.K'), expected: false },
   { name: 'suffix does not match null', pattern: one('s', [{ suffix: 'll' }]), event: one('s', null), expected: false },
 ];
 
@@ -196,6 +202,17 @@ const equalsIgnoreCase: MatchCase[] = [
   { name: 'equals-ignore-case works on strings only', pattern: one('n', [{ 'equals-ignore-case': '5' }]), event: one('n', 5), expected: false },
   { name: 'several equals-ignore-case values are ORed', pattern: one('n', [{ 'equals-ignore-case': 'alice' }, { 'equals-ignore-case': 'bob' }]), event: one('n', 'BOB'), expected: true },
   { name: 'plain equals stays case-sensitive next to it', pattern: one('n', ['Alice', { prefix: 'zz' }]), event: one('n', 'alice'), expected: false },
+  // event-ruler: input/EqualsIgnoreCaseParser.java (the event must spell each pattern unit's lower or upper case)
+  { name: 'event-ruler: ﬁle matches FILE (upper case of ﬁ is FI)', pattern: one('s', [{ 'equals-ignore-case': 'ﬁle' }]), event: one('s', 'FILE'), expected: true },
+  { name: 'event-ruler: ß matches SS', pattern: one('s', [{ 'equals-ignore-case': 'ß' }]), event: one('s', 'SS'), expected: true },
+  { name: 'event-ruler: the Kelvin sign (U+212A) matches k', pattern: one('s', [{ 'equals-ignore-case': '\u212A' }]), event: one('s', 'k'), expected: true },
+  { name: 'event-ruler: the Kelvin sign (U+212A) does not match K', pattern: one('s', [{ 'equals-ignore-case': '\u212A' }]), event: one('s', 'K'), expected: false },
+  { name: 'event-ruler: k does not match the Kelvin sign (U+212A)', pattern: one('s', [{ 'equals-ignore-case': 'k' }]), event: one('s', '\u212A'), expected: false },
+  { name: 'event-ruler: İ (U+0130) does not match I + combining dot', pattern: one('s', [{ 'equals-ignore-case': '\u0130' }]), event: one('s', 'I\u0307'), expected: false },
+  { name: 'event-ruler: i + combining dot does not match İ (U+0130)', pattern: one('s', [{ 'equals-ignore-case': 'i\u0307' }]), event: one('s', '\u0130'), expected: false },
+  { name: 'event-ruler: title case ǅ (U+01C5) does not match itself', pattern: one('s', [{ 'equals-ignore-case': '\u01C5' }]), event: one('s', '\u01C5'), expected: false },
+  { name: 'event-ruler: a character outside the BMP does not match itself', pattern: one('s', [{ 'equals-ignore-case': 'a\u{1F600}' }]), event: one('s', 'a\u{1F600}'), expected: false },
+  { name: 'event-ruler: a character outside the BMP stands for "??" (Java encodes each surrogate as ?)', pattern: one('s', [{ 'equals-ignore-case': 'a\u{1F600}' }]), event: one('s', 'A??'), expected: true },
 ];
 
 // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html
@@ -220,6 +237,9 @@ const anythingBut: MatchCase[] = [
   { name: 'anything-but ignore case: INITIALIZING', pattern: { state: [{ 'anything-but': { 'equals-ignore-case': 'initializing' } }] }, event: { state: 'INITIALIZING' }, expected: false },
   { name: 'anything-but ignore case: running', pattern: { state: [{ 'anything-but': { 'equals-ignore-case': 'initializing' } }] }, event: { state: 'running' }, expected: true },
   { name: 'anything-but ignore case list', pattern: { state: [{ 'anything-but': { 'equals-ignore-case': ['Stopped', 'OverLoaded'] } }] }, event: { state: 'overloaded' }, expected: false },
+  // event-ruler: input/EqualsIgnoreCaseParser.java (the event must spell each pattern unit's lower or upper case)
+  { name: 'event-ruler: anything-but ignore case ﬁle excludes FILE', pattern: one('s', [{ 'anything-but': { 'equals-ignore-case': ['ﬁle', 'dir'] } }]), event: one('s', 'FILE'), expected: false },
+  { name: 'event-ruler: anything-but ignore case Kelvin sign (U+212A) does not exclude K', pattern: one('s', [{ 'anything-but': { 'equals-ignore-case': '\u212A' } }]), event: one('s', 'K'), expected: true },
   { name: 'FilePath does not include /lib/: /usr/lib/libc.so', pattern: { FilePath: [{ 'anything-but': { wildcard: '*/lib/*' } }] }, event: { FilePath: '/usr/lib/libc.so' }, expected: false },
   { name: 'FilePath does not include /lib/: /usr/bin/ls', pattern: { FilePath: [{ 'anything-but': { wildcard: '*/lib/*' } }] }, event: { FilePath: '/usr/bin/ls' }, expected: true },
   { name: 'event-ruler: anything-but wildcard list', pattern: { p: [{ 'anything-but': { wildcard: ['*/bin/*.jar', '*/bin/*.class'] } }] }, event: { p: '/opt/bin/App.class' }, expected: false },
@@ -292,6 +312,15 @@ const cidr: MatchCase[] = [
   { name: 'event-ruler: IP literal matches another spelling of the same IPv6 address', pattern: one('ip', ['2001:db8::1']), event: one('ip', '2001:0db8:0:0:0:0:0:1'), expected: true },
   { name: 'IP literal matches itself', pattern: one('ip', ['10.0.0.1']), event: one('ip', '10.0.0.1'), expected: true },
   { name: 'cidr over an event array', pattern: one('ip', [{ cidr: '192.168.0.0/16' }]), event: one('ip', ['10.1.1.1', '192.168.4.4']), expected: true },
+  // event-ruler: CIDR.java (Constants.IPv4_REGEX shape, then Java InetAddress: decimal parts, leading zeros allowed)
+  { name: 'event-ruler: cidr matches an address with zero-padded parts (10.000.0.1)', pattern: one('ip', [{ cidr: '10.0.0.0/24' }]), event: one('ip', '10.000.0.1'), expected: true },
+  { name: 'event-ruler: cidr matches a leading-zero first part (010.0.0.1)', pattern: one('ip', [{ cidr: '10.0.0.0/8' }]), event: one('ip', '010.0.0.1'), expected: true },
+  { name: 'event-ruler: a leading zero is decimal, not octal (010.0.0.1 is not in 8.0.0.0/8)', pattern: one('ip', [{ cidr: '8.0.0.0/8' }]), event: one('ip', '010.0.0.1'), expected: false },
+  { name: 'event-ruler: a cidr base address may have leading zeros', pattern: one('ip', [{ cidr: '010.000.0.0/8' }]), event: one('ip', '10.1.2.3'), expected: true },
+  { name: 'event-ruler: IP literal matches a zero-padded spelling (10.000.0.1)', pattern: one('ip', ['10.0.0.1']), event: one('ip', '10.000.0.1'), expected: true },
+  { name: 'event-ruler: zero-padded IP literal matches the plain spelling', pattern: one('ip', ['010.0.0.001']), event: one('ip', '10.0.0.1'), expected: true },
+  { name: 'event-ruler: an IPv4 literal longer than 15 characters is not an address', pattern: one('ip', [{ cidr: '10.0.0.0/8' }]), event: one('ip', '0010.000.000.001'), expected: false },
+  { name: 'event-ruler: an IPv6 group may have more than four digits if its value fits (00000::1)', pattern: one('ip', [{ cidr: '::/16' }]), event: one('ip', '00000::1'), expected: true },
 ];
 
 // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html
