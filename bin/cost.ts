@@ -4,13 +4,14 @@
  * month, by service, read from the synthesized templates (run `npm run synth` first) and the price
  * list in lib/cost/aws-prices.json, beside AWS's direct inbound-webhook design.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import assumptions from '../lib/cost/assumptions.json';
 import prices from '../lib/cost/aws-prices.json';
 import { estimateDesign, estimateDirectWebhook, totalsByService, type CostEstimate } from '../lib/cost/cost-model';
 import { readTemplateFacts, type CfnTemplate } from '../lib/cost/template-facts';
+import { stackTemplateFile, type StackRole } from '../lib/synthesized-template';
 import { routeTable } from '../lib/route-table';
 
 const CDK_OUT = fileURLToPath(new URL('../cdk.out/', import.meta.url));
@@ -20,10 +21,10 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-function template(name: string, required: boolean): CfnTemplate | undefined {
-  const file = `${CDK_OUT}${name}.template.json`;
-  if (!existsSync(file)) {
-    if (required) fail(`${file} not found: run "npm run synth" first`);
+function template(role: StackRole, required: boolean): CfnTemplate | undefined {
+  const file = stackTemplateFile(CDK_OUT, role);
+  if (file === undefined) {
+    if (required) fail(`the ${role} stack's template is not in ${CDK_OUT}: run "npm run synth" first`);
     return undefined;
   }
   return JSON.parse(readFileSync(file, 'utf8')) as CfnTemplate;
@@ -52,7 +53,7 @@ const eventsPerMonth = Number(values['events-per-month'] ?? 1_000_000);
 if (!Number.isInteger(eventsPerMonth) || eventsPerMonth < 0) fail(`--events-per-month must be a non-negative integer, got "${values['events-per-month']}"`);
 
 const facts = readTemplateFacts(
-  { stateful: template('Stateful', true) as CfnTemplate, ingest: template('Ingest', true) as CfnTemplate, routing: template('Routing', true) as CfnTemplate, monitoring: template('Monitoring', false) },
+  { stateful: template('stateful', true) as CfnTemplate, ingest: template('ingest', true) as CfnTemplate, routing: template('routing', true) as CfnTemplate, monitoring: template('monitoring', false) },
   routeTable,
 );
 const design = estimateDesign(facts, prices, assumptions);

@@ -17,6 +17,7 @@ export interface FastioApp {
 
 /**
  * Builds the whole deployment: three stacks split by lifecycle plus monitoring, wired through typed props, with
+ * construct ids equal to the stack names so that `npx cdk deploy <stage>-fastio-routing` names a stack, and with
  * cdk-nag's AwsSolutions and Serverless packs validating every construct at synth.
  * Shared by bin/app.ts and the tests, so both synthesize exactly the same thing.
  */
@@ -25,19 +26,19 @@ export function buildApp(props: AppProps = {}): FastioApp {
   const config = loadConfig(app.node);
   const names = stackNames(config.stage);
 
-  const stateful = new StatefulStack(app, 'Stateful', {
+  const stateful = new StatefulStack(app, names.stateful, {
     stackName: names.stateful,
     description: 'fastio-eventbridge: event bus, archive, signing secret and tables (retained).',
     config,
   });
-  const ingest = new IngestStack(app, 'Ingest', {
+  const ingest = new IngestStack(app, names.ingest, {
     stackName: names.ingest,
     description: 'fastio-eventbridge: webhook HTTP API and the signature-verifying ingest function.',
     config,
     eventBus: stateful.eventBus,
     signingSecret: stateful.signingSecret,
   });
-  const routing = new RoutingStack(app, 'Routing', {
+  const routing = new RoutingStack(app, names.routing, {
     stackName: names.routing,
     description: 'fastio-eventbridge: rules from the route table and their target chains.',
     config,
@@ -47,7 +48,7 @@ export function buildApp(props: AppProps = {}): FastioApp {
     idempotencyTable: stateful.idempotencyTable,
   });
 
-  const monitoring = new MonitoringStack(app, 'Monitoring', {
+  const monitoring = new MonitoringStack(app, names.monitoring, {
     stackName: names.monitoring,
     description: 'fastio-eventbridge: alarms on every hop, their SNS topic, and the flow dashboard.',
     config,

@@ -1,7 +1,31 @@
 /**
  * Reading the synthesized templates back: shared by the cost model, the tests and anything else
- * that must find a route's resources or a state machine's definition in `cdk.out`.
+ * that must find a stack's template, a route's resources or a state machine's definition in `cdk.out`.
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** The deployment's stacks, by the suffix of their names (`<stage>-fastio-<role>`, lib/config.ts stackNames). */
+export type StackRole = 'stateful' | 'ingest' | 'routing' | 'monitoring';
+
+/**
+ * The template file of one of the deployment's stacks in a cloud assembly, found through its
+ * manifest by stack name (whatever stage was synthesized); undefined when it is not there.
+ */
+export function stackTemplateFile(cdkOut: string, role: StackRole): string | undefined {
+  const manifestFile = join(cdkOut, 'manifest.json');
+  if (!existsSync(manifestFile)) return undefined;
+  const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as {
+    artifacts?: Record<string, { type: string; properties?: { templateFile?: string; stackName?: string } }>;
+  };
+  for (const [id, artifact] of Object.entries(manifest.artifacts ?? {})) {
+    const stackName = artifact.properties?.stackName ?? id;
+    if (artifact.type !== 'aws:cloudformation:stack' || !artifact.properties?.templateFile || !stackName.endsWith(`-fastio-${role}`)) continue;
+    const file = join(cdkOut, artifact.properties.templateFile);
+    return existsSync(file) ? file : undefined;
+  }
+  return undefined;
+}
 
 /** The construct id of a route's chain in the routing stack. */
 export function routeConstructId(routeName: string): string {
@@ -13,7 +37,7 @@ export function routeLogicalIdPrefix(routeName: string): string {
   return routeConstructId(routeName).replace(/[^A-Za-z0-9]/g, '');
 }
 
-/** `Routing/Route-documents/Rule/Resource` → { route: 'documents', rest: 'Rule/Resource' }. */
+/** `dev-fastio-routing/Route-documents/Rule/Resource` → { route: 'documents', rest: 'Rule/Resource' }. */
 export function routeOfConstructPath(path: string | undefined): { route: string; rest: string } | undefined {
   const prefix = routeConstructId('');
   const [, routeSegment, ...rest] = (path ?? '').split('/');

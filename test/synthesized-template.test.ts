@@ -8,10 +8,10 @@ describe('reading synthesized templates', () => {
   });
 
   it.each([
-    ['Routing/Route-documents/Rule/Resource', { route: 'documents', rest: 'Rule/Resource' }],
-    ['Routing/Route-untrusted-agent-deletions/ReviewWorkflow/StateMachine/Resource', { route: 'untrusted-agent-deletions', rest: 'ReviewWorkflow/StateMachine/Resource' }],
-    ['Routing/ReviewTopic/Resource', undefined],
-    ['Routing/Route-documents', undefined],
+    ['dev-fastio-routing/Route-documents/Rule/Resource', { route: 'documents', rest: 'Rule/Resource' }],
+    ['dev-fastio-routing/Route-untrusted-agent-deletions/ReviewWorkflow/StateMachine/Resource', { route: 'untrusted-agent-deletions', rest: 'ReviewWorkflow/StateMachine/Resource' }],
+    ['dev-fastio-routing/ReviewTopic/Resource', undefined],
+    ['dev-fastio-routing/Route-documents', undefined],
     [undefined, undefined],
   ])('finds the route of construct path %s', (path, expected) => {
     expect(routeOfConstructPath(path)).toEqual(expected);

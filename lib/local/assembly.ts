@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { stackTemplateFile } from '../synthesized-template';
 
 export const LOCAL_ACCOUNT = '000000000000';
 export const LOCAL_REGION = 'us-east-1';
@@ -27,7 +28,7 @@ export interface CfnTemplate {
 }
 
 export interface StackArtifact {
-  /** The construct id, e.g. `Routing`. */
+  /** The construct id, equal to the stack name, e.g. `dev-fastio-routing`. */
   readonly id: string;
   readonly stackName: string;
   readonly template: CfnTemplate;
@@ -68,7 +69,7 @@ function newestSource(projectRoot: string): { file: string; mtimeMs: number } | 
 /** Why the assembly must be (re)synthesized, or undefined when it can be used as it is. */
 export function synthReason(projectRoot: string, outdir: string, policy: SynthPolicy): string | undefined {
   const manifest = join(outdir, 'manifest.json');
-  if (!existsSync(manifest) || !existsSync(join(outdir, 'Routing.template.json'))) return policy === 'never' ? undefined : `${relative(projectRoot, outdir) || outdir} is missing`;
+  if (!existsSync(manifest) || stackTemplateFile(outdir, 'routing') === undefined) return policy === 'never' ? undefined : `${relative(projectRoot, outdir) || outdir} is missing`;
   if (policy !== 'if-stale') return undefined;
   const newest = newestSource(projectRoot);
   const built = statSync(manifest).mtimeMs;
@@ -363,7 +364,7 @@ export class IntrinsicResolver {
   }
 }
 
-/** The construct path CDK writes into each resource's metadata, e.g. `Routing/Route-documents/Rule/Resource`. */
+/** The construct path CDK writes into each resource's metadata, e.g. `dev-fastio-routing/Route-documents/Rule/Resource`. */
 export function cdkPath(resource: CfnResource): string | undefined {
   const path = resource.Metadata?.['aws:cdk:path'];
   return typeof path === 'string' ? path : undefined;

@@ -4,7 +4,7 @@
  * in-process stand-ins for the AWS services they use.
  *
  *   HTTP (API Gateway payload 2.0) ─▶ ingest handler ─PutEvents─▶ local bus ─▶ archive (.local/archive.jsonl)
- *                                       │ (AWS JSON endpoint:     │ rules from Routing.template.json
+ *                                       │ (AWS JSON endpoint:     │ rules from the routing template
  *                                       │  EventBridge, Secrets   ├─▶ SQS buffer ─▶ event source ─▶ catalog consumer
  *                                       │  Manager, DynamoDB)     ├─▶ async invoke ─▶ agent audit (retries, on-failure)
  *                                                                 └─▶ StartExecution ─▶ review workflow (local tasks)

@@ -28,9 +28,30 @@ export interface OpsRuntime {
   readonly pollIntervalMs: number;
 }
 
+/**
+ * The endpoint override the SDK itself reads from the environment for a service (its SDK service
+ * id, e.g. 'SQS', 'Secrets Manager'): AWS_ENDPOINT_URL_<SERVICE>, else AWS_ENDPOINT_URL, unless
+ * AWS_IGNORE_CONFIGURED_ENDPOINT_URLS is true. The same rule as @smithy/core's getEndpointUrlConfig.
+ */
+export function configuredEndpoint(serviceId: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS?.toLowerCase() === 'true') return undefined;
+  const specific = env[['AWS_ENDPOINT_URL', ...serviceId.split(' ').map((part) => part.toUpperCase())].join('_')];
+  return specific || env.AWS_ENDPOINT_URL || undefined;
+}
+
+/**
+ * SQS clients send each call to the host inside its QueueUrl (useQueueUrlAsEndpoint), even when an
+ * endpoint is configured through the environment, so queue URLs from stack outputs
+ * (sqs.<region>.amazonaws.com) would bypass LocalStack or moto. With an override, the override wins.
+ */
+export function sqsClientConfig(base: { region?: string }, env: NodeJS.ProcessEnv = process.env): { region?: string; useQueueUrlAsEndpoint?: boolean } {
+  return configuredEndpoint('SQS', env) === undefined ? base : { ...base, useQueueUrlAsEndpoint: false };
+}
+
 /** Lazily created clients: a command that needs no CloudFormation never builds its client. */
 export function defaultAwsClients(region: string | undefined): AwsClients {
-  // `{}` (or just the region) so that env variables, profiles and SSO apply exactly as for the AWS CLI.
+  // `{}` (or just the region) so that env variables, profiles and SSO apply exactly as for the AWS CLI;
+  // every other client honours AWS_ENDPOINT_URL(_<SERVICE>) through the SDK's own resolution.
   const config = region === undefined ? {} : { region };
   let cloudFormation: CloudFormationClient | undefined;
   let eventBridge: EventBridgeClient | undefined;
@@ -45,7 +66,7 @@ export function defaultAwsClients(region: string | undefined): AwsClients {
       return (eventBridge ??= new EventBridgeClient(config));
     },
     get sqs() {
-      return (sqs ??= new SQSClient(config));
+      return (sqs ??= new SQSClient(sqsClientConfig(config)));
     },
     get lambda() {
       return (lambda ??= new LambdaClient(config));

@@ -388,10 +388,10 @@ function listReplayCommand(runtime: OpsRuntime): OpsCommand {
         const replays: Replay[] = [];
         let nextToken: string | undefined;
         do {
-          const page = await clients.eventBridge.send(
-            new ListReplaysCommand({ EventSourceArn: archiveArn, ...(state === undefined ? {} : { State: state as ReplayState }), ...(nextToken ? { NextToken: nextToken } : {}) }),
-          );
-          replays.push(...(page.Replays ?? []));
+          // ListReplays takes at most one of its filters (AWS rejects State with EventSourceArn):
+          // the archive scopes the list to this deployment, the state is filtered here.
+          const page = await clients.eventBridge.send(new ListReplaysCommand({ EventSourceArn: archiveArn, ...(nextToken ? { NextToken: nextToken } : {}) }));
+          replays.push(...(page.Replays ?? []).filter((replay) => state === undefined || replay.State === state));
           nextToken = page.NextToken;
         } while (nextToken);
         replays.sort((a, b) => (b.ReplayStartTime?.getTime() ?? 0) - (a.ReplayStartTime?.getTime() ?? 0));

@@ -1,10 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { UsageError, type CommandIo } from '../../lib/ops/command';
 import { deadLetterOutputKeys, deadLetterQueues, findDeadLetterQueue, resolveRoutes } from '../../lib/ops/deployment';
 import { Progress, renderBar } from '../../lib/ops/progress';
 import { routeTable } from '../../lib/route-table';
 import { StatefulOutput, routeOutputKey } from '../../lib/stack-outputs';
+import { stackTemplateFile } from '../../lib/synthesized-template';
 import { routingOutputs, statefulOutputs } from './support';
 
 function templateOutputKeys(file: string): Set<string> {
@@ -12,8 +13,8 @@ function templateOutputKeys(file: string): Set<string> {
   return new Set(Object.keys(template.Outputs ?? {}));
 }
 
-const routingTemplate = 'cdk.out/Routing.template.json';
-const statefulTemplate = 'cdk.out/Stateful.template.json';
+const routingTemplate = stackTemplateFile('cdk.out', 'routing');
+const statefulTemplate = stackTemplateFile('cdk.out', 'stateful');
 
 describe('names resolved from stack outputs', () => {
   it('names one dead-letter queue per hop of each route, as RouteChain builds them', () => {
@@ -39,9 +40,9 @@ describe('names resolved from stack outputs', () => {
     expect(resolveRoutes(['documents', 'documents']).map((route) => route.name)).toEqual(['documents']);
   });
 
-  it.skipIf(!existsSync(routingTemplate) || !existsSync(statefulTemplate))('reads only outputs the synthesized stacks really have', () => {
-    const routing = templateOutputKeys(routingTemplate);
-    const stateful = templateOutputKeys(statefulTemplate);
+  it.skipIf(routingTemplate === undefined || statefulTemplate === undefined)('reads only outputs the synthesized stacks really have', () => {
+    const routing = templateOutputKeys(routingTemplate ?? '');
+    const stateful = templateOutputKeys(statefulTemplate ?? '');
     expect(stateful.has(StatefulOutput.eventBusArn)).toBe(true);
     expect(stateful.has(StatefulOutput.archiveArn)).toBe(true);
     for (const route of routeTable) expect(routing.has(routeOutputKey(route.name, 'RuleArn'))).toBe(true);

@@ -283,21 +283,42 @@ describe('replay status, list, cancel', () => {
     expect(eventBridge.calls()).toHaveLength(0);
   });
 
-  it("list pages through the deployment archive's replays, filtered by a validated state", async () => {
+  it("list pages through the deployment archive's replays with one filter, and filters the state itself", async () => {
+    // GIVEN an archive with replays in several states over two pages
     eventBridge
       .on(ListReplaysCommand)
-      .resolvesOnce({ Replays: [{ ReplayName: 'older', State: 'COMPLETED', ReplayStartTime: hours(5), EventStartTime: hours(8), EventEndTime: hours(7) }], NextToken: 't1' })
-      .resolvesOnce({ Replays: [{ ReplayName: 'newer', State: 'COMPLETED', ReplayStartTime: hours(1), EventStartTime: hours(3), EventEndTime: hours(2) }] });
+      .resolvesOnce({
+        Replays: [
+          { ReplayName: 'older', State: 'COMPLETED', ReplayStartTime: hours(5), EventStartTime: hours(8), EventEndTime: hours(7) },
+          { ReplayName: 'broken', State: 'FAILED', ReplayStartTime: hours(4), EventStartTime: hours(8), EventEndTime: hours(7) },
+        ],
+        NextToken: 't1',
+      })
+      .resolvesOnce({
+        Replays: [
+          { ReplayName: 'running', State: 'RUNNING', ReplayStartTime: hours(0.5), EventStartTime: hours(3), EventEndTime: hours(2) },
+          { ReplayName: 'newer', State: 'COMPLETED', ReplayStartTime: hours(1), EventStartTime: hours(3), EventEndTime: hours(2) },
+        ],
+      });
+    // WHEN listing one state
     const result = await run(['replay', 'list', '--state', 'completed']);
 
+    // THEN ListReplays got only EventSourceArn (its filters are exclusive), on every page
     expect(result.code).toBe(0);
-    expect(eventBridge.commandCalls(ListReplaysCommand).map((call) => call.args[0].input)).toEqual([
-      { EventSourceArn: ARCHIVE_ARN, State: 'COMPLETED' },
-      { EventSourceArn: ARCHIVE_ARN, State: 'COMPLETED', NextToken: 't1' },
-    ]);
+    expect(eventBridge.commandCalls(ListReplaysCommand).map((call) => call.args[0].input)).toEqual([{ EventSourceArn: ARCHIVE_ARN }, { EventSourceArn: ARCHIVE_ARN, NextToken: 't1' }]);
+    // AND only the replays in that state are shown, newest first
+    expect(result.out).toHaveLength(3);
     expect(result.out[0]).toMatch(/^NAME\s+STATE\s+STARTED\s+WINDOW$/);
     expect(result.out[1]).toMatch(/^newer\s+COMPLETED/);
     expect(result.out[2]).toMatch(/^older\s+COMPLETED/);
+  });
+
+  it('list with a state that no replay is in says so', async () => {
+    eventBridge.on(ListReplaysCommand).resolves({ Replays: [{ ReplayName: 'done', State: 'COMPLETED', ReplayStartTime: hours(1) }] });
+    const result = await run(['replay', 'list', '--state', 'RUNNING']);
+    expect(result.code).toBe(0);
+    expect(eventBridge.commandCalls(ListReplaysCommand).map((call) => call.args[0].input)).toEqual([{ EventSourceArn: ARCHIVE_ARN }]);
+    expect(result.out).toEqual([`no replays in state RUNNING of ${ARCHIVE_ARN}`]);
   });
 
   it('list refuses an unknown state (exit 2) and lists the valid ones', async () => {

@@ -1,0 +1,216 @@
+/**
+ * The operator CLI and the real ingest bundle against moto (`npm run test:emulator`, not part of
+ * `npm test`): every AWS call goes over HTTP to an AWS implementation nobody here wrote, reached only
+ * through AWS_ENDPOINT_URL, with the queue URLs moto's CloudFormation put in the stack outputs
+ * (sqs.us-east-1.amazonaws.com). Outcomes are checked by their effects in moto.
+ */
+import { spawn } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
+import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { defaultRuntime, type OpsRuntime } from '../../lib/ops/aws-runtime';
+import { runCli } from '../../lib/ops/cli';
+import type { OpsCommand } from '../../lib/ops/command';
+import { createDlqCommands } from '../../lib/ops/dlq-commands';
+import { createReplayCommands } from '../../lib/ops/replay-commands';
+import { DEAD_LETTER_KEYS, routeOutputKey } from '../../lib/stack-outputs';
+import { CREDENTIALS, REGION, deployToMoto, ingestBundle, startMoto, type Moto, type MotoDeployment } from './moto';
+
+const ROOT = new URL('../..', import.meta.url).pathname;
+const CDK_OUT = join(ROOT, 'cdk.out');
+
+let moto: Moto;
+let deployment: MotoDeployment;
+let sqs: SQSClient;
+
+const runtime: OpsRuntime = { ...defaultRuntime, pollIntervalMs: 200 };
+const commands: OpsCommand[] = [...createDlqCommands(runtime), ...createReplayCommands(runtime)];
+
+async function ops(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(commands, argv, { out: (line) => out.push(line), err: (line) => err.push(line), interactive: false });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+const queueUrl = (route: string, role: keyof typeof DEAD_LETTER_KEYS | 'buffer') =>
+  deployment.routing.get(routeOutputKey(route, role === 'buffer' ? 'BufferQueueUrl' : `${DEAD_LETTER_KEYS[role]}Url`)) ?? '';
+
+/** Receives and deletes everything in a queue: what a consumer would get. */
+async function take(url: string): Promise<Message[]> {
+  const all: Message[] = [];
+  for (;;) {
+    const page = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, VisibilityTimeout: 30, WaitTimeSeconds: 0 }));
+    if (!page.Messages?.length) return all;
+    for (const message of page.Messages) await sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: message.ReceiptHandle }));
+    all.push(...page.Messages);
+  }
+}
+
+async function depth(url: string): Promise<number> {
+  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
+  return Number(Attributes?.ApproximateNumberOfMessages ?? 0) + Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+}
+
+const eventIds = (messages: readonly Message[]) => messages.map((message) => (JSON.parse(message.Body ?? '{}') as { detail?: { eventId?: string } }).detail?.eventId).sort();
+
+/** The ingest bundle esbuild produced for Lambda, run in its own Node process with its template environment. */
+async function invokeIngest(body: string, headers: Record<string, string>): Promise<{ statusCode: number; body: string }> {
+  const { entry, environment } = ingestBundle(CDK_OUT);
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(environment)) {
+    if (typeof value === 'string') env[name] = value;
+    else {
+      const output = (value as { 'Fn::GetStackOutput'?: { OutputName: string } })['Fn::GetStackOutput'];
+      if (!output) throw new Error(`cannot resolve ${name} of the ingest function: ${JSON.stringify(value)}`);
+      env[name] = deployment.stateful.get(output.OutputName) ?? '';
+    }
+  }
+  delete env.NODE_OPTIONS;
+  const event = {
+    version: '2.0',
+    routeKey: 'POST /webhooks/fastio',
+    rawPath: '/webhooks/fastio',
+    rawQueryString: '',
+    headers: { 'content-type': 'application/json', ...headers },
+    requestContext: { http: { method: 'POST', path: '/webhooks/fastio', protocol: 'HTTP/1.1', sourceIp: '203.0.113.9', userAgent: 'moto-test' }, requestId: `req-${Date.now()}`, routeKey: 'POST /webhooks/fastio', stage: '$default', timeEpoch: Date.now() },
+    body,
+    isBase64Encoded: false,
+  };
+  const script = `const { handler } = await import(${JSON.stringify(entry)}); const result = await handler(JSON.parse(process.env.EVENT), { awsRequestId: 'moto', functionName: 'ingest', getRemainingTimeInMillis: () => 6000 }); process.stdout.write('\\nRESULT ' + JSON.stringify(result) + '\\n');`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+    env: { PATH: process.env.PATH, ...env, EVENT: JSON.stringify(event), AWS_ENDPOINT_URL: moto.endpoint, AWS_REGION: REGION, AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey, AWS_LAMBDA_FUNCTION_NAME: 'ingest' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  const line = stdout.split('\n').find((candidate) => candidate.startsWith('RESULT '));
+  if (!line) throw new Error(`the ingest bundle exited ${code} without a result: ${stderr.slice(-2_000)}`);
+  return JSON.parse(line.slice('RESULT '.length)) as { statusCode: number; body: string };
+}
+
+const sign = (body: string, secret: string) => ({ 'x-fastio-signature': `sha256=${createHmac('sha256', secret).update(body).digest('hex')}` });
+
+beforeAll(async () => {
+  if (!existsSync(join(CDK_OUT, 'manifest.json'))) throw new Error('npm run test:emulator reads the synthesized app: run npm run synth first');
+  moto = await startMoto();
+  vi.stubEnv('AWS_ENDPOINT_URL', moto.endpoint);
+  vi.stubEnv('AWS_REGION', REGION);
+  vi.stubEnv('AWS_ACCESS_KEY_ID', CREDENTIALS.accessKeyId);
+  vi.stubEnv('AWS_SECRET_ACCESS_KEY', CREDENTIALS.secretAccessKey);
+  vi.stubEnv('AWS_SESSION_TOKEN', '');
+  vi.stubEnv('AWS_PROFILE', '');
+  deployment = await deployToMoto(moto.endpoint, CDK_OUT);
+  // The test's own client, like anyone's with an endpoint override: no queue-URL host.
+  sqs = new SQSClient({ region: REGION, endpoint: moto.endpoint, credentials: CREDENTIALS });
+}, 120_000);
+
+afterAll(async () => {
+  vi.unstubAllEnvs();
+  await moto?.stop();
+});
+
+describe('the deployment in moto', () => {
+  it('has the stack outputs the CLI reads, with queue URLs on the AWS host', () => {
+    expect(deployment.archiveArn).toMatch(/^arn:aws:events:us-east-1:\d{12}:archive\/dev-fastio-all$/);
+    expect(queueUrl('documents', 'buffer-dlq')).toMatch(/^https:\/\/sqs\.us-east-1\.amazonaws\.com\//);
+  });
+});
+
+describe('the ingest bundle', () => {
+  it('publishes a correctly signed webhook, which the documents rule delivers to its buffer', async () => {
+    const payload = readFileSync(join(ROOT, 'test/fixtures/payloads/document-uploaded.json'), 'utf8');
+    const eventId = (JSON.parse(payload) as { event_id: string }).event_id;
+
+    const accepted = await invokeIngest(payload, sign(payload, deployment.secret));
+    const forged = await invokeIngest(payload, sign(payload, 'not-the-secret'));
+
+    expect(accepted.statusCode).toBe(202);
+    expect(forged.statusCode).toBe(401);
+    expect(eventIds(await take(queueUrl('documents', 'buffer')))).toEqual([eventId]);
+  });
+});
+
+describe('dlq commands', () => {
+  const deadLetter = (eventId: string) =>
+    JSON.stringify({ version: '0', id: `id-${eventId}`, 'detail-type': 'file.uploaded', source: 'fastio', account: '123456789012', time: '2026-11-22T10:30:00Z', region: REGION, resources: [], detail: { eventId, extension: 'pdf' } });
+
+  it('list, peek and redrive move the target DLQ messages back into the buffer queue', async () => {
+    const targetDlq = queueUrl('documents', 'target-dlq');
+    const buffer = queueUrl('documents', 'buffer');
+    await take(buffer);
+    for (const eventId of ['evt-dlq-1', 'evt-dlq-2']) {
+      await sqs.send(
+        new SendMessageCommand({ QueueUrl: targetDlq, MessageBody: deadLetter(eventId), MessageAttributes: { ERROR_CODE: { DataType: 'String', StringValue: 'SDK_CLIENT_ERROR' } } }),
+      );
+    }
+
+    const list = await ops('dlq', 'list', '--json');
+    expect(list.code, list.err).toBe(0);
+    expect(JSON.stringify(JSON.parse(list.out))).toContain('documents/target-dlq');
+
+    const peek = await ops('dlq', 'peek', 'documents/target-dlq', '-n', '5', '--json');
+    expect(peek.code, peek.err).toBe(0);
+    expect(peek.out).toContain('evt-dlq-1');
+    expect(await depth(targetDlq)).toBe(2);
+
+    const redrive = await ops('dlq', 'redrive', 'documents/target-dlq');
+    expect(redrive.code, redrive.err).toBe(0);
+    expect(await depth(targetDlq)).toBe(0);
+    expect(eventIds(await take(buffer))).toEqual(['evt-dlq-1', 'evt-dlq-2']);
+  });
+
+  it('redrives a buffer DLQ message by message with --max (moto has no message move tasks)', async () => {
+    const bufferDlq = queueUrl('documents', 'buffer-dlq');
+    await sqs.send(new SendMessageCommand({ QueueUrl: bufferDlq, MessageBody: deadLetter('evt-buffer-1') }));
+    const redrive = await ops('dlq', 'redrive', 'documents/buffer-dlq', '--max', '10');
+    expect(redrive.code, redrive.err).toBe(0);
+    expect(await depth(bufferDlq)).toBe(0);
+    expect(eventIds(await take(queueUrl('documents', 'buffer')))).toEqual(['evt-buffer-1']);
+  });
+
+  it("redrives a workflow failure as a new execution of the route's state machine", async () => {
+    const failures = queueUrl('large-media', 'workflow-failures');
+    await sqs.send(new SendMessageCommand({ QueueUrl: failures, MessageBody: JSON.stringify({ executionArn: 'arn:x', error: 'States.TaskFailed', cause: 'boom', input: JSON.parse(deadLetter('evt-wf-1')) }) }));
+    const redrive = await ops('dlq', 'redrive', 'large-media/workflow-failures');
+    expect(redrive.code, redrive.err).toBe(0);
+    expect(await depth(failures)).toBe(0);
+    const sfn = new SFNClient({ region: REGION, endpoint: moto.endpoint, credentials: CREDENTIALS });
+    const executions = await sfn.send(new ListExecutionsCommand({ stateMachineArn: deployment.routing.get(routeOutputKey('large-media', 'StateMachineArn')) }));
+    expect(executions.executions).toHaveLength(1);
+  });
+});
+
+describe('replay commands', () => {
+  it('start re-sends the archived webhook to the documents buffer; status, list and cancel see the replay', async () => {
+    const buffer = queueUrl('documents', 'buffer');
+    await take(buffer);
+    const started = await ops('replay', 'start', '--from', '-1h', '--to', 'now', '--route', 'documents', '--name', 'moto-replay-1', '--wait', '--json');
+    expect(started.code, started.err).toBe(0);
+    expect(JSON.parse(started.out)).toMatchObject({ state: 'COMPLETED' });
+
+    // moto replays synchronously; the re-sent event carries replay-name, as on AWS.
+    const replayed = (await take(buffer)).map((message) => JSON.parse(message.Body ?? '{}') as Record<string, unknown>).filter((event) => event['replay-name'] === 'moto-replay-1');
+    expect(replayed.map((event) => (event.detail as { eventId: string }).eventId)).toEqual([(JSON.parse(readFileSync(join(ROOT, 'test/fixtures/payloads/document-uploaded.json'), 'utf8')) as { event_id: string }).event_id]);
+
+    const status = await ops('replay', 'status', 'moto-replay-1', '--json');
+    expect(status.code, status.err).toBe(0);
+    expect(JSON.parse(status.out)).toMatchObject({ replayName: 'moto-replay-1', state: 'COMPLETED', eventSourceArn: deployment.archiveArn });
+
+    const completed = await ops('replay', 'list', '--state', 'COMPLETED', '--json');
+    expect(completed.code, completed.err).toBe(0);
+    expect((JSON.parse(completed.out) as { replayName: string }[]).map((replay) => replay.replayName)).toEqual(['moto-replay-1']);
+
+    const cancel = await ops('replay', 'cancel', 'moto-replay-1');
+    expect(cancel.code, cancel.err).toBe(0);
+    const cancelled = await ops('replay', 'list', '--state', 'CANCELLED', '--json');
+    expect((JSON.parse(cancelled.out) as { replayName: string }[]).map((replay) => replay.replayName)).toEqual(['moto-replay-1']);
+    expect(JSON.parse((await ops('replay', 'list', '--state', 'COMPLETED', '--json')).out)).toEqual([]);
+  });
+});

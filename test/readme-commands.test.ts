@@ -1,0 +1,272 @@
+/**
+ * Every command README.md shows must work, so README cannot drift from the code. Commands come from
+ * its ```bash blocks and from inline code that starts with a project command; each is checked as far
+ * as this machine can without AWS:
+ * - `npx cdk deploy|diff|destroy <stacks>`: the stacks are in `npx cdk ls` (run for real);
+ * - `npm run ops -- …`: the subcommand exists and accepts every flag (`--help` appended); commands
+ *   in bash blocks are also run for real with AWS and the local pipeline unreachable, so their
+ *   arguments pass all local validation (exit 1 from the unreachable endpoint, never 2);
+ * - `aws cloudformation describe-stacks`: the stack exists and the queried OutputKey is an output of
+ *   its synthesized template; every aws command's operation and options are in the table below;
+ * - `npm run <script>`, `npm start|test|ci`, `bash <file>`: the script or file exists;
+ *   anything else: the program is on PATH.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { stackTemplateFile } from '../lib/synthesized-template';
+
+const ROOT = new URL('..', import.meta.url).pathname;
+const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
+const PACKAGE = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+
+interface ReadmeCommand {
+  /** The words, shell quoting removed. */
+  readonly words: string[];
+  /** As written, for messages. */
+  readonly text: string;
+  /** From a bash block (complete, runnable) or inline code (may hold <placeholders>). */
+  readonly source: 'block' | 'inline';
+}
+
+/** Shell words of one line: quotes removed, an unquoted # starts a comment. */
+export function shellWords(line: string): string[] {
+  const words: string[] = [];
+  let current: string | undefined;
+  for (let i = 0; i < line.length; i += 1) {
+    const char = line[i] as string;
+    if (char === "'" || char === '"') {
+      const end = line.indexOf(char, i + 1);
+      if (end < 0) throw new Error(`unbalanced quote in README command: ${line}`);
+      current = (current ?? '') + line.slice(i + 1, end);
+      i = end;
+    } else if (/\s/.test(char)) {
+      if (current !== undefined) words.push(current);
+      current = undefined;
+    } else if (char === '#' && current === undefined) {
+      break;
+    } else {
+      current = (current ?? '') + char;
+    }
+  }
+  if (current !== undefined) words.push(current);
+  return words;
+}
+
+/** `X=$(cmd …)` is the command inside; `a && b` are two commands. */
+function commandsOfLine(line: string): string[] {
+  const substitution = /^\s*[A-Za-z_][A-Za-z0-9_]*=\$\((.*)\)\s*$/.exec(line);
+  return (substitution ? (substitution[1] as string) : line).split(/\s&&\s/);
+}
+
+const PROJECT_PREFIXES = ['npm ', 'npx ', 'aws ', 'bash '];
+
+function readmeCommands(opsWords: ReadonlySet<string>): ReadmeCommand[] {
+  const commands: ReadmeCommand[] = [];
+  const add = (text: string, source: ReadmeCommand['source']) => {
+    for (const part of commandsOfLine(text)) {
+      const words = shellWords(part);
+      if (words.length > 0) commands.push({ words, text: part.trim(), source });
+    }
+  };
+  const outsideBlocks = README.replace(/```bash\n([\s\S]*?)```/g, (_, body: string) => {
+    for (const line of body.replace(/\\\n\s*/g, ' ').split('\n')) add(line, 'block');
+    return '';
+  }).replace(/```[\s\S]*?```/g, '');
+  for (const match of outsideBlocks.matchAll(/`([^`\n]+)`/g)) {
+    const span = match[1] as string;
+    const first = span.split(' ')[0] ?? '';
+    // `dlq peek <queue>` in prose is an ops command without its `npm run ops --` prefix.
+    if (PROJECT_PREFIXES.some((prefix) => span.startsWith(prefix))) add(span, 'inline');
+    else if (opsWords.has(first) && span.includes(' ')) add(`npm run ops -- ${span}`, 'inline');
+  }
+  return commands;
+}
+
+// ---- the operator CLI, in this process: bin/ops.ts as it is, whatever it registers -------------
+
+let runs = 0;
+async function runOps(argv: readonly string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => (out.push(String(chunk)), true));
+  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => (err.push(String(chunk)), true));
+  const argvBefore = process.argv;
+  process.argv = [process.argv[0] as string, 'bin/ops.ts', ...argv];
+  try {
+    runs += 1;
+    // A fresh evaluation of the entry point per run; everything it imports stays cached.
+    await import(/* @vite-ignore */ `${new URL('../bin/ops.ts', import.meta.url).href}?run=${runs}`);
+    return { code: Number(process.exitCode ?? 0), out: out.join(''), err: err.join('') };
+  } finally {
+    process.exitCode = undefined;
+    process.argv = argvBefore;
+    stdout.mockRestore();
+    stderr.mockRestore();
+  }
+}
+
+// ---- aws CLI operations README may use, with their options (AWS CLI reference) --------------------
+
+const AWS_GLOBAL_OPTIONS = ['--query', '--output', '--region', '--profile', '--endpoint-url', '--no-cli-pager'];
+const AWS_OPERATIONS: Record<string, readonly string[]> = {
+  'sts get-caller-identity': [],
+  'cloudformation describe-stacks': ['--stack-name'],
+  'secretsmanager put-secret-value': ['--secret-id', '--secret-string', '--secret-binary', '--client-request-token', '--version-stages'],
+  'events test-event-pattern': ['--event-pattern', '--event'],
+  'iam attach-user-policy': ['--user-name', '--policy-arn'],
+  'iam attach-role-policy': ['--role-name', '--policy-arn'],
+  'iam attach-group-policy': ['--group-name', '--policy-arn'],
+};
+
+const CDK_SUBCOMMANDS = ['bootstrap', 'deploy', 'diff', 'destroy', 'ls', 'list', 'synth'];
+
+function withoutPlaceholders(word: string): string {
+  return word.replace(/<stage>/g, 'dev');
+}
+
+function onPath(program: string): boolean {
+  return (process.env.PATH ?? '').split(delimiter).some((dir) => dir !== '' && existsSync(join(dir, program)));
+}
+
+/** `-c key=value` pairs of a cdk command, which select what `cdk ls` must list. */
+function cdkContext(words: readonly string[]): string[] {
+  const context: string[] = [];
+  words.forEach((word, i) => {
+    if ((word === '-c' || word === '--context') && words[i + 1]) context.push('-c', words[i + 1] as string);
+  });
+  return context;
+}
+
+let lsDir: string;
+const listed = new Map<string, string[]>();
+function cdkLs(context: readonly string[]): string[] {
+  const key = context.join(' ');
+  const cached = listed.get(key);
+  if (cached) return cached;
+  // Into a scratch directory: other tests read cdk.out while this one runs.
+  const result = spawnSync(join(ROOT, 'node_modules', '.bin', 'cdk'), ['ls', '--output', join(lsDir, String(listed.size)), ...context], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, CI: 'true' } });
+  if (result.status !== 0) throw new Error(`npx cdk ls ${key} failed:\n${result.stderr}`);
+  const stacks = result.stdout.split('\n').map((line) => line.trim()).filter(Boolean);
+  listed.set(key, stacks);
+  return stacks;
+}
+
+function outputKeysOf(stackName: string): Set<string> {
+  cdkLs([]);
+  const role = /-fastio-(stateful|ingest|routing|monitoring)$/.exec(stackName)?.[1] as 'stateful' | 'ingest' | 'routing' | 'monitoring' | undefined;
+  const file = role === undefined ? undefined : stackTemplateFile(join(lsDir, '0'), role);
+  if (file === undefined) return new Set();
+  return new Set(Object.keys((JSON.parse(readFileSync(file, 'utf8')) as { Outputs?: Record<string, unknown> }).Outputs ?? {}));
+}
+
+/** Problems with one command, empty when it checks out. */
+async function problems(command: ReadmeCommand): Promise<string[]> {
+  const [program, ...args] = command.words.map(withoutPlaceholders) as [string, ...string[]];
+  const found: string[] = [];
+  if (program === 'npm') {
+    const [verb, script, separator, ...rest] = args;
+    if (verb === 'ci') return existsSync(join(ROOT, 'package-lock.json')) ? [] : ['npm ci needs package-lock.json'];
+    if (verb === 'start' || verb === 'test') return PACKAGE.scripts[verb] ? [] : [`package.json has no "${verb}" script`];
+    if (verb !== 'run' || script === undefined) return [`unsupported npm command`];
+    if (!PACKAGE.scripts[script]) return [`package.json has no "${script}" script`];
+    if (script !== 'ops' || separator === undefined) return [];
+    if (separator !== '--') return ['ops arguments must follow --'];
+    // `npm run ops -- <command>` in prose names no command.
+    if (rest[0]?.startsWith('<')) return [];
+    const help = await runOps([...rest, '--help']);
+    if (help.code !== 0) return [`ops rejects it: ${help.err.trim() || help.out.trim()}`];
+    if (command.source === 'block') {
+      const dry = await runOps(rest);
+      if (dry.code !== 0 && dry.code !== 1) found.push(`ops exits ${dry.code} with AWS unreachable: ${dry.err.trim()}`);
+    }
+    return found;
+  }
+  if (program === 'npx') {
+    const [tool, subcommand, ...rest] = args;
+    if (tool !== 'cdk') return onPath('npx') ? [] : ['npx is not installed'];
+    if (subcommand === undefined) return [];
+    if (!CDK_SUBCOMMANDS.includes(subcommand ?? '')) return [`unknown cdk subcommand ${subcommand ?? ''}`];
+    if (!['deploy', 'diff', 'destroy'].includes(subcommand ?? '')) return [];
+    const stacks = rest.filter((word, i) => !word.startsWith('-') && !['-c', '--context'].includes(rest[i - 1] ?? ''));
+    if (stacks.length === 0 && !rest.includes('--all')) return ['names no stack and no --all'];
+    const known = cdkLs(cdkContext(rest));
+    return stacks.filter((stack) => !known.includes(stack)).map((stack) => `no stack ${stack} (cdk ls: ${known.join(', ')})`);
+  }
+  if (program === 'aws') {
+    const operation = `${args[0] ?? ''} ${args[1] ?? ''}`;
+    const allowed = AWS_OPERATIONS[operation];
+    if (allowed === undefined) return [`aws ${operation} is not in this test's table: check it in the AWS CLI reference and add it`];
+    for (const word of args.slice(2)) {
+      if (word.startsWith('--') && !allowed.includes(word) && !AWS_GLOBAL_OPTIONS.includes(word)) found.push(`aws ${operation} has no option ${word}`);
+    }
+    if (operation === 'cloudformation describe-stacks') {
+      const stack = args[args.indexOf('--stack-name') + 1] ?? '';
+      if (!cdkLs([]).includes(stack)) found.push(`no stack ${stack}`);
+      const query = args[args.indexOf('--query') + 1] ?? '';
+      for (const match of query.matchAll(/OutputKey==`?'?([A-Za-z0-9]+)/g)) {
+        if (!outputKeysOf(stack).has(match[1] as string)) found.push(`stack ${stack} has no output ${match[1] as string}`);
+      }
+    }
+    return found;
+  }
+  if (program === 'bash') return existsSync(join(ROOT, args[0] ?? '')) ? [] : [`no file ${args[0] ?? ''}`];
+  return onPath(program) ? [] : [`${program} is not installed`];
+}
+
+// ---- the test --------------------------------------------------------------------------------------
+
+let commands: ReadmeCommand[];
+
+beforeAll(async () => {
+  lsDir = mkdtempSync(join(tmpdir(), 'readme-cdk-ls-'));
+  const help = await runOps(['help']);
+  const opsWords = new Set([...help.out.matchAll(/^ {2}([a-z][a-z-]*) /gm)].map((match) => match[1] as string));
+  commands = readmeCommands(opsWords);
+  // Real runs must never reach AWS or somebody's local pipeline.
+  vi.stubEnv('AWS_ENDPOINT_URL', 'http://127.0.0.1:9');
+  vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDREADME');
+  vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'readme');
+  vi.stubEnv('AWS_SESSION_TOKEN', '');
+  vi.stubEnv('AWS_PROFILE', '');
+  vi.stubEnv('AWS_REGION', 'eu-west-1');
+  vi.stubEnv('AWS_MAX_ATTEMPTS', '1');
+  vi.stubEnv('FASTIO_LOCAL_DIR', join(lsDir, 'no-local-pipeline'));
+}, 60_000);
+
+afterAll(() => {
+  vi.unstubAllEnvs();
+  rmSync(lsDir, { recursive: true, force: true });
+});
+
+describe('README commands', () => {
+  it('are found: every bash block line and every inline project command', () => {
+    expect(commands.filter((command) => command.source === 'block').length).toBeGreaterThan(10);
+    const texts = commands.map((command) => command.text);
+    for (const start of ['npm run ops -- dlq peek', 'npm run ops -- replay start', 'npx cdk deploy --all', 'npx cdk deploy <stage>-fastio-routing', 'aws cloudformation describe-stacks']) {
+      expect(texts.some((text) => text.startsWith(start)), start).toBe(true);
+    }
+  });
+
+  it('all work: stacks, output keys, ops subcommands, flags and arguments exist', async () => {
+    const report: string[] = [];
+    for (const command of commands) {
+      for (const problem of await problems(command)) report.push(`${command.text}: ${problem}`);
+    }
+    expect(report).toEqual([]);
+  }, 300_000);
+
+  it('a drifted command fails the check', async () => {
+    const drifted = (text: string): ReadmeCommand => ({ text, words: shellWords(text), source: 'block' });
+    expect(await problems(drifted('npx cdk deploy Routing'))).toEqual([expect.stringContaining('no stack Routing')]);
+    expect(await problems(drifted('npm run ops -- dlq peek documents/buffer-dlq --count 5'))).toEqual([expect.stringContaining('ops rejects it')]);
+    expect(await problems(drifted('npm run ops -- dlq drain documents/buffer-dlq'))).toEqual([expect.stringContaining('ops rejects it')]);
+    expect(await problems(drifted('npm run ops -- dlq peek documents/nope'))).toEqual([expect.stringContaining('ops exits 2')]);
+    expect(await problems(drifted(`aws cloudformation describe-stacks --stack-name dev-fastio-ingest --query "Stacks[0].Outputs[?OutputKey=='ApiUrl'].OutputValue"`))).toEqual([
+      'stack dev-fastio-ingest has no output ApiUrl',
+    ]);
+    expect(await problems(drifted('aws secretsmanager put-secret-value --secret-arn x'))).toEqual(['aws secretsmanager put-secret-value has no option --secret-arn']);
+  }, 120_000);
+});
