@@ -9,6 +9,11 @@ import { patternCommands } from '../lib/ops/pattern-commands';
 import { replayCommands } from '../lib/ops/replay-commands';
 import { sendCommand, signCommand } from '../lib/ops/sign-command';
 
+// The AWS SDK warns once per process, in nine lines, that its releases after January 2027 need
+// Node 22; README's "Node.js versions" says what that means here. Only that notice is switched off
+// (through the SDK's own variable, unless the operator set it): every other warning still prints.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 const commands: OpsCommand[] = [
   // Each command module exports its OpsCommand objects; register them in this list.
   signCommand,

@@ -44,7 +44,7 @@ export function readPipelineFile(options: LocalOptions = {}): PipelineFile | und
   }
 }
 
-const NOT_RUNNING = 'no local pipeline is running: start it with `npm start` in another terminal (or pass --url)';
+const NOT_RUNNING = 'no local pipeline is running: start it with `npm start` in another terminal';
 
 /** Base URL of the pipeline: the option, else pipeline.json. */
 export function localBaseUrl(options: LocalOptions = {}): string {

@@ -24,6 +24,7 @@ import { StatefulOutput } from '../stack-outputs';
 import {
   OperationFailed,
   UsageError,
+  refuseOptions,
   requiredStringOption,
   stringListOption,
   stringOption,
@@ -150,6 +151,9 @@ function startReplayCommand(runtime: OpsRuntime): OpsCommand {
     },
     async run({ options, io }) {
       // ---- everything local first: no AWS call for bad input --------------------------------------
+      if (options.local === true) {
+        refuseOptions(options, ['stage', 'region', 'bus', 'archive', 'rule-arn'], '--local', 'it replays the archive of the pipeline `npm start` runs to its rules');
+      }
       const stage = stageOption(options);
       const region = regionOption(options);
       const fromRaw = requiredStringOption(options, 'from');
@@ -179,7 +183,6 @@ function startReplayCommand(runtime: OpsRuntime): OpsCommand {
       for (const warning of warnings) io.err(`warning: ${warning}`);
 
       if (options.local === true) {
-        if (busOverride || archiveOverride || ruleArnOverrides.length > 0) throw new UsageError('--local replays the local archive to local rules: --bus, --archive and --rule-arn do not apply');
         return replayLocally({ from: window.from, to: window.to, routes, allRoutes, ...(explicitName === undefined ? {} : { name: explicitName }) }, io, json);
       }
 

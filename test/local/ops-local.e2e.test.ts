@@ -80,6 +80,6 @@ describe('ops --local', () => {
 
   it('refuses overrides that only make sense on AWS', async () => {
     const result = await ops('replay', 'start', '--from', '-1h', '--to', 'now', '--route', 'documents', '--local', '--bus', 'arn:aws:events:eu-west-1:123456789012:event-bus/x');
-    expect(result).toMatchObject({ code: 2, err: ['error: --local replays the local archive to local rules: --bus, --archive and --rule-arn do not apply'] });
+    expect(result).toMatchObject({ code: 2, err: ['error: --bus does not apply with --local: it replays the archive of the pipeline `npm start` runs to its rules'] });
   });
 });
