@@ -273,6 +273,7 @@ export class LocalPipeline {
       now: this.clock.now,
     });
     this.#webServer = createServer((request: IncomingMessage, response: ServerResponse) => void api.handle(request, response));
+    this.#webServer.on('clientError', (error: NodeJS.ErrnoException, socket) => api.clientError(error, socket));
     const port = await listen(this.#webServer, this.options.port ?? DEFAULT_PORT).catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'EADDRINUSE') throw new Error(`port ${this.options.port ?? DEFAULT_PORT} is in use: pass --port <n> (or PORT=<n>)`);
       throw error;
