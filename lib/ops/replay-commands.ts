@@ -42,6 +42,12 @@ const BUS_ARN = /^arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus\/[A-Za-z0-9.
 const ARCHIVE_ARN = /^arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:archive\/([.\-_A-Za-z0-9]+)$/;
 const RULE_ARN = /^arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:rule\/[A-Za-z0-9._\-/]+$/;
 
+/**
+ * EventBridge writes events to the archive with a delay, so a replay whose window ends later than
+ * this before now can report COMPLETED without the newest events of the window.
+ */
+export const ARCHIVE_LAG_MS = 10 * 60_000;
+
 const REPLAY_STATES = Object.values(ReplayState);
 const TERMINAL_STATES: readonly string[] = [ReplayState.COMPLETED, ReplayState.FAILED, ReplayState.CANCELLED];
 
@@ -135,7 +141,7 @@ function startReplayCommand(runtime: OpsRuntime): OpsCommand {
     path: ['replay', 'start'],
     summary: 'replay archived events of a time window to the rules of chosen routes (--wait to watch it finish)',
     usage:
-      '--from <time> --to <time> (--route <name>... | --all-routes) [--name <n>] [--wait] [--stage <s>] [--bus <arn>] [--archive <arn>] [--rule-arn <arn>...] [--region <r>] [--local] [--json]',
+      '--from <time> --to <time> (--route <name>... | --all-routes) [--name <n>] [--wait] [--force] [--stage <s>] [--bus <arn>] [--archive <arn>] [--rule-arn <arn>...] [--region <r>] [--local] [--json]',
     options: {
       ...deploymentOptions,
       from: { type: 'string' },
@@ -144,6 +150,7 @@ function startReplayCommand(runtime: OpsRuntime): OpsCommand {
       'all-routes': { type: 'boolean' },
       name: { type: 'string' },
       wait: { type: 'boolean' },
+      force: { type: 'boolean' },
       bus: { type: 'string' },
       archive: { type: 'string' },
       'rule-arn': { type: 'string', multiple: true },
@@ -152,7 +159,8 @@ function startReplayCommand(runtime: OpsRuntime): OpsCommand {
     async run({ options, io }) {
       // ---- everything local first: no AWS call for bad input --------------------------------------
       if (options.local === true) {
-        refuseOptions(options, ['stage', 'region', 'bus', 'archive', 'rule-arn'], '--local', 'it replays the archive of the pipeline `npm start` runs to its rules');
+        // The local archive is written before PutEvents answers: it has no lag to force past.
+        refuseOptions(options, ['stage', 'region', 'bus', 'archive', 'rule-arn', 'force'], '--local', 'it replays the archive of the pipeline `npm start` runs to its rules');
       }
       const stage = stageOption(options);
       const region = regionOption(options);
@@ -178,6 +186,11 @@ function startReplayCommand(runtime: OpsRuntime): OpsCommand {
       const now = runtime.now();
       const window = parseWindow(fromRaw, toRaw, now);
       const json = options.json === true;
+      if (options.local !== true && options.force !== true && window.to.getTime() > now.getTime() - ARCHIVE_LAG_MS) {
+        throw new UsageError(
+          `--to (${window.to.toISOString()}) is less than ${ARCHIVE_LAG_MS / 60_000} minutes ago: the archive lags behind the bus, so the replay could report COMPLETED without the newest events; end at --to=-${ARCHIVE_LAG_MS / 60_000}m or earlier, or add --force`,
+        );
+      }
 
       const warnings = replayWarnings(routes, allRoutes);
       for (const warning of warnings) io.err(`warning: ${warning}`);
