@@ -5,6 +5,7 @@
 import { runCli } from '../lib/ops/cli';
 import type { OpsCommand } from '../lib/ops/command';
 import { dlqCommands } from '../lib/ops/dlq-commands';
+import { faultsCommands } from '../lib/ops/faults-commands';
 import { patternCommands } from '../lib/ops/pattern-commands';
 import { replayCommands } from '../lib/ops/replay-commands';
 import { sendCommand, signCommand } from '../lib/ops/sign-command';
@@ -21,6 +22,7 @@ const commands: OpsCommand[] = [
   ...replayCommands,
   ...dlqCommands,
   ...patternCommands,
+  ...faultsCommands,
 ];
 
 const exitCode = await runCli(commands, process.argv.slice(2), {

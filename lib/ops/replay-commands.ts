@@ -17,7 +17,7 @@ import {
   type EventBridgeClient,
   type Replay,
 } from '@aws-sdk/client-eventbridge';
-import { replayLocally } from './local-recovery';
+import { replayListLocally, replayLocally, replayStatusLocally } from './local-recovery';
 import { stackNames } from '../config';
 import { acceptsReplays, routeTable, type Route } from '../route-table';
 import { StatefulOutput } from '../stack-outputs';
@@ -196,7 +196,7 @@ function startReplayCommand(runtime: OpsRuntime): OpsCommand {
       for (const warning of warnings) io.err(`warning: ${warning}`);
 
       if (options.local === true) {
-        return replayLocally({ from: window.from, to: window.to, routes, allRoutes, ...(explicitName === undefined ? {} : { name: explicitName }) }, io, json);
+        return replayLocally({ from: window.from, to: window.to, routes, allRoutes, now, ...(explicitName === undefined ? {} : { name: explicitName }) }, io, json);
       }
 
       return withAwsErrors(async () => {
@@ -311,11 +311,15 @@ function statusReplayCommand(runtime: OpsRuntime): OpsCommand {
   return {
     path: ['replay', 'status'],
     summary: 'show the state and progress of a replay',
-    usage: '<name> [--region <r>] [--json]',
-    options: { region: deploymentOptions.region, json: deploymentOptions.json },
+    usage: '<name> [--region <r>] [--local] [--json]',
+    options: { region: deploymentOptions.region, json: deploymentOptions.json, local: { type: 'boolean' } },
     positionals: { min: 1, max: 1 },
     async run({ positionals, options, io }) {
       const replayName = replayNameArgument(positionals[0], 'replay name');
+      if (options.local === true) {
+        refuseOptions(options, ['region'], '--local', 'it asks the pipeline `npm start` runs');
+        return replayStatusLocally(replayName, io, options.json === true);
+      }
       const region = regionOption(options);
       return withAwsErrors(async () => {
         const replay = await describeReplayOrExplain(runtime.clients(region).eventBridge, replayName);
@@ -387,8 +391,8 @@ function listReplayCommand(runtime: OpsRuntime): OpsCommand {
   return {
     path: ['replay', 'list'],
     summary: "list the replays of the deployment's archive",
-    usage: `[--state ${REPLAY_STATES.join('|')}] [--stage <s>] [--archive <arn>] [--region <r>] [--json]`,
-    options: { ...deploymentOptions, state: { type: 'string' }, archive: { type: 'string' } },
+    usage: `[--state ${REPLAY_STATES.join('|')}] [--stage <s>] [--archive <arn>] [--region <r>] [--local] [--json]`,
+    options: { ...deploymentOptions, state: { type: 'string' }, archive: { type: 'string' }, local: { type: 'boolean' } },
     async run({ options, io }) {
       const stage = stageOption(options);
       const region = regionOption(options);
@@ -396,6 +400,10 @@ function listReplayCommand(runtime: OpsRuntime): OpsCommand {
       const state = stateRaw?.toUpperCase();
       if (state !== undefined && !(REPLAY_STATES as readonly string[]).includes(state)) {
         throw new UsageError(`--state "${stateRaw ?? ''}" is invalid; valid states: ${REPLAY_STATES.join(', ')}`);
+      }
+      if (options.local === true) {
+        refuseOptions(options, ['stage', 'region', 'archive'], '--local', 'it lists the replays of the pipeline `npm start` runs');
+        return replayListLocally(state, io, options.json === true);
       }
       const archiveOverride = arnOption(options, 'archive', ARCHIVE_ARN, 'arn:aws:events:eu-west-1:123456789012:archive/<name>');
       return withAwsErrors(async () => {

@@ -62,6 +62,9 @@ const cases: readonly Case[] = [
   { argv: ['pattern', 'test', '--pattern', PATTERN, '--json'], code: 2, says: '--event is required' },
   { argv: ['pattern', 'test', '--pattern', PATTERN, '--event', EVENT, '--live'], code: 1, says: 'cannot reach AWS (ECONNREFUSED' },
   { argv: ['routes', 'test', 'no-such-file.json'], code: 2, says: 'cannot read file no-such-file.json (ENOENT)' },
+  // ---- faults
+  { argv: ['faults', 'add', '--service', 'events'], code: 2, says: 'faults are injected into the pipeline `npm start` runs, not into AWS: add --local' },
+  { argv: ['faults', 'list', '--local'], code: 1, says: 'no local pipeline is running' },
   // ---- bench
   { script: 'bin/bench.ts', argv: ['--bogus'], code: 2, says: "Unknown option '--bogus'; usage: npm run bench" },
   { script: 'bin/bench.ts', argv: ['--only', 'ingest,nope'], code: 2, says: 'unknown section "nope"' },
