@@ -367,15 +367,31 @@ function format(value: number): string {
   return value.toFixed(2);
 }
 
-async function main(): Promise<void> {
-  Object.assign(process.env, FUNCTION_ENV);
-  const { values } = parseArgs({ options: { json: { type: 'boolean' }, only: { type: 'string' } } });
-  const chosen = values.only ? values.only.split(',') : Object.keys(SECTIONS);
-  for (const name of chosen) {
-    const section = SECTIONS[name];
-    if (!section) throw new Error(`unknown section "${name}"; choose from ${Object.keys(SECTIONS).join(', ')}`);
-    await section();
+const USAGE = `usage: npm run bench [-- --json] [-- --only ${Object.keys(SECTIONS).join(',')}]`;
+
+/** Bad arguments: exit 2 and one line, as the ops CLI does, before anything is measured. */
+class BenchUsageError extends Error {}
+
+function parseBenchArgs(): { json: boolean; sections: string[] } {
+  let values: { json?: boolean; only?: string };
+  try {
+    ({ values } = parseArgs({ options: { json: { type: 'boolean' }, only: { type: 'string' } }, strict: true }));
+  } catch (error) {
+    // Node's first sentence only: some of its messages run over three lines.
+    throw new BenchUsageError(((error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '').split('. ')[0]);
   }
+  const sections = values.only === undefined ? Object.keys(SECTIONS) : values.only.split(',');
+  for (const name of sections) {
+    if (!SECTIONS[name]) throw new BenchUsageError(`unknown section "${name}"; choose from ${Object.keys(SECTIONS).join(', ')}`);
+  }
+  return { json: values.json === true, sections };
+}
+
+async function main(): Promise<void> {
+  const args = parseBenchArgs();
+  Object.assign(process.env, FUNCTION_ENV);
+  for (const name of args.sections) await (SECTIONS[name] as () => Promise<void> | void)();
+  const values = { json: args.json };
   const machine = { node: process.version, cpus: availableParallelism(), cpuModel: cpus()[0]?.model ?? 'unknown', date: new Date().toISOString() };
   if (values.json) {
     process.stdout.write(`${JSON.stringify({ machine, figures }, null, 2)}\n`);
@@ -395,6 +411,11 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`bench failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  if (error instanceof BenchUsageError) {
+    process.stderr.write(`error: ${error.message}; ${USAGE}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  process.stderr.write(`bench failed: ${(error instanceof Error ? error.message : String(error)).split('\n')[0]}\n`);
   process.exitCode = 1;
 });

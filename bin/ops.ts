@@ -5,9 +5,15 @@
 import { runCli } from '../lib/ops/cli';
 import type { OpsCommand } from '../lib/ops/command';
 import { dlqCommands } from '../lib/ops/dlq-commands';
+import { faultsCommands } from '../lib/ops/faults-commands';
 import { patternCommands } from '../lib/ops/pattern-commands';
 import { replayCommands } from '../lib/ops/replay-commands';
 import { sendCommand, signCommand } from '../lib/ops/sign-command';
+
+// The AWS SDK warns once per process, in nine lines, that its releases after January 2027 need
+// Node 22; README's "Node.js versions" says what that means here. Only that notice is switched off
+// (through the SDK's own variable, unless the operator set it): every other warning still prints.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const commands: OpsCommand[] = [
   // Each command module exports its OpsCommand objects; register them in this list.
@@ -16,6 +22,7 @@ const commands: OpsCommand[] = [
   ...replayCommands,
   ...dlqCommands,
   ...patternCommands,
+  ...faultsCommands,
 ];
 
 const exitCode = await runCli(commands, process.argv.slice(2), {

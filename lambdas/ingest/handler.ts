@@ -124,7 +124,7 @@ async function handle(event: APIGatewayProxyEventV2, deliveryId: string): Promis
   };
   if (quarantineReason === undefined) logger.info('webhook accepted', { ...logFields, outcome: 'accepted' });
   else logger.warn('webhook quarantined', { ...logFields, outcome: 'quarantined', reason: quarantineReason });
-  return json(202, { eventId: result.eventId });
+  return json(202, { fastioEventId, eventBridgeEventId: result.eventId });
 }
 
 export async function handler(event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyStructuredResultV2> {

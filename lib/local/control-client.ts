@@ -12,9 +12,10 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OperationFailed, UsageError } from '../ops/command';
 import type { ReplayResult } from './event-bus';
-import type { DeadLetterQueueStatus, PeekedMessage, PipelineFile, RedriveResult } from './pipeline';
+import type { ActiveFault, FaultSpec } from './faults';
+import type { DeadLetterQueueStatus, LocalReplay, PeekedMessage, PipelineFile, RedriveResult } from './pipeline';
 
-export type { DeadLetterQueueStatus, PeekedMessage, PipelineFile, RedriveResult, ReplayResult };
+export type { ActiveFault, DeadLetterQueueStatus, FaultSpec, LocalReplay, PeekedMessage, PipelineFile, RedriveResult, ReplayResult };
 
 export const LOCAL_DIR_ENV_VAR = 'FASTIO_LOCAL_DIR';
 const TIMEOUT_MS = 30_000;
@@ -44,7 +45,7 @@ export function readPipelineFile(options: LocalOptions = {}): PipelineFile | und
   }
 }
 
-const NOT_RUNNING = 'no local pipeline is running: start it with `npm start` in another terminal (or pass --url)';
+const NOT_RUNNING = 'no local pipeline is running: start it with `npm start` in another terminal';
 
 /** Base URL of the pipeline: the option, else pipeline.json. */
 export function localBaseUrl(options: LocalOptions = {}): string {
@@ -72,7 +73,7 @@ export function localSendTarget(options: LocalOptions = {}): { webhookUrl: strin
   return { webhookUrl: file.webhookUrl, secret };
 }
 
-async function call<T>(options: LocalOptions, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+async function call<T>(options: LocalOptions, method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
   const base = localBaseUrl(options);
   let response: Response;
   try {
@@ -121,6 +122,36 @@ export function localReplay(request: LocalReplayRequest, options: LocalOptions =
     ...(request.allRoutes ? { allRoutes: true } : { routes: request.routes ?? [] }),
     ...(request.name === undefined ? {} : { name: request.name }),
   });
+}
+
+/** Every replay the running pipeline ran, oldest first. */
+export async function localReplays(options: LocalOptions = {}): Promise<LocalReplay[]> {
+  return (await call<{ replays: LocalReplay[] }>(options, 'GET', '/replays')).replays;
+}
+
+/** One replay by name; an unknown name is a UsageError (HTTP 404). */
+export function localReplayStatus(name: string, options: LocalOptions = {}): Promise<LocalReplay> {
+  return call<LocalReplay>(options, 'GET', `/replays/${encodeURIComponent(name)}`);
+}
+
+/** The archive's retention as synthesized, in days; null when it keeps events indefinitely. */
+export async function localArchiveRetentionDays(options: LocalOptions = {}): Promise<number | null> {
+  const value = (await localStatus(options)).archiveRetentionDays;
+  return typeof value === 'number' ? value : null;
+}
+
+/** Makes the stand-ins fail matching calls (see lib/local/faults.ts); returns the fault with its id. */
+export function localAddFault(spec: FaultSpec, options: LocalOptions = {}): Promise<ActiveFault> {
+  return call<ActiveFault>(options, 'POST', '/faults', spec);
+}
+
+export async function localFaults(options: LocalOptions = {}): Promise<ActiveFault[]> {
+  return (await call<{ faults: ActiveFault[] }>(options, 'GET', '/faults')).faults;
+}
+
+/** Removes one fault by id, or every fault; resolves to how many were removed. */
+export async function localClearFaults(id: number | undefined, options: LocalOptions = {}): Promise<number> {
+  return (await call<{ removed: number }>(options, 'DELETE', `/faults${id === undefined ? '' : `?id=${id}`}`)).removed;
 }
 
 /** Every dead-letter queue (names like `documents/buffer-dlq`) with depth and oldest age. */

@@ -3,6 +3,7 @@
  *
  *   GET    /_local/status                    what runs: routes, functions, queues, tables
  *   POST   /_local/replay                    {from, to, routes?: string[] | allRoutes: true, name?}
+ *   GET    /_local/replays                   every replay run so far; /_local/replays/<name>: one
  *   GET    /_local/dlq                       every dead-letter queue: depth, oldest age
  *   GET    /_local/dlq/peek?name=…&max=…     the messages of one, with their events and failures
  *   POST   /_local/dlq/redrive               {name, max?}
@@ -76,6 +77,7 @@ export async function handleControl(pipeline: LocalPipeline, request: ControlReq
           awsEndpoint: pipeline.awsEndpoint,
           stateDir: pipeline.options.stateDir,
           timeScale: pipeline.clock.timeScale,
+          archiveRetentionDays: pipeline.model.archive.retentionDays ?? null,
           routes: pipeline.model.rules.map((rule) => ({ route: rule.route, rule: rule.name, targets: rule.targets.map((t) => ({ kind: t.kind, arn: t.arn })) })),
           functions: [...pipeline.functions.values()].map((fn) => ({ label: fn.label, name: fn.name, handler: fn.definition.handlerFile })),
           tables: pipeline.dynamodb.tableNames,
@@ -94,6 +96,14 @@ export async function handleControl(pipeline: LocalPipeline, request: ControlReq
       const name = typeof body.name === 'string' ? body.name : `local-${new Date(pipeline.clock.now()).toISOString().replace(/[-:]/g, '').slice(0, 15)}`;
       if (!REPLAY_NAME_PATTERN.test(name)) throw new BadRequest(`replay name "${name}" is invalid: 1-64 characters from letters, digits, '.', '-' and '_'`);
       return { status: 200, body: pipeline.replay({ name, from, to, ...(allRoutes ? {} : { routes: routes ?? [] }) }) };
+    }
+    if (method === 'GET' && path === '/replays') return { status: 200, body: { replays: pipeline.replays } };
+    const replay = /^\/replays\/(.+)$/.exec(path);
+    if (method === 'GET' && replay) {
+      const name = decodeURIComponent(replay[1] as string);
+      // A name can be reused locally (AWS refuses that); the latest run is the one asked about.
+      const found = pipeline.replays.findLast((candidate) => candidate.name === name);
+      return found ? { status: 200, body: found } : { status: 404, body: { message: `replay ${name} not found (replay list --local shows the existing ones)` } };
     }
     if (method === 'GET' && path === '/dlq') return { status: 200, body: { queues: pipeline.deadLetterQueues() } };
     if (method === 'GET' && path === '/dlq/peek') {

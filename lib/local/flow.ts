@@ -20,9 +20,17 @@ export type FlowListener = (record: FlowRecord) => void;
 /** The most recent records kept; trimmed in one go when twice that many piled up, not on every emit. */
 const MAX_RECORDS = 5_000;
 
+/** Ends a hold, first emitting the record that should come before what was held (if any). */
+export type FlowRelease = (first?: { status: FlowStatus; source: string; text: string; data?: Record<string, unknown> }) => void;
+
+/** Held records are let out anyway beyond this many, so a steady stream of requests cannot starve the terminal. */
+const MAX_HELD = 1_000;
+
 export class Flow {
   readonly records: FlowRecord[] = [];
   readonly #listeners = new Set<FlowListener>();
+  #holds = 0;
+  #held: FlowRecord[] = [];
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -33,6 +41,33 @@ export class Flow {
 
   emit(status: FlowStatus, source: string, text: string, data?: Record<string, unknown>): void {
     const record: FlowRecord = { at: this.now(), status, source, text, ...(data ? { data } : {}) };
+    if (this.#holds > 0 && this.#held.length < MAX_HELD) this.#held.push(record);
+    else this.#deliver(record);
+  }
+
+  /**
+   * Holds back records until the returned release is called. The HTTP API holds while the ingest
+   * runs: the bus routes an event inside the ingest's PutEvents, before the ingest answers, yet the
+   * terminal should read in causal order for a person: "202 verified, published", then its routes.
+   * Overlapping holds (concurrent requests) each put their first line out at once and let the held
+   * records go when the last one ends.
+   */
+  hold(): FlowRelease {
+    this.#holds += 1;
+    let released = false;
+    return (first) => {
+      if (released) return;
+      released = true;
+      this.#holds -= 1;
+      if (first) this.#deliver({ at: this.now(), status: first.status, source: first.source, text: first.text, ...(first.data ? { data: first.data } : {}) });
+      if (this.#holds > 0) return;
+      const held = this.#held;
+      this.#held = [];
+      for (const record of held) this.#deliver(record);
+    };
+  }
+
+  #deliver(record: FlowRecord): void {
     this.records.push(record);
     if (this.records.length >= 2 * MAX_RECORDS) this.records.splice(0, this.records.length - MAX_RECORDS);
     for (const listener of this.#listeners) listener(record);

@@ -4,6 +4,7 @@
  * endpoint under /_local/ (replay, dead-letter queues, tables, faults).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import {
   MAX_PAYLOAD_BYTES,
@@ -102,6 +103,8 @@ export class HttpApi {
       if (!route) {
         request.resume();
         write(response, notFound());
+        const routes = this.model.webhookRoutes.map((candidate) => candidate.routeKey).join(', ');
+        this.deps.flow.emit('warn', 'api', `${method} ${path} → 404: no such route (the API has ${routes})`);
         return;
       }
       const requestId = newRequestId();
@@ -127,20 +130,47 @@ export class HttpApi {
         timeEpoch: this.deps.now(),
         domainName: String(request.headers.host ?? '127.0.0.1'),
       });
-      const outcome = await this.deps.invoke(route.functionName, event);
+      // What the bus does with the published event is shown after the answer that published it.
+      const release = this.deps.flow.hold();
+      let outcome: InvocationOutcome;
+      try {
+        outcome = await this.deps.invoke(route.functionName, event);
+      } catch (error) {
+        release();
+        throw error;
+      }
       if (!outcome.ok) {
-        this.deps.flow.emit('fail', 'ingest', `${method} ${path} → 500: the function failed: ${outcome.error?.errorType}: ${outcome.error?.errorMessage}`);
+        release({ status: 'fail', source: 'ingest', text: `${method} ${path} → 500: the function failed: ${outcome.error?.errorType}: ${outcome.error?.errorMessage}` });
         write(response, internalError(), { 'apigw-requestid': requestId });
         return;
       }
       const answer = fromLambdaResult(outcome.payload);
       const status = answer.statusCode >= 200 && answer.statusCode < 300 ? 'ok' : 'fail';
-      this.deps.flow.emit(status, 'ingest', `${method} ${path} → ${describeIngest(outcome, answer.statusCode, answer.body)} (${Math.round(outcome.durationMs)} ms)`, { statusCode: answer.statusCode, requestId });
+      release({
+        status,
+        source: 'ingest',
+        text: `${method} ${path} → ${describeIngest(outcome, answer.statusCode, answer.body)} (${Math.round(outcome.durationMs)} ms)`,
+        data: { statusCode: answer.statusCode, requestId },
+      });
       write(response, answer, { 'apigw-requestid': requestId });
     } catch (error) {
       if (!response.headersSent) write(response, internalError());
       this.deps.flow.emit('fail', 'api', `internal error: ${error instanceof Error ? error.message : String(error)}`);
     }
+  }
+
+  /**
+   * A request Node's HTTP parser refused before any handler ran: headers over its limit (431) or
+   * not HTTP at all (400). Answered as Node would by itself, and shown in the terminal like any answer.
+   */
+  clientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+    if (error.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+    socket.end(tooLarge ? 'HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n' : 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    this.deps.flow.emit('fail', 'api', tooLarge ? '→ 431: the request headers are too large; nothing was invoked' : `→ 400: not a valid HTTP request (${error.code ?? 'parse error'}); nothing was invoked`);
   }
 
   private async control(request: IncomingMessage, response: ServerResponse, method: string, url: string): Promise<void> {

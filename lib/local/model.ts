@@ -102,7 +102,8 @@ export interface WebhookRoute {
 export interface LocalModel {
   readonly assembly: CloudAssembly;
   readonly bus: { readonly name: string; readonly arn: string };
-  readonly archive: { readonly name: string; readonly pattern: unknown };
+  /** retentionDays: the synthesized RetentionDays (absent or 0 = indefinitely, as on AWS). */
+  readonly archive: { readonly name: string; readonly pattern: unknown; readonly retentionDays?: number };
   readonly secret: { readonly name: string; readonly arn: string };
   readonly tables: readonly TableDefinition[];
   readonly queues: readonly QueueDefinition[];
@@ -164,7 +165,11 @@ export function loadModel(projectRoot: string, assemblyDir: string): LocalModel 
   };
 
   const busResource = single('AWS::Events::EventBus');
-  const archive = all('AWS::Events::Archive', (stack, logicalId, resource) => ({ name: physicalResource(stack, logicalId).name, pattern: resource.Properties?.EventPattern }))[0];
+  const archive = all('AWS::Events::Archive', (stack, logicalId, resource) => ({
+    name: physicalResource(stack, logicalId).name,
+    pattern: resource.Properties?.EventPattern,
+    retentionDays: typeof resource.Properties?.RetentionDays === 'number' ? resource.Properties.RetentionDays : undefined,
+  }))[0];
   const secretResource = single('AWS::SecretsManager::Secret');
 
   const tables = all('AWS::DynamoDB::GlobalTable', tableOf).concat(all('AWS::DynamoDB::Table', tableOf));
@@ -344,7 +349,11 @@ export function loadModel(projectRoot: string, assemblyDir: string): LocalModel 
   return {
     assembly,
     bus: { name: busResource.name, arn: busResource.arn },
-    archive: { name: archive?.name ?? `${busResource.name}-archive`, pattern: archive?.pattern ?? { source: [{ prefix: '' }] } },
+    archive: {
+      name: archive?.name ?? `${busResource.name}-archive`,
+      pattern: archive?.pattern ?? { source: [{ prefix: '' }] },
+      ...(archive?.retentionDays === undefined ? {} : { retentionDays: archive.retentionDays }),
+    },
     secret: { name: secretResource.name, arn: secretResource.arn },
     tables,
     queues,

@@ -89,6 +89,12 @@ export interface RedriveResult {
   readonly failures: { readonly messageId: string; readonly reason: string }[];
 }
 
+/** A finished local replay: local replays run synchronously, so every one is COMPLETED. */
+export interface LocalReplay extends ReplayResult {
+  readonly replayStartTime: string;
+  readonly replayEndTime: string;
+}
+
 export interface PipelineFile {
   readonly url: string;
   readonly webhookUrl: string;
@@ -273,6 +279,7 @@ export class LocalPipeline {
       now: this.clock.now,
     });
     this.#webServer = createServer((request: IncomingMessage, response: ServerResponse) => void api.handle(request, response));
+    this.#webServer.on('clientError', (error: NodeJS.ErrnoException, socket) => api.clientError(error, socket));
     const port = await listen(this.#webServer, this.options.port ?? DEFAULT_PORT).catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'EADDRINUSE') throw new Error(`port ${this.options.port ?? DEFAULT_PORT} is in use: pass --port <n> (or PORT=<n>)`);
       throw error;
@@ -324,8 +331,14 @@ export class LocalPipeline {
 
   // ---- operator surface (the control endpoint and the tests) ------------------------------------
 
+  /** Every replay this pipeline ran, oldest first, for `replay status|list --local`. */
+  readonly replays: LocalReplay[] = [];
+
   replay(request: ReplayRequest): ReplayResult {
-    return this.bus.replay(request);
+    const startedAt = new Date(this.clock.now()).toISOString();
+    const result = this.bus.replay(request);
+    this.replays.push({ ...result, replayStartTime: startedAt, replayEndTime: new Date(this.clock.now()).toISOString() });
+    return result;
   }
 
   private deadLetterRef(name: string): DeadLetterQueueRef {

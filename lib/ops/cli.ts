@@ -16,18 +16,31 @@ function helpText(commands: readonly OpsCommand[]): string {
   return ['usage: npm run ops -- <command> [options]', '', 'commands:', ...lines].join('\n');
 }
 
+/** The commands under a group word such as 'dlq', for `ops dlq` alone. */
+function groupCommands(commands: readonly OpsCommand[], word: string | undefined): OpsCommand[] {
+  return commands.filter((command) => command.path.length > 1 && command.path[0] === word);
+}
+
+/** The option an argument names: `--from` or its short form `-n`. */
+function optionNamed(arg: string, options: OptionSpec): string | undefined {
+  if (arg.startsWith('--')) return arg.slice(2);
+  if (/^-[A-Za-z]$/.test(arg)) return Object.entries(options).find(([, spec]) => spec.short === arg.slice(1))?.[0];
+  return undefined;
+}
+
 /**
  * `--from -2h` reads naturally, but parseArgs takes any value starting with '-' for an option.
- * Join a string option with a following negative value (a relative time or number) into `--from=-2h`.
+ * Join a string option (long, or short as in `-n -1`) with a following negative value (a relative
+ * time or number) into `--from=-2h`, so the command's own check explains what is wrong with it.
  */
 export function joinNegativeValues(args: readonly string[], options: OptionSpec): string[] {
   const joined: string[] = [];
   for (let index = 0; index < args.length; index += 1) {
     const arg = args[index] as string;
     const next = args[index + 1];
-    const name = arg.startsWith('--') ? arg.slice(2) : undefined;
+    const name = optionNamed(arg, options);
     if (name && options[name]?.type === 'string' && next !== undefined && /^-\d/.test(next)) {
-      joined.push(`${arg}=${next}`);
+      joined.push(`--${name}=${next}`);
       index += 1;
     } else {
       joined.push(arg);
@@ -61,6 +74,17 @@ export async function runCli(commands: readonly OpsCommand[], argv: readonly str
     return argv.length === 0 ? EXIT_USAGE : EXIT_OK;
   }
   const command = findCommand(commands, argv);
+  const group = groupCommands(commands, argv[0]);
+  if (!command && group.length > 0) {
+    const words = group.map((candidate) => candidate.path.join(' ')).join(', ');
+    if (argv[1] === 'help' || argv[1] === '--help' || argv[1] === '-h') {
+      io.out(helpText(group));
+      return EXIT_OK;
+    }
+    const what = argv.length > 1 && !argv[1]?.startsWith('-') ? `unknown command "${argv.slice(0, 2).join(' ')}"` : `"${argv[0]}" needs a subcommand`;
+    io.err(`error: ${what}: ${words}; run "npm run ops -- ${argv[0]} --help" for their options`);
+    return EXIT_USAGE;
+  }
   if (!command) {
     io.err(`error: unknown command "${argv.slice(0, 2).join(' ')}"; run "npm run ops -- help" for the list`);
     return EXIT_USAGE;
@@ -83,8 +107,8 @@ export async function runCli(commands: readonly OpsCommand[], argv: readonly str
     return await command.run({ positionals: parsed.positionals, options: parsed.values, io });
   } catch (error) {
     if (isParseArgsError(error)) {
-      // Node's own wording, without the TypeError prefix, plus where to look.
-      io.err(`error: ${error.message.split('. ')[0]}; usage: npm run ops -- ${[...command.path, command.usage].join(' ')}`);
+      // Node's own wording (its first sentence: some messages run over three lines), plus where to look.
+      io.err(`error: ${(error.message.split('\n')[0] ?? '').split('. ')[0]}; usage: npm run ops -- ${[...command.path, command.usage].join(' ')}`);
       return EXIT_USAGE;
     }
     io.err(`error: ${describeError(error)}`);

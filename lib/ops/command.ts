@@ -41,16 +41,32 @@ export interface OpsCommand {
   run(input: CommandInput): Promise<number>;
 }
 
+/** How the operator writes an option: `-n` for a one-letter name, `--stage` otherwise. */
+export function flag(name: string): string {
+  return name.length === 1 ? `-${name}` : `--${name}`;
+}
+
 export function stringOption(options: OptionValues, name: string): string | undefined {
   const value = options[name];
   if (value === undefined) return undefined;
-  if (typeof value !== 'string') throw new UsageError(`--${name} needs a value`);
+  if (typeof value !== 'string') throw new UsageError(`${flag(name)} needs a value`);
   return value;
+}
+
+/**
+ * Refuses options that mean nothing in the mode `when` selects (e.g. --stage with --local),
+ * instead of ignoring them: an operator who typed one expected it to do something.
+ */
+export function refuseOptions(options: OptionValues, names: readonly string[], when: string, why: string): void {
+  const given = names.filter((name) => options[name] !== undefined);
+  if (given.length === 0) return;
+  const list = given.map(flag).join(' and ');
+  throw new UsageError(`${list} ${given.length === 1 ? 'does' : 'do'} not apply with ${when}: ${why}`);
 }
 
 export function requiredStringOption(options: OptionValues, name: string): string {
   const value = stringOption(options, name);
-  if (value === undefined || value === '') throw new UsageError(`--${name} is required`);
+  if (value === undefined || value === '') throw new UsageError(`${flag(name)} is required`);
   return value;
 }
 
@@ -59,7 +75,7 @@ export function stringListOption(options: OptionValues, name: string): string[] 
   if (value === undefined) return [];
   const list = Array.isArray(value) ? value : [value];
   return list.map((item) => {
-    if (typeof item !== 'string') throw new UsageError(`--${name} needs a value`);
+    if (typeof item !== 'string') throw new UsageError(`${flag(name)} needs a value`);
     return item;
   });
 }
@@ -69,7 +85,7 @@ export function integerOption(options: OptionValues, name: string, bounds: { min
   if (raw === undefined) return undefined;
   const value = Number(raw);
   if (!Number.isInteger(value) || value < bounds.min || value > bounds.max) {
-    throw new UsageError(`--${name} must be an integer from ${bounds.min} to ${bounds.max}, got "${raw}"`);
+    throw new UsageError(`${flag(name)} must be an integer from ${bounds.min} to ${bounds.max}, got "${raw}"`);
   }
   return value;
 }

@@ -38,7 +38,7 @@ import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { stackNames } from '../config';
 import { MAX_RECEIVE_COUNT } from '../constructs/secure-queue';
 import { describeError } from './cli';
-import { integerOption, type CommandIo, type OpsCommand } from './command';
+import { integerOption, refuseOptions, type CommandIo, type OpsCommand, type OptionValues } from './command';
 import { defaultRuntime, deploymentOptions, explainAwsError, regionOption, stageOption, withAwsErrors, type AwsClients, type OpsRuntime } from './aws-runtime';
 import { deadLetterOutputKeys, deadLetterQueues, findDeadLetterQueue, loadStackOutputs, type DeadLetterQueueRef, type StackOutputs } from './deployment';
 import { Progress } from './progress';
@@ -202,6 +202,12 @@ async function resolveQueue(clients: AwsClients, stage: string, queue: DeadLette
   return { queue, url: outputs.get(keys.url), arn: outputs.get(keys.arn), outputs };
 }
 
+/** What `--local` makes meaningless: the pipeline `npm start` runs is one deployment in no region. */
+function refuseWithLocal(options: OptionValues, extra: readonly string[] = []): void {
+  if (options.local !== true) return;
+  refuseOptions(options, ['stage', 'region', ...extra], '--local', 'it works on the pipeline `npm start` runs');
+}
+
 function queueArgument(positionals: readonly string[]): DeadLetterQueueRef {
   return findDeadLetterQueue(positionals[0] ?? '');
 }
@@ -227,6 +233,7 @@ function listCommand(runtime: OpsRuntime): OpsCommand {
     usage: '[--depth-only] [--stage <s>] [--region <r>] [--local] [--json]',
     options: { ...deploymentOptions, 'depth-only': { type: 'boolean' }, local: { type: 'boolean' } },
     async run({ options, io }) {
+      refuseWithLocal(options, ['depth-only']);
       if (options.local === true) return listLocally(io, options.json === true);
       const stage = stageOption(options);
       const region = regionOption(options);
@@ -334,6 +341,7 @@ function peekCommand(runtime: OpsRuntime): OpsCommand {
     positionals: { min: 1, max: 1 },
     async run({ positionals, options, io }) {
       const queue = queueArgument(positionals);
+      refuseWithLocal(options);
       const stage = stageOption(options);
       const region = regionOption(options);
       const count = integerOption(options, 'n', { min: 1, max: 100 }) ?? 10;
@@ -709,6 +717,8 @@ function redriveCommand(runtime: OpsRuntime): OpsCommand {
     positionals: { min: 1, max: 1 },
     async run({ positionals, options, io }) {
       const queue = queueArgument(positionals);
+      // A local redrive hands every message over at once: there is no rate to limit.
+      refuseWithLocal(options, ['rate']);
       const stage = stageOption(options);
       const region = regionOption(options);
       const max = integerOption(options, 'max', { min: 1, max: 1_000_000 });

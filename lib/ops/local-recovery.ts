@@ -2,15 +2,27 @@
  * `--local` for the recovery commands: the same replay and dead-letter operations against the
  * pipeline `npm start` runs, through its control endpoint (lib/local/control-client.ts).
  */
-import { localDeadLetterQueues, localPeek, localRedrive, localReplay } from '../local/control-client';
-import type { CommandIo } from './command';
+import {
+  localArchiveRetentionDays,
+  localDeadLetterQueues,
+  localPeek,
+  localRedrive,
+  localReplay,
+  localReplayStatus,
+  localReplays,
+  type LocalReplay,
+} from '../local/control-client';
+import { OperationFailed, UsageError, type CommandIo } from './command';
 import type { Route } from '../route-table';
+import { assertWithinRetention, formatDuration } from './time-window';
 
 export async function replayLocally(
-  request: { from: Date; to: Date; routes: readonly Route[]; allRoutes: boolean; name?: string },
+  request: { from: Date; to: Date; routes: readonly Route[]; allRoutes: boolean; name?: string; now: Date },
   io: CommandIo,
   json: boolean,
 ): Promise<number> {
+  // The same retention check as on AWS, against the archive retention the templates synthesize.
+  assertWithinRetention({ from: request.from, to: request.to }, (await localArchiveRetentionDays()) ?? undefined, request.now);
   const result = await localReplay({
     from: request.from,
     to: request.to,
@@ -66,4 +78,66 @@ export async function redriveLocally(queueName: string, max: number | undefined,
     for (const failure of result.failures) io.err(`  ${failure.messageId}: ${failure.reason}`);
   }
   return result.failed > 0 ? 1 : 0;
+}
+
+/** The fields `replay status|list --json` show on AWS, plus what a local replay knows exactly. */
+function localReplayView(replay: LocalReplay) {
+  return {
+    replayName: replay.name,
+    state: replay.state,
+    from: replay.from,
+    to: replay.to,
+    replayStartTime: replay.replayStartTime,
+    replayEndTime: replay.replayEndTime,
+    routes: replay.routes,
+    eventsReplayed: replay.eventsReplayed,
+    delivered: replay.delivered,
+    notMatched: replay.notMatched,
+  };
+}
+
+function localWindowText(replay: LocalReplay): string {
+  return `${replay.from} → ${replay.to} (${formatDuration(Date.parse(replay.to) - Date.parse(replay.from))})`;
+}
+
+export async function replayStatusLocally(name: string, io: CommandIo, json: boolean): Promise<number> {
+  let replay: LocalReplay;
+  try {
+    replay = await localReplayStatus(name);
+  } catch (error) {
+    // On AWS an unknown replay is a failed lookup (exit 1), not bad input: the same here.
+    throw error instanceof UsageError ? new OperationFailed(error.message) : error;
+  }
+  if (json) {
+    io.out(JSON.stringify(localReplayView(replay), null, 2));
+    return 0;
+  }
+  io.out(`replay ${replay.name} ${replay.state} (local pipeline)`);
+  io.out(`  window    ${localWindowText(replay)}`);
+  io.out(`  events    ${replay.eventsReplayed} archived event(s) replayed`);
+  for (const route of replay.routes) {
+    const refused = replay.notMatched[route] ?? 0;
+    io.out(`  ${route}: ${replay.delivered[route] ?? 0} delivered${refused ? `, ${refused} not matched by its rule` : ''}`);
+  }
+  io.out(`  started   ${replay.replayStartTime}`);
+  io.out(`  ended     ${replay.replayEndTime}`);
+  return 0;
+}
+
+export async function replayListLocally(state: string | undefined, io: CommandIo, json: boolean): Promise<number> {
+  const replays = (await localReplays()).filter((replay) => state === undefined || replay.state === state).reverse();
+  if (json) {
+    io.out(JSON.stringify(replays.map(localReplayView), null, 2));
+    return 0;
+  }
+  if (replays.length === 0) {
+    io.out(`no replays${state ? ` in state ${state}` : ''} in the local pipeline`);
+    return 0;
+  }
+  const nameWidth = Math.max(4, ...replays.map((replay) => replay.name.length));
+  io.out(`${'NAME'.padEnd(nameWidth)}  ${'STATE'.padEnd(10)}  ${'STARTED'.padEnd(24)}  WINDOW`);
+  for (const replay of replays) {
+    io.out(`${replay.name.padEnd(nameWidth)}  ${replay.state.padEnd(10)}  ${replay.replayStartTime.padEnd(24)}  ${localWindowText(replay)}`);
+  }
+  return 0;
 }

@@ -164,8 +164,9 @@ export function createPatternTestCommand(deps: PatternCommandDeps = defaultDeps)
   return {
     path: ['pattern', 'test'],
     summary: 'test an event pattern against an event, like aws events test-event-pattern (--live: on AWS)',
-    usage: '--pattern <file|json> --event <file|json> [--live [--region <r>]]',
-    options: { pattern: { type: 'string' }, event: { type: 'string' }, live: { type: 'boolean' }, region: { type: 'string' } },
+    // The output is JSON already (what the AWS CLI prints); --json is accepted like on every command.
+    usage: '--pattern <file|json> --event <file|json> [--live [--region <r>]] [--json]',
+    options: { pattern: { type: 'string' }, event: { type: 'string' }, live: { type: 'boolean' }, region: { type: 'string' }, json: { type: 'boolean' } },
     async run({ options, io }) {
       const patternRaw = requiredStringOption(options, 'pattern');
       const eventRaw = requiredStringOption(options, 'event');

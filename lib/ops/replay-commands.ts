@@ -17,13 +17,14 @@ import {
   type EventBridgeClient,
   type Replay,
 } from '@aws-sdk/client-eventbridge';
-import { replayLocally } from './local-recovery';
+import { replayListLocally, replayLocally, replayStatusLocally } from './local-recovery';
 import { stackNames } from '../config';
 import { acceptsReplays, routeTable, type Route } from '../route-table';
 import { StatefulOutput } from '../stack-outputs';
 import {
   OperationFailed,
   UsageError,
+  refuseOptions,
   requiredStringOption,
   stringListOption,
   stringOption,
@@ -40,6 +41,12 @@ export const REPLAY_NAME_PATTERN = /^[.\-_A-Za-z0-9]{1,64}$/;
 const BUS_ARN = /^arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus\/[A-Za-z0-9._\-/]+$/;
 const ARCHIVE_ARN = /^arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:archive\/([.\-_A-Za-z0-9]+)$/;
 const RULE_ARN = /^arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:rule\/[A-Za-z0-9._\-/]+$/;
+
+/**
+ * EventBridge writes events to the archive with a delay, so a replay whose window ends later than
+ * this before now can report COMPLETED without the newest events of the window.
+ */
+export const ARCHIVE_LAG_MS = 10 * 60_000;
 
 const REPLAY_STATES = Object.values(ReplayState);
 const TERMINAL_STATES: readonly string[] = [ReplayState.COMPLETED, ReplayState.FAILED, ReplayState.CANCELLED];
@@ -134,7 +141,7 @@ function startReplayCommand(runtime: OpsRuntime): OpsCommand {
     path: ['replay', 'start'],
     summary: 'replay archived events of a time window to the rules of chosen routes (--wait to watch it finish)',
     usage:
-      '--from <time> --to <time> (--route <name>... | --all-routes) [--name <n>] [--wait] [--stage <s>] [--bus <arn>] [--archive <arn>] [--rule-arn <arn>...] [--region <r>] [--local] [--json]',
+      '--from <time> --to <time> (--route <name>... | --all-routes) [--name <n>] [--wait] [--force] [--stage <s>] [--bus <arn>] [--archive <arn>] [--rule-arn <arn>...] [--region <r>] [--local] [--json]',
     options: {
       ...deploymentOptions,
       from: { type: 'string' },
@@ -143,6 +150,7 @@ function startReplayCommand(runtime: OpsRuntime): OpsCommand {
       'all-routes': { type: 'boolean' },
       name: { type: 'string' },
       wait: { type: 'boolean' },
+      force: { type: 'boolean' },
       bus: { type: 'string' },
       archive: { type: 'string' },
       'rule-arn': { type: 'string', multiple: true },
@@ -150,6 +158,10 @@ function startReplayCommand(runtime: OpsRuntime): OpsCommand {
     },
     async run({ options, io }) {
       // ---- everything local first: no AWS call for bad input --------------------------------------
+      if (options.local === true) {
+        // The local archive is written before PutEvents answers: it has no lag to force past.
+        refuseOptions(options, ['stage', 'region', 'bus', 'archive', 'rule-arn', 'force'], '--local', 'it replays the archive of the pipeline `npm start` runs to its rules');
+      }
       const stage = stageOption(options);
       const region = regionOption(options);
       const fromRaw = requiredStringOption(options, 'from');
@@ -174,13 +186,17 @@ function startReplayCommand(runtime: OpsRuntime): OpsCommand {
       const now = runtime.now();
       const window = parseWindow(fromRaw, toRaw, now);
       const json = options.json === true;
+      if (options.local !== true && options.force !== true && window.to.getTime() > now.getTime() - ARCHIVE_LAG_MS) {
+        throw new UsageError(
+          `--to (${window.to.toISOString()}) is less than ${ARCHIVE_LAG_MS / 60_000} minutes ago: the archive lags behind the bus, so the replay could report COMPLETED without the newest events; end at --to=-${ARCHIVE_LAG_MS / 60_000}m or earlier, or add --force`,
+        );
+      }
 
       const warnings = replayWarnings(routes, allRoutes);
       for (const warning of warnings) io.err(`warning: ${warning}`);
 
       if (options.local === true) {
-        if (busOverride || archiveOverride || ruleArnOverrides.length > 0) throw new UsageError('--local replays the local archive to local rules: --bus, --archive and --rule-arn do not apply');
-        return replayLocally({ from: window.from, to: window.to, routes, allRoutes, ...(explicitName === undefined ? {} : { name: explicitName }) }, io, json);
+        return replayLocally({ from: window.from, to: window.to, routes, allRoutes, now, ...(explicitName === undefined ? {} : { name: explicitName }) }, io, json);
       }
 
       return withAwsErrors(async () => {
@@ -295,11 +311,15 @@ function statusReplayCommand(runtime: OpsRuntime): OpsCommand {
   return {
     path: ['replay', 'status'],
     summary: 'show the state and progress of a replay',
-    usage: '<name> [--region <r>] [--json]',
-    options: { region: deploymentOptions.region, json: deploymentOptions.json },
+    usage: '<name> [--region <r>] [--local] [--json]',
+    options: { region: deploymentOptions.region, json: deploymentOptions.json, local: { type: 'boolean' } },
     positionals: { min: 1, max: 1 },
     async run({ positionals, options, io }) {
       const replayName = replayNameArgument(positionals[0], 'replay name');
+      if (options.local === true) {
+        refuseOptions(options, ['region'], '--local', 'it asks the pipeline `npm start` runs');
+        return replayStatusLocally(replayName, io, options.json === true);
+      }
       const region = regionOption(options);
       return withAwsErrors(async () => {
         const replay = await describeReplayOrExplain(runtime.clients(region).eventBridge, replayName);
@@ -371,8 +391,8 @@ function listReplayCommand(runtime: OpsRuntime): OpsCommand {
   return {
     path: ['replay', 'list'],
     summary: "list the replays of the deployment's archive",
-    usage: `[--state ${REPLAY_STATES.join('|')}] [--stage <s>] [--archive <arn>] [--region <r>] [--json]`,
-    options: { ...deploymentOptions, state: { type: 'string' }, archive: { type: 'string' } },
+    usage: `[--state ${REPLAY_STATES.join('|')}] [--stage <s>] [--archive <arn>] [--region <r>] [--local] [--json]`,
+    options: { ...deploymentOptions, state: { type: 'string' }, archive: { type: 'string' }, local: { type: 'boolean' } },
     async run({ options, io }) {
       const stage = stageOption(options);
       const region = regionOption(options);
@@ -380,6 +400,10 @@ function listReplayCommand(runtime: OpsRuntime): OpsCommand {
       const state = stateRaw?.toUpperCase();
       if (state !== undefined && !(REPLAY_STATES as readonly string[]).includes(state)) {
         throw new UsageError(`--state "${stateRaw ?? ''}" is invalid; valid states: ${REPLAY_STATES.join(', ')}`);
+      }
+      if (options.local === true) {
+        refuseOptions(options, ['stage', 'region', 'archive'], '--local', 'it lists the replays of the pipeline `npm start` runs');
+        return replayListLocally(state, io, options.json === true);
       }
       const archiveOverride = arnOption(options, 'archive', ARCHIVE_ARN, 'arn:aws:events:eu-west-1:123456789012:archive/<name>');
       return withAwsErrors(async () => {

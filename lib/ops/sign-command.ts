@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { localSendTarget } from '../local/control-client';
 import { signWebhook, type SignatureScheme } from '../webhook-signature';
-import { OperationFailed, UsageError, stringOption, type CommandIo, type OpsCommand, type OptionValues } from './command';
+import { OperationFailed, UsageError, refuseOptions, stringOption, type CommandIo, type OpsCommand, type OptionValues } from './command';
 
 export const SECRET_ENV_VAR = 'FASTIO_WEBHOOK_SECRET';
 const SEND_TIMEOUT_MS = 30_000;
@@ -63,6 +63,8 @@ async function readPayload(path: string): Promise<Buffer> {
 
 async function signedRequest(positionals: readonly string[], options: OptionValues): Promise<SignedRequest> {
   const scheme = schemeOption(options);
+  // The body-hmac scheme signs the body alone and always in hex: both options would be ignored.
+  if (scheme !== 'timestamped') refuseOptions(options, ['timestamp', 'encoding'], `--scheme ${scheme}`, 'only the timestamped scheme signs a timestamp and lets you choose the encoding; add --scheme timestamped');
   const encoding = encodingOption(options);
   const timestamp = timestampOption(options);
   const secret = secretOption(options);
@@ -96,7 +98,17 @@ function parseUrl(raw: string): URL {
   return url;
 }
 
-function printResponse(io: CommandIo, status: number, statusText: string, body: string): void {
+function printResponse(io: CommandIo, status: number, statusText: string, body: string, json: boolean): void {
+  if (json) {
+    let parsed: unknown = body;
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      // not JSON: kept as text
+    }
+    io.out(JSON.stringify({ status, body: parsed }, null, 2));
+    return;
+  }
   io.out(`HTTP ${status}${statusText ? ` ${statusText}` : ''}`);
   if (body !== '') io.out(body.length > MAX_PRINTED_BODY ? `${body.slice(0, MAX_PRINTED_BODY)}… (${body.length} characters)` : body);
 }
@@ -104,15 +116,16 @@ function printResponse(io: CommandIo, status: number, statusText: string, body: 
 export const sendCommand: OpsCommand = {
   path: ['send'],
   summary: 'sign a payload file as Fast.io would and POST it to an endpoint (--local: to the pipeline `npm start` runs, with its secret)',
-  usage: '<payload.json> (--url <endpoint> | --local) [--secret <s>] [--scheme body-hmac|timestamped] [--encoding hex|base64] [--timestamp <unix>]',
-  options: { ...signOptions, url: { type: 'string' }, local: { type: 'boolean' } },
+  usage: '<payload.json> (--url <endpoint> | --local) [--secret <s>] [--scheme body-hmac|timestamped] [--encoding hex|base64] [--timestamp <unix>] [--json]',
+  options: { ...signOptions, url: { type: 'string' }, local: { type: 'boolean' }, json: { type: 'boolean' } },
   positionals: { min: 1, max: 1 },
   async run({ positionals, options, io }) {
     let rawUrl = stringOption(options, 'url');
     let signingOptions = options;
     if (options.local === true) {
+      if (rawUrl !== undefined) throw new UsageError('--url and --local are two destinations: give one (--local posts to the pipeline `npm start` runs)');
       // The local pipeline's webhook URL (.local/pipeline.json) and signing secret (.local/signing-secret).
-      const local = localSendTarget(rawUrl === undefined ? {} : { url: rawUrl });
+      const local = localSendTarget();
       rawUrl = local.webhookUrl;
       signingOptions = { ...options, secret: stringOption(options, 'secret') ?? local.secret };
     }
@@ -126,7 +139,7 @@ export const sendCommand: OpsCommand = {
       const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : error instanceof Error ? error.message : String(error);
       throw new OperationFailed(`could not reach ${url.origin}: ${cause}`);
     }
-    printResponse(io, response.status, response.statusText, await response.text());
+    printResponse(io, response.status, response.statusText, await response.text(), options.json === true);
     if (!response.ok) throw new OperationFailed(`the endpoint answered ${response.status}`);
     return 0;
   },

@@ -21,6 +21,7 @@ const FUNCTION_NAME = vi.hoisted(() => {
   process.env.AWS_LAMBDA_FUNCTION_NAME = name;
   process.env.AWS_REGION = 'us-east-1';
   process.env.POWERTOOLS_DEV = 'true'; // Logger and Metrics print through the global console
+  process.env.POWERTOOLS_LOG_LEVEL = 'INFO'; // these tests assert on log lines (vitest.config.ts silences Logger elsewhere)
   process.env.POWERTOOLS_METRICS_DISABLED = 'false'; // dev mode would otherwise silence Metrics
   process.env.POWERTOOLS_SERVICE_NAME = 'agent-audit';
   process.env.POWERTOOLS_METRICS_NAMESPACE = 'FastioEventBridge';

@@ -108,7 +108,7 @@ describe('accepting a delivery', () => {
   it('publishes the normalized envelope and answers 202 with the EventBridge event id', async () => {
     const response = await handler(apiEvent({ body: DOCUMENT.toString(), headers: signed(DOCUMENT) }), lambdaContext);
     expect(response.statusCode).toBe(202);
-    expect(bodyOf(response)).toEqual({ eventId: 'eb-0001' });
+    expect(bodyOf(response)).toEqual({ fastioEventId: 'evt_01JD8Q4K7V2N5R8T1W3X6Y9Z0A', eventBridgeEventId: 'eb-0001' });
     expect(response.headers?.['content-type']).toBe('application/json');
     const entries = putCalls()[0]?.args[0].input.Entries ?? [];
     expect(entries).toHaveLength(1);
@@ -396,7 +396,7 @@ describe('faults answer 503 and report nothing accepted', () => {
     const handler = await loadHandler();
     const response = await deliver(handler);
     expect(response.statusCode).toBe(202);
-    expect(bodyOf(response)).toEqual({ eventId: 'eb-retry' });
+    expect(bodyOf(response)).toMatchObject({ eventBridgeEventId: 'eb-retry' });
     expect(putCalls()).toHaveLength(2);
   });
 

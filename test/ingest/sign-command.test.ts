@@ -68,8 +68,8 @@ describe('sign', () => {
     [['sign', '/nonexistent/payload.json', '--secret', 's'], /cannot read payload file \/nonexistent\/payload.json \(ENOENT\)/],
     [['sign', FIXTURES_DIR, '--secret', 's'], /cannot read payload file .* \(EISDIR\)/],
     [['sign', PAYLOAD, '--secret', 's', '--scheme', 'hmac'], /--scheme must be body-hmac or timestamped/],
-    [['sign', PAYLOAD, '--secret', 's', '--encoding', 'hex64'], /--encoding must be hex or base64/],
-    [['sign', PAYLOAD, '--secret', 's', '--timestamp', 'yesterday'], /--timestamp must be Unix seconds/],
+    [['sign', PAYLOAD, '--secret', 's', '--scheme', 'timestamped', '--encoding', 'hex64'], /--encoding must be hex or base64/],
+    [['sign', PAYLOAD, '--secret', 's', '--scheme', 'timestamped', '--timestamp', 'yesterday'], /--timestamp must be Unix seconds/],
     [['sign'], /usage: npm run ops -- sign/],
   ])('%j is a one-line usage error (exit 2)', async (argv, message) => {
     const { code, out, err } = await run(...argv);

@@ -2,10 +2,13 @@
  * The operator CLI's `--local` flags against the running local pipeline: the same commands an
  * operator types during an incident, redriving and replaying on this machine.
  */
+import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../lib/ops/cli';
 import type { CommandIo } from '../../lib/ops/command';
 import { dlqCommands } from '../../lib/ops/dlq-commands';
+import { faultsCommands } from '../../lib/ops/faults-commands';
+import { sendCommand } from '../../lib/ops/sign-command';
 import { replayCommands } from '../../lib/ops/replay-commands';
 import { LOCAL_DIR_ENV_VAR } from '../../lib/local/control-client';
 import { catalogItem, dlqDepth, fixturePayload, send, startTestPipeline, waitFor, writes, type TestPipeline } from './support';
@@ -30,7 +33,7 @@ async function ops(...argv: string[]): Promise<{ code: number; out: string[]; er
   const out: string[] = [];
   const err: string[] = [];
   const io: CommandIo = { out: (line) => out.push(line), err: (line) => err.push(line), interactive: false };
-  const code = await runCli([...dlqCommands, ...replayCommands], argv, io);
+  const code = await runCli([sendCommand, ...dlqCommands, ...replayCommands, ...faultsCommands], argv, io);
   return { code, out, err };
 }
 
@@ -80,6 +83,68 @@ describe('ops --local', () => {
 
   it('refuses overrides that only make sense on AWS', async () => {
     const result = await ops('replay', 'start', '--from', '-1h', '--to', 'now', '--route', 'documents', '--local', '--bus', 'arn:aws:events:eu-west-1:123456789012:event-bus/x');
-    expect(result).toMatchObject({ code: 2, err: ['error: --local replays the local archive to local rules: --bus, --archive and --rule-arn do not apply'] });
+    expect(result).toMatchObject({ code: 2, err: ['error: --bus does not apply with --local: it replays the archive of the pipeline `npm start` runs to its rules'] });
+  });
+});
+
+/** The `npm run ops -- …` lines of a README section's first code block, as argument lists. */
+function readmeOpsCommands(heading: string): string[][] {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const section = readme.slice(readme.indexOf(`### ${heading}\n`));
+  const block = /```bash\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
+  return block
+    .split('\n')
+    .filter((line) => line.startsWith('npm run ops -- '))
+    .map((line) => line.slice('npm run ops -- '.length).replace(/\s+#.*$/, '').trim().split(/\s+/));
+}
+
+describe('README: see a dead letter locally', () => {
+  it('every command of the drill works, in order, and the dead letter is delivered in the end', async () => {
+    const commands = readmeOpsCommands('See a dead letter locally');
+    expect(commands.map((argv) => argv.slice(0, 2).join(' '))).toEqual(['faults add', 'send test/fixtures/payloads/document-uploaded.json', 'dlq list', 'dlq peek', 'faults clear', 'dlq redrive']);
+    const results: { code: number; out: string[]; err: string[] }[] = [];
+    for (const argv of commands) {
+      results.push(await ops(...argv));
+      expect(results.at(-1)?.code, `npm run ops -- ${argv.join(' ')}: ${results.at(-1)?.err.join(' ')}`).toBe(0);
+      if (argv[0] === 'send') await waitFor(() => dlqDepth(test, 'documents/target-dlq') === 1, 'the target DLQ');
+    }
+    const [, sent, listed, peeked, , redriven] = results;
+    expect(sent?.out[0]).toBe('HTTP 202 Accepted');
+    expect(listed?.out.find((line) => line.startsWith('documents/target-dlq'))).toMatch(/^documents\/target-dlq\s+1\s/);
+    expect(peeked?.out.join('\n')).toContain('errorCode: NO_PERMISSIONS');
+    expect(redriven?.out[0]).toMatch(/moved 1 \/ failed 0 \/ left 0/);
+    await waitFor(() => catalogItem(test, 'file_2b8d4e6f10'), 'the catalog item after the redrive');
+    expect(test.pipeline.faults.list()).toEqual([]);
+  });
+
+  it('faults list shows an active fault and how often it fired; faults need --local', async () => {
+    expect((await ops('faults', 'add', '--service', 'dynamodb', '--table', 'catalog', '--times', '2', '--local')).code).toBe(0);
+    expect((await ops('faults', 'list', '--local')).out).toEqual(['#' + String(test.pipeline.faults.list()[0]?.id) + ' dynamodb table catalog fails 2 call(s) with the default error (0 so far)']);
+    expect(await ops('faults', 'list')).toMatchObject({ code: 2, err: ['error: faults are injected into the pipeline `npm start` runs, not into AWS: add --local'] });
+    expect(await ops('faults', 'add', '--service', 'lambda', '--local')).toMatchObject({ code: 2, err: ['error: --service must be one of dynamodb, events, sns, sqs, secretsmanager, got "lambda"'] });
+  });
+});
+
+describe('replay --local behaves as on AWS', () => {
+  it('refuses a window older than the synthesized archive retention', async () => {
+    const retention = test.pipeline.model.archive.retentionDays;
+    expect(retention).toBeGreaterThan(0);
+    const result = await ops('replay', 'start', `--from=-${(retention ?? 0) + 1}d`, '--to=-1d', '--route', 'documents', '--local');
+    expect(result.code).toBe(2);
+    expect(result.err).toEqual([expect.stringMatching(new RegExp(`^error: --from \\(.*\\) is older than the archive's retention of ${retention} days`))]);
+  });
+
+  it('replay status and replay list show a local replay', async () => {
+    const started = await ops('replay', 'start', '--from', '-1h', '--to', 'now', '--route', 'documents', '--name', 'local-status-1', '--local');
+    expect(started.code).toBe(0);
+
+    const status = await ops('replay', 'status', 'local-status-1', '--local', '--json');
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.out.join('\n'))).toMatchObject({ replayName: 'local-status-1', state: 'COMPLETED', routes: ['documents'] });
+
+    const listed = await ops('replay', 'list', '--local');
+    expect(listed.out.find((line) => line.startsWith('local-status-1'))).toMatch(/^local-status-1\s+COMPLETED\s/);
+
+    expect(await ops('replay', 'status', 'no-such-replay', '--local')).toMatchObject({ code: 1, err: ['error: replay no-such-replay not found (replay list --local shows the existing ones)'] });
   });
 });

@@ -29,11 +29,36 @@ function executions(route: string) {
   return [...test.pipeline.stateMachines.values()].find((machine) => machine.definition.route === route)?.executions ?? [];
 }
 
+describe('the terminal', () => {
+  it('prints the answer to a webhook before the routing it caused', async () => {
+    const response = await send(test, fixturePayload('document-uploaded', { eventId: 'evt_order', fileId: 'file_order' }));
+    const { eventBridgeEventId } = JSON.parse(response.body) as { eventBridgeEventId: string };
+    const records = test.pipeline.flow.records;
+    const answer = records.findIndex((record) => record.source === 'ingest' && record.text.includes('→ 202') && record.text.includes('evt_order'));
+    const routed = records.findIndex((record) => record.source === 'bus' && record.data?.eventId === eventBridgeEventId);
+    expect(answer).toBeGreaterThanOrEqual(0);
+    expect(routed).toBeGreaterThan(answer);
+  });
+
+  it('shows a request to no route, answered 404', async () => {
+    const response = await fetch(`${test.pipeline.url}/webhooks/nope`, { method: 'POST', body: '{}' });
+    expect(response.status).toBe(404);
+    expect(test.pipeline.flow.records.some((record) => record.source === 'api' && record.text.startsWith('POST /webhooks/nope → 404'))).toBe(true);
+  });
+
+  it('shows a request whose headers are too large, answered 431', async () => {
+    const response = await fetch(test.pipeline.webhookUrl, { method: 'POST', headers: { 'x-padding': 'x'.repeat(20_000) }, body: '{}' });
+    expect(response.status).toBe(431);
+    expect(test.pipeline.flow.records.some((record) => record.source === 'api' && record.text.startsWith('→ 431'))).toBe(true);
+  });
+});
+
 describe('a signed webhook reaches exactly the targets its routes name', () => {
   it('a document: catalogued by the buffered catalog consumer, nothing else', async () => {
     const response = await send(test, fixturePayload('document-uploaded'));
     expect(response.status).toBe(202);
-    expect(JSON.parse(response.body)).toEqual({ eventId: expect.any(String) });
+    const published = test.pipeline.bus.published.find((event) => (event.detail as { eventId?: string }).eventId === 'evt_01JD8Q4K7V2N5R8T1W3X6Y9Z0A');
+    expect(JSON.parse(response.body)).toEqual({ fastioEventId: 'evt_01JD8Q4K7V2N5R8T1W3X6Y9Z0A', eventBridgeEventId: published?.id });
 
     const item = await waitFor(() => catalogItem(test, 'file_2b8d4e6f10'), 'the catalog item');
     expect(item).toMatchObject({

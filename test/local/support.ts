@@ -23,7 +23,8 @@ export interface TestPipeline {
 
 export async function startTestPipeline(): Promise<TestPipeline> {
   const stateDir = mkdtempSync(join(tmpdir(), 'fastio-local-'));
-  const debug = process.env.LOCAL_PIPELINE_DEBUG === '1';
+  // The pipeline's terminal and its functions' logs, on request (VERBOSE=1 npm test).
+  const debug = process.env.VERBOSE === '1';
   const pipeline = await startPipeline({
     port: 0,
     stateDir,

@@ -61,6 +61,27 @@ describe('joinNegativeValues', () => {
     const options = { from: { type: 'string' as const }, wait: { type: 'boolean' as const } };
     expect(joinNegativeValues(['--from', '-2h', '--wait', '-3', 'x'], options)).toEqual(['--from=-2h', '--wait', '-3', 'x']);
   });
+
+  it('joins a short option with its negative value under the long name, so -n -1 reaches the command', () => {
+    const options = { n: { type: 'string' as const, short: 'n' } };
+    expect(joinNegativeValues(['-n', '-1'], options)).toEqual(['--n=-1']);
+  });
+});
+
+describe('command groups', () => {
+  const list: OpsCommand = { ...echo, path: ['echo', 'list'], summary: 'lists' };
+
+  it('names the subcommands of a group given alone, in one line', async () => {
+    const { io, err } = capture();
+    expect(await runCli([echo, list], ['echo'], io)).toBe(2);
+    expect(err).toEqual(['error: "echo" needs a subcommand: echo value, echo list; run "npm run ops -- echo --help" for their options']);
+  });
+
+  it('prints the help of a group on --help', async () => {
+    const { io, out } = capture();
+    expect(await runCli([echo, list], ['echo', '--help'], io)).toBe(0);
+    expect(out.join('\n')).toContain('  echo list --value <v>\n      lists');
+  });
 });
 
 describe('describeError', () => {

@@ -274,7 +274,7 @@ describe('dlq peek', () => {
   it('refuses a bad -n (exit 2)', async () => {
     const result = await run(['dlq', 'peek', 'documents/buffer-dlq', '-n', '0']);
     expect(result.code).toBe(2);
-    expect(result.err).toEqual(['error: --n must be an integer from 1 to 100, got "0"']);
+    expect(result.err).toEqual(['error: -n must be an integer from 1 to 100, got "0"']);
   });
 });
 

@@ -69,7 +69,7 @@ describe('replay start', () => {
   });
 
   it('limits several routes to their rules and warns about a route that refuses replays', async () => {
-    const result = await run(['replay', 'start', '--from', 'now-3h', '--to', 'now', '--route', 'agent-activity', '--route', 'untrusted-agent-deletions', '--name', 'incident-42']);
+    const result = await run(['replay', 'start', '--from', 'now-3h', '--to', 'now', '--force', '--route', 'agent-activity', '--route', 'untrusted-agent-deletions', '--name', 'incident-42']);
 
     expect(result.code).toBe(0);
     expect(eventBridge.commandCalls(StartReplayCommand)[0]?.args[0].input).toMatchObject({
@@ -81,6 +81,23 @@ describe('replay start', () => {
     expect(result.err).toEqual([
       'warning: route untrusted-agent-deletions refuses replayed events (its pattern requires replay-name to be absent): replaying to it delivers nothing',
     ]);
+  });
+
+  it('refuses a window ending less than 10 minutes ago, which the lagging archive may not hold yet, and starts nothing', async () => {
+    const result = await run(['replay', 'start', '--from=-1h', '--to=-9m', '--route', 'documents']);
+
+    expect(result.code).toBe(2);
+    expect(result.err).toEqual([
+      'error: --to (2026-11-22T11:51:00.000Z) is less than 10 minutes ago: the archive lags behind the bus, so the replay could report COMPLETED without the newest events; end at --to=-10m or earlier, or add --force',
+    ]);
+    expect(eventBridge.commandCalls(StartReplayCommand)).toHaveLength(0);
+  });
+
+  it('starts a window ending 10 minutes ago without --force', async () => {
+    const result = await run(['replay', 'start', '--from=-1h', '--to=-10m', '--route', 'documents']);
+
+    expect(result.code).toBe(0);
+    expect(eventBridge.commandCalls(StartReplayCommand)[0]?.args[0].input).toMatchObject({ EventEndTime: new Date(NOW.getTime() - 10 * 60_000) });
   });
 
   it('--all-routes sends Destination without FilterArns and notes the routes that drop replays', async () => {

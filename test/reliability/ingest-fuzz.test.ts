@@ -49,7 +49,11 @@ describe('ingest under 10,000 generated deliveries', () => {
 
   beforeAll(async () => {
     vi.useFakeTimers({ now: NOW, toFake: ['Date'] });
-    vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    // Ten thousand log lines say nothing here (VERBOSE=1 shows them); Logger warns on stderr.
+    if (process.env.VERBOSE !== '1') {
+      vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+      vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    }
     setEnv();
     secretsManager.on(GetSecretValueCommand, { VersionStage: 'AWSCURRENT' }).resolves({
       ARN: SECRET_ARN,

@@ -1,0 +1,112 @@
+/**
+ * `faults add|list|clear --local`: make the local stand-ins fail chosen AWS calls (lib/local/faults.ts),
+ * to watch retries, dead-letter queues and redrive on this machine before an incident does it on AWS.
+ * Only the pipeline `npm start` runs has stand-ins to break, so `--local` is required.
+ */
+import { localAddFault, localClearFaults, localFaults, type ActiveFault, type FaultSpec } from '../local/control-client';
+import type { FaultService } from '../local/faults';
+import { UsageError, integerOption, requiredStringOption, stringListOption, stringOption, type CommandIo, type OpsCommand, type OptionValues } from './command';
+import { resolveRoutes } from './deployment';
+
+const SERVICES: readonly FaultService[] = ['dynamodb', 'events', 'sns', 'sqs', 'secretsmanager'];
+
+function requireLocal(options: OptionValues): void {
+  if (options.local !== true) throw new UsageError('faults are injected into the pipeline `npm start` runs, not into AWS: add --local');
+}
+
+/** `--key fileId=file_1` (repeatable): only items whose key attributes have these values. */
+function keyOption(options: OptionValues): Record<string, string> | undefined {
+  const pairs = stringListOption(options, 'key');
+  if (pairs.length === 0) return undefined;
+  const key: Record<string, string> = {};
+  for (const pair of pairs) {
+    const match = /^([^=]+)=(.*)$/.exec(pair);
+    if (!match) throw new UsageError(`--key must be <attribute>=<value>, got "${pair}"`);
+    key[match[1] as string] = match[2] as string;
+  }
+  return key;
+}
+
+export function describeFault(fault: ActiveFault): string {
+  const scope = [
+    fault.operation,
+    fault.table === undefined ? undefined : `table ${fault.table}`,
+    fault.route === undefined ? undefined : `route ${fault.route}`,
+    fault.key === undefined ? undefined : `key ${Object.entries(fault.key).map(([name, value]) => `${name}=${value}`).join(',')}`,
+  ].filter((part) => part !== undefined);
+  const times = fault.times === undefined ? 'every call' : `${fault.times} call(s)`;
+  return `#${fault.id} ${fault.service}${scope.length > 0 ? ` ${scope.join(' ')}` : ''} fails ${times} with ${fault.errorCode ?? 'the default error'} (${fault.hits} so far)`;
+}
+
+function print(io: CommandIo, json: boolean, value: unknown, lines: () => string[]): number {
+  if (json) io.out(JSON.stringify(value, null, 2));
+  else for (const line of lines()) io.out(line);
+  return 0;
+}
+
+const addCommand: OpsCommand = {
+  path: ['faults', 'add'],
+  summary: 'make the local stand-ins fail matching AWS calls (events Deliver = a rule cannot reach its target)',
+  usage: `--service ${SERVICES.join('|')} [--operation <op>] [--table <name>] [--route <name>] [--key <attr>=<value>...] [--error-code <code>] [--message <text>] [--times <n>] --local [--json]`,
+  options: {
+    service: { type: 'string' },
+    operation: { type: 'string' },
+    table: { type: 'string' },
+    route: { type: 'string' },
+    key: { type: 'string', multiple: true },
+    'error-code': { type: 'string' },
+    message: { type: 'string' },
+    times: { type: 'string' },
+    local: { type: 'boolean' },
+    json: { type: 'boolean' },
+  },
+  async run({ options, io }) {
+    requireLocal(options);
+    const service = requiredStringOption(options, 'service');
+    if (!(SERVICES as readonly string[]).includes(service)) throw new UsageError(`--service must be one of ${SERVICES.join(', ')}, got "${service}"`);
+    const route = stringOption(options, 'route');
+    if (route !== undefined) resolveRoutes([route]);
+    const key = keyOption(options);
+    const times = integerOption(options, 'times', { min: 1, max: 1_000_000 });
+    const optional = (name: keyof FaultSpec, value: string | undefined) => (value === undefined ? {} : { [name]: value });
+    const spec: FaultSpec = {
+      service: service as FaultService,
+      ...optional('operation', stringOption(options, 'operation')),
+      ...optional('table', stringOption(options, 'table')),
+      ...optional('route', route),
+      ...optional('errorCode', stringOption(options, 'error-code')),
+      ...optional('message', stringOption(options, 'message')),
+      ...(key === undefined ? {} : { key }),
+      ...(times === undefined ? {} : { times }),
+    };
+    const fault = await localAddFault(spec);
+    return print(io, options.json === true, fault, () => [`fault ${describeFault(fault)}`, 'remove it with: npm run ops -- faults clear --local']);
+  },
+};
+
+const listCommand: OpsCommand = {
+  path: ['faults', 'list'],
+  summary: 'the faults active in the local pipeline, with how many calls each has failed',
+  usage: '--local [--json]',
+  options: { local: { type: 'boolean' }, json: { type: 'boolean' } },
+  async run({ options, io }) {
+    requireLocal(options);
+    const faults = await localFaults();
+    return print(io, options.json === true, faults, () => (faults.length === 0 ? ['no faults: every local AWS call succeeds'] : faults.map(describeFault)));
+  },
+};
+
+const clearCommand: OpsCommand = {
+  path: ['faults', 'clear'],
+  summary: 'remove one fault (--id) or every fault from the local pipeline',
+  usage: '[--id <n>] --local [--json]',
+  options: { id: { type: 'string' }, local: { type: 'boolean' }, json: { type: 'boolean' } },
+  async run({ options, io }) {
+    requireLocal(options);
+    const id = integerOption(options, 'id', { min: 1, max: Number.MAX_SAFE_INTEGER });
+    const removed = await localClearFaults(id);
+    return print(io, options.json === true, { removed }, () => [`removed ${removed} fault(s)`]);
+  },
+};
+
+export const faultsCommands: readonly OpsCommand[] = [addCommand, listCommand, clearCommand];
