@@ -352,6 +352,7 @@ describe('MonitoringStack', () => {
         REJECTION_REASONS.missingSignature,
         REJECTION_REASONS.malformedSignature,
         REJECTION_REASONS.badSignature,
+        REJECTION_REASONS.awaitingSecretRefresh,
         REJECTION_REASONS.staleTimestamp,
       ];
       expect(expression).toBe(`SUM([${Object.keys(metrics).join(', ')}])`);
