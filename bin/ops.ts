@@ -7,6 +7,7 @@ import type { OpsCommand } from '../lib/ops/command';
 import { dlqCommands } from '../lib/ops/dlq-commands';
 import { patternCommands } from '../lib/ops/pattern-commands';
 import { replayCommands } from '../lib/ops/replay-commands';
+import { secretCommands } from '../lib/ops/secret-commands';
 import { sendCommand, signCommand } from '../lib/ops/sign-command';
 
 const commands: OpsCommand[] = [
@@ -16,6 +17,7 @@ const commands: OpsCommand[] = [
   ...replayCommands,
   ...dlqCommands,
   ...patternCommands,
+  ...secretCommands,
 ];
 
 const exitCode = await runCli(commands, process.argv.slice(2), {

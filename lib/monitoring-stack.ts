@@ -140,7 +140,7 @@ export class MonitoringStack extends Stack {
       add5xxCountAlarm: {
         [SEVERITY]: {
           ...pageOnRareFailure(
-            'Fast.io received 5xx answers from the webhook API: the ingest function failed, timed out, was throttled, could not read the signing secret, or PutEvents failed. Fast.io retries for a limited time only. First: search the ingest function logs for outcome "secret-unavailable", "publish-failed" or "error".',
+            'Fast.io received 5xx answers from the webhook API: the ingest function failed, timed out, was throttled, could not read the signing secret, or PutEvents failed. Fast.io retries for a limited time only. First: search the ingest function logs for outcome "secret-unavailable", "publish-failed", "awaiting-secret-refresh" (for up to a minute after a secret rotation, or a forgery flood) or "error".',
           ),
           maxErrorCount: 1,
         },
