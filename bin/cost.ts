@@ -12,6 +12,7 @@ import prices from '../lib/cost/aws-prices.json';
 import { estimateDesign, estimateDirectWebhook, totalsByService, type CostEstimate } from '../lib/cost/cost-model';
 import { readTemplateFacts, type CfnTemplate } from '../lib/cost/template-facts';
 import { stackTemplateFile, type StackRole } from '../lib/synthesized-template';
+import { joinNegativeValues } from '../lib/ops/cli';
 import { routeTable } from '../lib/route-table';
 
 const CDK_OUT = fileURLToPath(new URL('../cdk.out/', import.meta.url));
@@ -48,9 +49,32 @@ function printEstimate(title: string, estimate: CostEstimate, eventsPerMonth: nu
   return perMonth;
 }
 
-const { values } = parseArgs({ options: { 'events-per-month': { type: 'string' }, detail: { type: 'boolean' }, json: { type: 'boolean' } } });
-const eventsPerMonth = Number(values['events-per-month'] ?? 1_000_000);
-if (!Number.isInteger(eventsPerMonth) || eventsPerMonth < 0) fail(`--events-per-month must be a non-negative integer, got "${values['events-per-month']}"`);
+// `npm run cost -- --detail | head` closes stdout early: that is the reader's choice, not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  process.stderr.write(`error: cannot write the report (${error.code ?? error.message})\n`);
+  process.exit(1);
+});
+
+const USAGE = 'usage: npm run cost -- [--events-per-month N] [--detail] [--json]';
+const OPTIONS = { 'events-per-month': { type: 'string' }, detail: { type: 'boolean' }, json: { type: 'boolean' } } as const;
+
+function parseOptions(): { eventsPerMonth: number; detail: boolean; json: boolean } {
+  let values;
+  try {
+    // joinNegativeValues: `--events-per-month -5` is a bad number, not an unknown option `-5`.
+    ({ values } = parseArgs({ args: joinNegativeValues(process.argv.slice(2), OPTIONS), options: OPTIONS, strict: true, allowPositionals: false }));
+  } catch (error) {
+    // Node's parser wording, first sentence only, plus the synopsis.
+    fail(`${error instanceof Error ? (error.message.split('. ')[0] ?? error.message) : String(error)}; ${USAGE}`);
+  }
+  const raw = values['events-per-month'];
+  const eventsPerMonth = raw === undefined ? 1_000_000 : /^\d+$/.test(raw.trim()) ? Number(raw) : Number.NaN;
+  if (!Number.isSafeInteger(eventsPerMonth)) fail(`--events-per-month must be a non-negative integer, got "${raw}"`);
+  return { eventsPerMonth, detail: values.detail === true, json: values.json === true };
+}
+
+const { eventsPerMonth, ...values } = parseOptions();
 
 const facts = readTemplateFacts(
   { stateful: template('stateful', true) as CfnTemplate, ingest: template('ingest', true) as CfnTemplate, routing: template('routing', true) as CfnTemplate, monitoring: template('monitoring', false) },
@@ -65,7 +89,7 @@ if (values.json) {
   );
 } else {
   process.stdout.write(`AWS list prices, ${prices.region}, checked ${prices.checked}; ${eventsPerMonth.toLocaleString('en-US')} webhooks a month; assumptions in lib/cost/assumptions.json\n`);
-  const ours = printEstimate('fastio-eventbridge (API, verify, bus + archive, routes, consumers, workflow)', design, eventsPerMonth, values.detail === true);
-  const theirs = printEstimate("AWS's inbound-webhook design (function URL → Lambda → PutEvents)", direct, eventsPerMonth, values.detail === true);
+  const ours = printEstimate('fastio-eventbridge (API, verify, bus + archive, routes, consumers, workflow)', design, eventsPerMonth, values.detail);
+  const theirs = printEstimate("AWS's inbound-webhook design (function URL → Lambda → PutEvents)", direct, eventsPerMonth, values.detail);
   process.stdout.write(`\nThe API, archive, buffering, consumers and workflow add ${usd(ours - theirs)} a month at this volume.\n`);
 }

@@ -8,6 +8,7 @@ import { dlqCommands } from '../lib/ops/dlq-commands';
 import { faultsCommands } from '../lib/ops/faults-commands';
 import { patternCommands } from '../lib/ops/pattern-commands';
 import { replayCommands } from '../lib/ops/replay-commands';
+import { secretCommands } from '../lib/ops/secret-commands';
 import { sendCommand, signCommand } from '../lib/ops/sign-command';
 
 // The AWS SDK warns once per process, in nine lines, that its releases after January 2027 need
@@ -23,6 +24,7 @@ const commands: OpsCommand[] = [
   ...dlqCommands,
   ...patternCommands,
   ...faultsCommands,
+  ...secretCommands,
 ];
 
 const exitCode = await runCli(commands, process.argv.slice(2), {

@@ -57,6 +57,13 @@ const STAGE_PATTERN = /^[a-z][a-z0-9-]{0,19}$/;
 const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const SECRET_ARN_PATTERN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/;
 
+/**
+ * How long every queue, dead-letter queues included, keeps a message (SQS's maximum; QUEUE_RETENTION
+ * in lib/constructs/secure-queue.ts). The archive must keep events at least as long, or a dead letter
+ * could outlive the archived events a replay would need to recover it.
+ */
+export const DEAD_LETTER_RETENTION_DAYS = 14;
+
 export function loadConfig(source: ContextSource): AppConfig {
   const stage = source.tryGetContext('stage');
   if (typeof stage !== 'string' || !STAGE_PATTERN.test(stage)) {
@@ -73,10 +80,16 @@ export function loadConfig(source: ContextSource): AppConfig {
   if (burst < rate / 100) {
     throw new ConfigError(`config apiThrottleBurstLimit=${burst} is invalid: expected at least 1% of apiThrottleRateLimit (${rate})`);
   }
+  // EventBridge archives accept 0 (indefinite) or a day count; indefinite would defeat the retention check of `replay start`.
+  const archiveRetentionDays = readInteger(source, 'archiveRetentionDays', 1, 3650);
+  if (archiveRetentionDays < DEAD_LETTER_RETENTION_DAYS) {
+    throw new ConfigError(
+      `config archiveRetentionDays=${archiveRetentionDays} is invalid: expected at least ${DEAD_LETTER_RETENTION_DAYS}, the dead-letter queues' retention, so the archive still holds every event a dead letter may need replayed`,
+    );
+  }
   return {
     stage,
-    // EventBridge archives accept 0 (indefinite) or a day count; indefinite would defeat the retention check of `replay start`.
-    archiveRetentionDays: readInteger(source, 'archiveRetentionDays', 1, 3650),
+    archiveRetentionDays,
     alarmEmail: readOptionalString(source, 'alarmEmail', EMAIL_PATTERN, 'an email address, or empty for none'),
     signatureScheme: scheme as SignatureSchemeSetting,
     signatureToleranceSeconds: readInteger(source, 'signatureToleranceSeconds', 1, 3600),

@@ -93,5 +93,6 @@ export class IngestStack extends Stack {
 
     new CfnOutput(this, IngestOutput.webhookUrl, { value: `${this.httpApi.apiEndpoint}${WEBHOOK_PATH}` });
     new CfnOutput(this, IngestOutput.ingestFunctionName, { value: this.ingestFunction.functionName });
+    new CfnOutput(this, IngestOutput.rotationGraceHours, { value: String(config.rotationGraceHours) });
   }
 }

@@ -16,6 +16,7 @@ import {
 } from 'cdk-monitoring-constructs';
 import type { Construct } from 'constructs';
 import { REJECTION_REASONS } from '../lambdas/ingest/reasons';
+import { QUARANTINE_DETAIL_TYPE } from './fastio-envelope';
 import { MetricName } from '../lambdas/shared/metric-names';
 import type { AppConfig } from './config';
 import { AlarmTopic } from './constructs/monitoring-alarm-topic';
@@ -140,7 +141,7 @@ export class MonitoringStack extends Stack {
       add5xxCountAlarm: {
         [SEVERITY]: {
           ...pageOnRareFailure(
-            'Fast.io received 5xx answers from the webhook API: the ingest function failed, timed out, was throttled, could not read the signing secret, or PutEvents failed. Fast.io retries for a limited time only. First: search the ingest function logs for outcome "secret-unavailable", "publish-failed" or "error".',
+            'Fast.io received 5xx answers from the webhook API: the ingest function failed, timed out, was throttled, could not read the signing secret, or PutEvents failed. Fast.io retries for a limited time only. First: search the ingest function logs for outcome "secret-unavailable", "publish-failed", "awaiting-secret-refresh" (for up to a minute after a secret rotation, or a forgery flood) or "error".',
           ),
           maxErrorCount: 1,
         },
@@ -159,6 +160,18 @@ export class MonitoringStack extends Stack {
       humanReadableName: 'Webhook deliveries',
       metricGroups: [
         { title: 'Requests, accepted, quarantined, rejected', metrics: [requests, accepted, quarantined, rejected] },
+        {
+          title: 'Quarantined deliveries',
+          metrics: [
+            withAlarm(quarantined, 'Quarantined', {
+              ...pageOnRareFailure(
+                `Authentic Fast.io deliveries could not be mapped (not JSON, not an object, no or bad event type, too deep) and were published as ${QUARANTINE_DETAIL_TYPE} with their raw body: Fast.io changed something, and no route matches them. Nothing is lost: they are on the bus and in the archive. First: read the reason of the "webhook quarantined" ingest log lines, adapt lib/fastio-envelope.ts to the new shape and deploy, so new deliveries are routed again; the quarantined ones can be replayed from the archive to a rule that matches detail-type ${QUARANTINE_DETAIL_TYPE}.`,
+              ),
+              threshold: 1,
+              comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            }),
+          ],
+        },
         { title: 'Rejected by reason', metrics: Object.values(REJECTION_REASONS).map(webhookRejectedMetric) },
         {
           title: 'Rejected signatures',

@@ -18,6 +18,8 @@ export const StatefulOutput = {
 export const IngestOutput = {
   webhookUrl: 'WebhookUrl',
   ingestFunctionName: 'IngestFunctionName',
+  /** How long the ingest accepts AWSPREVIOUS after a rotation (`ops secret rotate` reports it). */
+  rotationGraceHours: 'RotationGraceHours',
 } as const;
 
 /** Per-route resources of the routing stack. */

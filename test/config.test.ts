@@ -31,6 +31,10 @@ describe('loadConfig', () => {
     [{ stage: 'Prod' }, 'config stage="Prod" is invalid: expected 1-20 characters, lower-case letters, digits and \'-\', starting with a letter'],
     [{ archiveRetentionDays: '0' }, 'config archiveRetentionDays="0" is invalid: expected an integer from 1 to 3650'],
     [{ archiveRetentionDays: 'thirty' }, 'config archiveRetentionDays="thirty" is invalid: expected an integer from 1 to 3650'],
+    [
+      { archiveRetentionDays: '13' },
+      "config archiveRetentionDays=13 is invalid: expected at least 14, the dead-letter queues' retention, so the archive still holds every event a dead letter may need replayed",
+    ],
     [{ signatureToleranceSeconds: 2.5 }, 'config signatureToleranceSeconds=2.5 is invalid: expected an integer from 1 to 3600'],
     [{ signatureScheme: 'md5' }, 'config signatureScheme="md5" is invalid: expected one of auto, body-hmac, timestamped'],
     [{ consumerMaxConcurrency: '1' }, 'config consumerMaxConcurrency="1" is invalid: expected an integer from 2 to 1000'],

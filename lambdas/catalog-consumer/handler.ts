@@ -13,19 +13,21 @@
  *    Records expire after IDEMPOTENCY_EXPIRY_DAYS (default 7): long enough to cover an incident
  *    replay of "the last few days"; replaying older events is still correct thanks to layer 2,
  *    it just costs a conditional write per event.
- * 2. Every catalog write is conditional on event time, so state only moves forward:
+ * 2. Every catalog write is conditional on event order, so state only moves forward. Events are
+ *    ordered by (event time, event id): Fast.io times have whole seconds and SQS does not keep order,
+ *    so two events for one file in the same second are common, and the stored `lastEventId` breaks
+ *    the tie the same way whichever arrives first (Fast.io's ids are time-ordered, so the later id wins).
  *    - create/update/upload/...: applied when the file is unknown, or when it is not deleted and the
- *      stored `lastEventAt` is older than this event.
+ *      stored (`lastEventAt`, `lastEventId`) is before this event's.
  *    - delete: applied when the file is unknown (the item becomes a tombstone), when it is not yet
- *      deleted (whatever the times), or when the stored delete is older.
+ *      deleted (whatever the times), or when the stored delete is before it.
  *    Fast.io file ids are not reused, so deletion is final: a create/update that arrives after the
  *    delete is skipped even if its timestamp is newer (clock skew between Fast.io services must not
  *    resurrect a deleted file). This makes the final state independent of arrival order.
  *    A write whose condition fails is a success ("stale, skipped": log + metric), not a retry.
  *
  * Event time is `detail.occurredAt`, else EventBridge's `time`, normalized to
- * `toISOString()` form so that DynamoDB's string `<` is a time comparison. Two different events for
- * the same file within the same millisecond: the first one written wins.
+ * `toISOString()` form so that DynamoDB's string `<` is a time comparison.
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { getStringFromEnv } from '@aws-lambda-powertools/commons/utils/env';
@@ -56,12 +58,12 @@ const processor = new BatchProcessor(EventType.SQS);
 /** Event types that mark a file deleted. Everything else on this route upserts the file. */
 export const DELETE_EVENT_TYPES: ReadonlySet<string> = new Set(['file.deleted']);
 
-/** Non-delete events: new file, or newer event for a file that is not deleted. */
-export const UPSERT_CONDITION =
-  'attribute_not_exists(#lastEventAt) OR (#lastEventAt < :eventAt AND #deleted = :false)';
-/** Deletes: new file (tombstone), file not deleted yet (any time), or a newer delete. */
-export const DELETE_CONDITION =
-  'attribute_not_exists(#lastEventAt) OR #deleted = :false OR #lastEventAt < :eventAt';
+/** The stored event is before this one: an earlier time, or the same second and a smaller event id. */
+const STORED_IS_BEFORE = '(#lastEventAt < :eventAt OR (#lastEventAt = :eventAt AND #lastEventId < :eventId))';
+/** Non-delete events: new file, or a later event for a file that is not deleted. */
+export const UPSERT_CONDITION = `attribute_not_exists(#lastEventAt) OR (#deleted = :false AND ${STORED_IS_BEFORE})`;
+/** Deletes: new file (tombstone), file not deleted yet (any time), or a later delete. */
+export const DELETE_CONDITION = `attribute_not_exists(#lastEventAt) OR #deleted = :false OR ${STORED_IS_BEFORE}`;
 
 export type CatalogOutcome = 'updated' | 'stale';
 

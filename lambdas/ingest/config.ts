@@ -11,9 +11,13 @@ export interface IngestConfig {
   readonly signatureScheme: SignatureSchemeSetting;
   readonly toleranceSeconds: number;
   readonly rotationGraceMs: number;
+  /** How often a signature mismatch may re-read the secret. */
+  readonly secretRefreshIntervalMs: number;
 }
 
 export const DEFAULT_ROTATION_GRACE_HOURS = 24;
+/** A signature mismatch re-reads the secret at most this often (per container). */
+export const DEFAULT_SECRET_REFRESH_INTERVAL_SECONDS = 60;
 
 function isSchemeSetting(value: string): value is SignatureSchemeSetting {
   return (SIGNATURE_SCHEME_SETTINGS as readonly string[]).includes(value);
@@ -26,6 +30,8 @@ export function loadIngestConfig(): IngestConfig {
   const signatureScheme = getStringFromEnv({ key: 'SIGNATURE_SCHEME', defaultValue: 'auto' });
   const toleranceSeconds = getNumberFromEnv({ key: 'SIGNATURE_TOLERANCE_SECONDS', defaultValue: DEFAULT_TOLERANCE_SECONDS });
   const graceHours = getNumberFromEnv({ key: 'ROTATION_GRACE_HOURS', defaultValue: DEFAULT_ROTATION_GRACE_HOURS });
+  // Unset on AWS (one minute); the local pipeline divides it by its --time-scale like every other wait.
+  const refreshSeconds = getNumberFromEnv({ key: 'SECRET_REFRESH_INTERVAL_SECONDS', defaultValue: DEFAULT_SECRET_REFRESH_INTERVAL_SECONDS });
 
   if (eventBusName === '') throw new Error('EVENT_BUS_NAME is empty');
   if (signingSecretArn === '') throw new Error('SIGNING_SECRET_ARN is empty');
@@ -38,5 +44,15 @@ export function loadIngestConfig(): IngestConfig {
   if (!Number.isFinite(graceHours) || graceHours < 0 || graceHours > 24 * 365) {
     throw new Error(`ROTATION_GRACE_HOURS must be a number from 0 to 8760, got ${graceHours}`);
   }
-  return { eventBusName, signingSecretArn, signatureScheme, toleranceSeconds, rotationGraceMs: graceHours * 3_600_000 };
+  if (!Number.isFinite(refreshSeconds) || refreshSeconds <= 0 || refreshSeconds > 3_600) {
+    throw new Error(`SECRET_REFRESH_INTERVAL_SECONDS must be a number above 0 and at most 3600, got ${refreshSeconds}`);
+  }
+  return {
+    eventBusName,
+    signingSecretArn,
+    signatureScheme,
+    toleranceSeconds,
+    rotationGraceMs: graceHours * 3_600_000,
+    secretRefreshIntervalMs: refreshSeconds * 1000,
+  };
 }

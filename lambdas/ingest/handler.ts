@@ -7,7 +7,8 @@
  *   401 missing, malformed, wrong or stale signature (one identical body for all)
  *   405 not a POST
  *   413 body (or the entry built from it) over EventBridge's 1 MB entry limit
- *   503 secret unreadable or empty, PutEvents failed: Fast.io retries
+ *   503 secret unreadable or empty, PutEvents failed, or a signature that matches no cached secret
+ *       version while the secret cannot be re-read yet (it may be a version put since): Fast.io retries
  * Never a stack trace, the body, the signature or the secret in a response or a log line.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -20,13 +21,14 @@ import { eventBridge, secretsManager } from './clients';
 import { loadIngestConfig } from './config';
 import { publishEntry } from './publish';
 import { REASON_DIMENSION, REJECTION_REASONS, type RejectionReason } from './reasons';
-import { SecretEmptyError, SigningKeyProvider, SigningSecret } from './signing-secret';
+import { SecretEmptyError, SigningKeyProvider, SigningSecret, type SecretCheck } from './signing-secret';
 
 const config = loadIngestConfig();
 const signingSecret = new SigningSecret(
   new SigningKeyProvider(secretsManager, config.rotationGraceMs),
   config.signingSecretArn,
   config.rotationGraceMs,
+  config.secretRefreshIntervalMs,
 );
 
 type Response = APIGatewayProxyStructuredResultV2;
@@ -39,10 +41,14 @@ function json(statusCode: number, body: Record<string, string>, headers: Record<
 const UNAUTHORIZED = (): Response => json(401, { message: 'Unauthorized' });
 const UNAVAILABLE = (): Response => json(503, { message: 'Service Unavailable' }, { 'retry-after': '30' });
 
-function reject(deliveryId: string, reason: RejectionReason): Response {
+function countRejection(reason: RejectionReason): void {
   const single = metrics.singleMetric();
   single.addDimension(REASON_DIMENSION, reason);
   single.addMetric(MetricName.webhookRejected, MetricUnit.Count, 1);
+}
+
+function reject(deliveryId: string, reason: RejectionReason): Response {
+  countRejection(reason);
   logger.warn('webhook rejected', { deliveryId, outcome: 'rejected', reason });
   switch (reason) {
     case REJECTION_REASONS.bodyTooLarge:
@@ -52,6 +58,17 @@ function reject(deliveryId: string, reason: RejectionReason): Response {
     default:
       return UNAUTHORIZED();
   }
+}
+
+/** Not refused: the signature may be made with a secret version put since the last read. */
+function deferUntilSecretRefresh(deliveryId: string, retryAfterSeconds: number): Response {
+  countRejection(REJECTION_REASONS.awaitingSecretRefresh);
+  logger.warn('webhook deferred: no cached secret version matches and the secret cannot be re-read yet', {
+    deliveryId,
+    outcome: REJECTION_REASONS.awaitingSecretRefresh,
+    retryAfterSeconds,
+  });
+  return json(503, { message: 'Service Unavailable' }, { 'retry-after': String(retryAfterSeconds) });
 }
 
 function rawBodyOf(event: APIGatewayProxyEventV2): Buffer {
@@ -78,9 +95,9 @@ async function handle(event: APIGatewayProxyEventV2, deliveryId: string): Promis
   });
   if (!fresh.ok) return reject(deliveryId, fresh.reason);
 
-  let stage: string | undefined;
+  let check: SecretCheck;
   try {
-    stage = await signingSecret.findMatchingStage((key) => matchesSecret(fresh.signatures, rawBody, key));
+    check = await signingSecret.check((key) => matchesSecret(fresh.signatures, rawBody, key));
   } catch (error) {
     if (error instanceof SecretEmptyError) {
       logger.error('the signing secret is empty; failing closed until it is set', { deliveryId, outcome: 'secret-unavailable' });
@@ -89,7 +106,9 @@ async function handle(event: APIGatewayProxyEventV2, deliveryId: string): Promis
     }
     return UNAVAILABLE();
   }
-  if (stage === undefined) return reject(deliveryId, REJECTION_REASONS.badSignature);
+  if (check.verdict === 'mismatch') return reject(deliveryId, REJECTION_REASONS.badSignature);
+  if (check.verdict === 'unverified') return deferUntilSecretRefresh(deliveryId, check.retryAfterSeconds);
+  const stage = check.stage;
 
   const envelope = toEnvelope(rawBody);
   const entry = { ...toEntry(envelope), EventBusName: config.eventBusName };

@@ -14,6 +14,12 @@ export const REJECTION_REASONS = {
   malformedSignature: 'malformed-signature',
   /** 401: well-formed, but no signature matched the current (or, within the grace period, previous) secret. */
   badSignature: 'bad-signature',
+  /**
+   * 503 with retry-after: no cached secret version matched and the secret was read less than the refresh
+   * interval ago, so the delivery may be signed with a version put since. Fast.io retries; after the
+   * next read it is accepted (rotation) or answered 401 bad-signature (forgery).
+   */
+  awaitingSecretRefresh: 'awaiting-secret-refresh',
   /** 401: timestamped signature outside ±SIGNATURE_TOLERANCE_SECONDS, in either direction. */
   staleTimestamp: 'stale-timestamp',
   /** 413: the body, or the entry built from it, is over EventBridge's 1 MB entry limit. */

@@ -6,9 +6,15 @@
  * is a small Powertools provider (BaseProvider, same cache and options) over GetSecretValue that keeps the
  * version's CreatedDate. Secrets Manager is called:
  * - on the first request of a container, then when the cached value is older than SECRET_CACHE_SECONDS;
- * - on a signature mismatch, at most once per MISMATCH_REFRESH_INTERVAL_MS (picks up a rotation early);
+ * - on a signature mismatch, at most once per refresh interval (DEFAULT_SECRET_REFRESH_INTERVAL_SECONDS),
+ *   which picks up a rotation early;
  * - never more than once per FAILED_READ_BACKOFF_MS after a failed read.
- * So a flood of forged deliveries costs at most a couple of calls a minute per container.
+ * So a flood of forged deliveries costs at most one read of each version a minute per container.
+ *
+ * A mismatch is only final (401, which Fast.io never retries) when it was checked against a read made
+ * for this very delivery. Otherwise the delivery may be signed with a version put after the last read,
+ * and while the refresh is rate-limited the answer is "unverified, retry after N s" (503): a genuine
+ * delivery signed with any version in Secrets Manager is never refused for good.
  */
 import { BaseProvider } from '@aws-lambda-powertools/parameters/base';
 import { GetSecretValueCommand, type GetSecretValueCommandOutput, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -30,7 +36,6 @@ export interface SigningKeys {
 }
 
 export const SECRET_CACHE_SECONDS = 300;
-export const MISMATCH_REFRESH_INTERVAL_MS = 60_000;
 export const FAILED_READ_BACKOFF_MS = 5_000;
 
 /** The secret could not be read (Secrets Manager failed, or a recent read failed and we are backing off). */
@@ -69,6 +74,7 @@ export class SigningKeyProvider extends BaseProvider {
   readonly #graceMs: number;
   #lastReadAt = Number.NEGATIVE_INFINITY;
   #lastReadFailed = false;
+  #reads = 0;
 
   constructor(secretsManager: SecretsManagerClient, graceMs: number) {
     super({ awsSdkV3Client: secretsManager });
@@ -79,6 +85,11 @@ export class SigningKeyProvider extends BaseProvider {
   /** When Secrets Manager was last called (epoch ms), whatever the outcome. */
   get lastReadAt(): number {
     return this.#lastReadAt;
+  }
+
+  /** How many reads of the secret succeeded in this container. */
+  get reads(): number {
+    return this.#reads;
   }
 
   async getKeys(secretArn: string, options: { forceFetch?: boolean } = {}): Promise<SigningKeys> {
@@ -110,6 +121,7 @@ export class SigningKeyProvider extends BaseProvider {
       }
     }
     this.#lastReadFailed = false;
+    this.#reads += 1;
     return { current, previous };
   }
 
@@ -118,35 +130,49 @@ export class SigningKeyProvider extends BaseProvider {
   }
 }
 
+/** What a delivery's signatures are, checked against the signing secret. */
+export type SecretCheck =
+  | { readonly verdict: 'match'; readonly stage: SecretStage }
+  /** No version matched, checked against a read made for this delivery, or an expired previous version: final (401). */
+  | { readonly verdict: 'mismatch' }
+  /** No cached version matched and the secret was read too recently to read it again: retry (503). */
+  | { readonly verdict: 'unverified'; readonly retryAfterSeconds: number };
+
 /** Matches a delivery against the signing secret with the caching and refresh rules above. */
 export class SigningSecret {
   constructor(
     private readonly provider: SigningKeyProvider,
     private readonly secretArn: string,
     private readonly graceMs: number,
+    private readonly refreshIntervalMs: number,
   ) {}
 
   /**
-   * The stage of the secret that `matches` accepts, or `undefined` when none does.
+   * Which stage of the secret `matches` accepts, or why none does.
    * Throws SecretUnavailableError / SecretEmptyError (both mean: answer 503, Fast.io retries).
    */
-  async findMatchingStage(matches: (key: Buffer) => boolean): Promise<SecretStage | undefined> {
+  async check(matches: (key: Buffer) => boolean): Promise<SecretCheck> {
+    const readsBefore = this.provider.reads;
     let outcome = this.#evaluate(await this.provider.getKeys(this.secretArn), matches);
-    if (outcome === 'mismatch' || outcome === 'empty') {
-      if (Date.now() - this.provider.lastReadAt >= MISMATCH_REFRESH_INTERVAL_MS) {
-        outcome = this.#evaluate(await this.provider.getKeys(this.secretArn, { forceFetch: true }), matches);
+    if ((outcome === 'mismatch' || outcome === 'empty') && this.provider.reads === readsBefore) {
+      const waitMs = this.provider.lastReadAt + this.refreshIntervalMs - Date.now();
+      if (waitMs > 0) {
+        if (outcome === 'empty') throw new SecretEmptyError('the signing secret (AWSCURRENT) is empty');
+        return { verdict: 'unverified', retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) };
       }
+      outcome = this.#evaluate(await this.provider.getKeys(this.secretArn, { forceFetch: true }), matches);
     }
     if (outcome === 'empty') throw new SecretEmptyError('the signing secret (AWSCURRENT) is empty');
-    return outcome === 'mismatch' ? undefined : outcome;
+    return outcome === 'mismatch' || outcome === 'expired' ? { verdict: 'mismatch' } : { verdict: 'match', stage: outcome };
   }
 
-  #evaluate(keys: SigningKeys, matches: (key: Buffer) => boolean): SecretStage | 'mismatch' | 'empty' {
+  /** 'expired': signed with the cached AWSPREVIOUS after its grace period, which no later read can revive. */
+  #evaluate(keys: SigningKeys, matches: (key: Buffer) => boolean): SecretStage | 'mismatch' | 'expired' | 'empty' {
     if (keys.current.key.length === 0) return 'empty';
     if (matches(keys.current.key)) return 'AWSCURRENT';
     const previous = keys.previous;
-    if (previous && previous.key.length > 0 && isInGracePeriod(keys.current, Date.now(), this.graceMs) && matches(previous.key)) {
-      return 'AWSPREVIOUS';
+    if (previous && previous.key.length > 0 && matches(previous.key)) {
+      return isInGracePeriod(keys.current, Date.now(), this.graceMs) ? 'AWSPREVIOUS' : 'expired';
     }
     return 'mismatch';
   }

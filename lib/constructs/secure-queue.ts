@@ -1,9 +1,10 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { DEAD_LETTER_RETENTION_DAYS } from '../config';
 
 /** Fourteen days, SQS's maximum: the longest an operator can take to notice and redrive. */
-export const QUEUE_RETENTION = Duration.days(14);
+export const QUEUE_RETENTION = Duration.days(DEAD_LETTER_RETENTION_DAYS);
 
 /** Receives before a buffered message is moved to its dead-letter queue. */
 export const MAX_RECEIVE_COUNT = 5;

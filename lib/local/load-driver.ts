@@ -146,7 +146,7 @@ export interface Webhook {
   readonly fileId: string;
   readonly rawBody: Buffer;
   readonly scheme: SignatureScheme;
-  /** Signed with a wrong secret: must be answered 401 and never reach the bus. */
+  /** Signed with a wrong secret: must finally be answered 401 (after any 503 awaiting a secret refresh) and never reach the bus. */
   readonly forged: boolean;
   /** Routes its event matches, as the bus will judge it (the ingest's normalization + the route table). */
   readonly routes: readonly string[];

@@ -13,6 +13,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, appendFileS
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_SECRET_REFRESH_INTERVAL_SECONDS } from '../../lambdas/ingest/config';
 import type { DeadLetterRole } from '../constructs/secure-queue';
 import { Activity } from './activity';
 import { HttpApi } from './http-api';
@@ -262,6 +263,8 @@ export class LocalPipeline {
       // Keep the developer's own AWS profile (and any endpoint or credentials in it) out of the functions.
       AWS_CONFIG_FILE: noConfig,
       AWS_SHARED_CREDENTIALS_FILE: noConfig,
+      // The ingest's own wait before re-reading the secret on a mismatch, scaled like every AWS-side wait.
+      SECRET_REFRESH_INTERVAL_SECONDS: String(DEFAULT_SECRET_REFRESH_INTERVAL_SECONDS / this.clock.timeScale),
     };
     await Promise.all([...this.functions.values()].map((fn) => fn.warm()));
     for (const source of this.eventSources) source.start();

@@ -5,6 +5,7 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { OperationFailed, UsageError, stringOption, type OptionValues } from './command';
@@ -15,6 +16,7 @@ export interface AwsClients {
   readonly sqs: SQSClient;
   readonly lambda: LambdaClient;
   readonly sfn: SFNClient;
+  readonly secretsManager: SecretsManagerClient;
 }
 
 export interface OpsRuntime {
@@ -58,6 +60,7 @@ export function defaultAwsClients(region: string | undefined): AwsClients {
   let sqs: SQSClient | undefined;
   let lambda: LambdaClient | undefined;
   let sfn: SFNClient | undefined;
+  let secretsManager: SecretsManagerClient | undefined;
   return {
     get cloudFormation() {
       return (cloudFormation ??= new CloudFormationClient(config));
@@ -73,6 +76,9 @@ export function defaultAwsClients(region: string | undefined): AwsClients {
     },
     get sfn() {
       return (sfn ??= new SFNClient(config));
+    },
+    get secretsManager() {
+      return (secretsManager ??= new SecretsManagerClient(config));
     },
   };
 }

@@ -57,12 +57,16 @@ const fakeCatalogTable = (doc: AwsClientStub<DynamoDBDocumentClient>) => {
     const values = input.ExpressionAttributeValues ?? {};
     const existing = items.get(id);
     const eventAt = values[':eventAt'] as string;
+    const eventId = values[':eventId'] as string;
     const lastEventAt = existing?.lastEventAt as string | undefined;
+    const lastEventId = existing?.lastEventId as string | undefined;
+    const storedIsBefore =
+      lastEventAt !== undefined && (lastEventAt < eventAt || (lastEventAt === eventAt && lastEventId !== undefined && lastEventId < eventId));
     let passes: boolean;
     if (input.ConditionExpression === UPSERT_CONDITION) {
-      passes = lastEventAt === undefined || (lastEventAt < eventAt && existing?.deleted === false);
+      passes = lastEventAt === undefined || (existing?.deleted === false && storedIsBefore);
     } else if (input.ConditionExpression === DELETE_CONDITION) {
-      passes = lastEventAt === undefined || existing?.deleted === false || lastEventAt < eventAt;
+      passes = lastEventAt === undefined || existing?.deleted === false || storedIsBefore;
     } else {
       throw new Error(`unexpected condition ${input.ConditionExpression}`);
     }
@@ -174,7 +178,7 @@ describe('catalog consumer: the catalog write', () => {
         'SET #lastEventType = :eventType, #lastEventAt = :eventAt, #lastEventId = :eventId, #deleted = :deleted, ' +
         '#fileName = :fileName, #extension = :extension, #sizeBytes = :sizeBytes',
       ConditionExpression:
-        'attribute_not_exists(#lastEventAt) OR (#lastEventAt < :eventAt AND #deleted = :false)',
+        'attribute_not_exists(#lastEventAt) OR (#deleted = :false AND (#lastEventAt < :eventAt OR (#lastEventAt = :eventAt AND #lastEventId < :eventId)))',
       ExpressionAttributeNames: {
         '#lastEventType': 'lastEventType',
         '#lastEventAt': 'lastEventAt',
@@ -224,7 +228,8 @@ describe('catalog consumer: the catalog write', () => {
       Key: { workspaceId: 'ws-1', fileId: 'file-1' },
       UpdateExpression:
         'SET #lastEventType = :eventType, #lastEventAt = :eventAt, #lastEventId = :eventId, #deleted = :deleted',
-      ConditionExpression: 'attribute_not_exists(#lastEventAt) OR #deleted = :false OR #lastEventAt < :eventAt',
+      ConditionExpression:
+        'attribute_not_exists(#lastEventAt) OR #deleted = :false OR (#lastEventAt < :eventAt OR (#lastEventAt = :eventAt AND #lastEventId < :eventId))',
       ExpressionAttributeNames: {
         '#lastEventType': 'lastEventType',
         '#lastEventAt': 'lastEventAt',
@@ -448,14 +453,52 @@ describe('catalog consumer: event-time ordering', () => {
     expect(catalog.get('ws-1/file-1')).toMatchObject({ deleted: true, lastEventId: 'del' });
   });
 
-  it('reaches the same final state whatever order the events arrive in', async () => {
+  describe('two events for one file in the same second (Fast.io times have whole seconds)', () => {
+    const SECOND = '2024-05-01T10:00:07Z';
+    const finalItemAfter = async (order: ReturnType<typeof fileEvent>[]) => {
+      idempotencyItems.clear();
+      catalog.clear();
+      for (const [index, event] of order.entries()) {
+        expect((await handler(batch(sqsRecord(`m${index}`, event)), context)).batchItemFailures).toEqual([]);
+      }
+      return catalog.get('ws-1/file-1');
+    };
+
+    it('two updates: both arrival orders give the same final item, the later event id', async () => {
+      const first = fileEvent({ eventId: 'evt_01JD8Q4K7V0000000000000001', eventType: 'file.updated', occurredAt: SECOND, fileName: 'v1.pdf', sizeBytes: 1 });
+      const second = fileEvent({ eventId: 'evt_01JD8Q4K7V0000000000000002', eventType: 'file.updated', occurredAt: SECOND, fileName: 'v2.pdf', sizeBytes: 2 });
+      const inOrder = await finalItemAfter([first, second]);
+      const reversed = await finalItemAfter([second, first]);
+      expect(inOrder).toMatchObject({ lastEventId: 'evt_01JD8Q4K7V0000000000000002', fileName: 'v2.pdf', sizeBytes: 2 });
+      expect(reversed).toEqual(inOrder);
+    });
+
+    it('two deletes: both arrival orders give the same tombstone', async () => {
+      const first = fileEvent({ eventId: 'evt_a', eventType: 'file.deleted', occurredAt: SECOND });
+      const second = fileEvent({ eventId: 'evt_b', eventType: 'file.deleted', occurredAt: SECOND });
+      const inOrder = await finalItemAfter([first, second]);
+      expect(inOrder).toMatchObject({ deleted: true, lastEventId: 'evt_b' });
+      expect(await finalItemAfter([second, first])).toEqual(inOrder);
+    });
+
+    it('a duplicate of the stored event (same time, same id) is stale, not applied twice', async () => {
+      const event = fileEvent({ eventId: 'evt_same', occurredAt: SECOND });
+      await finalItemAfter([event]);
+      idempotencyItems.clear(); // e.g. a replay after the idempotency records expired
+      expect((await handler(batch(sqsRecord('again', event)), context)).batchItemFailures).toEqual([]);
+      expect(output.metrics().some((m) => m.CatalogStaleEventSkipped !== undefined)).toBe(true);
+    });
+  });
+
+  it('reaches the same final state whatever order the events arrive in, ties within a second included', async () => {
     const eventArb = fc
       .uniqueArray(
         fc.record({
-          second: fc.integer({ min: 0, max: 59 }),
+          second: fc.integer({ min: 0, max: 3 }),
+          tag: fc.constantFrom('a', 'b', 'c'),
           eventType: fc.constantFrom('file.created', 'file.uploaded', 'file.updated', 'file.deleted'),
         }),
-        { minLength: 1, maxLength: 6, selector: (e) => e.second },
+        { minLength: 1, maxLength: 6, selector: (e) => `${e.second}${e.tag}` },
       )
       .chain((events) => fc.tuple(fc.constant(events), fc.shuffledSubarray(events, { minLength: events.length })));
 
@@ -463,9 +506,10 @@ describe('catalog consumer: event-time ordering', () => {
       fc.asyncProperty(eventArb, async ([events, arrivalOrder]) => {
         idempotencyItems.clear();
         catalog.clear();
-        const build = (e: { second: number; eventType: string }) =>
+        const id = (e: { second: number; tag: string }) => `evt-${e.second}${e.tag}`;
+        const build = (e: { second: number; tag: string; eventType: string }) =>
           fileEvent({
-            eventId: `evt-${e.second}`,
+            eventId: id(e),
             eventType: e.eventType,
             occurredAt: `2024-05-01T10:00:${String(e.second).padStart(2, '0')}Z`,
           });
@@ -473,12 +517,12 @@ describe('catalog consumer: event-time ordering', () => {
           const response = await handler(batch(sqsRecord(`m${index}`, build(e))), context);
           expect(response.batchItemFailures).toEqual([]);
         }
-        const latest = (list: typeof events) => list.reduce((a, b) => (b.second > a.second ? b : a));
+        const latest = (list: typeof events) => list.reduce((a, b) => (id(b) > id(a) ? b : a));
         const deletes = events.filter((e) => e.eventType === 'file.deleted');
         const expected = deletes.length > 0 ? latest(deletes) : latest(events);
         expect(catalog.get('ws-1/file-1')).toMatchObject({
           deleted: deletes.length > 0,
-          lastEventId: `evt-${expected.second}`,
+          lastEventId: id(expected),
           lastEventType: expected.eventType,
         });
       }),

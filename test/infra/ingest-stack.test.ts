@@ -118,4 +118,11 @@ describe('IngestStack', () => {
       Value: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [Match.stringLikeRegexp('^WebhookApi'), 'ApiEndpoint'] }, '/webhooks/fastio']] },
     });
   });
+
+  it('outputs the rotation grace period the function runs with, for ops secret rotate', () => {
+    synthesized.templates.ingest.hasOutput('RotationGraceHours', { Value: '24' });
+    synthesized.templates.ingest.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ ROTATION_GRACE_HOURS: '24' }) },
+    });
+  });
 });

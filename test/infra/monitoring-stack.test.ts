@@ -242,6 +242,7 @@ describe('MonitoringStack', () => {
         'dev-fastio-ingest-function-Throttled-Count-Critical',
         'dev-fastio-ingest-Rejected-Signatures-Critical',
         'dev-fastio-ingest-Publish-Failed-Critical',
+        'dev-fastio-ingest-Quarantined-Critical',
         ...synthesized.routing.chains.flatMap((chain) => {
           const name = chain.route.name;
           return [
@@ -256,7 +257,7 @@ describe('MonitoringStack', () => {
       ];
       expect(alarms.map((alarm) => alarm.AlarmName).sort()).toEqual([...expected].sort());
       // The route table as it stands: 4 routes, 8 dead-letter queues, 1 buffer, 2 consumers, 2 workflows.
-      expect(alarms).toHaveLength(5 + 4 * 2 + 8 + 1 + 2 + 2 * 2);
+      expect(alarms).toHaveLength(6 + 4 * 2 + 8 + 1 + 2 + 2 * 2);
     });
 
     it('notifies the alarm topic when it fires and when it clears', () => {
@@ -352,6 +353,7 @@ describe('MonitoringStack', () => {
         REJECTION_REASONS.missingSignature,
         REJECTION_REASONS.malformedSignature,
         REJECTION_REASONS.badSignature,
+        REJECTION_REASONS.awaitingSecretRefresh,
         REJECTION_REASONS.staleTimestamp,
       ];
       expect(expression).toBe(`SUM([${Object.keys(metrics).join(', ')}])`);
@@ -364,6 +366,29 @@ describe('MonitoringStack', () => {
           period: 300,
         })),
       );
+    });
+
+    it('alarms on any quarantined delivery (FastioEventBridge WebhookQuarantined, service dimension only)', () => {
+      // GIVEN the synthesized monitoring stack, THEN one quarantined delivery in 5 minutes pages
+      synthesized.templates.monitoring.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: 'dev-fastio-ingest-Quarantined-Critical',
+        Metrics: [
+          Match.objectLike({
+            MetricStat: {
+              Metric: { Namespace: 'FastioEventBridge', MetricName: 'WebhookQuarantined', Dimensions: [{ Name: 'service', Value: 'fastio-ingest' }] },
+              Period: 300,
+              Stat: 'Sum',
+            },
+            ReturnData: true,
+          }),
+        ],
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        EvaluationPeriods: 1,
+        DatapointsToAlarm: 1,
+        TreatMissingData: 'notBreaching',
+        AlarmDescription: Match.stringLikeRegexp('fastio\\.quarantined'),
+      });
     });
 
     it('alarms on any publish failure (FastioEventBridge PublishFailed, service dimension only)', () => {

@@ -23,9 +23,9 @@ describe('StatefulStack', () => {
 
   it('takes the archive retention from -c archiveRetentionDays', () => {
     // GIVEN a context override as the CLI passes it: a string
-    const { templates } = synthesize({ archiveRetentionDays: '7' });
+    const { templates } = synthesize({ archiveRetentionDays: '21' });
     // THEN
-    templates.stateful.hasResourceProperties('AWS::Events::Archive', { RetentionDays: 7 });
+    templates.stateful.hasResourceProperties('AWS::Events::Archive', { RetentionDays: 21 });
   });
 
   it('creates the signing secret with a generated placeholder and no value in the template', () => {

@@ -32,7 +32,7 @@ const BASE_ENV: Record<string, string> = {
   POWERTOOLS_LOG_LEVEL: 'INFO',
   AWS_REGION: 'eu-west-1',
 };
-const ENV_KEYS = [...Object.keys(BASE_ENV), 'POWERTOOLS_DEV', 'POWERTOOLS_PARAMETERS_MAX_AGE'];
+const ENV_KEYS = [...Object.keys(BASE_ENV), 'POWERTOOLS_DEV', 'POWERTOOLS_PARAMETERS_MAX_AGE', 'SECRET_REFRESH_INTERVAL_SECONDS'];
 
 /** Sets the function's environment; `undefined` removes a variable. */
 export function setEnv(overrides: Record<string, string | undefined> = {}): void {
