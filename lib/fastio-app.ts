@@ -36,6 +36,7 @@ export function buildApp(props: AppProps = {}): FastioApp {
     config,
     eventBus: stateful.eventBus,
     signingSecret: stateful.signingSecret,
+    bodyBucket: stateful.bodyBucket,
   });
   const routing = new RoutingStack(app, 'Routing', {
     stackName: names.routing,

@@ -1,5 +1,10 @@
 import { getNumberFromEnv, getStringFromEnv } from '@aws-lambda-powertools/commons/utils/env';
 import {
+  DEFAULT_CLAIM_CHECK_THRESHOLD_BYTES,
+  MAX_CLAIM_CHECK_THRESHOLD_BYTES,
+  MIN_CLAIM_CHECK_THRESHOLD_BYTES,
+} from '../../lib/fastio-envelope';
+import {
   DEFAULT_TOLERANCE_SECONDS,
   SIGNATURE_SCHEME_SETTINGS,
   type SignatureSchemeSetting,
@@ -11,6 +16,9 @@ export interface IngestConfig {
   readonly signatureScheme: SignatureSchemeSetting;
   readonly toleranceSeconds: number;
   readonly rotationGraceMs: number;
+  /** Claim-check bucket: bodies whose entry is over the threshold are stored here. */
+  readonly bodyBucketName: string;
+  readonly claimCheckThresholdBytes: number;
 }
 
 export const DEFAULT_ROTATION_GRACE_HOURS = 24;
@@ -26,6 +34,8 @@ export function loadIngestConfig(): IngestConfig {
   const signatureScheme = getStringFromEnv({ key: 'SIGNATURE_SCHEME', defaultValue: 'auto' });
   const toleranceSeconds = getNumberFromEnv({ key: 'SIGNATURE_TOLERANCE_SECONDS', defaultValue: DEFAULT_TOLERANCE_SECONDS });
   const graceHours = getNumberFromEnv({ key: 'ROTATION_GRACE_HOURS', defaultValue: DEFAULT_ROTATION_GRACE_HOURS });
+  const bodyBucketName = getStringFromEnv({ key: 'BODY_BUCKET_NAME', errorMessage: 'BODY_BUCKET_NAME is required' });
+  const claimCheckThresholdBytes = getNumberFromEnv({ key: 'CLAIM_CHECK_THRESHOLD_BYTES', defaultValue: DEFAULT_CLAIM_CHECK_THRESHOLD_BYTES });
 
   if (eventBusName === '') throw new Error('EVENT_BUS_NAME is empty');
   if (signingSecretArn === '') throw new Error('SIGNING_SECRET_ARN is empty');
@@ -38,5 +48,23 @@ export function loadIngestConfig(): IngestConfig {
   if (!Number.isFinite(graceHours) || graceHours < 0 || graceHours > 24 * 365) {
     throw new Error(`ROTATION_GRACE_HOURS must be a number from 0 to 8760, got ${graceHours}`);
   }
-  return { eventBusName, signingSecretArn, signatureScheme, toleranceSeconds, rotationGraceMs: graceHours * 3_600_000 };
+  if (bodyBucketName === '') throw new Error('BODY_BUCKET_NAME is empty');
+  if (
+    !Number.isInteger(claimCheckThresholdBytes) ||
+    claimCheckThresholdBytes < MIN_CLAIM_CHECK_THRESHOLD_BYTES ||
+    claimCheckThresholdBytes > MAX_CLAIM_CHECK_THRESHOLD_BYTES
+  ) {
+    throw new Error(
+      `CLAIM_CHECK_THRESHOLD_BYTES must be an integer from ${MIN_CLAIM_CHECK_THRESHOLD_BYTES} to ${MAX_CLAIM_CHECK_THRESHOLD_BYTES}, got ${claimCheckThresholdBytes}`,
+    );
+  }
+  return {
+    eventBusName,
+    signingSecretArn,
+    signatureScheme,
+    toleranceSeconds,
+    rotationGraceMs: graceHours * 3_600_000,
+    bodyBucketName,
+    claimCheckThresholdBytes,
+  };
 }
