@@ -66,6 +66,7 @@ const FUNCTION_ENV: Record<string, string> = {
   AWS_SECRET_ACCESS_KEY: 'bench-secret-access-key',
   EVENT_BUS_NAME: 'bench-bus',
   SIGNING_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:bench-AbCdEf',
+  BODY_BUCKET_NAME: 'bench-bodies',
   CATALOG_TABLE_NAME: 'bench-catalog',
   AUDIT_TABLE_NAME: 'bench-audit',
   IDEMPOTENCY_TABLE_NAME: 'bench-idempotency',
@@ -105,7 +106,7 @@ async function benchIngest(): Promise<void> {
   (floorClient.config as { requestHandler: unknown }).requestHandler = cannedTransport(awsAnswer);
 
   let request = 0;
-  const context = { functionName: 'bench', awsRequestId: 'bench' } as Context;
+  const context = { functionName: 'bench', awsRequestId: 'bench', getRemainingTimeInMillis: () => 6_000 } as Context;
   // Signed once: signing is Fast.io's work, not the ingest's.
   const headers = signWebhook({ rawBody: body, secret: BENCH_SECRET, scheme: 'body-hmac' });
   const invoke = () => {

@@ -3,6 +3,7 @@
  * validated before any construct is created so a bad value stops synth with one clear line.
  */
 
+import { MAX_CLAIM_CHECK_THRESHOLD_BYTES, MIN_CLAIM_CHECK_THRESHOLD_BYTES } from './fastio-envelope';
 import { SIGNATURE_SCHEME_SETTINGS, type SignatureSchemeSetting } from './webhook-signature';
 
 export interface AppConfig {
@@ -17,6 +18,8 @@ export interface AppConfig {
   readonly apiThrottleRateLimit: number;
   readonly apiThrottleBurstLimit: number;
   readonly consumerMaxConcurrency: number;
+  /** Entries larger than this many bytes carry a reference to the body in S3 instead of the body. */
+  readonly claimCheckThresholdBytes: number;
   /** Import an existing Fast.io signing secret instead of creating one. */
   readonly signingSecretArn?: string;
 }
@@ -98,6 +101,8 @@ export function loadConfig(source: ContextSource): AppConfig {
     apiThrottleBurstLimit: burst,
     // SQS event sources accept a maximum concurrency from 2 to 1000.
     consumerMaxConcurrency: readInteger(source, 'consumerMaxConcurrency', 2, 1000),
+    // At most 200 KiB, so an inline event stays inside Step Functions' 256 KiB input with room for the envelope.
+    claimCheckThresholdBytes: readInteger(source, 'claimCheckThresholdBytes', MIN_CLAIM_CHECK_THRESHOLD_BYTES, MAX_CLAIM_CHECK_THRESHOLD_BYTES),
     signingSecretArn: readOptionalString(source, 'signingSecretArn', SECRET_ARN_PATTERN, 'a complete Secrets Manager secret ARN, or empty to create one'),
   };
 }

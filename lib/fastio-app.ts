@@ -37,6 +37,7 @@ export function buildApp(props: AppProps = {}): FastioApp {
     config,
     eventBus: stateful.eventBus,
     signingSecret: stateful.signingSecret,
+    bodyBucket: stateful.bodyBucket,
   });
   const routing = new RoutingStack(app, names.routing, {
     stackName: names.routing,

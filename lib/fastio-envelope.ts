@@ -22,6 +22,24 @@ export const MAX_JSON_DEPTH = 64;
 export const MAX_DETAIL_TYPE_CHARS = 128;
 const MAX_ID_CHARS = 256;
 const MAX_EXTENSION_CHARS = 16;
+/**
+ * Longer file names are cut to this many characters (`fileNameTruncated: true`; the verbatim payload
+ * keeps the whole name). Every normalized field is bounded, so an event whose body was claim-checked
+ * stays a few KiB whatever the payload holds, far below any target's input limit.
+ */
+export const MAX_FILE_NAME_CHARS = 1024;
+
+/**
+ * Claim-check (DESIGN.md decision 12): an entry above the threshold carries a reference to the raw body
+ * in S3 instead of the body. Step Functions takes at most 256 KiB of execution input, and the event
+ * around the detail adds its own fields (id, time, resources, replay-name), so the threshold stays
+ * well below that.
+ */
+export const DEFAULT_CLAIM_CHECK_THRESHOLD_BYTES = 192 * 1024;
+export const MAX_CLAIM_CHECK_THRESHOLD_BYTES = 200 * 1024;
+export const MIN_CLAIM_CHECK_THRESHOLD_BYTES = 16 * 1024;
+/** The smallest input limit of any target kind (Step Functions StartExecution input). */
+export const SMALLEST_TARGET_INPUT_BYTES = 256 * 1024;
 
 /** Why an authentic delivery was published under QUARANTINE_DETAIL_TYPE instead of its event type. */
 export const QUARANTINE_REASONS = {
@@ -60,8 +78,22 @@ export interface FastioEventDetail {
   sizeMiB?: number;
   /** Present only when an agent acted. */
   agentId?: string;
-  /** The parsed payload, verbatim. */
-  payload: JsonObject;
+  /** Present (true) when `fileName` was cut to MAX_FILE_NAME_CHARS. */
+  fileNameTruncated?: true;
+  /** The parsed payload, verbatim; absent when the body was claim-checked (`bodyRef`). */
+  payload?: JsonObject;
+  /** Where the raw body is when it was too large to travel in the event; then there is no `payload`. */
+  bodyRef?: BodyRef;
+}
+
+/** A claim-checked raw body: the exact bytes of the delivery, stored in S3 under their sha256. */
+export interface BodyRef {
+  readonly bucket: string;
+  readonly key: string;
+  /** Length of the raw body in bytes. */
+  readonly sizeBytes: number;
+  /** sha256 (hex) of the raw body. */
+  readonly sha256: string;
 }
 
 const BYTES_PER_MIB = 1024 * 1024;
@@ -70,8 +102,10 @@ export interface QuarantineDetail {
   /** sha256 (hex) of the raw body, so a redelivery of the same body dedupes downstream. */
   eventId: string;
   reason: QuarantineReason;
-  body: string;
+  /** The body as text; absent when it was claim-checked (`bodyRef`). */
+  body?: string;
   bodyEncoding: 'utf8' | 'base64';
+  bodyRef?: BodyRef;
 }
 
 export interface Envelope {
@@ -106,6 +140,34 @@ export function sha256Hex(rawBody: Uint8Array): string {
   return createHash('sha256').update(rawBody).digest('hex');
 }
 
+/** Where claim-checked bodies live in the bucket. */
+export const BODY_KEY_PREFIX = 'bodies/sha256/';
+
+/** Content-addressed, so a resend of the same delivery writes the same object. */
+export function bodyObjectKey(sha256: string): string {
+  return `${BODY_KEY_PREFIX}${sha256}`;
+}
+
+/** The reference to a raw body stored in `bucket` under its sha256. */
+export function bodyRefOf(bucket: string, rawBody: Uint8Array): BodyRef {
+  const sha256 = sha256Hex(rawBody);
+  return { bucket, key: bodyObjectKey(sha256), sizeBytes: rawBody.byteLength, sha256 };
+}
+
+/**
+ * The envelope with its body replaced by a reference: every normalized field stays, `payload`
+ * (or a quarantined `body`) goes.
+ */
+export function claimChecked(envelope: Envelope, bodyRef: BodyRef): Envelope {
+  const { detail } = envelope;
+  if ('reason' in detail) {
+    const { body: _body, ...rest } = detail;
+    return { detailType: envelope.detailType, detail: { ...rest, bodyRef } };
+  }
+  const { payload: _payload, ...rest } = detail;
+  return { detailType: envelope.detailType, detail: { ...rest, bodyRef } };
+}
+
 function own(record: JsonObject, key: string): JsonValue | undefined {
   return Object.hasOwn(record, key) ? record[key] : undefined;
 }
@@ -138,6 +200,14 @@ function stringField(record: JsonObject, key: string): string | undefined {
 
 function textValue(value: JsonValue | undefined): string | undefined {
   return typeof value === 'string' && value.trim() !== '' ? value : undefined;
+}
+
+/** The first `max` characters (code points, so a surrogate pair is never split). */
+function truncateChars(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let end = 0;
+  for (let count = 0; count < max && end < text.length; count += 1) end += (text.codePointAt(end) ?? 0) > 0xffff ? 2 : 1;
+  return text.slice(0, end);
 }
 
 function firstOf<T>(...candidates: (() => T | undefined)[]): T | undefined {
@@ -294,7 +364,8 @@ export function toEnvelope(rawBody: Buffer): Envelope {
   const eventType = rawType;
 
   const file = fileResourceOf(payload, eventType);
-  const fileName = file ? textValue(own(file, 'name')) : undefined;
+  const fullFileName = file ? textValue(own(file, 'name')) : undefined;
+  const fileName = fullFileName === undefined ? undefined : truncateChars(fullFileName, MAX_FILE_NAME_CHARS);
   const eventId = firstOf(() => idValue(own(payload, 'event_id')), () => idValue(own(payload, 'id'))) ?? sha256Hex(rawBody);
   const occurredAt = firstOf(
     () => toIsoTime(own(payload, 'created_at')),
@@ -306,7 +377,7 @@ export function toEnvelope(rawBody: Buffer): Envelope {
     () => idValue(own(child(payload, 'workspace') ?? {}, 'id')),
   );
   const fileId = file ? idValue(own(file, 'id')) : undefined;
-  const extension = fileName === undefined ? undefined : extensionOf(fileName);
+  const extension = fullFileName === undefined ? undefined : extensionOf(fullFileName);
   const sizeBytes = file ? firstOf(() => toSizeBytes(own(file, 'size')), () => toSizeBytes(own(file, 'size_bytes'))) : undefined;
   const agentId = agentIdOf(payload);
 
@@ -318,6 +389,7 @@ export function toEnvelope(rawBody: Buffer): Envelope {
     ...(workspaceId === undefined ? {} : { workspaceId }),
     ...(fileId === undefined ? {} : { fileId }),
     ...(fileName === undefined ? {} : { fileName }),
+    ...(fileName !== undefined && fileName !== fullFileName ? { fileNameTruncated: true as const } : {}),
     ...(extension === undefined ? {} : { extension }),
     ...(sizeBytes === undefined ? {} : { sizeBytes, sizeMiB: Math.floor(sizeBytes / BYTES_PER_MIB) }),
     ...(agentId === undefined ? {} : { agentId }),

@@ -4,9 +4,11 @@ import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import type { AppConfig } from './config';
+import { grantBodyAccess } from './constructs/body-bucket';
 import { ProjectFunction } from './constructs/project-function';
 import { IngestOutput } from './stack-outputs';
 
@@ -14,6 +16,8 @@ export interface IngestStackProps extends StackProps {
   readonly config: AppConfig;
   readonly eventBus: events.IEventBus;
   readonly signingSecret: secretsmanager.ISecret;
+  /** Where bodies above `config.claimCheckThresholdBytes` are stored; the ingest may only put objects. */
+  readonly bodyBucket: s3.IBucket;
 }
 
 export const WEBHOOK_PATH = '/webhooks/fastio';
@@ -43,7 +47,9 @@ export class IngestStack extends Stack {
       .withEnvironment('SIGNING_SECRET_ARN', props.signingSecret.secretArn, (grantee) => props.signingSecret.grantRead(grantee))
       .withEnvironment('SIGNATURE_SCHEME', config.signatureScheme)
       .withEnvironment('SIGNATURE_TOLERANCE_SECONDS', String(config.signatureToleranceSeconds))
-      .withEnvironment('ROTATION_GRACE_HOURS', String(config.rotationGraceHours));
+      .withEnvironment('ROTATION_GRACE_HOURS', String(config.rotationGraceHours))
+      .withEnvironment('BODY_BUCKET_NAME', props.bodyBucket.bucketName, (grantee) => grantBodyAccess(grantee, config.stage, 's3:PutObject'))
+      .withEnvironment('CLAIM_CHECK_THRESHOLD_BYTES', String(config.claimCheckThresholdBytes));
 
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
       retention: logs.RetentionDays.THREE_MONTHS,

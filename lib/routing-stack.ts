@@ -66,6 +66,7 @@ export class RoutingStack extends Stack {
           catalogTable: props.catalogTable,
           auditTable: props.auditTable,
           idempotencyTable: props.idempotencyTable,
+          stage: props.config.stage,
           notificationTopic: this.reviewTopic,
           consumerMaxConcurrency: props.config.consumerMaxConcurrency,
         }),

@@ -13,6 +13,7 @@ export const StatefulOutput = {
   catalogTableName: 'CatalogTableName',
   auditTableName: 'AuditTableName',
   idempotencyTableName: 'IdempotencyTableName',
+  bodyBucketName: 'BodyBucketName',
 } as const;
 
 export const IngestOutput = {

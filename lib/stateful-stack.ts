@@ -1,10 +1,13 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import type { AppConfig } from './config';
 import { FASTIO_SOURCE } from './fastio-envelope';
+import { bodyBucketName } from './constructs/body-bucket';
+import { QUEUE_RETENTION } from './constructs/secure-queue';
 import { StatefulOutput } from './stack-outputs';
 
 export interface StatefulStackProps extends StackProps {
@@ -25,6 +28,8 @@ export class StatefulStack extends Stack {
   public readonly auditTable: dynamodb.TableV2;
   /** Powertools Idempotency records of completed consumer work. */
   public readonly idempotencyTable: dynamodb.TableV2;
+  /** Claim-checked raw bodies of deliveries too large to travel in the event (DESIGN.md decision 12). */
+  public readonly bodyBucket: s3.Bucket;
 
   constructor(scope: Construct, id: string, props: StatefulStackProps) {
     super(scope, id, props);
@@ -59,6 +64,8 @@ export class StatefulStack extends Stack {
       timeToLiveAttribute: 'expiration',
     });
 
+    this.bodyBucket = this.createBodyBucket(config.stage, config.archiveRetentionDays);
+
     this.output(StatefulOutput.eventBusName, this.eventBus.eventBusName);
     this.output(StatefulOutput.eventBusArn, this.eventBus.eventBusArn);
     this.output(StatefulOutput.archiveName, this.archive.archiveName);
@@ -67,6 +74,35 @@ export class StatefulStack extends Stack {
     this.output(StatefulOutput.catalogTableName, this.catalogTable.tableName);
     this.output(StatefulOutput.auditTableName, this.auditTable.tableName);
     this.output(StatefulOutput.idempotencyTableName, this.idempotencyTable.tableName);
+    this.output(StatefulOutput.bodyBucketName, this.bodyBucket.bucketName);
+  }
+
+  /**
+   * Bodies must outlive every event that points at them: an archived event can be replayed for
+   * archiveRetentionDays, and a dead letter redriven for 14 days after that.
+   */
+  private createBodyBucket(stage: string, archiveRetentionDays: number): s3.Bucket {
+    const bucket = new s3.Bucket(this, 'BodyBucket', {
+      bucketName: bodyBucketName(stage),
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      removalPolicy: RemovalPolicy.RETAIN,
+      lifecycleRules: [
+        {
+          id: 'expire-after-archive-and-dead-letter-retention',
+          expiration: Duration.days(archiveRetentionDays + QUEUE_RETENTION.toDays()),
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
+      ],
+    });
+    Validations.of(bucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason:
+        'Only the ingest role writes (under the sha256 of a verified delivery, logged with its event id) and only consumer roles read; server access logs would need a second bucket to say the same. Enable CloudTrail S3 data events when an access audit is required.',
+    });
+    return bucket;
   }
 
   private createSigningSecret(stage: string): secretsmanager.Secret {

@@ -18,6 +18,7 @@ describe('loadConfig', () => {
       apiThrottleRateLimit: 50,
       apiThrottleBurstLimit: 100,
       consumerMaxConcurrency: 5,
+      claimCheckThresholdBytes: 196608,
       signingSecretArn: undefined,
     });
   });
@@ -38,6 +39,7 @@ describe('loadConfig', () => {
     [{ signatureToleranceSeconds: 2.5 }, 'config signatureToleranceSeconds=2.5 is invalid: expected an integer from 1 to 3600'],
     [{ signatureScheme: 'md5' }, 'config signatureScheme="md5" is invalid: expected one of auto, body-hmac, timestamped'],
     [{ consumerMaxConcurrency: '1' }, 'config consumerMaxConcurrency="1" is invalid: expected an integer from 2 to 1000'],
+    [{ claimCheckThresholdBytes: '262144' }, 'config claimCheckThresholdBytes="262144" is invalid: expected an integer from 16384 to 204800'],
     [{ alarmEmail: 'not-an-email' }, 'config alarmEmail="not-an-email" is invalid: expected an email address, or empty for none'],
     [{ signingSecretArn: 'arn:aws:s3:::bucket' }, 'config signingSecretArn="arn:aws:s3:::bucket" is invalid: expected a complete Secrets Manager secret ARN, or empty to create one'],
     [{ apiThrottleRateLimit: '1000', apiThrottleBurstLimit: '5' }, 'config apiThrottleBurstLimit=5 is invalid: expected at least 1% of apiThrottleRateLimit (1000)'],

@@ -31,6 +31,7 @@ import {
   requireDetailField,
 } from '../shared/fastio-event';
 import type { FastioEvent } from '../shared/fastio-event';
+import { readPayload } from '../shared/fastio-body';
 import { idempotencyConfig, persistenceStore } from '../shared/idempotency';
 import { MetricName } from '../shared/metric-names';
 import { logger, metrics } from '../shared/powertools';
@@ -54,18 +55,21 @@ export const MAX_STORED_PAYLOAD_BYTES = 300_000;
 
 export type AuditOutcome = 'recorded' | 'alreadyRecorded';
 
-/** The audit item for one event. Pure, so the exact request is easy to check. */
+/**
+ * The audit item for one event. Pure, so the exact request is easy to check. `payload` is the
+ * verbatim payload (inline, or read back from a claim-checked body), or undefined when a
+ * claim-checked body is too large to store and was not read.
+ */
 export const buildAuditPut = (
   event: FastioEvent,
   tableName: string,
   nowMillis: number,
   retentionDaysValue: number,
+  payload: Record<string, unknown> | undefined = event.detail.payload,
 ): PutCommandInput => {
   const { detail } = event;
   const agentId = requireDetailField(event, 'agentId');
   const occurredAt = eventTime(event);
-  const payloadJson = JSON.stringify(detail.payload);
-  const payloadBytes = Buffer.byteLength(payloadJson, 'utf8');
   const item: Record<string, unknown> = {
     agentId,
     occurredAtEventId: `${occurredAt}#${detail.eventId}`,
@@ -79,11 +83,16 @@ export const buildAuditPut = (
     if (detail[attr] !== undefined) item[attr] = detail[attr];
   }
   if (event['replay-name'] !== undefined) item.replayName = event['replay-name'];
-  if (payloadBytes <= MAX_STORED_PAYLOAD_BYTES) {
-    item.payload = payloadJson;
-  } else {
-    item.payloadOmittedBytes = payloadBytes;
+  if (payload !== undefined) {
+    const payloadJson = JSON.stringify(payload);
+    const payloadBytes = Buffer.byteLength(payloadJson, 'utf8');
+    if (payloadBytes <= MAX_STORED_PAYLOAD_BYTES) item.payload = payloadJson;
+    else item.payloadOmittedBytes = payloadBytes;
+  } else if (detail.bodyRef !== undefined) {
+    item.payloadOmittedBytes = detail.bodyRef.sizeBytes;
   }
+  // Where the raw body is while the claim-check bucket keeps it (archive retention + 14 days).
+  if (detail.bodyRef !== undefined) item.bodyRef = { ...detail.bodyRef };
   return {
     TableName: tableName,
     Item: item,
@@ -95,7 +104,10 @@ export const buildAuditPut = (
 /** The work for one event; its return value is what the idempotency record stores. */
 const recordAgentAction = async (event: FastioEvent): Promise<AuditOutcome> => {
   const agentId = requireDetailField(event, 'agentId');
-  const put = buildAuditPut(event, auditTableName, Date.now(), retentionDays);
+  const { bodyRef } = event.detail;
+  // A claim-checked body too large to store is not worth reading; its size is in the reference.
+  const payload = bodyRef !== undefined && bodyRef.sizeBytes > MAX_STORED_PAYLOAD_BYTES ? undefined : await readPayload(event.detail);
+  const put = buildAuditPut(event, auditTableName, Date.now(), retentionDays, payload);
   const logAttributes = {
     eventId: event.detail.eventId,
     eventType: event.detail.eventType,

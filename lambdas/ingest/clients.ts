@@ -1,18 +1,55 @@
 /**
- * AWS SDK clients of the ingest function, created once per container.
+ * AWS SDK clients of the ingest function, created once per container, and the deadline that bounds
+ * every call they make.
  *
- * No local-mode branches: the SDK honours the standard AWS_ENDPOINT_URL_EVENTBRIDGE and
- * AWS_ENDPOINT_URL_SECRETS_MANAGER variables, and tests mock the client classes with aws-sdk-client-mock.
+ * No local-mode branches: the SDK honours the standard AWS_ENDPOINT_URL(_<SERVICE>) variables, and
+ * tests mock the client classes with aws-sdk-client-mock.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+
+type HandleOptions = NonNullable<Parameters<NodeHttpHandler['handle']>[1]>;
+
+const invocationDeadline = new AsyncLocalStorage<AbortSignal>();
 
 /**
- * Bounded so that a slow AWS call ends as the handler's own 503 well inside the 6 s function
- * timeout, instead of a Lambda timeout: two attempts of at most 2 s each, plus backoff.
+ * Runs `body` with every AWS call it makes (directly, or through Powertools' Parameters provider)
+ * aborted once `budgetMs` have passed. The pinned @smithy/node-http-handler only logs a warning when
+ * `requestTimeout` passes on a connection that never answers; an abort signal is what ends the call.
  */
-const BOUNDED = { maxAttempts: 2, requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000 } } as const;
+export function withDeadline<T>(budgetMs: number, body: (deadline: AbortSignal) => Promise<T>): Promise<T> {
+  const deadline = AbortSignal.timeout(Math.max(0, budgetMs));
+  return invocationDeadline.run(deadline, () => body(deadline));
+}
 
-export const eventBridge = new EventBridgeClient(BOUNDED);
+/** Every request of a client goes through here, so no call site can forget the deadline. */
+class DeadlineBoundHttpHandler extends NodeHttpHandler {
+  override handle(request: Parameters<NodeHttpHandler['handle']>[0], options: HandleOptions = {}): ReturnType<NodeHttpHandler['handle']> {
+    const deadline = invocationDeadline.getStore();
+    if (deadline === undefined) return super.handle(request, options);
+    const own = options.abortSignal as AbortSignal | undefined;
+    const abortSignal = own === undefined ? deadline : AbortSignal.any([own, deadline]);
+    return super.handle(request, { ...options, abortSignal });
+  }
+}
+
+/** Two attempts of at most 2 s each, plus backoff, and never past the invocation deadline. */
+const bounded = () => ({
+  maxAttempts: 2,
+  requestHandler: new DeadlineBoundHttpHandler({ connectionTimeout: 1_000, requestTimeout: 2_000 }),
+});
+
+export const eventBridge = new EventBridgeClient(bounded());
 /** Used only through the Powertools Parameters provider in signing-secret.ts. */
-export const secretsManager = new SecretsManagerClient(BOUNDED);
+export const secretsManager = new SecretsManagerClient(bounded());
+export const s3 = new S3Client({
+  ...bounded(),
+  // S3 addresses buckets as <bucket>.<endpoint> by default; an endpoint override (a loopback
+  // stand-in, an S3-compatible store) has no such DNS names, so address it by path instead.
+  forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL),
+  // The ingest sends its own SHA-256 checksum with each body; no second (CRC32) one by default.
+  requestChecksumCalculation: 'WHEN_REQUIRED',
+});

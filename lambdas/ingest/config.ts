@@ -1,5 +1,10 @@
 import { getNumberFromEnv, getStringFromEnv } from '@aws-lambda-powertools/commons/utils/env';
 import {
+  DEFAULT_CLAIM_CHECK_THRESHOLD_BYTES,
+  MAX_CLAIM_CHECK_THRESHOLD_BYTES,
+  MIN_CLAIM_CHECK_THRESHOLD_BYTES,
+} from '../../lib/fastio-envelope';
+import {
   DEFAULT_TOLERANCE_SECONDS,
   SIGNATURE_SCHEME_SETTINGS,
   type SignatureSchemeSetting,
@@ -13,6 +18,9 @@ export interface IngestConfig {
   readonly rotationGraceMs: number;
   /** How often a signature mismatch may re-read the secret. */
   readonly secretRefreshIntervalMs: number;
+  /** Claim-check bucket: bodies whose entry is over the threshold are stored here. */
+  readonly bodyBucketName: string;
+  readonly claimCheckThresholdBytes: number;
 }
 
 export const DEFAULT_ROTATION_GRACE_HOURS = 24;
@@ -32,6 +40,8 @@ export function loadIngestConfig(): IngestConfig {
   const graceHours = getNumberFromEnv({ key: 'ROTATION_GRACE_HOURS', defaultValue: DEFAULT_ROTATION_GRACE_HOURS });
   // Unset on AWS (one minute); the local pipeline divides it by its --time-scale like every other wait.
   const refreshSeconds = getNumberFromEnv({ key: 'SECRET_REFRESH_INTERVAL_SECONDS', defaultValue: DEFAULT_SECRET_REFRESH_INTERVAL_SECONDS });
+  const bodyBucketName = getStringFromEnv({ key: 'BODY_BUCKET_NAME', errorMessage: 'BODY_BUCKET_NAME is required' });
+  const claimCheckThresholdBytes = getNumberFromEnv({ key: 'CLAIM_CHECK_THRESHOLD_BYTES', defaultValue: DEFAULT_CLAIM_CHECK_THRESHOLD_BYTES });
 
   if (eventBusName === '') throw new Error('EVENT_BUS_NAME is empty');
   if (signingSecretArn === '') throw new Error('SIGNING_SECRET_ARN is empty');
@@ -47,6 +57,16 @@ export function loadIngestConfig(): IngestConfig {
   if (!Number.isFinite(refreshSeconds) || refreshSeconds <= 0 || refreshSeconds > 3_600) {
     throw new Error(`SECRET_REFRESH_INTERVAL_SECONDS must be a number above 0 and at most 3600, got ${refreshSeconds}`);
   }
+  if (bodyBucketName === '') throw new Error('BODY_BUCKET_NAME is empty');
+  if (
+    !Number.isInteger(claimCheckThresholdBytes) ||
+    claimCheckThresholdBytes < MIN_CLAIM_CHECK_THRESHOLD_BYTES ||
+    claimCheckThresholdBytes > MAX_CLAIM_CHECK_THRESHOLD_BYTES
+  ) {
+    throw new Error(
+      `CLAIM_CHECK_THRESHOLD_BYTES must be an integer from ${MIN_CLAIM_CHECK_THRESHOLD_BYTES} to ${MAX_CLAIM_CHECK_THRESHOLD_BYTES}, got ${claimCheckThresholdBytes}`,
+    );
+  }
   return {
     eventBusName,
     signingSecretArn,
@@ -54,5 +74,7 @@ export function loadIngestConfig(): IngestConfig {
     toleranceSeconds,
     rotationGraceMs: graceHours * 3_600_000,
     secretRefreshIntervalMs: refreshSeconds * 1000,
+    bodyBucketName,
+    claimCheckThresholdBytes,
   };
 }

@@ -2,26 +2,47 @@
  * The ingest function: the "signature authorizer" of DESIGN.md and the only writer to the bus.
  *
  * POST /webhooks/fastio → verify the HMAC over the exact raw body → normalize (lib/fastio-envelope)
+ * → [entry over the claim-check threshold: PutObject the raw body, the event carries a reference]
  * → PutEvents → 202 {"eventId": <EventBridge event id>}. Statuses:
- *   202 published (including quarantined authentic deliveries)
+ *   202 published (including quarantined authentic deliveries, and bodies up to Lambda's 6 MB limit)
  *   401 missing, malformed, wrong or stale signature (one identical body for all)
  *   405 not a POST
- *   413 body (or the entry built from it) over EventBridge's 1 MB entry limit
- *   503 secret unreadable or empty, PutEvents failed, or a signature that matches no cached secret
- *       version while the secret cannot be re-read yet (it may be a version put since): Fast.io retries
+ *   413 body over MAX_CARRIED_BODY_BYTES, which API Gateway never passes on (Lambda's request limit)
+ *   503 secret unreadable or empty, S3 or PutEvents failed, the invocation deadline cut a call off, or a
+ *       signature that matches no cached secret version while the secret cannot be re-read yet (it may be
+ *       a version put since): Fast.io retries
  * Never a stack trace, the body, the signature or the secret in a response or a log line.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { FASTIO_SOURCE, MAX_ENTRY_BYTES, QUARANTINE_DETAIL_TYPE, entrySizeBytes, toEntry, toEnvelope } from '../../lib/fastio-envelope';
+import {
+  FASTIO_SOURCE,
+  QUARANTINE_DETAIL_TYPE,
+  bodyRefOf,
+  claimChecked,
+  entrySizeBytes,
+  toEntry,
+  toEnvelope,
+  type BodyRef,
+} from '../../lib/fastio-envelope';
 import { matchesSecret, parseSignatureHeaders, screenSignatures } from '../../lib/webhook-signature';
 import { MetricName } from '../shared/metric-names';
 import { logger, metrics } from '../shared/powertools';
-import { eventBridge, secretsManager } from './clients';
+import { eventBridge, s3, secretsManager, withDeadline } from './clients';
 import { loadIngestConfig } from './config';
 import { publishEntry } from './publish';
 import { REASON_DIMENSION, REJECTION_REASONS, type RejectionReason } from './reasons';
 import { SecretEmptyError, SigningKeyProvider, SigningSecret, type SecretCheck } from './signing-secret';
+import { storeBody } from './store-body';
+
+/**
+ * Lambda's synchronous request limit is 6 MB, so API Gateway never hands the function a larger body;
+ * anything larger arrives only by direct invocation and is refused before any work.
+ */
+export const MAX_CARRIED_BODY_BYTES = 6 * 1024 * 1024;
+
+/** Kept back from the remaining invocation time, so the handler answers 503 itself before Lambda's timeout. */
+export const DEADLINE_SAFETY_MARGIN_MS = 500;
 
 const config = loadIngestConfig();
 const signingSecret = new SigningSecret(
@@ -81,7 +102,7 @@ async function handle(event: APIGatewayProxyEventV2, deliveryId: string): Promis
   if (method.toUpperCase() !== 'POST') return reject(deliveryId, REJECTION_REASONS.methodNotAllowed);
 
   const rawBody = rawBodyOf(event);
-  if (rawBody.length > MAX_ENTRY_BYTES) return reject(deliveryId, REJECTION_REASONS.bodyTooLarge);
+  if (rawBody.length > MAX_CARRIED_BODY_BYTES) return reject(deliveryId, REJECTION_REASONS.bodyTooLarge);
 
   // Everything that needs no secret first: a malformed or stale delivery never costs a Secrets Manager call.
   const parsed = parseSignatureHeaders(event.headers ?? {}, config.signatureScheme);
@@ -111,10 +132,30 @@ async function handle(event: APIGatewayProxyEventV2, deliveryId: string): Promis
   const stage = check.stage;
 
   const envelope = toEnvelope(rawBody);
-  const entry = { ...toEntry(envelope), EventBusName: config.eventBusName };
-  if (entrySizeBytes(entry) > MAX_ENTRY_BYTES) return reject(deliveryId, REJECTION_REASONS.bodyTooLarge);
-
   const fastioEventId = envelope.detail.eventId;
+  let entry = { ...toEntry(envelope), EventBusName: config.eventBusName };
+  let bodyRef: BodyRef | undefined;
+  // Over the threshold, the body would not fit every target's input (Step Functions: 256 KiB): the
+  // raw bytes go to S3 first and the event carries every normalized field and a reference.
+  if (entrySizeBytes(entry) > config.claimCheckThresholdBytes) {
+    bodyRef = bodyRefOf(config.bodyBucketName, rawBody);
+    const stored = await storeBody(s3, bodyRef, rawBody);
+    if (!stored.ok) {
+      metrics.addMetric(MetricName.bodyStoreFailed, MetricUnit.Count, 1);
+      logger.error('storing the body in S3 failed', {
+        deliveryId,
+        eventId: fastioEventId,
+        outcome: 'body-store-failed',
+        bodyKey: bodyRef.key,
+        bodyBytes: bodyRef.sizeBytes,
+        errorCode: stored.errorCode,
+        errorMessage: stored.errorMessage,
+      });
+      return UNAVAILABLE();
+    }
+    entry = { ...toEntry(claimChecked(envelope, bodyRef)), EventBusName: config.eventBusName };
+  }
+
   const quarantineReason = envelope.detailType === QUARANTINE_DETAIL_TYPE && 'reason' in envelope.detail ? envelope.detail.reason : undefined;
   const result = await publishEntry(eventBridge, entry);
   if (!result.ok) {
@@ -132,6 +173,7 @@ async function handle(event: APIGatewayProxyEventV2, deliveryId: string): Promis
 
   metrics.addMetric(MetricName.webhookAccepted, MetricUnit.Count, 1);
   if (quarantineReason !== undefined) metrics.addMetric(MetricName.webhookQuarantined, MetricUnit.Count, 1);
+  if (bodyRef !== undefined) metrics.addMetric(MetricName.webhookClaimChecked, MetricUnit.Count, 1);
   const logFields = {
     deliveryId,
     eventId: fastioEventId,
@@ -140,6 +182,7 @@ async function handle(event: APIGatewayProxyEventV2, deliveryId: string): Promis
     detailType: envelope.detailType,
     secretStage: stage,
     attempts: result.attempts,
+    ...(bodyRef === undefined ? {} : { bodyKey: bodyRef.key, bodyBytes: bodyRef.sizeBytes }),
   };
   if (quarantineReason === undefined) logger.info('webhook accepted', { ...logFields, outcome: 'accepted' });
   else logger.warn('webhook quarantined', { ...logFields, outcome: 'quarantined', reason: quarantineReason });
@@ -150,7 +193,15 @@ export async function handler(event: APIGatewayProxyEventV2, context: Context): 
   logger.addContext(context);
   const deliveryId = event.requestContext?.requestId ?? context.awsRequestId;
   try {
-    return await handle(event, deliveryId);
+    const budgetMs = context.getRemainingTimeInMillis() - DEADLINE_SAFETY_MARGIN_MS;
+    return await withDeadline(budgetMs, async (deadline) => {
+      const response = await handle(event, deliveryId);
+      if (deadline.aborted && (response.statusCode ?? 0) >= 500) {
+        metrics.addMetric(MetricName.deadlineExceeded, MetricUnit.Count, 1);
+        logger.error('an AWS call ran into the invocation deadline and was cut off', { deliveryId, budgetMs });
+      }
+      return response;
+    });
   } catch (error) {
     // Nothing above should throw; if something does, Fast.io must retry rather than see a 2xx or a stack trace.
     logger.error('unexpected failure', { deliveryId, outcome: 'error', error });

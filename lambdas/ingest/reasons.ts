@@ -22,7 +22,7 @@ export const REJECTION_REASONS = {
   awaitingSecretRefresh: 'awaiting-secret-refresh',
   /** 401: timestamped signature outside ±SIGNATURE_TOLERANCE_SECONDS, in either direction. */
   staleTimestamp: 'stale-timestamp',
-  /** 413: the body, or the entry built from it, is over EventBridge's 1 MB entry limit. */
+  /** 413: the body is over MAX_CARRIED_BODY_BYTES (Lambda's 6 MB request limit), so only a direct invocation can send one. */
   bodyTooLarge: 'body-too-large',
   /** 405: anything but POST (the single route makes this unreachable behind API Gateway). */
   methodNotAllowed: 'method-not-allowed',

@@ -7,13 +7,14 @@
  * log line that says what is wrong.
  */
 import type { EventBridgeEvent } from 'aws-lambda';
-import { FASTIO_SOURCE, type FastioEventDetail as PublishedDetail } from '../../lib/fastio-envelope';
+import { FASTIO_SOURCE, type BodyRef, type FastioEventDetail as PublishedDetail } from '../../lib/fastio-envelope';
 
 /**
  * The normalized detail the ingest publishes (lib/fastio-envelope.ts, the one definition), with the
- * verbatim payload read as plain unknown values.
+ * verbatim payload read as plain unknown values. Exactly one of `payload` and `bodyRef` is present;
+ * read the payload with `readPayload` (fastio-body.ts), which handles both.
  */
-export type FastioEventDetail = Omit<PublishedDetail, 'payload'> & { payload: Record<string, unknown> };
+export type FastioEventDetail = Omit<PublishedDetail, 'payload'> & { payload?: Record<string, unknown> };
 
 /** A Fast.io event as EventBridge delivers it. Replayed events carry `replay-name`. */
 export type FastioEvent = EventBridgeEvent<string, FastioEventDetail>;
@@ -66,7 +67,25 @@ const KNOWN_DETAIL_FIELDS: ReadonlySet<string> = new Set([
   'sizeBytes',
   'agentId',
   'payload',
+  'bodyRef',
 ]);
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/** A claim-check reference as the ingest writes it (lib/fastio-envelope.ts bodyRefOf). */
+const parseBodyRef = (value: unknown): BodyRef => {
+  if (!isRecord(value)) throw new FastioEventError('detail.bodyRef', 'must be an object');
+  const bucket = requireString(value, 'bucket', 'detail.bodyRef.bucket');
+  const key = requireString(value, 'key', 'detail.bodyRef.key');
+  const { sizeBytes, sha256 } = value;
+  if (!(typeof sizeBytes === 'number' && Number.isSafeInteger(sizeBytes) && sizeBytes >= 0)) {
+    throw new FastioEventError('detail.bodyRef.sizeBytes', 'must be a non-negative integer');
+  }
+  if (typeof sha256 !== 'string' || !SHA256_HEX.test(sha256)) {
+    throw new FastioEventError('detail.bodyRef.sha256', 'must be 64 lower-case hex digits');
+  }
+  return { bucket, key, sizeBytes, sha256 };
+};
 
 /** ISO 8601 date-time with an explicit zone (Z or ±hh:mm). */
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i;
@@ -103,7 +122,6 @@ export const parseFastioEvent = (input: unknown): FastioEvent => {
   const normalized: FastioEventDetail = {
     eventId: requireString(detail, 'eventId', 'detail.eventId'),
     eventType: requireString(detail, 'eventType', 'detail.eventType'),
-    payload: {},
   };
   const occurredAt = optionalString(detail, 'occurredAt', 'detail.occurredAt');
   if (occurredAt !== undefined) {
@@ -121,10 +139,15 @@ export const parseFastioEvent = (input: unknown): FastioEvent => {
     }
     normalized.sizeBytes = sizeBytes;
   }
-  if (!isRecord(detail.payload)) {
+  if (detail.bodyRef !== undefined) {
+    // A claim-checked event: the body is in S3 and the event must not also carry a payload.
+    if (detail.payload !== undefined) throw new FastioEventError('detail.payload', 'must be absent when detail.bodyRef is present');
+    normalized.bodyRef = parseBodyRef(detail.bodyRef);
+  } else if (!isRecord(detail.payload)) {
     throw new FastioEventError('detail.payload', detail.payload === undefined ? 'is missing' : 'must be an object');
+  } else {
+    normalized.payload = detail.payload;
   }
-  normalized.payload = detail.payload;
   // Unknown detail fields are kept (the ingest may add some); null optional fields become absent.
   const extra = Object.fromEntries(
     Object.entries(detail).filter(([key]) => !KNOWN_DETAIL_FIELDS.has(key)),

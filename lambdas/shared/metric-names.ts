@@ -9,6 +9,12 @@ export const MetricName = {
   webhookRejected: 'WebhookRejected',
   webhookQuarantined: 'WebhookQuarantined',
   publishFailed: 'PublishFailed',
+  /** The claim-checked body could not be stored in S3; the delivery was answered 503. */
+  bodyStoreFailed: 'BodyStoreFailed',
+  /** The invocation deadline cut off an AWS call (the delivery was answered 503). */
+  deadlineExceeded: 'DeadlineExceeded',
+  /** A delivery's body went to S3 and the event carries a reference to it. */
+  webhookClaimChecked: 'WebhookClaimChecked',
   catalogUpdated: 'CatalogUpdated',
   catalogStaleEventSkipped: 'CatalogStaleEventSkipped',
   agentActionRecorded: 'AgentActionRecorded',

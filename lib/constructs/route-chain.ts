@@ -9,6 +9,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { Route } from '../route-table';
+import { grantBodyAccess } from './body-bucket';
 import { ProjectFunction } from './project-function';
 import { ReviewWorkflow } from './review-workflow';
 import { createDeadLetterQueue, createSecureQueue, type DeadLetterRole } from './secure-queue';
@@ -30,6 +31,8 @@ export interface RouteChainProps {
   readonly catalogTable: dynamodb.ITableV2;
   readonly auditTable: dynamodb.ITableV2;
   readonly idempotencyTable: dynamodb.ITableV2;
+  /** Names the claim-check bucket, which consumers that keep the verbatim payload read. */
+  readonly stage: string;
   readonly notificationTopic: sns.ITopic;
   readonly consumerMaxConcurrency: number;
 }
@@ -135,6 +138,9 @@ export class RouteChain extends Construct {
       fn.withEnvironment('CATALOG_TABLE_NAME', props.catalogTable.tableName, (grantee) => props.catalogTable.grant(grantee, 'dynamodb:UpdateItem'));
     } else {
       fn.withEnvironment('AUDIT_TABLE_NAME', props.auditTable.tableName, (grantee) => props.auditTable.grant(grantee, 'dynamodb:PutItem'));
+      // The audit keeps the verbatim payload, which a claim-checked event holds only by reference.
+      // The catalog consumer and the review workflow use normalized fields only and get no access.
+      grantBodyAccess(fn, props.stage, 's3:GetObject');
     }
     return fn;
   }

@@ -179,6 +179,16 @@ function prop(resource: CfnResource, key: string): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
+/** A name built only from literals and pseudo parameters (`Fn::Join` of `AWS::AccountId` …), resolved locally. */
+function pseudoResolved(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  const join = (value as { 'Fn::Join'?: [string, unknown[]] } | undefined)?.['Fn::Join'];
+  if (!Array.isArray(join)) return undefined;
+  const pseudo: Record<string, string> = { 'AWS::AccountId': LOCAL_ACCOUNT, 'AWS::Region': LOCAL_REGION, 'AWS::Partition': LOCAL_PARTITION };
+  const parts = join[1].map((part) => (typeof part === 'string' ? part : pseudo[String((part as { Ref?: unknown }).Ref)]));
+  return parts.every((part) => part !== undefined) ? parts.join(join[0]) : undefined;
+}
+
 /** Physical names the way CloudFormation would choose them (explicit name, else stack + logical id). */
 export function physicalResource(stack: StackArtifact, logicalId: string): PhysicalResource {
   const resource = stack.template.Resources[logicalId];
@@ -231,6 +241,10 @@ export function physicalResource(stack: StackArtifact, logicalId: string): Physi
     case 'AWS::IAM::Role': {
       const name = prop(resource, 'RoleName') ?? generated(64);
       return { ...base, ref: name, name, arn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/${name}` };
+    }
+    case 'AWS::S3::Bucket': {
+      const name = pseudoResolved(resource.Properties?.BucketName) ?? generated(63).toLowerCase();
+      return { ...base, ref: name, name, arn: `arn:aws:s3:::${name}` };
     }
     case 'AWS::Logs::LogGroup': {
       const name = prop(resource, 'LogGroupName') ?? `/local/${generated(200)}`;

@@ -1,6 +1,7 @@
 /**
  * One loopback HTTP endpoint speaking the AWS JSON protocols (awsJson1_0 / awsJson1_1) for exactly
- * the operations the handlers call, selected by the X-Amz-Target header. The functions reach it
+ * the operations the handlers call, selected by the X-Amz-Target header, and S3's REST-XML protocol
+ * (path-style, no X-Amz-Target; see s3.ts) for the claim-check bucket. The functions reach it
  * through the SDK's standard AWS_ENDPOINT_URL, so their clients are created as in production
  * (`new XClient({})`) and the handler code has no local branch. Requests are not authenticated.
  */
@@ -11,12 +12,14 @@ import type { LocalDynamoDb } from './dynamodb';
 import { AwsServiceError } from './aws-service-error';
 import { EventBridgeError, type LocalEventBus } from './event-bus';
 import type { Flow } from './flow';
+import type { LocalS3 } from './s3';
 import type { LocalSecret } from './secrets';
 
 export interface AwsServices {
   readonly dynamodb: LocalDynamoDb;
   readonly bus: LocalEventBus;
   readonly secret: LocalSecret;
+  readonly s3: LocalS3;
   readonly flow: Flow;
 }
 
@@ -38,10 +41,15 @@ function toServiceError(error: unknown): ServiceError {
   return { code: 'InternalFailure', message: error instanceof Error ? error.message : String(error), statusCode: 500, extra: {} };
 }
 
-async function readBody(request: IncomingMessage): Promise<string> {
+async function readBody(request: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of request) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
+}
+
+/** S3 requests carry no X-Amz-Target; their SigV4 scope names the service. */
+function isS3Request(request: IncomingMessage): boolean {
+  return request.headers['x-amz-target'] === undefined && /\/s3\/aws4_request/.test(String(request.headers.authorization ?? ''));
 }
 
 export function createAwsEndpoint(services: AwsServices): Server {
@@ -59,8 +67,22 @@ export function createAwsEndpoint(services: AwsServices): Server {
     }
   };
 
+  const s3 = async (request: IncomingMessage, response: ServerResponse) => {
+    const answer = services.s3.handle({ method: request.method ?? 'GET', path: request.url ?? '/', headers: request.headers, body: await readBody(request) });
+    if (answer.statusCode === 501) services.flow.emit('warn', 'aws-stand-in', `S3 ${request.method} ${request.url}: ${answer.body.toString('utf8')}`);
+    response.writeHead(answer.statusCode, { ...answer.headers, ...(request.method === 'HEAD' ? {} : { 'content-length': String(answer.body.length) }) });
+    response.end(answer.body);
+  };
+
   return createServer((request: IncomingMessage, response: ServerResponse) => {
     void (async () => {
+      if (isS3Request(request)) {
+        await s3(request, response).catch(() => {
+          if (!response.headersSent) response.writeHead(500);
+          response.end();
+        });
+        return;
+      }
       const requestId = randomUUID();
       const target = String(request.headers['x-amz-target'] ?? '');
       const dot = target.indexOf('.');
@@ -76,7 +98,7 @@ export function createAwsEndpoint(services: AwsServices): Server {
         response.end(JSON.stringify(body));
       };
       try {
-        const raw = await readBody(request);
+        const raw = (await readBody(request)).toString('utf8');
         const input = raw === '' ? {} : (JSON.parse(raw) as Record<string, unknown>);
         send(200, dispatch(service, operation, input));
       } catch (error) {

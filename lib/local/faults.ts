@@ -8,12 +8,12 @@
  * attributes; it fails `times` calls, or every call until it is removed.
  */
 
-export type FaultService = 'dynamodb' | 'events' | 'sns' | 'sqs' | 'secretsmanager';
+export type FaultService = 'dynamodb' | 'events' | 'sns' | 'sqs' | 'secretsmanager' | 's3';
 
 export interface FaultSpec {
   readonly service: FaultService;
   /**
-   * API operation, e.g. UpdateItem, PutItem, GetSecretValue; for `events`, `PutEvents` (the
+   * API operation, e.g. UpdateItem, PutItem, GetSecretValue, PutObject, GetObject; for `events`, `PutEvents` (the
    * ingest's call) or `Deliver` (a rule to its target). Absent: every operation of the service.
    */
   readonly operation?: string;

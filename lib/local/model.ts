@@ -1,6 +1,6 @@
 /**
  * What the local pipeline runs, read from the synthesized templates: the bus and its archive, the
- * signing secret, the tables, every queue with its redrive policy, every function with its
+ * signing secret, the tables, the claim-check bucket, every queue with its redrive policy, every function with its
  * environment, timeout and async-invoke settings, the SQS event source mappings, the state
  * machines' definitions, the webhook route and its throttling, and the route rules with their
  * targets, retry policies and target dead-letter queues.
@@ -13,6 +13,7 @@ import { DEAD_LETTER_KEYS, deadLetterQueueName } from '../stack-outputs';
 import { routeOfConstructPath } from '../synthesized-template';
 import { IntrinsicResolver, cdkPath, loadAssembly, physicalResource, type CfnResource, type CloudAssembly, type PhysicalResource, type StackArtifact } from './assembly';
 import type { KeyAttribute, TableDefinition } from './dynamodb';
+import type { BucketDefinition } from './s3';
 import type { QueueDefinition } from './sqs';
 
 export interface FunctionDefinition {
@@ -106,6 +107,7 @@ export interface LocalModel {
   readonly archive: { readonly name: string; readonly pattern: unknown; readonly retentionDays?: number };
   readonly secret: { readonly name: string; readonly arn: string };
   readonly tables: readonly TableDefinition[];
+  readonly buckets: readonly BucketDefinition[];
   readonly queues: readonly QueueDefinition[];
   readonly functions: readonly FunctionDefinition[];
   readonly invokeConfigs: ReadonlyMap<string, InvokeConfig>;
@@ -187,6 +189,11 @@ export function loadModel(projectRoot: string, assemblyDir: string): LocalModel 
     const sortKey = key('RANGE');
     return { name: physical.name, arn: physical.arn, logicalId, partitionKey, ...(sortKey ? { sortKey } : {}) };
   }
+
+  const buckets = all('AWS::S3::Bucket', (stack, logicalId): BucketDefinition => {
+    const physical = physicalResource(stack, logicalId);
+    return { logicalId, name: physical.name, arn: physical.arn };
+  });
 
   const queues = all('AWS::SQS::Queue', (stack, logicalId, resource): QueueDefinition => {
     const physical = physicalResource(stack, logicalId);
@@ -356,6 +363,7 @@ export function loadModel(projectRoot: string, assemblyDir: string): LocalModel 
     },
     secret: { name: secretResource.name, arn: secretResource.arn },
     tables,
+    buckets,
     queues,
     functions,
     invokeConfigs,

@@ -6,7 +6,7 @@
  *   HTTP (API Gateway payload 2.0) ─▶ ingest handler ─PutEvents─▶ local bus ─▶ archive (.local/archive.jsonl)
  *                                       │ (AWS JSON endpoint:     │ rules from the routing template
  *                                       │  EventBridge, Secrets   ├─▶ SQS buffer ─▶ event source ─▶ catalog consumer
- *                                       │  Manager, DynamoDB)     ├─▶ async invoke ─▶ agent audit (retries, on-failure)
+ *                                       │  Manager, DynamoDB, S3) ├─▶ async invoke ─▶ agent audit (retries, on-failure)
  *                                                                 └─▶ StartExecution ─▶ review workflow (local tasks)
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
@@ -30,6 +30,7 @@ import { FaultRegistry } from './faults';
 import { Flow, eventLabel, terminalPrinter } from './flow';
 import { AsyncInvoker, LocalFunction } from './lambda-runtime';
 import { loadModel, type DeadLetterQueueRef, type LocalModel, type RuleTargetDefinition } from './model';
+import { LocalS3 } from './s3';
 import { LocalSecret, ensureSecretFile } from './secrets';
 import { LocalQueue } from './sqs';
 import { LocalStateMachine, type StepFunctionsDeps } from './step-functions';
@@ -114,6 +115,8 @@ export class LocalPipeline {
   readonly archive: LocalArchive;
   readonly bus: LocalEventBus;
   readonly secret: LocalSecret;
+  /** The claim-check bucket(s): large bodies the ingest stored, read back by consumers. */
+  readonly s3: LocalS3;
   readonly queues = new Map<string, LocalQueue>();
   readonly functions = new Map<string, LocalFunction>();
   readonly asyncInvokers = new Map<string, AsyncInvoker>();
@@ -140,6 +143,7 @@ export class LocalPipeline {
     this.dynamodb = new LocalDynamoDb(model.tables, this.faults, this.clock.now);
     this.archive = new LocalArchive(model.archive.name, join(options.stateDir, 'archive.jsonl'));
     this.secret = new LocalSecret(model.secret.name, model.secret.arn, this.secretFile, this.clock.now, this.faults);
+    this.s3 = new LocalS3(model.buckets, this.faults, this.clock.now);
 
     for (const definition of model.queues) this.queues.set(definition.arn, new LocalQueue(definition, this.clock));
     for (const queue of this.queues.values()) {
@@ -250,7 +254,7 @@ export class LocalPipeline {
 
   private async startServices(): Promise<void> {
     this.secretCreated = ensureSecretFile(this.secretFile).created;
-    this.#awsServer = createAwsEndpoint({ dynamodb: this.dynamodb, bus: this.bus, secret: this.secret, flow: this.flow });
+    this.#awsServer = createAwsEndpoint({ dynamodb: this.dynamodb, bus: this.bus, secret: this.secret, s3: this.s3, flow: this.flow });
     const awsPort = await listen(this.#awsServer, 0);
     this.#awsEndpoint = `http://127.0.0.1:${awsPort}`;
     const noConfig = join(this.options.stateDir, 'no-aws-config');

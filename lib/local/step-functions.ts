@@ -24,6 +24,9 @@ type RunOptions = NonNullable<Parameters<StateMachine['run']>[1]>;
 type TaskHandler = (input: Json) => Promise<Json>;
 
 /** A service error as Step Functions surfaces it to Retry / Catch. */
+/** StartExecution refuses larger input (what the ingest's claim-check keeps events under). */
+export const MAX_EXECUTION_INPUT_BYTES = 256 * 1024;
+
 export class IntegrationError extends Error {
   constructor(name: string, message: string) {
     super(message);
@@ -163,6 +166,9 @@ export class LocalStateMachine {
 
   /** StartExecution: validates the input, returns at once, runs in the background. */
   startExecution(input: string, options: { name?: string; describe?: string } = {}): ExecutionRecord {
+    if (Buffer.byteLength(input, 'utf8') > MAX_EXECUTION_INPUT_BYTES) {
+      throw new IntegrationError('ValidationException', `1 validation error detected: Value at 'input' failed to satisfy constraint: Member must have length less than or equal to ${MAX_EXECUTION_INPUT_BYTES}`);
+    }
     let parsed: Json;
     try {
       parsed = JSON.parse(input) as Json;

@@ -8,7 +8,9 @@
  */
 import { ConditionalCheckFailedException, DeleteItemCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
+import { bodyRefOf } from '../../lib/fastio-envelope';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { captureConsole, fakeContext, fakeIdempotencyTable, idempotencyKey, type Item } from './support';
 
@@ -62,12 +64,14 @@ const agentMetrics = (emitted: Record<string, unknown>[]) =>
 
 const ddb = mockClient(DynamoDBClient);
 const doc = mockClient(DynamoDBDocumentClient);
+const s3 = mockClient(S3Client);
 let idempotencyItems: Map<string, Item>;
 let output: ReturnType<typeof captureConsole>;
 
 beforeEach(() => {
   ddb.reset();
   doc.reset();
+  s3.reset();
   doc.on(PutCommand).resolves({});
   idempotencyItems = fakeIdempotencyTable(ddb);
   output = captureConsole();
@@ -124,6 +128,43 @@ describe('agent audit: the audit item', () => {
       payloadOmittedBytes: MAX_STORED_PAYLOAD_BYTES + 11,
     });
     expect(item).not.toHaveProperty('payload');
+  });
+
+  it('reads a claim-checked payload back from S3 and stores it verbatim', async () => {
+    // GIVEN an event whose body the ingest stored in S3 (over the claim-check threshold, under the item limit)
+    const raw = Buffer.from(JSON.stringify({ event_id: 'evt-a1', agent: { id: 'agent-7' }, notes: 'n'.repeat(250_000) }));
+    const event = agentEvent();
+    delete event.detail.payload;
+    const bodyRef = bodyRefOf('bodies-bucket', raw);
+    event.detail.bodyRef = bodyRef;
+    s3.on(GetObjectCommand, { Bucket: 'bodies-bucket', Key: bodyRef.key }).resolves({ Body: { transformToByteArray: async () => new Uint8Array(raw) } } as never);
+    // WHEN the audit records it
+    await expect(handler(event, context)).resolves.toBe('recorded');
+    // THEN the item holds the payload as if it had been inline, and where the body is
+    const item = doc.commandCalls(PutCommand)[0]?.args[0].input.Item;
+    expect(item).toMatchObject({ payload: JSON.stringify(JSON.parse(raw.toString())), bodyRef });
+  });
+
+  it('does not read a claim-checked body too large to store, and records its size', async () => {
+    const event = agentEvent();
+    delete event.detail.payload;
+    const bodyRef = { bucket: 'bodies-bucket', key: `bodies/sha256/${'a'.repeat(64)}`, sizeBytes: 5_000_000, sha256: 'a'.repeat(64) };
+    event.detail.bodyRef = bodyRef;
+    await expect(handler(event, context)).resolves.toBe('recorded');
+    expect(s3.commandCalls(GetObjectCommand)).toHaveLength(0);
+    const item = doc.commandCalls(PutCommand)[0]?.args[0].input.Item;
+    expect(item).toMatchObject({ payloadOmittedBytes: 5_000_000, bodyRef });
+    expect(item).not.toHaveProperty('payload');
+  });
+
+  it('fails (for retry, then the on-failure queue) when the stored body does not match its reference', async () => {
+    const raw = Buffer.from(JSON.stringify({ event_id: 'evt-a1' }));
+    const event = agentEvent();
+    delete event.detail.payload;
+    event.detail.bodyRef = bodyRefOf('bodies-bucket', raw);
+    s3.on(GetObjectCommand).resolves({ Body: { transformToByteArray: async () => new Uint8Array(Buffer.from('{"event_id":"evt-b2"}')) } } as never);
+    await expect(handler(event, context)).rejects.toThrow(/does not match its reference/);
+    expect(doc.commandCalls(PutCommand)).toHaveLength(0);
   });
 
   it('emits AgentActionRecorded with an AgentId dimension', async () => {

@@ -1,6 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { synthesize, type SynthesizedApp } from './synthesize';
+import { BODY_BUCKET_NAME, BODY_OBJECTS_ARN } from './template-helpers';
 
 type PolicyStatement = { Effect: string; Action: string | string[]; Resource: unknown };
 
@@ -98,6 +99,23 @@ describe('IngestStack', () => {
     expect(secretReads).toHaveLength(1);
     expect(secretReads[0]).toMatchObject({ Effect: 'Allow', Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'] });
     expect(referencedStatefulResource(synthesized, secretReads[0]?.Resource)).toEqual({ Ref: expect.stringMatching(/^SigningSecret/) });
+  });
+
+  it('lets the ingest role put claim-checked bodies into the body bucket, and do nothing else with S3', () => {
+    // GIVEN the ingest role's statements that mention S3
+    const statements = statementsOfRole(synthesized, 'IngestFunctionRole').filter((statement) => JSON.stringify(statement.Action).includes('s3:'));
+    // THEN there is one: PutObject, on the content-addressed keys of the stateful stack's bucket
+    expect(statements).toEqual([{ Effect: 'Allow', Action: 's3:PutObject', Resource: BODY_OBJECTS_ARN }]);
+    synthesized.templates.stateful.hasResourceProperties('AWS::S3::Bucket', { BucketName: BODY_BUCKET_NAME });
+  });
+
+  it('tells the function the body bucket and the claim-check threshold', () => {
+    synthesized.templates.ingest.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ CLAIM_CHECK_THRESHOLD_BYTES: '196608', BODY_BUCKET_NAME: Match.anyValue() }) },
+    });
+    const functions = synthesized.templates.ingest.findResources('AWS::Lambda::Function');
+    const variables = Object.values(functions)[0]?.Properties.Environment.Variables;
+    expect(referencedStatefulResource(synthesized, variables.BODY_BUCKET_NAME)).toEqual({ Ref: expect.stringMatching(/^BodyBucket/) });
   });
 
   it('grants no action on a "*" resource except X-Ray, which has no resource-level permissions', () => {

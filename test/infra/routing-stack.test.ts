@@ -6,7 +6,7 @@ import { RoutingStack } from '../../lib/routing-stack';
 import { routeTable, type Route } from '../../lib/route-table';
 import { StatefulStack } from '../../lib/stateful-stack';
 import { cdkJsonContext, synthesize, type SynthesizedApp } from './synthesize';
-import { onlyResource, renderDefinition, resourcesMatching, routeIdFragment, type Resources } from './template-helpers';
+import { BODY_OBJECTS_ARN, onlyResource, renderDefinition, resourcesMatching, routeIdFragment, type Resources } from './template-helpers';
 
 const routesOfKind = (kind: Route['target']['kind']) => routeTable.filter((route) => route.target.kind === kind).map((route) => [route.name]);
 
@@ -207,6 +207,17 @@ describe('RoutingStack', () => {
         ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
         'dynamodb:PutItem',
       ]);
+    });
+
+    it('lets only the agent audit read claim-checked bodies, and only GetObject on them: the others use normalized fields', () => {
+      const s3Statements = (kind: string, role: string) =>
+        routeTable
+          .filter((route) => route.target.kind === kind)
+          .flatMap((route) => policyStatementsOf(routing, `${routeIdFragment(route.name)}${role}`))
+          .filter((statement) => JSON.stringify(statement.Action).includes('s3:'));
+      expect(s3Statements('function', 'ConsumerRole')).toEqual([{ Effect: 'Allow', Action: 's3:GetObject', Resource: BODY_OBJECTS_ARN }]);
+      expect(s3Statements('queue', 'ConsumerRole')).toEqual([]);
+      expect(s3Statements('workflow', 'ReviewWorkflowStateMachineRole')).toEqual([]);
     });
 
     it('lets each review workflow update the catalog, publish to the encrypted review topic and send to its own failure queue', () => {

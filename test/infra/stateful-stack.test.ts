@@ -82,4 +82,55 @@ describe('StatefulStack', () => {
       expect.arrayContaining(['EventBusName', 'EventBusArn', 'ArchiveName', 'ArchiveArn', 'SigningSecretArn', 'CatalogTableName', 'AuditTableName']),
     );
   });
+  describe('the claim-check body bucket', () => {
+    const bucket = () => {
+      const buckets = Object.entries(synthesized.templates.stateful.findResources('AWS::S3::Bucket'));
+      expect(buckets).toHaveLength(1);
+      return buckets[0] as [string, { Properties: Record<string, unknown>; DeletionPolicy?: string; UpdateReplacePolicy?: string }];
+    };
+
+    it('encrypts every object at rest (SSE-S3)', () => {
+      synthesized.templates.stateful.hasResourceProperties('AWS::S3::Bucket', {
+        BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      });
+    });
+
+    it('blocks every form of public access', () => {
+      synthesized.templates.stateful.hasResourceProperties('AWS::S3::Bucket', {
+        PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      });
+    });
+
+    it('denies any request that is not over TLS', () => {
+      const [logicalId] = bucket();
+      synthesized.templates.stateful.hasResourceProperties('AWS::S3::BucketPolicy', {
+        Bucket: { Ref: logicalId },
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Action: 's3:*', Principal: { AWS: '*' }, Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
+        },
+      });
+    });
+
+    it('keeps bodies for the archive retention plus the 14 days a dead letter can wait', () => {
+      synthesized.templates.stateful.hasResourceProperties('AWS::S3::Bucket', {
+        LifecycleConfiguration: { Rules: [Match.objectLike({ Status: 'Enabled', ExpirationInDays: 44 })] },
+      });
+      const { templates } = synthesize({ archiveRetentionDays: '90' });
+      templates.stateful.hasResourceProperties('AWS::S3::Bucket', {
+        LifecycleConfiguration: { Rules: [Match.objectLike({ ExpirationInDays: 104 })] },
+      });
+    });
+
+    it('is retained when the stack is deleted', () => {
+      const [, resource] = bucket();
+      expect(resource.DeletionPolicy).toBe('Retain');
+      expect(resource.UpdateReplacePolicy).toBe('Retain');
+    });
+
+    it('outputs its name', () => {
+      synthesized.templates.stateful.hasOutput('BodyBucketName', { Value: { Ref: bucket()[0] } });
+    });
+  });
 });

@@ -14,4 +14,10 @@ export function onlyResource(template: Template, type: string, idFragment: strin
   return entries[0] as [string, Resources[string]];
 }
 
+/** The claim-check bucket's name and its object keys, as the templates spell them. */
+export const BODY_BUCKET_NAME = { 'Fn::Join': ['', ['dev-fastio-bodies-', { Ref: 'AWS::AccountId' }, '-', { Ref: 'AWS::Region' }]] };
+export const BODY_OBJECTS_ARN = {
+  'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::dev-fastio-bodies-', { Ref: 'AWS::AccountId' }, '-', { Ref: 'AWS::Region' }, '/bodies/sha256/*']],
+};
+
 export { renderDefinition, routeLogicalIdPrefix as routeIdFragment } from '../../lib/synthesized-template';

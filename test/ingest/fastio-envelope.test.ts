@@ -55,7 +55,7 @@ describe('fixtures normalize as documented', () => {
     expect(detail.extension).toBe('mp4');
     expect(detail.sizeBytes).toBe(524288000);
     expect(detail.sizeMiB).toBe(500);
-    expect(detail.payload.resource).toMatchObject({ size: '524288000' }); // payload stays verbatim
+    expect(detail.payload?.resource).toMatchObject({ size: '524288000' }); // payload stays verbatim
     expect(detail.agentId).toBeUndefined();
   });
 
@@ -254,7 +254,7 @@ describe('prototype pollution', () => {
     expect(detail).not.toHaveProperty('agentId');
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(Object.prototype).not.toHaveProperty('polluted');
-    expect(Object.hasOwn(detail.payload, '__proto__')).toBe(true);
+    expect(Object.hasOwn(detail.payload ?? {}, '__proto__')).toBe(true);
     expect(JSON.parse(toEntry(envelope).Detail).payload).toEqual(JSON.parse(raw));
   });
 

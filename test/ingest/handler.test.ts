@@ -1,12 +1,22 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { QUARANTINE_DETAIL_TYPE } from '../../lib/fastio-envelope';
+import { createHash } from 'node:crypto';
+import {
+  MAX_FILE_NAME_CHARS,
+  QUARANTINE_DETAIL_TYPE,
+  SMALLEST_TARGET_INPUT_BYTES,
+  entrySizeBytes,
+  toEnvelope,
+  type FastioEventDetail,
+} from '../../lib/fastio-envelope';
 import { signWebhook } from '../../lib/webhook-signature';
 import { REJECTION_REASONS } from '../../lambdas/ingest/reasons';
 import {
+  BODY_BUCKET,
   BUS_NAME,
   CURRENT_SECRET,
   NOW,
@@ -26,6 +36,7 @@ import {
 
 const secretsManager = mockClient(SecretsManagerClient);
 const eventBridge = mockClient(EventBridgeClient);
+const s3 = mockClient(S3Client);
 
 const HOUR = 3_600_000;
 let output: CapturedOutput;
@@ -88,6 +99,8 @@ beforeEach(() => {
   vi.setSystemTime(NOW);
   secretsManager.reset();
   eventBridge.reset();
+  s3.reset();
+  s3.on(PutObjectCommand).resolves({});
   setEnv();
   output = captureOutput();
 });
@@ -166,6 +179,7 @@ describe('status corpus', () => {
   const goodHex = signed(DOCUMENT)['X-Fastio-Signature'] ?? '';
   const stamped = (t: number) => signed(DOCUMENT, { scheme: 'timestamped', timestamp: t })['Fastio-Signature'] ?? '';
   const oneMbPlusOne = Buffer.alloc(1024 * 1024 + 1, 0x20);
+  const overLambdaLimit = Buffer.alloc(6 * 1024 * 1024 + 1, 0x20);
 
   const cases: { name: string; event: () => ReturnType<typeof apiEvent>; status: number; reason?: string; quarantine?: string }[] = [
     { name: 'no signature header', event: () => apiEvent({ body }), status: 401, reason: 'missing-signature' },
@@ -212,17 +226,19 @@ describe('status corpus', () => {
       },
       status: 202,
     },
-    { name: '1 MB + 1 byte, correctly signed', event: () => apiEvent({ body: oneMbPlusOne.toString(), headers: signed(oneMbPlusOne) }), status: 413, reason: 'body-too-large' },
-    { name: '1 MB + 1 byte, unsigned', event: () => apiEvent({ body: oneMbPlusOne.toString() }), status: 413, reason: 'body-too-large' },
+    // Claim-checked (body in S3, a reference on the bus) instead of 413: Fast.io does not retry a 4xx.
+    { name: '1 MB + 1 byte, correctly signed', event: () => apiEvent({ body: oneMbPlusOne.toString(), headers: signed(oneMbPlusOne) }), status: 202, quarantine: 'not-json' },
+    { name: '1 MB + 1 byte, unsigned', event: () => apiEvent({ body: oneMbPlusOne.toString() }), status: 401, reason: 'missing-signature' },
     {
       name: 'body under 1 MB whose entry is over it',
       event: () => {
         const raw = `{"event_type":"file.created","pad":"${'x'.repeat(1024 * 1024 - 60)}"}`;
         return apiEvent({ body: raw, headers: signed(raw) });
       },
-      status: 413,
-      reason: 'body-too-large',
+      status: 202,
     },
+    // Only a direct invocation can carry more than Lambda's 6 MB request limit.
+    { name: '6 MiB + 1 byte, correctly signed', event: () => apiEvent({ body: overLambdaLimit.toString(), headers: signed(overLambdaLimit) }), status: 413, reason: 'body-too-large' },
     { name: 'GET', event: () => apiEvent({ method: 'GET' }), status: 405, reason: 'method-not-allowed' },
   ];
 
@@ -279,6 +295,181 @@ describe('status corpus', () => {
       { numRuns: 200 },
     );
     expect(putCalls()).toHaveLength(0);
+  });
+});
+
+describe('claim-check: bodies too large for every target travel by reference', () => {
+  let handler: Handler;
+  beforeEach(async () => {
+    mockSecret();
+    mockPublishOk();
+    handler = await loadHandler();
+  });
+
+  const KiB = 1024;
+  const MiB = 1024 * KiB;
+
+  /** A Fast.io-shaped upload whose raw body is exactly `bytes` long. */
+  function uploadOf(bytes: number): Buffer {
+    const payload = {
+      event_id: `evt_big_${bytes}`,
+      event_type: 'file.uploaded',
+      created_at: '2025-11-18T11:59:30Z',
+      workspace_id: 'ws_7f3a',
+      resource: { id: `file_${bytes}`, type: 'file', name: 'Board Pack.MP4', size: 734003200 },
+      agent_id: 'agt_ingest',
+      metadata: { pad: '' },
+    };
+    const base = Buffer.byteLength(JSON.stringify(payload));
+    payload.metadata.pad = 'x'.repeat(bytes - base);
+    const raw = Buffer.from(JSON.stringify(payload));
+    expect(raw.length).toBe(bytes);
+    return raw;
+  }
+
+  /** The event a target receives for an entry (what EventBridge adds around the detail), as JSON bytes. */
+  function targetInputBytes(entry: { Source?: string; DetailType?: string; Detail?: string }): number {
+    const event = {
+      version: '0',
+      id: '6a7e8feb-b491-4cf7-a9f1-bf3703467718',
+      'detail-type': entry.DetailType,
+      source: entry.Source,
+      account: '123456789012',
+      time: '2025-11-18T12:00:00Z',
+      region: 'ap-southeast-3',
+      resources: [],
+      detail: JSON.parse(entry.Detail ?? '{}'),
+      'replay-name': 'r'.repeat(64),
+    };
+    return Buffer.byteLength(JSON.stringify(event));
+  }
+
+  function publishedEntry() {
+    const entry = putCalls()[0]?.args[0].input.Entries?.[0];
+    if (entry === undefined) throw new Error('nothing was published');
+    return entry;
+  }
+
+  function storedObjects() {
+    return s3.commandCalls(PutObjectCommand).map((call) => call.args[0].input);
+  }
+
+  it('keeps a 150 KiB body inline and stores nothing', async () => {
+    const raw = uploadOf(150 * KiB);
+    const response = await handler(apiEvent({ body: raw.toString(), headers: signed(raw) }), lambdaContext);
+    expect(response.statusCode).toBe(202);
+    expect(storedObjects()).toHaveLength(0);
+    const detail = JSON.parse(publishedEntry().Detail ?? '{}');
+    expect(detail.payload).toEqual(JSON.parse(raw.toString()));
+    expect(detail).not.toHaveProperty('bodyRef');
+    expect(targetInputBytes(publishedEntry())).toBeLessThanOrEqual(SMALLEST_TARGET_INPUT_BYTES);
+  });
+
+  it.each([
+    { size: 900 * KiB, base64: false },
+    { size: 900 * KiB, base64: true },
+    { size: 1.5 * MiB, base64: false },
+    { size: 1.5 * MiB, base64: true },
+    { size: 5.5 * MiB, base64: false },
+  ])('stores a $size-byte body (base64 transport: $base64) in S3 and publishes a reference, 202', async ({ size, base64 }) => {
+    // GIVEN an authentic delivery far over the Step Functions input limit
+    const raw = uploadOf(size);
+    const sha256 = createHash('sha256').update(raw).digest('hex');
+    // WHEN it arrives
+    const response = await handler(apiEvent({ body: base64 ? raw : raw.toString(), base64, headers: signed(raw) }), lambdaContext);
+    // THEN the exact raw bytes are stored under their sha256, with S3 checking that checksum
+    expect(response.statusCode).toBe(202);
+    const objects = storedObjects();
+    expect(objects).toHaveLength(1);
+    expect(objects[0]).toMatchObject({ Bucket: BODY_BUCKET, Key: `bodies/sha256/${sha256}`, ChecksumSHA256: createHash('sha256').update(raw).digest('base64') });
+    expect(Buffer.from(objects[0]?.Body as Uint8Array).equals(raw)).toBe(true);
+    // AND the event keeps every normalized field, with the reference instead of the payload
+    const entry = publishedEntry();
+    const detail = JSON.parse(entry.Detail ?? '{}');
+    const { payload: _payload, ...normalized } = toEnvelope(raw).detail as FastioEventDetail;
+    expect(detail).toEqual({ ...normalized, bodyRef: { bucket: BODY_BUCKET, key: `bodies/sha256/${sha256}`, sizeBytes: size, sha256 } });
+    expect(detail).toMatchObject({ eventId: `evt_big_${size}`, workspaceId: 'ws_7f3a', fileId: `file_${size}`, fileName: 'Board Pack.MP4', extension: 'mp4', sizeBytes: 734003200, sizeMiB: 700, agentId: 'agt_ingest', occurredAt: '2025-11-18T11:59:30.000Z' });
+    // AND the entry fits the smallest target input (Step Functions, 256 KiB) with room to spare
+    expect(entrySizeBytes(entry as Parameters<typeof entrySizeBytes>[0])).toBeLessThanOrEqual(4 * KiB);
+    expect(targetInputBytes(entry)).toBeLessThanOrEqual(SMALLEST_TARGET_INPUT_BYTES);
+    expect(output.metrics('WebhookClaimChecked')).toHaveLength(1);
+    expect(output.records().find((record) => record.message === 'webhook accepted')).toMatchObject({ bodyKey: `bodies/sha256/${sha256}`, bodyBytes: size });
+  });
+
+  it('writes a resend of the same delivery to the same object', async () => {
+    const raw = uploadOf(900 * KiB);
+    await handler(apiEvent({ body: raw.toString(), headers: signed(raw) }), lambdaContext);
+    await handler(apiEvent({ body: raw.toString(), headers: signed(raw, { scheme: 'timestamped' }) }), lambdaContext);
+    const keys = storedObjects().map((object) => object.Key);
+    expect(keys).toHaveLength(2);
+    expect(new Set(keys).size).toBe(1);
+  });
+
+  it('stays within the target limit for pathological payloads: every normalized field is bounded', async () => {
+    // GIVEN a delivery whose file name alone is 3 MiB and whose ids are far too long to be ids
+    const name = `${'é'.repeat(3 * MiB / 2)}.pdf`;
+    const payload = {
+      event_id: 'e'.repeat(10_000),
+      event_type: 't'.repeat(128),
+      workspace_id: 'w'.repeat(100_000),
+      resource: { id: 'f'.repeat(100_000), type: 'file', name, size: '12' },
+      agent: { id: 'a'.repeat(100_000) },
+      metadata: { agent_id: '\u0001'.repeat(50_000) },
+    };
+    const raw = Buffer.from(JSON.stringify(payload));
+    const response = await handler(apiEvent({ body: raw.toString(), headers: signed(raw) }), lambdaContext);
+    expect(response.statusCode).toBe(202);
+    const entry = publishedEntry();
+    const detail = JSON.parse(entry.Detail ?? '{}');
+    // THEN the name is cut (its extension still read from the whole name) and overlong ids are dropped
+    expect(detail).toMatchObject({ fileName: 'é'.repeat(MAX_FILE_NAME_CHARS), fileNameTruncated: true, extension: 'pdf', sizeBytes: 12 });
+    expect(detail).not.toHaveProperty('workspaceId');
+    expect(detail).not.toHaveProperty('agentId');
+    expect(detail.eventId).toBe(createHash('sha256').update(raw).digest('hex'));
+    expect(entrySizeBytes(entry as Parameters<typeof entrySizeBytes>[0])).toBeLessThanOrEqual(8 * KiB);
+    expect(targetInputBytes(entry)).toBeLessThanOrEqual(SMALLEST_TARGET_INPUT_BYTES);
+  });
+
+  it('claim-checks a large quarantined body too, keeping its reason and encoding', async () => {
+    const raw = Buffer.alloc(2 * MiB, 0xff); // not UTF-8: quarantined as base64, 2.7 MiB once encoded
+    const response = await handler(apiEvent({ body: raw, base64: true, headers: signed(raw) }), lambdaContext);
+    expect(response.statusCode).toBe(202);
+    const sha256 = createHash('sha256').update(raw).digest('hex');
+    const entry = publishedEntry();
+    expect(entry.DetailType).toBe(QUARANTINE_DETAIL_TYPE);
+    expect(JSON.parse(entry.Detail ?? '{}')).toEqual({
+      eventId: sha256,
+      reason: 'not-json',
+      bodyEncoding: 'base64',
+      bodyRef: { bucket: BODY_BUCKET, key: `bodies/sha256/${sha256}`, sizeBytes: raw.length, sha256 },
+    });
+    expect(Buffer.from(storedObjects()[0]?.Body as Uint8Array).equals(raw)).toBe(true);
+    expect(output.metrics('WebhookQuarantined')).toHaveLength(1);
+  });
+
+  it('answers 503 with retry-after, a log line and a metric when S3 fails, and publishes nothing', async () => {
+    s3.on(PutObjectCommand).rejects(Object.assign(new Error('We encountered an internal error. Please try again.'), { name: 'InternalError' }));
+    const raw = uploadOf(900 * KiB);
+    const response = await handler(apiEvent({ body: raw.toString(), headers: signed(raw) }), lambdaContext);
+    expect(response.statusCode).toBe(503);
+    expect(response.headers?.['retry-after']).toBe('30');
+    expect(putCalls()).toHaveLength(0);
+    expect(output.metrics('BodyStoreFailed')).toHaveLength(1);
+    expect(output.metrics('WebhookAccepted')).toHaveLength(0);
+    expect(output.records().find((record) => record.outcome === 'body-store-failed')).toMatchObject({
+      eventId: 'evt_big_921600',
+      errorCode: 'InternalError',
+      bodyBytes: 900 * KiB,
+    });
+  });
+
+  it('answers 503 when PutEvents fails after the body was stored', async () => {
+    eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'AccessDeniedException', ErrorMessage: 'denied' }] });
+    const raw = uploadOf(900 * KiB);
+    const response = await handler(apiEvent({ body: raw.toString(), headers: signed(raw) }), lambdaContext);
+    expect(response.statusCode).toBe(503);
+    expect(storedObjects()).toHaveLength(1);
+    expect(output.metrics('PublishFailed')).toHaveLength(1);
   });
 });
 

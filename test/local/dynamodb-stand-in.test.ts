@@ -13,6 +13,7 @@ import type { LocalEventBus } from '../../lib/local/event-bus';
 import { FaultRegistry } from '../../lib/local/faults';
 import { Flow } from '../../lib/local/flow';
 import type { LocalSecret } from '../../lib/local/secrets';
+import type { LocalS3 } from '../../lib/local/s3';
 
 // The catalog consumer's own condition strings; its module reads its configuration when imported.
 process.env.CATALOG_TABLE_NAME ??= 'catalog';
@@ -150,7 +151,7 @@ describe('the DynamoDB JSON protocol through the real SDK client', () => {
   let client: DynamoDBClient;
 
   beforeAll(async () => {
-    server = createAwsEndpoint({ dynamodb, bus: {} as LocalEventBus, secret: {} as LocalSecret, flow: new Flow() });
+    server = createAwsEndpoint({ dynamodb, bus: {} as LocalEventBus, secret: {} as LocalSecret, s3: {} as LocalS3, flow: new Flow() });
     const port = await listen(server, 0);
     client = new DynamoDBClient({ endpoint: `http://127.0.0.1:${port}`, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
   });
