@@ -140,24 +140,25 @@ export const routeTable: readonly Route[] = [
   {
     name: 'untrusted-agent-deletions',
     description:
-      'Deletions by agents outside the trusted list are sent for review. Replays are refused: reviewers were already notified when the event first arrived.',
+      'Deletions by agents outside the trusted list are sent for review. Replays are delivered: the review workflow notifies once per event, so a replay only finishes reviews that did not complete.',
     pattern: {
       source: ['fastio'],
       'detail-type': ['file.deleted'],
       detail: { agentId: [{ 'anything-but': [...TRUSTED_AGENT_IDS] }] },
-      'replay-name': [{ exists: false }],
     },
     target: { kind: 'workflow', workflow: 'review' },
     samples: {
-      matching: [{ 'detail-type': 'file.deleted', detail: { eventId: 'evt-30', workspaceId: 'ws-1', fileId: 'f-30', extension: 'pdf', agentId: 'agent-7' } }],
-      notMatching: [
-        { 'detail-type': 'file.deleted', detail: { eventId: 'evt-31', workspaceId: 'ws-1', fileId: 'f-31', agentId: 'agent-backup' } },
-        { 'detail-type': 'file.deleted', detail: { eventId: 'evt-32', workspaceId: 'ws-1', fileId: 'f-32' } },
+      matching: [
+        { 'detail-type': 'file.deleted', detail: { eventId: 'evt-30', workspaceId: 'ws-1', fileId: 'f-30', extension: 'pdf', agentId: 'agent-7' } },
         {
           'detail-type': 'file.deleted',
           'replay-name': 'recovery-2026-11-22',
           detail: { eventId: 'evt-33', workspaceId: 'ws-1', fileId: 'f-33', agentId: 'agent-7' },
         },
+      ],
+      notMatching: [
+        { 'detail-type': 'file.deleted', detail: { eventId: 'evt-31', workspaceId: 'ws-1', fileId: 'f-31', agentId: 'agent-backup' } },
+        { 'detail-type': 'file.deleted', detail: { eventId: 'evt-32', workspaceId: 'ws-1', fileId: 'f-32' } },
       ],
     },
   },

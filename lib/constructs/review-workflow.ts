@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -9,8 +9,15 @@ import { Construct } from 'constructs';
 import { IMAGE_EXTENSIONS, VIDEO_EXTENSIONS } from '../route-table';
 
 export interface ReviewWorkflowProps {
+  /** The route this state machine serves (one state machine per route); part of every guard record's key. */
+  readonly routeName: string;
   /** Holds the file's review status, keyed by workspaceId + fileId. */
   readonly catalogTable: dynamodb.ITableV2;
+  /**
+   * Holds one guard record per Fast.io event and route (see REVIEW_GUARD): the stateful
+   * idempotency table, partition key `id`.
+   */
+  readonly guardTable: dynamodb.ITableV2;
   /** Reviewers are told here. */
   readonly notificationTopic: sns.ITopic;
   /** Receives the input and the error of every execution that could not finish. */
@@ -29,14 +36,49 @@ export const TRANSIENT_ERRORS = [
   'DynamoDB.InternalServerErrorException',
   'SNS.ThrottledException',
   'SNS.InternalErrorException',
+  'Sfn.ThrottlingException',
   'States.Timeout',
 ];
 
 /**
+ * The review guard: one item per Fast.io event and route in the idempotency table, written by the
+ * workflow as its first effect and moved forward as the review progresses. It is also the
+ * completion record `ops reconcile` can read: `GetItem { id: reviewGuardId(route, eventId) }`.
+ */
+export const REVIEW_GUARD = {
+  /** STARTED (claimed, reviewers not yet told) → NOTIFIED (told) → COMPLETED (marked reviewed). */
+  status: { started: 'STARTED', notified: 'NOTIFIED', completed: 'COMPLETED' },
+  /** The fields each guard record carries besides `id`. */
+  attributes: ['status', 'owner', 'route', 'eventId', 'workspaceId', 'fileId', 'detailType', 'claimedAt', 'notifiedAt', 'completedAt', 'classification'],
+} as const;
+
+/** The guard record's partition key for one event on one route. */
+export function reviewGuardId(routeName: string, eventId: string): string {
+  return `review#${routeName}#${eventId}`;
+}
+
+/** The fields the workflow reads from the event; anything else is optional. */
+const REQUIRED_FIELDS = [
+  ['$.detail.eventId', 'detail.eventId'],
+  ['$.detail.workspaceId', 'detail.workspaceId'],
+  ['$.detail.fileId', 'detail.fileId'],
+  ['$.detail-type', 'detail-type'],
+] as const;
+
+/** Step Functions' limit on state machine names. */
+const MAX_STATE_MACHINE_NAME = 80;
+
+/**
  * A Standard state machine that reviews one file event with direct service integrations only:
- * record it in the catalog as pending, classify it by extension, notify reviewers, mark it
- * reviewed. Transient errors retry with backoff; anything else is caught into the failure queue
- * together with the execution's input, so nothing is lost and `ops dlq redrive` can restart it.
+ * check the event has what the review needs, claim the event in the guard table, record it in
+ * the catalog as pending, classify it by extension, notify reviewers, mark it reviewed. Transient
+ * errors retry with backoff; anything else, an event it cannot review included, is caught into
+ * the failure queue together with the execution's input, so nothing is lost and `ops dlq redrive`
+ * can restart it.
+ *
+ * Idempotent per Fast.io event id and route: a resend, a replay or a redrive of an event that was
+ * already reviewed ends SUCCEEDED without touching anything, and a redrive of a failed review
+ * redoes only the steps its guard record does not show as done.
  */
 export class ReviewWorkflow extends Construct {
   public readonly stateMachine: sfn.StateMachine;
@@ -44,20 +86,123 @@ export class ReviewWorkflow extends Construct {
 
   constructor(scope: Construct, id: string, props: ReviewWorkflowProps) {
     super(scope, id);
+    const stack = Stack.of(this);
+    // An explicit name, so the workflow's own execution ARNs can be granted (DescribeExecution of a
+    // guard's owner) without the role policy referring to the state machine it is attached to.
+    const stateMachineName = `${stack.stackName}-${props.routeName}`;
+    if (stateMachineName.length > MAX_STATE_MACHINE_NAME) {
+      throw new Error(`review workflow name "${stateMachineName}" is over ${MAX_STATE_MACHINE_NAME} characters: shorten the stack or route name`);
+    }
+    const { status } = REVIEW_GUARD;
+    const str = (path: string) => tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt(path));
+    const now = str('$$.State.EnteredTime');
+    const me = str('$$.Execution.Id');
+
+    // ---- what the review needs ------------------------------------------------------------------
+    // A missing path in a task's parameters is States.Runtime, which no Catch catches: the execution
+    // would fail with its input nowhere but the execution history. So every path the tasks read is
+    // checked here first, and an event without them goes to the failure queue with the reason.
+    const usable = (path: string) => sfn.Condition.and(sfn.Condition.isPresent(path), sfn.Condition.isString(path), sfn.Condition.not(sfn.Condition.stringEquals(path, '')));
 
     const fileKey = {
-      workspaceId: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.detail.workspaceId')),
-      fileId: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.detail.fileId')),
+      workspaceId: str('$.detail.workspaceId'),
+      fileId: str('$.detail.fileId'),
     };
+    const guardKey = {
+      id: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.format(`${reviewGuardId(props.routeName, '')}{}`, sfn.JsonPath.stringAt('$.detail.eventId'))),
+    };
+    const guardNames = { '#status': 'status', '#owner': 'owner' };
+    const guardTask = { table: props.guardTable, key: guardKey };
 
+    // ---- the guard --------------------------------------------------------------------------------
+    // The first effect is a create-only write: of two arrivals of one event (a Fast.io resend after a
+    // lost 202, a replay, a redrive), exactly one claims it.
+    const claim = new tasks.DynamoPutItem(this, 'ClaimEvent', {
+      table: props.guardTable,
+      item: {
+        ...guardKey,
+        status: tasks.DynamoAttributeValue.fromString(status.started),
+        owner: me,
+        route: tasks.DynamoAttributeValue.fromString(props.routeName),
+        eventId: str('$.detail.eventId'),
+        workspaceId: str('$.detail.workspaceId'),
+        fileId: str('$.detail.fileId'),
+        detailType: str('$.detail-type'),
+        claimedAt: now,
+      },
+      conditionExpression: 'attribute_not_exists(id)',
+      resultSelector: { status: status.started },
+      resultPath: '$.guard',
+    });
+
+    // The event was claimed before: by a review that completed, one that is still running, or one
+    // that ended without completing (failed, timed out, aborted).
+    const readClaim = new tasks.DynamoGetItem(this, 'ReadClaim', {
+      ...guardTask,
+      consistentRead: true,
+      resultPath: '$.claim',
+    });
+
+    // Who holds a claim is decided by asking Step Functions whether the owning execution is still
+    // RUNNING, not by a lease time: JSONPath has no clock arithmetic to compute one, and an owner
+    // can only be RUNNING for at most the 15-minute execution timeout. A RUNNING owner either
+    // completes the review or catches its own failure into the failure queue with this same event,
+    // so the duplicate can end; an owner that is no longer RUNNING has lost its claim to whoever
+    // arrives next (the redrive of its failure, a replay, a restart after a timeout).
+    const checkOwner = new tasks.CallAwsService(this, 'CheckClaimOwner', {
+      service: 'sfn',
+      action: 'describeExecution',
+      iamAction: 'states:DescribeExecution',
+      iamResources: [stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${stateMachineName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+      parameters: { ExecutionArn: sfn.JsonPath.stringAt('$.claim.Item.owner.S') },
+      resultSelector: { status: sfn.JsonPath.stringAt('$.Status') },
+      resultPath: '$.owner',
+    });
+
+    // Conditional on the owner read above, so of two arrivals taking over one stale claim only one wins.
+    const takeOver = new tasks.DynamoUpdateItem(this, 'TakeOverClaim', {
+      ...guardTask,
+      updateExpression: 'SET #owner = :me, takenOverAt = :now',
+      conditionExpression: '#owner = :stale AND #status <> :completed',
+      expressionAttributeNames: guardNames,
+      expressionAttributeValues: {
+        ':me': me,
+        ':now': now,
+        ':stale': str('$.claim.Item.owner.S'),
+        ':completed': tasks.DynamoAttributeValue.fromString(status.completed),
+      },
+      returnValues: tasks.DynamoReturnValues.ALL_NEW,
+      resultSelector: { status: sfn.JsonPath.stringAt('$.Attributes.status.S') },
+      resultPath: '$.guard',
+    });
+
+    const advanceGuard = (stateId: string, to: string, extra: Record<string, tasks.DynamoAttributeValue> = {}) =>
+      new tasks.DynamoUpdateItem(this, stateId, {
+        ...guardTask,
+        updateExpression: ['SET #status = :to', `${to.toLowerCase()}At = :now`, ...Object.keys(extra).map((name) => `${name} = :${name}`)].join(', '),
+        // Only the owner moves its claim forward; an owner that lost the claim fails instead.
+        conditionExpression: '#owner = :me',
+        expressionAttributeNames: guardNames,
+        expressionAttributeValues: {
+          ':to': tasks.DynamoAttributeValue.fromString(to),
+          ':now': now,
+          ':me': me,
+          ...Object.fromEntries(Object.entries(extra).map(([name, value]) => [`:${name}`, value])),
+        },
+        resultPath: sfn.JsonPath.DISCARD,
+      });
+    const markNotified = advanceGuard('MarkNotified', status.notified);
+    const markCompleted = advanceGuard('MarkCompleted', status.completed, { classification: str('$.classification') });
+
+    // ---- the review -------------------------------------------------------------------------------
     const recordPending = new tasks.DynamoUpdateItem(this, 'RecordPendingReview', {
       table: props.catalogTable,
       key: fileKey,
       updateExpression: 'SET reviewStatus = :pending, reviewEventId = :eventId, reviewRequestedAt = :now',
       expressionAttributeValues: {
         ':pending': tasks.DynamoAttributeValue.fromString('PENDING'),
-        ':eventId': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.detail.eventId')),
-        ':now': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$$.State.EnteredTime')),
+        ':eventId': str('$.detail.eventId'),
+        ':now': now,
       },
       resultPath: sfn.JsonPath.DISCARD,
     });
@@ -69,7 +214,7 @@ export class ReviewWorkflow extends Construct {
       });
     const isOneOf = (extensions: readonly string[]) =>
       sfn.Condition.or(...extensions.map((extension) => sfn.Condition.stringEquals('$.detail.extension', extension)));
-    const hasExtension = sfn.Condition.isPresent('$.detail.extension');
+    const hasExtension = sfn.Condition.and(sfn.Condition.isPresent('$.detail.extension'), sfn.Condition.isString('$.detail.extension'));
 
     const notify = new tasks.SnsPublish(this, 'NotifyReviewers', {
       topic: props.notificationTopic,
@@ -90,12 +235,13 @@ export class ReviewWorkflow extends Construct {
       updateExpression: 'SET reviewStatus = :reviewed, reviewClassification = :classification, reviewedAt = :now',
       expressionAttributeValues: {
         ':reviewed': tasks.DynamoAttributeValue.fromString('REVIEWED'),
-        ':classification': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.classification')),
-        ':now': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$$.State.EnteredTime')),
+        ':classification': str('$.classification'),
+        ':now': now,
       },
       resultPath: sfn.JsonPath.DISCARD,
     });
 
+    // ---- the failure path ---------------------------------------------------------------------------
     const sendToFailureQueue = new tasks.SqsSendMessage(this, 'SendToFailureQueue', {
       queue: props.failureQueue,
       messageBody: sfn.TaskInput.fromObject({
@@ -114,27 +260,84 @@ export class ReviewWorkflow extends Construct {
       causePath: '$.failure.Cause',
     });
     sendToFailureQueue.next(failed);
+    // A caught error always has Error; Cause can be absent (a States.Timeout has none), and a
+    // missing path in the failure message would itself be an uncatchable States.Runtime.
+    const toFailureQueue = new sfn.Choice(this, 'CheckFailureCause')
+      .when(sfn.Condition.and(sfn.Condition.isPresent('$.failure.Cause'), sfn.Condition.isString('$.failure.Cause')), sendToFailureQueue)
+      .otherwise(new sfn.Pass(this, 'AddMissingCause', { result: sfn.Result.fromString('no cause given'), resultPath: '$.failure.Cause' }).next(sendToFailureQueue));
 
-    for (const task of [recordPending, notify, markReviewed]) {
+    const conditionFailed = 'DynamoDB.ConditionalCheckFailedException';
+    for (const task of [claim, readClaim, checkOwner, takeOver, recordPending, notify, markNotified, markReviewed, markCompleted]) {
       task.addRetry({ errors: TRANSIENT_ERRORS, interval: Duration.seconds(2), backoffRate: 2, maxAttempts: 4, jitterStrategy: sfn.JitterType.FULL });
-      task.addCatch(sendToFailureQueue, { errors: [sfn.Errors.ALL], resultPath: '$.failure' });
+      // Catchers apply in order: these specific ones are added before the catch-all below.
+      if (task === claim || task === takeOver) task.addCatch(readClaim, { errors: [conditionFailed], resultPath: sfn.JsonPath.DISCARD });
+      // An owner whose history is gone (90 days) is certainly not running.
+      if (task === checkOwner) task.addCatch(takeOver, { errors: ['Sfn.ExecutionDoesNotExistException'], resultPath: sfn.JsonPath.DISCARD });
+      task.addCatch(toFailureQueue, { errors: [sfn.Errors.ALL], resultPath: '$.failure' });
     }
 
-    const definition = recordPending.next(
-      new sfn.Choice(this, 'ClassifyByExtension')
-        .when(sfn.Condition.and(hasExtension, isOneOf(VIDEO_EXTENSIONS)), classify('video'))
-        .when(sfn.Condition.and(hasExtension, isOneOf(IMAGE_EXTENSIONS)), classify('image'))
-        .otherwise(classify('other'))
-        .afterwards()
-        .next(notify)
-        .next(markReviewed),
+    // ---- the flow ---------------------------------------------------------------------------------
+    const rejectInvalid = new sfn.Choice(this, 'DescribeInvalidInput');
+    for (const [path, field] of REQUIRED_FIELDS) {
+      const stateId = `Reject${field.replace(/^detail\./, '').replace(/(^|[-.])([a-z])/g, (_, __, letter: string) => letter.toUpperCase())}`;
+      rejectInvalid.when(
+        sfn.Condition.not(usable(path)),
+        new sfn.Pass(this, stateId, {
+          // Replaces the state: the input may not even be an object, and the failure message takes the event from $$.Execution.Input.
+          result: sfn.Result.fromObject({ failure: { Error: 'InvalidReviewInput', Cause: `${field} is missing, empty or not a string: the review needs it` } }),
+        }).next(sendToFailureQueue),
+      );
+    }
+    rejectInvalid.otherwise(
+      new sfn.Pass(this, 'RejectUnknown', { result: sfn.Result.fromObject({ failure: { Error: 'InvalidReviewInput', Cause: 'the event is not one the review can process' } }) }).next(sendToFailureQueue),
     );
+
+    const classifyThenNotify = new sfn.Choice(this, 'ClassifyByExtension')
+      .when(sfn.Condition.and(hasExtension, isOneOf(VIDEO_EXTENSIONS)), classify('video'))
+      .when(sfn.Condition.and(hasExtension, isOneOf(IMAGE_EXTENSIONS)), classify('image'))
+      .otherwise(classify('other'))
+      .afterwards()
+      .next(
+        new sfn.Choice(this, 'NotifiedAlready')
+          .when(sfn.Condition.stringEquals('$.guard.status', status.started), notify.next(markNotified).next(markReviewed))
+          // A redrive after the notification went out: reviewers were told, only the marking is left.
+          .otherwise(markReviewed),
+      );
+    markReviewed.next(markCompleted);
+    recordPending.next(classifyThenNotify);
+    claim.next(recordPending);
+
+    readClaim.next(
+      new sfn.Choice(this, 'ClaimStatus')
+        .when(sfn.Condition.and(sfn.Condition.isPresent('$.claim.Item.status.S'), sfn.Condition.stringEquals('$.claim.Item.status.S', status.completed)), new sfn.Succeed(this, 'AlreadyReviewed', { comment: 'Reviewed before: nothing to redo.' }))
+        .when(sfn.Condition.isPresent('$.claim.Item.owner.S'), checkOwner)
+        .otherwise(
+          new sfn.Pass(this, 'RejectUnreadableClaim', {
+            result: sfn.Result.fromObject({ failure: { Error: 'ReviewGuardUnreadable', Cause: 'the event was claimed before, but its guard record has no owner to check' } }),
+          }).next(sendToFailureQueue),
+        ),
+    );
+    checkOwner.next(
+      new sfn.Choice(this, 'OwnerStillRunning')
+        .when(sfn.Condition.stringEquals('$.owner.status', 'RUNNING'), new sfn.Succeed(this, 'ReviewInProgress', { comment: 'Another execution is reviewing this event and answers for it.' }))
+        .otherwise(takeOver),
+    );
+    takeOver.next(
+      new sfn.Choice(this, 'ResumeFrom')
+        .when(sfn.Condition.stringEquals('$.guard.status', status.started), recordPending)
+        .otherwise(classifyThenNotify),
+    );
+
+    const definition = new sfn.Choice(this, 'ValidateInput')
+      .when(sfn.Condition.and(...REQUIRED_FIELDS.map(([path]) => usable(path))), claim)
+      .otherwise(rejectInvalid);
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
     });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineName,
       stateMachineType: sfn.StateMachineType.STANDARD,
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
       timeout: Duration.minutes(15),
@@ -151,6 +354,10 @@ export class ReviewWorkflow extends Construct {
     Validations.of(this.stateMachine).acknowledge({
       id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
       reason: 'What SNS needs to publish to a KMS-encrypted topic (GenerateDataKey and its WithoutPlaintext variant), scoped to the review topic key only.',
+    });
+    Validations.of(this.stateMachine).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${stateMachineName}:*]`,
+      reason: 'DescribeExecution of the guard owner: any execution of this state machine only, whose execution names are generated by EventBridge.',
     });
     Validations.of(this.stateMachine).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',

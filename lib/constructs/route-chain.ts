@@ -1,7 +1,8 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -103,15 +104,34 @@ export class RouteChain extends Construct {
       case 'workflow': {
         const failureQueue = this.deadLetterQueue('FailureQueue', 'workflow-failures');
         const workflow = new ReviewWorkflow(this, 'ReviewWorkflow', {
+          routeName: props.route.name,
+          guardTable: props.idempotencyTable,
           catalogTable: props.catalogTable,
           notificationTopic: props.notificationTopic,
           failureQueue,
         });
         this.stateMachine = workflow.stateMachine;
-        this.rule.addTarget(new targets.SfnStateMachine(this.stateMachine, targetOptions));
+        this.rule.addTarget(new targets.SfnStateMachine(this.stateMachine, { ...targetOptions, role: this.startExecutionRole(props.eventBus) }));
         break;
       }
     }
+  }
+
+  /**
+   * The role EventBridge assumes to start executions, trusted only for rules of this account's bus
+   * (confused-deputy protection). The rule's own ARN cannot be named here: the rule refers to this
+   * role, so the role referring to the rule would be a circular dependency; the bus's rules are
+   * the closest scope without one.
+   */
+  private startExecutionRole(eventBus: events.IEventBus): iam.Role {
+    const stack = Stack.of(this);
+    return new iam.Role(this, 'StartExecutionRole', {
+      description: `EventBridge starts the ${this.route.name} review workflow with it.`,
+      assumedBy: new iam.ServicePrincipal('events.amazonaws.com').withConditions({
+        StringEquals: { 'aws:SourceAccount': stack.account },
+        ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'events', resource: 'rule', resourceName: `${eventBus.eventBusName}/*` }) },
+      }),
+    });
   }
 
   private deadLetterQueue(id: string, role: DeadLetterRole): sqs.Queue {

@@ -34,7 +34,8 @@ const SECRET_REFRESHES_PER_MONTH = 30 * 24 * 12; // one read per container every
 /** Writes the consumers make per event, read from their code (lambdas/*): see README "Performance and cost". */
 const IDEMPOTENCY_WRITES = 2; // Powertools: PutItem INPROGRESS, then UpdateItem COMPLETED
 const CATALOG_WRITES = 1; // one conditional UpdateItem of a small item
-const WORKFLOW_CATALOG_WRITES = 2; // RecordPendingReview and MarkReviewed
+// RecordPendingReview and MarkReviewed on the catalog; ClaimEvent, MarkNotified and MarkCompleted on the review guard.
+const WORKFLOW_WRITES = 5;
 
 const chunks = (bytes: number, chunk: number) => Math.max(1, Math.ceil(bytes / chunk));
 
@@ -80,7 +81,7 @@ function routeLines(route: RouteFacts, prices: Prices, assumptions: Assumptions)
         invocationsPerEvent: 0,
         lines: [
           { service: 'Step Functions', item: `${label}: ${transitions} transitions each`, perMillion: share * transitions * (MILLION / 1000) * prices.stepFunctionsStandard.perThousandTransitions },
-          { service: 'DynamoDB', item: `${label}: review status writes`, perMillion: writeUnits(WORKFLOW_CATALOG_WRITES) },
+          { service: 'DynamoDB', item: `${label}: review status and guard writes`, perMillion: writeUnits(WORKFLOW_WRITES) },
           { service: 'SNS', item: `${label}: notification${emails ? ' + email' : ''}`, perMillion: share * prices.sns.perMillionPublishes + emails },
         ],
       };

@@ -184,6 +184,7 @@ export class LocalPipeline {
       clock: this.clock,
       flow: this.flow,
       activity: this.activity,
+      executionByArn: (executionArn) => [...this.stateMachines.values()].map((machine) => machine.execution(executionArn)).find((execution) => execution !== undefined),
       published: this.published,
     };
     for (const definition of model.stateMachines) this.stateMachines.set(definition.arn, new LocalStateMachine(definition, sfnDeps));

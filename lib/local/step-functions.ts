@@ -42,6 +42,8 @@ export interface StepFunctionsDeps {
   readonly clock: Clock;
   readonly flow: Flow;
   readonly activity: Activity;
+  /** Any execution of the pipeline's state machines, for DescribeExecution. */
+  readonly executionByArn: (executionArn: string) => ExecutionRecord | undefined;
   /** Reviewers' notifications, for tests and the status endpoint. */
   readonly published: { topicArn: string; subject?: string; message: string; at: number }[];
 }
@@ -83,6 +85,7 @@ function asRecord(value: Json): Record<string, unknown> {
 
 export class LocalStateMachine {
   readonly executions: ExecutionRecord[] = [];
+  readonly #executionsByArn = new Map<string, ExecutionRecord>();
   readonly #machine: StateMachine;
   readonly #handlers: Record<string, TaskHandler> = {};
   readonly #retryOverrides: Record<string, number[]> = {};
@@ -101,6 +104,10 @@ export class LocalStateMachine {
       }
     }
     this.#machine = new StateMachine(definition.definition as unknown as Definition, { validationOptions: { checkArn: false } });
+  }
+
+  execution(executionArn: string): ExecutionRecord | undefined {
+    return this.#executionsByArn.get(executionArn);
   }
 
   get name(): string {
@@ -159,8 +166,24 @@ export class LocalStateMachine {
         return { MessageId: message.messageId, MD5OfMessageBody: message.md5OfBody, SdkHttpMetadata: { HttpStatusCode: 200 } };
       };
     }
+    if (/^arn:aws[a-z-]*:states:::aws-sdk:sfn:describeExecution$/.test(resource)) {
+      // The AWS SDK integration's shape: the API's fields, errors named Sfn.<exception>.
+      return async (input) => {
+        const executionArn = String(asRecord(input).ExecutionArn ?? '');
+        const execution = this.deps.executionByArn(executionArn);
+        if (!execution) throw new IntegrationError('Sfn.ExecutionDoesNotExistException', `Execution Does Not Exist: '${executionArn}'`);
+        return {
+          ExecutionArn: execution.executionArn,
+          Name: execution.name,
+          StateMachineArn: execution.executionArn.replace(':execution:', ':stateMachine:').replace(/:[^:]+$/, ''),
+          Status: execution.status,
+          StartDate: new Date(execution.startDate).toISOString(),
+          ...(execution.stopDate === undefined ? {} : { StopDate: new Date(execution.stopDate).toISOString() }),
+        };
+      };
+    }
     throw new Error(
-      `state machine ${this.definition.logicalId}, state ${stateName}: the Task resource ${resource} is not emulated by the local pipeline (dynamodb:getItem|putItem|updateItem|deleteItem, sns:publish and sqs:sendMessage are)`,
+      `state machine ${this.definition.logicalId}, state ${stateName}: the Task resource ${resource} is not emulated by the local pipeline (dynamodb:getItem|putItem|updateItem|deleteItem, sns:publish, sqs:sendMessage and aws-sdk:sfn:describeExecution are)`,
     );
   }
 
@@ -179,6 +202,7 @@ export class LocalStateMachine {
     const executionArn = this.arn.replace(':stateMachine:', ':execution:') + `:${name}`;
     const record: ExecutionRecord = { executionArn, name, input: parsed, status: 'RUNNING', visited: [], startDate: this.deps.clock.now() };
     this.executions.push(record);
+    this.#executionsByArn.set(executionArn, record);
     void this.deps.activity.track(this.run(record, parsed, options.describe ?? eventLabel(parsed)));
     return record;
   }

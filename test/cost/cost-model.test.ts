@@ -31,7 +31,7 @@ describe('cost model', () => {
     expect(facts.ingestMemoryMb).toBe(1024);
     expect(facts.archiveRetentionDays).toBe(30);
     expect(facts.routes.map((route) => [route.name, route.kind])).toEqual(routeTable.map((route) => [route.name, route.target.kind]));
-    expect(facts.routes.find((route) => route.name === 'large-media')?.workflowTransitions).toBe(5);
+    expect(facts.routes.find((route) => route.name === 'large-media')?.workflowTransitions).toBe(10);
     expect(facts.routes.find((route) => route.name === 'documents')?.consumerMemoryMb).toBe(512);
     expect(facts.bufferQueues).toBe(1);
   });
@@ -55,8 +55,8 @@ describe('cost model', () => {
 
   it('prices a workflow route by its share and the transitions of its success path', () => {
     const design = estimateDesign(facts, prices, assumptions);
-    // 3% of a million webhooks x 5 transitions at $0.025 per thousand
-    expect(line(design.variable, 'route large-media (3% of webhooks): 5 transitions')).toBeCloseTo(0.03 * 5 * 1000 * 0.025, 10);
+    // 3% of a million webhooks x 10 transitions at $0.025 per thousand
+    expect(line(design.variable, 'route large-media (3% of webhooks): 10 transitions')).toBeCloseTo(0.03 * 10 * 1000 * 0.025, 10);
   });
 
   it('counts no cost for a route that matches nothing', () => {

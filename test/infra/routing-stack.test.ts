@@ -146,11 +146,13 @@ describe('RoutingStack', () => {
       const [, stateMachine] = onlyResource(routing, 'AWS::StepFunctions::StateMachine', fragment);
       const [failureQueueId] = onlyResource(routing, 'AWS::SQS::Queue', `${fragment}FailureQueue`);
       const definition = renderDefinition(stateMachine.Properties.DefinitionString);
-      for (const taskName of ['RecordPendingReview', 'NotifyReviewers', 'MarkReviewed']) {
-        expect(definition.States[taskName].Catch, taskName).toEqual([
-          { ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: 'SendToFailureQueue' },
-        ]);
-        expect(definition.States[taskName].Retry[0]).toMatchObject({ IntervalSeconds: 2, MaxAttempts: 4, BackoffRate: 2 });
+      const tasks = Object.entries(definition.States as Record<string, { Type: string; Catch: unknown[]; Retry: unknown[] }>).filter(([, state]) => state.Type === 'Task');
+      expect(tasks.map(([taskName]) => taskName).sort()).toEqual(
+        ['CheckClaimOwner', 'ClaimEvent', 'MarkCompleted', 'MarkNotified', 'MarkReviewed', 'NotifyReviewers', 'ReadClaim', 'RecordPendingReview', 'SendToFailureQueue', 'TakeOverClaim'].sort(),
+      );
+      for (const [taskName, state] of tasks.filter(([taskName]) => taskName !== 'SendToFailureQueue')) {
+        expect(state.Catch.at(-1), taskName).toEqual({ ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: 'CheckFailureCause' });
+        expect(state.Retry[0]).toMatchObject({ IntervalSeconds: 2, MaxAttempts: 4, BackoffRate: 2 });
       }
       expect(definition.States.SendToFailureQueue).toMatchObject({
         Resource: expect.stringContaining(':states:::sqs:sendMessage'),
@@ -235,7 +237,70 @@ describe('RoutingStack', () => {
             expect.objectContaining({ Action: ['kms:Decrypt', 'kms:GenerateDataKey*'], Resource: { 'Fn::GetAtt': [keyId, 'Arn'] } }),
           ]),
         );
-        expect(scoped.flatMap((statement) => statement.Action).sort()).toEqual(['dynamodb:UpdateItem', 'kms:Decrypt', 'kms:GenerateDataKey*', 'sns:Publish', 'sqs:SendMessage']);
+        expect(scoped.flatMap((statement) => statement.Action).sort()).toEqual([
+          'dynamodb:GetItem',
+          'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
+          'dynamodb:UpdateItem',
+          'kms:Decrypt',
+          'kms:GenerateDataKey*',
+          'sns:Publish',
+          'sqs:SendMessage',
+          'states:DescribeExecution',
+        ]);
+      }
+    });
+
+    it('lets each review workflow claim, read and advance its guard records in the idempotency table, and nothing else there', () => {
+      for (const route of routeTable.filter((candidate) => candidate.target.kind === 'workflow')) {
+        const statements = policyStatementsOf(routing, `${routeIdFragment(route.name)}ReviewWorkflowStateMachineRole`);
+        const onIdempotencyTable = statements.filter((statement) => JSON.stringify(statement.Resource).includes('IdempotencyTable'));
+        expect(onIdempotencyTable.map((statement) => statement.Action)).toEqual([['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']]);
+      }
+    });
+
+    it('lets each review workflow describe its own executions only, to tell a running guard owner from a dead one', () => {
+      for (const route of routeTable.filter((candidate) => candidate.target.kind === 'workflow')) {
+        const fragment = routeIdFragment(route.name);
+        const [, stateMachine] = onlyResource(routing, 'AWS::StepFunctions::StateMachine', fragment);
+        const statements = policyStatementsOf(routing, `${fragment}ReviewWorkflowStateMachineRole`).filter((statement) => JSON.stringify(statement.Action).includes('states:'));
+        expect(statements).toEqual([
+          {
+            Action: 'states:DescribeExecution',
+            Effect: 'Allow',
+            Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':states:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:execution:${stateMachine.Properties.StateMachineName}:*`]] },
+          },
+        ]);
+        expect(stateMachine.Properties.StateMachineName).toBe(`dev-fastio-routing-${route.name}`);
+      }
+    });
+
+    it('lets EventBridge assume the start-execution role only for rules on this account\'s bus', () => {
+      for (const route of routeTable.filter((candidate) => candidate.target.kind === 'workflow')) {
+        const fragment = routeIdFragment(route.name);
+        const [roleId] = onlyResource(routing, 'AWS::IAM::Role', `${fragment}StartExecutionRole`);
+        const [, rule] = onlyResource(routing, 'AWS::Events::Rule', fragment);
+        expect(rule.Properties.Targets[0].RoleArn).toEqual({ 'Fn::GetAtt': [roleId, 'Arn'] });
+        routing.hasResourceProperties('AWS::IAM::Role', {
+          Description: `EventBridge starts the ${route.name} review workflow with it.`,
+          AssumeRolePolicyDocument: {
+            Statement: [
+              {
+                Action: 'sts:AssumeRole',
+                Effect: 'Allow',
+                Principal: { Service: 'events.amazonaws.com' },
+                Condition: {
+                  StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+                  ArnLike: {
+                    'aws:SourceArn': {
+                      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':events:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':rule/', rule.Properties.EventBusName, '/*']],
+                    },
+                  },
+                },
+              },
+            ],
+          },
+        });
       }
     });
 

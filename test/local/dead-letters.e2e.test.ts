@@ -140,7 +140,10 @@ describe('workflow → Catch → failure queue → redrive', () => {
 
     test.pipeline.faults.remove();
     expect(await localRedrive('large-media/workflow-failures', {}, viaControl())).toMatchObject({ moved: 1, left: 0 });
-    await waitFor(() => catalogItem(test, 'file_wf_fail')?.reviewStatus === 'REVIEWED', 'the review after redrive');
+    await waitFor(() => items(test, 'idempotency').find((item) => item.id === 'review#large-media#evt_wf_fail')?.status === 'COMPLETED', 'the review after redrive');
+    expect(catalogItem(test, 'file_wf_fail')?.reviewStatus).toBe('REVIEWED');
+    // It failed before reviewers were told: the redrive told them, once.
+    expect(test.pipeline.published.filter((message) => message.message.includes('evt_wf_fail'))).toHaveLength(1);
   });
 
   it('an unknown queue name is a usage error naming the valid ones', async () => {

@@ -244,7 +244,7 @@ describe('routes test', () => {
     expect(out).toContain('large-media                workflow review         delivered  MATCH');
     expect(out).toContain('agent-activity             function agent-audit    delivered  no match');
     expect(out).toContain('    at detail.agentId: field is missing');
-    expect(out).toContain('untrusted-agent-deletions  workflow review         refused    no match');
+    expect(out).toContain('untrusted-agent-deletions  workflow review         delivered  no match');
     expect(out).toContain('    at detail-type: value "file.uploaded" matches none of ["file.deleted"]');
     expect(out.at(-1)).toBe('1 of 4 routes match: large-media');
   });
@@ -267,7 +267,7 @@ describe('routes test', () => {
       {
         name: 'untrusted-agent-deletions',
         target: { kind: 'workflow', workflow: 'review' },
-        acceptsReplays: false,
+        acceptsReplays: true,
         matched: false,
         failure: { path: 'detail-type', reason: 'value "file.created" matches none of ["file.deleted"]' },
       },
@@ -296,23 +296,16 @@ describe('routes test', () => {
     expect(failures['large-media']).toEqual({ path: 'source', reason: 'value "acme" matches none of ["fastio"]' });
   });
 
-  it('--replay-name simulates a replay: untrusted-agent-deletions refuses it with the failure at replay-name', async () => {
+  it('--replay-name simulates a replay: untrusted-agent-deletions receives it like the live event', async () => {
     const path = file('untrusted-deletion.json', { 'detail-type': 'file.deleted', detail: { fileId: 'f-1', extension: 'pdf', agentId: 'agent-7' } });
     const result = await routesJson(path, '--replay-name', 'recovery-2026-01-01');
     expect(result.event['replay-name']).toBe('recovery-2026-01-01');
     const review = result.routes.find((route) => route.name === 'untrusted-agent-deletions');
-    expect(review).toEqual({
-      name: 'untrusted-agent-deletions',
-      target: { kind: 'workflow', workflow: 'review' },
-      acceptsReplays: false,
-      matched: false,
-      failure: { path: 'replay-name', reason: 'field exists (value "recovery-2026-01-01") but the pattern requires it to be absent' },
-    });
-    expect(result.routes.filter((route) => route.matched).map((route) => route.name)).toEqual(['documents', 'agent-activity']);
+    expect(review).toEqual({ name: 'untrusted-agent-deletions', target: { kind: 'workflow', workflow: 'review' }, acceptsReplays: true, matched: true });
+    expect(result.routes.filter((route) => route.matched).map((route) => route.name)).toEqual(['documents', 'agent-activity', 'untrusted-agent-deletions']);
 
     const { out } = await run('routes', 'test', path, '--replay-name', 'recovery-2026-01-01');
     expect(out).toContain('replay   simulated replay, replay-name "recovery-2026-01-01"');
-    expect(out).toContain('    at replay-name: field exists (value "recovery-2026-01-01") but the pattern requires it to be absent');
   });
 
   it('--replay-name on a raw payload, deleted by an untrusted agent', async () => {
@@ -321,7 +314,7 @@ describe('routes test', () => {
     const live = await routesJson(path);
     expect(live.routes.find((route) => route.name === 'untrusted-agent-deletions')?.matched).toBe(true);
     const replayed = await routesJson(path, '--replay-name', 'r1');
-    expect(replayed.routes.find((route) => route.name === 'untrusted-agent-deletions')?.failure?.path).toBe('replay-name');
+    expect(replayed.routes.find((route) => route.name === 'untrusted-agent-deletions')?.matched).toBe(true);
   });
 
   it('exit 0 when nothing matches', async () => {

@@ -177,9 +177,13 @@ describe('Fast.io fixtures through the ingest normalization and the route table'
       expect(matchingRouteNames(eventFromPayload(withAgent(agentId)).event)).toEqual(['documents', 'agent-activity']);
     });
 
-    it('replayed deletion by an untrusted agent: the review route refuses it, the others receive it again', () => {
+    it('replayed deletion by an untrusted agent: every route receives it again, the review too', () => {
       const { event } = eventFromPayload(withAgent('agt_unknown'));
-      expect(matchingRouteNames({ ...event, 'replay-name': 'recovery-1' })).toEqual(['documents', 'agent-activity']);
+      expect(matchingRouteNames({ ...event, 'replay-name': 'recovery-1' })).toEqual(['documents', 'agent-activity', 'untrusted-agent-deletions']);
+    });
+
+    it('every route accepts replays, since every target redoes only unfinished work', () => {
+      expect(routeTable.filter((route) => !acceptsReplays(route)).map((route) => route.name)).toEqual([]);
     });
   });
 
