@@ -294,7 +294,7 @@ async function benchPipeline(): Promise<void> {
   const verify = async (deliveries: readonly Delivery[]) => {
     const report = await support.waitForConservation(running, deliveries, 120_000);
     await support.quiesce(running.pipeline, 120_000);
-    const final = await support.checkConservation(running, deliveries, { requireCompleted: true });
+    const final = support.checkConservation(running, deliveries, { requireCompleted: true });
     const problems = [...report.problems, ...final.problems];
     if (problems.length > 0) throw new Error(`the conservation check failed in the bench: ${problems.slice(0, 3).join('; ')}`);
   };

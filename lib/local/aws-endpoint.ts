@@ -45,7 +45,7 @@ async function readBody(request: IncomingMessage): Promise<string> {
 }
 
 export function createAwsEndpoint(services: AwsServices): Server {
-  const dispatch = (service: string, operation: string, input: Record<string, unknown>): Record<string, unknown> | Promise<Record<string, unknown>> => {
+  const dispatch = (service: string, operation: string, input: Record<string, unknown>): Record<string, unknown> => {
     switch (service) {
       case 'DynamoDB_20120810':
         return services.dynamodb.handle(operation, input);
@@ -78,7 +78,7 @@ export function createAwsEndpoint(services: AwsServices): Server {
       try {
         const raw = await readBody(request);
         const input = raw === '' ? {} : (JSON.parse(raw) as Record<string, unknown>);
-        send(200, await dispatch(service, operation, input));
+        send(200, dispatch(service, operation, input));
       } catch (error) {
         const failure = toServiceError(error);
         if (failure.code === 'UnknownOperationException' || failure.message.startsWith('[local')) {

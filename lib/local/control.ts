@@ -112,7 +112,7 @@ export async function handleControl(pipeline: LocalPipeline, request: ControlReq
       const name = decodeURIComponent(table[1] as string);
       const definition = pipeline.dynamodb.definition(name);
       if (!definition) return { status: 404, body: { message: `no table "${name}"; tables: ${pipeline.dynamodb.tableNames.join(', ')}` } };
-      return { status: 200, body: { table: definition.name, items: await pipeline.dynamodb.scan(definition.name) } };
+      return { status: 200, body: { table: definition.name, items: pipeline.dynamodb.scan(definition.name) } };
     }
     if (path === '/faults') {
       if (method === 'GET') return { status: 200, body: { faults: pipeline.faults.list() } };

@@ -19,7 +19,7 @@ import { samplePayload as fixturePayload } from '../sample-payloads';
 
 // ---- the pipeline and its effect tap -------------------------------------------------------------
 
-/** Calls of one consumer effect for one Fast.io event id, as local DynamoDB answered them. */
+/** Calls of one consumer effect for one Fast.io event id, as the DynamoDB stand-in answered them. */
 export interface EffectCalls {
   ok: number;
   failed: number;
@@ -30,7 +30,7 @@ export interface EffectCalls {
 /**
  * The consumers' own writes, by Fast.io event id: the catalog consumer's conditional UpdateItem
  * (the only catalog write that sets `lastEventId`; the review workflow's updates do not) and the
- * agent audit's PutItem. Counted where local DynamoDB answers, so a write is counted once
+ * agent audit's PutItem. Counted where the DynamoDB stand-in answers, so a write is counted once
  * whoever retried it.
  */
 export interface EffectLog {
@@ -50,7 +50,7 @@ function stringAttribute(value: unknown): string | undefined {
   return typeof s === 'string' ? s : undefined;
 }
 
-/** Wraps local DynamoDB's dispatcher (used by the AWS endpoint and the workflow alike) to count consumer effects. */
+/** Wraps the DynamoDB stand-in's dispatcher (used by the AWS endpoint and the workflow alike) to count consumer effects. */
 function tapEffects(pipeline: LocalPipeline): EffectLog {
   const effects: EffectLog = { catalogWrites: new Map(), auditPuts: new Map() };
   const dynamodb = pipeline.dynamodb;
@@ -58,7 +58,7 @@ function tapEffects(pipeline: LocalPipeline): EffectLog {
   const auditTable = dynamodb.definition('audit')?.name;
   if (catalogTable === undefined || auditTable === undefined) throw new Error('the local pipeline has no catalog or audit table');
   const handle = dynamodb.handle.bind(dynamodb);
-  dynamodb.handle = async (operation, input) => {
+  dynamodb.handle = (operation, input) => {
     let log: Map<string, EffectCalls> | undefined;
     let eventId: string | undefined;
     if (operation === 'UpdateItem' && input.TableName === catalogTable && (input.ExpressionAttributeNames as Record<string, unknown> | undefined)?.['#lastEventId'] !== undefined) {
@@ -75,7 +75,7 @@ function tapEffects(pipeline: LocalPipeline): EffectLog {
       log.set(eventId, calls);
     }
     try {
-      const output = await handle(operation, input);
+      const output = handle(operation, input);
       calls.ok += 1;
       calls.firstOkAt ??= performance.now();
       return output;
@@ -357,7 +357,7 @@ const ROUTE_KIND: ReadonlyMap<string, TargetKind> = new Map(routeTable.map((rout
  * dead-letter message of that route, never both. Every accepted event is on the bus (and in the
  * archive) exactly once; nothing else is, and no effect or dead letter belongs to anything else.
  */
-export async function checkConservation(running: RunningPipeline, deliveries: readonly Delivery[], options: ConservationOptions = {}): Promise<ConservationReport> {
+export function checkConservation(running: RunningPipeline, deliveries: readonly Delivery[], options: ConservationOptions = {}): ConservationReport {
   const { pipeline, effects } = running;
   const thorough = options.thorough ?? true;
   const problems: string[] = [];
@@ -445,9 +445,9 @@ export async function checkConservation(running: RunningPipeline, deliveries: re
   let catalog: Map<string, Record<string, unknown>> | undefined;
   let auditItems: Map<string, number> | undefined;
   if (thorough) {
-    catalog = new Map((await pipeline.dynamodb.scan('catalog')).map((item) => [String(item.fileId), item]));
+    catalog = new Map(pipeline.dynamodb.scan('catalog').map((item) => [String(item.fileId), item]));
     auditItems = new Map();
-    for (const item of await pipeline.dynamodb.scan('audit')) {
+    for (const item of pipeline.dynamodb.scan('audit')) {
       const id = String(item.eventId);
       if (ours.has(id)) bump(auditItems, id);
     }
@@ -509,7 +509,7 @@ export async function checkConservation(running: RunningPipeline, deliveries: re
 export async function waitForConservation(running: RunningPipeline, deliveries: readonly Delivery[], timeoutMs: number, pollMs = 25): Promise<ConservationReport> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
-    const report = await checkConservation(running, deliveries, { thorough: false });
+    const report = checkConservation(running, deliveries, { thorough: false });
     if (report.pending === 0 || report.problems.length > 0) return report;
     if (performance.now() > deadline) throw new Error(`${report.pending} route event(s) still pending after ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, pollMs));

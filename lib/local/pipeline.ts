@@ -243,7 +243,6 @@ export class LocalPipeline {
 
   private async startServices(): Promise<void> {
     this.secretCreated = ensureSecretFile(this.secretFile).created;
-    await this.dynamodb.start();
     this.#awsServer = createAwsEndpoint({ dynamodb: this.dynamodb, bus: this.bus, secret: this.secret, flow: this.flow });
     const awsPort = await listen(this.#awsServer, 0);
     this.#awsEndpoint = `http://127.0.0.1:${awsPort}`;
@@ -461,7 +460,6 @@ export class LocalPipeline {
     for (const queue of this.queues.values()) queue.close();
     if (this.#webServer?.listening) await close(this.#webServer);
     if (this.#awsServer?.listening) await close(this.#awsServer);
-    await this.dynamodb.stop();
     try {
       if (existsSync(this.pipelineFile) && (JSON.parse(readFileSync(this.pipelineFile, 'utf8')) as PipelineFile).url === this.#url) rmSync(this.pipelineFile);
     } catch {

@@ -11,7 +11,8 @@ import { randomUUID } from 'node:crypto';
 import { StateMachine } from 'aws-local-stepfunctions';
 import type { Activity } from './activity';
 import type { Clock } from './clock';
-import { DynamoDbError, type LocalDynamoDb } from './dynamodb';
+import { DynamoDbError } from './dynamodb-expressions';
+import type { LocalDynamoDb } from './dynamodb';
 import type { FaultRegistry, FaultService } from './faults';
 import { eventLabel, type Flow } from './flow';
 import type { StateMachineDefinition, TopicDefinition } from './model';
@@ -120,7 +121,7 @@ export class LocalStateMachine {
       const operation = DYNAMODB_OPERATIONS[action] as string;
       return async (input) => {
         try {
-          return (await dynamodb.handle(operation, asRecord(input))) as Json;
+          return dynamodb.handle(operation, asRecord(input)) as Json;
         } catch (error) {
           if (!(error instanceof DynamoDbError)) throw error;
           throw new IntegrationError(

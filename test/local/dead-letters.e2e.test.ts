@@ -37,7 +37,7 @@ describe('buffer queue → DLQ → redrive', () => {
     expect(failures).toHaveLength(MAX_RECEIVE_COUNT);
     expect(failures.map((record) => record.data?.receiveCount)).toEqual([1, 2, 3, 4, 5]);
     expect(failures[0]?.text).toContain('ResourceNotFoundException: Requested resource not found');
-    expect(await catalogItem(test, 'file_dlq_1')).toBeUndefined();
+    expect(catalogItem(test, 'file_dlq_1')).toBeUndefined();
     const queues = await localDeadLetterQueues(viaControl());
     expect(queues.find((queue) => queue.name === 'documents/buffer-dlq')).toMatchObject({ depth: 1, oldestAgeSeconds: expect.any(Number) });
     const [peeked] = await localPeek('documents/buffer-dlq', {}, viaControl());
@@ -59,7 +59,7 @@ describe('buffer queue → DLQ → redrive', () => {
       send(test, fixturePayload('document-uploaded', { eventId: 'evt_good', fileId: 'file_good' })),
       send(test, fixturePayload('document-uploaded', { eventId: 'evt_bad', fileId: 'file_bad' })),
     ]);
-    await waitFor(async () => (await catalogItem(test, 'file_good')) && (await catalogItem(test, 'file_bad')), 'both catalog items');
+    await waitFor(() => catalogItem(test, 'file_good') && catalogItem(test, 'file_bad'), 'both catalog items');
     await test.pipeline.settle();
     const outcomes = (eventId: string) => test.pipeline.flow.records.filter((record) => record.source === 'documents/catalog-consumer' && record.text.includes(eventId)).map((record) => record.status);
     expect(outcomes('evt_good')).toEqual(['ok']);
@@ -84,12 +84,12 @@ describe('async function target → retries → on-failure destination → redri
       responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
       responsePayload: { errorType: 'ResourceNotFoundException', errorMessage: 'Requested resource not found' },
     });
-    expect((await items(test, 'audit')).some((item) => item.eventId === 'evt_audit_fail')).toBe(false);
+    expect(items(test, 'audit').some((item) => item.eventId === 'evt_audit_fail')).toBe(false);
 
     test.pipeline.faults.remove();
     const result = await localRedrive('agent-activity/on-failure', {}, viaControl());
     expect(result).toMatchObject({ moved: 1, failed: 0, left: 0 });
-    await waitFor(async () => (await items(test, 'audit')).some((item) => item.eventId === 'evt_audit_fail'), 'the audit item after redrive');
+    await waitFor(() => items(test, 'audit').some((item) => item.eventId === 'evt_audit_fail'), 'the audit item after redrive');
   });
 });
 
@@ -109,11 +109,11 @@ describe('rule target → retry policy → target DLQ → redrive', () => {
       exhaustedRetryCondition: 'MaximumRetryAttempts',
       retryAttempts: '8',
     });
-    expect(await catalogItem(test, 'file_target_dlq')).toBeUndefined();
+    expect(catalogItem(test, 'file_target_dlq')).toBeUndefined();
 
     test.pipeline.faults.remove();
     expect(await localRedrive('large-media/target-dlq', {}, viaControl())).toMatchObject({ moved: 1, left: 0 });
-    await waitFor(async () => (await catalogItem(test, 'file_target_dlq'))?.reviewStatus === 'REVIEWED', 'the review after redrive');
+    await waitFor(() => catalogItem(test, 'file_target_dlq')?.reviewStatus === 'REVIEWED', 'the review after redrive');
   });
 
   it('a non-retryable delivery error goes to the target DLQ at once', async () => {
@@ -140,7 +140,7 @@ describe('workflow → Catch → failure queue → redrive', () => {
 
     test.pipeline.faults.remove();
     expect(await localRedrive('large-media/workflow-failures', {}, viaControl())).toMatchObject({ moved: 1, left: 0 });
-    await waitFor(async () => (await catalogItem(test, 'file_wf_fail'))?.reviewStatus === 'REVIEWED', 'the review after redrive');
+    await waitFor(() => catalogItem(test, 'file_wf_fail')?.reviewStatus === 'REVIEWED', 'the review after redrive');
   });
 
   it('an unknown queue name is a usage error naming the valid ones', async () => {

@@ -46,7 +46,7 @@ describe('a signed webhook reaches exactly the targets its routes name', () => {
     });
     expect(routesMatched('evt_01JD8Q4K7V2N5R8T1W3X6Y9Z0A')).toEqual(['documents']);
     await test.pipeline.settle();
-    expect(await items(test, 'audit')).toEqual([]);
+    expect(items(test, 'audit')).toEqual([]);
     expect(executions('large-media')).toEqual([]);
   });
 
@@ -54,7 +54,7 @@ describe('a signed webhook reaches exactly the targets its routes name', () => {
     const response = await send(test, fixturePayload('agent-file-created'));
     expect(response.status).toBe(202);
 
-    const audit = await waitFor(async () => (await items(test, 'audit')).find((item) => item.eventId === 'evt_01JD8S7T2A5C8E1G4J7L0N3P6C'), 'the audit item');
+    const audit = await waitFor(() => items(test, 'audit').find((item) => item.eventId === 'evt_01JD8S7T2A5C8E1G4J7L0N3P6C'), 'the audit item');
     expect(audit).toMatchObject({ agentId: 'agt_3e7b1d9f05', occurredAtEventId: '2025-11-18T16:20:33.000Z#evt_01JD8S7T2A5C8E1G4J7L0N3P6C', fileName: 'weekly-sales-summary.csv' });
     await waitFor(() => catalogItem(test, 'file_4f5a6b7c8d'), 'the catalog item');
     expect(routesMatched('evt_01JD8S7T2A5C8E1G4J7L0N3P6C')).toEqual(['documents', 'agent-activity']);
@@ -65,8 +65,8 @@ describe('a signed webhook reaches exactly the targets its routes name', () => {
     const response = await send(test, fixturePayload('large-video-uploaded'));
     expect(response.status).toBe(202);
 
-    const item = await waitFor(async () => {
-      const found = await catalogItem(test, 'file_9e0a1b2c3d');
+    const item = await waitFor(() => {
+      const found = catalogItem(test, 'file_9e0a1b2c3d');
       return found?.reviewStatus === 'REVIEWED' ? found : undefined;
     }, 'the REVIEWED catalog item');
     expect(item).toMatchObject({ reviewClassification: 'video', reviewEventId: 'evt_01JD8R0M3P6Q9S2U5V8W1X4Y7B', reviewedAt: expect.any(String), reviewRequestedAt: expect.any(String) });
@@ -85,10 +85,10 @@ describe('a signed webhook reaches exactly the targets its routes name', () => {
     const response = await send(test, fixturePayload('file-deleted', { agentId: 'agent-7', eventId: 'evt_delete_by_agent_7' }), { scheme: 'timestamped' });
     expect(response.status).toBe(202);
     await waitFor(() => executions('untrusted-agent-deletions')[0]?.status === 'SUCCEEDED', 'the review');
-    await waitFor(async () => (await items(test, 'audit')).some((item) => item.eventId === 'evt_delete_by_agent_7'), 'the audit item');
-    await waitFor(async () => (await catalogItem(test, 'file_6c7d8e9f0a'))?.deleted === true, 'the tombstone');
+    await waitFor(() => items(test, 'audit').some((item) => item.eventId === 'evt_delete_by_agent_7'), 'the audit item');
+    await waitFor(() => catalogItem(test, 'file_6c7d8e9f0a')?.deleted === true, 'the tombstone');
     expect(routesMatched('evt_delete_by_agent_7')).toEqual(['documents', 'agent-activity', 'untrusted-agent-deletions']);
-    expect(await catalogItem(test, 'file_6c7d8e9f0a')).toMatchObject({ reviewStatus: 'REVIEWED', reviewClassification: 'other', lastEventType: 'file.deleted' });
+    expect(catalogItem(test, 'file_6c7d8e9f0a')).toMatchObject({ reviewStatus: 'REVIEWED', reviewClassification: 'other', lastEventType: 'file.deleted' });
   });
 
   it('a small image matches no route: archived, delivered nowhere', async () => {
@@ -98,7 +98,7 @@ describe('a signed webhook reaches exactly the targets its routes name', () => {
     expect(test.pipeline.archive.count()).toBe(archived + 1);
     expect(routesMatched('evt_01JD8T9V4B7D0F3H6K9M2P5R8D')).toEqual([]);
     await test.pipeline.settle();
-    expect(await catalogItem(test, 'file_1a2b3c4d5e')).toBeUndefined();
+    expect(catalogItem(test, 'file_1a2b3c4d5e')).toBeUndefined();
   });
 
   it('a binary content type arrives base64-encoded, as API Gateway sends it, and still verifies', async () => {
@@ -132,7 +132,7 @@ describe('what never reaches the bus', () => {
     expect(test.pipeline.archive.count()).toBe(archived);
     expect(test.pipeline.bus.published.length).toBe(published);
     await test.pipeline.settle();
-    expect(await catalogItem(test, 'file_forged')).toBeUndefined();
+    expect(catalogItem(test, 'file_forged')).toBeUndefined();
     const line = test.pipeline.flow.records.findLast((record) => record.source === 'ingest');
     expect(line?.text).toContain('401 rejected: bad-signature');
   });

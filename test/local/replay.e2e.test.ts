@@ -26,15 +26,15 @@ describe('local replay', () => {
     expect((await send(test, fixturePayload('document-uploaded', { eventId: 'evt_r1', fileId: 'file_r1' }))).status).toBe(202);
     expect((await send(test, fixturePayload('agent-file-created', { eventId: 'evt_r2', fileId: 'file_r2' }))).status).toBe(202);
     expect((await send(test, fixturePayload('file-deleted', { eventId: 'evt_r3', fileId: 'file_r3', agentId: 'agent-7' }))).status).toBe(202);
-    await waitFor(async () => (await catalogItem(test, 'file_r1')) && (await catalogItem(test, 'file_r2')) && (await catalogItem(test, 'file_r3'))?.reviewStatus === 'REVIEWED', 'the first three deliveries');
+    await waitFor(() => catalogItem(test, 'file_r1') && catalogItem(test, 'file_r2') && catalogItem(test, 'file_r3')?.reviewStatus === 'REVIEWED', 'the first three deliveries');
     // …and one whose catalog write failed until it ended in the buffer DLQ (the incident)
     const fault = test.pipeline.faults.add({ service: 'dynamodb', operation: 'UpdateItem', table: 'catalog', key: { fileId: 'file_r4' }, errorCode: 'ResourceNotFoundException' });
     expect((await send(test, fixturePayload('document-uploaded', { eventId: 'evt_r4', fileId: 'file_r4' }))).status).toBe(202);
     await waitFor(() => dlqDepth(test, 'documents/buffer-dlq') === 1, 'the incident');
     await test.pipeline.settle();
     test.pipeline.faults.remove(fault.id);
-    expect(await catalogItem(test, 'file_r4')).toBeUndefined();
-    const auditBefore = (await items(test, 'audit')).length;
+    expect(catalogItem(test, 'file_r4')).toBeUndefined();
+    const auditBefore = items(test, 'audit').length;
     const reviewsBefore = executions('untrusted-agent-deletions');
     const opsBefore = test.pipeline.dynamodb.operations.length;
     const flowBefore = test.pipeline.flow.records.length;
@@ -51,14 +51,14 @@ describe('local replay', () => {
     expect(executions('untrusted-agent-deletions')).toBe(reviewsBefore);
     expect(test.pipeline.flow.records.slice(flowBefore).some((record) => record.text.includes('untrusted-agent-deletions refuses replayed events'))).toBe(true);
     // agent-activity was not chosen: no audit work at all
-    expect(await items(test, 'audit')).toHaveLength(auditBefore);
+    expect(items(test, 'audit')).toHaveLength(auditBefore);
     expect(writes(test, 'PutItem', 'audit', opsBefore)).toEqual([]);
     // the catalog consumer received all four replayed messages…
     const processed = test.pipeline.flow.records.slice(flowBefore).filter((record) => record.source === 'documents/catalog-consumer' && record.status === 'ok');
     expect(processed).toHaveLength(4);
     // …and wrote only the one that never completed (idempotency records skip the other three)
     expect(writes(test, 'UpdateItem', 'catalog', opsBefore)).toEqual([{ workspaceId: 'ws_7f3a9c2e41', fileId: 'file_r4' }]);
-    expect(await catalogItem(test, 'file_r4')).toMatchObject({ lastEventId: 'evt_r4' });
+    expect(catalogItem(test, 'file_r4')).toMatchObject({ lastEventId: 'evt_r4' });
     // replayed events carry replay-name and are not archived again
     expect(test.pipeline.archive.count()).toBe(archivedBefore);
     const replayed = test.pipeline.flow.records.slice(flowBefore).filter((record) => record.source === 'replay' && record.text.endsWith(': → documents'));

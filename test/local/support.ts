@@ -64,22 +64,22 @@ export async function send(test: TestPipeline, payload: Payload | Buffer, option
 }
 
 /** Polls until `probe` returns something truthy. */
-export async function waitFor<T>(probe: () => T | undefined | null | false | Promise<T | undefined | null | false>, what: string, timeoutMs = 15_000): Promise<T> {
+export async function waitFor<T>(probe: () => T | undefined | null | false, what: string, timeoutMs = 15_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const value = await probe();
+    const value = probe();
     if (value) return value;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
 
-export function items(test: TestPipeline, table: 'catalog' | 'audit' | 'idempotency'): Promise<Record<string, unknown>[]> {
+export function items(test: TestPipeline, table: 'catalog' | 'audit' | 'idempotency'): Record<string, unknown>[] {
   return test.pipeline.dynamodb.scan(table);
 }
 
-export async function catalogItem(test: TestPipeline, fileId: string): Promise<Record<string, unknown> | undefined> {
-  return (await items(test, 'catalog')).find((item) => item.fileId === fileId);
+export function catalogItem(test: TestPipeline, fileId: string): Record<string, unknown> | undefined {
+  return items(test, 'catalog').find((item) => item.fileId === fileId);
 }
 
 export function dlqDepth(test: TestPipeline, name: string): number {

@@ -131,7 +131,7 @@ describe('faults at every hop, then redrive', () => {
     expect(rejectedButPublished).toEqual([]);
 
     // ---- conservation with the persistent faults still in place
-    const during = await checkConservation(running, deliveries);
+    const during = checkConservation(running, deliveries);
     expect(during.problems).toEqual([]);
     expect(during.pending).toBe(0);
     const dead = (name: string) => [...(during.deadLetteredIds[name] ?? [])].sort();
@@ -160,7 +160,7 @@ describe('faults at every hop, then redrive', () => {
     expect(redriven).toEqual(during.deadLettered);
     await quiesce(pipeline);
 
-    const after = await checkConservation(running, deliveries, { requireCompleted: true });
+    const after = checkConservation(running, deliveries, { requireCompleted: true });
     expect(after.problems).toEqual([]);
     expect((await localDeadLetterQueues(url)).filter((queue) => queue.depth > 0)).toEqual([]);
     const acceptedWebhooks = deliveries.filter(accepted).map((delivery) => delivery.webhook);
