@@ -2,12 +2,12 @@ import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { DEAD_LETTER_RETENTION_DAYS } from '../config';
+import { MAX_RECEIVE_COUNT } from '../max-receive-count';
+
+export { MAX_RECEIVE_COUNT };
 
 /** Fourteen days, SQS's maximum: the longest an operator can take to notice and redrive. */
 export const QUEUE_RETENTION = Duration.days(DEAD_LETTER_RETENTION_DAYS);
-
-/** Receives before a buffered message is moved to its dead-letter queue. */
-export const MAX_RECEIVE_COUNT = 5;
 
 /** What a dead-letter queue collects; shown by `ops dlq list` and decides how `dlq redrive` re-delivers. */
 export type DeadLetterRole = 'buffer-dlq' | 'target-dlq' | 'on-failure' | 'workflow-failures';

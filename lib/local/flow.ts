@@ -41,8 +41,12 @@ export class Flow {
 
   emit(status: FlowStatus, source: string, text: string, data?: Record<string, unknown>): void {
     const record: FlowRecord = { at: this.now(), status, source, text, ...(data ? { data } : {}) };
-    if (this.#holds > 0 && this.#held.length < MAX_HELD) this.#held.push(record);
-    else this.#deliver(record);
+    if (this.#holds === 0) {
+      this.#deliver(record);
+      return;
+    }
+    this.#held.push(record);
+    if (this.#held.length >= MAX_HELD) this.#flush();
   }
 
   /**
@@ -60,11 +64,14 @@ export class Flow {
       released = true;
       this.#holds -= 1;
       if (first) this.#deliver({ at: this.now(), status: first.status, source: first.source, text: first.text, ...(first.data ? { data: first.data } : {}) });
-      if (this.#holds > 0) return;
-      const held = this.#held;
-      this.#held = [];
-      for (const record of held) this.#deliver(record);
+      if (this.#holds === 0) this.#flush();
     };
+  }
+
+  #flush(): void {
+    const held = this.#held;
+    this.#held = [];
+    for (const record of held) this.#deliver(record);
   }
 
   #deliver(record: FlowRecord): void {

@@ -89,7 +89,7 @@ describe('send', () => {
   beforeEach(async () => {
     received.length = 0;
     respond = (_request, _body, response) => {
-      response.writeHead(202, { 'content-type': 'application/json' }).end('{"eventId":"eb-local"}');
+      response.writeHead(202, { 'content-type': 'application/json' }).end('{"fastioEventId":"evt_1","eventBridgeEventId":"eb-local"}');
     };
     server = createServer((request, response) => {
       const chunks: Buffer[] = [];
@@ -112,7 +112,7 @@ describe('send', () => {
     const { code, out, err } = await run('send', PAYLOAD, '--url', url, '--secret', 's3cret', '--scheme', 'timestamped');
     expect(code).toBe(0);
     expect(err).toEqual([]);
-    expect(out).toEqual(['HTTP 202 Accepted', '{"eventId":"eb-local"}']);
+    expect(out).toEqual(['HTTP 202 Accepted', '{"fastioEventId":"evt_1","eventBridgeEventId":"eb-local"}']);
     expect(received).toHaveLength(1);
     const [request] = received;
     expect(request?.body.equals(fixture('agent-file-created.json'))).toBe(true);
@@ -186,7 +186,7 @@ describe('send', () => {
       const { code, out } = await run('send', PAYLOAD, '--url', url, '--secret', CURRENT_SECRET, '--scheme', scheme);
       expect(output.text()).toContain('webhook accepted');
       expect(code).toBe(0);
-      expect(out).toEqual(['HTTP 202 Accepted', '{"eventId":"eb-e2e"}']);
+      expect(out).toEqual(['HTTP 202 Accepted', '{"fastioEventId":"evt_01JD8S7T2A5C8E1G4J7L0N3P6C","eventBridgeEventId":"eb-e2e"}']);
       const entry = eventBridge.commandCalls(PutEventsCommand)[0]?.args[0].input.Entries?.[0];
       expect(entry?.DetailType).toBe('file.created');
       expect(JSON.parse(entry?.Detail ?? '{}')).toMatchObject({ agentId: 'agt_3e7b1d9f05', extension: 'csv' });

@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { Flow } from '../../lib/local/flow';
+
+const texts = (flow: Flow) => flow.records.map((record) => record.text);
+
+describe('Flow.hold', () => {
+  it('puts the releasing line before what was emitted while it held', () => {
+    const flow = new Flow(() => 0);
+    const release = flow.hold();
+    flow.emit('info', 'bus', 'routes matched');
+    expect(texts(flow)).toEqual([]);
+    release({ status: 'ok', source: 'ingest', text: '202 published' });
+    expect(texts(flow)).toEqual(['202 published', 'routes matched']);
+  });
+
+  it('with overlapping holds, each answer comes out at once and the held lines after the last one', () => {
+    const flow = new Flow(() => 0);
+    const first = flow.hold();
+    const second = flow.hold();
+    flow.emit('info', 'bus', 'A routed');
+    flow.emit('info', 'bus', 'B routed');
+    first({ status: 'ok', source: 'ingest', text: 'A 202' });
+    second({ status: 'ok', source: 'ingest', text: 'B 202' });
+    flow.emit('info', 'bus', 'after');
+    expect(texts(flow)).toEqual(['A 202', 'B 202', 'A routed', 'B routed', 'after']);
+  });
+
+  it('lets held lines out once a thousand piled up, in order', () => {
+    const flow = new Flow(() => 0);
+    flow.hold();
+    for (let index = 0; index < 1_000; index += 1) flow.emit('info', 'bus', `line ${index}`);
+    expect(flow.records).toHaveLength(1_000);
+    expect(flow.records[999]?.text).toBe('line 999');
+  });
+});
