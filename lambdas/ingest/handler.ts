@@ -3,7 +3,7 @@
  *
  * POST /webhooks/fastio → verify the HMAC over the exact raw body → normalize (lib/fastio-envelope)
  * → [entry over the claim-check threshold: PutObject the raw body, the event carries a reference]
- * → PutEvents → 202 {"eventId": <EventBridge event id>}. Statuses:
+ * → PutEvents → 202 {"fastioEventId", "eventBridgeEventId"}. Statuses:
  *   202 published (including quarantined authentic deliveries, and bodies up to Lambda's 6 MB limit)
  *   401 missing, malformed, wrong or stale signature (one identical body for all)
  *   405 not a POST
