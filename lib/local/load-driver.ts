@@ -1,10 +1,11 @@
 /**
  * Shared by the reliability suites (pipeline-faults, pipeline-load) and `npm run bench -- --only
  * pipeline`: start the local pipeline with an effect tap, generate a mix of signed Fast.io webhooks,
- * deliver them as Fast.io does (bounded concurrency, resending 429/5xx answers), wait until the
- * pipeline is quiet, and check conservation: every accepted webhook completed each route it
- * matches exactly once, or sits in exactly one dead-letter queue of that route; nothing rejected
- * reached the bus.
+ * deliver them as Fast.io does (bounded concurrency, resending 429/5xx answers, and resending the
+ * same body when a 202 was lost on the way back), wait until the pipeline is quiet, and check
+ * conservation by effects: every accepted webhook had each effect of each route it matches exactly
+ * once (a catalog write, an audit record, a completed review with one notification), or sits in
+ * a dead-letter queue of that route; nothing rejected reached the bus.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
@@ -247,6 +248,9 @@ export interface Delivery {
 
 export const accepted = (delivery: Delivery): boolean => delivery.acceptedAt !== undefined;
 
+/** 2xx answers a delivery got: each one published an entry, lost answers included. */
+export const acceptances = (delivery: Delivery): number => delivery.statuses.filter((status) => status >= 200 && status < 300).length;
+
 /** Fast.io retries 429 and 5xx; a 4xx such as 401 is final. */
 export const isRetryable = (status: number): boolean => status === 429 || status >= 500;
 
@@ -257,9 +261,19 @@ export interface DeliverOptions {
   readonly maxRounds: number;
   /** Called after each round with the deliveries answered 429/5xx in it, before any is resent. */
   readonly afterRound?: (round: number, rejected: readonly Delivery[]) => void;
+  /**
+   * Whether this 2xx answer is lost on its way back (a dropped connection after the ingest
+   * answered): the sender cannot tell it from a failure and resends the same body next round.
+   */
+  readonly loseAnswer?: (delivery: Delivery) => boolean;
 }
 
-/** Sends every webhook with bounded concurrency, then resends those answered 429/5xx, round after round. */
+/** Loses the first 2xx answer of each chosen webhook, once. */
+export function loseFirstAnswer(eventIds: ReadonlySet<string>): (delivery: Delivery) => boolean {
+  return (delivery) => eventIds.has(delivery.webhook.eventId) && acceptances(delivery) === 1;
+}
+
+/** Sends every webhook with bounded concurrency, then resends those answered 429/5xx (or whose 2xx was lost), round after round. */
 export async function deliverAll(client: WebhookClient, webhooks: readonly Webhook[], options: DeliverOptions): Promise<Delivery[]> {
   const deliveries = webhooks.map((webhook): Delivery => ({ webhook, statuses: [], firstSentAt: Number.NaN, acceptedStartedAt: undefined, acceptedAt: undefined }));
   let pending = deliveries;
@@ -267,6 +281,7 @@ export async function deliverAll(client: WebhookClient, webhooks: readonly Webho
     if (round > options.maxRounds) throw new Error(`${pending.length} webhook(s) still refused after ${options.maxRounds} rounds (last status ${pending[0]?.statuses.at(-1)})`);
     let next = 0;
     const batch = pending;
+    const lost: Delivery[] = [];
     await Promise.all(
       Array.from({ length: Math.min(options.concurrency, batch.length) }, async () => {
         while (next < batch.length) {
@@ -277,13 +292,14 @@ export async function deliverAll(client: WebhookClient, webhooks: readonly Webho
           if (result.status >= 200 && result.status < 300) {
             delivery.acceptedStartedAt = result.startedAt;
             delivery.acceptedAt = result.answeredAt;
+            if (options.loseAnswer?.(delivery)) lost.push(delivery);
           }
         }
       }),
     );
     const rejected = batch.filter((delivery) => isRetryable(delivery.statuses.at(-1) as number));
     options.afterRound?.(round, rejected);
-    pending = rejected;
+    pending = [...rejected, ...lost];
     if (pending.length > 0) await new Promise((resolve) => setTimeout(resolve, options.retryDelayMs));
   }
   return deliveries;
@@ -345,21 +361,32 @@ export interface ConservationOptions {
   readonly thorough?: boolean;
   /** Every route event must have completed (after redrive); a dead letter is then a problem. */
   readonly requireCompleted?: boolean;
+  /**
+   * A route event is completed or dead-lettered, never both, and dead-lettered at most once.
+   * Default true; false when the same event was sent more than once (a lost 202, a replay), where
+   * one copy can complete while another waits in a DLQ (whose redrive then does nothing).
+   */
+  readonly exclusiveDeadLetters?: boolean;
 }
 
 const ROUTE_KIND: ReadonlyMap<string, TargetKind> = new Map(routeTable.map((route) => [route.name, route.target.kind]));
 
+/** The review workflow's last state when it completed a review (lib/constructs/review-workflow.ts). */
+const REVIEW_COMPLETED_STATE = 'MarkCompleted';
+
 /**
- * The conservation check. For every webhook answered 2xx and every route its event matches:
- * completed exactly once (queue: one successful catalog write by the consumer and the catalog item
- * carries the event; function: one audit PutItem and one audit item; workflow: one SUCCEEDED
- * execution, one reviewer notification, the catalog item REVIEWED for it), or held in exactly one
- * dead-letter message of that route, never both. Every accepted event is on the bus (and in the
- * archive) exactly once; nothing else is, and no effect or dead letter belongs to anything else.
+ * The conservation check, by effects. For every webhook answered 2xx and every route its event
+ * matches: its effect happened exactly once (queue: one successful catalog write by the consumer
+ * and the catalog item carries the event; function: one audit PutItem and one audit item;
+ * workflow: one execution that completed the review, one reviewer notification, the catalog item
+ * REVIEWED for it), however many copies of the event arrived, or it is held in a dead-letter
+ * message of that route. Every accepted event is on the bus (and in the archive) once per 2xx
+ * answer it got; nothing else is, and no effect or dead letter belongs to anything else.
  */
 export function checkConservation(running: RunningPipeline, deliveries: readonly Delivery[], options: ConservationOptions = {}): ConservationReport {
   const { pipeline, effects } = running;
   const thorough = options.thorough ?? true;
+  const exclusive = options.exclusiveDeadLetters ?? true;
   const problems: string[] = [];
   const problem = (text: string) => {
     if (problems.length < 50) problems.push(text);
@@ -367,21 +394,24 @@ export function checkConservation(running: RunningPipeline, deliveries: readonly
   };
 
   const acceptedRoutes = new Map<string, readonly string[]>();
+  const publishes = new Map<string, number>();
   const fileOf = new Map<string, string>();
   let rejected = 0;
   for (const delivery of deliveries) {
     fileOf.set(delivery.webhook.eventId, delivery.webhook.fileId);
+    publishes.set(delivery.webhook.eventId, acceptances(delivery));
     if (accepted(delivery)) acceptedRoutes.set(delivery.webhook.eventId, delivery.webhook.routes);
     else rejected += 1;
   }
   const ours = new Set(deliveries.map((delivery) => delivery.webhook.eventId));
   const expects = (eventId: string, route: string) => acceptedRoutes.get(eventId)?.includes(route) ?? false;
 
-  // On the bus: accepted ones exactly once, nothing else of ours.
+  // On the bus: accepted ones once per 2xx answer, nothing else of ours.
   const onBus = publishedEventIds(pipeline);
   for (const eventId of ours) {
     const count = onBus.get(eventId) ?? 0;
-    if (acceptedRoutes.has(eventId) && count !== 1) problem(`${eventId}: accepted, published ${count} times`);
+    const want = publishes.get(eventId) ?? 0;
+    if (acceptedRoutes.has(eventId) && count !== want) problem(`${eventId}: accepted ${want} times, published ${count} times`);
     if (!acceptedRoutes.has(eventId) && count !== 0) problem(`${eventId}: rejected, yet published ${count} times`);
   }
   if (thorough) {
@@ -392,7 +422,7 @@ export function checkConservation(running: RunningPipeline, deliveries: readonly
     }
     for (const eventId of ours) {
       const count = archived.get(eventId) ?? 0;
-      const want = acceptedRoutes.has(eventId) ? 1 : 0;
+      const want = publishes.get(eventId) ?? 0;
       if (count !== want) problem(`${eventId}: archived ${count} times, expected ${want}`);
     }
   }
@@ -425,15 +455,17 @@ export function checkConservation(running: RunningPipeline, deliveries: readonly
   for (const machine of pipeline.stateMachines.values()) {
     const route = machine.definition.route;
     if (route === undefined) continue;
-    const succeeded = new Map<string, number>();
+    // The review's effect is the execution that marked it completed; the others of the same event
+    // (a resend, a replay, a redrive) end SUCCEEDED having found it claimed or done.
+    const reviewed = new Map<string, number>();
     for (const execution of machine.executions) {
       const id = fastioEventId(execution.input);
       if (id === undefined || !ours.has(id)) continue;
       if (!expects(id, route)) problem(`${id}: a ${route} execution, but not an accepted ${route} event`);
-      if (execution.status === 'SUCCEEDED') bump(succeeded, id);
+      if (execution.status === 'SUCCEEDED' && execution.visited.at(-1) === REVIEW_COMPLETED_STATE) bump(reviewed, id);
     }
-    for (const [id, count] of succeeded) {
-      if (count > 1) problem(`${id}: ${count} SUCCEEDED ${route} executions`);
+    for (const [id, count] of reviewed) {
+      if (count > 1) problem(`${id}: reviewed ${count} times on ${route}`);
       done.get(route)?.add(id);
     }
   }
@@ -485,8 +517,8 @@ export function checkConservation(running: RunningPipeline, deliveries: readonly
       const isDone = done.get(route)?.has(eventId) ?? false;
       const dead = deadByRoute.get(route)?.get(eventId) ?? 0;
       if (isDone) completed[route] = (completed[route] ?? 0) + 1;
-      if (isDone && dead > 0) problem(`${eventId}: ${route} completed, and also dead-lettered`);
-      if (dead > 1) problem(`${eventId}: ${dead} dead letters for ${route}`);
+      if (exclusive && isDone && dead > 0) problem(`${eventId}: ${route} completed, and also dead-lettered`);
+      if (exclusive && dead > 1) problem(`${eventId}: ${dead} dead letters for ${route}`);
       if (options.requireCompleted && dead > 0) problem(`${eventId}: ${route} still dead-lettered`);
       if (!isDone && dead === 0) pending += 1;
       if (isDone && catalog !== undefined && auditItems !== undefined) {

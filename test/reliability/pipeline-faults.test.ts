@@ -6,24 +6,28 @@
  * throttling) while the stand-ins fail: Secrets Manager down at cold start, PutEvents throttled,
  * a rule that cannot deliver, the catalog consumer's write and the agent audit's write failing for
  * chosen files and agents, the review workflow's SNS publish and DynamoDB update failing. The sender
- * behaves like Fast.io: 429 and 5xx answers are resent until accepted, 401 is final.
+ * behaves like Fast.io: 429 and 5xx answers are resent until accepted, 401 is final, and a 202 lost
+ * on the way back is resent with the same body.
  *
- * Then, for every accepted webhook and every route it matches: completed exactly once, or in exactly
- * one dead-letter queue of that route; nothing rejected reached the bus. Faults removed, every DLQ
- * redriven through the control client: everything completed exactly once.
+ * Then, for every accepted webhook and every route it matches: its effect happened exactly once, or
+ * it is in exactly one dead-letter queue of that route; nothing rejected reached the bus. Faults
+ * removed, the whole window is replayed to every route while new webhooks arrive, and every DLQ is
+ * redriven through the control client: every effect happened exactly once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_RECEIVE_COUNT } from '../../lib/constructs/secure-queue';
-import { localDeadLetterQueues, localRedrive } from '../../lib/local/control-client';
+import { localDeadLetterQueues, localRedrive, localReplay } from '../../lib/local/control-client';
 import {
   EXPECTED_ROUTES,
   MIX,
   WebhookClient,
+  acceptances,
   accepted,
   checkConservation,
   deliverAll,
   formatCounts,
   isRetryable,
+  loseFirstAnswer,
   makeMix,
   makeWebhook,
   publishedEventIds,
@@ -55,7 +59,7 @@ const count503 = (deliveries: readonly Delivery[]) => deliveries.reduce((sum, de
 const count429 = (deliveries: readonly Delivery[]) => deliveries.reduce((sum, delivery) => sum + delivery.statuses.filter((status) => status === 429).length, 0);
 
 describe('faults at every hop, then redrive', () => {
-  it('every accepted webhook completes each route exactly once or waits in exactly one DLQ; after redrive, all complete', { timeout: 120_000 }, async () => {
+  it('every accepted webhook has each route’s effect exactly once or waits in a DLQ, through lost 202s, a replay over live traffic and a redrive', { timeout: 120_000 }, async () => {
     const { pipeline, effects } = running;
     const faults = pipeline.faults;
     const url = { url: pipeline.url };
@@ -91,6 +95,7 @@ describe('faults at every hop, then redrive', () => {
 
     // ---- 2. Faults at the other hops, all at once.
     const phase: Webhook[] = [];
+    const answerLost = new Set<string>();
     const catalogBroken: Webhook[] = [];
     const auditBroken: Webhook[] = [];
     const workflowBroken: Webhook[] = [];
@@ -102,7 +107,9 @@ describe('faults at every hop, then redrive', () => {
       if (auditFails) auditBroken.push(webhook);
       if ([300, 305, 310, 315, 321, 326, 323].includes(index)) catalogBroken.push(webhook);
       if ([302, 307, 323].includes(index)) workflowBroken.push(webhook);
-      // A forgery every 20 webhooks: finally 401, never on the bus.
+      // Lost 202s, after the ones the faults pick: each kind's event published twice (Fast.io resends the same body).
+      if (index >= 330 && index % 7 === 0) answerLost.add(webhook.eventId);
+      // A forgery every 20 webhooks: finally 401, never resent, never on the bus.
       if (index % 20 === 0) phase.push(makeWebhook(RUN, 10_000 + index, kind, { forged: true }));
     }
     // PutEvents throttled: the SDK's two attempts fail for 5 deliveries, which the ingest answers 503.
@@ -121,7 +128,13 @@ describe('faults at every hop, then redrive', () => {
     faults.add({ service: 'sns', operation: 'Publish', errorCode: 'AuthorizationErrorException', message: 'not authorized to publish', times: 3 });
     faults.add({ service: 'sns', operation: 'Publish', errorCode: 'ThrottledException', message: 'Rate exceeded', times: 3 });
 
-    const faultPhase = await deliverAll(client, phase, { concurrency: 16, retryDelayMs: 200, maxRounds: 200, afterRound: (_round, rejected) => checkRejected(rejected) });
+    const faultPhase = await deliverAll(client, phase, {
+      concurrency: 16,
+      retryDelayMs: 200,
+      maxRounds: 200,
+      afterRound: (_round, rejected) => checkRejected(rejected),
+      loseAnswer: loseFirstAnswer(answerLost),
+    });
     const deliveries = [...secretPhase, ...faultPhase];
     await quiesce(pipeline);
 
@@ -150,8 +163,28 @@ describe('faults at every hop, then redrive', () => {
     expect(workflowDead).toEqual(expect.arrayContaining(ids(workflowBroken)));
     expect(faults.list().filter((fault) => fault.times !== undefined)).toEqual([]);
 
-    // ---- faults removed, every DLQ redriven through the control client (what `ops dlq redrive --local` calls)
+    // Every lost 202 was resent and published again; each of those events still had its effects once.
+    expect(faultPhase.filter((delivery) => acceptances(delivery) === 2).map((delivery) => delivery.webhook.eventId).sort()).toEqual([...answerLost].sort());
+
+    // ---- faults removed: new webhooks arrive (some 202s lost again) while the whole window is replayed to every route
     faults.remove();
+    const live = makeMix(RUN, 100, 500);
+    const liveLost = new Set(live.filter((_webhook, i) => i % 10 === 3).map((webhook) => webhook.eventId));
+    const archivedBefore = pipeline.archive.count();
+    const publishedBefore = pipeline.bus.published.length;
+    const livePhase = deliverAll(client, live, { concurrency: 8, retryDelayMs: 100, maxRounds: 20, afterRound: (_round, rejected) => checkRejected(rejected), loseAnswer: loseFirstAnswer(liveLost) });
+    while (pipeline.bus.published.length < publishedBefore + 40) await new Promise((resolve) => setTimeout(resolve, 5));
+    const replay = await localReplay({ from: new Date(Date.now() - 10 * 60_000), to: new Date(Date.now() + 60_000), allRoutes: true, name: 'overlapping-live-traffic' }, url);
+    const liveDeliveries = await livePhase;
+    deliveries.push(...liveDeliveries);
+    await quiesce(pipeline);
+    expect(liveDeliveries.every(accepted)).toBe(true);
+    // The replay re-sent the incident window and live events alike, to every route.
+    expect(replay.eventsReplayed).toBeGreaterThan(archivedBefore);
+    expect(replay.eventsReplayed).toBeLessThan(pipeline.archive.count());
+    for (const route of Object.keys(during.completed)) expect(replay.delivered[route], route).toBeGreaterThan(0);
+
+    // ---- every DLQ redriven through the control client (what `ops dlq redrive --local` calls)
     const redriven: Record<string, number> = {};
     for (const queue of await localDeadLetterQueues(url)) {
       if (queue.depth === 0) continue;
@@ -162,7 +195,7 @@ describe('faults at every hop, then redrive', () => {
     expect(redriven).toEqual(during.deadLettered);
     await quiesce(pipeline);
 
-    const after = checkConservation(running, deliveries, { requireCompleted: true });
+    const after = checkConservation(running, deliveries, { requireCompleted: true, exclusiveDeadLetters: false });
     expect(after.problems).toEqual([]);
     expect((await localDeadLetterQueues(url)).filter((queue) => queue.depth > 0)).toEqual([]);
     const acceptedWebhooks = deliveries.filter(accepted).map((delivery) => delivery.webhook);
@@ -176,6 +209,7 @@ describe('faults at every hop, then redrive', () => {
         `503 then resent until accepted: ${resent.filter((d) => d.statuses.includes(503)).length} webhooks (${count503(deliveries)} answers: Secrets Manager ${count503(secretPhase)}, PutEvents ${count503(faultPhase)}); ` +
         `429 (stage throttling) answers: ${count429(deliveries)}; ` +
         `completed during faults: ${formatCounts(during.completed)}; dead-lettered: ${formatCounts(during.deadLettered)}; ` +
+        `lost 202s resent: ${answerLost.size + liveLost.size}; replayed during live traffic: ${replay.eventsReplayed} events (${formatCounts(replay.delivered)}); ` +
         `redriven: ${formatCounts(redriven)}; completed after redrive: ${formatCounts(after.completed)}\n`,
     );
   });
