@@ -10,6 +10,7 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { forcePathStyle } from '../shared/s3-addressing';
 
 type HandleOptions = NonNullable<Parameters<NodeHttpHandler['handle']>[1]>;
 
@@ -47,9 +48,7 @@ export const eventBridge = new EventBridgeClient(bounded());
 export const secretsManager = new SecretsManagerClient(bounded());
 export const s3 = new S3Client({
   ...bounded(),
-  // S3 addresses buckets as <bucket>.<endpoint> by default; an endpoint override (a loopback
-  // stand-in, an S3-compatible store) has no such DNS names, so address it by path instead.
-  forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL),
+  forcePathStyle: forcePathStyle(),
   // The ingest sends its own SHA-256 checksum with each body; no second (CRC32) one by default.
   requestChecksumCalculation: 'WHEN_REQUIRED',
 });
