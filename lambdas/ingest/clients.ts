@@ -21,9 +21,15 @@ const invocationDeadline = new AsyncLocalStorage<AbortSignal>();
  * aborted once `budgetMs` have passed. The pinned @smithy/node-http-handler only logs a warning when
  * `requestTimeout` passes on a connection that never answers; an abort signal is what ends the call.
  */
-export function withDeadline<T>(budgetMs: number, body: (deadline: AbortSignal) => Promise<T>): Promise<T> {
-  const deadline = AbortSignal.timeout(Math.max(0, budgetMs));
-  return invocationDeadline.run(deadline, () => body(deadline));
+export async function withDeadline<T>(budgetMs: number, body: (deadline: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  // Cleared as soon as the invocation ends, so a busy container does not keep a timer per past request.
+  const timer = setTimeout(() => controller.abort(new Error(`the invocation deadline (${budgetMs} ms) passed`)), Math.max(0, budgetMs));
+  try {
+    return await invocationDeadline.run(controller.signal, () => body(controller.signal));
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Every request of a client goes through here, so no call site can forget the deadline. */
