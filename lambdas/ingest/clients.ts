@@ -10,6 +10,7 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { forcePathStyle } from '../shared/s3-addressing';
 
 type HandleOptions = NonNullable<Parameters<NodeHttpHandler['handle']>[1]>;
 
@@ -20,9 +21,15 @@ const invocationDeadline = new AsyncLocalStorage<AbortSignal>();
  * aborted once `budgetMs` have passed. The pinned @smithy/node-http-handler only logs a warning when
  * `requestTimeout` passes on a connection that never answers; an abort signal is what ends the call.
  */
-export function withDeadline<T>(budgetMs: number, body: (deadline: AbortSignal) => Promise<T>): Promise<T> {
-  const deadline = AbortSignal.timeout(Math.max(0, budgetMs));
-  return invocationDeadline.run(deadline, () => body(deadline));
+export async function withDeadline<T>(budgetMs: number, body: (deadline: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  // Cleared as soon as the invocation ends, so a busy container does not keep a timer per past request.
+  const timer = setTimeout(() => controller.abort(new Error(`the invocation deadline (${budgetMs} ms) passed`)), Math.max(0, budgetMs));
+  try {
+    return await invocationDeadline.run(controller.signal, () => body(controller.signal));
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Every request of a client goes through here, so no call site can forget the deadline. */
@@ -47,9 +54,7 @@ export const eventBridge = new EventBridgeClient(bounded());
 export const secretsManager = new SecretsManagerClient(bounded());
 export const s3 = new S3Client({
   ...bounded(),
-  // S3 addresses buckets as <bucket>.<endpoint> by default; an endpoint override (a loopback
-  // stand-in, an S3-compatible store) has no such DNS names, so address it by path instead.
-  forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL),
+  forcePathStyle: forcePathStyle(),
   // The ingest sends its own SHA-256 checksum with each body; no second (CRC32) one by default.
   requestChecksumCalculation: 'WHEN_REQUIRED',
 });

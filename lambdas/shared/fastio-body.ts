@@ -6,6 +6,7 @@
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import type { BodyRef } from '../../lib/fastio-envelope';
+import { forcePathStyle } from './s3-addressing';
 
 /** A claim-checked body that cannot be read back as the reference describes it. */
 export class FastioBodyError extends Error {
@@ -21,11 +22,7 @@ let defaultClient: S3Client | undefined;
 
 /** Created on first use: a consumer that only ever sees inline payloads never builds an S3 client. */
 function s3(): S3Client {
-  defaultClient ??= new S3Client({
-    // S3 addresses buckets as <bucket>.<endpoint> by default; an endpoint override (a loopback
-    // stand-in, an S3-compatible store) has no such DNS names, so address it by path instead.
-    forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL),
-  });
+  defaultClient ??= new S3Client({ forcePathStyle: forcePathStyle() });
   return defaultClient;
 }
 

@@ -44,7 +44,7 @@ function positiveInteger(value: unknown, field: string): number | undefined {
   return n;
 }
 
-const FAULT_SERVICES: readonly FaultService[] = ['dynamodb', 'events', 'sns', 'sqs', 'secretsmanager'];
+const FAULT_SERVICES: readonly FaultService[] = ['dynamodb', 'events', 'sns', 'sqs', 'secretsmanager', 's3'];
 
 function faultSpec(body: Record<string, unknown>): FaultSpec {
   const service = body.service;
