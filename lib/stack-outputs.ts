@@ -15,6 +15,10 @@ export const StatefulOutput = {
   idempotencyTableName: 'IdempotencyTableName',
 } as const;
 
+export const MonitoringOutput = {
+  operatorPolicyArn: 'OperatorPolicyArn',
+} as const;
+
 export const IngestOutput = {
   webhookUrl: 'WebhookUrl',
   ingestFunctionName: 'IngestFunctionName',
