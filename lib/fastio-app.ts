@@ -57,6 +57,8 @@ export function buildApp(props: AppProps = {}): FastioApp {
     httpApi: ingest.httpApi,
     ingestFunction: ingest.ingestFunction,
     chains: routing.chains,
+    archive: stateful.archive,
+    signingSecret: stateful.signingSecret,
   });
 
   Tags.of(app).add('project', 'fastio-eventbridge');

@@ -3,6 +3,7 @@ import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { ComparisonOperator, TreatMissingData, type Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
 import type * as events from 'aws-cdk-lib/aws-events';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import {
@@ -18,8 +19,9 @@ import type { Construct } from 'constructs';
 import { REJECTION_REASONS } from '../lambdas/ingest/reasons';
 import { QUARANTINE_DETAIL_TYPE } from './fastio-envelope';
 import { MetricName } from '../lambdas/shared/metric-names';
-import type { AppConfig } from './config';
+import { stackNames, type AppConfig } from './config';
 import { AlarmTopic } from './constructs/monitoring-alarm-topic';
+import { OperatorPolicy } from './constructs/operator-policy';
 import {
   METRIC_PERIOD,
   SIGNATURE_REJECTION_REASONS,
@@ -30,7 +32,7 @@ import {
 } from './constructs/monitoring-metrics';
 import { BUFFER_VISIBILITY_TIMEOUT, TARGET_RETRY_POLICY, type RouteChain } from './constructs/route-chain';
 import { MAX_RECEIVE_COUNT, type DeadLetterRole } from './constructs/secure-queue';
-import { deadLetterQueueName } from './stack-outputs';
+import { MonitoringOutput, deadLetterQueueName } from './stack-outputs';
 
 export interface MonitoringStackProps extends StackProps {
   readonly config: AppConfig;
@@ -40,6 +42,9 @@ export interface MonitoringStackProps extends StackProps {
   readonly httpApi: apigwv2.HttpApi;
   readonly ingestFunction: lambda.IFunction;
   readonly chains: readonly RouteChain[];
+  /** For the operator policy: the archive replays read from and the secret `ops secret rotate` writes. */
+  readonly archive: events.Archive;
+  readonly signingSecret: secretsmanager.ISecret;
 }
 
 /** Where the alarm descriptions send an operator: README's recovery runbook (ops dlq / replay). */
@@ -91,6 +96,8 @@ export class MonitoringStack extends Stack {
   public readonly alarmTopic: sns.Topic;
   public readonly facade: MonitoringFacade;
   public readonly dashboard: Dashboard;
+  /** What an operator attaches to run `npm run ops` against this deployment. */
+  public readonly operatorPolicy: OperatorPolicy;
 
   constructor(scope: Construct, id: string, props: MonitoringStackProps) {
     super(scope, id, props);
@@ -127,6 +134,16 @@ export class MonitoringStack extends Stack {
 
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topicArn });
     new CfnOutput(this, 'DashboardName', { value: dashboard.dashboardName });
+
+    const names = stackNames(props.config.stage);
+    this.operatorPolicy = new OperatorPolicy(this, 'OperatorPolicy', {
+      stage: props.config.stage,
+      stackNames: [names.stateful, names.routing],
+      archive: props.archive,
+      signingSecret: props.signingSecret,
+      chains: props.chains,
+    });
+    new CfnOutput(this, MonitoringOutput.operatorPolicyArn, { value: this.operatorPolicy.policy.managedPolicyArn, description: 'Attach to the operators who run npm run ops' });
   }
 
   private monitorIngest(props: MonitoringStackProps): void {

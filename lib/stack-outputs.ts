@@ -16,6 +16,10 @@ export const StatefulOutput = {
   bodyBucketName: 'BodyBucketName',
 } as const;
 
+export const MonitoringOutput = {
+  operatorPolicyArn: 'OperatorPolicyArn',
+} as const;
+
 export const IngestOutput = {
   webhookUrl: 'WebhookUrl',
   ingestFunctionName: 'IngestFunctionName',

@@ -1,0 +1,107 @@
+import { Arn, Stack, Validations } from 'aws-cdk-lib';
+import type * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import type { RouteChain } from './route-chain';
+
+export interface OperatorPolicyProps {
+  /** Prefixes the policy name: `<stage>-fastio-operator`. */
+  readonly stage: string;
+  /** The stacks whose outputs `ops` reads (DescribeStacks). */
+  readonly stackNames: readonly string[];
+  readonly archive: events.Archive;
+  readonly signingSecret: secretsmanager.ISecret;
+  readonly chains: readonly RouteChain[];
+}
+
+/**
+ * The IAM managed policy an operator attaches to run every `npm run ops` command against this
+ * deployment, and nothing more: each statement is one thing a command does, scoped to this stage's
+ * resources. test/infra/operator-policy.test.ts runs the CLI and checks every call it makes is allowed.
+ */
+export class OperatorPolicy extends Construct {
+  public readonly policy: iam.ManagedPolicy;
+
+  constructor(scope: Construct, id: string, props: OperatorPolicyProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const deadLetterQueues = props.chains.flatMap((chain) => Object.values(chain.deadLetterQueues));
+    const bufferDeadLetterQueues = props.chains.flatMap((chain) => (chain.deadLetterQueues['buffer-dlq'] ? [chain.deadLetterQueues['buffer-dlq']] : []));
+    const bufferQueues = props.chains.flatMap((chain) => (chain.bufferQueue ? [chain.bufferQueue] : []));
+    // Dead letters of function routes are re-sent by async invoke; queue routes' go to their buffer.
+    const functions = props.chains.flatMap((chain) => (chain.route.target.kind === 'function' && chain.consumerFunction ? [chain.consumerFunction] : []));
+    const stateMachines = props.chains.flatMap((chain) => (chain.stateMachine ? [chain.stateMachine] : []));
+
+    const statements = [
+      new iam.PolicyStatement({
+        sid: 'ReadStackOutputs',
+        actions: ['cloudformation:DescribeStacks'],
+        resources: props.stackNames.map((stackName) => Arn.format({ service: 'cloudformation', resource: 'stack', resourceName: `${stackName}/*` }, stack)),
+      }),
+      new iam.PolicyStatement({
+        sid: 'ReplayFromTheArchive',
+        actions: ['events:DescribeArchive', 'events:StartReplay'],
+        resources: [props.archive.archiveArn],
+      }),
+      new iam.PolicyStatement({
+        sid: 'WatchAndCancelReplays',
+        // Replays are named at start time, so only a wildcard can name them.
+        actions: ['events:StartReplay', 'events:DescribeReplay', 'events:CancelReplay'],
+        resources: [Arn.format({ service: 'events', resource: 'replay', resourceName: '*' }, stack)],
+      }),
+      new iam.PolicyStatement({
+        sid: 'ListReplaysAndTestPatterns',
+        actions: ['events:ListReplays', 'events:TestEventPattern'],
+        resources: ['*'],
+      }),
+      new iam.PolicyStatement({
+        sid: 'ReadAndRedriveDeadLetters',
+        actions: ['sqs:GetQueueAttributes', 'sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage'],
+        resources: deadLetterQueues.map((queue) => queue.queueArn),
+      }),
+      new iam.PolicyStatement({
+        sid: 'MoveBufferDeadLettersBack',
+        actions: ['sqs:StartMessageMoveTask', 'sqs:ListMessageMoveTasks'],
+        resources: bufferDeadLetterQueues.map((queue) => queue.queueArn),
+      }),
+      new iam.PolicyStatement({
+        sid: 'RedeliverToBuffers',
+        actions: ['sqs:SendMessage', 'sqs:GetQueueAttributes'],
+        resources: bufferQueues.map((queue) => queue.queueArn),
+      }),
+      new iam.PolicyStatement({
+        sid: 'RotateTheSigningSecret',
+        actions: ['secretsmanager:PutSecretValue', 'secretsmanager:DescribeSecret', 'secretsmanager:ListSecretVersionIds'],
+        resources: [props.signingSecret.secretArn],
+      }),
+    ];
+    if (functions.length > 0) {
+      statements.push(new iam.PolicyStatement({ sid: 'RedeliverToFunctions', actions: ['lambda:InvokeFunction'], resources: functions.map((fn) => fn.functionArn) }));
+    }
+    if (stateMachines.length > 0) {
+      statements.push(new iam.PolicyStatement({ sid: 'RedeliverToWorkflows', actions: ['states:StartExecution'], resources: stateMachines.map((machine) => machine.stateMachineArn) }));
+    }
+
+    this.policy = new iam.ManagedPolicy(this, 'Policy', {
+      managedPolicyName: `${props.stage}-fastio-operator`,
+      description: `Everything npm run ops needs against the ${props.stage} fastio-eventbridge deployment, scoped to its resources.`,
+      statements,
+    });
+
+    Validations.of(this.policy).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'events:ListReplays and events:TestEventPattern support no resource-level permissions; every other statement names this deployment\'s resources.',
+    });
+    Validations.of(this.policy).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:replay/*]',
+      reason: 'Replays are named by the operator when started (replay start --name or a generated name), so no narrower ARN exists in advance.',
+    });
+    for (const stackName of props.stackNames) {
+      Validations.of(this.policy).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>:stack/${stackName}/*]`,
+        reason: 'A stack ARN ends in an id CloudFormation assigns at creation; the wildcard covers only that id of this named stack.',
+      });
+    }
+  }
+}

@@ -1,0 +1,245 @@
+/**
+ * The operator policy allows every call `npm run ops` makes, on the resources it makes them on, and
+ * grants nothing the CLI does not call. The calls are collected by running the real commands against
+ * aws-sdk-client-mock, with stack outputs and the policy document both resolved from the same
+ * synthesized app (lib/local/assembly.ts's resolver: account 000000000000, us-east-1).
+ */
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { CancelReplayCommand, DescribeArchiveCommand, DescribeReplayCommand, EventBridgeClient, ListReplaysCommand, StartReplayCommand, TestEventPatternCommand } from '@aws-sdk/client-eventbridge';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { GetQueueAttributesCommand, ListMessageMoveTasksCommand, ReceiveMessageCommand, SQSClient, StartMessageMoveTaskCommand } from '@aws-sdk/client-sqs';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { IntrinsicResolver, LOCAL_ACCOUNT, LOCAL_REGION, loadAssembly, type CloudAssembly, type StackArtifact } from '../../lib/local/assembly';
+import { runCli } from '../../lib/ops/cli';
+import type { OpsCommand } from '../../lib/ops/command';
+import { createDlqCommands } from '../../lib/ops/dlq-commands';
+import { deadLetterQueues } from '../../lib/ops/deployment';
+import { createPatternTestCommand } from '../../lib/ops/pattern-commands';
+import { createReplayCommands } from '../../lib/ops/replay-commands';
+import { routeTable } from '../../lib/route-table';
+import { MonitoringOutput } from '../../lib/stack-outputs';
+import { capture, fakeRuntime } from '../ops/support';
+import { synthesize } from './synthesize';
+
+/** IAM service prefix of each client, and the commands whose IAM action is not their API name. */
+const CLIENTS = {
+  cloudformation: CloudFormationClient,
+  events: EventBridgeClient,
+  sqs: SQSClient,
+  lambda: LambdaClient,
+  states: SFNClient,
+  secretsmanager: SecretsManagerClient,
+} as const;
+const ACTION_NAMES: Record<string, string> = { 'lambda:Invoke': 'lambda:InvokeFunction' };
+
+/** Actions the policy grants for commands on other branches (`ops secret rotate`), not run here yet. */
+const GRANTED_FOR_COMMANDS_NOT_RUN_HERE = ['secretsmanager:PutSecretValue', 'secretsmanager:DescribeSecret', 'secretsmanager:ListSecretVersionIds'];
+
+interface Permission {
+  readonly action: string;
+  readonly resource: string;
+}
+
+interface Statement {
+  readonly Effect: string;
+  readonly Action: string | string[];
+  readonly Resource: string | string[];
+}
+
+const arn = (service: string, resource: string) => `arn:aws:${service}:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${resource}`;
+
+function queueArnOf(url: string): string {
+  const [, account, name] = new URL(url).pathname.split('/');
+  return `arn:aws:sqs:${LOCAL_REGION}:${account}:${name}`;
+}
+
+/** What IAM evaluates for one SDK call: its action on each resource the call names. */
+function permissionsOf(service: string, commandName: string, input: Record<string, unknown>): Permission[] {
+  const api = `${service}:${commandName.replace(/Command$/, '')}`;
+  const action = ACTION_NAMES[api] ?? api;
+  const on = (resource: string): Permission => ({ action, resource });
+  switch (action) {
+    case 'cloudformation:DescribeStacks':
+      return [on(arn('cloudformation', `stack/${String(input.StackName)}/5c0a1c10-0000-4000-8000-000000000000`))];
+    case 'events:DescribeArchive':
+      return [on(arn('events', `archive/${String(input.ArchiveName)}`))];
+    case 'events:StartReplay':
+      return [on(arn('events', `replay/${String(input.ReplayName)}`)), on(String(input.EventSourceArn))];
+    case 'events:DescribeReplay':
+    case 'events:CancelReplay':
+      return [on(arn('events', `replay/${String(input.ReplayName)}`))];
+    case 'events:ListReplays':
+    case 'events:TestEventPattern':
+      return [on('*')];
+    case 'sqs:StartMessageMoveTask': {
+      // SQS also checks that the caller may read and delete at the source and send to the destination.
+      const source = String(input.SourceArn);
+      const moves = [on(source), ...['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'].map((extra) => ({ action: extra, resource: source }))];
+      return input.DestinationArn ? [...moves, { action: 'sqs:SendMessage', resource: String(input.DestinationArn) }] : moves;
+    }
+    case 'sqs:ListMessageMoveTasks':
+      return [on(String(input.SourceArn))];
+    case 'lambda:InvokeFunction':
+      return [on(String(input.FunctionName))];
+    case 'states:StartExecution':
+      return [on(String(input.stateMachineArn))];
+    default:
+      if (service === 'sqs' && typeof input.QueueUrl === 'string') return [on(queueArnOf(input.QueueUrl))];
+      throw new Error(`the test does not know which resource ${action} acts on: teach permissionsOf`);
+  }
+}
+
+function glob(pattern: string, value: string): boolean {
+  const regex = new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 'i');
+  return regex.test(value);
+}
+
+const list = (value: string | string[]) => (Array.isArray(value) ? value : [value]);
+
+function allows(statements: readonly Statement[], permission: Permission): boolean {
+  return statements.some(
+    (statement) =>
+      statement.Effect === 'Allow' &&
+      list(statement.Action).some((action) => glob(action, permission.action)) &&
+      list(statement.Resource).some((resource) => glob(resource, permission.resource)),
+  );
+}
+
+let assembly: CloudAssembly;
+let resolver: IntrinsicResolver;
+let statements: Statement[];
+
+function stackNamed(name: string): StackArtifact {
+  return resolver.stack(name);
+}
+
+function outputsOf(stack: StackArtifact) {
+  return Object.entries(stack.template.Outputs ?? {}).map(([key, output]) => ({ OutputKey: key, OutputValue: String(resolver.resolve(output.Value, stack, key)) }));
+}
+
+beforeAll(() => {
+  assembly = loadAssembly(synthesize().app.synth().directory);
+  resolver = new IntrinsicResolver(assembly);
+  const monitoring = assembly.stacks.find((stack) => stack.stackName.endsWith('-fastio-monitoring')) as StackArtifact;
+  const policyRef = (monitoring.template.Outputs?.[MonitoringOutput.operatorPolicyArn]?.Value as { Ref: string }).Ref;
+  const document = monitoring.template.Resources[policyRef]?.Properties?.PolicyDocument as { Statement: unknown[] };
+  statements = resolver.resolve(document.Statement, monitoring, 'OperatorPolicy') as Statement[];
+});
+
+/** Runs each operator command the way an incident would, against mocks answering like AWS. */
+async function collectCalls(): Promise<Permission[]> {
+  const stubs = {
+    cloudformation: mockClient(CLIENTS.cloudformation),
+    events: mockClient(CLIENTS.events),
+    sqs: mockClient(CLIENTS.sqs),
+    lambda: mockClient(CLIENTS.lambda),
+    states: mockClient(CLIENTS.states),
+    secretsmanager: mockClient(CLIENTS.secretsmanager),
+  };
+  const mocks = Object.entries(stubs) as [string, { calls(): { args: unknown[] }[]; restore(): void }][];
+  const mock = <K extends keyof typeof stubs>(service: K) => stubs[service];
+  const stateful = assembly.stacks.find((stack) => stack.stackName.endsWith('-fastio-stateful')) as StackArtifact;
+  const archiveName = outputsOf(stateful).find((output) => output.OutputKey === 'ArchiveName')?.OutputValue;
+  const busArn = outputsOf(stateful).find((output) => output.OutputKey === 'EventBusArn')?.OutputValue;
+  const now = new Date('2026-11-22T12:00:00Z');
+  mock('cloudformation').on(DescribeStacksCommand).callsFake((input: { StackName: string }) => {
+    const stack = stackNamed(input.StackName);
+    return { Stacks: [{ StackName: stack.stackName, StackStatus: 'UPDATE_COMPLETE', CreationTime: now, Outputs: outputsOf(stack) }] };
+  });
+  mock('events').on(DescribeArchiveCommand).resolves({ ArchiveName: archiveName, EventSourceArn: busArn, RetentionDays: 30 });
+  mock('events').on(StartReplayCommand).resolves({ ReplayArn: arn('events', 'replay/r'), State: 'STARTING' });
+  mock('events').on(DescribeReplayCommand).resolves({ State: 'COMPLETED' });
+  mock('events').on(CancelReplayCommand).resolves({ State: 'CANCELLING' });
+  mock('states').on(StartExecutionCommand).resolves({ executionArn: arn('states', 'execution:m:e'), startDate: now });
+  mock('events').on(ListReplaysCommand).resolves({ Replays: [] });
+  mock('events').on(TestEventPatternCommand).resolves({ Result: true });
+  // The next receive hands out what a test step put here, once.
+  let waiting: { MessageId: string; ReceiptHandle: string; Body: string; Attributes: Record<string, string> }[] = [];
+  mock('sqs').on(ReceiveMessageCommand).callsFake(() => {
+    const Messages = waiting;
+    waiting = [];
+    return { Messages };
+  });
+  mock('sqs').on(GetQueueAttributesCommand).resolves({ Attributes: { ApproximateNumberOfMessages: '1', ApproximateNumberOfMessagesNotVisible: '0' } });
+  mock('sqs').on(StartMessageMoveTaskCommand).resolves({ TaskHandle: 'task-1' });
+  mock('sqs').on(ListMessageMoveTasksCommand).resolves({ Results: [{ TaskHandle: 'task-1', Status: 'COMPLETED', ApproximateNumberOfMessagesMoved: 1 }] });
+  mock('lambda').on(InvokeCommand).resolves({ StatusCode: 202 });
+  const event = { version: '0', id: 'e-1', 'detail-type': 'file.uploaded', source: 'fastio', account: LOCAL_ACCOUNT, time: '2026-11-22T10:00:00Z', region: LOCAL_REGION, resources: [], detail: { eventId: 'evt-1' } };
+  const bodies: Record<string, string> = {
+    'target-dlq': JSON.stringify(event),
+    'buffer-dlq': JSON.stringify(event),
+    'on-failure': JSON.stringify({ requestContext: { condition: 'RetriesExhausted' }, requestPayload: event }),
+    'workflow-failures': JSON.stringify({ executionArn: 'x', error: 'e', cause: 'c', input: event }),
+  };
+  const fake = fakeRuntime(now);
+  const commands: OpsCommand[] = [...createDlqCommands(fake.runtime), ...createReplayCommands(fake.runtime), createPatternTestCommand({ eventBridge: () => new EventBridgeClient({ region: LOCAL_REGION }) })];
+  const run = async (...argv: string[]) => {
+    const captured = capture();
+    const code = await runCli(commands, argv, captured.io);
+    if (code !== 0) throw new Error(`ops ${argv.join(' ')} exited ${code}: ${captured.stderr()}`);
+  };
+
+  try {
+    await run('dlq', 'list');
+    for (const queue of deadLetterQueues()) {
+      const deadLetter = (id: string) => ({ MessageId: id, ReceiptHandle: `rh-${id}`, Body: bodies[queue.role] ?? '', Attributes: { SentTimestamp: String(now.getTime() - 60_000) } });
+      waiting = [deadLetter('m-1')];
+      await run('dlq', 'peek', queue.name);
+      waiting = [deadLetter('m-2')];
+      await run('dlq', 'redrive', queue.name, '--max', '1');
+      if (queue.role === 'buffer-dlq') await run('dlq', 'redrive', queue.name, '--wait');
+    }
+    for (const route of routeTable) await run('replay', 'start', '--from', '-2h', '--to', '-1h', '--route', route.name, '--name', `r-${route.name}`, '--wait');
+    await run('replay', 'start', '--from', '-2h', '--to', '-1h', '--all-routes', '--name', 'r-all');
+    await run('replay', 'status', 'r-all');
+    await run('replay', 'list');
+    await run('replay', 'list', '--state', 'COMPLETED');
+    await run('replay', 'cancel', 'r-all');
+    await run('pattern', 'test', '--pattern', '{"source":["fastio"]}', '--event', JSON.stringify(event), '--live');
+
+    return mocks.flatMap(([service, stub]) =>
+      stub.calls().flatMap((call) => {
+        const command = call.args[0] as { constructor: { name: string }; input: Record<string, unknown> };
+        return permissionsOf(service, command.constructor.name, command.input);
+      }),
+    );
+  } finally {
+    for (const [, stub] of mocks) stub.restore();
+  }
+}
+
+describe('operator policy', () => {
+  let permissions: Permission[];
+  beforeAll(async () => {
+    permissions = await collectCalls();
+  });
+
+  it('allows every call the ops commands make, on the resource they make it on', () => {
+    expect(permissions.length).toBeGreaterThan(50);
+    const denied = permissions.filter((permission) => !allows(statements, permission)).map((permission) => `${permission.action} on ${permission.resource}`);
+    expect([...new Set(denied)]).toEqual([]);
+  });
+
+  it('grants no action the ops commands do not call', () => {
+    const called = new Set(permissions.map((permission) => permission.action));
+    const granted = new Set(statements.flatMap((statement) => list(statement.Action)));
+    expect([...granted].filter((action) => !called.has(action) && !GRANTED_FOR_COMMANDS_NOT_RUN_HERE.includes(action))).toEqual([]);
+  });
+
+  it('is scoped: only ListReplays and TestEventPattern, which take no resource, have a * resource', () => {
+    const unscoped = statements.filter((statement) => list(statement.Resource).includes('*')).flatMap((statement) => list(statement.Action));
+    expect(unscoped.sort()).toEqual(['events:ListReplays', 'events:TestEventPattern']);
+    // A queue of another deployment is not covered.
+    expect(allows(statements, { action: 'sqs:ReceiveMessage', resource: arn('sqs', 'prod-fastio-routing-documents-buffer-dlq') })).toBe(false);
+    expect(allows(statements, { action: 'cloudformation:DescribeStacks', resource: arn('cloudformation', 'stack/other-stack/1') })).toBe(false);
+  });
+
+  it('lets the operator rotate the signing secret, and only that secret', () => {
+    const secretArn = statements.flatMap((statement) => list(statement.Resource)).find((resource) => resource.includes(':secretsmanager:')) ?? '';
+    for (const action of GRANTED_FOR_COMMANDS_NOT_RUN_HERE) expect(allows(statements, { action, resource: secretArn }), action).toBe(true);
+    expect(allows(statements, { action: 'secretsmanager:GetSecretValue', resource: secretArn })).toBe(false);
+  });
+});
