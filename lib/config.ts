@@ -17,6 +17,8 @@ export interface AppConfig {
   readonly apiThrottleRateLimit: number;
   readonly apiThrottleBurstLimit: number;
   readonly consumerMaxConcurrency: number;
+  /** Concurrent executions reserved for the ingest function (taken out of the account's pool). */
+  readonly ingestReservedConcurrency: number;
   /** Import an existing Fast.io signing secret instead of creating one. */
   readonly signingSecretArn?: string;
 }
@@ -98,6 +100,9 @@ export function loadConfig(source: ContextSource): AppConfig {
     apiThrottleBurstLimit: burst,
     // SQS event sources accept a maximum concurrency from 2 to 1000.
     consumerMaxConcurrency: readInteger(source, 'consumerMaxConcurrency', 2, 1000),
+    // Lambda refuses a reservation that leaves the account fewer than 100 unreserved executions, which
+    // only the account knows; 0 would disable the function.
+    ingestReservedConcurrency: readInteger(source, 'ingestReservedConcurrency', 1, 10_000),
     signingSecretArn: readOptionalString(source, 'signingSecretArn', SECRET_ARN_PATTERN, 'a complete Secrets Manager secret ARN, or empty to create one'),
   };
 }

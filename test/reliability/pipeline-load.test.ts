@@ -5,8 +5,8 @@
  * the conservation check: every accepted webhook completed each route it matches exactly once or
  * waits in exactly one DLQ; after a redrive of whatever a burst dead-lettered, all completed.
  *
- * The HTTP API's stage throttling (50 rps in the template) is off here: at that rate 20,000
- * webhooks would take 400 s of mostly waiting; the throttle itself is exercised by pipeline-faults.
+ * The HTTP API's stage throttling is off here, so the figures measure the pipeline alone; the
+ * throttle itself is exercised by pipeline-faults and test/cost/capacity.
  * Measured on the 2-core dev machine: 70-90 s (alone or within npm test); the 8 min timeout leaves room for slower CI.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
