@@ -283,7 +283,7 @@ const PIPELINE_LATENCY_SECONDS = 10;
 /**
  * The local pipeline end to end (`npm start`'s, in this process, sender included, so both share the
  * machine's cores), at time scale 1: every AWS-side wait as deployed (the SQS batching window of
- * 1 s, visibility timeouts); the stage throttling (50 rps in the template) is off. Webhooks are the
+ * 1 s, visibility timeouts); the stage throttling of the template is off. Webhooks are the
  * reliability suites' mix (documents, agent actions, large media, untrusted deletions, unrouted
  * images) and "consumed" means the same conservation check: each route the webhook matches
  * completed exactly once.

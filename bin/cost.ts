@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import assumptions from '../lib/cost/assumptions.json';
 import prices from '../lib/cost/aws-prices.json';
+import { capacityLines, estimateCapacity, readCapacityFacts } from '../lib/cost/capacity';
 import { estimateDesign, estimateDirectWebhook, totalsByService, type CostEstimate } from '../lib/cost/cost-model';
 import { readTemplateFacts, type CfnTemplate } from '../lib/cost/template-facts';
 import { stackTemplateFile, type StackRole } from '../lib/synthesized-template';
@@ -76,20 +77,26 @@ function parseOptions(): { eventsPerMonth: number; detail: boolean; json: boolea
 
 const { eventsPerMonth, ...values } = parseOptions();
 
+const ingestTemplate = template('ingest', true) as CfnTemplate;
 const facts = readTemplateFacts(
-  { stateful: template('stateful', true) as CfnTemplate, ingest: template('ingest', true) as CfnTemplate, routing: template('routing', true) as CfnTemplate, monitoring: template('monitoring', false) },
+  { stateful: template('stateful', true) as CfnTemplate, ingest: ingestTemplate, routing: template('routing', true) as CfnTemplate, monitoring: template('monitoring', false) },
   routeTable,
 );
+const capacity = estimateCapacity(readCapacityFacts(ingestTemplate), routeTable, {
+  ingestDurationMs: assumptions.durationMs.value.ingest,
+  routeShare: assumptions.routeShare.value,
+});
 const design = estimateDesign(facts, prices, assumptions);
 const direct = estimateDirectWebhook(facts, prices, assumptions);
 
 if (values.json) {
   process.stdout.write(
-    `${JSON.stringify({ eventsPerMonth, prices: { region: prices.region, checked: prices.checked }, facts, design: { lines: design, totals: totalsByService(design, eventsPerMonth) }, directWebhook: { lines: direct, totals: totalsByService(direct, eventsPerMonth) } }, null, 2)}\n`,
+    `${JSON.stringify({ eventsPerMonth, prices: { region: prices.region, checked: prices.checked }, facts, design: { lines: design, totals: totalsByService(design, eventsPerMonth) }, directWebhook: { lines: direct, totals: totalsByService(direct, eventsPerMonth) }, capacity }, null, 2)}\n`,
   );
 } else {
   process.stdout.write(`AWS list prices, ${prices.region}, checked ${prices.checked}; ${eventsPerMonth.toLocaleString('en-US')} webhooks a month; assumptions in lib/cost/assumptions.json\n`);
   const ours = printEstimate('fastio-eventbridge (API, verify, bus + archive, routes, consumers, workflow)', design, eventsPerMonth, values.detail);
   const theirs = printEstimate("AWS's inbound-webhook design (function URL → Lambda → PutEvents)", direct, eventsPerMonth, values.detail);
   process.stdout.write(`\nThe API, archive, buffering, consumers and workflow add ${usd(ours - theirs)} a month at this volume.\n`);
+  process.stdout.write(`\ncapacity (from the templates; AWS default quotas per account and Region, see README)\n${capacityLines(capacity).join('\n')}\n`);
 }

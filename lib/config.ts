@@ -20,6 +20,8 @@ export interface AppConfig {
   readonly consumerMaxConcurrency: number;
   /** Entries larger than this many bytes carry a reference to the body in S3 instead of the body. */
   readonly claimCheckThresholdBytes: number;
+  /** Concurrent executions reserved for the ingest function (taken out of the account's pool). */
+  readonly ingestReservedConcurrency: number;
   /** Import an existing Fast.io signing secret instead of creating one. */
   readonly signingSecretArn?: string;
 }
@@ -103,6 +105,9 @@ export function loadConfig(source: ContextSource): AppConfig {
     consumerMaxConcurrency: readInteger(source, 'consumerMaxConcurrency', 2, 1000),
     // At most 200 KiB, so an inline event stays inside Step Functions' 256 KiB input with room for the envelope.
     claimCheckThresholdBytes: readInteger(source, 'claimCheckThresholdBytes', MIN_CLAIM_CHECK_THRESHOLD_BYTES, MAX_CLAIM_CHECK_THRESHOLD_BYTES),
+    // Lambda refuses a reservation that leaves the account fewer than 100 unreserved executions, which
+    // only the account knows; 0 would disable the function.
+    ingestReservedConcurrency: readInteger(source, 'ingestReservedConcurrency', 1, 10_000),
     signingSecretArn: readOptionalString(source, 'signingSecretArn', SECRET_ARN_PATTERN, 'a complete Secrets Manager secret ARN, or empty to create one'),
   };
 }

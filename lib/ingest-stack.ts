@@ -42,6 +42,8 @@ export class IngestStack extends Stack {
       // Fast.io expects an answer within a few seconds; a slow PutEvents should become a 503 it retries.
       timeout: Duration.seconds(6),
       memorySize: 1024,
+      // Its own share of the account's concurrency: a consumer backlog can never starve the edge.
+      reservedConcurrentExecutions: config.ingestReservedConcurrency,
     })
       .withEnvironment('EVENT_BUS_NAME', props.eventBus.eventBusName, (grantee) => props.eventBus.grantPutEventsTo(grantee))
       .withEnvironment('SIGNING_SECRET_ARN', props.signingSecret.secretArn, (grantee) => props.signingSecret.grantRead(grantee))

@@ -15,10 +15,11 @@ describe('loadConfig', () => {
       signatureScheme: 'auto',
       signatureToleranceSeconds: 300,
       rotationGraceHours: 24,
-      apiThrottleRateLimit: 50,
-      apiThrottleBurstLimit: 100,
+      apiThrottleRateLimit: 1000,
+      apiThrottleBurstLimit: 5000,
       consumerMaxConcurrency: 5,
       claimCheckThresholdBytes: 196608,
+      ingestReservedConcurrency: 100,
       signingSecretArn: undefined,
     });
   });
@@ -40,6 +41,7 @@ describe('loadConfig', () => {
     [{ signatureScheme: 'md5' }, 'config signatureScheme="md5" is invalid: expected one of auto, body-hmac, timestamped'],
     [{ consumerMaxConcurrency: '1' }, 'config consumerMaxConcurrency="1" is invalid: expected an integer from 2 to 1000'],
     [{ claimCheckThresholdBytes: '262144' }, 'config claimCheckThresholdBytes="262144" is invalid: expected an integer from 16384 to 204800'],
+    [{ ingestReservedConcurrency: '0' }, 'config ingestReservedConcurrency="0" is invalid: expected an integer from 1 to 10000'],
     [{ alarmEmail: 'not-an-email' }, 'config alarmEmail="not-an-email" is invalid: expected an email address, or empty for none'],
     [{ signingSecretArn: 'arn:aws:s3:::bucket' }, 'config signingSecretArn="arn:aws:s3:::bucket" is invalid: expected a complete Secrets Manager secret ARN, or empty to create one'],
     [{ apiThrottleRateLimit: '1000', apiThrottleBurstLimit: '5' }, 'config apiThrottleBurstLimit=5 is invalid: expected at least 1% of apiThrottleRateLimit (1000)'],

@@ -26,6 +26,11 @@ export interface ProjectFunctionProps {
    * @default logs.RetentionDays.ONE_MONTH
    */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * Concurrency set aside for this function alone, which also caps it.
+   * @default none: the function shares the account's unreserved pool
+   */
+  readonly reservedConcurrentExecutions?: number;
   /** Async invocation settings (only for functions invoked asynchronously). */
   readonly asyncInvoke?: Pick<NodejsFunctionProps, 'onFailure' | 'retryAttempts' | 'maxEventAge'>;
 }
@@ -61,6 +66,7 @@ export class ProjectFunction extends NodejsFunction {
       role,
       loggingFormat: lambda.LoggingFormat.JSON,
       ...props.asyncInvoke,
+      ...(props.reservedConcurrentExecutions === undefined ? {} : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
       environment: {
         POWERTOOLS_SERVICE_NAME: props.serviceName,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,

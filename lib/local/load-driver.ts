@@ -91,7 +91,7 @@ function tapEffects(pipeline: LocalPipeline): EffectLog {
 export interface ReliabilityPipelineOptions {
   /** Divides AWS-side waits; default 1000 (as the e2e tests). */
   readonly timeScale?: number;
-  /** The template's stage throttling (50 rps) unless overridden; false = none. */
+  /** The template's stage throttling unless overridden; false = none. */
   readonly apiThrottle?: LocalPipelineOptions['apiThrottle'];
 }
 

@@ -45,7 +45,7 @@ describe('IngestStack', () => {
     synthesized.templates.ingest.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       StageName: '$default',
       AutoDeploy: true,
-      DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+      DefaultRouteSettings: { ThrottlingRateLimit: 1000, ThrottlingBurstLimit: 5000 },
     });
   });
 
@@ -141,6 +141,24 @@ describe('IngestStack', () => {
     synthesized.templates.ingest.hasOutput('RotationGraceHours', { Value: '24' });
     synthesized.templates.ingest.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ ROTATION_GRACE_HOURS: '24' }) },
+    });
+  });
+
+  it('reserves the configured concurrency for the ingest function, so consumers can never starve it', () => {
+    // GIVEN the default config (cdk.json), THEN
+    synthesized.templates.ingest.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'fastio-ingest' }) },
+      ReservedConcurrentExecutions: 100,
+    });
+  });
+
+  it('takes the reservation from -c ingestReservedConcurrency', () => {
+    // GIVEN a context override as the CLI passes it: a string
+    const { templates } = synthesize({ ingestReservedConcurrency: '250' });
+    // THEN
+    templates.ingest.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'fastio-ingest' }) },
+      ReservedConcurrentExecutions: 250,
     });
   });
 });

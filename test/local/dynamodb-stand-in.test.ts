@@ -31,14 +31,18 @@ function condition(expression: string, item: Item | undefined, names?: Record<st
 }
 
 describe('condition expressions', () => {
-  const names = { '#lastEventAt': 'lastEventAt', '#deleted': 'deleted' };
-  const values = { ':eventAt': S('2025-11-18T14:32:07.000Z'), ':false': { BOOL: false } };
+  const names = { '#lastEventAt': 'lastEventAt', '#lastEventId': 'lastEventId', '#deleted': 'deleted' };
+  const values = { ':eventAt': S('2025-11-18T14:32:07.000Z'), ':eventId': S('evt_b'), ':false': { BOOL: false } };
+  const SAME_SECOND = S('2025-11-18T14:32:07.000Z');
 
   it.each([
     ['a new file', undefined, true],
     ['an older, live file', { lastEventAt: S('2025-11-18T10:00:00.000Z'), deleted: { BOOL: false } }, true],
     ['a newer file', { lastEventAt: S('2025-11-18T20:00:00.000Z'), deleted: { BOOL: false } }, false],
     ['a deleted file', { lastEventAt: S('2025-11-18T10:00:00.000Z'), deleted: { BOOL: true } }, false],
+    ['a live file last changed in the same second by a smaller event id', { lastEventAt: SAME_SECOND, lastEventId: S('evt_a'), deleted: { BOOL: false } }, true],
+    ['a live file last changed in the same second by a larger event id', { lastEventAt: SAME_SECOND, lastEventId: S('evt_c'), deleted: { BOOL: false } }, false],
+    ['a live file last changed by this very event', { lastEventAt: SAME_SECOND, lastEventId: S('evt_b'), deleted: { BOOL: false } }, false],
   ] as const)('the catalog upsert condition on %s', (_what, item, expected) => {
     expect(condition(UPSERT_CONDITION, item as Item | undefined, names, values)).toBe(expected);
   });
@@ -48,6 +52,8 @@ describe('condition expressions', () => {
     ['a live file, even a newer one', { lastEventAt: S('2025-11-18T20:00:00.000Z'), deleted: { BOOL: false } }, true],
     ['an older delete', { lastEventAt: S('2025-11-18T10:00:00.000Z'), deleted: { BOOL: true } }, true],
     ['a newer delete', { lastEventAt: S('2025-11-18T20:00:00.000Z'), deleted: { BOOL: true } }, false],
+    ['a delete in the same second by a smaller event id', { lastEventAt: SAME_SECOND, lastEventId: S('evt_a'), deleted: { BOOL: true } }, true],
+    ['a delete in the same second by a larger event id', { lastEventAt: SAME_SECOND, lastEventId: S('evt_c'), deleted: { BOOL: true } }, false],
   ] as const)('the catalog delete condition on %s', (_what, item, expected) => {
     expect(condition(DELETE_CONDITION, item as Item | undefined, names, values)).toBe(expected);
   });
@@ -182,13 +188,13 @@ describe('the DynamoDB JSON protocol through the real SDK client', () => {
       new UpdateCommand({
         TableName: 'catalog',
         Key: { workspaceId: 'ws-1', fileId: 'f-1' },
-        UpdateExpression: 'SET #lastEventAt = :eventAt, #deleted = :deleted',
+        UpdateExpression: 'SET #lastEventAt = :eventAt, #lastEventId = :eventId, #deleted = :deleted',
         ConditionExpression: UPSERT_CONDITION,
-        ExpressionAttributeNames: { '#lastEventAt': 'lastEventAt', '#deleted': 'deleted' },
-        ExpressionAttributeValues: { ':eventAt': '2025-11-18T14:32:07.000Z', ':deleted': false, ':false': false },
+        ExpressionAttributeNames: { '#lastEventAt': 'lastEventAt', '#lastEventId': 'lastEventId', '#deleted': 'deleted' },
+        ExpressionAttributeValues: { ':eventAt': '2025-11-18T14:32:07.000Z', ':eventId': 'evt_1', ':deleted': false, ':false': false },
       }),
     );
-    expect(dynamodb.scan('catalog')).toEqual([{ workspaceId: 'ws-1', fileId: 'f-1', lastEventAt: '2025-11-18T14:32:07.000Z', deleted: false }]);
+    expect(dynamodb.scan('catalog')).toEqual([{ workspaceId: 'ws-1', fileId: 'f-1', lastEventAt: '2025-11-18T14:32:07.000Z', lastEventId: 'evt_1', deleted: false }]);
     await expect(client.send(new UpdateItemCommand({ TableName: 'catalog', Key: { workspaceId: { S: 'ws-1' } }, UpdateExpression: 'SET a = :a', ExpressionAttributeValues: { ':a': { S: 'x' } } }))).rejects.toThrow(
       'The provided key element does not match the schema',
     );

@@ -45,8 +45,9 @@ const AUDIT_BROKEN_AGENT = 'agt_audit_broken';
 let running: RunningPipeline;
 let client: WebhookClient;
 beforeAll(async () => {
-  // The deployed stage throttling (50 rps, burst 100) stays on: its 429s are resent like 503s.
-  running = await startReliabilityPipeline({ timeScale: 1000 });
+  // A tight stage throttle (50 rps, burst 100; the defaults are far above what this pipeline serves)
+  // makes the API answer 429s, which are resent like 503s.
+  running = await startReliabilityPipeline({ timeScale: 1000, apiThrottle: { rateLimit: 50, burstLimit: 100 } });
   client = new WebhookClient(running.pipeline.webhookUrl, running.secret, 16);
 });
 afterAll(async () => {

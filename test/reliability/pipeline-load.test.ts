@@ -7,8 +7,8 @@
  * accepted webhook had each route's effect exactly once or waits in a DLQ; after a redrive of
  * whatever a burst dead-lettered, every effect happened exactly once.
  *
- * The HTTP API's stage throttling (50 rps in the template) is off here: at that rate 20,000
- * webhooks would take 400 s of mostly waiting; the throttle itself is exercised by pipeline-faults.
+ * The HTTP API's stage throttling is off here, so the figures measure the pipeline alone; the
+ * throttle itself is exercised by pipeline-faults and test/cost/capacity.
  * Measured on the 2-core dev machine: 70-90 s (alone or within npm test); the 8 min timeout leaves room for slower CI.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,0 +1,144 @@
+/**
+ * How many webhooks the deployment accepts, read from the synthesized ingest template (stage
+ * throttle, the ingest's reserved concurrency) and the cost assumptions (ingest duration, each
+ * route's share), beside the AWS default quotas that bind as the rate grows. The quotas are AWS's
+ * published defaults per account and Region (README cites the pages); yours may differ: Service Quotas.
+ */
+import type { Route } from '../route-table';
+import type { CfnTemplate } from './template-facts';
+
+export interface CapacityFacts {
+  /** HTTP API stage steady-state rate (requests/s) and token-bucket size. */
+  readonly stageRateLimit: number;
+  readonly stageBurstLimit: number;
+  /** ReservedConcurrentExecutions of the ingest function, undefined when it shares the account pool. */
+  readonly ingestReservedConcurrency: number | undefined;
+}
+
+/** AWS default quotas per account and Region (the largest Regions; several are lower elsewhere). */
+export const DEFAULT_QUOTAS = {
+  /** API Gateway, all APIs of the account: 10,000 rps, bucket of 5,000 (2,500 / 1,250 in smaller Regions). */
+  apiGatewayAccountRps: 10_000,
+  apiGatewayAccountBurst: 5_000,
+  /** Lambda concurrent executions, shared by every function without a reservation. */
+  lambdaAccountConcurrency: 1_000,
+  /** EventBridge PutEvents, us-east-1 (2,400 in us-east-2, lower in smaller Regions). One call per webhook. */
+  putEventsTps: 10_000,
+  /** Step Functions StartExecution (Standard) token-bucket refill, largest Regions. */
+  startExecutionRefillPerSecond: 300,
+} as const;
+
+type Resources = CfnTemplate['Resources'];
+
+function only(resources: Resources, type: string, where: (properties: Record<string, unknown>) => boolean = () => true): Record<string, unknown> {
+  const found = Object.values(resources).filter((resource) => resource.Type === type && where(resource.Properties ?? {}));
+  if (found.length !== 1) throw new Error(`expected one ${type} in the ingest template, found ${found.length}`);
+  return found[0]?.Properties ?? {};
+}
+
+function isIngestFunction(properties: Record<string, unknown>): boolean {
+  const variables = (properties.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
+  return variables.POWERTOOLS_SERVICE_NAME === 'fastio-ingest';
+}
+
+export function readCapacityFacts(ingest: CfnTemplate): CapacityFacts {
+  const settings = only(ingest.Resources, 'AWS::ApiGatewayV2::Stage').DefaultRouteSettings as
+    | { ThrottlingRateLimit?: number; ThrottlingBurstLimit?: number }
+    | undefined;
+  if (settings?.ThrottlingRateLimit === undefined || settings.ThrottlingBurstLimit === undefined) {
+    throw new Error('the webhook stage has no throttling settings');
+  }
+  const reserved = only(ingest.Resources, 'AWS::Lambda::Function', isIngestFunction).ReservedConcurrentExecutions;
+  return {
+    stageRateLimit: settings.ThrottlingRateLimit,
+    stageBurstLimit: settings.ThrottlingBurstLimit,
+    ingestReservedConcurrency: typeof reserved === 'number' ? reserved : undefined,
+  };
+}
+
+/** A limit and the webhook rate (per second) at which it starts to bind. */
+export interface CapacityLimit {
+  readonly name: string;
+  readonly webhooksPerSecond: number;
+  /** What happens to webhooks above it. */
+  readonly effect: string;
+}
+
+export interface Capacity {
+  readonly facts: CapacityFacts;
+  /** Webhooks the stage admits in `windowSeconds` starting with a full bucket: burst + rate × window. */
+  readonly burstWindowSeconds: number;
+  readonly admittedInBurstWindow: number;
+  /** What the ingest's concurrency serves per second at the assumed duration. */
+  readonly ingestPerSecond: number;
+  /** The lowest limit: the sustained rate the defaults accept. */
+  readonly sustainedPerSecond: number;
+  /** Every limit, lowest first. */
+  readonly limits: readonly CapacityLimit[];
+}
+
+export interface CapacityAssumptions {
+  readonly ingestDurationMs: number;
+  /** Share of webhooks each route matches. */
+  readonly routeShare: Readonly<Record<string, number>>;
+}
+
+export function estimateCapacity(facts: CapacityFacts, routes: readonly Route[], assumptions: CapacityAssumptions, burstWindowSeconds = 10): Capacity {
+  const durationSeconds = assumptions.ingestDurationMs / 1000;
+  const concurrency = facts.ingestReservedConcurrency ?? DEFAULT_QUOTAS.lambdaAccountConcurrency;
+  const ingestPerSecond = Math.floor(concurrency / durationSeconds);
+  const workflowShare = routes.filter((route) => route.target.kind === 'workflow').reduce((sum, route) => sum + (assumptions.routeShare[route.name] ?? 0), 0);
+  const limits: CapacityLimit[] = [
+    {
+      name: `HTTP API stage throttle (${facts.stageRateLimit}/s, burst ${facts.stageBurstLimit})`,
+      webhooksPerSecond: facts.stageRateLimit,
+      effect: '429, which Fast.io resends',
+    },
+    {
+      name:
+        facts.ingestReservedConcurrency === undefined
+          ? `Lambda account concurrency (${concurrency}, shared) at ${assumptions.ingestDurationMs} ms per webhook`
+          : `ingest reserved concurrency (${concurrency}) at ${assumptions.ingestDurationMs} ms per webhook`,
+      webhooksPerSecond: ingestPerSecond,
+      effect: 'Lambda throttles the ingest: an error answer Fast.io resends',
+    },
+    {
+      name: `API Gateway account throttle (${DEFAULT_QUOTAS.apiGatewayAccountRps}/s, burst ${DEFAULT_QUOTAS.apiGatewayAccountBurst}, all APIs of the account)`,
+      webhooksPerSecond: DEFAULT_QUOTAS.apiGatewayAccountRps,
+      effect: '429, which Fast.io resends',
+    },
+    {
+      name: `EventBridge PutEvents (${DEFAULT_QUOTAS.putEventsTps}/s, one per webhook)`,
+      webhooksPerSecond: DEFAULT_QUOTAS.putEventsTps,
+      effect: 'the ingest answers 503, which Fast.io resends',
+    },
+  ];
+  if (workflowShare > 0) {
+    limits.push({
+      name: `Step Functions StartExecution (refill ${DEFAULT_QUOTAS.startExecutionRefillPerSecond}/s) for the ${(workflowShare * 100).toFixed(1)}% of webhooks that start a review`,
+      webhooksPerSecond: Math.floor(DEFAULT_QUOTAS.startExecutionRefillPerSecond / workflowShare),
+      effect: 'EventBridge retries the start (up to its 2-hour retry policy), then the target DLQ',
+    });
+  }
+  limits.sort((a, b) => a.webhooksPerSecond - b.webhooksPerSecond);
+  return {
+    facts,
+    burstWindowSeconds,
+    admittedInBurstWindow: facts.stageBurstLimit + facts.stageRateLimit * burstWindowSeconds,
+    ingestPerSecond,
+    sustainedPerSecond: limits[0]?.webhooksPerSecond ?? 0,
+    limits,
+  };
+}
+
+/** The capacity section of `npm run cost`, one line each. */
+export function capacityLines(capacity: Capacity): string[] {
+  const { facts } = capacity;
+  const number = (value: number) => value.toLocaleString('en-US');
+  return [
+    `  burst      the stage admits ${number(facts.stageBurstLimit)} at once and ${number(capacity.admittedInBurstWindow)} within ${capacity.burstWindowSeconds} s (bucket ${number(facts.stageBurstLimit)} + ${number(facts.stageRateLimit)}/s); the ingest serves up to ${number(capacity.ingestPerSecond)}/s of them`,
+    `  sustained  ${number(capacity.sustainedPerSecond)} webhooks/s`,
+    '  binds first, as the rate grows:',
+    ...capacity.limits.map((limit, index) => `    ${index + 1}. ${number(limit.webhooksPerSecond).padStart(7)}/s  ${limit.name}: ${limit.effect}`),
+  ];
+}
