@@ -138,7 +138,7 @@ export class MonitoringStack extends Stack {
     const names = stackNames(props.config.stage);
     this.operatorPolicy = new OperatorPolicy(this, 'OperatorPolicy', {
       stage: props.config.stage,
-      stackNames: [names.stateful, names.routing],
+      stackNames: [names.stateful, names.ingest, names.routing],
       archive: props.archive,
       signingSecret: props.signingSecret,
       chains: props.chains,

@@ -12,9 +12,9 @@
  *   anything else: the program is on PATH.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { basename, delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { stackTemplateFile } from '../lib/synthesized-template';
 
@@ -162,6 +162,16 @@ function outputKeysOf(stackName: string): Set<string> {
   return new Set(Object.keys((JSON.parse(readFileSync(file, 'utf8')) as { Outputs?: Record<string, unknown> }).Outputs ?? {}));
 }
 
+/** README's `--value-file <f>` names the operator's own file; the dry run gets one with a sample value. */
+function withScratchValueFiles(argv: readonly string[]): string[] {
+  return argv.map((word, i) => {
+    if (argv[i - 1] !== '--value-file' || word === '-') return word;
+    const file = join(lsDir, basename(word));
+    writeFileSync(file, 'readme-sample-signing-secret\n');
+    return file;
+  });
+}
+
 /** Problems with one command, empty when it checks out. */
 async function problems(command: ReadmeCommand): Promise<string[]> {
   const [program, ...args] = command.words.map(withoutPlaceholders) as [string, ...string[]];
@@ -179,7 +189,7 @@ async function problems(command: ReadmeCommand): Promise<string[]> {
     const help = await runOps([...rest, '--help']);
     if (help.code !== 0) return [`ops rejects it: ${help.err.trim() || help.out.trim()}`];
     if (command.source === 'block') {
-      const dry = await runOps(rest);
+      const dry = await runOps(withScratchValueFiles(rest));
       if (dry.code !== 0 && dry.code !== 1) found.push(`ops exits ${dry.code} with AWS unreachable: ${dry.err.trim()}`);
     }
     return found;

@@ -72,7 +72,7 @@ export class OperatorPolicy extends Construct {
       }),
       new iam.PolicyStatement({
         sid: 'RotateTheSigningSecret',
-        actions: ['secretsmanager:PutSecretValue', 'secretsmanager:DescribeSecret', 'secretsmanager:ListSecretVersionIds'],
+        actions: ['secretsmanager:PutSecretValue', 'secretsmanager:ListSecretVersionIds'],
         resources: [props.signingSecret.secretArn],
       }),
     ];
