@@ -4,8 +4,9 @@
  * through AWS_ENDPOINT_URL, with the queue URLs moto's CloudFormation put in the stack outputs
  * (sqs.us-east-1.amazonaws.com). Outcomes are checked by their effects in moto.
  */
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { spawn } from 'node:child_process';
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
@@ -80,11 +81,13 @@ async function invokeIngest(body: string, headers: Record<string, string>): Prom
     body,
     isBase64Encoded: false,
   };
-  const script = `const { handler } = await import(${JSON.stringify(entry)}); const result = await handler(JSON.parse(process.env.EVENT), { awsRequestId: 'moto', functionName: 'ingest', getRemainingTimeInMillis: () => 6000 }); process.stdout.write('\\nRESULT ' + JSON.stringify(result) + '\\n');`;
+  const script = `const { handler } = await import(${JSON.stringify(entry)}); let input = ''; for await (const chunk of process.stdin) input += chunk; const result = await handler(JSON.parse(input), { awsRequestId: 'moto', functionName: 'ingest', getRemainingTimeInMillis: () => 6000 }); process.stdout.write('\\nRESULT ' + JSON.stringify(result) + '\\n');`;
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
-    env: { PATH: process.env.PATH, ...env, EVENT: JSON.stringify(event), AWS_ENDPOINT_URL: moto.endpoint, AWS_REGION: REGION, AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey, AWS_LAMBDA_FUNCTION_NAME: 'ingest' },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { PATH: process.env.PATH, ...env, AWS_ENDPOINT_URL: moto.endpoint, AWS_REGION: REGION, AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey, AWS_LAMBDA_FUNCTION_NAME: 'ingest' },
+    // The event goes through stdin: a large body would overflow the environment's size limit.
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
+  child.stdin.end(JSON.stringify(event));
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
@@ -134,6 +137,22 @@ describe('the ingest bundle', () => {
     expect(accepted.statusCode).toBe(202);
     expect(forged.statusCode).toBe(401);
     expect(eventIds(await take(queueUrl('documents', 'buffer')))).toEqual([eventId]);
+  });
+
+  it('claim-checks a 900 KiB body into the body bucket, and the event carries its reference', async () => {
+    const document = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/payloads/document-uploaded.json'), 'utf8')) as Record<string, unknown>;
+    const payload = JSON.stringify({ ...document, event_id: 'evt-moto-large', metadata: { notes: 'x'.repeat(900 * 1024) } });
+
+    const accepted = await invokeIngest(payload, sign(payload, deployment.secret));
+
+    expect(accepted.statusCode).toBe(202);
+    const [message] = await take(queueUrl('documents', 'buffer'));
+    const detail = (JSON.parse(message?.Body ?? '{}') as { detail: { eventId: string; payload?: unknown; bodyRef: { bucket: string; key: string; sizeBytes: number; sha256: string } } }).detail;
+    expect(detail.eventId).toBe('evt-moto-large');
+    expect(detail.payload).toBeUndefined();
+    expect(detail.bodyRef).toMatchObject({ bucket: deployment.stateful.get('BodyBucketName'), sizeBytes: Buffer.byteLength(payload), sha256: createHash('sha256').update(payload).digest('hex') });
+    const stored = await new S3Client({ region: REGION, endpoint: moto.endpoint, credentials: CREDENTIALS, forcePathStyle: true }).send(new GetObjectCommand({ Bucket: detail.bodyRef.bucket, Key: detail.bodyRef.key }));
+    expect(await stored.Body?.transformToString()).toBe(payload);
   });
 });
 
@@ -191,13 +210,15 @@ describe('replay commands', () => {
   it('start re-sends the archived webhook to the documents buffer; status, list and cancel see the replay', async () => {
     const buffer = queueUrl('documents', 'buffer');
     await take(buffer);
-    const started = await ops('replay', 'start', '--from', '-1h', '--to', 'now', '--route', 'documents', '--name', 'moto-replay-1', '--wait', '--json');
+    const started = await ops('replay', 'start', '--from', '-1h', '--to', 'now', '--force', '--route', 'documents', '--name', 'moto-replay-1', '--wait', '--json');
     expect(started.code, started.err).toBe(0);
     expect(JSON.parse(started.out)).toMatchObject({ state: 'COMPLETED' });
 
     // moto replays synchronously; the re-sent event carries replay-name, as on AWS.
     const replayed = (await take(buffer)).map((message) => JSON.parse(message.Body ?? '{}') as Record<string, unknown>).filter((event) => event['replay-name'] === 'moto-replay-1');
-    expect(replayed.map((event) => (event.detail as { eventId: string }).eventId)).toEqual([(JSON.parse(readFileSync(join(ROOT, 'test/fixtures/payloads/document-uploaded.json'), 'utf8')) as { event_id: string }).event_id]);
+    // Every webhook the ingest tests above published, the claim-checked one included.
+    const published = [(JSON.parse(readFileSync(join(ROOT, 'test/fixtures/payloads/document-uploaded.json'), 'utf8')) as { event_id: string }).event_id, 'evt-moto-large'];
+    expect(replayed.map((event) => (event.detail as { eventId: string }).eventId).sort()).toEqual(published.sort());
 
     const status = await ops('replay', 'status', 'moto-replay-1', '--json');
     expect(status.code, status.err).toBe(0);

@@ -178,7 +178,7 @@ export async function deployToMoto(endpoint: string, cdkOut: string, stage = 'de
       .filter(([, output]) => JSON.stringify(output.Value) === JSON.stringify({ Ref: busEntry?.[0] }))
       .map(([key]) => [key, String(busEntry?.[1].Properties?.Name)]),
   );
-  const stateful = await createStack(cfn, names.stateful, motoTemplate(statefulTemplate, ['AWS::Events::EventBus', 'AWS::Events::Archive'], { ...secretOutputs, ...busOutputs }));
+  const stateful = await createStack(cfn, names.stateful, motoTemplate(statefulTemplate, ['AWS::Events::EventBus', 'AWS::Events::Archive', 'AWS::S3::Bucket'], { ...secretOutputs, ...busOutputs }));
   const busName = stateful.get('EventBusName') ?? '';
   const busArn = stateful.get('EventBusArn') ?? '';
 
