@@ -81,6 +81,18 @@ function reject(deliveryId: string, reason: RejectionReason): Response {
   }
 }
 
+/** An AWS call a verified delivery needs failed: count it, say why, and let Fast.io retry. */
+function unavailableAfterFailure(
+  metric: (typeof MetricName)[keyof typeof MetricName],
+  message: string,
+  outcome: string,
+  fields: Record<string, unknown>,
+): Response {
+  metrics.addMetric(metric, MetricUnit.Count, 1);
+  logger.error(message, { ...fields, outcome });
+  return UNAVAILABLE();
+}
+
 /** Not refused: the signature may be made with a secret version put since the last read. */
 function deferUntilSecretRefresh(deliveryId: string, retryAfterSeconds: number): Response {
   countRejection(REJECTION_REASONS.awaitingSecretRefresh);
@@ -141,17 +153,14 @@ async function handle(event: APIGatewayProxyEventV2, deliveryId: string): Promis
     bodyRef = bodyRefOf(config.bodyBucketName, rawBody);
     const stored = await storeBody(s3, bodyRef, rawBody);
     if (!stored.ok) {
-      metrics.addMetric(MetricName.bodyStoreFailed, MetricUnit.Count, 1);
-      logger.error('storing the body in S3 failed', {
+      return unavailableAfterFailure(MetricName.bodyStoreFailed, 'storing the body in S3 failed', 'body-store-failed', {
         deliveryId,
         eventId: fastioEventId,
-        outcome: 'body-store-failed',
         bodyKey: bodyRef.key,
         bodyBytes: bodyRef.sizeBytes,
         errorCode: stored.errorCode,
         errorMessage: stored.errorMessage,
       });
-      return UNAVAILABLE();
     }
     entry = { ...toEntry(claimChecked(envelope, bodyRef)), EventBusName: config.eventBusName };
   }
@@ -159,16 +168,13 @@ async function handle(event: APIGatewayProxyEventV2, deliveryId: string): Promis
   const quarantineReason = envelope.detailType === QUARANTINE_DETAIL_TYPE && 'reason' in envelope.detail ? envelope.detail.reason : undefined;
   const result = await publishEntry(eventBridge, entry);
   if (!result.ok) {
-    metrics.addMetric(MetricName.publishFailed, MetricUnit.Count, 1);
-    logger.error('publishing to EventBridge failed', {
+    return unavailableAfterFailure(MetricName.publishFailed, 'publishing to EventBridge failed', 'publish-failed', {
       deliveryId,
       eventId: fastioEventId,
-      outcome: 'publish-failed',
       errorCode: result.errorCode,
       errorMessage: result.errorMessage,
       attempts: result.attempts,
     });
-    return UNAVAILABLE();
   }
 
   metrics.addMetric(MetricName.webhookAccepted, MetricUnit.Count, 1);

@@ -1,5 +1,10 @@
 import { PutEventsCommand, type EventBridgeClient, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 
+/** An SDK call's failure as the ingest logs it: the error's name as a code, and its message. */
+export function describeCallError(error: unknown): { readonly errorCode: string; readonly errorMessage: string } {
+  return error instanceof Error ? { errorCode: error.name, errorMessage: error.message } : { errorCode: 'Error', errorMessage: String(error) };
+}
+
 /** PutEvents entry error codes worth one more attempt (AWS: InternalFailure, ThrottlingException). */
 export const RETRYABLE_ENTRY_ERRORS: ReadonlySet<string> = new Set(['InternalFailure', 'InternalException', 'ThrottlingException']);
 
@@ -20,9 +25,8 @@ async function putOnce(client: EventBridgeClient, entry: PutEventsRequestEntry):
     };
   } catch (error) {
     // The SDK has already retried throttling and transient errors by its own policy.
-    const name = error instanceof Error ? error.name : 'Error';
-    const message = error instanceof Error ? error.message : String(error);
-    return { ok: false, errorCode: `call:${name}`, errorMessage: message, attempts: 1 };
+    const { errorCode, errorMessage } = describeCallError(error);
+    return { ok: false, errorCode: `call:${errorCode}`, errorMessage, attempts: 1 };
   }
 }
 

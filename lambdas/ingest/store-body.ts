@@ -1,5 +1,6 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { BodyRef } from '../../lib/fastio-envelope';
+import { describeCallError } from './publish';
 
 export type StoreResult = { readonly ok: true } | { readonly ok: false; readonly errorCode: string; readonly errorMessage: string };
 
@@ -22,8 +23,6 @@ export async function storeBody(client: S3Client, ref: BodyRef, rawBody: Buffer)
     );
     return { ok: true };
   } catch (error) {
-    const name = error instanceof Error ? error.name : 'Error';
-    const message = error instanceof Error ? error.message : String(error);
-    return { ok: false, errorCode: name, errorMessage: message };
+    return { ok: false, ...describeCallError(error) };
   }
 }
