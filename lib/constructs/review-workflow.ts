@@ -277,10 +277,11 @@ export class ReviewWorkflow extends Construct {
     }
 
     // ---- the flow ---------------------------------------------------------------------------------
-    const rejectInvalid = new sfn.Choice(this, 'DescribeInvalidInput');
+    // The first unusable field names the reason; an event with all of them is claimed.
+    const validateInput = new sfn.Choice(this, 'ValidateInput');
     for (const [path, field] of REQUIRED_FIELDS) {
       const stateId = `Reject${field.replace(/^detail\./, '').replace(/(^|[-.])([a-z])/g, (_, __, letter: string) => letter.toUpperCase())}`;
-      rejectInvalid.when(
+      validateInput.when(
         sfn.Condition.not(usable(path)),
         new sfn.Pass(this, stateId, {
           // Replaces the state: the input may not even be an object, and the failure message takes the event from $$.Execution.Input.
@@ -288,9 +289,7 @@ export class ReviewWorkflow extends Construct {
         }).next(sendToFailureQueue),
       );
     }
-    rejectInvalid.otherwise(
-      new sfn.Pass(this, 'RejectUnknown', { result: sfn.Result.fromObject({ failure: { Error: 'InvalidReviewInput', Cause: 'the event is not one the review can process' } }) }).next(sendToFailureQueue),
-    );
+    validateInput.otherwise(claim);
 
     const classifyThenNotify = new sfn.Choice(this, 'ClassifyByExtension')
       .when(sfn.Condition.and(hasExtension, isOneOf(VIDEO_EXTENSIONS)), classify('video'))
@@ -328,10 +327,6 @@ export class ReviewWorkflow extends Construct {
         .otherwise(classifyThenNotify),
     );
 
-    const definition = new sfn.Choice(this, 'ValidateInput')
-      .when(sfn.Condition.and(...REQUIRED_FIELDS.map(([path]) => usable(path))), claim)
-      .otherwise(rejectInvalid);
-
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
@@ -339,7 +334,7 @@ export class ReviewWorkflow extends Construct {
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineName,
       stateMachineType: sfn.StateMachineType.STANDARD,
-      definitionBody: sfn.DefinitionBody.fromChainable(definition),
+      definitionBody: sfn.DefinitionBody.fromChainable(validateInput),
       timeout: Duration.minutes(15),
       tracingEnabled: true,
       logs: {
