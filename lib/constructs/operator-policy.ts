@@ -51,11 +51,6 @@ export class OperatorPolicy extends Construct {
         resources: [Arn.format({ service: 'events', resource: 'replay', resourceName: '*' }, stack)],
       }),
       new iam.PolicyStatement({
-        sid: 'ListReplaysAndTestPatterns',
-        actions: ['events:ListReplays', 'events:TestEventPattern'],
-        resources: ['*'],
-      }),
-      new iam.PolicyStatement({
         sid: 'ReadAndRedriveDeadLetters',
         actions: ['sqs:GetQueueAttributes', 'sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage'],
         resources: deadLetterQueues.map((queue) => queue.queueArn),
@@ -76,6 +71,15 @@ export class OperatorPolicy extends Construct {
         resources: [props.signingSecret.secretArn],
       }),
     ];
+    // ListReplays and TestEventPattern have no resource type in the Service Authorization Reference,
+    // so IAM matches them only on all resources; the condition holds them to this deployment's Region.
+    const listAndTest = new iam.PolicyStatement({
+      sid: 'ListReplaysAndTestPatterns',
+      actions: ['events:ListReplays', 'events:TestEventPattern'],
+      conditions: { StringEquals: { 'aws:RequestedRegion': stack.region } },
+    });
+    listAndTest.addAllResources();
+    statements.push(listAndTest);
     if (functions.length > 0) {
       statements.push(new iam.PolicyStatement({ sid: 'RedeliverToFunctions', actions: ['lambda:InvokeFunction'], resources: functions.map((fn) => fn.functionArn) }));
     }
@@ -91,7 +95,7 @@ export class OperatorPolicy extends Construct {
 
     Validations.of(this.policy).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'events:ListReplays and events:TestEventPattern support no resource-level permissions; every other statement names this deployment\'s resources.',
+      reason: 'events:ListReplays and events:TestEventPattern support no resource-level permissions (no resource type in the Service Authorization Reference); the statement is limited to this deployment\'s Region, and every other statement names this deployment\'s resources.',
     });
     Validations.of(this.policy).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:replay/*]',

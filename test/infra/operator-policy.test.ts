@@ -46,6 +46,7 @@ interface Statement {
   readonly Effect: string;
   readonly Action: string | string[];
   readonly Resource: string | string[];
+  readonly Condition?: Record<string, Record<string, string>>;
 }
 
 const arn = (service: string, resource: string) => `arn:aws:${service}:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${resource}`;
@@ -247,8 +248,10 @@ describe('operator policy', () => {
   });
 
   it('is scoped: only ListReplays and TestEventPattern, which take no resource, have a * resource', () => {
-    const unscoped = statements.filter((statement) => list(statement.Resource).includes('*')).flatMap((statement) => list(statement.Action));
-    expect(unscoped.sort()).toEqual(['events:ListReplays', 'events:TestEventPattern']);
+    const unscopedStatements = statements.filter((statement) => list(statement.Resource).includes('*'));
+    expect(unscopedStatements.flatMap((statement) => list(statement.Action)).sort()).toEqual(['events:ListReplays', 'events:TestEventPattern']);
+    // They take no resource, so the one statement that names all resources is held to the deployment's Region.
+    expect(unscopedStatements.map((statement) => statement.Condition)).toEqual([{ StringEquals: { 'aws:RequestedRegion': LOCAL_REGION } }]);
     // A queue of another deployment is not covered.
     expect(allows(statements, { action: 'sqs:ReceiveMessage', resource: arn('sqs', 'prod-fastio-routing-documents-buffer-dlq') })).toBe(false);
     expect(allows(statements, { action: 'cloudformation:DescribeStacks', resource: arn('cloudformation', 'stack/other-stack/1') })).toBe(false);
