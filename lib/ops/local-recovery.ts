@@ -16,6 +16,14 @@ import { OperationFailed, UsageError, type CommandIo } from './command';
 import type { Route } from '../route-table';
 import { assertWithinRetention, formatDuration } from './time-window';
 
+/** One line per route of a local replay: what its rule took, and what it did not match. */
+function printRouteCounts(io: CommandIo, replay: Pick<LocalReplay, 'routes' | 'delivered' | 'notMatched'>): void {
+  for (const route of replay.routes) {
+    const refused = replay.notMatched[route] ?? 0;
+    io.out(`  ${route}: ${replay.delivered[route] ?? 0} delivered${refused ? `, ${refused} not matched by its rule` : ''}`);
+  }
+}
+
 export async function replayLocally(
   request: { from: Date; to: Date; routes: readonly Route[]; allRoutes: boolean; name?: string; now: Date },
   io: CommandIo,
@@ -34,10 +42,7 @@ export async function replayLocally(
     return 0;
   }
   io.out(`replay ${result.name} ${result.state} (local): ${result.eventsReplayed} archived event(s) from ${result.from} to ${result.to}`);
-  for (const route of result.routes) {
-    const refused = result.notMatched[route] ?? 0;
-    io.out(`  ${route}: ${result.delivered[route] ?? 0} delivered${refused ? `, ${refused} not matched by its rule` : ''}`);
-  }
+  printRouteCounts(io, result);
   return 0;
 }
 
@@ -115,10 +120,7 @@ export async function replayStatusLocally(name: string, io: CommandIo, json: boo
   io.out(`replay ${replay.name} ${replay.state} (local pipeline)`);
   io.out(`  window    ${localWindowText(replay)}`);
   io.out(`  events    ${replay.eventsReplayed} archived event(s) replayed`);
-  for (const route of replay.routes) {
-    const refused = replay.notMatched[route] ?? 0;
-    io.out(`  ${route}: ${replay.delivered[route] ?? 0} delivered${refused ? `, ${refused} not matched by its rule` : ''}`);
-  }
+  printRouteCounts(io, replay);
   io.out(`  started   ${replay.replayStartTime}`);
   io.out(`  ended     ${replay.replayEndTime}`);
   return 0;
