@@ -179,13 +179,20 @@ function prop(resource: CfnResource, key: string): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
+/** The pseudo parameters' local values; AWS::StackName depends on the stack and is resolved apart. */
+const PSEUDO_PARAMETERS: Readonly<Record<string, string>> = {
+  'AWS::Region': LOCAL_REGION,
+  'AWS::AccountId': LOCAL_ACCOUNT,
+  'AWS::Partition': LOCAL_PARTITION,
+  'AWS::URLSuffix': 'amazonaws.com',
+};
+
 /** A name built only from literals and pseudo parameters (`Fn::Join` of `AWS::AccountId` …), resolved locally. */
 function pseudoResolved(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
   const join = (value as { 'Fn::Join'?: [string, unknown[]] } | undefined)?.['Fn::Join'];
   if (!Array.isArray(join)) return undefined;
-  const pseudo: Record<string, string> = { 'AWS::AccountId': LOCAL_ACCOUNT, 'AWS::Region': LOCAL_REGION, 'AWS::Partition': LOCAL_PARTITION };
-  const parts = join[1].map((part) => (typeof part === 'string' ? part : pseudo[String((part as { Ref?: unknown }).Ref)]));
+  const parts = join[1].map((part) => (typeof part === 'string' ? part : PSEUDO_PARAMETERS[String((part as { Ref?: unknown }).Ref)]));
   return parts.every((part) => part !== undefined) ? parts.join(join[0]) : undefined;
 }
 
@@ -332,21 +339,11 @@ export class IntrinsicResolver {
   }
 
   private ref(name: string, stack: StackArtifact, where: string): string {
-    switch (name) {
-      case 'AWS::Region':
-        return LOCAL_REGION;
-      case 'AWS::AccountId':
-        return LOCAL_ACCOUNT;
-      case 'AWS::Partition':
-        return LOCAL_PARTITION;
-      case 'AWS::URLSuffix':
-        return 'amazonaws.com';
-      case 'AWS::StackName':
-        return stack.stackName;
-      default:
-        if (!stack.template.Resources[name]) throw new Error(`${where}: Ref to unknown resource ${name} in ${stack.id}`);
-        return physicalResource(stack, name).ref;
-    }
+    const pseudo = PSEUDO_PARAMETERS[name];
+    if (pseudo !== undefined) return pseudo;
+    if (name === 'AWS::StackName') return stack.stackName;
+    if (!stack.template.Resources[name]) throw new Error(`${where}: Ref to unknown resource ${name} in ${stack.id}`);
+    return physicalResource(stack, name).ref;
   }
 
   private getAtt(logicalId: string, attribute: string, stack: StackArtifact, where: string): string {
