@@ -277,19 +277,20 @@ export class ReviewWorkflow extends Construct {
     }
 
     // ---- the flow ---------------------------------------------------------------------------------
-    // The first unusable field names the reason; an event with all of them is claimed.
-    const validateInput = new sfn.Choice(this, 'ValidateInput');
-    for (const [path, field] of REQUIRED_FIELDS) {
+    // An event with every field the review reads is claimed (the first branch: the success path);
+    // otherwise the first unusable field names the reason. When all but the last are usable, the
+    // last is the one that is not, so the default branch rejects it and no branch is unreachable.
+    const rejections = REQUIRED_FIELDS.map(([path, field]) => {
       const stateId = `Reject${field.replace(/^detail\./, '').replace(/(^|[-.])([a-z])/g, (_, __, letter: string) => letter.toUpperCase())}`;
-      validateInput.when(
-        sfn.Condition.not(usable(path)),
-        new sfn.Pass(this, stateId, {
-          // Replaces the state: the input may not even be an object, and the failure message takes the event from $$.Execution.Input.
-          result: sfn.Result.fromObject({ failure: { Error: 'InvalidReviewInput', Cause: `${field} is missing, empty or not a string: the review needs it` } }),
-        }).next(sendToFailureQueue),
-      );
-    }
-    validateInput.otherwise(claim);
+      const reject = new sfn.Pass(this, stateId, {
+        // Replaces the state: the input may not even be an object, and the failure message takes the event from $$.Execution.Input.
+        result: sfn.Result.fromObject({ failure: { Error: 'InvalidReviewInput', Cause: `${field} is missing, empty or not a string: the review needs it` } }),
+      }).next(sendToFailureQueue);
+      return { path, reject };
+    });
+    const validateInput = new sfn.Choice(this, 'ValidateInput').when(sfn.Condition.and(...REQUIRED_FIELDS.map(([path]) => usable(path))), claim);
+    for (const { path, reject } of rejections.slice(0, -1)) validateInput.when(sfn.Condition.not(usable(path)), reject);
+    validateInput.otherwise((rejections.at(-1) as (typeof rejections)[number]).reject);
 
     const classifyThenNotify = new sfn.Choice(this, 'ClassifyByExtension')
       .when(sfn.Condition.and(hasExtension, isOneOf(VIDEO_EXTENSIONS)), classify('video'))
