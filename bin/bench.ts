@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { parseArgsProblem } from '../lib/ops/cli';
 import { compilePattern } from '../lib/pattern-matcher';
 import { routeTable } from '../lib/route-table';
 import { completeEvent } from '../lib/route-samples';
@@ -378,8 +379,7 @@ function parseBenchArgs(): { json: boolean; sections: string[] } {
   try {
     ({ values } = parseArgs({ options: { json: { type: 'boolean' }, only: { type: 'string' } }, strict: true }));
   } catch (error) {
-    // Node's first sentence only: some of its messages run over three lines.
-    throw new BenchUsageError(((error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '').split('. ')[0]);
+    throw new BenchUsageError(parseArgsProblem(error));
   }
   const sections = values.only === undefined ? Object.keys(SECTIONS) : values.only.split(',');
   for (const name of sections) {

@@ -13,7 +13,7 @@ import { capacityLines, estimateCapacity, readCapacityFacts } from '../lib/cost/
 import { estimateDesign, estimateDirectWebhook, totalsByService, type CostEstimate } from '../lib/cost/cost-model';
 import { readTemplateFacts, type CfnTemplate } from '../lib/cost/template-facts';
 import { stackTemplateFile, type StackRole } from '../lib/synthesized-template';
-import { joinNegativeValues } from '../lib/ops/cli';
+import { joinNegativeValues, parseArgsProblem } from '../lib/ops/cli';
 import { routeTable } from '../lib/route-table';
 
 const CDK_OUT = fileURLToPath(new URL('../cdk.out/', import.meta.url));
@@ -66,8 +66,7 @@ function parseOptions(): { eventsPerMonth: number; detail: boolean; json: boolea
     // joinNegativeValues: `--events-per-month -5` is a bad number, not an unknown option `-5`.
     ({ values } = parseArgs({ args: joinNegativeValues(process.argv.slice(2), OPTIONS), options: OPTIONS, strict: true, allowPositionals: false }));
   } catch (error) {
-    // Node's parser wording, first sentence only, plus the synopsis.
-    fail(`${error instanceof Error ? (error.message.split('. ')[0] ?? error.message) : String(error)}; ${USAGE}`);
+    fail(`${parseArgsProblem(error)}; ${USAGE}`);
   }
   const raw = values['events-per-month'];
   const eventsPerMonth = raw === undefined ? 1_000_000 : /^\d+$/.test(raw.trim()) ? Number(raw) : Number.NaN;

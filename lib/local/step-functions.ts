@@ -9,6 +9,7 @@
 import './node20-polyfills';
 import { randomUUID } from 'node:crypto';
 import { StateMachine } from 'aws-local-stepfunctions';
+import { SMALLEST_TARGET_INPUT_BYTES } from '../fastio-envelope';
 import type { Activity } from './activity';
 import type { Clock } from './clock';
 import { DynamoDbError } from './dynamodb-expressions';
@@ -25,7 +26,7 @@ type TaskHandler = (input: Json) => Promise<Json>;
 
 /** A service error as Step Functions surfaces it to Retry / Catch. */
 /** StartExecution refuses larger input (what the ingest's claim-check keeps events under). */
-export const MAX_EXECUTION_INPUT_BYTES = 256 * 1024;
+export const MAX_EXECUTION_INPUT_BYTES = SMALLEST_TARGET_INPUT_BYTES;
 
 export class IntegrationError extends Error {
   constructor(name: string, message: string) {

@@ -63,6 +63,15 @@ export function describeError(error: unknown): string {
   return String(error);
 }
 
+/**
+ * What node:util parseArgs said, as one clause: its first line, first sentence (some of its
+ * messages run over three lines). The ops CLI, bench and cost all answer bad arguments with it.
+ */
+export function parseArgsProblem(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return (message.split('\n')[0] ?? '').split('. ')[0] ?? '';
+}
+
 function isParseArgsError(error: unknown): error is TypeError {
   return error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS');
 }
@@ -107,8 +116,8 @@ export async function runCli(commands: readonly OpsCommand[], argv: readonly str
     return await command.run({ positionals: parsed.positionals, options: parsed.values, io });
   } catch (error) {
     if (isParseArgsError(error)) {
-      // Node's own wording (its first sentence: some messages run over three lines), plus where to look.
-      io.err(`error: ${(error.message.split('\n')[0] ?? '').split('. ')[0]}; usage: npm run ops -- ${[...command.path, command.usage].join(' ')}`);
+      // Node's own wording, plus where to look.
+      io.err(`error: ${parseArgsProblem(error)}; usage: npm run ops -- ${[...command.path, command.usage].join(' ')}`);
       return EXIT_USAGE;
     }
     io.err(`error: ${describeError(error)}`);
