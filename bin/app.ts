@@ -1,8 +1,8 @@
 #!/usr/bin/env -S npx tsx
 /** The CDK app: `npm run synth`, `npx cdk deploy --all`. */
 import { ConfigError } from '../lib/config';
-import { buildApp } from '../lib/fastio-app';
-import { RouteTableError } from '../lib/routing-stack';
+import { buildApp } from '../lib/stacks/fastio-app';
+import { RouteTableError } from '../lib/stacks/routing-stack';
 
 try {
   buildApp().app.synth();

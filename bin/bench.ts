@@ -16,10 +16,10 @@ import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parseArgsProblem } from '../lib/ops/cli';
-import { compilePattern } from '../lib/pattern-matcher';
+import { compilePattern } from '../lib/domain/pattern-matcher';
 import { routeTable } from '../lib/route-table';
-import { completeEvent } from '../lib/route-samples';
-import { signWebhook } from '../lib/webhook-signature';
+import { completeEvent } from '../lib/domain/route-samples';
+import { signWebhook } from '../lib/domain/webhook-signature';
 import type { Delivery } from '../lib/local/load-driver';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

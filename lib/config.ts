@@ -3,8 +3,8 @@
  * validated before any construct is created so a bad value stops synth with one clear line.
  */
 
-import { MAX_CLAIM_CHECK_THRESHOLD_BYTES, MIN_CLAIM_CHECK_THRESHOLD_BYTES } from './fastio-envelope';
-import { SIGNATURE_SCHEME_SETTINGS, type SignatureSchemeSetting } from './webhook-signature';
+import { MAX_CLAIM_CHECK_THRESHOLD_BYTES, MIN_CLAIM_CHECK_THRESHOLD_BYTES } from './domain/fastio-envelope';
+import { SIGNATURE_SCHEME_SETTINGS, type SignatureSchemeSetting } from './domain/webhook-signature';
 
 export interface AppConfig {
   /** Prefixes every stack name, so several deployments can share an account. */

@@ -2,9 +2,9 @@
  * THE ROUTE TABLE: where to change a route.
  *
  * Each entry becomes one EventBridge rule on the bus with its whole target chain (see
- * lib/routing-stack.ts). Patterns are plain EventBridge JSON, exactly what the AWS console and
+ * lib/stacks/routing-stack.ts). Patterns are plain EventBridge JSON, exactly what the AWS console and
  * `aws events test-event-pattern` take, and they match the normalized envelope the ingest
- * publishes (lib/fastio-envelope.ts): `detail.extension` is lower-case without the dot,
+ * publishes (lib/domain/fastio-envelope.ts): `detail.extension` is lower-case without the dot,
  * `detail.sizeBytes` a number, `detail.agentId` present only when an agent acted.
  *
  * Every route carries sample events that must and must not match; `npm test` runs them all, and

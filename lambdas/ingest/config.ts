@@ -3,12 +3,12 @@ import {
   DEFAULT_CLAIM_CHECK_THRESHOLD_BYTES,
   MAX_CLAIM_CHECK_THRESHOLD_BYTES,
   MIN_CLAIM_CHECK_THRESHOLD_BYTES,
-} from '../../lib/fastio-envelope';
+} from '../../lib/domain/fastio-envelope';
 import {
   DEFAULT_TOLERANCE_SECONDS,
   SIGNATURE_SCHEME_SETTINGS,
   type SignatureSchemeSetting,
-} from '../../lib/webhook-signature';
+} from '../../lib/domain/webhook-signature';
 
 export interface IngestConfig {
   readonly eventBusName: string;

@@ -1,7 +1,7 @@
 /**
  * The ingest function: the "signature authorizer" of DESIGN.md and the only writer to the bus.
  *
- * POST /webhooks/fastio → verify the HMAC over the exact raw body → normalize (lib/fastio-envelope)
+ * POST /webhooks/fastio → verify the HMAC over the exact raw body → normalize (lib/domain/fastio-envelope)
  * → [entry over the claim-check threshold: PutObject the raw body, the event carries a reference]
  * → PutEvents → 202 {"fastioEventId", "eventBridgeEventId"}. Statuses:
  *   202 published (including quarantined authentic deliveries, and bodies up to Lambda's 6 MB limit)
@@ -24,8 +24,8 @@ import {
   toEntry,
   toEnvelope,
   type BodyRef,
-} from '../../lib/fastio-envelope';
-import { matchesSecret, parseSignatureHeaders, screenSignatures } from '../../lib/webhook-signature';
+} from '../../lib/domain/fastio-envelope';
+import { matchesSecret, parseSignatureHeaders, screenSignatures } from '../../lib/domain/webhook-signature';
 import { MetricName } from '../shared/metric-names';
 import { logger, metrics } from '../shared/powertools';
 import { eventBridge, s3, secretsManager, withDeadline } from './clients';

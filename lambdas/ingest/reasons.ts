@@ -1,4 +1,4 @@
-import type { SignatureRejectionReason } from '../../lib/webhook-signature';
+import type { SignatureRejectionReason } from '../../lib/domain/webhook-signature';
 
 /** Name of the dimension that WebhookRejected carries. */
 export const REASON_DIMENSION = 'Reason';

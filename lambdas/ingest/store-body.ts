@@ -1,5 +1,5 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { BodyRef } from '../../lib/fastio-envelope';
+import type { BodyRef } from '../../lib/domain/fastio-envelope';
 import { describeCallError } from './publish';
 
 export type StoreResult = { readonly ok: true } | { readonly ok: false; readonly errorCode: string; readonly errorMessage: string };

@@ -5,7 +5,7 @@
  */
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
-import type { BodyRef } from '../../lib/fastio-envelope';
+import type { BodyRef } from '../../lib/domain/fastio-envelope';
 import { forcePathStyle } from './s3-addressing';
 
 /** A claim-checked body that cannot be read back as the reference describes it. */

@@ -7,10 +7,10 @@
  * log line that says what is wrong.
  */
 import type { EventBridgeEvent } from 'aws-lambda';
-import { FASTIO_SOURCE, type BodyRef, type FastioEventDetail as PublishedDetail } from '../../lib/fastio-envelope';
+import { FASTIO_SOURCE, type BodyRef, type FastioEventDetail as PublishedDetail } from '../../lib/domain/fastio-envelope';
 
 /**
- * The normalized detail the ingest publishes (lib/fastio-envelope.ts, the one definition), with the
+ * The normalized detail the ingest publishes (lib/domain/fastio-envelope.ts, the one definition), with the
  * verbatim payload read as plain unknown values. Exactly one of `payload` and `bodyRef` is present;
  * read the payload with `readPayload` (fastio-body.ts), which handles both.
  */
@@ -72,7 +72,7 @@ const KNOWN_DETAIL_FIELDS: ReadonlySet<string> = new Set([
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
-/** A claim-check reference as the ingest writes it (lib/fastio-envelope.ts bodyRefOf). */
+/** A claim-check reference as the ingest writes it (lib/domain/fastio-envelope.ts bodyRefOf). */
 const parseBodyRef = (value: unknown): BodyRef => {
   if (!isRecord(value)) throw new FastioEventError('detail.bodyRef', 'must be an object');
   const bucket = requireString(value, 'bucket', 'detail.bodyRef.bucket');

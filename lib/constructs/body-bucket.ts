@@ -1,6 +1,6 @@
 import { Aws, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { BODY_KEY_PREFIX } from '../fastio-envelope';
+import { BODY_KEY_PREFIX } from '../domain/fastio-envelope';
 
 /**
  * The claim-check bucket's name (DESIGN.md decision 12). Deterministic, so the stacks that use it

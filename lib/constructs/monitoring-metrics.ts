@@ -20,7 +20,7 @@ export const METRIC_PERIOD = Duration.minutes(5);
  */
 export const SERVICE_DIMENSION = 'service';
 
-/** POWERTOOLS_SERVICE_NAME of the ingest function (lib/ingest-stack.ts); a test holds the two together. */
+/** POWERTOOLS_SERVICE_NAME of the ingest function (lib/stacks/ingest-stack.ts); a test holds the two together. */
 export const INGEST_SERVICE_NAME = 'fastio-ingest';
 
 /** Rejections that say nothing about the signature: an oversized body, a non-POST request. */

@@ -12,7 +12,7 @@ import { Construct } from 'constructs';
 import type { Route } from '../route-table';
 import { grantBodyAccess } from './body-bucket';
 import { ProjectFunction } from './project-function';
-import { ReviewWorkflow } from './review-workflow';
+import { ReviewWorkflow } from '../workflows/review-workflow';
 import { createDeadLetterQueue, createSecureQueue, type DeadLetterRole } from './secure-queue';
 
 /** How long EventBridge keeps retrying a target before the event goes to the target DLQ. */

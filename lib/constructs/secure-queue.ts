@@ -2,7 +2,7 @@ import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { DEAD_LETTER_RETENTION_DAYS } from '../config';
-import { MAX_RECEIVE_COUNT } from '../max-receive-count';
+import { MAX_RECEIVE_COUNT } from '../domain/max-receive-count';
 
 export { MAX_RECEIVE_COUNT };
 

@@ -7,8 +7,8 @@
  * rules of the chosen routes only.
  */
 import { randomUUID } from 'node:crypto';
-import { entrySizeBytes, MAX_ENTRY_BYTES } from '../fastio-envelope';
-import { compilePattern, type CompiledPattern } from '../pattern-matcher';
+import { entrySizeBytes, MAX_ENTRY_BYTES } from '../domain/fastio-envelope';
+import { compilePattern, type CompiledPattern } from '../domain/pattern-matcher';
 import type { Activity } from './activity';
 import type { BusEvent, LocalArchive } from './archive';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './assembly';

@@ -13,10 +13,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { extractEvent } from './dead-letters';
 import { startPipeline, type LocalPipeline, type LocalPipelineOptions } from './pipeline';
-import { eventFromPayload, matchingRouteNames } from '../route-samples';
+import { eventFromPayload, matchingRouteNames } from '../domain/route-samples';
 import { routeTable, type TargetKind } from '../route-table';
-import { signWebhook, type SignatureScheme } from '../webhook-signature';
-import { samplePayload as fixturePayload } from '../sample-payloads';
+import { signWebhook, type SignatureScheme } from '../domain/webhook-signature';
+import { samplePayload as fixturePayload } from '../domain/sample-payloads';
 
 // ---- the pipeline and its effect tap -------------------------------------------------------------
 
@@ -371,7 +371,7 @@ export interface ConservationOptions {
 
 const ROUTE_KIND: ReadonlyMap<string, TargetKind> = new Map(routeTable.map((route) => [route.name, route.target.kind]));
 
-/** The review workflow's last state when it completed a review (lib/constructs/review-workflow.ts). */
+/** The review workflow's last state when it completed a review (lib/workflows/review-workflow.ts). */
 const REVIEW_COMPLETED_STATE = 'MarkCompleted';
 
 /**

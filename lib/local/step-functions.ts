@@ -9,7 +9,7 @@
 import './node20-polyfills';
 import { randomUUID } from 'node:crypto';
 import { StateMachine } from 'aws-local-stepfunctions';
-import { SMALLEST_TARGET_INPUT_BYTES } from '../fastio-envelope';
+import { SMALLEST_TARGET_INPUT_BYTES } from '../domain/fastio-envelope';
 import type { Activity } from './activity';
 import type { Clock } from './clock';
 import { DynamoDbError } from './dynamodb-expressions';

@@ -36,7 +36,7 @@ import {
 import { InvokeCommand } from '@aws-sdk/client-lambda';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { stackNames } from '../config';
-import { MAX_RECEIVE_COUNT } from '../max-receive-count';
+import { MAX_RECEIVE_COUNT } from '../domain/max-receive-count';
 import { describeError } from './cli';
 import { integerOption, refuseOptions, type CommandIo, type OpsCommand, type OptionValues } from './command';
 import { defaultRuntime, deploymentOptions, explainAwsError, regionOption, stageOption, withAwsErrors, type AwsClients, type OpsRuntime } from './aws-runtime';

@@ -2,7 +2,7 @@
  * `pattern test` and `routes test`: check event patterns and the route table before deploying.
  *
  * `pattern test` is a local `aws events test-event-pattern`: same input rules, same output
- * (`{"Result": true}` as the AWS CLI prints it), judged by lib/pattern-matcher.ts; `--live` asks
+ * (`{"Result": true}` as the AWS CLI prints it), judged by lib/domain/pattern-matcher.ts; `--live` asks
  * EventBridge's TestEventPattern instead, to cross-check the local matcher on AWS.
  *
  * `routes test` runs one event, or a raw Fast.io payload normalized exactly as the ingest does, through
@@ -10,9 +10,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import { EventBridgeClient, TestEventPatternCommand } from '@aws-sdk/client-eventbridge';
-import { QUARANTINE_DETAIL_TYPE } from '../fastio-envelope';
-import { InvalidPatternError, compilePattern, type CompiledPattern } from '../pattern-matcher';
-import { completeEvent, eventFromPayload, evaluateRoutes, type BusEvent, type RouteResult } from '../route-samples';
+import { QUARANTINE_DETAIL_TYPE } from '../domain/fastio-envelope';
+import { InvalidPatternError, compilePattern, type CompiledPattern } from '../domain/pattern-matcher';
+import { completeEvent, eventFromPayload, evaluateRoutes, type BusEvent, type RouteResult } from '../domain/route-samples';
 import { routeTable, type Route, type RouteTarget } from '../route-table';
 import { regionOption, withAwsErrors } from './aws-runtime';
 import { describeError } from './cli';

@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { localSendTarget } from '../local/control-client';
-import { signWebhook, type SignatureScheme } from '../webhook-signature';
+import { signWebhook, type SignatureScheme } from '../domain/webhook-signature';
 import { OperationFailed, UsageError, refuseOptions, stringOption, type CommandIo, type OpsCommand, type OptionValues } from './command';
 
 export const SECRET_ENV_VAR = 'FASTIO_WEBHOOK_SECRET';

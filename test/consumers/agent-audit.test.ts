@@ -10,7 +10,7 @@ import { ConditionalCheckFailedException, DeleteItemCommand, DynamoDBClient, Put
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { bodyRefOf } from '../../lib/fastio-envelope';
+import { bodyRefOf } from '../../lib/domain/fastio-envelope';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { captureConsole, fakeContext, fakeIdempotencyTable, idempotencyKey, type Item } from './support';
 

@@ -6,7 +6,7 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createHash } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { bodyRefOf } from '../../lib/fastio-envelope';
+import { bodyRefOf } from '../../lib/domain/fastio-envelope';
 import { FastioBodyError, readBody, readPayload } from '../../lambdas/shared/fastio-body';
 import { parseFastioEvent } from '../../lambdas/shared/fastio-event';
 

@@ -9,12 +9,12 @@ import { readFileSync } from 'node:fs';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { REJECTION_REASONS } from '../../lambdas/ingest/reasons';
 import { AlarmTopic } from '../../lib/constructs/monitoring-alarm-topic';
-import { buildApp } from '../../lib/fastio-app';
-import { BUFFER_MAX_AGE_SECONDS } from '../../lib/monitoring-stack';
+import { buildApp } from '../../lib/stacks/fastio-app';
+import { BUFFER_MAX_AGE_SECONDS } from '../../lib/stacks/monitoring-stack';
 import type { DeadLetterRole } from '../../lib/constructs/secure-queue';
 import { routeTable } from '../../lib/route-table';
 import { DEAD_LETTER_KEYS, routeOutputKey, type RouteResource } from '../../lib/stack-outputs';
-import { signWebhook } from '../../lib/webhook-signature';
+import { signWebhook } from '../../lib/domain/webhook-signature';
 import { cdkJsonContext, synthesize, type SynthesizedApp } from './synthesize';
 
 type Json = Record<string, unknown>;

@@ -2,9 +2,9 @@ import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lib/config';
-import { RoutingStack } from '../../lib/routing-stack';
+import { RoutingStack } from '../../lib/stacks/routing-stack';
 import { routeTable, type Route } from '../../lib/route-table';
-import { StatefulStack } from '../../lib/stateful-stack';
+import { StatefulStack } from '../../lib/stacks/stateful-stack';
 import { cdkJsonContext, synthesize, type SynthesizedApp } from './synthesize';
 import { BODY_OBJECTS_ARN, onlyResource, renderDefinition, resourcesMatching, routeIdFragment, type Resources } from './template-helpers';
 

@@ -1,6 +1,6 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import { readFileSync } from 'node:fs';
-import { buildApp, type FastioApp } from '../../lib/fastio-app';
+import { buildApp, type FastioApp } from '../../lib/stacks/fastio-app';
 
 /** The context `cdk synth` would read, so tests synthesize what a deploy would. */
 export const cdkJsonContext: Record<string, unknown> = JSON.parse(

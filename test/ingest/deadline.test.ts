@@ -8,7 +8,7 @@ import { createServer as createTcpServer, type Server as TcpServer, type Socket 
 import type { AddressInfo } from 'node:net';
 import type { Context } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { signWebhook } from '../../lib/webhook-signature';
+import { signWebhook } from '../../lib/domain/webhook-signature';
 import { CURRENT_SECRET, SECRET_ARN, apiEvent, captureOutput, fixture, lambdaContext, loadHandler, setEnv, type CapturedOutput } from './support';
 
 /** What Lambda would still give the invocation; the handler keeps DEADLINE_SAFETY_MARGIN_MS of it back. */

@@ -13,7 +13,7 @@ import {
   toSizeBytes,
   type FastioEventDetail,
   type QuarantineDetail,
-} from '../../lib/fastio-envelope';
+} from '../../lib/domain/fastio-envelope';
 import { fixture } from './support';
 
 function event(payload: unknown): { detailType: string; detail: FastioEventDetail } {

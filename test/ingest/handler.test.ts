@@ -12,8 +12,8 @@ import {
   entrySizeBytes,
   toEnvelope,
   type FastioEventDetail,
-} from '../../lib/fastio-envelope';
-import { signWebhook } from '../../lib/webhook-signature';
+} from '../../lib/domain/fastio-envelope';
+import { signWebhook } from '../../lib/domain/webhook-signature';
 import { REJECTION_REASONS } from '../../lambdas/ingest/reasons';
 import {
   BODY_BUCKET,

@@ -7,7 +7,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { runCli } from '../../lib/ops/cli';
 import { sendCommand, signCommand, SECRET_ENV_VAR } from '../../lib/ops/sign-command';
-import { verifySignature } from '../../lib/webhook-signature';
+import { verifySignature } from '../../lib/domain/webhook-signature';
 import { CURRENT_SECRET, FIXTURES_DIR, apiEvent, captureOutput, fixture, lambdaContext, loadHandler, setEnv } from './support';
 
 const PAYLOAD = join(FIXTURES_DIR, 'agent-file-created.json');

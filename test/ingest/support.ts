@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { vi } from 'vitest';
-import { SAMPLE_PAYLOADS_DIR as FIXTURES_DIR } from '../../lib/sample-payloads';
+import { SAMPLE_PAYLOADS_DIR as FIXTURES_DIR } from '../../lib/domain/sample-payloads';
 
 export const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:fastio-webhook-secret-AbCdEf';
 export const BUS_NAME = 'fastio-events';

@@ -10,7 +10,7 @@ import {
   type HeaderMap,
   type SignatureScheme,
   type SignatureSchemeSetting,
-} from '../../lib/webhook-signature';
+} from '../../lib/domain/webhook-signature';
 
 const SECRET = 'whsec_test_9c4b1e7a';
 const NOW = 1_763_467_200; // 2025-11-18T12:00:00Z

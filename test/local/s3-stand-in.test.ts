@@ -5,7 +5,7 @@
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bodyRefOf } from '../../lib/fastio-envelope';
+import { bodyRefOf } from '../../lib/domain/fastio-envelope';
 import { close, createAwsEndpoint, listen } from '../../lib/local/aws-endpoint';
 import type { LocalDynamoDb } from '../../lib/local/dynamodb';
 import type { LocalEventBus } from '../../lib/local/event-bus';

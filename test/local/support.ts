@@ -7,10 +7,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPipeline, type LocalPipeline } from '../../lib/local/pipeline';
-import type { SamplePayload as Payload } from '../../lib/sample-payloads';
-import { signWebhook, type SignatureScheme } from '../../lib/webhook-signature';
+import type { SamplePayload as Payload } from '../../lib/domain/sample-payloads';
+import { signWebhook, type SignatureScheme } from '../../lib/domain/webhook-signature';
 
-export { SAMPLE_PAYLOADS_DIR as FIXTURES_DIR } from '../../lib/sample-payloads';
+export { SAMPLE_PAYLOADS_DIR as FIXTURES_DIR } from '../../lib/domain/sample-payloads';
 
 /** AWS waits divided by 1000: a 180 s visibility timeout lasts 180 ms, Lambda's 60 s retry delay 60 ms. */
 export const TEST_TIME_SCALE = 1000;
@@ -43,7 +43,7 @@ export async function startTestPipeline(): Promise<TestPipeline> {
   };
 }
 
-export { samplePayload as fixturePayload, type SamplePayload as Payload } from '../../lib/sample-payloads';
+export { samplePayload as fixturePayload, type SamplePayload as Payload } from '../../lib/domain/sample-payloads';
 
 export interface SendOptions {
   readonly secret?: string;

@@ -1,11 +1,11 @@
 /**
- * Conformance suite for lib/pattern-matcher: (pattern, event, expected) tables built from the examples in
+ * Conformance suite for lib/domain/pattern-matcher: (pattern, event, expected) tables built from the examples in
  * the Amazon EventBridge User Guide. Each group cites the page it comes from. Cases marked
  * "event-ruler:" cover behaviour the docs leave open and follow AWS's reference implementation,
  * aws/event-ruler (Java), file named in the comment.
  */
 import { describe, expect, it } from 'vitest';
-import { compilePattern, matchesPattern } from '../../lib/pattern-matcher';
+import { compilePattern, matchesPattern } from '../../lib/domain/pattern-matcher';
 import {
   AUTOSCALING_EVENT,
   EC2_EVENT,

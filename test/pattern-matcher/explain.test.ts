@@ -1,9 +1,9 @@
 /**
  * explain(): the first condition that failed, in evaluation order (shallow literal conditions first; see
- * evaluationOrder() in lib/pattern-matcher.ts), and a one-line reason, for the route-debugging CLI.
+ * evaluationOrder() in lib/domain/pattern-matcher.ts), and a one-line reason, for the route-debugging CLI.
  */
 import { describe, expect, it } from 'vitest';
-import { compilePattern, type MatchFailure } from '../../lib/pattern-matcher';
+import { compilePattern, type MatchFailure } from '../../lib/domain/pattern-matcher';
 import { EC2_EVENT } from './fixtures';
 
 interface ExplainCase {

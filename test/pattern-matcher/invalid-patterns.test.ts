@@ -9,7 +9,7 @@
  * rule comes from aws/event-ruler JsonRuleCompiler.java / CIDR.java / WildcardParser.java, as noted per case.
  */
 import { describe, expect, it } from 'vitest';
-import { InvalidPatternError, compilePattern, validatePattern } from '../../lib/pattern-matcher';
+import { InvalidPatternError, compilePattern, validatePattern } from '../../lib/domain/pattern-matcher';
 import type { InvalidCase } from './fixtures';
 
 const num = (expr: unknown): unknown => ({ detail: { size: [{ numeric: expr }] } });

@@ -1,7 +1,7 @@
-/** Property tests (fast-check) for lib/pattern-matcher. */
+/** Property tests (fast-check) for lib/domain/pattern-matcher. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { InvalidPatternError, compilePattern, validatePattern } from '../../lib/pattern-matcher';
+import { InvalidPatternError, compilePattern, validatePattern } from '../../lib/domain/pattern-matcher';
 
 type Leaf = string | number | boolean | null;
 type Tree = { [key: string]: Leaf | Leaf[] | Tree };

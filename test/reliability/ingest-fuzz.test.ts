@@ -9,7 +9,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { isUtf8 } from 'node:buffer';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { signWebhook } from '../../lib/webhook-signature';
+import { signWebhook } from '../../lib/domain/webhook-signature';
 import { CURRENT_SECRET, NOW, SECRET_ARN, apiEvent, lambdaContext, loadHandler, setEnv, type Handler } from '../ingest/support';
 
 const secretsManager = mockClient(SecretsManagerClient);

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../lib/ops/cli';
 import { createPatternTestCommand, formatTestResult, patternCommands, routesTestCommand } from '../../lib/ops/pattern-commands';
 import { routeTable } from '../../lib/route-table';
-import { SAMPLE_PAYLOADS_DIR as FIXTURES_DIR } from '../../lib/sample-payloads';
+import { SAMPLE_PAYLOADS_DIR as FIXTURES_DIR } from '../../lib/domain/sample-payloads';
 
 const payload = (name: string): string => join(FIXTURES_DIR, name);
 

@@ -6,9 +6,9 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FASTIO_SOURCE } from '../../lib/fastio-envelope';
-import { validatePattern } from '../../lib/pattern-matcher';
-import { PLACEHOLDERS, compiledRoutePattern, completeEvent, eventFromPayload, matchingRouteNames, type BusEvent } from '../../lib/route-samples';
+import { FASTIO_SOURCE } from '../../lib/domain/fastio-envelope';
+import { validatePattern } from '../../lib/domain/pattern-matcher';
+import { PLACEHOLDERS, compiledRoutePattern, completeEvent, eventFromPayload, matchingRouteNames, type BusEvent } from '../../lib/domain/route-samples';
 import { TRUSTED_AGENT_IDS, acceptsReplays, routeTable, type SampleEvent } from '../../lib/route-table';
 
 const FIXTURES_DIR = join(import.meta.dirname, '..', 'fixtures', 'payloads');

@@ -1,6 +1,6 @@
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { REVIEW_GUARD, reviewGuardId } from '../../lib/constructs/review-workflow';
+import { REVIEW_GUARD, reviewGuardId } from '../../lib/workflows/review-workflow';
 import { DynamoDbError } from '../../lib/local/dynamodb-expressions';
 import { LocalDynamoDb } from '../../lib/local/dynamodb';
 import { FaultRegistry } from '../../lib/local/faults';

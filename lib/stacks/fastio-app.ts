@@ -1,6 +1,6 @@
 import { App, Tags, Validations, type AppProps } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
-import { loadConfig, stackNames, type AppConfig } from './config';
+import { loadConfig, stackNames, type AppConfig } from '../config';
 import { IngestStack } from './ingest-stack';
 import { MonitoringStack } from './monitoring-stack';
 import { RoutingStack } from './routing-stack';

@@ -16,12 +16,12 @@ import {
   type MetricWithAlarmSupport,
 } from 'cdk-monitoring-constructs';
 import type { Construct } from 'constructs';
-import { REJECTION_REASONS } from '../lambdas/ingest/reasons';
-import { QUARANTINE_DETAIL_TYPE } from './fastio-envelope';
-import { MetricName } from '../lambdas/shared/metric-names';
-import { stackNames, type AppConfig } from './config';
-import { AlarmTopic } from './constructs/monitoring-alarm-topic';
-import { OperatorPolicy } from './constructs/operator-policy';
+import { REJECTION_REASONS } from '../../lambdas/ingest/reasons';
+import { QUARANTINE_DETAIL_TYPE } from '../domain/fastio-envelope';
+import { MetricName } from '../../lambdas/shared/metric-names';
+import { stackNames, type AppConfig } from '../config';
+import { AlarmTopic } from '../constructs/monitoring-alarm-topic';
+import { OperatorPolicy } from '../constructs/operator-policy';
 import {
   METRIC_PERIOD,
   SIGNATURE_REJECTION_REASONS,
@@ -29,10 +29,10 @@ import {
   ruleMetric,
   webhookRejectedMetric,
   webhookRejectionsTotal,
-} from './constructs/monitoring-metrics';
-import { BUFFER_VISIBILITY_TIMEOUT, TARGET_RETRY_POLICY, type RouteChain } from './constructs/route-chain';
-import { MAX_RECEIVE_COUNT, type DeadLetterRole } from './constructs/secure-queue';
-import { MonitoringOutput, deadLetterQueueName } from './stack-outputs';
+} from '../constructs/monitoring-metrics';
+import { BUFFER_VISIBILITY_TIMEOUT, TARGET_RETRY_POLICY, type RouteChain } from '../constructs/route-chain';
+import { MAX_RECEIVE_COUNT, type DeadLetterRole } from '../constructs/secure-queue';
+import { MonitoringOutput, deadLetterQueueName } from '../stack-outputs';
 
 export interface MonitoringStackProps extends StackProps {
   readonly config: AppConfig;
@@ -182,7 +182,7 @@ export class MonitoringStack extends Stack {
           metrics: [
             withAlarm(quarantined, 'Quarantined', {
               ...pageOnRareFailure(
-                `Authentic Fast.io deliveries could not be mapped (not JSON, not an object, no or bad event type, too deep) and were published as ${QUARANTINE_DETAIL_TYPE} with their raw body: Fast.io changed something, and no route matches them. Nothing is lost: they are on the bus and in the archive. First: read the reason of the "webhook quarantined" ingest log lines, adapt lib/fastio-envelope.ts to the new shape and deploy, so new deliveries are routed again; the quarantined ones can be replayed from the archive to a rule that matches detail-type ${QUARANTINE_DETAIL_TYPE}.`,
+                `Authentic Fast.io deliveries could not be mapped (not JSON, not an object, no or bad event type, too deep) and were published as ${QUARANTINE_DETAIL_TYPE} with their raw body: Fast.io changed something, and no route matches them. Nothing is lost: they are on the bus and in the archive. First: read the reason of the "webhook quarantined" ingest log lines, adapt lib/domain/fastio-envelope.ts to the new shape and deploy, so new deliveries are routed again; the quarantined ones can be replayed from the archive to a rule that matches detail-type ${QUARANTINE_DETAIL_TYPE}.`,
               ),
               threshold: 1,
               comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

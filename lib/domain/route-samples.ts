@@ -8,7 +8,7 @@
  */
 import { FASTIO_SOURCE, toEntry, toEnvelope, type Envelope } from './fastio-envelope';
 import { compilePattern, type CompiledPattern, type MatchFailure } from './pattern-matcher';
-import { acceptsReplays, routeTable, type Route, type RouteTarget } from './route-table';
+import { acceptsReplays, routeTable, type Route, type RouteTarget } from '../route-table';
 
 /** Values for the envelope fields a sample or payload does not carry. */
 export const PLACEHOLDERS = {

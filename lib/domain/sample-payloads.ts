@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const SAMPLE_PAYLOADS_DIR = fileURLToPath(new URL('../test/fixtures/payloads', import.meta.url));
+export const SAMPLE_PAYLOADS_DIR = fileURLToPath(new URL('../../test/fixtures/payloads', import.meta.url));
 
 export type SamplePayload = Record<string, unknown> & { resource?: Record<string, unknown> };
 

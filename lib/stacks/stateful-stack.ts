@@ -4,11 +4,11 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import type { AppConfig } from './config';
-import { FASTIO_SOURCE } from './fastio-envelope';
-import { bodyBucketName } from './constructs/body-bucket';
-import { QUEUE_RETENTION } from './constructs/secure-queue';
-import { StatefulOutput } from './stack-outputs';
+import type { AppConfig } from '../config';
+import { FASTIO_SOURCE } from '../domain/fastio-envelope';
+import { bodyBucketName } from '../constructs/body-bucket';
+import { QUEUE_RETENTION } from '../constructs/secure-queue';
+import { StatefulOutput } from '../stack-outputs';
 
 export interface StatefulStackProps extends StackProps {
   readonly config: AppConfig;

@@ -5,13 +5,13 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
-import type { AppConfig } from './config';
-import { RouteChain } from './constructs/route-chain';
-import { InvalidPatternError, validatePattern } from './pattern-matcher';
-import type { DeadLetterRole } from './constructs/secure-queue';
-import { routeTable, type Route } from './route-table';
-import { DEAD_LETTER_KEYS, routeOutputKey } from './stack-outputs';
-import { routeConstructId } from './synthesized-template';
+import type { AppConfig } from '../config';
+import { RouteChain } from '../constructs/route-chain';
+import { InvalidPatternError, validatePattern } from '../domain/pattern-matcher';
+import type { DeadLetterRole } from '../constructs/secure-queue';
+import { routeTable, type Route } from '../route-table';
+import { DEAD_LETTER_KEYS, routeOutputKey } from '../stack-outputs';
+import { routeConstructId } from '../synthesized-template';
 
 export interface RoutingStackProps extends StackProps {
   readonly config: AppConfig;

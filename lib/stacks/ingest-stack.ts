@@ -7,10 +7,10 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import type { AppConfig } from './config';
-import { grantBodyAccess } from './constructs/body-bucket';
-import { ProjectFunction } from './constructs/project-function';
-import { IngestOutput } from './stack-outputs';
+import type { AppConfig } from '../config';
+import { grantBodyAccess } from '../constructs/body-bucket';
+import { ProjectFunction } from '../constructs/project-function';
+import { IngestOutput } from '../stack-outputs';
 
 export interface IngestStackProps extends StackProps {
   readonly config: AppConfig;
