@@ -39,7 +39,7 @@ const retentionDays = positive(
   getNumberFromEnv({ key: 'AUDIT_RETENTION_DAYS', defaultValue: 90 }),
 );
 
-// ---- clients, created once per container ------------------------------
+// ---- clients, created once per container -------------------------------------------------------
 const documentClient = DynamoDBDocumentClient.from(new DynamoDBClient({}));
 
 /** Verbatim payloads above this size are not stored (a DynamoDB item is at most 400 KB). */

@@ -42,7 +42,7 @@ import { MetricName } from '../shared/metric-names';
 // ---- configuration, read once per container (a missing variable fails the cold start) ----------
 const catalogTableName = getStringFromEnv({ key: 'CATALOG_TABLE_NAME' });
 
-// ---- clients, created once per container ------------------------------
+// ---- clients, created once per container -------------------------------------------------------
 const documentClient = DynamoDBDocumentClient.from(new DynamoDBClient({}));
 
 /** Event types that mark a file deleted. Everything else on this route upserts the file. */
