@@ -11,13 +11,10 @@
  */
 import type { Context } from 'aws-lambda';
 import {
-  acceptEvent,
-  consumerContext,
+  consumerRunner,
   errorSummary,
   faultyField,
   flushMetrics,
-  isAlreadyInProgress,
-  runOncePerEvent,
   startInvocation,
   type ConsumerFunction,
   type ConsumerOptions,
@@ -32,16 +29,14 @@ export function defineEventConsumer<R, K extends RequiredDetailField = never>(
   fn: ConsumerFunction<K, R>,
   options: ConsumerOptions<K> = {},
 ): EventConsumerHandler<R> {
-  const requires = options.requires ?? [];
-  const action = options.action ?? 'Processing';
-  const once = runOncePerEvent(fn);
+  const consumer = consumerRunner(fn, options, 'Lambda will retry the event');
 
   return async (input, lambdaContext) => {
     startInvocation(lambdaContext);
     try {
       let event: FastioEventWith<K>;
       try {
-        event = acceptEvent(input, requires);
+        event = consumer.accept(input);
       } catch (error) {
         logger.error('Malformed event rejected; Lambda retries it, then sends it to the on-failure destination', {
           eventBridgeId: typeof input === 'object' && input !== null ? (input as { id?: unknown }).id : undefined,
@@ -50,17 +45,7 @@ export function defineEventConsumer<R, K extends RequiredDetailField = never>(
         });
         throw error;
       }
-      const context = consumerContext(event, lambdaContext, {});
-      try {
-        return await once(event, context);
-      } catch (error) {
-        if (isAlreadyInProgress(error)) {
-          context.logger.warn('Same event is in progress in another invocation; Lambda will retry the event', { error: errorSummary(error) });
-        } else {
-          context.logger.error(`${action} failed; Lambda will retry the event`, { error: errorSummary(error) });
-        }
-        throw error;
-      }
+      return await consumer.run(event, lambdaContext, {});
     } finally {
       flushMetrics();
     }

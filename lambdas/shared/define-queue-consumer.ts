@@ -13,13 +13,10 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { parseFastioEventJson } from './fastio-event';
 import {
-  acceptEvent,
-  consumerContext,
+  consumerRunner,
   errorSummary,
   faultyField,
   flushMetrics,
-  isAlreadyInProgress,
-  runOncePerEvent,
   startInvocation,
   type ConsumerFunction,
   type ConsumerOptions,
@@ -34,15 +31,13 @@ export function defineQueueConsumer<R, K extends RequiredDetailField = never>(
   fn: ConsumerFunction<K, R>,
   options: ConsumerOptions<K> = {},
 ): QueueConsumerHandler {
-  const requires = options.requires ?? [];
-  const action = options.action ?? 'Processing';
-  const once = runOncePerEvent(fn);
+  const consumer = consumerRunner(fn, options, 'message will be retried');
   const processor = new BatchProcessor(EventType.SQS);
 
   const processRecord = async (record: SQSRecord, lambdaContext: Context): Promise<R> => {
     let event: FastioEventWith<K>;
     try {
-      event = acceptEvent(parseFastioEventJson(record.body), requires);
+      event = consumer.accept(parseFastioEventJson(record.body));
     } catch (error) {
       logger.error('Malformed message rejected; it will be retried and then land in the DLQ', {
         messageId: record.messageId,
@@ -51,17 +46,7 @@ export function defineQueueConsumer<R, K extends RequiredDetailField = never>(
       });
       throw error;
     }
-    const context = consumerContext(event, lambdaContext, { messageId: record.messageId });
-    try {
-      return await once(event, context);
-    } catch (error) {
-      if (isAlreadyInProgress(error)) {
-        context.logger.warn('Same event is in progress in another invocation; message will be retried', { error: errorSummary(error) });
-      } else {
-        context.logger.error(`${action} failed; message will be retried`, { error: errorSummary(error) });
-      }
-      throw error;
-    }
+    return consumer.run(event, lambdaContext, { messageId: record.messageId });
   };
 
   return async (event, context) => {

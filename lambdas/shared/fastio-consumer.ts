@@ -62,7 +62,7 @@ export const errorSummary = (error: unknown): { name: string; message: string } 
 };
 
 /** Parses and checks one event, returning it typed; throws `FastioEventError` naming the field at fault. */
-export function acceptEvent<K extends RequiredDetailField>(input: unknown, requires: readonly K[]): FastioEventWith<K> {
+function acceptEvent<K extends RequiredDetailField>(input: unknown, requires: readonly K[]): FastioEventWith<K> {
   const event = parseFastioEvent(input);
   for (const field of requires) requireDetailField(event, field);
   return event as FastioEventWith<K>;
@@ -83,7 +83,7 @@ export function flushMetrics(): void {
 }
 
 /** The context for one event; `body()` is read once, on demand. */
-export function consumerContext(event: FastioEvent, lambdaContext: Context, keys: Record<string, string>): ConsumerContext {
+function consumerContext(event: FastioEvent, lambdaContext: Context, keys: Record<string, string>): ConsumerContext {
   let body: Promise<Record<string, unknown>> | undefined;
   return {
     lambdaContext,
@@ -104,11 +104,46 @@ export function consumerContext(event: FastioEvent, lambdaContext: Context, keys
  * is `<function name>#md5(eventId)`, as before the helpers existed, so records written by earlier
  * deployments still count.
  */
-export function runOncePerEvent<K extends RequiredDetailField, R>(fn: ConsumerFunction<K, R>): ConsumerFunction<K, R> {
+function runOncePerEvent<K extends RequiredDetailField, R>(fn: ConsumerFunction<K, R>): ConsumerFunction<K, R> {
   // The context is the second argument and has no getRemainingTimeInMillis, so Powertools hashes the event (argument 0).
   return makeIdempotent(fn, { persistenceStore, config: idempotencyConfig });
 }
 
 /** Another invocation holds the in-progress record of this event: a retry will find it completed (or redo it). */
-export const isAlreadyInProgress = (error: unknown): boolean =>
+const isAlreadyInProgress = (error: unknown): boolean =>
   error instanceof Error && error.name === 'IdempotencyAlreadyInProgressError';
+
+/** One kind's way of running a consumer function: check an input, then do the work once, logging a failure. */
+export interface ConsumerRunner<K extends RequiredDetailField, R> {
+  /** The input as a checked Fast.io event; throws `FastioEventError` naming the field at fault. */
+  accept(input: unknown): FastioEventWith<K>;
+  /** The work for one accepted event, once per event id; a failure is logged (no stack) and rethrown. */
+  run(event: FastioEventWith<K>, lambdaContext: Context, logKeys: Record<string, string>): Promise<R>;
+}
+
+/** `retryNote` says what happens to a failed event in this kind, e.g. 'message will be retried'. */
+export function consumerRunner<K extends RequiredDetailField, R>(
+  fn: ConsumerFunction<K, R>,
+  options: ConsumerOptions<K>,
+  retryNote: string,
+): ConsumerRunner<K, R> {
+  const requires = options.requires ?? [];
+  const action = options.action ?? 'Processing';
+  const once = runOncePerEvent(fn);
+  return {
+    accept: (input) => acceptEvent(input, requires),
+    async run(event, lambdaContext, logKeys) {
+      const context = consumerContext(event, lambdaContext, logKeys);
+      try {
+        return await once(event, context);
+      } catch (error) {
+        if (isAlreadyInProgress(error)) {
+          context.logger.warn(`Same event is in progress in another invocation; ${retryNote}`, { error: errorSummary(error) });
+        } else {
+          context.logger.error(`${action} failed; ${retryNote}`, { error: errorSummary(error) });
+        }
+        throw error;
+      }
+    },
+  };
+}

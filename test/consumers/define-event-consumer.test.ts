@@ -9,7 +9,7 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { bodyRefOf } from '../../lib/domain/fastio-envelope';
-import { captureConsole, fakeContext, fakeIdempotencyTable, idempotencyKey, type Item } from './support';
+import { captureConsole, fakeContext, fakeIdempotencyTable, fastioEvent as baseEvent, idempotencyKey, type Item } from './support';
 
 const FUNCTION_NAME = vi.hoisted(() => {
   const name = 'event-consumer-fn';
@@ -28,17 +28,8 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { defineEventConsumer } from '../../lambdas/shared/define-event-consumer';
 import { FastioEventError } from '../../lambdas/shared/fastio-event';
 
-const fastioEvent = (eventId: string, detail: Record<string, unknown> = {}) => ({
-  version: '0',
-  id: `eb-${eventId}`,
-  'detail-type': 'file.created',
-  source: 'fastio',
-  account: '123456789012',
-  time: '2024-05-01T10:00:00Z',
-  region: 'us-east-1',
-  resources: [] as string[],
-  detail: { eventId, eventType: 'file.created', agentId: 'agent-7', payload: { event_id: eventId }, ...detail } as Record<string, unknown>,
-});
+const fastioEvent = (eventId: string, detail: Record<string, unknown> = {}) =>
+  baseEvent(eventId, { eventType: 'file.created', agentId: 'agent-7', ...detail });
 
 const context = fakeContext(FUNCTION_NAME);
 const ddb = mockClient(DynamoDBClient);

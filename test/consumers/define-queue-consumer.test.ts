@@ -8,11 +8,10 @@
  */
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { bodyRefOf } from '../../lib/domain/fastio-envelope';
-import { captureConsole, fakeContext, fakeIdempotencyTable, idempotencyKey, type Item } from './support';
+import { batch, captureConsole, fakeContext, fakeIdempotencyTable, fastioEvent as baseEvent, idempotencyKey, sqsMessage, type Item } from './support';
 
 const FUNCTION_NAME = vi.hoisted(() => {
   const name = 'queue-consumer-fn';
@@ -32,30 +31,8 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { defineQueueConsumer } from '../../lambdas/shared/define-queue-consumer';
 import type { FastioEvent } from '../../lambdas/shared/fastio-event';
 
-const fastioEvent = (eventId: string, detail: Record<string, unknown> = {}) => ({
-  version: '0',
-  id: `eb-${eventId}`,
-  'detail-type': 'file.uploaded',
-  source: 'fastio',
-  account: '123456789012',
-  time: '2024-05-01T10:00:00Z',
-  region: 'us-east-1',
-  resources: [] as string[],
-  detail: { eventId, eventType: 'file.uploaded', fileId: `file-${eventId}`, payload: { event_id: eventId }, ...detail } as Record<string, unknown>,
-});
-
-const sqsRecord = (messageId: string, body: unknown): SQSRecord => ({
-  messageId,
-  receiptHandle: `receipt-${messageId}`,
-  body: typeof body === 'string' ? body : JSON.stringify(body),
-  attributes: { ApproximateReceiveCount: '1', SentTimestamp: '1714557600000', SenderId: 'AIDAEXAMPLE', ApproximateFirstReceiveTimestamp: '1714557600000' },
-  messageAttributes: {},
-  md5OfBody: '',
-  eventSource: 'aws:sqs',
-  eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:my-buffer',
-  awsRegion: 'us-east-1',
-});
-const batch = (...records: SQSRecord[]): SQSEvent => ({ Records: records });
+const fastioEvent = (eventId: string) => baseEvent(eventId, { fileId: `file-${eventId}` });
+const sqsRecord = sqsMessage;
 const context = fakeContext(FUNCTION_NAME);
 
 const ddb = mockClient(DynamoDBClient);

@@ -6,21 +6,6 @@
  */
 import type { ConsumerKind } from './consumer-kind';
 
-const SQS_HELPERS = `
-const sqsMessage = (messageId: string, body: unknown): SQSRecord => ({
-  messageId,
-  receiptHandle: \`receipt-\${messageId}\`,
-  body: typeof body === 'string' ? body : JSON.stringify(body),
-  attributes: { ApproximateReceiveCount: '1', SentTimestamp: '1714557600000', SenderId: 'AIDAEXAMPLE', ApproximateFirstReceiveTimestamp: '1714557600000' },
-  messageAttributes: {},
-  md5OfBody: '',
-  eventSource: 'aws:sqs',
-  eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:buffer',
-  awsRegion: 'us-east-1',
-});
-const batch = (...records: SQSRecord[]): SQSEvent => ({ Records: records });
-`;
-
 const TESTS: Record<ConsumerKind, (name: string) => string> = {
   queue: (name) => `describe('${name}', () => {
   it('handles an event once, even when it is delivered twice (at-least-once delivery, a replay)', async () => {
@@ -56,15 +41,16 @@ const TESTS: Record<ConsumerKind, (name: string) => string> = {
 };
 
 export function testSource(name: string, kind: ConsumerKind): string {
-  const awsLambdaTypes = kind === 'queue' ? "import type { SQSEvent, SQSRecord } from 'aws-lambda';\n" : '';
+  const sqsHelpers = kind === 'queue' ? 'batch, ' : '';
+  const sqsMessage = kind === 'queue' ? ', sqsMessage' : '';
   return `/**
  * ${name}: written by \`npm run ops -- new consumer\` with its handler. Replace the log-line effect
  * with yours: mock your client with aws-sdk-client-mock and count its writes per event id.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-${awsLambdaTypes}import { mockClient } from 'aws-sdk-client-mock';
+import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { captureConsole, fakeContext, fakeIdempotencyTable } from './support';
+import { ${sqsHelpers}captureConsole, fakeContext, fakeIdempotencyTable${sqsMessage} } from './support';
 
 const FUNCTION_NAME = vi.hoisted(() => {
   // Read by the handler at import (cold start), so set before imports are evaluated.
@@ -102,7 +88,7 @@ const fastioEvent = (eventId: string) => ({
     payload: { event_id: eventId, event_type: 'file.uploaded' },
   },
 });
-${kind === 'queue' ? SQS_HELPERS : ''}
+
 const context = fakeContext(FUNCTION_NAME);
 const ddb = mockClient(DynamoDBClient);
 let output: ReturnType<typeof captureConsole>;
