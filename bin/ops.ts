@@ -6,6 +6,7 @@ import { runCli } from '../lib/ops/cli';
 import type { OpsCommand } from '../lib/ops/command';
 import { dlqCommands } from '../lib/ops/dlq-commands';
 import { faultsCommands } from '../lib/ops/faults-commands';
+import { newConsumerCommand } from '../lib/ops/new-consumer-command';
 import { patternCommands } from '../lib/ops/pattern-commands';
 import { replayCommands } from '../lib/ops/replay-commands';
 import { secretCommands } from '../lib/ops/secret-commands';
@@ -25,6 +26,7 @@ const commands: OpsCommand[] = [
   ...patternCommands,
   ...faultsCommands,
   ...secretCommands,
+  newConsumerCommand,
 ];
 
 const exitCode = await runCli(commands, process.argv.slice(2), {

@@ -5,14 +5,15 @@
  * - `npx cdk deploy|diff|destroy <stacks>`: the stacks are in `npx cdk ls` (run for real);
  * - `npm run ops -- …`: the subcommand exists and accepts every flag (`--help` appended); commands
  *   in bash blocks are also run for real with AWS and the local pipeline unreachable, so their
- *   arguments pass all local validation (exit 1 from the unreachable endpoint, never 2);
+ *   arguments pass all local validation (exit 1 from the unreachable endpoint, never 2); `new consumer`
+ *   writes into a scratch project, never into this checkout;
  * - `aws cloudformation describe-stacks`: the stack exists and the queried OutputKey is an output of
  *   its synthesized template; every aws command's operation and options are in the table below;
  * - `npm run <script>`, `npm start|test|ci`, `bash <file>`: the script or file exists;
  *   anything else: the program is on PATH.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -172,6 +173,14 @@ function withScratchValueFiles(argv: readonly string[]): string[] {
   });
 }
 
+/** `new consumer` writes a handler and a test: the dry run writes them into a scratch project, never into this checkout. */
+function withScratchProject(argv: readonly string[]): string[] {
+  if (argv[0] !== 'new' || argv[1] !== 'consumer') return [...argv];
+  const project = join(lsDir, 'project');
+  mkdirSync(join(project, 'lambdas'), { recursive: true });
+  return [...argv, '--root', project];
+}
+
 /** Problems with one command, empty when it checks out. */
 async function problems(command: ReadmeCommand): Promise<string[]> {
   const [program, ...args] = command.words.map(withoutPlaceholders) as [string, ...string[]];
@@ -189,7 +198,7 @@ async function problems(command: ReadmeCommand): Promise<string[]> {
     const help = await runOps([...rest, '--help']);
     if (help.code !== 0) return [`ops rejects it: ${help.err.trim() || help.out.trim()}`];
     if (command.source === 'block') {
-      const dry = await runOps(withScratchValueFiles(rest));
+      const dry = await runOps(withScratchProject(withScratchValueFiles(rest)));
       if (dry.code !== 0 && dry.code !== 1) found.push(`ops exits ${dry.code} with AWS unreachable: ${dry.err.trim()}`);
     }
     return found;
@@ -255,7 +264,7 @@ describe('README commands', () => {
   it('are found: every bash block line and every inline project command', () => {
     expect(commands.filter((command) => command.source === 'block').length).toBeGreaterThan(10);
     const texts = commands.map((command) => command.text);
-    for (const start of ['npm run ops -- dlq peek', 'npm run ops -- replay start', 'npx cdk deploy --all', 'npx cdk deploy <stage>-fastio-routing', 'aws cloudformation describe-stacks']) {
+    for (const start of ['npm run ops -- dlq peek', 'npm run ops -- replay start', 'npm run ops -- new consumer', 'npx cdk deploy --all', 'npx cdk deploy <stage>-fastio-routing', 'aws cloudformation describe-stacks']) {
       expect(texts.some((text) => text.startsWith(start)), start).toBe(true);
     }
   });
@@ -266,6 +275,9 @@ describe('README commands', () => {
       for (const problem of await problems(command)) report.push(`${command.text}: ${problem}`);
     }
     expect(report).toEqual([]);
+    // `new consumer` ran for real, into the scratch project only.
+    expect(existsSync(join(lsDir, 'project', 'lambdas', 'my-consumer', 'handler.ts'))).toBe(true);
+    expect(existsSync(join(ROOT, 'lambdas', 'my-consumer'))).toBe(false);
   }, 300_000);
 
   it('a drifted command fails the check', async () => {

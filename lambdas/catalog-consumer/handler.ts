@@ -2,12 +2,12 @@
  * Example queue consumer behind the documents route: keeps a catalog with one DynamoDB item per
  * Fast.io file (partition key `workspaceId`, sort key `fileId`).
  *
- * Delivery: rule ▶ SQS buffer ▶ this function (batches, partial batch responses). Each SQS message
- * body is the whole EventBridge event. One bad message fails alone; the rest of the batch succeeds.
+ * Delivery: rule ▶ SQS buffer ▶ this function (batches, partial batch responses: defineQueueConsumer,
+ * lambdas/shared/define-queue-consumer.ts). One bad message fails alone; the rest of the batch succeeds.
  *
  * Safe under duplicates, out-of-order delivery and archive replays, by two independent layers:
  *
- * 1. Powertools Idempotency, keyed on `detail.eventId` (the id the ingest normalized), records each
+ * 1. Powertools Idempotency (through defineQueueConsumer), keyed on `detail.eventId` (the id the ingest normalized), records each
  *    event whose catalog work completed. A duplicate or replay of a completed event does nothing.
  *    A failed attempt deletes its record, so the next delivery (SQS retry, redrive, replay) redoes it.
  *    Records expire after IDEMPOTENCY_EXPIRY_DAYS (default 7): long enough to cover an incident
@@ -29,31 +29,21 @@
  * Event time is `detail.occurredAt`, else EventBridge's `time`, normalized to
  * `toISOString()` form so that DynamoDB's string `<` is a time comparison.
  */
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { getStringFromEnv } from '@aws-lambda-powertools/commons/utils/env';
-import { makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
-import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import {
-  eventTime,
-  FastioEventError,
-  parseFastioEventJson,
-  requireDetailField,
-} from '../shared/fastio-event';
+import { defineQueueConsumer } from '../shared/define-queue-consumer';
+import { eventTime, requireDetailField } from '../shared/fastio-event';
 import type { FastioEvent } from '../shared/fastio-event';
-import { idempotencyConfig, persistenceStore } from '../shared/idempotency';
 import { MetricName } from '../shared/metric-names';
-import { logger, metrics } from '../shared/powertools';
 
 // ---- configuration, read once per container (a missing variable fails the cold start) ----------
 const catalogTableName = getStringFromEnv({ key: 'CATALOG_TABLE_NAME' });
 
-// ---- clients and Powertools utilities, created once per container ------------------------------
+// ---- clients, created once per container -------------------------------------------------------
 const documentClient = DynamoDBDocumentClient.from(new DynamoDBClient({}));
-const processor = new BatchProcessor(EventType.SQS);
 
 /** Event types that mark a file deleted. Everything else on this route upserts the file. */
 export const DELETE_EVENT_TYPES: ReadonlySet<string> = new Set(['file.deleted']);
@@ -114,70 +104,32 @@ export const buildCatalogUpdate = (event: FastioEvent, tableName: string): Updat
 const isConditionalCheckFailed = (error: unknown): boolean =>
   error instanceof Error && error.name === 'ConditionalCheckFailedException';
 
-/** The work for one event; its return value is what the idempotency record stores. */
-const applyToCatalog = async (event: FastioEvent): Promise<CatalogOutcome> => {
-  const update = buildCatalogUpdate(event, catalogTableName);
-  const logAttributes = {
-    eventId: event.detail.eventId,
-    eventType: event.detail.eventType,
-    key: update.Key,
-    eventAt: update.ExpressionAttributeValues?.[':eventAt'],
-    replayName: event['replay-name'],
-  };
-  try {
-    await documentClient.send(new UpdateCommand(update));
-  } catch (error) {
-    if (!isConditionalCheckFailed(error)) throw error;
-    logger.info('Stale event skipped: the catalog already holds newer state or a delete', logAttributes);
-    metrics.addMetric(MetricName.catalogStaleEventSkipped, MetricUnit.Count, 1);
-    return 'stale';
-  }
-  logger.info('Catalog updated', logAttributes);
-  metrics.addMetric(MetricName.catalogUpdated, MetricUnit.Count, 1);
-  return 'updated';
-};
-
-const applyToCatalogOnce = makeIdempotent(applyToCatalog, {
-  persistenceStore,
-  config: idempotencyConfig,
-});
-
-const processRecord = async (record: SQSRecord): Promise<CatalogOutcome> => {
-  let event: FastioEvent;
-  try {
-    event = parseFastioEventJson(record.body);
-    // Checked before the idempotency layer so a message that can never succeed is not recorded.
-    requireDetailField(event, 'workspaceId');
-    requireDetailField(event, 'fileId');
-  } catch (error) {
-    logger.error('Malformed message rejected; it will be retried and then land in the DLQ', {
-      messageId: record.messageId,
-      field: error instanceof FastioEventError ? error.field : undefined,
-      error: error as Error,
-    });
-    throw error;
-  }
-  try {
-    return await applyToCatalogOnce(event);
-  } catch (error) {
-    const attributes = { messageId: record.messageId, eventId: event.detail.eventId, error: error as Error };
-    if (error instanceof Error && error.name === 'IdempotencyAlreadyInProgressError') {
-      logger.warn('Same event is in progress in another invocation; message will be retried', attributes);
-    } else {
-      logger.error('Catalog update failed; message will be retried', attributes);
+/**
+ * The work for one event; its result is what the idempotency record stores. Partial batch responses,
+ * idempotency and the malformed-message log line come from defineQueueConsumer; `requires` rejects an
+ * event without the catalog key before the idempotency layer, so a message that can never succeed is
+ * not recorded. The catalog needs only normalized fields, so it never reads a claim-checked body.
+ */
+export const handler = defineQueueConsumer<CatalogOutcome, 'workspaceId' | 'fileId'>(
+  async (event, { logger, metrics }) => {
+    const update = buildCatalogUpdate(event, catalogTableName);
+    const logAttributes = {
+      eventType: event.detail.eventType,
+      key: update.Key,
+      eventAt: update.ExpressionAttributeValues?.[':eventAt'],
+      replayName: event['replay-name'],
+    };
+    try {
+      await documentClient.send(new UpdateCommand(update));
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      logger.info('Stale event skipped: the catalog already holds newer state or a delete', logAttributes);
+      metrics.addMetric(MetricName.catalogStaleEventSkipped, MetricUnit.Count, 1);
+      return 'stale';
     }
-    throw error;
-  }
-};
-
-export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
-  logger.addContext(context);
-  idempotencyConfig.registerLambdaContext(context);
-  try {
-    // Failed messages are reported by id and only they are retried. If every message failed, this
-    // throws (Powertools' default) so the invocation counts as an error and the poller backs off.
-    return await processPartialResponse(event, processRecord, processor, { context });
-  } finally {
-    metrics.publishStoredMetrics();
-  }
-};
+    logger.info('Catalog updated', logAttributes);
+    metrics.addMetric(MetricName.catalogUpdated, MetricUnit.Count, 1);
+    return 'updated';
+  },
+  { requires: ['workspaceId', 'fileId'], action: 'Catalog update' },
+);

@@ -1,7 +1,7 @@
 /**
  * Test doubles shared by the consumer tests: a Lambda context, the idempotency key Powertools
- * stores, capture of Logger/Metrics output, and an in-memory idempotency table that answers
- * DynamoDBPersistenceLayer's exact requests.
+ * stores, capture of Logger/Metrics output, an in-memory idempotency table that answers
+ * DynamoDBPersistenceLayer's exact requests, and Fast.io events and SQS records to feed a consumer.
  */
 import { createHash } from 'node:crypto';
 import {
@@ -13,7 +13,7 @@ import {
   UpdateItemCommand,
   type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
-import type { Context } from 'aws-lambda';
+import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { AwsClientStub } from 'aws-sdk-client-mock';
 import { vi } from 'vitest';
 
@@ -131,3 +131,31 @@ export const fakeIdempotencyTable = (ddb: AwsClientStub<DynamoDBClient>) => {
   });
   return items;
 };
+
+/** A Fast.io event as the bus delivers it, with a small inline payload; `detail` overrides or adds fields. */
+export const fastioEvent = (eventId: string, detail: Record<string, unknown> = {}) => ({
+  version: '0',
+  id: `eb-${eventId}`,
+  'detail-type': 'file.uploaded',
+  source: 'fastio',
+  account: '123456789012',
+  time: '2024-05-01T10:00:00Z',
+  region: 'us-east-1',
+  resources: [] as string[],
+  detail: { eventId, eventType: 'file.uploaded', payload: { event_id: eventId }, ...detail } as Record<string, unknown>,
+});
+
+/** An SQS record as the event source mapping hands it to a queue consumer; `body` is JSON-encoded unless a string. */
+export const sqsMessage = (messageId: string, body: unknown): SQSRecord => ({
+  messageId,
+  receiptHandle: `receipt-${messageId}`,
+  body: typeof body === 'string' ? body : JSON.stringify(body),
+  attributes: { ApproximateReceiveCount: '1', SentTimestamp: '1714557600000', SenderId: 'AIDAEXAMPLE', ApproximateFirstReceiveTimestamp: '1714557600000' },
+  messageAttributes: {},
+  md5OfBody: '',
+  eventSource: 'aws:sqs',
+  eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:buffer',
+  awsRegion: 'us-east-1',
+});
+
+export const batch = (...records: SQSRecord[]): SQSEvent => ({ Records: records });
