@@ -397,6 +397,7 @@ const DEAD_LETTER_MEANING: Record<DeadLetterRole, string> = {
   'buffer-dlq': `messages the consumer failed ${MAX_RECEIVE_COUNT} times`,
   'on-failure': "events the function failed after Lambda's asynchronous retries",
   'workflow-failures': 'review workflow executions that failed, with their error and original event',
+  'recorder-dlq': 'events EventBridge could not put on the flight recorder stream after its retries',
 };
 
 /**
