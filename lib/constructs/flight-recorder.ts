@@ -10,6 +10,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { FASTIO_SOURCE } from '../domain/fastio-envelope';
 import { TARGET_RETRY_POLICY } from './route-chain';
+import { createSecureBucket } from './secure-bucket';
 import { QUEUE_RETENTION, createDeadLetterQueue } from './secure-queue';
 
 /**
@@ -98,18 +99,18 @@ export class FlightRecorder extends Construct {
     super(scope, id);
     const { stage } = props;
 
-    this.bucket = this.secureBucket('RecordBucket', recorderBucketName(stage), {
-      id: 'expire-after-archive-and-dead-letter-retention',
-      expiration: Duration.days(props.archiveRetentionDays + QUEUE_RETENTION.toDays()),
+    this.bucket = createSecureBucket(this, 'RecordBucket', {
+      bucketName: recorderBucketName(stage),
+      expiry: { id: 'expire-after-archive-and-dead-letter-retention', expiration: Duration.days(props.archiveRetentionDays + QUEUE_RETENTION.toDays()) },
     });
     Validations.of(this.bucket).acknowledge({
       id: 'AwsSolutions-S1',
       reason:
         'Only the recorder delivery role writes (under events/ and errors/) and operators read through Athena; server access logs would need a third bucket to say the same. Enable CloudTrail S3 data events when an access audit is required.',
     });
-    this.queryResultsBucket = this.secureBucket('QueryResultsBucket', queryResultsBucketName(stage), {
-      id: 'expire-query-results',
-      expiration: props.queryResultRetention ?? Duration.days(30),
+    this.queryResultsBucket = createSecureBucket(this, 'QueryResultsBucket', {
+      bucketName: queryResultsBucketName(stage),
+      expiry: { id: 'expire-query-results', expiration: props.queryResultRetention ?? Duration.days(30) },
     });
     Validations.of(this.queryResultsBucket).acknowledge({
       id: 'AwsSolutions-S1',
@@ -188,17 +189,6 @@ export class FlightRecorder extends Construct {
     });
   }
 
-  private secureBucket(id: string, bucketName: string, expiry: { id: string; expiration: Duration }): s3.Bucket {
-    return new s3.Bucket(this, id, {
-      bucketName,
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      removalPolicy: RemovalPolicy.RETAIN,
-      lifecycleRules: [{ ...expiry, abortIncompleteMultipartUploadAfter: Duration.days(1) }],
-    });
-  }
 
   /**
    * Exactly the S3 actions Firehose documents for an S3 destination, object actions only under the

@@ -8,6 +8,7 @@ import type { AppConfig } from '../config';
 import { FASTIO_SOURCE } from '../domain/fastio-envelope';
 import { bodyBucketName } from '../constructs/body-bucket';
 import { FlightRecorder } from '../constructs/flight-recorder';
+import { createSecureBucket } from '../constructs/secure-bucket';
 import { QUEUE_RETENTION } from '../constructs/secure-queue';
 import { StatefulOutput } from '../stack-outputs';
 
@@ -100,20 +101,9 @@ export class StatefulStack extends Stack {
    * archiveRetentionDays, and a dead letter redriven for 14 days after that.
    */
   private createBodyBucket(stage: string, archiveRetentionDays: number): s3.Bucket {
-    const bucket = new s3.Bucket(this, 'BodyBucket', {
+    const bucket = createSecureBucket(this, 'BodyBucket', {
       bucketName: bodyBucketName(stage),
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      removalPolicy: RemovalPolicy.RETAIN,
-      lifecycleRules: [
-        {
-          id: 'expire-after-archive-and-dead-letter-retention',
-          expiration: Duration.days(archiveRetentionDays + QUEUE_RETENTION.toDays()),
-          abortIncompleteMultipartUploadAfter: Duration.days(1),
-        },
-      ],
+      expiry: { id: 'expire-after-archive-and-dead-letter-retention', expiration: Duration.days(archiveRetentionDays + QUEUE_RETENTION.toDays()) },
     });
     Validations.of(bucket).acknowledge({
       id: 'AwsSolutions-S1',
