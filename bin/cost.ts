@@ -84,6 +84,7 @@ const facts = readTemplateFacts(
 const capacity = estimateCapacity(readCapacityFacts(ingestTemplate), routeTable, {
   ingestDurationMs: assumptions.durationMs.value.ingest,
   routeShare: assumptions.routeShare.value,
+  recordedEventBytes: assumptions.payloadBytes.value + assumptions.eventEnvelopeBytes.value,
 });
 const design = estimateDesign(facts, prices, assumptions);
 const direct = estimateDirectWebhook(facts, prices, assumptions);

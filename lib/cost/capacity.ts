@@ -26,6 +26,12 @@ export const DEFAULT_QUOTAS = {
   putEventsTps: 10_000,
   /** Step Functions StartExecution (Standard) token-bucket refill, largest Regions. */
   startExecutionRefillPerSecond: 300,
+  /**
+   * Firehose Direct PUT per stream, us-east-1, us-west-2 and eu-west-1 (1,000 requests/s and 1 MiB/s
+   * elsewhere). The flight recorder's rule puts each event as one record.
+   */
+  firehoseRequestsPerSecond: 2_000,
+  firehoseBytesPerSecond: 5 * 1024 * 1024,
 } as const;
 
 type Resources = CfnTemplate['Resources'];
@@ -81,6 +87,8 @@ export interface CapacityAssumptions {
   readonly ingestDurationMs: number;
   /** Share of webhooks each route matches. */
   readonly routeShare: Readonly<Record<string, number>>;
+  /** Bytes of one event as the flight recorder puts it on Firehose; without it, no recorder limit is listed. */
+  readonly recordedEventBytes?: number;
 }
 
 export function estimateCapacity(facts: CapacityFacts, routes: readonly Route[], assumptions: CapacityAssumptions, burstWindowSeconds = 10): Capacity {
@@ -118,6 +126,14 @@ export function estimateCapacity(facts: CapacityFacts, routes: readonly Route[],
       name: `Step Functions StartExecution (refill ${DEFAULT_QUOTAS.startExecutionRefillPerSecond}/s) for the ${(workflowShare * 100).toFixed(1)}% of webhooks that start a review`,
       webhooksPerSecond: Math.floor(DEFAULT_QUOTAS.startExecutionRefillPerSecond / workflowShare),
       effect: 'EventBridge retries the start (up to its 2-hour retry policy), then the target DLQ',
+    });
+  }
+  if (assumptions.recordedEventBytes !== undefined) {
+    const byBytes = Math.floor(DEFAULT_QUOTAS.firehoseBytesPerSecond / assumptions.recordedEventBytes);
+    limits.push({
+      name: `Firehose Direct PUT of the flight recorder (${DEFAULT_QUOTAS.firehoseRequestsPerSecond} requests/s, 5 MiB/s = ${byBytes} events of ${assumptions.recordedEventBytes} bytes)`,
+      webhooksPerSecond: Math.min(DEFAULT_QUOTAS.firehoseRequestsPerSecond, byBytes),
+      effect: 'EventBridge retries the record (up to its 2-hour retry policy), then the recorder DLQ; routes are not affected',
     });
   }
   limits.sort((a, b) => a.webhooksPerSecond - b.webhooksPerSecond);

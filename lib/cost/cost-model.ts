@@ -4,7 +4,7 @@
  * PutEvents), so the price of the API, the buffer, the consumers and the workflow is visible.
  * Pure arithmetic over the template facts, the price list and the written-down assumptions.
  */
-import type { RouteFacts, TemplateFacts } from './template-facts';
+import type { RecorderFacts, RouteFacts, TemplateFacts } from './template-facts';
 
 export type Prices = typeof import('./aws-prices.json');
 export type Assumptions = typeof import('./assumptions.json');
@@ -29,6 +29,8 @@ export interface CostEstimate {
 
 const MILLION = 1_000_000;
 const GB = 1_000_000_000;
+const TB = 1_000_000_000_000;
+const SECONDS_PER_MONTH = 30 * 24 * 3600;
 const SECRET_REFRESHES_PER_MONTH = 30 * 24 * 12; // one read per container every 5 minutes
 
 /** Writes the consumers make per event, read from their code (lambdas/*): see README "Performance and cost". */
@@ -91,6 +93,45 @@ function routeLines(route: RouteFacts, prices: Prices, assumptions: Assumptions)
   }
 }
 
+/**
+ * The flight recorder per million webhooks: Firehose bills each record rounded up to 5 KB, S3 keeps
+ * the gzip objects for their lifecycle (at a steady volume, retention/30 months of records are
+ * stored at any time), and Athena bills the compressed bytes its queries' partitions hold. The 10 MB
+ * Athena minimum per query and the query results are left out: cents a month.
+ */
+function recorderLines(recorder: RecorderFacts, prices: Prices, assumptions: Assumptions): { variable: CostLine[]; fixed: FixedLine[] } {
+  const eventBytes = assumptions.payloadBytes.value + assumptions.eventEnvelopeBytes.value;
+  const storedGbPerMillion = (MILLION * eventBytes * assumptions.recorderGzipRatio.value) / GB;
+  const { perMonth: queries, windowHours } = assumptions.recorderQueries.value;
+  const objectsPerMonth = SECONDS_PER_MONTH / Math.max(1, recorder.bufferingIntervalSeconds);
+  return {
+    variable: [
+      {
+        service: 'Firehose',
+        item: 'recorder ingestion (each record billed as a multiple of 5 KB)',
+        perMillion: ((MILLION * chunks(eventBytes, prices.firehose.recordChunkBytes) * prices.firehose.recordChunkBytes) / GB) * prices.firehose.perGbIngested,
+      },
+      {
+        service: 'S3',
+        item: `recorder storage (gzip, ${recorder.retentionDays} days retained)`,
+        perMillion: storedGbPerMillion * (recorder.retentionDays / 30) * prices.s3Standard.perGbMonth,
+      },
+      {
+        service: 'Athena',
+        item: `${queries} recorder queries a month over ${windowHours} h of records each`,
+        perMillion: queries * (windowHours / (SECONDS_PER_MONTH / 3600)) * ((storedGbPerMillion * GB) / TB) * prices.athena.perTbScanned,
+      },
+    ],
+    fixed: [
+      {
+        service: 'S3',
+        item: `recorder objects (one per ${recorder.bufferingIntervalSeconds} s buffer)`,
+        perMonth: (objectsPerMonth / 1000) * prices.s3Standard.perThousandPuts,
+      },
+    ],
+  };
+}
+
 function secretsFixed(prices: Prices, assumptions: Assumptions): FixedLine[] {
   const calls = assumptions.warmIngestContainers.value * SECRET_REFRESHES_PER_MONTH;
   return [
@@ -124,8 +165,11 @@ export function estimateDesign(facts: TemplateFacts, prices: Prices, assumptions
     { service: 'X-Ray', item: 'sampled traces', perMillion: invocations * assumptions.xraySampledShare.value * prices.xray.perMillionTracesRecorded },
     { service: 'CloudWatch', item: 'function logs', perMillion: ((invocations * MILLION * assumptions.logBytesPerInvocation.value) / GB) * prices.cloudWatchLogs.perGbIngested },
   );
+  const recorder = facts.recorder ? recorderLines(facts.recorder, prices, assumptions) : { variable: [], fixed: [] };
+  variable.push(...recorder.variable);
   const fixed: FixedLine[] = [
     ...secretsFixed(prices, assumptions),
+    ...recorder.fixed,
     { service: 'SQS', item: `idle polling of ${facts.bufferQueues} buffer queue(s)`, perMonth: (facts.bufferQueues * assumptions.sqsIdlePollRequestsPerMonth.value * prices.sqs.perMillionRequests) / MILLION },
     { service: 'KMS', item: `${facts.kmsKeys} customer-managed key(s)`, perMonth: facts.kmsKeys * prices.kms.perKeyMonth },
     { service: 'CloudWatch', item: `${facts.alarms} alarms, ${facts.dashboards} dashboard(s)`, perMonth: facts.alarms * prices.cloudWatch.perAlarmMonth + facts.dashboards * prices.cloudWatch.perDashboardMonth },

@@ -17,6 +17,12 @@ export interface RouteFacts {
   readonly workflowTransitions?: number;
 }
 
+/** The flight recorder's Firehose stream and its record bucket. */
+export interface RecorderFacts {
+  readonly bufferingIntervalSeconds: number;
+  readonly retentionDays: number;
+}
+
 export interface TemplateFacts {
   readonly ingestMemoryMb: number;
   readonly routes: readonly RouteFacts[];
@@ -25,6 +31,7 @@ export interface TemplateFacts {
   readonly alarms: number;
   readonly dashboards: number;
   readonly archiveRetentionDays: number;
+  readonly recorder?: RecorderFacts;
 }
 
 function resourcesOf(template: CfnTemplate, type: string): [string, CfnResource][] {
@@ -45,6 +52,23 @@ export function successPathTransitions(definition: StateMachineDefinition): numb
     current = (choices?.[0]?.Next ?? state.Next ?? state.Default) as string | undefined;
   }
   return count;
+}
+
+function recorderFacts(stateful: CfnTemplate): { recorder?: RecorderFacts } {
+  const stream = resourcesOf(stateful, 'AWS::KinesisFirehose::DeliveryStream')[0]?.[1];
+  const destination = stream?.Properties?.ExtendedS3DestinationConfiguration as
+    | { BufferingHints?: { IntervalInSeconds?: number }; BucketARN?: { 'Fn::GetAtt'?: [string, string] } }
+    | undefined;
+  if (!destination) return {};
+  const bucketId = destination.BucketARN?.['Fn::GetAtt']?.[0] ?? '';
+  const lifecycle = stateful.Resources[bucketId]?.Properties?.LifecycleConfiguration as { Rules?: { ExpirationInDays?: number }[] } | undefined;
+  return {
+    recorder: {
+      // Firehose's default interval when the template sets none.
+      bufferingIntervalSeconds: Number(destination.BufferingHints?.IntervalInSeconds ?? 300),
+      retentionDays: Number(lifecycle?.Rules?.[0]?.ExpirationInDays ?? 0),
+    },
+  };
 }
 
 export function readTemplateFacts(
@@ -71,6 +95,7 @@ export function readTemplateFacts(
   const archive = resourcesOf(templates.stateful, 'AWS::Events::Archive')[0]?.[1];
 
   return {
+    ...recorderFacts(templates.stateful),
     ingestMemoryMb,
     routes: routeFacts,
     bufferQueues: routes.filter((route) => route.targets[0]?.kind === 'queue').length,

@@ -91,6 +91,17 @@ describe('the capacity section of npm run cost', () => {
       [10_000, 'EventBridge PutEvents'],
     ]);
   });
+
+  it('lists the flight recorder\'s Firehose quota, the lower of its requests and its bytes per second', () => {
+    // GIVEN events of 2,368 bytes: 5 MiB/s is 2,214 of them, so the 2,000 requests/s bind first
+    const shares = { ingestDurationMs: assumptions.durationMs.value.ingest, routeShare: assumptions.routeShare.value };
+    const recorderLimit = (recordedEventBytes: number) =>
+      estimateCapacity(defaults, routeTable, { ...shares, recordedEventBytes }).limits.find((limit) => limit.name.startsWith('Firehose Direct PUT'));
+    expect(recorderLimit(2_368)?.webhooksPerSecond).toBe(2_000);
+    // WHEN events are 4 KiB, THEN the bytes bind: 1,280 a second
+    expect(recorderLimit(4_096)?.webhooksPerSecond).toBe(1_280);
+    expect(recorderLimit(4_096)?.effect).toContain('recorder DLQ');
+  });
 });
 
 async function startLocalApi(throttle: { rateLimit: number; burstLimit: number }): Promise<{ url: string; close: () => Promise<void> }> {

@@ -73,6 +73,37 @@ describe('cost model', () => {
     expect(apiAtTenMillion?.perMonth).toBeCloseTo(10, 10);
   });
 
+  it('reads the recorder stream\'s buffering interval and its bucket\'s record retention from the templates', () => {
+    expect(facts.recorder).toEqual({ bufferingIntervalSeconds: 60, retentionDays: 44 });
+  });
+
+  it('bills every recorded event as a whole number of 5 KB Firehose chunks', () => {
+    // GIVEN a 2,048-byte payload in a 320-byte envelope: one 5 KB chunk per record
+    const design = estimateDesign(facts, prices, assumptions);
+    expect(line(design.variable, 'recorder ingestion')).toBeCloseTo(((1_000_000 * 5120) / 1e9) * 0.029, 10);
+    // WHEN the event grows past 5 KB, THEN it is billed as two chunks
+    const larger = estimateDesign(facts, prices, withAssumption('payloadBytes', 6000));
+    expect(line(larger.variable, 'recorder ingestion')).toBeCloseTo(((1_000_000 * 10240) / 1e9) * 0.029, 10);
+  });
+
+  it('stores the gzip records of a million webhooks for the bucket\'s retention', () => {
+    const design = estimateDesign(facts, prices, assumptions);
+    // 1M x 2,368 bytes x 0.25 gzip = 0.592 GB, held 44 days = 44/30 of a month
+    expect(line(design.variable, 'recorder storage (gzip, 44 days retained)')).toBeCloseTo(0.592 * (44 / 30) * 0.023, 10);
+  });
+
+  it('prices the assumed recorder queries by the compressed records their windows scan', () => {
+    const design = estimateDesign(facts, prices, assumptions);
+    // 200 queries, each over 26 of the month's 720 hours of 0.592 GB, at $5 per TB
+    expect(line(design.variable, '200 recorder queries a month over 26 h')).toBeCloseTo(200 * (26 / 720) * (0.592 / 1000) * 5, 10);
+  });
+
+  it('charges one S3 put per recorder buffer interval as a fixed monthly cost', () => {
+    const design = estimateDesign(facts, prices, assumptions);
+    const puts = design.fixed.find((cost) => cost.item.startsWith('recorder objects'));
+    expect(puts?.perMonth).toBeCloseTo((30 * 24 * 60 / 1000) * 0.005, 10);
+  });
+
   it('prices the direct inbound-webhook design without API, archive, routes or consumers', () => {
     const direct = estimateDirectWebhook(facts, prices, assumptions);
     expect(direct.variable.map((cost) => cost.service).sort()).toEqual(['CloudWatch', 'EventBridge', 'Lambda']);
