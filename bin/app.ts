@@ -2,7 +2,7 @@
 /** The CDK app: `npm run synth`, `npx cdk deploy --all`. */
 import { ConfigError } from '../lib/config';
 import { buildApp } from '../lib/stacks/fastio-app';
-import { RouteTableError } from '../lib/stacks/routing-stack';
+import { RouteTableError } from '../lib/domain/route-validation';
 
 try {
   buildApp().app.synth();

@@ -11,55 +11,9 @@
  * `npm run ops -- routes test <file>` explains a match or a miss before you deploy.
  */
 
-/** One comparison in a pattern's value list: `{ "prefix": "x" }`, `{ "numeric": [">", 0] }`, ... */
-export interface PatternOperator {
-  readonly [operator: string]: PatternOperand;
-}
-export type PatternOperand = string | number | boolean | null | readonly PatternOperand[] | PatternOperator;
-export type PatternValue = string | number | boolean | null | PatternOperator;
+import type { ConsumerAccess, Route } from './domain/route-types';
 
-/** A nested object of the event: every leaf is a list of allowed values, objects nest. */
-export interface PatternObject {
-  readonly [field: string]: readonly PatternValue[] | PatternObject | readonly PatternObject[];
-}
-
-/**
- * A full EventBridge event pattern. Top-level fields are the envelope's, typed by name so a typo
- * such as `detailType` fails the compile; `replay-name` is here because replays are a routing
- * decision (CDK's own EventPattern type has no such field).
- */
-export interface RoutePattern {
-  readonly source: readonly ['fastio'];
-  readonly 'detail-type'?: readonly PatternValue[];
-  readonly detail?: PatternObject;
-  readonly 'replay-name'?: readonly [{ readonly exists: false }];
-  readonly $or?: readonly PatternObject[];
-}
-
-/** Where matching events go. The consumer names the handler in `lambdas/` or the workflow. */
-export type RouteTarget =
-  | { readonly kind: 'queue'; readonly consumer: 'catalog-consumer' }
-  | { readonly kind: 'function'; readonly consumer: 'agent-audit' }
-  | { readonly kind: 'workflow'; readonly workflow: 'review' };
-
-export type TargetKind = RouteTarget['kind'];
-
-/** A sample for the route's tests: a full EventBridge event as the bus would deliver it. */
-export interface SampleEvent {
-  readonly 'detail-type': string;
-  readonly detail: Record<string, unknown>;
-  readonly 'replay-name'?: string;
-}
-
-export interface Route {
-  /** Lower-case kebab-case; names the rule, its resources and its CLI handle. */
-  readonly name: string;
-  readonly description: string;
-  readonly pattern: RoutePattern;
-  readonly target: RouteTarget;
-  /** Events that must match, and events that must not; `npm test` fails when either list is empty. */
-  readonly samples: { readonly matching: readonly SampleEvent[]; readonly notMatching: readonly SampleEvent[] };
-}
+export * from './domain/route-types';
 
 /** Agents of your own organisation; their deletions are expected and need no review. */
 export const TRUSTED_AGENT_IDS = ['agent-indexer', 'agent-backup'] as const;
@@ -67,6 +21,14 @@ export const TRUSTED_AGENT_IDS = ['agent-indexer', 'agent-backup'] as const;
 const DOCUMENT_EXTENSIONS = ['pdf', 'doc', 'docx', 'xls', 'xlsx', 'ppt', 'pptx', 'odt', 'rtf', 'txt', 'md', 'csv'] as const;
 export const VIDEO_EXTENSIONS = ['mp4', 'mov', 'mkv', 'avi', 'webm', 'm4v'] as const;
 export const IMAGE_EXTENSIONS = ['jpg', 'jpeg', 'png', 'gif', 'tif', 'tiff', 'heic', 'webp', 'raw', 'psd'] as const;
+
+/** The catalog consumer's one write: a conditional UpdateItem per file. */
+const CATALOG_WRITER: ConsumerAccess = { tables: [{ table: 'catalog', actions: ['dynamodb:UpdateItem'] }] };
+/**
+ * The audit consumer appends one record per event and keeps the verbatim payload, which a
+ * claim-checked event holds only by reference in the body bucket.
+ */
+const AUDIT_WRITER: ConsumerAccess = { tables: [{ table: 'audit', actions: ['dynamodb:PutItem'] }], readsBodies: true };
 
 export const routeTable: readonly Route[] = [
   {
@@ -79,7 +41,7 @@ export const routeTable: readonly Route[] = [
       // events published by other producers on the same bus too.
       detail: { extension: DOCUMENT_EXTENSIONS.map((extension) => ({ 'equals-ignore-case': extension })) },
     },
-    target: { kind: 'queue', consumer: 'catalog-consumer' },
+    targets: [{ kind: 'queue', consumer: 'catalog-consumer', access: CATALOG_WRITER }],
     samples: {
       matching: [
         { 'detail-type': 'file.uploaded', detail: { eventId: 'evt-1', workspaceId: 'ws-1', fileId: 'f-1', extension: 'pdf', sizeBytes: 2048 } },
@@ -105,7 +67,7 @@ export const routeTable: readonly Route[] = [
         sizeMiB: [{ numeric: ['>=', 100] }],
       },
     },
-    target: { kind: 'workflow', workflow: 'review' },
+    targets: [{ kind: 'workflow', workflow: 'review' }],
     samples: {
       matching: [
         { 'detail-type': 'file.uploaded', detail: { eventId: 'evt-10', workspaceId: 'ws-1', fileId: 'f-10', extension: 'mp4', sizeBytes: 524_288_000, sizeMiB: 500 } },
@@ -128,7 +90,7 @@ export const routeTable: readonly Route[] = [
       source: ['fastio'],
       detail: { agentId: [{ exists: true }] },
     },
-    target: { kind: 'function', consumer: 'agent-audit' },
+    targets: [{ kind: 'function', consumer: 'agent-audit', access: AUDIT_WRITER }],
     samples: {
       matching: [
         { 'detail-type': 'file.created', detail: { eventId: 'evt-20', workspaceId: 'ws-1', fileId: 'f-20', agentId: 'agent-7' } },
@@ -146,7 +108,7 @@ export const routeTable: readonly Route[] = [
       'detail-type': ['file.deleted'],
       detail: { agentId: [{ 'anything-but': [...TRUSTED_AGENT_IDS] }] },
     },
-    target: { kind: 'workflow', workflow: 'review' },
+    targets: [{ kind: 'workflow', workflow: 'review' }],
     samples: {
       matching: [
         { 'detail-type': 'file.deleted', detail: { eventId: 'evt-30', workspaceId: 'ws-1', fileId: 'f-30', extension: 'pdf', agentId: 'agent-7' } },
@@ -163,11 +125,6 @@ export const routeTable: readonly Route[] = [
     },
   },
 ];
-
-/** Whether a route's rule delivers events re-sent by an archive replay. */
-export function acceptsReplays(route: Route): boolean {
-  return route.pattern['replay-name'] === undefined;
-}
 
 export function findRoute(name: string, table: readonly Route[] = routeTable): Route | undefined {
   return table.find((route) => route.name === name);

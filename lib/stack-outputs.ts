@@ -62,3 +62,19 @@ export function routeOutputKey(routeName: string, resource: RouteResource): stri
 export function deadLetterQueueName(routeName: string, role: DeadLetterRole): string {
   return `${routeName}/${role}`;
 }
+
+/** Per-target resources of a route in the routing stack. */
+export type TargetResource = RouteResource | 'TopicArn' | 'ApiDestinationArn' | 'ConnectionArn' | 'DestinationArn';
+
+/**
+ * e.g. targetOutputKey('video-uploads', 'slack', 'TargetDlqUrl') === 'RouteVideoUploadsTargetSlackTargetDlqUrl'.
+ * `Target` separates the two names, so a route and target cannot run together into another pair's key.
+ */
+export function targetOutputKey(routeName: string, targetName: string, resource: TargetResource): string {
+  return `Route${pascalCase(routeName)}Target${pascalCase(targetName)}${resource}`;
+}
+
+/** The operator-facing handle of a target's dead-letter queue, e.g. 'video-uploads/slack/target-dlq'. */
+export function targetDeadLetterQueueName(routeName: string, targetName: string, role: DeadLetterRole): string {
+  return `${routeName}/${targetName}/${role}`;
+}

@@ -30,7 +30,7 @@ export class OperatorPolicy extends Construct {
     const bufferDeadLetterQueues = props.chains.flatMap((chain) => (chain.deadLetterQueues['buffer-dlq'] ? [chain.deadLetterQueues['buffer-dlq']] : []));
     const bufferQueues = props.chains.flatMap((chain) => (chain.bufferQueue ? [chain.bufferQueue] : []));
     // Dead letters of function routes are re-sent by async invoke; queue routes' go to their buffer.
-    const functions = props.chains.flatMap((chain) => (chain.route.target.kind === 'function' && chain.consumerFunction ? [chain.consumerFunction] : []));
+    const functions = props.chains.flatMap((chain) => (chain.route.targets[0]?.kind === 'function' && chain.consumerFunction ? [chain.consumerFunction] : []));
     const stateMachines = props.chains.flatMap((chain) => (chain.stateMachine ? [chain.stateMachine] : []));
 
     const statements = [

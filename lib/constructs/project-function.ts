@@ -7,7 +7,7 @@ import { Construct } from 'constructs';
 import { fileURLToPath } from 'node:url';
 import { METRICS_NAMESPACE } from '../../lambdas/shared/metric-names';
 
-const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 export interface ProjectFunctionProps {
   /** Folder under `lambdas/` holding `handler.ts`, e.g. `ingest`. */

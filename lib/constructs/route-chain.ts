@@ -9,7 +9,8 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import type { Route } from '../route-table';
+import { isOwnTarget, type OwnFunctionTarget, type OwnQueueTarget, type Route } from '../route-table';
+import { RouteTableError } from '../domain/route-validation';
 import { grantBodyAccess } from './body-bucket';
 import { ProjectFunction } from './project-function';
 import { ReviewWorkflow } from '../workflows/review-workflow';
@@ -67,7 +68,10 @@ export class RouteChain extends Construct {
 
     const targetDeadLetterQueue = this.deadLetterQueue('TargetDlq', 'target-dlq');
     const targetOptions = { deadLetterQueue: targetDeadLetterQueue, ...TARGET_RETRY_POLICY };
-    const { target } = props.route;
+    const [target, ...others] = props.route.targets;
+    if (target === undefined || others.length > 0 || !isOwnTarget(target)) {
+      throw new RouteTableError(`route "${props.route.name}": only one target of your own (queue, function or workflow) can be deployed by this version`);
+    }
 
     switch (target.kind) {
       case 'queue': {
@@ -76,7 +80,7 @@ export class RouteChain extends Construct {
           visibilityTimeout: BUFFER_VISIBILITY_TIMEOUT,
           deadLetterQueue: bufferDeadLetterQueue,
         });
-        this.consumerFunction = this.consumer(target.consumer, props);
+        this.consumerFunction = this.consumer(target, props);
         this.consumerFunction.addEventSource(
           new SqsEventSource(this.bufferQueue, {
             batchSize: 10,
@@ -94,7 +98,7 @@ export class RouteChain extends Construct {
       }
       case 'function': {
         const onFailureQueue = this.deadLetterQueue('OnFailureQueue', 'on-failure');
-        this.consumerFunction = this.consumer(target.consumer, props, {
+        this.consumerFunction = this.consumer(target, props, {
           onFailure: new SqsDestination(onFailureQueue),
           ...ASYNC_INVOKE_POLICY,
         });
@@ -141,12 +145,12 @@ export class RouteChain extends Construct {
   }
 
   private consumer(
-    name: 'catalog-consumer' | 'agent-audit',
+    target: OwnQueueTarget | OwnFunctionTarget,
     props: RouteChainProps,
     asyncInvoke?: ConstructorParameters<typeof ProjectFunction>[2]['asyncInvoke'],
   ): ProjectFunction {
     const fn = new ProjectFunction(this, 'Consumer', {
-      handlerFolder: name,
+      handlerFolder: target.consumer,
       serviceName: `fastio-${props.route.name}`,
       timeout: CONSUMER_TIMEOUT,
       asyncInvoke,
@@ -154,14 +158,12 @@ export class RouteChain extends Construct {
       // Exactly what Powertools' DynamoDBPersistenceLayer calls.
       props.idempotencyTable.grant(grantee, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'),
     );
-    if (name === 'catalog-consumer') {
-      fn.withEnvironment('CATALOG_TABLE_NAME', props.catalogTable.tableName, (grantee) => props.catalogTable.grant(grantee, 'dynamodb:UpdateItem'));
-    } else {
-      fn.withEnvironment('AUDIT_TABLE_NAME', props.auditTable.tableName, (grantee) => props.auditTable.grant(grantee, 'dynamodb:PutItem'));
-      // The audit keeps the verbatim payload, which a claim-checked event holds only by reference.
-      // The catalog consumer and the review workflow use normalized fields only and get no access.
-      grantBodyAccess(fn, props.stage, 's3:GetObject');
+    const tables = { catalog: props.catalogTable, audit: props.auditTable };
+    for (const { table, actions } of target.access?.tables ?? []) {
+      fn.withEnvironment(`${table.toUpperCase()}_TABLE_NAME`, tables[table].tableName, (grantee) => tables[table].grant(grantee, ...actions));
     }
+    // Only handlers that keep the verbatim payload read claim-checked bodies; the others use normalized fields.
+    if (target.access?.readsBodies) grantBodyAccess(fn, props.stage, 's3:GetObject');
     return fn;
   }
 }

@@ -87,7 +87,7 @@ export function estimateCapacity(facts: CapacityFacts, routes: readonly Route[],
   const durationSeconds = assumptions.ingestDurationMs / 1000;
   const concurrency = facts.ingestReservedConcurrency ?? DEFAULT_QUOTAS.lambdaAccountConcurrency;
   const ingestPerSecond = Math.floor(concurrency / durationSeconds);
-  const workflowShare = routes.filter((route) => route.target.kind === 'workflow').reduce((sum, route) => sum + (assumptions.routeShare[route.name] ?? 0), 0);
+  const workflowShare = routes.filter((route) => route.targets.some((target) => target.kind === 'workflow')).reduce((sum, route) => sum + (assumptions.routeShare[route.name] ?? 0), 0);
   const limits: CapacityLimit[] = [
     {
       name: `HTTP API stage throttle (${facts.stageRateLimit}/s, burst ${facts.stageBurstLimit})`,

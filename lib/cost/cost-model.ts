@@ -86,6 +86,8 @@ function routeLines(route: RouteFacts, prices: Prices, assumptions: Assumptions)
         ],
       };
     }
+    default:
+      throw new Error(`route ${route.name}: ${route.kind} targets are not priced yet`);
   }
 }
 

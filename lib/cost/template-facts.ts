@@ -60,7 +60,7 @@ export function readTemplateFacts(
     const stateMachine = resourcesOf(templates.routing, 'AWS::StepFunctions::StateMachine').find(([id]) => id.startsWith(fragment))?.[1];
     return {
       name: route.name,
-      kind: route.target.kind,
+      kind: route.targets[0]?.kind ?? 'queue',
       consumerMemoryMb: consumer ? Number(consumer.Properties?.MemorySize ?? 128) : undefined,
       workflowTransitions: stateMachine ? successPathTransitions(renderDefinition(stateMachine.Properties?.DefinitionString)) : undefined,
     };
@@ -73,7 +73,7 @@ export function readTemplateFacts(
   return {
     ingestMemoryMb,
     routes: routeFacts,
-    bufferQueues: routes.filter((route) => route.target.kind === 'queue').length,
+    bufferQueues: routes.filter((route) => route.targets[0]?.kind === 'queue').length,
     kmsKeys: count('AWS::KMS::Key'),
     alarms: count('AWS::CloudWatch::Alarm'),
     dashboards: count('AWS::CloudWatch::Dashboard'),

@@ -78,7 +78,7 @@ export function eventFromPayload(rawBody: Buffer): PayloadEvent {
 
 export interface RouteResult {
   readonly name: string;
-  readonly target: RouteTarget;
+  readonly targets: readonly RouteTarget[];
   readonly acceptsReplays: boolean;
   readonly matched: boolean;
   /** The first condition that failed, when the route does not match. */
@@ -101,7 +101,7 @@ export function compiledRoutePattern(route: Route): CompiledPattern {
 export function evaluateRoutes(event: BusEvent, table: readonly Route[] = routeTable): RouteResult[] {
   return table.map((route) => {
     const failure = compiledRoutePattern(route).explain(event);
-    const common = { name: route.name, target: route.target, acceptsReplays: acceptsReplays(route) };
+    const common = { name: route.name, targets: route.targets, acceptsReplays: acceptsReplays(route) };
     return failure === undefined ? { ...common, matched: true } : { ...common, matched: false, failure };
   });
 }

@@ -369,7 +369,7 @@ export interface ConservationOptions {
   readonly exclusiveDeadLetters?: boolean;
 }
 
-const ROUTE_KIND: ReadonlyMap<string, TargetKind> = new Map(routeTable.map((route) => [route.name, route.target.kind]));
+const ROUTE_KIND: ReadonlyMap<string, TargetKind> = new Map(routeTable.map((route) => [route.name, route.targets[0]?.kind ?? 'queue']));
 
 /** The review workflow's last state when it completed a review (lib/workflows/review-workflow.ts). */
 const REVIEW_COMPLETED_STATE = 'MarkCompleted';

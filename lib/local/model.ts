@@ -9,7 +9,7 @@ import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import type { DeadLetterRole } from '../constructs/secure-queue';
 import { validateTargetInput, type TargetInput } from '../domain/input-transform';
-import { routeTable } from '../route-table';
+import { consumerOf, routeTable } from '../route-table';
 import { DEAD_LETTER_KEYS, deadLetterQueueName } from '../stack-outputs';
 import { routeOfConstructPath } from '../synthesized-template';
 import { IntrinsicResolver, cdkPath, loadAssembly, physicalResource, type CfnResource, type CloudAssembly, type PhysicalResource, type StackArtifact } from './assembly';
@@ -173,7 +173,7 @@ function handlerFileOf(projectRoot: string, assemblyDir: string, resource: CfnRe
     }
   }
   const routeEntry = routeTable.find((candidate) => candidate.name === route);
-  const folder = routeEntry ? ('consumer' in routeEntry.target ? routeEntry.target.consumer : undefined) : label === 'ingest' ? 'ingest' : undefined;
+  const folder = routeEntry ? routeEntry.targets.map(consumerOf).find((folder) => folder !== undefined) : label === 'ingest' ? 'ingest' : undefined;
   const file = folder === undefined ? undefined : join(projectRoot, 'lambdas', folder, 'handler.ts');
   if (file === undefined || !existsSync(file)) throw new Error(`cannot find the handler source of function ${label}`);
   return file;

@@ -4,12 +4,12 @@
  */
 import { DescribeStacksCommand, type CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { DeadLetterRole } from '../constructs/secure-queue';
-import { findRoute, routeTable, type Route, type TargetKind } from '../route-table';
+import { findRoute, routeTable, type Route } from '../route-table';
 import { DEAD_LETTER_KEYS, deadLetterQueueName, routeOutputKey, type RouteResource } from '../stack-outputs';
 import { OperationFailed, UsageError } from './command';
 
 /** The queues a route's chain has, by target kind, in the order a message flows (mirrors RouteChain). */
-const ROLES_BY_KIND: Record<TargetKind, readonly DeadLetterRole[]> = {
+const ROLES_BY_KIND: Record<'queue' | 'function' | 'workflow', readonly DeadLetterRole[]> = {
   queue: ['target-dlq', 'buffer-dlq'],
   function: ['target-dlq', 'on-failure'],
   workflow: ['target-dlq', 'workflow-failures'],
@@ -23,7 +23,7 @@ export interface DeadLetterQueueRef {
 }
 
 export function deadLetterQueues(table: readonly Route[] = routeTable): DeadLetterQueueRef[] {
-  return table.flatMap((route) => ROLES_BY_KIND[route.target.kind].map((role) => ({ name: deadLetterQueueName(route.name, role), route, role })));
+  return table.flatMap((route) => ROLES_BY_KIND[(route.targets[0]?.kind ?? 'queue') as 'queue' | 'function' | 'workflow'].map((role: DeadLetterRole) => ({ name: deadLetterQueueName(route.name, role), route, role })));
 }
 
 export function findDeadLetterQueue(name: string, table: readonly Route[] = routeTable): DeadLetterQueueRef {

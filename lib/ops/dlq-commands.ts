@@ -38,7 +38,7 @@ import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { stackNames } from '../config';
 import { MAX_RECEIVE_COUNT } from '../domain/max-receive-count';
 import { describeError } from './cli';
-import { integerOption, refuseOptions, type CommandIo, type OpsCommand, type OptionValues } from './command';
+import { OperationFailed, integerOption, refuseOptions, type CommandIo, type OpsCommand, type OptionValues } from './command';
 import { defaultRuntime, deploymentOptions, explainAwsError, regionOption, stageOption, withAwsErrors, type AwsClients, type OpsRuntime } from './aws-runtime';
 import { deadLetterOutputKeys, deadLetterQueues, findDeadLetterQueue, loadStackOutputs, type DeadLetterQueueRef, type StackOutputs } from './deployment';
 import { Progress } from './progress';
@@ -482,13 +482,15 @@ function redeliveryFor(resolved: ResolvedQueue, clients: AwsClients): Redelivery
       return toWorkflow();
     case 'target-dlq':
       // The rule could not deliver to its target: deliver to that target directly.
-      switch (queue.route.target.kind) {
+      switch (queue.route.targets[0]?.kind) {
         case 'queue':
           return toBuffer();
         case 'function':
           return toFunction();
         case 'workflow':
           return toWorkflow();
+        default:
+          throw new OperationFailed(`${queue.name}: redriving to this kind of target is not supported`);
       }
   }
 }

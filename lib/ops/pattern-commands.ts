@@ -13,7 +13,7 @@ import { EventBridgeClient, TestEventPatternCommand } from '@aws-sdk/client-even
 import { QUARANTINE_DETAIL_TYPE } from '../domain/fastio-envelope';
 import { InvalidPatternError, compilePattern, type CompiledPattern } from '../domain/pattern-matcher';
 import { completeEvent, eventFromPayload, evaluateRoutes, type BusEvent, type RouteResult } from '../domain/route-samples';
-import { routeTable, type Route, type RouteTarget } from '../route-table';
+import { describeTarget, routeTable, targetName, type Route, type RouteTarget } from '../route-table';
 import { regionOption, withAwsErrors } from './aws-runtime';
 import { describeError } from './cli';
 import { OperationFailed, UsageError, requiredStringOption, stringOption, type CommandIo, type OpsCommand } from './command';
@@ -232,15 +232,9 @@ export function routesTestEvent(bytes: Buffer, what: string, replayName: string 
   return { input, event, filled: completed.filled, routes: evaluateRoutes(event, table) };
 }
 
-function targetText(target: RouteTarget): string {
-  switch (target.kind) {
-    case 'queue':
-      return `queue ${target.consumer}`;
-    case 'function':
-      return `function ${target.consumer}`;
-    case 'workflow':
-      return `workflow ${target.workflow}`;
-  }
+/** A route's targets on one line of the table. */
+function targetText(targets: readonly RouteTarget[]): string {
+  return targets.map(describeTarget).join(' + ');
 }
 
 function withoutPayload(detail: BusEvent['detail']): string {
@@ -261,11 +255,11 @@ export function formatRoutesTest(result: RoutesTestResult): string[] {
   if (result.filled.length > 0) lines.push(`filled   ${result.filled.join(', ')} (placeholders for what EventBridge sets)`);
   lines.push('');
   const nameWidth = Math.max(5, ...result.routes.map((route) => route.name.length)) + 2;
-  const targetWidth = Math.max(6, ...result.routes.map((route) => targetText(route.target).length)) + 2;
+  const targetWidth = Math.max(6, ...result.routes.map((route) => targetText(route.targets).length)) + 2;
   lines.push(`${'route'.padEnd(nameWidth)}${'target'.padEnd(targetWidth)}${'replays'.padEnd(11)}result`);
   for (const route of result.routes) {
     const replays = route.acceptsReplays ? 'delivered' : 'refused';
-    lines.push(`${route.name.padEnd(nameWidth)}${targetText(route.target).padEnd(targetWidth)}${replays.padEnd(11)}${route.matched ? 'MATCH' : 'no match'}`);
+    lines.push(`${route.name.padEnd(nameWidth)}${targetText(route.targets).padEnd(targetWidth)}${replays.padEnd(11)}${route.matched ? 'MATCH' : 'no match'}`);
     if (route.failure) lines.push(`    at ${route.failure.path}: ${route.failure.reason}`);
   }
   const matched = result.routes.filter((route) => route.matched).map((route) => route.name);
@@ -294,9 +288,9 @@ export function createRoutesTestCommand(table: readonly Route[] = routeTable): O
       const bytes = await readBytes(path, 'file');
       const result = routesTestEvent(bytes, path, replayName, table);
       if (options.json === true) {
-        const routes = result.routes.map(({ name, target, acceptsReplays, matched, failure }) => ({
+        const routes = result.routes.map(({ name, targets, acceptsReplays, matched, failure }) => ({
           name,
-          target,
+          targets: targets.map((target) => ({ name: targetName(target), kind: target.kind, to: describeTarget(target) })),
           acceptsReplays,
           matched,
           ...(failure === undefined ? {} : { failure }),

@@ -303,7 +303,7 @@ export class MonitoringStack extends Stack {
   private monitorChain(chain: RouteChain): void {
     const facade = this.facade;
     const name = chain.route.name;
-    facade.addMediumHeader(`Route ${name} (${chain.route.target.kind})`);
+    facade.addMediumHeader(`Route ${name} (${chain.route.targets.map((target) => target.kind).join(', ')})`);
 
     const bufferDlq = chain.deadLetterQueues['buffer-dlq'];
     if (chain.bufferQueue && bufferDlq) {

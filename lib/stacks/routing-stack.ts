@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { CfnOutput, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
@@ -6,8 +8,9 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
 import type { AppConfig } from '../config';
+import { PROJECT_ROOT } from '../constructs/project-function';
 import { RouteChain } from '../constructs/route-chain';
-import { InvalidPatternError, validatePattern } from '../domain/pattern-matcher';
+import { resolveRouteTable, validateRouteTable } from '../domain/route-validation';
 import type { DeadLetterRole } from '../constructs/secure-queue';
 import { routeTable, type Route } from '../route-table';
 import { DEAD_LETTER_KEYS, routeOutputKey } from '../stack-outputs';
@@ -37,8 +40,11 @@ export class RoutingStack extends Stack {
 
   constructor(scope: Construct, id: string, props: RoutingStackProps) {
     super(scope, id, props);
-    const routes = props.routes ?? routeTable;
-    assertValidRouteTable(routes);
+    const routes = resolveRouteTable(props.routes ?? routeTable, this.node);
+    validateRouteTable(routes, {
+      consumerExists: (folder) => existsSync(join(PROJECT_ROOT, 'lambdas', folder, 'handler.ts')),
+      workflows: ['review'],
+    });
 
     const topicKey = new kms.Key(this, 'ReviewTopicKey', {
       description: 'Encrypts review notifications at rest.',
@@ -90,29 +96,6 @@ export class RoutingStack extends Stack {
       const key = DEAD_LETTER_KEYS[role as DeadLetterRole];
       output(`${key}Url`, queue.queueUrl);
       output(`${key}Arn`, queue.queueArn);
-    }
-  }
-}
-
-/** A route table that cannot be deployed: synth stops with this one line. */
-export class RouteTableError extends Error {
-  override readonly name = 'RouteTableError';
-}
-
-/** Rejects, before anything is built, what EventBridge would reject at deploy time or what would collide. */
-function assertValidRouteTable(routes: readonly Route[]): void {
-  const seen = new Set<string>();
-  for (const route of routes) {
-    if (!/^[a-z][a-z0-9-]{0,39}$/.test(route.name)) {
-      throw new RouteTableError(`route name "${route.name}" is invalid: use 1-40 lower-case letters, digits and '-', starting with a letter`);
-    }
-    if (seen.has(route.name)) throw new RouteTableError(`route name "${route.name}" appears twice in the route table`);
-    seen.add(route.name);
-    try {
-      validatePattern(route.pattern);
-    } catch (error) {
-      if (!(error instanceof InvalidPatternError)) throw error;
-      throw new RouteTableError(`route "${route.name}": ${error.message}`);
     }
   }
 }

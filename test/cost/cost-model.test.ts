@@ -30,7 +30,7 @@ describe('cost model', () => {
   it('reads memory sizes, route kinds, workflow length and retention from the templates', () => {
     expect(facts.ingestMemoryMb).toBe(1024);
     expect(facts.archiveRetentionDays).toBe(30);
-    expect(facts.routes.map((route) => [route.name, route.kind])).toEqual(routeTable.map((route) => [route.name, route.target.kind]));
+    expect(facts.routes.map((route) => [route.name, route.kind])).toEqual(routeTable.map((route) => [route.name, route.targets[0]?.kind]));
     expect(facts.routes.find((route) => route.name === 'large-media')?.workflowTransitions).toBe(10);
     expect(facts.routes.find((route) => route.name === 'documents')?.consumerMemoryMb).toBe(512);
     expect(facts.bufferQueues).toBe(1);

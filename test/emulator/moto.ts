@@ -190,7 +190,7 @@ export async function deployToMoto(endpoint: string, cdkOut: string, stage = 'de
   for (const route of routeTable) {
     const rule = await eventBridge.send(new PutRuleCommand({ Name: `${route.name}-rule`, EventBusName: busName, EventPattern: JSON.stringify(route.pattern) }));
     literals[routeOutputKey(route.name, 'RuleArn')] = rule.RuleArn ?? '';
-    if (route.target.kind === 'workflow') {
+    if (route.targets[0]?.kind === 'workflow') {
       // moto records executions; it does not run the synthesized definition (aws-local-stepfunctions does, in npm test).
       const machine = await sfn.send(
         new CreateStateMachineCommand({
@@ -206,7 +206,7 @@ export async function deployToMoto(endpoint: string, cdkOut: string, stage = 'de
     }
   }
   const routing = await createStack(cfn, names.routing, motoTemplate(routingTemplate, ['AWS::SQS::Queue'], literals));
-  for (const route of routeTable.filter((candidate) => candidate.target.kind === 'queue')) {
+  for (const route of routeTable.filter((candidate) => candidate.targets[0]?.kind === 'queue')) {
     // As RoutingStack wires it: the rule delivers to the route's buffer queue.
     const bufferArn = routing.get(routeOutputKey(route.name, 'BufferQueueArn')) ?? '';
     await eventBridge.send(new PutTargetsCommand({ Rule: `${route.name}-rule`, EventBusName: busName, Targets: [{ Id: 'buffer', Arn: bufferArn }] }));

@@ -8,7 +8,7 @@ import { StatefulStack } from '../../lib/stacks/stateful-stack';
 import { cdkJsonContext, synthesize, type SynthesizedApp } from './synthesize';
 import { BODY_OBJECTS_ARN, onlyResource, renderDefinition, resourcesMatching, routeIdFragment, type Resources } from './template-helpers';
 
-const routesOfKind = (kind: Route['target']['kind']) => routeTable.filter((route) => route.target.kind === kind).map((route) => [route.name]);
+const routesOfKind = (kind: Route['targets'][number]['kind']) => routeTable.filter((route) => route.targets[0]?.kind === kind).map((route) => [route.name]);
 
 function routingProps(stateful: StatefulStack) {
   const { eventBus, catalogTable, auditTable, idempotencyTable } = stateful;
@@ -192,7 +192,7 @@ describe('RoutingStack', () => {
 
   describe('least privilege', () => {
     it('lets the catalog consumer update the catalog and use the idempotency table, nothing more on DynamoDB', () => {
-      const name = routeTable.find((route) => route.target.kind === 'queue')?.name ?? '';
+      const name = routeTable.find((route) => route.targets[0]?.kind === 'queue')?.name ?? '';
       const statements = policyStatementsOf(routing, `${routeIdFragment(name)}ConsumerRole`);
       const dynamo = statements.filter((statement) => JSON.stringify(statement.Action).includes('dynamodb:'));
       expect(dynamo.map((statement) => statement.Action)).toEqual([
@@ -202,7 +202,7 @@ describe('RoutingStack', () => {
     });
 
     it('lets the agent audit consumer put audit items and use the idempotency table, nothing more on DynamoDB', () => {
-      const name = routeTable.find((route) => route.target.kind === 'function')?.name ?? '';
+      const name = routeTable.find((route) => route.targets[0]?.kind === 'function')?.name ?? '';
       const statements = policyStatementsOf(routing, `${routeIdFragment(name)}ConsumerRole`);
       const dynamo = statements.filter((statement) => JSON.stringify(statement.Action).includes('dynamodb:'));
       expect(dynamo.map((statement) => statement.Action)).toEqual([
@@ -214,7 +214,7 @@ describe('RoutingStack', () => {
     it('lets only the agent audit read claim-checked bodies, and only GetObject on them: the others use normalized fields', () => {
       const s3Statements = (kind: string, role: string) =>
         routeTable
-          .filter((route) => route.target.kind === kind)
+          .filter((route) => route.targets[0]?.kind === kind)
           .flatMap((route) => policyStatementsOf(routing, `${routeIdFragment(route.name)}${role}`))
           .filter((statement) => JSON.stringify(statement.Action).includes('s3:'));
       expect(s3Statements('function', 'ConsumerRole')).toEqual([{ Effect: 'Allow', Action: 's3:GetObject', Resource: BODY_OBJECTS_ARN }]);
@@ -223,7 +223,7 @@ describe('RoutingStack', () => {
     });
 
     it('lets each review workflow update the catalog, publish to the encrypted review topic and send to its own failure queue', () => {
-      for (const route of routeTable.filter((candidate) => candidate.target.kind === 'workflow')) {
+      for (const route of routeTable.filter((candidate) => candidate.targets[0]?.kind === 'workflow')) {
         const fragment = routeIdFragment(route.name);
         const [failureQueueId] = onlyResource(routing, 'AWS::SQS::Queue', `${fragment}FailureQueue`);
         const [topicId] = Object.keys(routing.findResources('AWS::SNS::Topic'));
@@ -252,7 +252,7 @@ describe('RoutingStack', () => {
     });
 
     it('lets each review workflow claim, read and advance its guard records in the idempotency table, and nothing else there', () => {
-      for (const route of routeTable.filter((candidate) => candidate.target.kind === 'workflow')) {
+      for (const route of routeTable.filter((candidate) => candidate.targets[0]?.kind === 'workflow')) {
         const statements = policyStatementsOf(routing, `${routeIdFragment(route.name)}ReviewWorkflowStateMachineRole`);
         const onIdempotencyTable = statements.filter((statement) => JSON.stringify(statement.Resource).includes('IdempotencyTable'));
         expect(onIdempotencyTable.map((statement) => statement.Action)).toEqual([['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']]);
@@ -260,7 +260,7 @@ describe('RoutingStack', () => {
     });
 
     it('lets each review workflow describe its own executions only, to tell a running guard owner from a dead one', () => {
-      for (const route of routeTable.filter((candidate) => candidate.target.kind === 'workflow')) {
+      for (const route of routeTable.filter((candidate) => candidate.targets[0]?.kind === 'workflow')) {
         const fragment = routeIdFragment(route.name);
         const [, stateMachine] = onlyResource(routing, 'AWS::StepFunctions::StateMachine', fragment);
         const statements = policyStatementsOf(routing, `${fragment}ReviewWorkflowStateMachineRole`).filter((statement) => JSON.stringify(statement.Action).includes('states:'));
@@ -276,7 +276,7 @@ describe('RoutingStack', () => {
     });
 
     it('lets EventBridge assume the start-execution role only for rules on this account\'s bus', () => {
-      for (const route of routeTable.filter((candidate) => candidate.target.kind === 'workflow')) {
+      for (const route of routeTable.filter((candidate) => candidate.targets[0]?.kind === 'workflow')) {
         const fragment = routeIdFragment(route.name);
         const [roleId] = onlyResource(routing, 'AWS::IAM::Role', `${fragment}StartExecutionRole`);
         const [, rule] = onlyResource(routing, 'AWS::Events::Rule', fragment);
@@ -346,7 +346,7 @@ describe('RoutingStack', () => {
         name: 'spreadsheets-by-bot',
         description: 'A route that exists only in this test.',
         pattern: { source: ['fastio'], detail: { extension: ['xlsx'], agentId: ['agent-7'] } },
-        target: { kind: 'queue', consumer: 'catalog-consumer' },
+        targets: [{ kind: 'queue', consumer: 'catalog-consumer', access: { tables: [{ table: 'catalog', actions: ['dynamodb:UpdateItem'] }] } }],
         samples: { matching: [], notMatching: [] },
       };
       const app = new App({ context: { ...cdkJsonContext, 'aws:cdk:bundling-stacks': [] } });

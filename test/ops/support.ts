@@ -84,12 +84,12 @@ export const statefulOutputs: Output[] = [
 /** Everything RoutingStack.outputChain writes, for every route of the table. */
 export const routingOutputs: Output[] = routeTable.flatMap((route) => {
   const outputs = [output(routeOutputKey(route.name, 'RuleArn'), ruleArn(route.name))];
-  if (route.target.kind === 'queue') {
+  if (route.targets[0]?.kind === 'queue') {
     outputs.push(output(routeOutputKey(route.name, 'BufferQueueUrl'), queueUrl(route.name, 'buffer')));
     outputs.push(output(routeOutputKey(route.name, 'BufferQueueArn'), queueArn(route.name, 'buffer')));
   }
-  if (route.target.kind !== 'workflow') outputs.push(output(routeOutputKey(route.name, 'FunctionArn'), functionArn(route.name)));
-  if (route.target.kind === 'workflow') outputs.push(output(routeOutputKey(route.name, 'StateMachineArn'), stateMachineArn(route.name)));
+  if (route.targets[0]?.kind !== 'workflow') outputs.push(output(routeOutputKey(route.name, 'FunctionArn'), functionArn(route.name)));
+  if (route.targets[0]?.kind === 'workflow') outputs.push(output(routeOutputKey(route.name, 'StateMachineArn'), stateMachineArn(route.name)));
   return outputs;
 }).concat(
   deadLetterQueues().flatMap((queue) => [

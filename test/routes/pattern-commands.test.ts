@@ -224,7 +224,7 @@ describe('pattern test --live', () => {
 interface RoutesJson {
   input: string;
   event: Record<string, unknown> & { detail: Record<string, unknown> };
-  routes: { name: string; target: { kind: string }; acceptsReplays: boolean; matched: boolean; failure?: { path: string; reason: string } }[];
+  routes: { name: string; targets: { name: string; kind: string; to: string }[]; acceptsReplays: boolean; matched: boolean; failure?: { path: string; reason: string } }[];
 }
 
 async function routesJson(...argv: string[]): Promise<RoutesJson> {
@@ -255,18 +255,18 @@ describe('routes test', () => {
     expect(result.event).toMatchObject({ version: '0', 'detail-type': 'file.created', source: 'fastio', resources: [] });
     expect(result.event.detail).toMatchObject({ agentId: 'agt_3e7b1d9f05', extension: 'csv', sizeBytes: 48213 });
     expect(result.routes).toEqual([
-      { name: 'documents', target: { kind: 'queue', consumer: 'catalog-consumer' }, acceptsReplays: true, matched: true },
+      { name: 'documents', targets: [{ name: 'queue', kind: 'queue', to: 'queue catalog-consumer' }], acceptsReplays: true, matched: true },
       {
         name: 'large-media',
-        target: { kind: 'workflow', workflow: 'review' },
+        targets: [{ name: 'workflow', kind: 'workflow', to: 'workflow review' }],
         acceptsReplays: true,
         matched: false,
         failure: { path: 'detail.extension', reason: expect.stringMatching(/^value "csv" matches none of \["mp4",/) },
       },
-      { name: 'agent-activity', target: { kind: 'function', consumer: 'agent-audit' }, acceptsReplays: true, matched: true },
+      { name: 'agent-activity', targets: [{ name: 'function', kind: 'function', to: 'function agent-audit' }], acceptsReplays: true, matched: true },
       {
         name: 'untrusted-agent-deletions',
-        target: { kind: 'workflow', workflow: 'review' },
+        targets: [{ name: 'workflow', kind: 'workflow', to: 'workflow review' }],
         acceptsReplays: true,
         matched: false,
         failure: { path: 'detail-type', reason: 'value "file.created" matches none of ["file.deleted"]' },
@@ -301,7 +301,7 @@ describe('routes test', () => {
     const result = await routesJson(path, '--replay-name', 'recovery-2026-01-01');
     expect(result.event['replay-name']).toBe('recovery-2026-01-01');
     const review = result.routes.find((route) => route.name === 'untrusted-agent-deletions');
-    expect(review).toEqual({ name: 'untrusted-agent-deletions', target: { kind: 'workflow', workflow: 'review' }, acceptsReplays: true, matched: true });
+    expect(review).toEqual({ name: 'untrusted-agent-deletions', targets: [{ name: 'workflow', kind: 'workflow', to: 'workflow review' }], acceptsReplays: true, matched: true });
     expect(result.routes.filter((route) => route.matched).map((route) => route.name)).toEqual(['documents', 'agent-activity', 'untrusted-agent-deletions']);
 
     const { out } = await run('routes', 'test', path, '--replay-name', 'recovery-2026-01-01');

@@ -169,7 +169,7 @@ describe('review workflow, executed from the synthesized definition', () => {
     const { templates } = synthesize();
     definitions = Object.fromEntries(
       routeTable
-        .filter((route) => route.target.kind === 'workflow')
+        .filter((route) => route.targets[0]?.kind === 'workflow')
         .map((route) => {
           const [, stateMachine] = onlyResource(templates.routing, 'AWS::StepFunctions::StateMachine', routeIdFragment(route.name));
           return [route.name, renderDefinition(stateMachine.Properties.DefinitionString) as Definition];
