@@ -65,6 +65,7 @@ export interface PipelineFile {
 export interface ArnDelivery {
   readonly at: string;
   readonly route: string;
+  /** The route table's name of the target (the template's target Id where it names none). */
   readonly target: string;
   readonly arn: string;
   readonly eventId: string;

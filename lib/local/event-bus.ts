@@ -87,6 +87,11 @@ export interface EventBusDeps {
   readonly signal: AbortSignal;
 }
 
+/** `http target slack`, or `queue target` where the template names no target. */
+export function targetLabel(target: RuleTargetDefinition): string {
+  return `${target.kind} target${target.name === undefined ? '' : ` ${target.name}`}`;
+}
+
 /** EventBridge's `time`: ISO 8601 to the second. */
 function eventTime(ms: number): string {
   return `${new Date(ms).toISOString().slice(0, 19)}Z`;
@@ -194,7 +199,7 @@ export class LocalEventBus {
     } catch (error) {
       if (!(error instanceof UndeliverableInputError)) throw error;
       // AWS delivers nothing (LocalStack's AWS-recorded runs); whether it counts toward the DLQ is undocumented.
-      flow.emit('fail', rule.route, `${describe}: not delivered to its ${target.kind} target: ${error.message}`, { eventId: event.id, target: target.kind });
+      flow.emit('fail', rule.route, `${describe}: not delivered to its ${targetLabel(target)}: ${error.message}`, { eventId: event.id, target: target.kind });
       return;
     }
     const firstAttempt = clock.now();
@@ -245,7 +250,7 @@ export class LocalEventBus {
         RETRY_ATTEMPTS: { DataType: 'Number', StringValue: String(retries) },
       },
     });
-    this.deps.flow.emit('fail', rule.route, `${describe}: could not be delivered to its ${target.kind} target (${failure.code}: ${failure.message})`);
+    this.deps.flow.emit('fail', rule.route, `${describe}: could not be delivered to its ${targetLabel(target)} (${failure.code}: ${failure.message})`);
   }
 
   /** Re-sends archived events of [from, to) with `replay-name` to the chosen routes' rules only. */

@@ -10,7 +10,7 @@ import { dirname, join, resolve as resolvePath } from 'node:path';
 import type { DeadLetterRole } from '../constructs/secure-queue';
 import { validateTargetInput, type TargetInput } from '../domain/input-transform';
 import { consumerOf, routeTable } from '../route-table';
-import { DEAD_LETTER_KEYS, deadLetterQueueName } from '../stack-outputs';
+import { DEAD_LETTER_KEYS, deadLetterQueueName, targetDeadLetterQueueName } from '../stack-outputs';
 import { routeOfConstructPath } from '../synthesized-template';
 import { IntrinsicResolver, cdkPath, loadAssembly, physicalResource, type CfnResource, type CloudAssembly, type PhysicalResource, type StackArtifact } from './assembly';
 import type { ApiDestinationDefinition } from './api-destination';
@@ -72,6 +72,8 @@ export type TargetKind = 'queue' | 'function' | 'workflow' | 'http' | 'elsewhere
 
 export interface RuleTargetDefinition {
   readonly id: string;
+  /** The route table's name of the target, when the template has one chain per target. */
+  readonly name?: string;
   readonly kind: TargetKind;
   /** The target's ARN (for a function of this app, as everywhere: its ARN; resourceName is its name). */
   readonly arn: string;
@@ -97,9 +99,14 @@ export interface RuleDefinition {
 }
 
 export interface DeadLetterQueueRef {
-  /** Operator-facing name, e.g. `documents/buffer-dlq` (lib/stack-outputs.ts deadLetterQueueName). */
+  /**
+   * Operator-facing name: `<route>/<target>/<role>` for a target's chain (`video-uploads/slack/target-dlq`),
+   * `<route>/<role>` for a route's single chain (lib/stack-outputs.ts).
+   */
   readonly name: string;
   readonly route: string;
+  /** The route target whose chain the queue belongs to, when the layout has one per target. */
+  readonly target?: string;
   readonly role: DeadLetterRole;
   readonly queueArn: string;
 }
@@ -143,6 +150,22 @@ function authorizationHeaderOf(props: Record<string, unknown>, resolve: (value: 
     default:
       return undefined;
   }
+}
+
+/**
+ * Where a resource sits in a route: `Route-<route>/Target-<target>/<id>/…` (one chain per target)
+ * or `Route-<route>/<id>/…` (one chain per route).
+ */
+function placeInRoute(path: string | undefined): { route: string; target?: string; constructId: string } | undefined {
+  const info = routeOfConstructPath(path);
+  if (!info) return undefined;
+  const [first = '', second] = info.rest.split('/');
+  if (first.startsWith('Target-') && second !== undefined) return { route: info.route, target: first.slice('Target-'.length), constructId: second };
+  return { route: info.route, constructId: first };
+}
+
+function queueNameInRoute(place: { route: string; target?: string }, role: DeadLetterRole): string {
+  return place.target === undefined ? deadLetterQueueName(place.route, role) : targetDeadLetterQueueName(place.route, place.target, role);
 }
 
 const ROLE_BY_CONSTRUCT_ID: Readonly<Record<string, DeadLetterRole>> = Object.fromEntries(
@@ -249,10 +272,10 @@ export function loadModel(projectRoot: string, assemblyDir: string): LocalModel 
   const queues = all('AWS::SQS::Queue', (stack, logicalId, resource): QueueDefinition => {
     const physical = physicalResource(stack, logicalId);
     const redrive = resource.Properties?.RedrivePolicy as { deadLetterTargetArn?: unknown; maxReceiveCount?: unknown } | undefined;
-    const info = routeOfConstructPath(cdkPath(resource));
-    const constructId = info?.rest.split('/')[0];
-    const role = constructId === undefined ? undefined : ROLE_BY_CONSTRUCT_ID[constructId];
-    const label = info && constructId ? (role ? deadLetterQueueName(info.route, role) : `${info.route}/${constructId.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase()}`) : logicalId;
+    const place = placeInRoute(cdkPath(resource));
+    const role = place ? ROLE_BY_CONSTRUCT_ID[place.constructId] : undefined;
+    const prefix = place ? [place.route, ...(place.target === undefined ? [] : [place.target])].join('/') : '';
+    const label = place ? (role ? queueNameInRoute(place, role) : `${prefix}/${place.constructId.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase()}`) : logicalId;
     return {
       logicalId,
       label,
@@ -361,8 +384,12 @@ export function loadModel(projectRoot: string, assemblyDir: string): LocalModel 
       const retry = (target.RetryPolicy ?? {}) as { MaximumRetryAttempts?: number; MaximumEventAgeInSeconds?: number };
       const dlq = (target.DeadLetterConfig as { Arn?: unknown } | undefined)?.Arn;
       const input = targetInputOf(target, (value, at) => resolver.resolve(value, stack, at), where);
+      // The route target's name, from where its resources sit (`Route-<route>/Target-<name>/…`).
+      const placed = [resolver.referencedResource(dlq, stack), resolver.referencedResource(target.RoleArn, stack), referenced].map((resource) => (resource ? placeInRoute(cdkPath(resource.stack.template.Resources[resource.logicalId] as CfnResource))?.target : undefined));
+      const name = placed.find((candidate) => candidate !== undefined);
       return {
         id: String(target.Id ?? `Target${index}`),
+        ...(name === undefined ? {} : { name }),
         kind,
         arn,
         resourceName: referenced?.name ?? arn,
@@ -403,11 +430,10 @@ export function loadModel(projectRoot: string, assemblyDir: string): LocalModel 
   }
 
   const deadLetterQueues = all('AWS::SQS::Queue', (stack, logicalId, resource): DeadLetterQueueRef | undefined => {
-    const info = routeOfConstructPath(cdkPath(resource));
-    const constructId = info?.rest.split('/')[0];
-    const role = constructId === undefined ? undefined : ROLE_BY_CONSTRUCT_ID[constructId];
-    if (!info || !role) return undefined;
-    return { name: deadLetterQueueName(info.route, role), route: info.route, role, queueArn: physicalResource(stack, logicalId).arn };
+    const place = placeInRoute(cdkPath(resource));
+    const role = place ? ROLE_BY_CONSTRUCT_ID[place.constructId] : undefined;
+    if (!place || !role) return undefined;
+    return { name: queueNameInRoute(place, role), route: place.route, ...(place.target === undefined ? {} : { target: place.target }), role, queueArn: physicalResource(stack, logicalId).arn };
   }).filter((ref): ref is DeadLetterQueueRef => ref !== undefined);
 
   const webhookRoutes = all('AWS::ApiGatewayV2::Route', (stack, logicalId, resource): WebhookRoute => {

@@ -25,7 +25,7 @@ import { invokeApiDestination } from './api-destination';
 import type { ArnDelivery, ControlledPipeline, DeadLetterQueueStatus, LocalReplay, PeekedMessage, PipelineFile, RedriveResult } from './control-surface';
 import { UnknownQueueError, extractEvent, failureDetails } from './dead-letters';
 import { LocalDynamoDb } from './dynamodb';
-import { DeliveryError, LocalEventBus, type ReplayRequest, type ReplayResult } from './event-bus';
+import { DeliveryError, LocalEventBus, targetLabel, type ReplayRequest, type ReplayResult } from './event-bus';
 import { SqsEventSource } from './event-source';
 import { FaultRegistry } from './faults';
 import { Flow, eventLabel, terminalPrinter } from './flow';
@@ -304,7 +304,7 @@ export class LocalPipeline implements ControlledPipeline {
       }
       case 'elsewhere': {
         const eventId = typeof event.id === 'string' ? event.id : '';
-        this.arnDeliveries.push({ at: new Date(this.clock.now()).toISOString(), route: rule.route, target: target.id, arn: target.arn, eventId, body });
+        this.arnDeliveries.push({ at: new Date(this.clock.now()).toISOString(), route: rule.route, target: target.name ?? target.id, arn: target.arn, eventId, body });
         return `delivered to ${target.arn}`;
       }
     }
@@ -387,7 +387,7 @@ export class LocalPipeline implements ControlledPipeline {
       }
       case 'target-dlq':
         return {
-          destination: `the ${target.kind} target ${target.id} of ${ref.route}`,
+          destination: `the ${targetLabel(target)} of ${ref.route}`,
           deliver: async (event) => {
             const outcome = await this.deliver(rule, target, { event, body: this.bus.targetBody(rule, target, event) }, describe(event));
             this.flow.emit('info', ref.route, `${describe(event)}: ${outcome}`);

@@ -17,7 +17,7 @@ import { dlqDepth, fixturePayload, send, startTestPipeline, waitFor, type TestPi
 
 const ROUTE = 'webhooks-out';
 const ELSEWHERE_QUEUE = 'arn:aws:sqs:us-east-1:111122223333:their-queue';
-const TARGET_DLQ = `${ROUTE}/target-dlq`;
+const TARGET_DLQ = `${ROUTE}/hook/target-dlq`;
 
 interface Received {
   readonly method: string;
@@ -48,7 +48,8 @@ beforeAll(async () => {
   receiver.url = `http://127.0.0.1:${(receiver.server.address() as AddressInfo).port}`;
 
   assembly = await patchedAssembly((routing) => {
-    const path = (id: string) => ({ 'aws:cdk:path': `dev-fastio-routing/Route-${ROUTE}/${id}/Resource` });
+    // The contract's layout: Route-<route>/Rule, and per target Route-<route>/Target-<target>/<child>.
+    const path = (id: string, target?: string) => ({ 'aws:cdk:path': `dev-fastio-routing/Route-${ROUTE}/${target === undefined ? '' : `Target-${target}/`}${id}/Resource` });
     const targetDlq = Object.values(routing.Resources).find((resource) => resource.Type === 'AWS::SQS::Queue' && String(resource.Metadata?.['aws:cdk:path']).endsWith('/TargetDlq/Resource'));
     routing.Resources.RoutewebhooksoutConnection = {
       Type: 'AWS::Events::Connection',
@@ -56,14 +57,15 @@ beforeAll(async () => {
         AuthorizationType: 'API_KEY',
         AuthParameters: { ApiKeyAuthParameters: { ApiKeyName: 'x-api-key', ApiKeyValue: '{{resolve:secretsmanager:arn:aws:secretsmanager:us-east-1:111122223333:secret:receiver-key:SecretString:::}}' } },
       },
-      Metadata: path('Connection'),
+      Metadata: path('Connection', 'hook'),
     };
     routing.Resources.RoutewebhooksoutApiDestination = {
       Type: 'AWS::Events::ApiDestination',
       Properties: { ConnectionArn: { 'Fn::GetAtt': ['RoutewebhooksoutConnection', 'Arn'] }, InvocationEndpoint: `${receiver.url}/hooks/uploads`, HttpMethod: 'PUT', InvocationRateLimitPerSecond: 10 },
-      Metadata: path('ApiDestination'),
+      Metadata: path('ApiDestination', 'hook'),
     };
-    routing.Resources.RoutewebhooksoutTargetDlq = { Type: 'AWS::SQS::Queue', Properties: { ...targetDlq?.Properties }, Metadata: path('TargetDlq') };
+    routing.Resources.RoutewebhooksoutTargetDlq = { Type: 'AWS::SQS::Queue', Properties: { ...targetDlq?.Properties }, Metadata: path('TargetDlq', 'hook') };
+    routing.Resources.RoutewebhooksoutTheirQueueTargetDlq = { Type: 'AWS::SQS::Queue', Properties: { ...targetDlq?.Properties }, Metadata: path('TargetDlq', 'their-queue') };
     routing.Resources.RoutewebhooksoutRule = {
       Type: 'AWS::Events::Rule',
       Properties: {
@@ -82,7 +84,7 @@ beforeAll(async () => {
             DeadLetterConfig: { Arn: { 'Fn::GetAtt': ['RoutewebhooksoutTargetDlq', 'Arn'] } },
             RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 3600 },
           },
-          { Id: 'Target1', Arn: ELSEWHERE_QUEUE, InputPath: '$.detail' },
+          { Id: 'Target1', Arn: ELSEWHERE_QUEUE, InputPath: '$.detail', DeadLetterConfig: { Arn: { 'Fn::GetAtt': ['RoutewebhooksoutTheirQueueTargetDlq', 'Arn'] } } },
         ],
       },
       Metadata: path('Rule'),
@@ -141,7 +143,7 @@ describe('http and ARN targets', () => {
     await test.pipeline.settle();
     const recorded = await localArnDeliveries({ route: ROUTE });
     expect(recorded.filter((delivery) => delivery.eventId === event?.id)).toEqual([
-      { at: expect.any(String), route: ROUTE, target: 'Target1', arn: ELSEWHERE_QUEUE, eventId: event?.id, body: JSON.stringify(event?.detail) },
+      { at: expect.any(String), route: ROUTE, target: 'their-queue', arn: ELSEWHERE_QUEUE, eventId: event?.id, body: JSON.stringify(event?.detail) },
     ]);
     expect(test.pipeline.flow.records.some((record) => record.source === ROUTE && record.text.endsWith(`delivered to ${ELSEWHERE_QUEUE}`))).toBe(true);
   });
@@ -166,7 +168,7 @@ describe('http and ARN targets', () => {
     // THEN the receiver got it once more, nothing went back through the bus, the ARN target got nothing new
     expect(redriven.err).toEqual([]);
     expect(redriven.code).toBe(0);
-    expect(redriven.out[0]).toMatch(/moved 1 \/ failed 0 \/ left 0/);
+    expect(redriven.out).toEqual([`${TARGET_DLQ} → the http target hook of ${ROUTE}: moved 1 / failed 0 / left 0 (local pipeline)`]);
     expect(requestsFor('evt_http_2').map((request) => request.status)).toEqual([503, 503, 503, 200]);
     expect(test.pipeline.bus.published.length).toBe(published);
     expect(arnDeliveriesFor('evt_http_2')).toHaveLength(1);
