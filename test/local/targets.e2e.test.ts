@@ -2,8 +2,8 @@
  * Target kinds beyond the sample chains, end to end through the local pipeline: an API destination
  * (`http`) really called on loopback with its input transformer applied, a target by ARN recorded as
  * delivered, and an API destination that keeps failing, dead-lettered and redriven to that target
- * alone. The route is added to a copy of the synthesized routing template (patched-assembly.ts) with
- * the CloudFormation an API destination target synthesizes to.
+ * alone. The app is synthesized with a table holding such a route (synthesized-assembly.ts), so the
+ * pipeline runs what lib/targets deploys.
  */
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,12 +12,41 @@ import { LOCAL_AUTHORIZATION_PLACEHOLDER } from '../../lib/local/api-destination
 import { LOCAL_DIR_ENV_VAR, localArnDeliveries } from '../../lib/local/control-client';
 import type { CommandIo } from '../../lib/ops/command';
 import { redriveLocally } from '../../lib/ops/local-recovery';
-import { busNameOf, patchedAssembly, type PatchedAssembly } from './patched-assembly';
+import { routeTable, type Route } from '../../lib/route-table';
+import { TARGET_RETRY_POLICY } from '../../lib/targets/target-support';
+import { synthesizedAssembly, type SynthesizedAssembly } from './synthesized-assembly';
 import { dlqDepth, fixturePayload, send, startTestPipeline, waitFor, type TestPipeline } from './support';
 
 const ROUTE = 'webhooks-out';
 const ELSEWHERE_QUEUE = 'arn:aws:sqs:us-east-1:111122223333:their-queue';
 const TARGET_DLQ = `${ROUTE}/hook/target-dlq`;
+const PUBLIC_URL = 'https://hooks.example.com/uploads';
+
+// The app needs one handler of its own (its operator policy names them); documents is the shipped route.
+const documents = routeTable.find((route) => route.name === 'documents') as Route;
+const webhooksOut: Route = {
+  name: ROUTE,
+  description: 'PDF uploads announced to a webhook and copied to a queue in another account.',
+  pattern: { source: ['fastio'], 'detail-type': ['file.uploaded'], detail: { extension: ['pdf'] } },
+  targets: [
+    {
+      kind: 'http',
+      name: 'hook',
+      url: PUBLIC_URL,
+      method: 'PUT',
+      authorization: { type: 'api-key', headerName: 'x-api-key', secretArn: 'arn:aws:secretsmanager:us-east-1:111122223333:secret:receiver-key-AbCdEf' },
+      input: {
+        paths: { id: '$.detail.eventId', name: '$.detail.fileName', size: '$.detail.sizeBytes' },
+        template: '{\n  "text": "<name> uploaded (<size> bytes)",\n  "event": <id>,\n  "rule": <aws.events.rule-name>\n}',
+      },
+    },
+    { kind: 'queue', name: 'their-queue', queueArn: ELSEWHERE_QUEUE, encryption: 'sqs-managed', input: { path: '$.detail' } },
+  ],
+  samples: {
+    matching: [{ 'detail-type': 'file.uploaded', detail: { eventId: 'evt-1', workspaceId: 'ws-1', fileId: 'f-1', extension: 'pdf' } }],
+    notMatching: [{ 'detail-type': 'file.uploaded', detail: { eventId: 'evt-2', workspaceId: 'ws-1', fileId: 'f-2', extension: 'png' } }],
+  },
+};
 
 interface Received {
   readonly method: string;
@@ -30,7 +59,7 @@ interface Received {
 /** A loopback HTTP receiver answering `status` (200 unless told otherwise), recording every request. */
 const receiver = { status: 200, requests: [] as Received[], server: undefined as Server | undefined, url: '' };
 
-let assembly: PatchedAssembly;
+let assembly: SynthesizedAssembly;
 let test: TestPipeline;
 const previousDir = process.env[LOCAL_DIR_ENV_VAR];
 
@@ -47,52 +76,17 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => receiver.server?.listen(0, '127.0.0.1', resolve));
   receiver.url = `http://127.0.0.1:${(receiver.server.address() as AddressInfo).port}`;
 
-  assembly = await patchedAssembly((routing) => {
-    // The contract's layout: Route-<route>/Rule, and per target Route-<route>/Target-<target>/<child>.
-    const path = (id: string, target?: string) => ({ 'aws:cdk:path': `dev-fastio-routing/Route-${ROUTE}/${target === undefined ? '' : `Target-${target}/`}${id}/Resource` });
-    const targetDlq = Object.values(routing.Resources).find((resource) => resource.Type === 'AWS::SQS::Queue' && String(resource.Metadata?.['aws:cdk:path']).endsWith('/TargetDlq/Resource'));
-    routing.Resources.RoutewebhooksoutConnection = {
-      Type: 'AWS::Events::Connection',
-      Properties: {
-        AuthorizationType: 'API_KEY',
-        AuthParameters: { ApiKeyAuthParameters: { ApiKeyName: 'x-api-key', ApiKeyValue: '{{resolve:secretsmanager:arn:aws:secretsmanager:us-east-1:111122223333:secret:receiver-key:SecretString:::}}' } },
-      },
-      Metadata: path('Connection', 'hook'),
-    };
-    routing.Resources.RoutewebhooksoutApiDestination = {
-      Type: 'AWS::Events::ApiDestination',
-      Properties: { ConnectionArn: { 'Fn::GetAtt': ['RoutewebhooksoutConnection', 'Arn'] }, InvocationEndpoint: `${receiver.url}/hooks/uploads`, HttpMethod: 'PUT', InvocationRateLimitPerSecond: 10 },
-      Metadata: path('ApiDestination', 'hook'),
-    };
-    routing.Resources.RoutewebhooksoutTargetDlq = { Type: 'AWS::SQS::Queue', Properties: { ...targetDlq?.Properties }, Metadata: path('TargetDlq', 'hook') };
-    routing.Resources.RoutewebhooksoutTheirQueueTargetDlq = { Type: 'AWS::SQS::Queue', Properties: { ...targetDlq?.Properties }, Metadata: path('TargetDlq', 'their-queue') };
-    routing.Resources.RoutewebhooksoutRule = {
-      Type: 'AWS::Events::Rule',
-      Properties: {
-        EventBusName: busNameOf(routing),
-        EventPattern: { source: ['fastio'], 'detail-type': ['file.uploaded'], detail: { extension: ['pdf'] } },
-        State: 'ENABLED',
-        Targets: [
-          {
-            Id: 'Target0',
-            Arn: { 'Fn::GetAtt': ['RoutewebhooksoutApiDestination', 'Arn'] },
-            RoleArn: 'arn:aws:iam::000000000000:role/invoke-api-destination',
-            InputTransformer: {
-              InputPathsMap: { id: '$.detail.eventId', name: '$.detail.fileName', size: '$.detail.sizeBytes' },
-              InputTemplate: '{\n  "text": "<name> uploaded (<size> bytes)",\n  "event": <id>,\n  "rule": <aws.events.rule-name>\n}',
-            },
-            DeadLetterConfig: { Arn: { 'Fn::GetAtt': ['RoutewebhooksoutTargetDlq', 'Arn'] } },
-            RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 3600 },
-          },
-          { Id: 'Target1', Arn: ELSEWHERE_QUEUE, InputPath: '$.detail', DeadLetterConfig: { Arn: { 'Fn::GetAtt': ['RoutewebhooksoutTheirQueueTargetDlq', 'Arn'] } } },
-        ],
-      },
-      Metadata: path('Rule'),
-    };
+  // The receiver's URL cannot be in the table (targets must be https, as API destinations are):
+  // the synthesized destination is pointed at loopback afterwards, its only edit.
+  assembly = synthesizedAssembly([documents, webhooksOut], (routing) => {
+    const destination = Object.values(routing.Resources).find((resource) => resource.Type === 'AWS::Events::ApiDestination' && resource.Properties?.InvocationEndpoint === PUBLIC_URL);
+    if (!destination?.Properties) throw new Error('the http target synthesized no API destination');
+    destination.Properties.InvocationEndpoint = `${receiver.url}/hooks/uploads`;
   });
   test = await startTestPipeline({ assemblyDir: assembly.dir });
   process.env[LOCAL_DIR_ENV_VAR] = test.stateDir;
-});
+  // Synthesizing the app takes half a minute on a quiet machine; leave room on a busy one.
+}, 300_000);
 
 afterAll(async () => {
   if (previousDir === undefined) delete process.env[LOCAL_DIR_ENV_VAR];
@@ -153,11 +147,12 @@ describe('http and ARN targets', () => {
     receiver.status = 503;
     expect((await send(test, upload('evt_http_2'))).status).toBe(202);
 
-    // WHEN the retry policy (2 retries) is exhausted
+    // WHEN the retry policy (every target's TARGET_RETRY_POLICY) is exhausted
     await waitFor(() => dlqDepth(test, TARGET_DLQ) === 1, 'the target DLQ');
 
-    // THEN it was tried 3 times, and the ARN target beside it was delivered once
-    expect(requestsFor('evt_http_2').map((request) => request.status)).toEqual([503, 503, 503]);
+    // THEN it was tried once and retried that many times, and the ARN target beside it was delivered once
+    const attempts = Array<number>(1 + TARGET_RETRY_POLICY.retryAttempts).fill(503);
+    expect(requestsFor('evt_http_2').map((request) => request.status)).toEqual(attempts);
     expect(arnDeliveriesFor('evt_http_2')).toHaveLength(1);
 
     // WHEN the receiver is back and the operator redrives
@@ -169,7 +164,7 @@ describe('http and ARN targets', () => {
     expect(redriven.err).toEqual([]);
     expect(redriven.code).toBe(0);
     expect(redriven.out).toEqual([`${TARGET_DLQ} → the http target hook of ${ROUTE}: moved 1 / failed 0 / left 0 (local pipeline)`]);
-    expect(requestsFor('evt_http_2').map((request) => request.status)).toEqual([503, 503, 503, 200]);
+    expect(requestsFor('evt_http_2').map((request) => request.status)).toEqual([...attempts, 200]);
     expect(test.pipeline.bus.published.length).toBe(published);
     expect(arnDeliveriesFor('evt_http_2')).toHaveLength(1);
     expect(dlqDepth(test, TARGET_DLQ)).toBe(0);
