@@ -13,20 +13,12 @@
  * and never reaches the local pipeline: the header is sent with LOCAL_AUTHORIZATION_PLACEHOLDER.
  */
 import { DeliveryError } from './event-bus';
+import type { ApiDestinationDefinition } from './model';
 
 /** The value sent in the connection's authorization header locally, in place of the secret. */
 export const LOCAL_AUTHORIZATION_PLACEHOLDER = 'local-placeholder-not-the-secret';
 
 const TIMEOUT_MS = 5_000;
-
-export interface ApiDestinationDefinition {
-  readonly name: string;
-  readonly arn: string;
-  readonly endpoint: string;
-  readonly method: string;
-  /** The connection's authorization header name (`x-api-key`, `Authorization`); absent when unknown. */
-  readonly authorizationHeader?: string;
-}
 
 /** EventBridge's own request headers on every API destination call. */
 const EVENTBRIDGE_HEADERS: Readonly<Record<string, string>> = {

@@ -13,7 +13,6 @@ import { consumerOf, routeTable } from '../route-table';
 import { DEAD_LETTER_KEYS, deadLetterQueueName, targetDeadLetterQueueName } from '../stack-outputs';
 import { routeOfConstructPath } from '../synthesized-template';
 import { IntrinsicResolver, cdkPath, loadAssembly, physicalResource, type CfnResource, type CloudAssembly, type PhysicalResource, type StackArtifact } from './assembly';
-import type { ApiDestinationDefinition } from './api-destination';
 import type { KeyAttribute, TableDefinition } from './dynamodb';
 import type { BucketDefinition } from './s3';
 import type { QueueDefinition } from './sqs';
@@ -55,6 +54,16 @@ export interface StateMachineDefinition {
   readonly arn: string;
   readonly route?: string;
   readonly definition: Record<string, unknown>;
+}
+
+/** An AWS::Events::ApiDestination (an http target) with what its connection sends. */
+export interface ApiDestinationDefinition {
+  readonly name: string;
+  readonly arn: string;
+  readonly endpoint: string;
+  readonly method: string;
+  /** The connection's authorization header name (`x-api-key`, `Authorization`); absent when unknown. */
+  readonly authorizationHeader?: string;
 }
 
 export interface TopicDefinition {
