@@ -11,6 +11,7 @@ import type { AppConfig } from '../config';
 import { PROJECT_ROOT } from '../constructs/project-function';
 import { RouteChain } from '../constructs/route-chain';
 import { resolveRouteTable, validateRouteTable } from '../domain/route-validation';
+import { validateTargetInput } from '../domain/input-transform';
 import type { DeadLetterRole } from '../constructs/secure-queue';
 import { routeTable, type Route } from '../route-table';
 import { DEAD_LETTER_KEYS, routeOutputKey, targetOutputKey, type TargetResource } from '../stack-outputs';
@@ -47,6 +48,7 @@ export class RoutingStack extends Stack {
     validateRouteTable(routes, {
       consumerExists: (folder) => existsSync(join(PROJECT_ROOT, 'lambdas', folder, 'handler.ts')),
       workflows: WORKFLOW_NAMES,
+      inputProblem: validateTargetInput,
     });
 
     const topicKey = new kms.Key(this, 'ReviewTopicKey', {

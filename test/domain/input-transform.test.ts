@@ -11,6 +11,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { UndeliverableInputError, applyTargetInput, validateTargetInput, type TargetInput } from '../../lib/domain/input-transform';
+import { RouteTableError, validateRouteTable } from '../../lib/domain/route-validation';
+import { routeTable, type Route } from '../../lib/route-table';
 
 // [guide] "Input transform examples": the example Amazon EC2 event and Input Path.
 const ec2Event = {
@@ -288,5 +290,20 @@ describe('validateTargetInput', () => {
     ['InputPath $', { path: '$' }],
   ])('accepts %s', (_name, input) => {
     expect(validateTargetInput(input)).toBeUndefined();
+  });
+});
+
+describe('in the route table', () => {
+  it('a target with an input EventBridge rejects stops validation with one line naming route, target and field', () => {
+    // GIVEN a route whose http target's template uses a placeholder it never defined
+    const route: Route = {
+      ...(routeTable[0] as Route),
+      name: 'announce',
+      targets: [{ kind: 'queue', name: 'their-queue', queueArn: 'arn:aws:sqs:us-east-1:111122223333:q', encryption: 'none', input: { paths: { file: '$.detail.fileName' }, template: '"<file> by <user>"' } }],
+    };
+    // WHEN the table is validated as the routing stack does
+    const validate = () => validateRouteTable([route], { consumerExists: () => true, workflows: [], inputProblem: validateTargetInput });
+    // THEN
+    expect(validate).toThrow(new RouteTableError('route "announce" target "their-queue": input: input template uses <user>, which is neither in paths nor predefined'));
   });
 });
