@@ -46,13 +46,14 @@ export type RouteResource =
   | `${DeadLetterQueueKey}Url`
   | `${DeadLetterQueueKey}Arn`;
 
-type DeadLetterQueueKey = 'BufferDlq' | 'TargetDlq' | 'OnFailureQueue' | 'FailureQueue' | 'RecorderDlq';
+type DeadLetterQueueKey = 'BufferDlq' | 'TargetDlq' | 'OnFailureQueue' | 'FailureQueue' | 'SubscriptionDlq' | 'RecorderDlq';
 
 export const DEAD_LETTER_KEYS: Record<DeadLetterRole, DeadLetterQueueKey> = {
   'buffer-dlq': 'BufferDlq',
   'target-dlq': 'TargetDlq',
   'on-failure': 'OnFailureQueue',
   'workflow-failures': 'FailureQueue',
+  'subscription-dlq': 'SubscriptionDlq',
   'recorder-dlq': 'RecorderDlq',
 };
 
@@ -77,7 +78,14 @@ export function deadLetterQueueName(routeName: string, role: DeadLetterRole): st
 }
 
 /** Per-target resources of a route in the routing stack. */
-export type TargetResource = RouteResource | 'TopicArn' | 'ApiDestinationArn' | 'ConnectionArn' | 'DestinationArn';
+export type TargetResource =
+  | Exclude<RouteResource, 'RuleArn'>
+  | 'TopicArn'
+  | 'ApiDestinationArn'
+  | 'ConnectionArn'
+  | 'DestinationArn'
+  /** The statement a queue target's customer-managed key policy must hold (the stack cannot write it). */
+  | 'KeyPolicyStatement';
 
 /**
  * e.g. targetOutputKey('video-uploads', 'slack', 'TargetDlqUrl') === 'RouteVideoUploadsTargetSlackTargetDlqUrl'.

@@ -101,6 +101,8 @@ export function extractEvent(queue: DeadLetterQueueRef, body: string | undefined
       const event = parsed.input;
       return isEvent(event) ? { ok: true, event, payload: JSON.stringify(event) } : { ok: false, reason: 'workflow failure message has no EventBridge event in input' };
     }
+    case 'subscription-dlq':
+      return { ok: false, reason: 'an SNS subscription dead letter is an SNS message, not an EventBridge event' };
   }
 }
 
@@ -141,7 +143,8 @@ export function failureDetails(queue: DeadLetterQueueRef, message: Message): Rec
       };
     }
     case 'workflow-failures':
-      return { executionArn: str(parsed?.executionArn), error: str(parsed?.error), cause: str(parsed?.cause) };
+      return { executionArn: str(parsed?.executionArn), error: str(parsed?.error), cause: str(parsed?.cause) };    case 'subscription-dlq':
+      return { reason: 'SNS could not deliver it to a subscription of the topic' };
   }
 }
 
@@ -483,6 +486,8 @@ function redeliveryFor(resolved: ResolvedQueue, clients: AwsClients): Redelivery
       return toFunction();
     case 'workflow-failures':
       return toWorkflow();
+    case 'subscription-dlq':
+      throw new OperationFailed(`${queue.name}: redriving SNS subscription dead letters is not supported`);
     case 'recorder-dlq':
       throw new Error(RECORDER_REDRIVE_UNSUPPORTED);
     case 'target-dlq':
