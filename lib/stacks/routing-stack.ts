@@ -10,6 +10,7 @@ import type { Construct } from 'constructs';
 import type { AppConfig } from '../config';
 import { PROJECT_ROOT } from '../constructs/project-function';
 import { RouteChain } from '../constructs/route-chain';
+import { validateTargetInput } from '../domain/input-transform';
 import { resolveRouteTable, validateRouteTable } from '../domain/route-validation';
 import type { DeadLetterRole } from '../constructs/secure-queue';
 import { routeTable, type Route } from '../route-table';
@@ -47,6 +48,8 @@ export class RoutingStack extends Stack {
     validateRouteTable(routes, {
       consumerExists: (folder) => existsSync(join(PROJECT_ROOT, 'lambdas', folder, 'handler.ts')),
       workflows: WORKFLOW_NAMES,
+      // EventBridge's own rules for InputPath and InputTransformer, checked before deploy.
+      inputProblem: validateTargetInput,
     });
 
     const topicKey = new kms.Key(this, 'ReviewTopicKey', {

@@ -53,6 +53,11 @@ describe('route table mistakes stop synth with one line naming route, target and
     expect(message).not.toContain('\n');
   });
 
+  it('rejects an input EventBridge would refuse, through the routing stack', () => {
+    const broken = [route([{ kind: 'queue', consumer: 'catalog-consumer', input: { path: 'detail' } }])];
+    expect(() => synthesize({}, broken)).toThrow(/^route "uploads" target "queue": input: [^\n]+$/);
+  });
+
   it('stops the routing stack before anything is built', () => {
     const broken = [route([{ kind: 'queue', consumer: 'transcriber' }])];
     expect(() => synthesize({}, broken)).toThrow(RouteTableError);
