@@ -10,8 +10,8 @@ import type { Construct } from 'constructs';
 import type { AppConfig } from '../config';
 import { PROJECT_ROOT } from '../constructs/project-function';
 import { RouteChain } from '../constructs/route-chain';
-import { resolveRouteTable, validateRouteTable } from '../domain/route-validation';
 import { validateTargetInput } from '../domain/input-transform';
+import { resolveRouteTable, validateRouteTable } from '../domain/route-validation';
 import type { DeadLetterRole } from '../constructs/secure-queue';
 import { routeTable, type Route } from '../route-table';
 import { DEAD_LETTER_KEYS, routeOutputKey, targetOutputKey, type TargetResource } from '../stack-outputs';
@@ -48,6 +48,7 @@ export class RoutingStack extends Stack {
     validateRouteTable(routes, {
       consumerExists: (folder) => existsSync(join(PROJECT_ROOT, 'lambdas', folder, 'handler.ts')),
       workflows: WORKFLOW_NAMES,
+      // EventBridge's own rules for InputPath and InputTransformer, checked before deploy.
       inputProblem: validateTargetInput,
     });
 
