@@ -26,12 +26,13 @@ export class OperatorPolicy extends Construct {
   constructor(scope: Construct, id: string, props: OperatorPolicyProps) {
     super(scope, id);
     const stack = Stack.of(this);
-    const deadLetterQueues = props.chains.flatMap((chain) => Object.values(chain.deadLetterQueues));
-    const bufferDeadLetterQueues = props.chains.flatMap((chain) => (chain.deadLetterQueues['buffer-dlq'] ? [chain.deadLetterQueues['buffer-dlq']] : []));
-    const bufferQueues = props.chains.flatMap((chain) => (chain.bufferQueue ? [chain.bufferQueue] : []));
-    // Dead letters of function routes are re-sent by async invoke; queue routes' go to their buffer.
-    const functions = props.chains.flatMap((chain) => (chain.route.targets[0]?.kind === 'function' && chain.consumerFunction ? [chain.consumerFunction] : []));
-    const stateMachines = props.chains.flatMap((chain) => (chain.stateMachine ? [chain.stateMachine] : []));
+    const deployed = props.chains.flatMap((chain) => chain.targets);
+    const deadLetterQueues = deployed.flatMap((target) => Object.values(target.deadLetterQueues));
+    const bufferDeadLetterQueues = deployed.flatMap((target) => (target.deadLetterQueues['buffer-dlq'] ? [target.deadLetterQueues['buffer-dlq']] : []));
+    const bufferQueues = deployed.flatMap((target) => (target.bufferQueue ? [target.bufferQueue] : []));
+    // Dead letters of function targets are re-sent by async invoke; queue targets' go to their buffer.
+    const functions = deployed.flatMap((target) => (target.kind === 'function' && target.consumerFunction ? [target.consumerFunction] : []));
+    const stateMachines = deployed.flatMap((target) => (target.stateMachine ? [target.stateMachine] : []));
 
     const statements = [
       new iam.PolicyStatement({
