@@ -85,6 +85,6 @@ export function targetOutputKey(routeName: string, targetName: string, resource:
 }
 
 /** The operator-facing handle of a target's dead-letter queue, e.g. 'video-uploads/slack/target-dlq'. */
-export function targetDeadLetterQueueName(routeName: string, targetName: string, role: DeadLetterRole | 'subscription-dlq'): string {
+export function targetDeadLetterQueueName(routeName: string, targetName: string, role: DeadLetterRole): string {
   return `${routeName}/${targetName}/${role}`;
 }

@@ -8,16 +8,11 @@ import { findRoute, routeTable, targetName, type Configurable, type Route, type 
 import { DEAD_LETTER_KEYS, routeOutputKey, targetDeadLetterQueueName, targetOutputKey, type RouteResource, type TargetResource } from '../stack-outputs';
 import { OperationFailed, UsageError } from './command';
 
-/** Every queue a target's failures can land in; a created topic's subscriptions share one DLQ. */
-export type TargetDeadLetterRole = DeadLetterRole | 'subscription-dlq';
-
-const OUTPUT_KEYS: Record<TargetDeadLetterRole, string> = { ...DEAD_LETTER_KEYS, 'subscription-dlq': 'SubscriptionDlq' };
-
 /**
  * The queues a target has, in the order a message flows (mirrors the target constructs): every target
  * has EventBridge's target DLQ; an own chain adds the queue its own hop fails into.
  */
-export function deadLetterRoles(target: RouteTarget): readonly TargetDeadLetterRole[] {
+export function deadLetterRoles(target: RouteTarget): readonly DeadLetterRole[] {
   switch (target.kind) {
     case 'queue':
       return 'consumer' in target ? ['target-dlq', 'buffer-dlq'] : ['target-dlq'];
@@ -41,7 +36,7 @@ export interface DeadLetterQueueRef {
   readonly target: RouteTarget;
   /** The target's name in its route (its kind unless named). */
   readonly targetName: string;
-  readonly role: TargetDeadLetterRole;
+  readonly role: DeadLetterRole;
 }
 
 export function deadLetterQueues(table: readonly Route[] = routeTable): DeadLetterQueueRef[] {
@@ -71,10 +66,10 @@ export function resolveRoutes(names: readonly string[], table: readonly Route[] 
 
 /** The output keys of one dead-letter queue, e.g. RouteDocumentsTargetQueueBufferDlqUrl. */
 export function deadLetterOutputKeys(queue: DeadLetterQueueRef): { url: string; arn: string } {
-  const key = OUTPUT_KEYS[queue.role];
+  const key = DEAD_LETTER_KEYS[queue.role];
   return {
-    url: targetOutputKey(queue.route.name, queue.targetName, `${key}Url` as TargetResource),
-    arn: targetOutputKey(queue.route.name, queue.targetName, `${key}Arn` as TargetResource),
+    url: targetOutputKey(queue.route.name, queue.targetName, `${key}Url`),
+    arn: targetOutputKey(queue.route.name, queue.targetName, `${key}Arn`),
   };
 }
 
