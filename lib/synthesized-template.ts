@@ -37,6 +37,11 @@ export function routeLogicalIdPrefix(routeName: string): string {
   return routeConstructId(routeName).replace(/[^A-Za-z0-9]/g, '');
 }
 
+/** CDK's logical-id prefix of a target's resources: `Route-documents/Target-queue` becomes `RoutedocumentsTargetqueue`. */
+export function targetLogicalIdPrefix(routeName: string, targetName: string): string {
+  return `${routeLogicalIdPrefix(routeName)}${`Target-${targetName}`.replace(/[^A-Za-z0-9]/g, '')}`;
+}
+
 /** `dev-fastio-routing/Route-documents/Rule/Resource` → { route: 'documents', rest: 'Rule/Resource' }. */
 export function routeOfConstructPath(path: string | undefined): { route: string; rest: string } | undefined {
   const prefix = routeConstructId('');

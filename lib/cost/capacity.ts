@@ -4,7 +4,7 @@
  * route's share), beside the AWS default quotas that bind as the rate grows. The quotas are AWS's
  * published defaults per account and Region (README cites the pages); yours may differ: Service Quotas.
  */
-import type { Route } from '../route-table';
+import { targetName, type Route } from '../route-table';
 import type { CfnTemplate } from './template-facts';
 
 export interface CapacityFacts {
@@ -26,6 +26,8 @@ export const DEFAULT_QUOTAS = {
   putEventsTps: 10_000,
   /** Step Functions StartExecution (Standard) token-bucket refill, largest Regions. */
   startExecutionRefillPerSecond: 300,
+  /** An API destination's invocation rate when the route table sets none (EventBridge's default). */
+  apiDestinationRatePerSecond: 300,
 } as const;
 
 type Resources = CfnTemplate['Resources'];
@@ -87,7 +89,9 @@ export function estimateCapacity(facts: CapacityFacts, routes: readonly Route[],
   const durationSeconds = assumptions.ingestDurationMs / 1000;
   const concurrency = facts.ingestReservedConcurrency ?? DEFAULT_QUOTAS.lambdaAccountConcurrency;
   const ingestPerSecond = Math.floor(concurrency / durationSeconds);
-  const workflowShare = routes.filter((route) => route.targets.some((target) => target.kind === 'workflow')).reduce((sum, route) => sum + (assumptions.routeShare[route.name] ?? 0), 0);
+  const share = (route: Route) => assumptions.routeShare[route.name] ?? 0;
+  // Every workflow target of a route starts one execution per matched event.
+  const workflowShare = routes.reduce((sum, route) => sum + share(route) * route.targets.filter((target) => target.kind === 'workflow').length, 0);
   const limits: CapacityLimit[] = [
     {
       name: `HTTP API stage throttle (${facts.stageRateLimit}/s, burst ${facts.stageBurstLimit})`,
@@ -119,6 +123,17 @@ export function estimateCapacity(facts: CapacityFacts, routes: readonly Route[],
       webhooksPerSecond: Math.floor(DEFAULT_QUOTAS.startExecutionRefillPerSecond / workflowShare),
       effect: 'EventBridge retries the start (up to its 2-hour retry policy), then the target DLQ',
     });
+  }
+  for (const route of routes) {
+    for (const target of route.targets) {
+      if (target.kind !== 'http' || share(route) === 0) continue;
+      const rate = target.rateLimitPerSecond ?? DEFAULT_QUOTAS.apiDestinationRatePerSecond;
+      limits.push({
+        name: `API destination ${route.name}/${targetName(target)} (${rate}/s) for the ${(share(route) * 100).toFixed(1)}% of webhooks its route matches`,
+        webhooksPerSecond: Math.floor(rate / share(route)),
+        effect: 'EventBridge holds the deliveries back and retries (up to its 2-hour retry policy), then the target DLQ',
+      });
+    }
   }
   limits.sort((a, b) => a.webhooksPerSecond - b.webhooksPerSecond);
   return {

@@ -4,7 +4,7 @@
  * PutEvents), so the price of the API, the buffer, the consumers and the workflow is visible.
  * Pure arithmetic over the template facts, the price list and the written-down assumptions.
  */
-import type { RouteFacts, TemplateFacts } from './template-facts';
+import type { TargetFacts, TemplateFacts } from './template-facts';
 
 export type Prices = typeof import('./aws-prices.json');
 export type Assumptions = typeof import('./assumptions.json');
@@ -33,9 +33,12 @@ const SECRET_REFRESHES_PER_MONTH = 30 * 24 * 12; // one read per container every
 
 /** Writes the consumers make per event, read from their code (lambdas/*): see README "Performance and cost". */
 const IDEMPOTENCY_WRITES = 2; // Powertools: PutItem INPROGRESS, then UpdateItem COMPLETED
-const CATALOG_WRITES = 1; // one conditional UpdateItem of a small item
+const SMALL_ITEM_WRITES = 1; // one conditional UpdateItem or PutItem of a small item (the catalog consumer)
+/** A record that keeps the verbatim payload (the audit consumer) besides ~300 bytes of fields. */
+const RECORD_OVERHEAD_BYTES = 300;
+const WRITE_ACTIONS = new Set(['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem']);
 // RecordPendingReview and MarkReviewed on the catalog; ClaimEvent, MarkNotified and MarkCompleted on the review guard.
-const WORKFLOW_WRITES = 5;
+const REVIEW_WORKFLOW_WRITES = 5;
 
 const chunks = (bytes: number, chunk: number) => Math.max(1, Math.ceil(bytes / chunk));
 
@@ -44,14 +47,33 @@ function lambdaCost(prices: Prices, invocationsPerEvent: number, memoryMb: numbe
   return invocationsPerEvent * (prices.lambdaArm.perMillionRequests + MILLION * gbSeconds * prices.lambdaArm.perGbSecond);
 }
 
-function routeLines(route: RouteFacts, prices: Prices, assumptions: Assumptions): { lines: CostLine[]; invocationsPerEvent: number } {
-  const share = (assumptions.routeShare.value as Record<string, number>)[route.name] ?? 0;
+/** Billed milliseconds of one invocation of a consumer: `<consumer>-batch` for queue consumers, `<consumer>` for functions. */
+function consumerDuration(assumptions: Assumptions, consumer: string, batch: boolean): number {
+  const durations = assumptions.durationMs.value as Record<string, number>;
+  return (batch ? durations[`${consumer}-batch`] : undefined) ?? durations[consumer] ?? (batch ? durations['catalog-consumer-batch'] : durations['agent-audit']);
+}
+
+/** DynamoDB write units of one event: idempotency records plus one write per table the handler declares it writes. */
+function consumerWrites(target: TargetFacts, payload: number, prices: Prices): number {
+  const access = 'consumer' in target.target ? target.target.access : undefined;
+  const perTable = access?.readsBodies ? chunks(payload + RECORD_OVERHEAD_BYTES, prices.dynamoDbOnDemand.writeUnitBytes) : SMALL_ITEM_WRITES;
+  const tables = (access?.tables ?? []).filter((table) => table.actions.some((action) => WRITE_ACTIONS.has(action))).length;
+  return IDEMPOTENCY_WRITES + tables * perTable;
+}
+
+/** Every target of a route receives every event the route matches. */
+function targetLines(target: TargetFacts, prices: Prices, assumptions: Assumptions): { lines: CostLine[]; invocationsPerEvent: number } {
+  const share = (assumptions.routeShare.value as Record<string, number>)[target.route] ?? 0;
   const payload = assumptions.payloadBytes.value;
-  const durations = assumptions.durationMs.value;
   const writeUnits = (writes: number) => share * writes * prices.dynamoDbOnDemand.perMillionWriteUnits;
-  const label = `route ${route.name} (${Math.round(share * 1000) / 10}% of webhooks)`;
-  switch (route.kind) {
+  const label = `route ${target.route}/${target.name} (${Math.round(share * 1000) / 10}% of webhooks)`;
+  const spec = target.target;
+  const eventChunks = chunks(payload, prices.eventBridge.eventChunkBytes);
+  switch (spec.kind) {
     case 'queue': {
+      if (!('consumer' in spec)) {
+        return { invocationsPerEvent: 0, lines: [{ service: 'SQS', item: `${label}: send to ${spec.queueArn}`, perMillion: share * chunks(payload, prices.sqs.requestChunkBytes) * prices.sqs.perMillionRequests }] };
+      }
       const batch = assumptions.consumerBatchSize.value;
       const invocations = share / batch;
       const sqsRequests = share * chunks(payload, prices.sqs.requestChunkBytes) + (2 * share) / batch; // send; receive + delete per batch
@@ -59,35 +81,60 @@ function routeLines(route: RouteFacts, prices: Prices, assumptions: Assumptions)
         invocationsPerEvent: invocations,
         lines: [
           { service: 'SQS', item: `${label}: send, receive, delete`, perMillion: sqsRequests * prices.sqs.perMillionRequests },
-          { service: 'Lambda', item: `${label}: consumer batches`, perMillion: lambdaCost(prices, invocations, route.consumerMemoryMb ?? 128, durations['catalog-consumer-batch']) },
-          { service: 'DynamoDB', item: `${label}: catalog + idempotency writes`, perMillion: writeUnits(CATALOG_WRITES + IDEMPOTENCY_WRITES) },
+          { service: 'Lambda', item: `${label}: consumer batches`, perMillion: lambdaCost(prices, invocations, target.consumerMemoryMb ?? 128, consumerDuration(assumptions, spec.consumer, true)) },
+          { service: 'DynamoDB', item: `${label}: table + idempotency writes`, perMillion: writeUnits(consumerWrites(target, payload, prices)) },
         ],
       };
     }
     case 'function': {
-      const auditWrites = chunks(payload + 300, prices.dynamoDbOnDemand.writeUnitBytes);
+      if (!('consumer' in spec)) {
+        // Its duration is its owner's bill; the invoke request is what this route adds.
+        return { invocationsPerEvent: 0, lines: [{ service: 'Lambda', item: `${label}: async invokes of ${spec.functionArn} (requests only)`, perMillion: share * prices.lambdaArm.perMillionRequests }] };
+      }
       return {
         invocationsPerEvent: share,
         lines: [
-          { service: 'Lambda', item: `${label}: async invocations`, perMillion: lambdaCost(prices, share, route.consumerMemoryMb ?? 128, durations['agent-audit']) },
-          { service: 'DynamoDB', item: `${label}: audit + idempotency writes`, perMillion: writeUnits(auditWrites + IDEMPOTENCY_WRITES) },
+          { service: 'Lambda', item: `${label}: async invocations`, perMillion: lambdaCost(prices, share, target.consumerMemoryMb ?? 128, consumerDuration(assumptions, spec.consumer, false)) },
+          { service: 'DynamoDB', item: `${label}: table + idempotency writes`, perMillion: writeUnits(consumerWrites(target, payload, prices)) },
         ],
       };
     }
     case 'workflow': {
-      const transitions = route.workflowTransitions ?? 0;
-      const emails = assumptions.alarmEmailSubscribed.value ? share * (MILLION / 100_000) * prices.sns.perHundredThousandEmails : 0;
+      if (!('workflow' in spec)) {
+        return { invocationsPerEvent: 0, lines: [{ service: 'Step Functions', item: `${label}: executions of ${spec.stateMachineArn} (billed to that workflow, not counted)`, perMillion: 0 }] };
+      }
+      const transitions = target.workflowTransitions ?? 0;
+      const lines: CostLine[] = [
+        { service: 'Step Functions', item: `${label}: ${transitions} transitions each`, perMillion: share * transitions * (MILLION / 1000) * prices.stepFunctionsStandard.perThousandTransitions },
+      ];
+      if (spec.workflow === 'review') {
+        const emails = assumptions.alarmEmailSubscribed.value ? share * (MILLION / 100_000) * prices.sns.perHundredThousandEmails : 0;
+        lines.push(
+          { service: 'DynamoDB', item: `${label}: review status and guard writes`, perMillion: writeUnits(REVIEW_WORKFLOW_WRITES) },
+          { service: 'SNS', item: `${label}: notification${emails ? ' + email' : ''}`, perMillion: share * prices.sns.perMillionPublishes + emails },
+        );
+      }
+      return { invocationsPerEvent: 0, lines };
+    }
+    case 'topic': {
+      const publishes = share * chunks(payload, prices.sns.publishChunkBytes) * prices.sns.perMillionPublishes;
+      const subscriptions = spec.subscriptions ?? [];
+      const emails = subscriptions.filter((subscription) => 'email' in subscription).length;
+      const https = subscriptions.filter((subscription) => 'url' in subscription).length;
+      const deliveries = share * MILLION * ((emails * prices.sns.perHundredThousandEmails) / 100_000 + (https * prices.sns.perMillionHttpNotifications) / MILLION);
       return {
         invocationsPerEvent: 0,
         lines: [
-          { service: 'Step Functions', item: `${label}: ${transitions} transitions each`, perMillion: share * transitions * (MILLION / 1000) * prices.stepFunctionsStandard.perThousandTransitions },
-          { service: 'DynamoDB', item: `${label}: review status and guard writes`, perMillion: writeUnits(WORKFLOW_WRITES) },
-          { service: 'SNS', item: `${label}: notification${emails ? ' + email' : ''}`, perMillion: share * prices.sns.perMillionPublishes + emails },
+          // SNS to SQS and Lambda subscriptions is not charged.
+          { service: 'SNS', item: `${label}: publish${subscriptions.length > 0 ? ` + ${emails} email and ${https} https deliveries` : ''}`, perMillion: publishes + deliveries },
         ],
       };
     }
-    default:
-      throw new Error(`route ${route.name}: ${route.kind} targets are not priced yet`);
+    case 'http':
+      return { invocationsPerEvent: 0, lines: [{ service: 'EventBridge', item: `${label}: API destination invocations`, perMillion: share * eventChunks * prices.eventBridge.perMillionApiDestinationInvocations }] };
+    case 'bus':
+      // Events to a bus of another account or Region are billed as custom events; to a bus of this account and Region they are not.
+      return { invocationsPerEvent: 0, lines: [{ service: 'EventBridge', item: `${label}: events to ${spec.eventBusArn} (as custom events)`, perMillion: share * eventChunks * prices.eventBridge.perMillionCustomEvents }] };
   }
 }
 
@@ -114,8 +161,8 @@ export function estimateDesign(facts: TemplateFacts, prices: Prices, assumptions
     },
   ];
   let consumerInvocations = 0;
-  for (const route of facts.routes) {
-    const { lines, invocationsPerEvent } = routeLines(route, prices, assumptions);
+  for (const target of facts.targets) {
+    const { lines, invocationsPerEvent } = targetLines(target, prices, assumptions);
     variable.push(...lines);
     consumerInvocations += invocationsPerEvent;
   }

@@ -1,25 +1,29 @@
 /**
- * What the synthesized templates say about cost: memory sizes, which routes exist and what they
- * target, how many states a workflow walks through, and the fixed resources that bill monthly.
+ * What the synthesized templates say about cost: memory sizes, which targets each route has and
+ * what they are, how many states a workflow walks through, and the fixed resources that bill monthly.
  */
-import type { Route, TargetKind } from '../route-table';
-import { renderDefinition, routeLogicalIdPrefix, type StateMachineDefinition } from '../synthesized-template';
+import { targetName, type Route, type RouteTarget, type TargetKind } from '../route-table';
+import { renderDefinition, targetLogicalIdPrefix, type StateMachineDefinition } from '../synthesized-template';
 
 type CfnResource = { Type: string; Properties?: Record<string, unknown> };
 export type CfnTemplate = { Resources: Record<string, CfnResource> };
 
-export interface RouteFacts {
+/** One target of a route, as the cost model prices it. */
+export interface TargetFacts {
+  readonly route: string;
   readonly name: string;
   readonly kind: TargetKind;
-  /** Memory of the consumer function, for queue and function routes. */
+  /** The target as the table has it (own handler or ARN, subscriptions, access). */
+  readonly target: RouteTarget;
+  /** Memory of the consumer function, for own queue and function targets. */
   readonly consumerMemoryMb?: number;
-  /** States entered by one successful execution, for workflow routes. */
+  /** States entered by one successful execution, for own workflow targets. */
   readonly workflowTransitions?: number;
 }
 
 export interface TemplateFacts {
   readonly ingestMemoryMb: number;
-  readonly routes: readonly RouteFacts[];
+  readonly targets: readonly TargetFacts[];
   readonly bufferQueues: number;
   readonly kmsKeys: number;
   readonly alarms: number;
@@ -54,17 +58,22 @@ export function readTemplateFacts(
   const ingestFunction = resourcesOf(templates.ingest, 'AWS::Lambda::Function')[0]?.[1];
   const ingestMemoryMb = Number(ingestFunction?.Properties?.MemorySize ?? 128);
 
-  const routeFacts = routes.map((route): RouteFacts => {
-    const fragment = routeLogicalIdPrefix(route.name);
-    const consumer = resourcesOf(templates.routing, 'AWS::Lambda::Function').find(([id]) => id.startsWith(`${fragment}Consumer`))?.[1];
-    const stateMachine = resourcesOf(templates.routing, 'AWS::StepFunctions::StateMachine').find(([id]) => id.startsWith(fragment))?.[1];
-    return {
-      name: route.name,
-      kind: route.targets[0]?.kind ?? 'queue',
-      consumerMemoryMb: consumer ? Number(consumer.Properties?.MemorySize ?? 128) : undefined,
-      workflowTransitions: stateMachine ? successPathTransitions(renderDefinition(stateMachine.Properties?.DefinitionString)) : undefined,
-    };
-  });
+  const targetFacts = routes.flatMap((route) =>
+    route.targets.map((target): TargetFacts => {
+      const name = targetName(target);
+      const prefix = targetLogicalIdPrefix(route.name, name);
+      const consumer = resourcesOf(templates.routing, 'AWS::Lambda::Function').find(([id]) => id.startsWith(`${prefix}Consumer`))?.[1];
+      const stateMachine = resourcesOf(templates.routing, 'AWS::StepFunctions::StateMachine').find(([id]) => id.startsWith(`${prefix}StateMachine`))?.[1];
+      return {
+        route: route.name,
+        name,
+        kind: target.kind,
+        target,
+        consumerMemoryMb: consumer ? Number(consumer.Properties?.MemorySize ?? 128) : undefined,
+        workflowTransitions: stateMachine ? successPathTransitions(renderDefinition(stateMachine.Properties?.DefinitionString)) : undefined,
+      };
+    }),
+  );
 
   const all = [templates.stateful, templates.ingest, templates.routing, ...(templates.monitoring ? [templates.monitoring] : [])];
   const count = (type: string) => all.reduce((total, template) => total + resourcesOf(template, type).length, 0);
@@ -72,8 +81,8 @@ export function readTemplateFacts(
 
   return {
     ingestMemoryMb,
-    routes: routeFacts,
-    bufferQueues: routes.filter((route) => route.targets[0]?.kind === 'queue').length,
+    targets: targetFacts,
+    bufferQueues: targetFacts.filter((target) => target.kind === 'queue' && 'consumer' in target.target).length,
     kmsKeys: count('AWS::KMS::Key'),
     alarms: count('AWS::CloudWatch::Alarm'),
     dashboards: count('AWS::CloudWatch::Dashboard'),

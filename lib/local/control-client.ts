@@ -13,9 +13,9 @@ import { fileURLToPath } from 'node:url';
 import { OperationFailed, UsageError } from '../ops/command';
 import type { ReplayResult } from './event-bus';
 import type { ActiveFault, FaultSpec } from './faults';
-import type { DeadLetterQueueStatus, LocalReplay, PeekedMessage, PipelineFile, RedriveResult } from './control-surface';
+import type { ArnDelivery, DeadLetterQueueStatus, LocalReplay, PeekedMessage, PipelineFile, RedriveResult } from './control-surface';
 
-export type { ActiveFault, DeadLetterQueueStatus, FaultSpec, LocalReplay, PeekedMessage, PipelineFile, RedriveResult, ReplayResult };
+export type { ActiveFault, ArnDelivery, DeadLetterQueueStatus, FaultSpec, LocalReplay, PeekedMessage, PipelineFile, RedriveResult, ReplayResult };
 
 export const LOCAL_DIR_ENV_VAR = 'FASTIO_LOCAL_DIR';
 const TIMEOUT_MS = 30_000;
@@ -172,6 +172,16 @@ export async function localPeek(name: string, params: { max?: number } = {}, opt
  */
 export function localRedrive(name: string, params: { max?: number } = {}, options: LocalOptions = {}): Promise<RedriveResult> {
   return call<RedriveResult>(options, 'POST', '/dlq/redrive', { name, ...(params.max === undefined ? {} : { max: params.max }) });
+}
+
+/**
+ * What the running pipeline sent to targets that exist elsewhere (a queue, function, state machine,
+ * topic or bus by ARN, or a topic of this app), oldest first, with the exact bodies; one route's only
+ * when given.
+ */
+export async function localArnDeliveries(params: { route?: string } = {}, options: LocalOptions = {}): Promise<ArnDelivery[]> {
+  const query = params.route === undefined ? '' : `?${new URLSearchParams({ route: params.route }).toString()}`;
+  return (await call<{ deliveries: ArnDelivery[] }>(options, 'GET', `/deliveries${query}`)).deliveries;
 }
 
 /** What the running pipeline runs (routes, functions, tables, archive size). */

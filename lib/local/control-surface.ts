@@ -57,6 +57,22 @@ export interface PipelineFile {
   readonly stateDir: string;
 }
 
+/**
+ * A delivery to a target that exists outside this app (a queue, function, state machine, topic or
+ * bus named by ARN, or a topic the stack creates): the real resource is elsewhere, so the local
+ * pipeline records what EventBridge would have sent it.
+ */
+export interface ArnDelivery {
+  readonly at: string;
+  readonly route: string;
+  /** The route table's name of the target (the template's target Id where it names none). */
+  readonly target: string;
+  readonly arn: string;
+  readonly eventId: string;
+  /** The exact body EventBridge would send (after the target's input transform). */
+  readonly body: string;
+}
+
 export interface ControlledPipeline {
   readonly url: string;
   readonly webhookUrl: string;
@@ -69,6 +85,7 @@ export interface ControlledPipeline {
   readonly archive: Pick<LocalArchive, 'count'>;
   readonly faults: Pick<FaultRegistry, 'add' | 'list' | 'remove'>;
   readonly replays: readonly LocalReplay[];
+  readonly arnDeliveries: readonly ArnDelivery[];
   replay(request: ReplayRequest): ReplayResult;
   deadLetterQueues(): DeadLetterQueueStatus[];
   peek(name: string, max?: number): PeekedMessage[];

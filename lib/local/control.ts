@@ -8,6 +8,7 @@
  *   GET    /_local/dlq/peek?name=…&max=…     the messages of one, with their events and failures
  *   POST   /_local/dlq/redrive               {name, max?}
  *   GET    /_local/tables/<table>            items of a table (name or "catalog", "audit", "idempotency")
+ *   GET    /_local/deliveries?route=…        what targets elsewhere (by ARN, topics) were sent, oldest first
  *   GET|POST|DELETE /_local/faults           list, add ({service, operation?, table?, route?, key?, errorCode?, times?}), remove (?id=)
  */
 import type { ControlRequest, ControlResponse } from './http-api';
@@ -116,6 +117,10 @@ export async function handleControl(pipeline: ControlledPipeline, request: Contr
       const name = typeof body.name === 'string' ? body.name : '';
       const max = positiveInteger(body.max, 'max');
       return { status: 200, body: await pipeline.redrive(name, max === undefined ? {} : { max }) };
+    }
+    if (method === 'GET' && path === '/deliveries') {
+      const route = request.query.get('route');
+      return { status: 200, body: { deliveries: pipeline.arnDeliveries.filter((delivery) => route === null || delivery.route === route) } };
     }
     const table = /^\/tables\/(.+)$/.exec(path);
     if (method === 'GET' && table) {

@@ -8,6 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { entrySizeBytes, MAX_ENTRY_BYTES } from '../domain/fastio-envelope';
+import { UndeliverableInputError, applyTargetInput } from '../domain/input-transform';
 import { compilePattern, type CompiledPattern } from '../domain/pattern-matcher';
 import type { Activity } from './activity';
 import type { BusEvent, LocalArchive } from './archive';
@@ -27,6 +28,8 @@ export class DeliveryError extends Error {
   constructor(
     readonly code: string,
     message: string,
+    /** retryable: overrides the decision by code; retryAfterMs: the target asked to wait (Retry-After). */
+    readonly hints: { readonly retryable?: boolean; readonly retryAfterMs?: number } = {},
   ) {
     super(message);
     this.name = code;
@@ -36,8 +39,12 @@ export class DeliveryError extends Error {
 /** Codes EventBridge retries; others (permissions, missing resource) go to the DLQ at once. */
 const RETRYABLE_DELIVERY_CODES: ReadonlySet<string> = new Set(['THROTTLING', 'INTERNAL_FAILURE', 'SERVICE_UNAVAILABLE', 'SDK_CLIENT_ERROR']);
 
-/** Hands one event to one target: queue SendMessage, Lambda async Invoke, or StartExecution. */
-export type TargetDeliverer = (target: RuleTargetDefinition, event: BusEvent, describe: string) => string;
+/**
+ * Hands one event to one target (queue SendMessage, Lambda async Invoke, StartExecution, an API
+ * destination's HTTP request, or a record for a target elsewhere). `body` is what EventBridge sends:
+ * the event after the target's InputPath or InputTransformer.
+ */
+export type TargetDeliverer = (rule: RuleDefinition, target: RuleTargetDefinition, delivery: { readonly event: BusEvent; readonly body: string }, describe: string) => string | Promise<string>;
 
 interface CompiledRule {
   readonly rule: RuleDefinition;
@@ -78,6 +85,11 @@ export interface EventBusDeps {
   readonly flow: Flow;
   readonly activity: Activity;
   readonly signal: AbortSignal;
+}
+
+/** `http target slack`, or `queue target` where the template names no target. */
+export function targetLabel(target: RuleTargetDefinition): string {
+  return `${target.kind} target${target.name === undefined ? '' : ` ${target.name}`}`;
 }
 
 /** EventBridge's `time`: ISO 8601 to the second. */
@@ -170,9 +182,26 @@ export class LocalEventBus {
     for (const target of rule.targets) void this.deps.activity.track(this.deliverWithRetries(rule, target, event, describe));
   }
 
+  /**
+   * The body EventBridge sends this target for this event (lib/domain/input-transform.ts);
+   * throws UndeliverableInputError where EventBridge sends nothing.
+   */
+  targetBody(rule: RuleDefinition, target: RuleTargetDefinition, event: BusEvent | Record<string, unknown>): string {
+    return applyTargetInput(event, target.input, { ruleArn: rule.arn, ruleName: rule.name, ingestionTime: eventTime(this.deps.clock.now()) });
+  }
+
   /** EventBridge's retry policy for one target; exhausted or non-retryable → the target DLQ. */
   private async deliverWithRetries(rule: RuleDefinition, target: RuleTargetDefinition, event: BusEvent, describe: string): Promise<void> {
     const { clock, flow, faults } = this.deps;
+    let body: string;
+    try {
+      body = this.targetBody(rule, target, event);
+    } catch (error) {
+      if (!(error instanceof UndeliverableInputError)) throw error;
+      // AWS delivers nothing (LocalStack's AWS-recorded runs); whether it counts toward the DLQ is undocumented.
+      flow.emit('fail', rule.route, `${describe}: not delivered to its ${targetLabel(target)}: ${error.message}`, { eventId: event.id, target: target.kind });
+      return;
+    }
     const firstAttempt = clock.now();
     let attempts = 0;
     for (;;) {
@@ -180,14 +209,15 @@ export class LocalEventBus {
       try {
         const fault = faults.take({ service: 'events', operation: 'Deliver', route: rule.route });
         if (fault) throw new DeliveryError(fault.errorCode ?? 'INTERNAL_FAILURE', fault.message ?? `injected by the local stand-in (fault #${fault.id})`);
-        const outcome = this.deps.deliver(target, event, describe);
+        const outcome = await this.deps.deliver(rule, target, { event, body }, describe);
         flow.emit('info', rule.route, `${describe}: ${outcome}`, { eventId: event.id, target: target.kind });
         return;
       } catch (error) {
         const failure = error instanceof DeliveryError ? error : new DeliveryError('INTERNAL_FAILURE', error instanceof Error ? error.message : String(error));
-        const retryable = RETRYABLE_DELIVERY_CODES.has(failure.code);
-        // Exponential backoff (EventBridge does not publish its exact schedule): 1 s, 2 s, 4 s … at most 5 min.
-        const delayMs = Math.min(300_000, 1000 * 2 ** (attempts - 1));
+        const retryable = failure.hints.retryable ?? RETRYABLE_DELIVERY_CODES.has(failure.code);
+        // Exponential backoff (EventBridge does not publish its exact schedule): 1 s, 2 s, 4 s … at most 5 min,
+        // or longer when the target asked for it (API destinations honour Retry-After).
+        const delayMs = Math.max(Math.min(300_000, 1000 * 2 ** (attempts - 1)), failure.hints.retryAfterMs ?? 0);
         const ageMs = (clock.now() - firstAttempt) * clock.timeScale + delayMs;
         const retriesLeft = attempts <= target.maximumRetryAttempts;
         if (retryable && retriesLeft && ageMs <= target.maximumEventAgeSeconds * 1000) {
@@ -220,7 +250,7 @@ export class LocalEventBus {
         RETRY_ATTEMPTS: { DataType: 'Number', StringValue: String(retries) },
       },
     });
-    this.deps.flow.emit('fail', rule.route, `${describe}: could not be delivered to its ${target.kind} target (${failure.code}: ${failure.message})`);
+    this.deps.flow.emit('fail', rule.route, `${describe}: could not be delivered to its ${targetLabel(target)} (${failure.code}: ${failure.message})`);
   }
 
   /** Re-sends archived events of [from, to) with `replay-name` to the chosen routes' rules only. */

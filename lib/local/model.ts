@@ -5,11 +5,12 @@
  * machines' definitions, the webhook route and its throttling, and the route rules with their
  * targets, retry policies and target dead-letter queues.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import type { DeadLetterRole } from '../constructs/secure-queue';
+import { validateTargetInput, type TargetInput } from '../domain/input-transform';
 import { consumerOf, routeTable } from '../route-table';
-import { DEAD_LETTER_KEYS, deadLetterQueueName } from '../stack-outputs';
+import { DEAD_LETTER_KEYS, deadLetterQueueName, targetDeadLetterQueueName } from '../stack-outputs';
 import { routeOfConstructPath } from '../synthesized-template';
 import { IntrinsicResolver, cdkPath, loadAssembly, physicalResource, type CfnResource, type CloudAssembly, type PhysicalResource, type StackArtifact } from './assembly';
 import type { KeyAttribute, TableDefinition } from './dynamodb';
@@ -55,20 +56,41 @@ export interface StateMachineDefinition {
   readonly definition: Record<string, unknown>;
 }
 
+/** An AWS::Events::ApiDestination (an http target) with what its connection sends. */
+export interface ApiDestinationDefinition {
+  readonly name: string;
+  readonly arn: string;
+  readonly endpoint: string;
+  readonly method: string;
+  /** The connection's authorization header name (`x-api-key`, `Authorization`); absent when unknown. */
+  readonly authorizationHeader?: string;
+}
+
 export interface TopicDefinition {
   readonly logicalId: string;
   readonly name: string;
   readonly arn: string;
 }
 
-export type TargetKind = 'queue' | 'function' | 'workflow';
+/**
+ * queue, function, workflow: a resource of this app, run locally; http: an API destination, really
+ * called; elsewhere: a target whose resource is not run here (a queue, function, state machine, topic
+ * or bus by ARN, or a topic of this app), recorded as delivered.
+ */
+export type TargetKind = 'queue' | 'function' | 'workflow' | 'http' | 'elsewhere';
 
 export interface RuleTargetDefinition {
   readonly id: string;
+  /** The route table's name of the target, when the template has one chain per target. */
+  readonly name?: string;
   readonly kind: TargetKind;
-  /** Queue ARN, function name, or state machine ARN. */
+  /** The target's ARN (for a function of this app, as everywhere: its ARN; resourceName is its name). */
   readonly arn: string;
   readonly resourceName: string;
+  /** The target's InputPath or InputTransformer, as the template has it. */
+  readonly input?: TargetInput;
+  /** For kind http: the API destination and its connection's authorization header. */
+  readonly apiDestination?: ApiDestinationDefinition;
   readonly deadLetterQueueArn?: string;
   readonly maximumRetryAttempts: number;
   readonly maximumEventAgeSeconds: number;
@@ -86,9 +108,14 @@ export interface RuleDefinition {
 }
 
 export interface DeadLetterQueueRef {
-  /** Operator-facing name, e.g. `documents/buffer-dlq` (lib/stack-outputs.ts deadLetterQueueName). */
+  /**
+   * Operator-facing name: `<route>/<target>/<role>` for a target's chain (`video-uploads/slack/target-dlq`),
+   * `<route>/<role>` for a route's single chain (lib/stack-outputs.ts).
+   */
   readonly name: string;
   readonly route: string;
+  /** The route target whose chain the queue belongs to, when the layout has one per target. */
+  readonly target?: string;
   readonly role: DeadLetterRole;
   readonly queueArn: string;
 }
@@ -120,6 +147,36 @@ export interface LocalModel {
   readonly throttle: { readonly rateLimit: number; readonly burstLimit: number } | undefined;
 }
 
+/** The header a connection authorizes with: the API key's name, or Authorization for basic and OAuth. */
+function authorizationHeaderOf(props: Record<string, unknown>, resolve: (value: unknown) => unknown): string | undefined {
+  const auth = (props.AuthParameters ?? {}) as { ApiKeyAuthParameters?: { ApiKeyName?: unknown } };
+  switch (props.AuthorizationType) {
+    case 'API_KEY':
+      return auth.ApiKeyAuthParameters?.ApiKeyName === undefined ? undefined : String(resolve(auth.ApiKeyAuthParameters.ApiKeyName));
+    case 'BASIC':
+    case 'OAUTH_CLIENT_CREDENTIALS':
+      return 'Authorization';
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Where a resource sits in a route: `Route-<route>/Target-<target>/<id>/…` (one chain per target)
+ * or `Route-<route>/<id>/…` (one chain per route).
+ */
+function placeInRoute(path: string | undefined): { route: string; target?: string; constructId: string } | undefined {
+  const info = routeOfConstructPath(path);
+  if (!info) return undefined;
+  const [first = '', second] = info.rest.split('/');
+  if (first.startsWith('Target-') && second !== undefined) return { route: info.route, target: first.slice('Target-'.length), constructId: second };
+  return { route: info.route, constructId: first };
+}
+
+function queueNameInRoute(place: { route: string; target?: string }, role: DeadLetterRole): string {
+  return place.target === undefined ? deadLetterQueueName(place.route, role) : targetDeadLetterQueueName(place.route, place.target, role);
+}
+
 const ROLE_BY_CONSTRUCT_ID: Readonly<Record<string, DeadLetterRole>> = Object.fromEntries(
   Object.entries(DEAD_LETTER_KEYS).map(([role, key]) => [key, role as DeadLetterRole]),
 );
@@ -143,7 +200,8 @@ function handlerFileOf(projectRoot: string, assemblyDir: string, resource: CfnRe
     if (existsSync(map)) {
       const { sources, sourceRoot } = JSON.parse(readFileSync(map, 'utf8')) as { sources?: string[]; sourceRoot?: string };
       const entries = (sources ?? []).filter((source) => /(^|\/)lambdas\/[^/]+\/handler\.ts$/.test(source));
-      if (entries.length === 1) return resolvePath(dirname(map), sourceRoot ?? '', entries[0] as string);
+      // realpath: an assembly whose asset folders are links to another's still finds the sources.
+      if (entries.length === 1) return resolvePath(dirname(realpathSync(map)), sourceRoot ?? '', entries[0] as string);
     }
   }
   const routeEntry = routeTable.find((candidate) => candidate.name === route);
@@ -153,7 +211,32 @@ function handlerFileOf(projectRoot: string, assemblyDir: string, resource: CfnRe
   return file;
 }
 
-const SUPPORTED_TARGET_KEYS = new Set(['Id', 'Arn', 'DeadLetterConfig', 'RetryPolicy', 'RoleArn']);
+const SUPPORTED_TARGET_KEYS = new Set(['Id', 'Arn', 'DeadLetterConfig', 'RetryPolicy', 'RoleArn', 'InputPath', 'InputTransformer']);
+
+/** Resource types a target can point at that run locally. */
+const LOCAL_TARGET_KINDS: Readonly<Record<string, TargetKind>> = {
+  'AWS::SQS::Queue': 'queue',
+  'AWS::Lambda::Function': 'function',
+  'AWS::StepFunctions::StateMachine': 'workflow',
+  'AWS::Events::ApiDestination': 'http',
+  // A topic of this app: its subscribers are not emulated, so the delivery is recorded.
+  'AWS::SNS::Topic': 'elsewhere',
+};
+
+/** A target's InputPath / InputTransformer from the template, checked as PutTargets would. */
+function targetInputOf(target: Record<string, unknown>, resolve: (value: unknown, where: string) => unknown, where: string): TargetInput | undefined {
+  let input: TargetInput | undefined;
+  if (target.InputPath !== undefined) input = { path: String(resolve(target.InputPath, `${where}.InputPath`)) };
+  const transformer = target.InputTransformer as { InputPathsMap?: unknown; InputTemplate?: unknown } | undefined;
+  if (transformer !== undefined) {
+    if (input) throw new Error(`${where}: only one of InputPath and InputTransformer may be set`);
+    const paths = (resolve(transformer.InputPathsMap ?? {}, `${where}.InputTransformer.InputPathsMap`) ?? {}) as Record<string, unknown>;
+    input = { paths: Object.fromEntries(Object.entries(paths).map(([key, value]) => [key, String(value)])), template: String(resolve(transformer.InputTemplate, `${where}.InputTransformer.InputTemplate`)) };
+  }
+  const problem = input === undefined ? undefined : validateTargetInput(input);
+  if (problem) throw new Error(`${where}: ${problem}`);
+  return input;
+}
 
 export function loadModel(projectRoot: string, assemblyDir: string): LocalModel {
   const assembly = loadAssembly(assemblyDir);
@@ -198,10 +281,10 @@ export function loadModel(projectRoot: string, assemblyDir: string): LocalModel 
   const queues = all('AWS::SQS::Queue', (stack, logicalId, resource): QueueDefinition => {
     const physical = physicalResource(stack, logicalId);
     const redrive = resource.Properties?.RedrivePolicy as { deadLetterTargetArn?: unknown; maxReceiveCount?: unknown } | undefined;
-    const info = routeOfConstructPath(cdkPath(resource));
-    const constructId = info?.rest.split('/')[0];
-    const role = constructId === undefined ? undefined : ROLE_BY_CONSTRUCT_ID[constructId];
-    const label = info && constructId ? (role ? deadLetterQueueName(info.route, role) : `${info.route}/${constructId.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase()}`) : logicalId;
+    const place = placeInRoute(cdkPath(resource));
+    const role = place ? ROLE_BY_CONSTRUCT_ID[place.constructId] : undefined;
+    const prefix = place ? [place.route, ...(place.target === undefined ? [] : [place.target])].join('/') : '';
+    const label = place ? (role ? queueNameInRoute(place, role) : `${prefix}/${place.constructId.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase()}`) : logicalId;
     return {
       logicalId,
       label,
@@ -303,16 +386,24 @@ export function loadModel(projectRoot: string, assemblyDir: string): LocalModel 
         if (!SUPPORTED_TARGET_KEYS.has(key)) throw new Error(`${where}: the target property ${key} is not emulated by the local pipeline`);
       }
       const referenced = resolver.referencedResource(target.Arn, stack);
-      const kind: TargetKind | undefined =
-        referenced?.type === 'AWS::SQS::Queue' ? 'queue' : referenced?.type === 'AWS::Lambda::Function' ? 'function' : referenced?.type === 'AWS::StepFunctions::StateMachine' ? 'workflow' : undefined;
-      if (!referenced || !kind) throw new Error(`${where}: only SQS queue, Lambda function and state machine targets are emulated locally`);
+      const arn = referenced?.arn ?? String(resolver.resolve(target.Arn, stack, `${where}.Arn`));
+      // A target not among this app's resources exists elsewhere (named by ARN): recorded, not run.
+      const kind: TargetKind | undefined = referenced ? LOCAL_TARGET_KINDS[referenced.type] : arn.startsWith('arn:') ? 'elsewhere' : undefined;
+      if (!kind) throw new Error(`${where}: a ${referenced?.type ?? `target ${arn}`} is not emulated by the local pipeline`);
       const retry = (target.RetryPolicy ?? {}) as { MaximumRetryAttempts?: number; MaximumEventAgeInSeconds?: number };
       const dlq = (target.DeadLetterConfig as { Arn?: unknown } | undefined)?.Arn;
+      const input = targetInputOf(target, (value, at) => resolver.resolve(value, stack, at), where);
+      // The route target's name, from where its resources sit (`Route-<route>/Target-<name>/…`).
+      const placed = [resolver.referencedResource(dlq, stack), resolver.referencedResource(target.RoleArn, stack), referenced].map((resource) => (resource ? placeInRoute(cdkPath(resource.stack.template.Resources[resource.logicalId] as CfnResource))?.target : undefined));
+      const name = placed.find((candidate) => candidate !== undefined);
       return {
         id: String(target.Id ?? `Target${index}`),
+        ...(name === undefined ? {} : { name }),
         kind,
-        arn: referenced.arn,
-        resourceName: referenced.name,
+        arn,
+        resourceName: referenced?.name ?? arn,
+        ...(input === undefined ? {} : { input }),
+        ...(kind === 'http' && referenced ? { apiDestination: apiDestinationOf(referenced.stack, referenced.logicalId, arn) } : {}),
         ...(dlq === undefined ? {} : { deadLetterQueueArn: String(resolver.resolve(dlq, stack, `${where}.DeadLetterConfig`)) }),
         // EventBridge's defaults when a target has no retry policy: 185 attempts, 24 hours.
         maximumRetryAttempts: num(retry.MaximumRetryAttempts, 185),
@@ -330,12 +421,28 @@ export function loadModel(projectRoot: string, assemblyDir: string): LocalModel 
     };
   }).filter((rule): rule is RuleDefinition => rule !== undefined);
 
+  /** An AWS::Events::ApiDestination and the authorization header its AWS::Events::Connection sends. */
+  function apiDestinationOf(stack: StackArtifact, logicalId: string, arn: string): ApiDestinationDefinition {
+    const props = stack.template.Resources[logicalId]?.Properties ?? {};
+    const where = `${logicalId}`;
+    const endpoint = String(resolver.resolve(props.InvocationEndpoint, stack, `${where}.InvocationEndpoint`));
+    const connection = resolver.referencedResource(props.ConnectionArn, stack);
+    const connectionProps = connection ? (connection.stack.template.Resources[connection.logicalId]?.Properties ?? {}) : {};
+    const authorizationHeader = authorizationHeaderOf(connectionProps, (value) => resolver.resolve(value, connection?.stack ?? stack, `${connection?.logicalId ?? where}.AuthParameters`));
+    return {
+      name: physicalResource(stack, logicalId).name,
+      arn,
+      endpoint,
+      method: String(props.HttpMethod ?? 'POST').toUpperCase(),
+      ...(authorizationHeader === undefined ? {} : { authorizationHeader }),
+    };
+  }
+
   const deadLetterQueues = all('AWS::SQS::Queue', (stack, logicalId, resource): DeadLetterQueueRef | undefined => {
-    const info = routeOfConstructPath(cdkPath(resource));
-    const constructId = info?.rest.split('/')[0];
-    const role = constructId === undefined ? undefined : ROLE_BY_CONSTRUCT_ID[constructId];
-    if (!info || !role) return undefined;
-    return { name: deadLetterQueueName(info.route, role), route: info.route, role, queueArn: physicalResource(stack, logicalId).arn };
+    const place = placeInRoute(cdkPath(resource));
+    const role = place ? ROLE_BY_CONSTRUCT_ID[place.constructId] : undefined;
+    if (!place || !role) return undefined;
+    return { name: queueNameInRoute(place, role), route: place.route, ...(place.target === undefined ? {} : { target: place.target }), role, queueArn: physicalResource(stack, logicalId).arn };
   }).filter((ref): ref is DeadLetterQueueRef => ref !== undefined);
 
   const webhookRoutes = all('AWS::ApiGatewayV2::Route', (stack, logicalId, resource): WebhookRoute => {

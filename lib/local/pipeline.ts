@@ -21,15 +21,16 @@ import { LocalArchive, type BusEvent } from './archive';
 import { createAwsEndpoint, close, listen } from './aws-endpoint';
 import { createClock, type Clock } from './clock';
 import { handleControl } from './control';
-import type { ControlledPipeline, DeadLetterQueueStatus, LocalReplay, PeekedMessage, PipelineFile, RedriveResult } from './control-surface';
+import { invokeApiDestination } from './api-destination';
+import type { ArnDelivery, ControlledPipeline, DeadLetterQueueStatus, LocalReplay, PeekedMessage, PipelineFile, RedriveResult } from './control-surface';
 import { UnknownQueueError, extractEvent, failureDetails } from './dead-letters';
 import { LocalDynamoDb } from './dynamodb';
-import { DeliveryError, LocalEventBus, type ReplayRequest, type ReplayResult } from './event-bus';
+import { DeliveryError, LocalEventBus, targetLabel, type ReplayRequest, type ReplayResult } from './event-bus';
 import { SqsEventSource } from './event-source';
 import { FaultRegistry } from './faults';
 import { Flow, eventLabel, terminalPrinter } from './flow';
 import { AsyncInvoker, LocalFunction } from './lambda-runtime';
-import { loadModel, type DeadLetterQueueRef, type LocalModel, type RuleTargetDefinition } from './model';
+import { loadModel, type DeadLetterQueueRef, type LocalModel, type RuleDefinition, type RuleTargetDefinition } from './model';
 import { LocalS3 } from './s3';
 import { LocalSecret, ensureSecretFile } from './secrets';
 import { LocalQueue } from './sqs';
@@ -47,6 +48,8 @@ export interface LocalPipelineOptions {
   readonly port?: number;
   /** When to run `cdk synth` first. Default `if-stale`. */
   readonly synth?: SynthPolicy;
+  /** Runs this cloud assembly as it is instead of `<projectRoot>/cdk.out` (no synth). */
+  readonly assemblyDir?: string;
   /** Divides every AWS-side wait (visibility timeouts, retry delays); 1 = as deployed. */
   readonly timeScale?: number;
   readonly now?: () => number;
@@ -152,7 +155,7 @@ export class LocalPipeline implements ControlledPipeline {
       archive: this.archive,
       archivePattern: model.archive.pattern,
       rules: model.rules,
-      deliver: (target, event, describe) => this.deliver(target, event, describe),
+      deliver: (rule, target, delivery, describe) => this.deliver(rule, target, delivery, describe),
       queueByArn: (arn) => this.queues.get(arn),
       faults: this.faults,
       clock: this.clock,
@@ -176,7 +179,7 @@ export class LocalPipeline implements ControlledPipeline {
     const stateDir = resolve(options.stateDir ?? join(projectRoot, '.local'));
     mkdirSync(join(stateDir, 'logs'), { recursive: true });
     const log = (line: string) => options.output?.(line);
-    const assemblyDir = await ensureAssembly({ projectRoot, policy: options.synth ?? 'if-stale', log });
+    const assemblyDir = options.assemblyDir ?? (await ensureAssembly({ projectRoot, policy: options.synth ?? 'if-stale', log }));
     const model = loadModel(projectRoot, assemblyDir);
     const pipeline = new LocalPipeline(model, { ...options, projectRoot, stateDir });
     try {
@@ -270,29 +273,45 @@ export class LocalPipeline implements ControlledPipeline {
 
   // ---- delivery to targets ----------------------------------------------------------------------
 
-  /** One delivery attempt to a rule target (what EventBridge's target call does). */
-  deliver(target: RuleTargetDefinition, event: BusEvent | Record<string, unknown>, describe: string): string {
+  /**
+   * One delivery attempt to a rule target (what EventBridge's target call does), of `body`: the
+   * event after the target's InputPath or InputTransformer.
+   */
+  async deliver(rule: Pick<RuleDefinition, 'route'>, target: RuleTargetDefinition, delivery: { readonly event: BusEvent | Record<string, unknown>; readonly body: string }, describe: string): Promise<string> {
+    const { event, body } = delivery;
     switch (target.kind) {
       case 'queue': {
         const queue = this.queues.get(target.arn);
         if (!queue) throw new DeliveryError('RESOURCE_NOT_FOUND', `queue ${target.arn} does not exist`);
-        const message = queue.send(JSON.stringify(event));
+        const message = queue.send(body);
         return `queued in ${queue.definition.label} (message ${message.messageId.slice(0, 8)})`;
       }
       case 'function': {
         const invoker = this.asyncInvokers.get(target.resourceName);
         if (!invoker) throw new DeliveryError('RESOURCE_NOT_FOUND', `function ${target.resourceName} does not exist`);
-        const requestId = invoker.accept(event, describe);
+        const requestId = invoker.accept(JSON.parse(body) as unknown, describe);
         return `invoked ${invoker.fn.label} asynchronously (request ${requestId.slice(0, 8)})`;
       }
       case 'workflow': {
         const machine = this.stateMachines.get(target.arn);
         if (!machine) throw new DeliveryError('RESOURCE_NOT_FOUND', `state machine ${target.arn} does not exist`);
-        const execution = machine.startExecution(JSON.stringify(event), { describe });
-        return `started review workflow execution ${execution.name.slice(0, 8)}`;
+        const execution = machine.startExecution(body, { describe });
+        return `started workflow execution ${execution.name.slice(0, 8)}`;
+      }
+      case 'http': {
+        if (!target.apiDestination) throw new DeliveryError('RESOURCE_NOT_FOUND', `API destination ${target.arn} is not in the template`);
+        return invokeApiDestination(target.apiDestination, body);
+      }
+      case 'elsewhere': {
+        const eventId = typeof event.id === 'string' ? event.id : '';
+        this.arnDeliveries.push({ at: new Date(this.clock.now()).toISOString(), route: rule.route, target: target.name ?? target.id, arn: target.arn, eventId, body });
+        return `delivered to ${target.arn}`;
       }
     }
   }
+
+  /** Deliveries to targets that exist elsewhere (by ARN, or a topic of this app), oldest first. */
+  readonly arnDeliveries: ArnDelivery[] = [];
 
   // ---- operator surface (the control endpoint and the tests) ------------------------------------
 
@@ -354,9 +373,10 @@ export class LocalPipeline implements ControlledPipeline {
   }
 
   /** Where a dead letter of this queue goes back to, and how. */
-  private redelivery(ref: DeadLetterQueueRef): { destination: string; deliver: (event: Record<string, unknown>, body: string) => void } {
+  private redelivery(ref: DeadLetterQueueRef): { destination: string; deliver: (event: Record<string, unknown>, body: string) => void | Promise<void> } {
     const rule = this.model.rules.find((candidate) => candidate.route === ref.route);
-    const target = rule?.targets[0];
+    // A target DLQ belongs to one target: its dead letters go back to that target alone.
+    const target = rule?.targets.find((candidate) => candidate.deadLetterQueueArn === ref.queueArn) ?? rule?.targets[0];
     if (!rule || !target) throw new Error(`route ${ref.route} has no rule target`);
     const describe = (event: Record<string, unknown>) => `${eventLabel(event)} (redrive)`;
     switch (ref.role) {
@@ -367,19 +387,20 @@ export class LocalPipeline implements ControlledPipeline {
       }
       case 'target-dlq':
         return {
-          destination: `the ${target.kind} target of ${ref.route}`,
-          deliver: (event) => {
-            const outcome = this.deliver(target, event, describe(event));
+          destination: `the ${targetLabel(target)} of ${ref.route}`,
+          deliver: async (event) => {
+            const outcome = await this.deliver(rule, target, { event, body: this.bus.targetBody(rule, target, event) }, describe(event));
             this.flow.emit('info', ref.route, `${describe(event)}: ${outcome}`);
           },
         };
       case 'on-failure': {
-        const invoker = this.asyncInvokers.get(target.resourceName);
+        const owner = [...this.model.invokeConfigs].find(([, config]) => config.onFailureQueueArn === ref.queueArn)?.[0];
+        const invoker = this.asyncInvokers.get(owner ?? target.resourceName);
         if (!invoker) throw new Error(`route ${ref.route} has no function target`);
         return { destination: `${invoker.fn.label} (asynchronous invoke)`, deliver: (event) => void invoker.accept(event, describe(event)) };
       }
       case 'workflow-failures': {
-        const machine = this.stateMachines.get(target.arn);
+        const machine = this.stateMachines.get((rule.targets.find((candidate) => candidate.kind === 'workflow') ?? target).arn);
         if (!machine) throw new Error(`route ${ref.route} has no workflow target`);
         return { destination: `${ref.route} review workflow`, deliver: (event) => void machine.startExecution(JSON.stringify(event), { describe: describe(event) }) };
       }
@@ -404,7 +425,7 @@ export class LocalPipeline implements ControlledPipeline {
       const extracted = extractEvent(ref.role, message.body);
       try {
         if (!extracted.ok) throw new Error(extracted.reason);
-        deliver(extracted.event, message.body);
+        await deliver(extracted.event, message.body);
         queue.delete(message.receiptHandle);
         moved += 1;
       } catch (error) {

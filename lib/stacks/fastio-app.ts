@@ -1,6 +1,7 @@
 import { App, Tags, Validations, type AppProps } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
-import { loadConfig, stackNames, type AppConfig } from '../config';
+import { ConfigError, loadConfig, stackNames, type AppConfig } from '../config';
+import { RouteTableError } from '../domain/route-validation';
 import type { Route } from '../route-table';
 import { IngestStack } from './ingest-stack';
 import { MonitoringStack } from './monitoring-stack';
@@ -69,4 +70,24 @@ export function buildApp(props: AppProps = {}, routes?: readonly Route[]): Fasti
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
 
   return { app, config, stateful, ingest, routing, monitoring };
+}
+
+/** Where synthesizeOrExplain reports; the process by default. */
+export interface ExplainIo {
+  readonly stderr: { write(text: string): unknown };
+  readonly exit: (code: number) => never;
+}
+
+/**
+ * bin/app.ts: builds and synthesizes the app. Mistakes in cdk.json or the route table get one line
+ * and exit 1; anything else keeps its stack trace for debugging.
+ */
+export function synthesizeOrExplain(build: () => FastioApp, io: ExplainIo = { stderr: process.stderr, exit: (code) => process.exit(code) }): void {
+  try {
+    build().app.synth();
+  } catch (error) {
+    if (!(error instanceof ConfigError || error instanceof RouteTableError)) throw error;
+    io.stderr.write(`error: ${error.message}\n`);
+    io.exit(1);
+  }
 }

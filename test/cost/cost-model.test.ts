@@ -4,6 +4,7 @@ import prices from '../../lib/cost/aws-prices.json';
 import { estimateDesign, estimateDirectWebhook, totalsByService, type Assumptions } from '../../lib/cost/cost-model';
 import { readTemplateFacts, successPathTransitions, type CfnTemplate, type TemplateFacts } from '../../lib/cost/template-facts';
 import { routeTable } from '../../lib/route-table';
+import { allKindsTable } from '../infra/all-kinds-table';
 import { synthesize } from '../infra/synthesize';
 
 const line = (lines: readonly { item: string; perMillion: number }[], fragment: string) => {
@@ -27,12 +28,14 @@ describe('cost model', () => {
     facts = readTemplateFacts({ stateful: templateOf('dev-fastio-stateful'), ingest: templateOf('dev-fastio-ingest'), routing: templateOf('dev-fastio-routing') }, routeTable);
   });
 
-  it('reads memory sizes, route kinds, workflow length and retention from the templates', () => {
+  it('reads memory sizes, target kinds, workflow length and retention from the templates, per target', () => {
     expect(facts.ingestMemoryMb).toBe(1024);
     expect(facts.archiveRetentionDays).toBe(30);
-    expect(facts.routes.map((route) => [route.name, route.kind])).toEqual(routeTable.map((route) => [route.name, route.targets[0]?.kind]));
-    expect(facts.routes.find((route) => route.name === 'large-media')?.workflowTransitions).toBe(10);
-    expect(facts.routes.find((route) => route.name === 'documents')?.consumerMemoryMb).toBe(512);
+    expect(facts.targets.map((target) => [target.route, target.name, target.kind])).toEqual(
+      routeTable.flatMap((route) => route.targets.map((target) => [route.name, target.name ?? target.kind, target.kind])),
+    );
+    expect(facts.targets.find((target) => target.route === 'large-media')?.workflowTransitions).toBe(10);
+    expect(facts.targets.find((target) => target.route === 'documents')?.consumerMemoryMb).toBe(512);
     expect(facts.bufferQueues).toBe(1);
   });
 
@@ -56,7 +59,7 @@ describe('cost model', () => {
   it('prices a workflow route by its share and the transitions of its success path', () => {
     const design = estimateDesign(facts, prices, assumptions);
     // 3% of a million webhooks x 10 transitions at $0.025 per thousand
-    expect(line(design.variable, 'route large-media (3% of webhooks): 10 transitions')).toBeCloseTo(0.03 * 10 * 1000 * 0.025, 10);
+    expect(line(design.variable, 'route large-media/workflow (3% of webhooks): 10 transitions')).toBeCloseTo(0.03 * 10 * 1000 * 0.025, 10);
   });
 
   it('counts no cost for a route that matches nothing', () => {
@@ -90,5 +93,52 @@ describe('cost model', () => {
       },
     };
     expect(successPathTransitions(definition)).toBe(4);
+  });
+
+  describe('targets of every kind (the all-kinds table)', () => {
+    let allKinds: TemplateFacts;
+    const shares = { 'own-kinds': 0.1, 'arn-kinds': 0.2, 'fan-out-kinds': 0.5 };
+    const assumed = () => withAssumption('routeShare', shares as unknown as Assumptions['routeShare']['value']);
+    beforeAll(() => {
+      const { app } = synthesize({}, allKindsTable);
+      const assembly = app.synth();
+      const templateOf = (name: string) => assembly.getStackByName(name).template as CfnTemplate;
+      allKinds = readTemplateFacts({ stateful: templateOf('dev-fastio-stateful'), ingest: templateOf('dev-fastio-ingest'), routing: templateOf('dev-fastio-routing') }, allKindsTable);
+    });
+
+    it('prices one SQS send per event for a queue by ARN', () => {
+      const design = estimateDesign(allKinds, prices, assumed());
+      expect(line(design.variable, 'route arn-kinds/plain-queue (20% of webhooks)')).toBeCloseTo(0.2 * 0.4, 10);
+    });
+
+    it('prices the invoke request, not the duration, of a function by ARN', () => {
+      const design = estimateDesign(allKinds, prices, assumed());
+      expect(line(design.variable, 'route arn-kinds/function (20% of webhooks)')).toBeCloseTo(0.2 * 0.2, 10);
+    });
+
+    it('prices an API destination at $0.20 per million invocations', () => {
+      const design = estimateDesign(allKinds, prices, assumed());
+      expect(line(design.variable, 'route fan-out-kinds/slack (50% of webhooks)')).toBeCloseTo(0.5 * 0.2, 10);
+      expect(line(design.variable, 'route own-kinds/teams (10% of webhooks)')).toBeCloseTo(0.1 * 0.2, 10);
+    });
+
+    it('prices events to another bus as custom events', () => {
+      const design = estimateDesign(allKinds, prices, assumed());
+      expect(line(design.variable, 'route fan-out-kinds/bus (50% of webhooks)')).toBeCloseTo(0.5 * 1.0, 10);
+    });
+
+    it('prices SNS publishes, and the email and https deliveries of a created topic', () => {
+      const design = estimateDesign(allKinds, prices, assumed());
+      expect(line(design.variable, 'route fan-out-kinds/existing-topic (50% of webhooks)')).toBeCloseTo(0.5 * 0.5, 10);
+      // publish, one email ($2 per 100,000) and one https delivery ($0.60 per million) per event
+      expect(line(design.variable, 'route fan-out-kinds/new-topic (50% of webhooks)')).toBeCloseTo(0.5 * (0.5 + 20 + 0.6), 10);
+    });
+
+    it('prices each own target of a route on its own: every target receives every matched event', () => {
+      const design = estimateDesign(allKinds, prices, assumed());
+      const ownLines = design.variable.filter((cost) => cost.item.startsWith('route own-kinds/'));
+      expect(new Set(ownLines.map((cost) => cost.item.split(' ')[1]))).toEqual(new Set(['own-kinds/queue', 'own-kinds/function', 'own-kinds/workflow', 'own-kinds/teams']));
+      expect(ownLines.every((cost) => cost.perMillion > 0)).toBe(true);
+    });
   });
 });

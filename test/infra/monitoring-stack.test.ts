@@ -13,7 +13,8 @@ import { buildApp } from '../../lib/stacks/fastio-app';
 import { BUFFER_MAX_AGE_SECONDS } from '../../lib/stacks/monitoring-stack';
 import type { DeadLetterRole } from '../../lib/constructs/secure-queue';
 import { routeTable } from '../../lib/route-table';
-import { DEAD_LETTER_KEYS, routeOutputKey, type RouteResource } from '../../lib/stack-outputs';
+import { DEAD_LETTER_KEYS, routeOutputKey, targetOutputKey, type RouteResource } from '../../lib/stack-outputs';
+import { targetName } from '../../lib/route-table';
 import { signWebhook } from '../../lib/domain/webhook-signature';
 import { cdkJsonContext, synthesize, type SynthesizedApp } from './synthesize';
 
@@ -137,14 +138,16 @@ describe('MonitoringStack', () => {
   }
 
   /** The logical id behind one of the routing stack's per-route outputs (`Ref` or `Fn::GetAtt`). */
+  /** The logical id behind the routing stack's output of a rule, or of a resource of the route's first (in the shipped table: only) target. */
   function routeResourceId(routeName: string, resource: RouteResource): string {
     const outputs = synthesized.templates.routing.toJSON().Outputs as Record<string, { Value: Json }>;
-    const value = outputs[routeOutputKey(routeName, resource)]?.Value;
-    if (!value) throw new Error(`the routing stack has no output ${routeOutputKey(routeName, resource)}`);
+    const key = resource === 'RuleArn' ? routeOutputKey(routeName, resource) : targetOutputKey(routeName, firstTarget(routeName), resource);
+    const value = outputs[key]?.Value;
+    if (!value) throw new Error(`the routing stack has no output ${key}`);
     if (typeof value.Ref === 'string') return value.Ref;
     const getAtt = value['Fn::GetAtt'] as [string, string] | undefined;
     if (getAtt) return getAtt[0];
-    throw new Error(`output ${routeOutputKey(routeName, resource)} does not reference a resource`);
+    throw new Error(`output ${key} does not reference a resource`);
   }
 
   const routing = (value: Json) => ({ fromStack: 'dev-fastio-routing', value });
@@ -161,6 +164,10 @@ describe('MonitoringStack', () => {
       TreatMissingData: 'notBreaching',
     });
   }
+
+  /** The name of a route's first target, which prefixes its alarms: `<route>-<target>-…`. */
+  const firstTarget = (routeName: string) => targetName(routeTable.find((route) => route.name === routeName)?.targets[0] ?? { kind: 'queue', consumer: '' });
+  const alarmPrefix = (routeName: string) => `${routeName}-${firstTarget(routeName)}`;
 
   const expectedDeadLetterAlarm = (routeName: string, role: DeadLetterRole) =>
     role === 'buffer-dlq' ? `dev-fastio-${routeName}-buffer-DLQ-Queue-Message-Count-Max-Critical` : `dev-fastio-${routeName}-${role}-Queue-Message-Count-Max-Critical`;
@@ -288,10 +295,10 @@ describe('MonitoringStack', () => {
     }))('alarms on any message in $route/$role, on that queue', ({ route, role, chain }) => {
       const queue = chain()?.targets[0]?.deadLetterQueues[role];
       if (!queue) {
-        expect(alarms.some((alarm) => alarm.AlarmName === expectedDeadLetterAlarm(route, role))).toBe(false);
+        expect(alarms.some((alarm) => alarm.AlarmName === expectedDeadLetterAlarm(alarmPrefix(route), role))).toBe(false);
         return;
       }
-      const alarm = alarmNamed(expectedDeadLetterAlarm(route, role));
+      const alarm = alarmNamed(expectedDeadLetterAlarm(alarmPrefix(route), role));
       expectPagesOnFirstBreach(alarm, 1);
       const queueId = routeResourceId(route, `${DEAD_LETTER_KEYS[role]}Arn`);
       expect(resolved(watchedMetric(alarm))).toEqual({
@@ -305,7 +312,7 @@ describe('MonitoringStack', () => {
 
     it('alarms when the oldest buffered message of documents is 15 minutes old', () => {
       expect(BUFFER_MAX_AGE_SECONDS).toBe(900);
-      const alarm = alarmNamed('dev-fastio-documents-buffer-Queue-Message-Age-Max-Critical');
+      const alarm = alarmNamed('dev-fastio-documents-queue-buffer-Queue-Message-Age-Max-Critical');
       expectPagesOnFirstBreach(alarm, 900);
       expect(resolved(watchedMetric(alarm))).toEqual({
         namespace: 'AWS/SQS',
@@ -456,7 +463,7 @@ describe('MonitoringStack', () => {
 
   describe('functions and workflows', () => {
     it.each(['documents', 'agent-activity'])('alarms on 3 or more errors of the %s consumer in 5 minutes', (route) => {
-      const alarm = alarmNamed(`dev-fastio-${route}-consumer-Fault-Count-Critical`);
+      const alarm = alarmNamed(`dev-fastio-${alarmPrefix(route)}-consumer-Fault-Count-Critical`);
       expectPagesOnFirstBreach(alarm, 3);
       const functionId = routeResourceId(route, 'FunctionArn');
       expect(resolved(watchedMetric(alarm))).toEqual({
@@ -470,8 +477,8 @@ describe('MonitoringStack', () => {
 
     it.each(
       ['large-media', 'untrusted-agent-deletions'].flatMap((route) => [
-        { route, metricName: 'ExecutionsFailed', alarm: `dev-fastio-${route}-workflow-Failure-Count-Critical` },
-        { route, metricName: 'ExecutionsTimedOut', alarm: `dev-fastio-${route}-workflow-TimedOut-Count-Critical` },
+        { route, metricName: 'ExecutionsFailed', alarm: `dev-fastio-${alarmPrefix(route)}-workflow-Failure-Count-Critical` },
+        { route, metricName: 'ExecutionsTimedOut', alarm: `dev-fastio-${alarmPrefix(route)}-workflow-TimedOut-Count-Critical` },
       ]),
     )('$alarm watches AWS/States $metricName of the $route state machine', ({ route, metricName, alarm: name }) => {
       const alarm = alarmNamed(name);

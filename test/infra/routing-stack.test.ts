@@ -6,9 +6,18 @@ import { RoutingStack } from '../../lib/stacks/routing-stack';
 import { routeTable, type Route } from '../../lib/route-table';
 import { StatefulStack } from '../../lib/stacks/stateful-stack';
 import { cdkJsonContext, synthesize, type SynthesizedApp } from './synthesize';
+import { targetLogicalIdPrefix } from '../../lib/synthesized-template';
+import { targetName } from '../../lib/route-table';
 import { BODY_OBJECTS_ARN, onlyResource, renderDefinition, resourcesMatching, routeIdFragment, type Resources } from './template-helpers';
 
 const routesOfKind = (kind: Route['targets'][number]['kind']) => routeTable.filter((route) => route.targets[0]?.kind === kind).map((route) => [route.name]);
+
+/** The logical-id prefix of the first (in the shipped table: only) target of a route. */
+function firstTargetFragment(routeName: string, table: readonly Route[] = routeTable): string {
+  const target = table.find((route) => route.name === routeName)?.targets[0];
+  if (!target) throw new Error(`no route ${routeName}`);
+  return targetLogicalIdPrefix(routeName, targetName(target));
+}
 
 function routingProps(stateful: StatefulStack) {
   const { eventBus, catalogTable, auditTable, idempotencyTable } = stateful;
@@ -32,6 +41,7 @@ describe('RoutingStack', () => {
 
   describe.each(routeTable.map((route) => [route.name, route] as const))('route %s', (_name, route) => {
     const fragment = routeIdFragment(route.name);
+    const targetFragment = firstTargetFragment(route.name);
 
     it('becomes one rule on the bus with the pattern exactly as the table has it', () => {
       const [, rule] = onlyResource(routing, 'AWS::Events::Rule', fragment);
@@ -42,7 +52,7 @@ describe('RoutingStack', () => {
 
     it('has one target with its own dead-letter queue and an explicit retry policy', () => {
       const [, rule] = onlyResource(routing, 'AWS::Events::Rule', fragment);
-      const [targetDlqId] = onlyResource(routing, 'AWS::SQS::Queue', `${fragment}TargetDlq`);
+      const [targetDlqId] = onlyResource(routing, 'AWS::SQS::Queue', `${targetFragment}TargetDlq`);
       expect(rule.Properties.Targets).toHaveLength(1);
       expect(rule.Properties.Targets[0]).toMatchObject({
         DeadLetterConfig: { Arn: { 'Fn::GetAtt': [targetDlqId, 'Arn'] } },
@@ -51,7 +61,7 @@ describe('RoutingStack', () => {
     });
 
     it('lets only its own rule send to its target DLQ', () => {
-      const [targetDlqId] = onlyResource(routing, 'AWS::SQS::Queue', `${fragment}TargetDlq`);
+      const [targetDlqId] = onlyResource(routing, 'AWS::SQS::Queue', `${targetFragment}TargetDlq`);
       const [ruleId] = onlyResource(routing, 'AWS::Events::Rule', fragment);
       routing.hasResourceProperties('AWS::SQS::QueuePolicy', {
         Queues: [{ Ref: targetDlqId }],
@@ -71,24 +81,25 @@ describe('RoutingStack', () => {
 
   describe.each(routesOfKind('queue'))('queue route %s', (name) => {
     const fragment = routeIdFragment(name);
+    const targetFragment = firstTargetFragment(name);
 
     it('sends to a buffer queue that redrives to its DLQ after 5 receives', () => {
-      const [bufferId, buffer] = onlyResource(routing, 'AWS::SQS::Queue', `${fragment}BufferQueue`);
-      const [bufferDlqId] = onlyResource(routing, 'AWS::SQS::Queue', `${fragment}BufferDlq`);
+      const [bufferId, buffer] = onlyResource(routing, 'AWS::SQS::Queue', `${targetFragment}BufferQueue`);
+      const [bufferDlqId] = onlyResource(routing, 'AWS::SQS::Queue', `${targetFragment}BufferDlq`);
       const [, rule] = onlyResource(routing, 'AWS::Events::Rule', fragment);
       expect(rule.Properties.Targets[0].Arn).toEqual({ 'Fn::GetAtt': [bufferId, 'Arn'] });
       expect(buffer.Properties.RedrivePolicy).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': [bufferDlqId, 'Arn'] }, maxReceiveCount: 5 });
     });
 
     it('keeps the buffer visibility timeout at six times the consumer timeout', () => {
-      const [, buffer] = onlyResource(routing, 'AWS::SQS::Queue', `${fragment}BufferQueue`);
-      const [, consumer] = onlyResource(routing, 'AWS::Lambda::Function', `${fragment}Consumer`);
+      const [, buffer] = onlyResource(routing, 'AWS::SQS::Queue', `${targetFragment}BufferQueue`);
+      const [, consumer] = onlyResource(routing, 'AWS::Lambda::Function', `${targetFragment}Consumer`);
       expect(buffer.Properties.VisibilityTimeout).toBe(consumer.Properties.Timeout * 6);
     });
 
     it('feeds the consumer through an event source mapping with partial batch responses and bounded concurrency', () => {
-      const [bufferId] = onlyResource(routing, 'AWS::SQS::Queue', `${fragment}BufferQueue`);
-      const [consumerId] = onlyResource(routing, 'AWS::Lambda::Function', `${fragment}Consumer`);
+      const [bufferId] = onlyResource(routing, 'AWS::SQS::Queue', `${targetFragment}BufferQueue`);
+      const [consumerId] = onlyResource(routing, 'AWS::Lambda::Function', `${targetFragment}Consumer`);
       routing.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
         EventSourceArn: { 'Fn::GetAtt': [bufferId, 'Arn'] },
         FunctionName: { Ref: consumerId },
@@ -107,10 +118,11 @@ describe('RoutingStack', () => {
 
   describe.each(routesOfKind('function'))('function route %s', (name) => {
     const fragment = routeIdFragment(name);
+    const targetFragment = firstTargetFragment(name);
 
     it('invokes the function asynchronously with retries, a maximum event age and an on-failure queue', () => {
-      const [consumerId] = onlyResource(routing, 'AWS::Lambda::Function', `${fragment}Consumer`);
-      const [onFailureId] = onlyResource(routing, 'AWS::SQS::Queue', `${fragment}OnFailureQueue`);
+      const [consumerId] = onlyResource(routing, 'AWS::Lambda::Function', `${targetFragment}Consumer`);
+      const [onFailureId] = onlyResource(routing, 'AWS::SQS::Queue', `${targetFragment}OnFailureQueue`);
       const [, rule] = onlyResource(routing, 'AWS::Events::Rule', fragment);
       expect(rule.Properties.Targets[0].Arn).toEqual({ 'Fn::GetAtt': [consumerId, 'Arn'] });
       routing.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
@@ -124,10 +136,11 @@ describe('RoutingStack', () => {
 
   describe.each(routesOfKind('workflow'))('workflow route %s', (name) => {
     const fragment = routeIdFragment(name);
+    const targetFragment = firstTargetFragment(name);
 
     it('starts a Standard state machine that logs to a log group with retention', () => {
       const [stateMachineId, stateMachine] = onlyResource(routing, 'AWS::StepFunctions::StateMachine', fragment);
-      const [logGroupId, logGroup] = onlyResource(routing, 'AWS::Logs::LogGroup', `${fragment}ReviewWorkflowLogs`);
+      const [logGroupId, logGroup] = onlyResource(routing, 'AWS::Logs::LogGroup', `${targetFragment}Logs`);
       const [, rule] = onlyResource(routing, 'AWS::Events::Rule', fragment);
       expect(rule.Properties.Targets[0].Arn).toEqual({ Ref: stateMachineId });
       expect(stateMachine.Properties).toMatchObject({
@@ -144,7 +157,7 @@ describe('RoutingStack', () => {
 
     it('catches every task failure into the failure queue with the original input', () => {
       const [, stateMachine] = onlyResource(routing, 'AWS::StepFunctions::StateMachine', fragment);
-      const [failureQueueId] = onlyResource(routing, 'AWS::SQS::Queue', `${fragment}FailureQueue`);
+      const [failureQueueId] = onlyResource(routing, 'AWS::SQS::Queue', `${targetFragment}FailureQueue`);
       const definition = renderDefinition(stateMachine.Properties.DefinitionString);
       const tasks = Object.entries(definition.States as Record<string, { Type: string; Catch: unknown[]; Retry: unknown[] }>).filter(([, state]) => state.Type === 'Task');
       expect(tasks.map(([taskName]) => taskName).sort()).toEqual(
@@ -193,7 +206,7 @@ describe('RoutingStack', () => {
   describe('least privilege', () => {
     it('lets the catalog consumer update the catalog and use the idempotency table, nothing more on DynamoDB', () => {
       const name = routeTable.find((route) => route.targets[0]?.kind === 'queue')?.name ?? '';
-      const statements = policyStatementsOf(routing, `${routeIdFragment(name)}ConsumerRole`);
+      const statements = policyStatementsOf(routing, `${firstTargetFragment(name)}ConsumerRole`);
       const dynamo = statements.filter((statement) => JSON.stringify(statement.Action).includes('dynamodb:'));
       expect(dynamo.map((statement) => statement.Action)).toEqual([
         ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
@@ -203,7 +216,7 @@ describe('RoutingStack', () => {
 
     it('lets the agent audit consumer put audit items and use the idempotency table, nothing more on DynamoDB', () => {
       const name = routeTable.find((route) => route.targets[0]?.kind === 'function')?.name ?? '';
-      const statements = policyStatementsOf(routing, `${routeIdFragment(name)}ConsumerRole`);
+      const statements = policyStatementsOf(routing, `${firstTargetFragment(name)}ConsumerRole`);
       const dynamo = statements.filter((statement) => JSON.stringify(statement.Action).includes('dynamodb:'));
       expect(dynamo.map((statement) => statement.Action)).toEqual([
         ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
@@ -215,20 +228,20 @@ describe('RoutingStack', () => {
       const s3Statements = (kind: string, role: string) =>
         routeTable
           .filter((route) => route.targets[0]?.kind === kind)
-          .flatMap((route) => policyStatementsOf(routing, `${routeIdFragment(route.name)}${role}`))
+          .flatMap((route) => policyStatementsOf(routing, `${firstTargetFragment(route.name)}${role}`))
           .filter((statement) => JSON.stringify(statement.Action).includes('s3:'));
       expect(s3Statements('function', 'ConsumerRole')).toEqual([{ Effect: 'Allow', Action: 's3:GetObject', Resource: BODY_OBJECTS_ARN }]);
       expect(s3Statements('queue', 'ConsumerRole')).toEqual([]);
-      expect(s3Statements('workflow', 'ReviewWorkflowStateMachineRole')).toEqual([]);
+      expect(s3Statements('workflow', 'StateMachineRole')).toEqual([]);
     });
 
     it('lets each review workflow update the catalog, publish to the encrypted review topic and send to its own failure queue', () => {
       for (const route of routeTable.filter((candidate) => candidate.targets[0]?.kind === 'workflow')) {
-        const fragment = routeIdFragment(route.name);
-        const [failureQueueId] = onlyResource(routing, 'AWS::SQS::Queue', `${fragment}FailureQueue`);
+        const targetFragment = firstTargetFragment(route.name);
+        const [failureQueueId] = onlyResource(routing, 'AWS::SQS::Queue', `${targetFragment}FailureQueue`);
         const [topicId] = Object.keys(routing.findResources('AWS::SNS::Topic'));
         const [keyId] = Object.keys(routing.findResources('AWS::KMS::Key'));
-        const scoped = policyStatementsOf(routing, `${fragment}ReviewWorkflowStateMachineRole`).filter((statement) => statement.Resource !== '*');
+        const scoped = policyStatementsOf(routing, `${targetFragment}StateMachineRole`).filter((statement) => statement.Resource !== '*');
         expect(scoped).toEqual(
           expect.arrayContaining([
             expect.objectContaining({ Action: 'dynamodb:UpdateItem' }),
@@ -253,7 +266,7 @@ describe('RoutingStack', () => {
 
     it('lets each review workflow claim, read and advance its guard records in the idempotency table, and nothing else there', () => {
       for (const route of routeTable.filter((candidate) => candidate.targets[0]?.kind === 'workflow')) {
-        const statements = policyStatementsOf(routing, `${routeIdFragment(route.name)}ReviewWorkflowStateMachineRole`);
+        const statements = policyStatementsOf(routing, `${firstTargetFragment(route.name)}StateMachineRole`);
         const onIdempotencyTable = statements.filter((statement) => JSON.stringify(statement.Resource).includes('IdempotencyTable'));
         expect(onIdempotencyTable.map((statement) => statement.Action)).toEqual([['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']]);
       }
@@ -262,8 +275,9 @@ describe('RoutingStack', () => {
     it('lets each review workflow describe its own executions only, to tell a running guard owner from a dead one', () => {
       for (const route of routeTable.filter((candidate) => candidate.targets[0]?.kind === 'workflow')) {
         const fragment = routeIdFragment(route.name);
+        const targetFragment = firstTargetFragment(route.name);
         const [, stateMachine] = onlyResource(routing, 'AWS::StepFunctions::StateMachine', fragment);
-        const statements = policyStatementsOf(routing, `${fragment}ReviewWorkflowStateMachineRole`).filter((statement) => JSON.stringify(statement.Action).includes('states:'));
+        const statements = policyStatementsOf(routing, `${targetFragment}StateMachineRole`).filter((statement) => JSON.stringify(statement.Action).includes('states:'));
         expect(statements).toEqual([
           {
             Action: 'states:DescribeExecution',
@@ -278,11 +292,12 @@ describe('RoutingStack', () => {
     it('lets EventBridge assume the start-execution role only for rules on this account\'s bus', () => {
       for (const route of routeTable.filter((candidate) => candidate.targets[0]?.kind === 'workflow')) {
         const fragment = routeIdFragment(route.name);
-        const [roleId] = onlyResource(routing, 'AWS::IAM::Role', `${fragment}StartExecutionRole`);
+        const targetFragment = firstTargetFragment(route.name);
+        const [roleId] = onlyResource(routing, 'AWS::IAM::Role', `${targetFragment}Role`);
         const [, rule] = onlyResource(routing, 'AWS::Events::Rule', fragment);
         expect(rule.Properties.Targets[0].RoleArn).toEqual({ 'Fn::GetAtt': [roleId, 'Arn'] });
         routing.hasResourceProperties('AWS::IAM::Role', {
-          Description: `EventBridge starts the ${route.name} review workflow with it.`,
+          Description: `EventBridge delivers route ${route.name} to workflow review with it.`,
           AssumeRolePolicyDocument: {
             Statement: [
               {
@@ -328,15 +343,18 @@ describe('RoutingStack', () => {
     expect(outputs).toEqual(
       expect.arrayContaining([
         'RouteDocumentsRuleArn',
-        'RouteDocumentsBufferQueueUrl',
-        'RouteDocumentsBufferDlqUrl',
-        'RouteDocumentsTargetDlqUrl',
-        'RouteDocumentsFunctionArn',
-        'RouteAgentActivityOnFailureQueueUrl',
-        'RouteLargeMediaStateMachineArn',
-        'RouteLargeMediaFailureQueueUrl',
+        'RouteDocumentsTargetQueueBufferQueueUrl',
+        'RouteDocumentsTargetQueueBufferDlqUrl',
+        'RouteDocumentsTargetQueueTargetDlqUrl',
+        'RouteDocumentsTargetQueueFunctionArn',
+        'RouteAgentActivityTargetFunctionOnFailureQueueUrl',
+        'RouteLargeMediaTargetWorkflowStateMachineArn',
+        'RouteLargeMediaTargetWorkflowFailureQueueUrl',
+        'RouteLargeMediaTargetWorkflowDestinationArn',
       ]),
     );
+    // The per-route keys of one-target routes are gone: every resource is a target's.
+    expect(outputs.filter((key) => /^Route[A-Za-z]+(BufferQueue|TargetDlq|BufferDlq|OnFailureQueue|FailureQueue)(Url|Arn)$/.test(key) && !key.includes('Target'))).toEqual([]);
   });
 
   describe('adding a route is a change to the table alone', () => {
@@ -359,7 +377,8 @@ describe('RoutingStack', () => {
       template.resourceCountIs('AWS::Events::Rule', routeTable.length + 1);
       const fragment = routeIdFragment(extra.name);
       expect(Object.keys(resourcesMatching(template, 'AWS::Events::Rule', fragment))).toHaveLength(1);
-      expect(Object.keys(resourcesMatching(template, 'AWS::SQS::Queue', fragment)).map((id) => id.replace(fragment, '').replace(/[0-9A-F]{8}$/, '')).sort()).toEqual([
+      const targetFragment = firstTargetFragment(extra.name, [extra]);
+      expect(Object.keys(resourcesMatching(template, 'AWS::SQS::Queue', fragment)).map((id) => id.replace(targetFragment, '').replace(/[0-9A-F]{8}$/, '')).sort()).toEqual([
         'BufferDlq',
         'BufferQueue',
         'TargetDlq',

@@ -75,7 +75,7 @@ describe('bodies over the claim-check threshold', () => {
     expect(execution?.status).toBe('SUCCEEDED');
     expect(Buffer.byteLength(JSON.stringify(execution?.input))).toBeLessThan(MAX_EXECUTION_INPUT_BYTES);
     await test.pipeline.settle();
-    expect(dlqDepth(test, 'large-media/target-dlq')).toBe(0);
+    expect(dlqDepth(test, 'large-media/workflow/target-dlq')).toBe(0);
   });
 
   it('S3 failing: 503, nothing on the bus; Fast.io’s retry is accepted once S3 is back', async () => {

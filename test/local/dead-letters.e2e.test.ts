@@ -31,26 +31,26 @@ describe('buffer queue → DLQ → redrive', () => {
     // WHEN a document arrives
     expect((await send(test, payload)).status).toBe(202);
 
-    // THEN after maxReceiveCount failed receives it is in documents/buffer-dlq, not in the catalog
-    await waitFor(() => dlqDepth(test, 'documents/buffer-dlq') === 1, 'the buffer DLQ');
+    // THEN after maxReceiveCount failed receives it is in documents/queue/buffer-dlq, not in the catalog
+    await waitFor(() => dlqDepth(test, 'documents/queue/buffer-dlq') === 1, 'the buffer DLQ');
     const failures = test.pipeline.flow.records.filter((record) => record.source === 'documents/catalog-consumer' && record.status === 'fail');
     expect(failures).toHaveLength(MAX_RECEIVE_COUNT);
     expect(failures.map((record) => record.data?.receiveCount)).toEqual([1, 2, 3, 4, 5]);
     expect(failures[0]?.text).toContain('ResourceNotFoundException: Requested resource not found');
     expect(catalogItem(test, 'file_dlq_1')).toBeUndefined();
     const queues = await localDeadLetterQueues(viaControl());
-    expect(queues.find((queue) => queue.name === 'documents/buffer-dlq')).toMatchObject({ depth: 1, oldestAgeSeconds: expect.any(Number) });
-    const [peeked] = await localPeek('documents/buffer-dlq', {}, viaControl());
+    expect(queues.find((queue) => queue.name === 'documents/queue/buffer-dlq')).toMatchObject({ depth: 1, oldestAgeSeconds: expect.any(Number) });
+    const [peeked] = await localPeek('documents/queue/buffer-dlq', {}, viaControl());
     expect(peeked?.event).toMatchObject({ 'detail-type': 'file.uploaded', detail: { eventId: 'evt_dlq_1' } });
 
     // WHEN the consumer is fixed and the DLQ is redriven
     test.pipeline.faults.remove();
-    const result = await localRedrive('documents/buffer-dlq', {}, viaControl());
+    const result = await localRedrive('documents/queue/buffer-dlq', {}, viaControl());
 
     // THEN the message went back to its buffer and the consumer catalogued it
-    expect(result).toMatchObject({ queue: 'documents/buffer-dlq', destination: 'documents/buffer-queue', moved: 1, failed: 0, left: 0 });
+    expect(result).toMatchObject({ queue: 'documents/queue/buffer-dlq', destination: 'documents/queue/buffer-queue', moved: 1, failed: 0, left: 0 });
     await waitFor(() => catalogItem(test, 'file_dlq_1'), 'the catalog item after redrive');
-    expect(dlqDepth(test, 'documents/buffer-dlq')).toBe(0);
+    expect(dlqDepth(test, 'documents/queue/buffer-dlq')).toBe(0);
   });
 
   it('one bad message fails alone: the rest of the batch is catalogued (partial batch response)', async () => {
@@ -72,8 +72,8 @@ describe('async function target → retries → on-failure destination → redri
     test.pipeline.faults.add({ service: 'dynamodb', operation: 'PutItem', table: 'audit', errorCode: 'ResourceNotFoundException', message: 'Requested resource not found' });
     expect((await send(test, fixturePayload('agent-file-created', { eventId: 'evt_audit_fail', fileId: 'file_audit_fail' }))).status).toBe(202);
 
-    await waitFor(() => dlqDepth(test, 'agent-activity/on-failure') === 1, 'the on-failure queue');
-    const [message] = test.pipeline.queue('agent-activity/on-failure').snapshot();
+    await waitFor(() => dlqDepth(test, 'agent-activity/function/on-failure') === 1, 'the on-failure queue');
+    const [message] = test.pipeline.queue('agent-activity/function/on-failure').snapshot();
     const record = JSON.parse(message?.body ?? '{}') as Record<string, Record<string, unknown>>;
     const fn = [...test.pipeline.functions.values()].find((candidate) => candidate.label === 'agent-activity/agent-audit');
     expect(record).toMatchObject({
@@ -87,7 +87,7 @@ describe('async function target → retries → on-failure destination → redri
     expect(items(test, 'audit').some((item) => item.eventId === 'evt_audit_fail')).toBe(false);
 
     test.pipeline.faults.remove();
-    const result = await localRedrive('agent-activity/on-failure', {}, viaControl());
+    const result = await localRedrive('agent-activity/function/on-failure', {}, viaControl());
     expect(result).toMatchObject({ moved: 1, failed: 0, left: 0 });
     await waitFor(() => items(test, 'audit').some((item) => item.eventId === 'evt_audit_fail'), 'the audit item after redrive');
   });
@@ -98,8 +98,8 @@ describe('rule target → retry policy → target DLQ → redrive', () => {
     test.pipeline.faults.add({ service: 'events', route: 'large-media', errorCode: 'THROTTLING', message: 'Rate exceeded' });
     expect((await send(test, fixturePayload('large-video-uploaded', { eventId: 'evt_target_dlq', fileId: 'file_target_dlq' }))).status).toBe(202);
 
-    await waitFor(() => dlqDepth(test, 'large-media/target-dlq') === 1, 'the target DLQ', 20_000);
-    const [peeked] = await localPeek('large-media/target-dlq', {}, viaControl());
+    await waitFor(() => dlqDepth(test, 'large-media/workflow/target-dlq') === 1, 'the target DLQ', 20_000);
+    const [peeked] = await localPeek('large-media/workflow/target-dlq', {}, viaControl());
     const rule = test.pipeline.model.rules.find((candidate) => candidate.route === 'large-media');
     expect(peeked?.failure).toMatchObject({
       rule: rule?.arn,
@@ -112,18 +112,18 @@ describe('rule target → retry policy → target DLQ → redrive', () => {
     expect(catalogItem(test, 'file_target_dlq')).toBeUndefined();
 
     test.pipeline.faults.remove();
-    expect(await localRedrive('large-media/target-dlq', {}, viaControl())).toMatchObject({ moved: 1, left: 0 });
+    expect(await localRedrive('large-media/workflow/target-dlq', {}, viaControl())).toMatchObject({ moved: 1, left: 0 });
     await waitFor(() => catalogItem(test, 'file_target_dlq')?.reviewStatus === 'REVIEWED', 'the review after redrive');
   });
 
   it('a non-retryable delivery error goes to the target DLQ at once', async () => {
     test.pipeline.faults.add({ service: 'events', route: 'documents', errorCode: 'NO_PERMISSIONS', message: 'Access denied', times: 1 });
     await send(test, fixturePayload('document-uploaded', { eventId: 'evt_no_perms', fileId: 'file_no_perms' }));
-    await waitFor(() => dlqDepth(test, 'documents/target-dlq') === 1, 'the target DLQ');
-    const [peeked] = await localPeek('documents/target-dlq', {}, viaControl());
+    await waitFor(() => dlqDepth(test, 'documents/queue/target-dlq') === 1, 'the target DLQ');
+    const [peeked] = await localPeek('documents/queue/target-dlq', {}, viaControl());
     expect(peeked?.failure).toMatchObject({ errorCode: 'NO_PERMISSIONS', retryAttempts: '0' });
     expect(peeked?.failure.exhaustedRetryCondition).toBeUndefined();
-    expect(await localRedrive('documents/target-dlq', {}, viaControl())).toMatchObject({ moved: 1 });
+    expect(await localRedrive('documents/queue/target-dlq', {}, viaControl())).toMatchObject({ moved: 1 });
     await waitFor(() => catalogItem(test, 'file_no_perms'), 'the catalog item after redrive');
   });
 });
@@ -133,13 +133,13 @@ describe('workflow → Catch → failure queue → redrive', () => {
     test.pipeline.faults.add({ service: 'dynamodb', operation: 'UpdateItem', table: 'catalog', key: { fileId: 'file_wf_fail' }, errorCode: 'ResourceNotFoundException', message: 'Requested resource not found' });
     expect((await send(test, fixturePayload('large-video-uploaded', { eventId: 'evt_wf_fail', fileId: 'file_wf_fail' }))).status).toBe(202);
 
-    await waitFor(() => dlqDepth(test, 'large-media/workflow-failures') === 1, 'the workflow failure queue');
-    const [peeked] = await localPeek('large-media/workflow-failures', {}, viaControl());
+    await waitFor(() => dlqDepth(test, 'large-media/workflow/workflow-failures') === 1, 'the workflow failure queue');
+    const [peeked] = await localPeek('large-media/workflow/workflow-failures', {}, viaControl());
     expect(peeked?.failure).toMatchObject({ error: 'DynamoDB.ResourceNotFoundException', cause: expect.stringContaining('Requested resource not found'), executionArn: expect.stringContaining(':execution:') });
     expect(peeked?.event).toMatchObject({ 'detail-type': 'file.uploaded', detail: { eventId: 'evt_wf_fail' } });
 
     test.pipeline.faults.remove();
-    expect(await localRedrive('large-media/workflow-failures', {}, viaControl())).toMatchObject({ moved: 1, left: 0 });
+    expect(await localRedrive('large-media/workflow/workflow-failures', {}, viaControl())).toMatchObject({ moved: 1, left: 0 });
     await waitFor(() => items(test, 'idempotency').find((item) => item.id === 'review#large-media#evt_wf_fail')?.status === 'COMPLETED', 'the review after redrive');
     expect(catalogItem(test, 'file_wf_fail')?.reviewStatus).toBe('REVIEWED');
     // It failed before reviewers were told: the redrive told them, once.
@@ -147,6 +147,6 @@ describe('workflow → Catch → failure queue → redrive', () => {
   });
 
   it('an unknown queue name is a usage error naming the valid ones', async () => {
-    await expect(localRedrive('documents/nope', {}, viaControl())).rejects.toThrow(/unknown queue "documents\/nope"; valid names: documents\/target-dlq, documents\/buffer-dlq/);
+    await expect(localRedrive('documents/nope', {}, viaControl())).rejects.toThrow(/unknown queue "documents\/nope"; valid names: documents\/queue\/target-dlq, documents\/queue\/buffer-dlq/);
   });
 });

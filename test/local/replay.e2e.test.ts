@@ -30,7 +30,7 @@ describe('local replay', () => {
     // …and one whose catalog write failed until it ended in the buffer DLQ (the incident)
     const fault = test.pipeline.faults.add({ service: 'dynamodb', operation: 'UpdateItem', table: 'catalog', key: { fileId: 'file_r4' }, errorCode: 'ResourceNotFoundException' });
     expect((await send(test, fixturePayload('document-uploaded', { eventId: 'evt_r4', fileId: 'file_r4' }))).status).toBe(202);
-    await waitFor(() => dlqDepth(test, 'documents/buffer-dlq') === 1, 'the incident');
+    await waitFor(() => dlqDepth(test, 'documents/queue/buffer-dlq') === 1, 'the incident');
     await test.pipeline.settle();
     test.pipeline.faults.remove(fault.id);
     expect(catalogItem(test, 'file_r4')).toBeUndefined();

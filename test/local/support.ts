@@ -21,7 +21,8 @@ export interface TestPipeline {
   stop(): Promise<void>;
 }
 
-export async function startTestPipeline(): Promise<TestPipeline> {
+/** assemblyDir: run a prepared cloud assembly (for example a patched copy) instead of cdk.out. */
+export async function startTestPipeline(options: { assemblyDir?: string } = {}): Promise<TestPipeline> {
   const stateDir = mkdtempSync(join(tmpdir(), 'fastio-local-'));
   // The pipeline's terminal and its functions' logs, on request (VERBOSE=1 npm test).
   const debug = process.env.VERBOSE === '1';
@@ -31,6 +32,7 @@ export async function startTestPipeline(): Promise<TestPipeline> {
     // CI synthesizes first; a fresh checkout without cdk.out synthesizes here (once, under a lock).
     synth: 'if-missing',
     timeScale: TEST_TIME_SCALE,
+    ...(options.assemblyDir ? { assemblyDir: options.assemblyDir } : {}),
     ...(debug ? { output: (line: string) => process.stdout.write(`${line}\n`), verbose: true } : {}),
   });
   return {

@@ -1,0 +1,33 @@
+/**
+ * The app synthesized with a route table of the test's own, into a temporary cloud assembly the
+ * local pipeline runs (`startTestPipeline({ assemblyDir })`), for target kinds the shipped table
+ * does not use. Bundling is skipped: the local pipeline runs the handlers' TypeScript sources.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Route } from '../../lib/route-table';
+import { buildApp } from '../../lib/stacks/fastio-app';
+import { cdkJsonContext } from '../infra/synthesize';
+
+export interface CfnTemplate {
+  Resources: Record<string, { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> }>;
+}
+
+export interface SynthesizedAssembly {
+  readonly dir: string;
+  remove(): void;
+}
+
+/** Synthesizes the app with `routes`; `patch` may then edit the routing template (what a deploy could not, e.g. a loopback URL). */
+export function synthesizedAssembly(routes: readonly Route[], patch: (routing: CfnTemplate) => void = () => undefined): SynthesizedAssembly {
+  const dir = mkdtempSync(join(tmpdir(), 'fastio-assembly-'));
+  // The CLI sets enable-path-metadata; the local pipeline finds each route's resources by their construct paths.
+  buildApp({ outdir: dir, context: { ...cdkJsonContext, 'aws:cdk:bundling-stacks': [], 'aws:cdk:enable-path-metadata': true } }, routes).app.synth();
+  const routingFile = readdirSync(dir).find((name) => name.endsWith('-routing.template.json'));
+  if (!routingFile) throw new Error(`no routing template in ${dir}`);
+  const routing = JSON.parse(readFileSync(join(dir, routingFile), 'utf8')) as CfnTemplate;
+  patch(routing);
+  writeFileSync(join(dir, routingFile), JSON.stringify(routing));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
