@@ -85,7 +85,9 @@ export type TargetResource =
   | 'ConnectionArn'
   | 'DestinationArn'
   /** The statement a queue target's customer-managed key policy must hold (the stack cannot write it). */
-  | 'KeyPolicyStatement';
+  | 'KeyPolicyStatement'
+  /** The Secrets Manager secret an http target's authorization names, as deployed (`ops dlq redrive` authenticates with it). */
+  | 'SecretArn';
 
 /**
  * e.g. targetOutputKey('video-uploads', 'slack', 'TargetDlqUrl') === 'RouteVideoUploadsTargetSlackTargetDlqUrl'.

@@ -117,6 +117,7 @@ const AWS_OPERATIONS: Record<string, readonly string[]> = {
   'cloudformation describe-stacks': ['--stack-name'],
   'secretsmanager put-secret-value': ['--secret-id', '--secret-string', '--secret-binary', '--client-request-token', '--version-stages'],
   'events test-event-pattern': ['--event-pattern', '--event'],
+  'events put-permission': ['--event-bus-name', '--action', '--principal', '--statement-id', '--condition', '--policy'],
   'iam attach-user-policy': ['--user-name', '--policy-arn'],
   'iam attach-role-policy': ['--role-name', '--policy-arn'],
   'iam attach-group-policy': ['--group-name', '--policy-arn'],

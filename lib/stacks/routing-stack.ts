@@ -16,6 +16,7 @@ import type { DeadLetterRole } from '../constructs/secure-queue';
 import { routeTable, type Route } from '../route-table';
 import { DEAD_LETTER_KEYS, routeOutputKey, targetOutputKey, type TargetResource } from '../stack-outputs';
 import { routeConstructId } from '../synthesized-template';
+import { httpSecretArn } from '../targets/http-target';
 import { QueueArnTarget } from '../targets/queue-arn-target';
 import type { DeployedTarget } from '../targets/target-support';
 import { WORKFLOW_NAMES } from '../workflows';
@@ -111,6 +112,8 @@ export class RoutingStack extends Stack {
     if (target.topic) output('TopicArn', target.topic.topicArn);
     if (target.apiDestination) output('ApiDestinationArn', target.apiDestination.apiDestinationArn);
     if (target.connection) output('ConnectionArn', target.connection.connectionArn);
+    // The deployed secret ARN: a { fromConfig } one is known only to the deployment, and `ops dlq redrive` authenticates with it.
+    if (target.target.kind === 'http') output('SecretArn', httpSecretArn(target.target));
     if (target instanceof QueueArnTarget && target.keyPolicyStatement) {
       output(
         'KeyPolicyStatement',

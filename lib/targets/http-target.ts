@@ -15,6 +15,19 @@ function resolved(value: Configurable, field: string): string {
   return value;
 }
 
+/** The Secrets Manager secret the authorization names (its value authenticates; `ops dlq redrive` reads it too). */
+export function httpSecretArn(target: HttpTargetSpec): string {
+  const auth = target.authorization;
+  switch (auth.type) {
+    case 'api-key':
+      return resolved(auth.secretArn, 'authorization.secretArn');
+    case 'basic':
+      return resolved(auth.passwordSecretArn, 'authorization.passwordSecretArn');
+    case 'oauth-client-credentials':
+      return resolved(auth.clientSecretArn, 'authorization.clientSecretArn');
+  }
+}
+
 /**
  * The connection's authorization. Every value is a Secrets Manager dynamic reference, resolved by
  * CloudFormation at deploy time: the template holds the secret's ARN, never its value.
