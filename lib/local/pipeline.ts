@@ -30,6 +30,7 @@ import { FaultRegistry } from './faults';
 import { Flow, eventLabel, terminalPrinter } from './flow';
 import { AsyncInvoker, LocalFunction } from './lambda-runtime';
 import { loadModel, type DeadLetterQueueRef, type LocalModel, type RuleTargetDefinition } from './model';
+import { LocalRecorder, recorderDir } from './recorder';
 import { LocalS3 } from './s3';
 import { LocalSecret, ensureSecretFile } from './secrets';
 import { LocalQueue } from './sqs';
@@ -113,6 +114,8 @@ export class LocalPipeline {
   readonly clock: Clock;
   readonly dynamodb: LocalDynamoDb;
   readonly archive: LocalArchive;
+  /** The flight recorder's JSON lines under <stateDir>/recorder/ (read by `ops trace|reconcile --local`). */
+  readonly recorder: LocalRecorder;
   readonly bus: LocalEventBus;
   readonly secret: LocalSecret;
   /** The claim-check bucket(s): large bodies the ingest stored, read back by consumers. */
@@ -142,6 +145,7 @@ export class LocalPipeline {
     if (options.output) this.flow.on(terminalPrinter(options.output, { color: options.color ?? false }));
     this.dynamodb = new LocalDynamoDb(model.tables, this.faults, this.clock.now);
     this.archive = new LocalArchive(model.archive.name, join(options.stateDir, 'archive.jsonl'));
+    this.recorder = new LocalRecorder(recorderDir(options.stateDir));
     this.secret = new LocalSecret(model.secret.name, model.secret.arn, this.secretFile, this.clock.now, this.faults);
     this.s3 = new LocalS3(model.buckets, this.faults, this.clock.now);
 
@@ -194,6 +198,7 @@ export class LocalPipeline {
       arn: model.bus.arn,
       archive: this.archive,
       archivePattern: model.archive.pattern,
+      recorder: this.recorder,
       rules: model.rules,
       deliver: (target, event, describe) => this.deliver(target, event, describe),
       queueByArn: (arn) => this.queues.get(arn),
