@@ -6,7 +6,9 @@
  *   GET    /_local/replays                   every replay run so far; /_local/replays/<name>: one
  *   GET    /_local/dlq                       every dead-letter queue: depth, oldest age
  *   GET    /_local/dlq/peek?name=…&max=…     the messages of one, with their events and failures
- *   POST   /_local/dlq/redrive               {name, max?}
+ *   POST   /_local/dlq/redrive               {name, max?, messageIds?}
+ *   POST   /_local/dlq/purge                 {name}: deletes every message of one (the incident drill)
+ *   POST   /_local/deliver                   {route, target?, events}: to that target alone, not through the bus
  *   GET    /_local/tables/<table>            items of a table (name or "catalog", "audit", "idempotency")
  *   GET|POST|DELETE /_local/faults           list, add ({service, operation?, table?, route?, key?, errorCode?, times?}), remove (?id=)
  */
@@ -115,7 +117,18 @@ export async function handleControl(pipeline: LocalPipeline, request: ControlReq
       const body = bodyOf(request);
       const name = typeof body.name === 'string' ? body.name : '';
       const max = positiveInteger(body.max, 'max');
-      return { status: 200, body: await pipeline.redrive(name, max === undefined ? {} : { max }) };
+      const messageIds = Array.isArray(body.messageIds) ? { messageIds: body.messageIds.map(String) } : {};
+      return { status: 200, body: await pipeline.redrive(name, { ...(max === undefined ? {} : { max }), ...messageIds }) };
+    }
+    if (method === 'POST' && path === '/dlq/purge') {
+      const body = bodyOf(request);
+      return { status: 200, body: pipeline.purge(typeof body.name === 'string' ? body.name : '') };
+    }
+    if (method === 'POST' && path === '/deliver') {
+      const body = bodyOf(request);
+      if (typeof body.route !== 'string' || !Array.isArray(body.events)) throw new BadRequest('deliver needs {route, target?, events: [...]}');
+      const events = body.events.filter((event): event is Record<string, unknown> => typeof event === 'object' && event !== null && !Array.isArray(event));
+      return { status: 200, body: pipeline.deliverToTarget(body.route, typeof body.target === 'string' ? body.target : undefined, events) };
     }
     const table = /^\/tables\/(.+)$/.exec(path);
     if (method === 'GET' && table) {

@@ -435,18 +435,24 @@ export class LocalPipeline {
   }
 
   /** Sends dead letters back to where they failed; a message is deleted only after it was re-delivered. */
-  async redrive(name: string, options: { max?: number } = {}): Promise<RedriveResult> {
+  async redrive(name: string, options: { max?: number; messageIds?: readonly string[] } = {}): Promise<RedriveResult> {
     const ref = this.deadLetterRef(name);
     const queue = this.queues.get(ref.queueArn) as LocalQueue;
     const { destination, deliver } = this.redelivery(ref);
     const { visible } = queue.depth();
-    const limit = Math.min(options.max ?? Number.POSITIVE_INFINITY, visible);
+    // `messageIds`: only these (reconcile --recover redrives the dead letters of its window, not the whole queue).
+    const only = options.messageIds === undefined ? undefined : new Set(options.messageIds);
+    const limit = Math.min(options.max ?? Number.POSITIVE_INFINITY, only?.size ?? Number.POSITIVE_INFINITY, visible);
     const failures: { messageId: string; reason: string }[] = [];
     const keptBack: string[] = [];
     let moved = 0;
-    for (let i = 0; i < limit; i += 1) {
+    for (let received = 0; moved + failures.length < limit && received < visible; received += 1) {
       const [message] = queue.receive(1, 300);
       if (!message) break;
+      if (only !== undefined && !only.has(message.messageId)) {
+        keptBack.push(message.receiptHandle);
+        continue;
+      }
       const extracted = extractEvent(ref.role, message.body);
       try {
         if (!extracted.ok) throw new Error(extracted.reason);
@@ -463,6 +469,39 @@ export class LocalPipeline {
     const depth = queue.depth();
     this.flow.emit(failures.length > 0 ? 'warn' : 'ok', ref.name, `redrive → ${destination}: ${moved} moved, ${failures.length} failed, ${depth.visible + depth.inFlight} left`);
     return { queue: ref.name, destination, moved, failed: failures.length, left: depth.visible + depth.inFlight, failures };
+  }
+
+  /** Empties a dead-letter queue, as a purge by hand does (the incident drill loses dead letters this way). */
+  purge(name: string): { queue: string; purged: number } {
+    const ref = this.deadLetterRef(name);
+    const purged = (this.queues.get(ref.queueArn) as LocalQueue).purge();
+    this.flow.emit('warn', ref.name, `purged: ${purged} message(s) deleted, their events are now missing`);
+    return { queue: ref.name, purged };
+  }
+
+  /**
+   * Delivers events to one target of a route alone, never through the bus (`reconcile --recover`
+   * re-delivering what is missing): the target's call, as EventBridge would make it.
+   */
+  deliverToTarget(route: string, targetName: string | undefined, events: readonly Record<string, unknown>[]): { delivered: number; failures: string[] } {
+    const rule = this.model.rules.find((candidate) => candidate.route === route);
+    if (!rule) throw new UnknownQueueError(`unknown route "${route}"; routes: ${this.model.rules.map((r) => r.route).join(', ')}`);
+    const named = rule.targets.filter((candidate) => targetName === undefined || (candidate as { name?: string }).name === targetName);
+    // Until targets carry their route-table names, a route's single target is the one meant.
+    const target = named.length === 1 ? named[0] : rule.targets.length === 1 ? rule.targets[0] : undefined;
+    if (!target) throw new UnknownQueueError(`route ${route} has no target "${targetName ?? ''}"`);
+    const failures: string[] = [];
+    let delivered = 0;
+    for (const event of events) {
+      const describe = `${eventLabel(event)} (re-delivered)`;
+      try {
+        this.flow.emit('info', route, `${describe}: ${this.deliver(target, event, describe)}`);
+        delivered += 1;
+      } catch (error) {
+        failures.push(`${String((event.detail as { eventId?: unknown } | undefined)?.eventId ?? event.id)}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+    return { delivered, failures };
   }
 
   /** Resolves when no delivery, invocation or execution is in flight and no polled queue has visible messages. */
