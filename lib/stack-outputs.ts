@@ -14,6 +14,15 @@ export const StatefulOutput = {
   auditTableName: 'AuditTableName',
   idempotencyTableName: 'IdempotencyTableName',
   bodyBucketName: 'BodyBucketName',
+  recorderBucketName: 'RecorderBucketName',
+  recorderStreamName: 'RecorderStreamName',
+  recorderRuleArn: 'RecorderRuleArn',
+  recorderDlqUrl: 'RecorderDlqUrl',
+  recorderDlqArn: 'RecorderDlqArn',
+  recorderDatabaseName: 'RecorderDatabaseName',
+  recorderTableName: 'RecorderTableName',
+  recorderWorkGroupName: 'RecorderWorkGroupName',
+  queryResultsBucketName: 'QueryResultsBucketName',
 } as const;
 
 export const MonitoringOutput = {
@@ -37,13 +46,14 @@ export type RouteResource =
   | `${DeadLetterQueueKey}Url`
   | `${DeadLetterQueueKey}Arn`;
 
-type DeadLetterQueueKey = 'BufferDlq' | 'TargetDlq' | 'OnFailureQueue' | 'FailureQueue';
+type DeadLetterQueueKey = 'BufferDlq' | 'TargetDlq' | 'OnFailureQueue' | 'FailureQueue' | 'RecorderDlq';
 
 export const DEAD_LETTER_KEYS: Record<DeadLetterRole, DeadLetterQueueKey> = {
   'buffer-dlq': 'BufferDlq',
   'target-dlq': 'TargetDlq',
   'on-failure': 'OnFailureQueue',
   'workflow-failures': 'FailureQueue',
+  'recorder-dlq': 'RecorderDlq',
 };
 
 function pascalCase(kebab: string): string {
@@ -57,6 +67,9 @@ function pascalCase(kebab: string): string {
 export function routeOutputKey(routeName: string, resource: RouteResource): string {
   return `Route${pascalCase(routeName)}${resource}`;
 }
+
+/** The recorder's target DLQ (lib/constructs/flight-recorder.ts) feeds a Firehose stream, which `dlq redrive` does not deliver to. */
+export const RECORDER_REDRIVE_UNSUPPORTED = 'redrive of the flight recorder DLQ is not supported: its events are still in the archive';
 
 /** The operator-facing name of a dead-letter queue, e.g. 'documents/buffer-dlq'. */
 export function deadLetterQueueName(routeName: string, role: DeadLetterRole): string {

@@ -32,7 +32,7 @@ import {
 } from '../shared/fastio-event';
 import type { FastioEvent } from '../shared/fastio-event';
 import { readPayload } from '../shared/fastio-body';
-import { idempotencyConfig, persistenceStore } from '../shared/idempotency';
+import { idempotencyConfig, idempotencyKeyPrefix, persistenceStore } from '../shared/idempotency';
 import { MetricName } from '../shared/metric-names';
 import { logger, metrics } from '../shared/powertools';
 
@@ -133,6 +133,7 @@ const recordAgentAction = async (event: FastioEvent): Promise<AuditOutcome> => {
 const recordAgentActionOnce = makeIdempotent(recordAgentAction, {
   persistenceStore,
   config: idempotencyConfig,
+  keyPrefix: idempotencyKeyPrefix,
 });
 
 export const handler = async (input: unknown, context: Context): Promise<AuditOutcome> => {

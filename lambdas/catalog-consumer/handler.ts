@@ -44,7 +44,7 @@ import {
   requireDetailField,
 } from '../shared/fastio-event';
 import type { FastioEvent } from '../shared/fastio-event';
-import { idempotencyConfig, persistenceStore } from '../shared/idempotency';
+import { idempotencyConfig, idempotencyKeyPrefix, persistenceStore } from '../shared/idempotency';
 import { MetricName } from '../shared/metric-names';
 import { logger, metrics } from '../shared/powertools';
 
@@ -140,6 +140,7 @@ const applyToCatalog = async (event: FastioEvent): Promise<CatalogOutcome> => {
 const applyToCatalogOnce = makeIdempotent(applyToCatalog, {
   persistenceStore,
   config: idempotencyConfig,
+  keyPrefix: idempotencyKeyPrefix,
 });
 
 const processRecord = async (record: SQSRecord): Promise<CatalogOutcome> => {

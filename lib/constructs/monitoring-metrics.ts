@@ -98,3 +98,15 @@ export function ruleMetric(metricName: string, eventBus: events.IEventBus, rule:
     label,
   });
 }
+
+/** An AWS/Firehose metric of one delivery stream (dimension DeliveryStreamName). */
+export function firehoseMetric(metricName: string, deliveryStreamName: string, statistic: string, label: string): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: 'AWS/Firehose',
+    metricName,
+    dimensionsMap: { DeliveryStreamName: deliveryStreamName },
+    statistic,
+    period: METRIC_PERIOD,
+    label,
+  });
+}

@@ -45,7 +45,8 @@ const str = (value: unknown): string | undefined => (typeof value === 'string' ?
 export function failureDetails(role: DeadLetterRole, message: QueueMessage): Record<string, string | undefined> {
   const parsed = parse(message.body) ?? {};
   switch (role) {
-    case 'target-dlq': {
+    case 'target-dlq':
+    case 'recorder-dlq': {
       const attribute = (name: string) => message.messageAttributes[name]?.StringValue;
       return {
         rule: attribute('RULE_ARN'),

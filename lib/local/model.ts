@@ -74,6 +74,13 @@ export interface RuleTargetDefinition {
   readonly maximumEventAgeSeconds: number;
 }
 
+export interface RecorderRuleDefinition {
+  readonly logicalId: string;
+  readonly pattern: unknown;
+  readonly streamName: string;
+  readonly deadLetterQueueArn?: string;
+}
+
 export interface RuleDefinition {
   readonly logicalId: string;
   readonly name: string;
@@ -115,6 +122,11 @@ export interface LocalModel {
   readonly stateMachines: readonly StateMachineDefinition[];
   readonly topics: readonly TopicDefinition[];
   readonly rules: readonly RuleDefinition[];
+  /**
+   * Rules whose target is a Firehose stream (the flight recorder's catch-all rule). They are not
+   * routes and the pipeline does not deliver to them; a local recorder can be built on them.
+   */
+  readonly recorderRules: readonly RecorderRuleDefinition[];
   readonly deadLetterQueues: readonly DeadLetterQueueRef[];
   readonly webhookRoutes: readonly WebhookRoute[];
   readonly throttle: { readonly rateLimit: number; readonly burstLimit: number } | undefined;
@@ -292,8 +304,24 @@ export function loadModel(projectRoot: string, assemblyDir: string): LocalModel 
   // Only rules on the app's bus run here (a rule on the default bus, e.g. for AWS service events, cannot fire locally).
   const onAppBus = (stack: StackArtifact, resource: CfnResource) =>
     resource.Properties?.EventBusName !== undefined && resolver.resolve(resource.Properties.EventBusName, stack, 'EventBusName') === busResource.name;
+  const firehoseTarget = (stack: StackArtifact, resource: CfnResource) => {
+    const targets = (resource.Properties?.Targets ?? []) as Record<string, unknown>[];
+    const referenced = targets.length === 1 ? resolver.referencedResource(targets[0]?.Arn, stack) : undefined;
+    return referenced?.type === 'AWS::KinesisFirehose::DeliveryStream' ? { target: targets[0] as Record<string, unknown>, streamName: referenced.name } : undefined;
+  };
+  const recorderRules = all('AWS::Events::Rule', (stack, logicalId, resource): RecorderRuleDefinition | undefined => {
+    const recorder = onAppBus(stack, resource) ? firehoseTarget(stack, resource) : undefined;
+    if (!recorder) return undefined;
+    const dlq = (recorder.target.DeadLetterConfig as { Arn?: unknown } | undefined)?.Arn;
+    return {
+      logicalId,
+      pattern: resource.Properties?.EventPattern,
+      streamName: recorder.streamName,
+      ...(dlq === undefined ? {} : { deadLetterQueueArn: String(resolver.resolve(dlq, stack, `${logicalId}.DeadLetterConfig`)) }),
+    };
+  }).filter((rule): rule is RecorderRuleDefinition => rule !== undefined);
   const rules = all('AWS::Events::Rule', (stack, logicalId, resource): RuleDefinition | undefined => {
-    if (!onAppBus(stack, resource)) return undefined;
+    if (!onAppBus(stack, resource) || firehoseTarget(stack, resource)) return undefined;
     const physical = physicalResource(stack, logicalId);
     const props = resource.Properties ?? {};
     const route = routeOfConstructPath(cdkPath(resource))?.route ?? logicalId;
@@ -371,6 +399,7 @@ export function loadModel(projectRoot: string, assemblyDir: string): LocalModel 
     stateMachines,
     topics,
     rules,
+    recorderRules,
     deadLetterQueues,
     webhookRoutes,
     throttle: stage?.ThrottlingRateLimit !== undefined ? { rateLimit: stage.ThrottlingRateLimit, burstLimit: stage.ThrottlingBurstLimit ?? stage.ThrottlingRateLimit } : undefined,

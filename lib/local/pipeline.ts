@@ -15,6 +15,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_SECRET_REFRESH_INTERVAL_SECONDS } from '../../lambdas/ingest/config';
 import type { DeadLetterRole } from '../constructs/secure-queue';
+import { RECORDER_REDRIVE_UNSUPPORTED } from '../stack-outputs';
 import { Activity } from './activity';
 import { HttpApi } from './http-api';
 import { LOCAL_REGION, ensureAssembly, type SynthPolicy } from './assembly';
@@ -413,6 +414,8 @@ export class LocalPipeline {
         if (!buffer) throw new Error(`no queue redrives to ${ref.name}`);
         return { destination: buffer.definition.label, deliver: (_event, body) => void buffer.send(body) };
       }
+      case 'recorder-dlq':
+        throw new Error(RECORDER_REDRIVE_UNSUPPORTED);
       case 'target-dlq':
         return {
           destination: `the ${target.kind} target of ${ref.route}`,

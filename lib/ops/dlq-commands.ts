@@ -37,6 +37,7 @@ import { InvokeCommand } from '@aws-sdk/client-lambda';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { stackNames } from '../config';
 import { MAX_RECEIVE_COUNT } from '../domain/max-receive-count';
+import { RECORDER_REDRIVE_UNSUPPORTED } from '../stack-outputs';
 import { describeError } from './cli';
 import { OperationFailed, integerOption, refuseOptions, type CommandIo, type OpsCommand, type OptionValues } from './command';
 import { defaultRuntime, deploymentOptions, explainAwsError, regionOption, stageOption, withAwsErrors, type AwsClients, type OpsRuntime } from './aws-runtime';
@@ -86,6 +87,7 @@ export function extractEvent(queue: DeadLetterQueueRef, body: string | undefined
   if (parsed === undefined) return { ok: false, reason: 'body is not a JSON object' };
   switch (queue.role) {
     case 'target-dlq':
+    case 'recorder-dlq':
     case 'buffer-dlq':
       // EventBridge (and the buffer queue) carry the event itself: re-deliver the body unchanged.
       return isEvent(parsed) && body !== undefined ? { ok: true, event: parsed, payload: body } : { ok: false, reason: 'body is not an EventBridge event' };
@@ -111,6 +113,7 @@ export function failureDetails(queue: DeadLetterQueueRef, message: Message): Rec
   const parsed = parseObject(message.Body);
   switch (queue.role) {
     case 'target-dlq':
+    case 'recorder-dlq':
       return {
         rule: attribute(message, 'RULE_ARN'),
         target: attribute(message, 'TARGET_ARN'),
@@ -480,6 +483,8 @@ function redeliveryFor(resolved: ResolvedQueue, clients: AwsClients): Redelivery
       return toFunction();
     case 'workflow-failures':
       return toWorkflow();
+    case 'recorder-dlq':
+      throw new Error(RECORDER_REDRIVE_UNSUPPORTED);
     case 'target-dlq':
       // The rule could not deliver to its target: deliver to that target directly.
       switch (queue.route.targets[0]?.kind) {

@@ -59,6 +59,7 @@ export function buildApp(props: AppProps = {}): FastioApp {
     chains: routing.chains,
     archive: stateful.archive,
     signingSecret: stateful.signingSecret,
+    recorder: stateful.recorder,
   });
 
   Tags.of(app).add('project', 'fastio-eventbridge');

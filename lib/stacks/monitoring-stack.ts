@@ -20,11 +20,13 @@ import { REJECTION_REASONS } from '../../lambdas/ingest/reasons';
 import { QUARANTINE_DETAIL_TYPE } from '../domain/fastio-envelope';
 import { MetricName } from '../../lambdas/shared/metric-names';
 import { stackNames, type AppConfig } from '../config';
+import type { FlightRecorder } from '../constructs/flight-recorder';
 import { AlarmTopic } from '../constructs/monitoring-alarm-topic';
 import { OperatorPolicy } from '../constructs/operator-policy';
 import {
   METRIC_PERIOD,
   SIGNATURE_REJECTION_REASONS,
+  firehoseMetric,
   ingestMetric,
   ruleMetric,
   webhookRejectedMetric,
@@ -45,6 +47,8 @@ export interface MonitoringStackProps extends StackProps {
   /** For the operator policy: the archive replays read from and the secret `ops secret rotate` writes. */
   readonly archive: events.Archive;
   readonly signingSecret: secretsmanager.ISecret;
+  /** The flight recorder: its rule, stream and DLQ are alarmed like a route's. */
+  readonly recorder: FlightRecorder;
 }
 
 /** Where the alarm descriptions send an operator: README's recovery runbook (ops dlq / replay). */
@@ -74,6 +78,13 @@ export const SIGNATURE_REJECTIONS_THRESHOLD = 5;
  * minutes is a consumer that keeps failing (an async event that fails outright is three errors).
  */
 export const CONSUMER_ERRORS_THRESHOLD = 3;
+
+/**
+ * Age of the oldest record not yet in S3 that pages. The stream writes every 60 s; a quarter of an
+ * hour means S3 writes keep failing (bucket policy, role), and Firehose drops what it could not
+ * write within 24 h.
+ */
+export const RECORDER_MAX_FRESHNESS_SECONDS = 900;
 
 /**
  * Alarms and a dashboard for the whole flow, so operators hear of trouble before Fast.io's retries
@@ -127,6 +138,7 @@ export class MonitoringStack extends Stack {
 
     this.monitorIngest(props);
     this.monitorRoutes(props);
+    this.monitorRecorder(props);
 
     const dashboard = dashboards.createdDashboard();
     if (!dashboard) throw new Error('the monitoring dashboard was not created');
@@ -300,6 +312,74 @@ export class MonitoringStack extends Stack {
     });
   }
 
+  private monitorRecorder({ eventBus, recorder }: MonitoringStackProps): void {
+    const facade = this.facade;
+    facade.addLargeHeader('Flight recorder: bus → Firehose → S3 (Athena)');
+    const metric = (name: string, label: string) => ruleMetric(name, eventBus, recorder.rule, label);
+    const stream = (name: string, statistic: string, label: string) => firehoseMetric(name, recorder.deliveryStream.ref, statistic, label);
+    const onlyTheRecordIsMissing =
+      'Their routes received them and the archive has them: only their record is missing, so ops trace and ops reconcile cannot see them.';
+    const atLeastOne = { threshold: 1, comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD };
+    facade.monitorCustom({
+      alarmFriendlyName: 'recorder',
+      humanReadableName: 'Flight recorder',
+      metricGroups: [
+        { title: 'Recorded events', metrics: [metric('Invocations', 'rule invocations'), stream('IncomingRecords', 'Sum', 'records into Firehose')] },
+        {
+          title: 'Recorder rule failures',
+          metrics: [
+            withAlarm(metric('FailedInvocations', 'failed invocations (to the recorder DLQ)'), 'Failed-Invocations', {
+              ...pageOnRareFailure(
+                `EventBridge gave up putting events on the recorder stream (${TARGET_RETRY_POLICY.retryAttempts} retries over up to ${TARGET_RETRY_POLICY.maxEventAge.toHumanString()}); they went to the recorder DLQ. ${onlyTheRecordIsMissing} First: read ERROR_CODE and ERROR_MESSAGE of a message in the RecorderDlqUrl queue (stream deleted, role, throttling), fix it, then replay the window to the recorder rule alone (aws events start-replay with FilterArns = RecorderRuleArn).`,
+              ),
+              ...atLeastOne,
+            }),
+            metric('InvocationsSentToDlq', 'sent to the recorder DLQ'),
+            withAlarm(metric('InvocationsFailedToBeSentToDlq', 'neither recorded nor dead-lettered'), 'Dlq-Delivery-Failed', {
+              ...pageOnRareFailure(
+                `EventBridge could neither put events on the recorder stream nor in the recorder DLQ. ${onlyTheRecordIsMissing} First: fix the DLQ (queue policy, queue deleted) and the stream, then replay the window to the recorder rule alone (aws events start-replay with FilterArns = RecorderRuleArn).`,
+              ),
+              ...atLeastOne,
+            }),
+          ],
+        },
+        {
+          title: 'Delivery to S3',
+          metrics: [
+            withAlarm(stream('DeliveryToS3.DataFreshness', 'Maximum', 'oldest record not yet in S3 (s)'), 'Data-Freshness', {
+              ...pageOnRareFailure(
+                `The oldest record of the recorder stream has waited ${RECORDER_MAX_FRESHNESS_SECONDS / 60} minutes or more for S3: Firehose cannot write the record bucket and retries for 24 h, then drops the records. First: read the S3Delivery log stream of the recorder's delivery log group (AccessDenied, bucket deleted) and fix the bucket or the delivery role.`,
+              ),
+              threshold: RECORDER_MAX_FRESHNESS_SECONDS,
+              comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            }),
+            withAlarm(stream('DeliveryToS3.Success', 'Minimum', 'successful S3 puts (ratio)'), 'Delivery-Failed', {
+              ...pageOnRareFailure(
+                "Firehose failed to write records of the recorder stream to S3 (it retries for 24 h, then drops them). First: read the S3Delivery log stream of the recorder's delivery log group and fix the bucket or the delivery role.",
+              ),
+              comparisonOperatorOverride: ComparisonOperator.LESS_THAN_THRESHOLD,
+              threshold: 1,
+              comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
+            }),
+          ],
+        },
+      ],
+    });
+    facade.monitorSqsQueue({
+      queue: recorder.deadLetterQueue,
+      alarmFriendlyName: 'recorder-dlq',
+      humanReadableName: 'Flight recorder: target DLQ',
+      addQueueMaxSizeAlarm: {
+        [SEVERITY]: {
+          ...pageOnRareFailure(
+            `The recorder DLQ holds ${DEAD_LETTER_MEANING['recorder-dlq']} (kept 14 days). ${onlyTheRecordIsMissing} First: read ERROR_CODE and ERROR_MESSAGE of a message, fix the stream or its role, then replay the window to the recorder rule alone (aws events start-replay with FilterArns = RecorderRuleArn) and purge the queue.`,
+          ),
+          maxMessageCount: 1,
+        },
+      },
+    });
+  }
+
   private monitorChain(chain: RouteChain): void {
     const facade = this.facade;
     const name = chain.route.name;
@@ -397,6 +477,7 @@ const DEAD_LETTER_MEANING: Record<DeadLetterRole, string> = {
   'buffer-dlq': `messages the consumer failed ${MAX_RECEIVE_COUNT} times`,
   'on-failure': "events the function failed after Lambda's asynchronous retries",
   'workflow-failures': 'review workflow executions that failed, with their error and original event',
+  'recorder-dlq': 'events EventBridge could not put on the flight recorder stream after its retries',
 };
 
 /**

@@ -7,6 +7,7 @@ import type { Construct } from 'constructs';
 import type { AppConfig } from '../config';
 import { FASTIO_SOURCE } from '../domain/fastio-envelope';
 import { bodyBucketName } from '../constructs/body-bucket';
+import { FlightRecorder } from '../constructs/flight-recorder';
 import { QUEUE_RETENTION } from '../constructs/secure-queue';
 import { StatefulOutput } from '../stack-outputs';
 
@@ -30,6 +31,8 @@ export class StatefulStack extends Stack {
   public readonly idempotencyTable: dynamodb.TableV2;
   /** Claim-checked raw bodies of deliveries too large to travel in the event (DESIGN.md decision 12). */
   public readonly bodyBucket: s3.Bucket;
+  /** Every bus event recorded to S3 and searchable with Athena (DESIGN.md decision 14). */
+  public readonly recorder: FlightRecorder;
 
   constructor(scope: Construct, id: string, props: StatefulStackProps) {
     super(scope, id, props);
@@ -66,6 +69,12 @@ export class StatefulStack extends Stack {
 
     this.bodyBucket = this.createBodyBucket(config.stage, config.archiveRetentionDays);
 
+    this.recorder = new FlightRecorder(this, 'FlightRecorder', {
+      stage: config.stage,
+      eventBus: this.eventBus,
+      archiveRetentionDays: config.archiveRetentionDays,
+    });
+
     this.output(StatefulOutput.eventBusName, this.eventBus.eventBusName);
     this.output(StatefulOutput.eventBusArn, this.eventBus.eventBusArn);
     this.output(StatefulOutput.archiveName, this.archive.archiveName);
@@ -75,6 +84,15 @@ export class StatefulStack extends Stack {
     this.output(StatefulOutput.auditTableName, this.auditTable.tableName);
     this.output(StatefulOutput.idempotencyTableName, this.idempotencyTable.tableName);
     this.output(StatefulOutput.bodyBucketName, this.bodyBucket.bucketName);
+    this.output(StatefulOutput.recorderBucketName, this.recorder.bucket.bucketName);
+    this.output(StatefulOutput.recorderStreamName, this.recorder.deliveryStream.ref);
+    this.output(StatefulOutput.recorderRuleArn, this.recorder.rule.ruleArn);
+    this.output(StatefulOutput.recorderDlqUrl, this.recorder.deadLetterQueue.queueUrl);
+    this.output(StatefulOutput.recorderDlqArn, this.recorder.deadLetterQueue.queueArn);
+    this.output(StatefulOutput.recorderDatabaseName, this.recorder.databaseName);
+    this.output(StatefulOutput.recorderTableName, this.recorder.tableName);
+    this.output(StatefulOutput.recorderWorkGroupName, this.recorder.workGroupName);
+    this.output(StatefulOutput.queryResultsBucketName, this.recorder.queryResultsBucket.bucketName);
   }
 
   /**

@@ -7,6 +7,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { IMAGE_EXTENSIONS, VIDEO_EXTENSIONS } from '../route-table';
+import { reviewGuardId } from '../domain/completion-records';
 
 export interface ReviewWorkflowProps {
   /** The route this state machine serves (one state machine per route); part of every guard record's key. */
@@ -52,10 +53,8 @@ export const REVIEW_GUARD = {
   attributes: ['status', 'owner', 'route', 'eventId', 'workspaceId', 'fileId', 'detailType', 'claimedAt', 'notifiedAt', 'completedAt', 'classification'],
 } as const;
 
-/** The guard record's partition key for one event on one route. */
-export function reviewGuardId(routeName: string, eventId: string): string {
-  return `review#${routeName}#${eventId}`;
-}
+/** The guard record's partition key for one event on one route (shared with ops trace and reconcile). */
+export { reviewGuardId };
 
 /** The fields the workflow reads from the event; anything else is optional. */
 const REQUIRED_FIELDS = [

@@ -254,10 +254,15 @@ describe('MonitoringStack', () => {
             ...(chain.stateMachine ? [`dev-fastio-${name}-workflow-Failure-Count-Critical`, `dev-fastio-${name}-workflow-TimedOut-Count-Critical`] : []),
           ];
         }),
+        'dev-fastio-recorder-Failed-Invocations-Critical',
+        'dev-fastio-recorder-Dlq-Delivery-Failed-Critical',
+        'dev-fastio-recorder-Data-Freshness-Critical',
+        'dev-fastio-recorder-Delivery-Failed-Critical',
+        'dev-fastio-recorder-dlq-Queue-Message-Count-Max-Critical',
       ];
       expect(alarms.map((alarm) => alarm.AlarmName).sort()).toEqual([...expected].sort());
-      // The route table as it stands: 4 routes, 8 dead-letter queues, 1 buffer, 2 consumers, 2 workflows.
-      expect(alarms).toHaveLength(6 + 4 * 2 + 8 + 1 + 2 + 2 * 2);
+      // The route table as it stands: 4 routes, 8 dead-letter queues, 1 buffer, 2 consumers, 2 workflows; and the recorder's 5.
+      expect(alarms).toHaveLength(6 + 4 * 2 + 8 + 1 + 2 + 2 * 2 + 5);
     });
 
     it('notifies the alarm topic when it fires and when it clears', () => {
@@ -449,6 +454,68 @@ describe('MonitoringStack', () => {
     });
   });
 
+  describe('flight recorder', () => {
+    const statefulId = (type: string, fragment: string) => {
+      const ids = Object.keys(synthesized.templates.stateful.findResources(type)).filter((id) => id.includes(fragment));
+      if (ids.length !== 1) throw new Error(`expected one ${type} with ${fragment} in its id, found ${ids.length}`);
+      return ids[0] as string;
+    };
+
+    it.each([
+      { metricName: 'FailedInvocations', alarm: 'dev-fastio-recorder-Failed-Invocations-Critical' },
+      { metricName: 'InvocationsFailedToBeSentToDlq', alarm: 'dev-fastio-recorder-Dlq-Delivery-Failed-Critical' },
+    ])('$alarm watches AWS/Events $metricName of the recorder rule by EventBusName and RuleName', ({ metricName, alarm: name }) => {
+      const alarm = alarmNamed(name);
+      expectPagesOnFirstBreach(alarm, 1);
+      expect(resolved(watchedMetric(alarm))).toEqual({
+        namespace: 'AWS/Events',
+        metricName,
+        dimensions: {
+          EventBusName: stateful({ Ref: logicalIdOfType('stateful', 'AWS::Events::EventBus') }),
+          RuleName: { 'Fn::Select': [2, { 'Fn::Split': ['/', stateful({ 'Fn::GetAtt': [statefulId('AWS::Events::Rule', 'FlightRecorderRule'), 'Arn'] })] }] },
+        },
+        stat: 'Sum',
+        period: 300,
+      });
+    });
+
+    it('alarms when the oldest record of the recorder stream has waited 15 minutes for S3', () => {
+      const alarm = alarmNamed('dev-fastio-recorder-Data-Freshness-Critical');
+      expectPagesOnFirstBreach(alarm, 900);
+      expect(resolved(watchedMetric(alarm))).toEqual({
+        namespace: 'AWS/Firehose',
+        metricName: 'DeliveryToS3.DataFreshness',
+        dimensions: { DeliveryStreamName: stateful({ Ref: statefulId('AWS::KinesisFirehose::DeliveryStream', 'FlightRecorder') }) },
+        stat: 'Maximum',
+        period: 300,
+      });
+    });
+
+    it('alarms when any S3 put of the recorder stream failed in 5 minutes', () => {
+      const alarm = alarmNamed('dev-fastio-recorder-Delivery-Failed-Critical');
+      expect(alarm).toMatchObject({ Threshold: 1, ComparisonOperator: 'LessThanThreshold', EvaluationPeriods: 1, DatapointsToAlarm: 1, TreatMissingData: 'notBreaching' });
+      expect(resolved(watchedMetric(alarm))).toEqual({
+        namespace: 'AWS/Firehose',
+        metricName: 'DeliveryToS3.Success',
+        dimensions: { DeliveryStreamName: stateful({ Ref: statefulId('AWS::KinesisFirehose::DeliveryStream', 'FlightRecorder') }) },
+        stat: 'Minimum',
+        period: 300,
+      });
+    });
+
+    it('alarms on any message in the recorder DLQ, on that queue', () => {
+      const alarm = alarmNamed('dev-fastio-recorder-dlq-Queue-Message-Count-Max-Critical');
+      expectPagesOnFirstBreach(alarm, 1);
+      expect(resolved(watchedMetric(alarm))).toEqual({
+        namespace: 'AWS/SQS',
+        metricName: 'ApproximateNumberOfMessagesVisible',
+        dimensions: { QueueName: stateful({ 'Fn::GetAtt': [statefulId('AWS::SQS::Queue', 'FlightRecorderTargetDlq'), 'QueueName'] }) },
+        stat: 'Maximum',
+        period: 300,
+      });
+    });
+  });
+
   describe('functions and workflows', () => {
     it.each(['documents', 'agent-activity'])('alarms on 3 or more errors of the %s consumer in 5 minutes', (route) => {
       const alarm = alarmNamed(`dev-fastio-${route}-consumer-Fault-Count-Critical`);
@@ -506,6 +573,9 @@ describe('MonitoringStack', () => {
         'Oldest Message Age',
         'Visible messages',
         'Executions',
+        'Recorded events',
+        'Recorder rule failures',
+        'Delivery to S3',
       ]) {
         expect(text, title).toContain(`"title":"${title}`);
       }
