@@ -81,7 +81,7 @@ export async function handleControl(pipeline: LocalPipeline, request: ControlReq
           timeScale: pipeline.clock.timeScale,
           archiveRetentionDays: pipeline.model.archive.retentionDays ?? null,
           routes: pipeline.model.rules.map((rule) => ({ route: rule.route, rule: rule.name, targets: rule.targets.map((t) => ({ kind: t.kind, arn: t.arn })) })),
-          functions: [...pipeline.functions.values()].map((fn) => ({ label: fn.label, name: fn.name, handler: fn.definition.handlerFile })),
+          functions: [...pipeline.functions.values()].map((fn) => ({ label: fn.label, name: fn.name, handler: fn.definition.handlerFile, route: fn.definition.route ?? null })),
           tables: pipeline.dynamodb.tableNames,
           archivedEvents: pipeline.archive.count(),
         },

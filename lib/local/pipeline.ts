@@ -146,7 +146,7 @@ export class LocalPipeline {
     if (options.output) this.flow.on(terminalPrinter(options.output, { color: options.color ?? false }));
     this.dynamodb = new LocalDynamoDb(model.tables, this.faults, this.clock.now);
     this.archive = new LocalArchive(model.archive.name, join(options.stateDir, 'archive.jsonl'));
-    this.recorder = new LocalRecorder(recorderDir(options.stateDir));
+    this.recorder = new LocalRecorder(recorderDir(options.stateDir), model.recorderRules[0]?.pattern);
     this.secret = new LocalSecret(model.secret.name, model.secret.arn, this.secretFile, this.clock.now, this.faults);
     this.s3 = new LocalS3(model.buckets, this.faults, this.clock.now);
 
