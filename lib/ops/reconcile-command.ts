@@ -17,7 +17,7 @@ import { requiredStringOption, stringListOption, type CommandIo, type OpsCommand
 import { defaultRuntime, deploymentOptions, withAwsErrors, type OpsRuntime } from './aws-runtime';
 import { resolveRoutes } from './deployment';
 import { Progress } from './progress';
-import { awsSourcesFactory, sourcesFor, type RecorderSourceFactories } from './recorder-sources';
+import { defaultSourceFactories, sourcesFor, type RecorderSourceFactories } from './recorder-sources';
 import { parseWindow, type TimeWindow } from './time-window';
 
 /** How long --recover waits for re-delivered events to complete before printing the final counts. */
@@ -85,7 +85,7 @@ async function recover(reconciliation: Reconciliation, sources: RecorderSources,
   return { delivered, redriven, failures };
 }
 
-export function createReconcileCommand(runtime: OpsRuntime = defaultRuntime, factories: RecorderSourceFactories = { aws: awsSourcesFactory(runtime) }): OpsCommand {
+export function createReconcileCommand(runtime: OpsRuntime = defaultRuntime, factories: RecorderSourceFactories = defaultSourceFactories(runtime)): OpsCommand {
   return {
     path: ['reconcile'],
     summary: 'check every recorded event of a window against every route it matched: completed, dead-lettered or missing (--recover re-delivers to the target alone)',

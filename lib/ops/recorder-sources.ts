@@ -5,6 +5,7 @@
  */
 import type { RecorderSources, TrackedTarget } from '../recorder/sources';
 import { awsRecorderSources } from './recorder-aws-sources';
+import { localRecorderSources } from './recorder-local-sources';
 import { refuseOptions, UsageError, type OptionValues } from './command';
 import { regionOption, stageOption, type OpsRuntime } from './aws-runtime';
 
@@ -24,6 +25,14 @@ export interface RecorderSourceFactories {
 
 export function awsSourcesFactory(runtime: OpsRuntime): SourcesFactory {
   return async ({ targets, options }) => awsRecorderSources(runtime, { stage: stageOption(options), region: regionOption(options), targets });
+}
+
+/** `--local`: the pipeline `npm start` runs (lib/ops/recorder-local-sources.ts). */
+export const localSourcesFactory: SourcesFactory = async () => localRecorderSources();
+
+/** What the commands use unless a test injects its own. */
+export function defaultSourceFactories(runtime: OpsRuntime): RecorderSourceFactories {
+  return { aws: awsSourcesFactory(runtime), local: localSourcesFactory };
 }
 
 /** Validates the mode options before any source is built, so bad input never reaches AWS. */

@@ -8,7 +8,7 @@ import { trace, type TraceReport, type TraceTarget } from '../recorder/reconcile
 import { trackedTargets } from '../recorder/sources';
 import { OperationFailed, UsageError, stringOption, type CommandIo, type OpsCommand } from './command';
 import { defaultRuntime, deploymentOptions, withAwsErrors, type OpsRuntime } from './aws-runtime';
-import { awsSourcesFactory, sourcesFor, type RecorderSourceFactories } from './recorder-sources';
+import { defaultSourceFactories, sourcesFor, type RecorderSourceFactories } from './recorder-sources';
 import { parseWindow } from './time-window';
 
 /** The default window: the last 24 hours. */
@@ -73,7 +73,7 @@ export function printTrace(report: TraceReport, io: CommandIo): void {
   }
 }
 
-export function createTraceCommand(runtime: OpsRuntime = defaultRuntime, factories: RecorderSourceFactories = { aws: awsSourcesFactory(runtime) }): OpsCommand {
+export function createTraceCommand(runtime: OpsRuntime = defaultRuntime, factories: RecorderSourceFactories = defaultSourceFactories(runtime)): OpsCommand {
   return {
     path: ['trace'],
     summary: "one Fast.io event's journey: received, every route it matched, and per target completed, dead-lettered (where, why) or missing",
