@@ -44,8 +44,8 @@ function incident(): void {
   completeOnTarget(items, 'agent-activity', 'function', 'del-1');
   completeReview(items, 'large-media', 'media-1');
   completeReview(items, 'untrusted-agent-deletions', 'del-1');
-  deployment.queues.set(queueUrl('documents', 'buffer-dlq'), [deadLetterMessage('m-doc-4', pdf('doc-4'))]);
-  deployment.queues.set(queueUrl('agent-activity', 'on-failure'), [
+  deployment.queues.set(queueUrl('documents', 'queue', 'buffer-dlq'), [deadLetterMessage('m-doc-4', pdf('doc-4'))]);
+  deployment.queues.set(queueUrl('agent-activity', 'function', 'on-failure'), [
     deadLetterMessage('m-agent-1', {
       requestContext: { condition: 'RetriesExhausted', approximateInvokeCount: 3 },
       responsePayload: { errorType: 'ProvisionedThroughputExceededException', errorMessage: 'audit table throttled' },
@@ -92,8 +92,8 @@ describe('ops reconcile', () => {
     expect(err.some((line) => line.startsWith('reconcile [') && line.includes('completions 4/4'))).toBe(true);
     expect(out).toContain('  documents/queue  doc-2');
     expect(out).toContain('  documents/queue  doc-4  in documents/queue/buffer-dlq: the consumer failed it 5 times (see the consumer\'s logs for the error)');
-    expect(deployment.queues.get(queueUrl('documents', 'buffer-dlq'))).toHaveLength(1);
-    expect(deployment.queues.get(queueUrl('agent-activity', 'on-failure'))).toHaveLength(1);
+    expect(deployment.queues.get(queueUrl('documents', 'queue', 'buffer-dlq'))).toHaveLength(1);
+    expect(deployment.queues.get(queueUrl('agent-activity', 'function', 'on-failure'))).toHaveLength(1);
     expect(deployment.deliveries).toEqual([]);
   });
 
@@ -127,10 +127,10 @@ describe('ops reconcile', () => {
     expect(stderr).toContain('recover: redrove 2 dead letters, re-delivered 2 missing events');
     expect(code).toBe(0);
     expect(deployment.deliveries.sort()).toEqual(
-      [`${queueUrl('documents', 'buffer')} doc-4`, `${functionArn('agent-activity')} agent-1`, `${queueUrl('documents', 'buffer')} doc-2`, `${stateMachineArn('large-media')} media-2`].sort(),
+      [`${queueUrl('documents', 'queue', 'buffer')} doc-4`, `${functionArn('agent-activity', 'function')} agent-1`, `${queueUrl('documents', 'queue', 'buffer')} doc-2`, `${stateMachineArn('large-media', 'workflow')} media-2`].sort(),
     );
-    expect(deployment.queues.get(queueUrl('documents', 'buffer-dlq'))).toEqual([]);
-    expect(deployment.queues.get(queueUrl('agent-activity', 'on-failure'))).toEqual([]);
+    expect(deployment.queues.get(queueUrl('documents', 'queue', 'buffer-dlq'))).toEqual([]);
+    expect(deployment.queues.get(queueUrl('agent-activity', 'function', 'on-failure'))).toEqual([]);
     const result = JSON.parse(stdout) as { after: { clean: boolean; missing: number; deadLettered: number } };
     expect(result.after).toMatchObject({ clean: true, missing: 0, deadLettered: 0 });
   });
@@ -150,7 +150,7 @@ describe('ops reconcile', () => {
 
   it('--recover exits 1 with the final counts when a target still fails', async () => {
     incident();
-    deployment.stillFailing.add(stateMachineArn('large-media'));
+    deployment.stillFailing.add(stateMachineArn('large-media', 'workflow'));
     const { code, stdout, stderr } = await run('reconcile', ...WINDOW, '--recover');
     expect(code).toBe(1);
     expect(stdout).toContain('after recovery:');

@@ -120,10 +120,10 @@ export function deadLetterMessage(id: string, body: unknown, attributes: Record<
 
 /** Which own target a re-delivery reached, by its address in the routing outputs. */
 const OWN_TARGETS: Record<string, { route: string; target: string; review?: boolean }> = {
-  [queueUrl('documents', 'buffer')]: { route: 'documents', target: 'queue' },
-  [functionArn('agent-activity')]: { route: 'agent-activity', target: 'function' },
-  [stateMachineArn('large-media')]: { route: 'large-media', target: 'workflow', review: true },
-  [stateMachineArn('untrusted-agent-deletions')]: { route: 'untrusted-agent-deletions', target: 'workflow', review: true },
+  [queueUrl('documents', 'queue', 'buffer')]: { route: 'documents', target: 'queue' },
+  [functionArn('agent-activity', 'function')]: { route: 'agent-activity', target: 'function' },
+  [stateMachineArn('large-media', 'workflow')]: { route: 'large-media', target: 'workflow', review: true },
+  [stateMachineArn('untrusted-agent-deletions', 'workflow')]: { route: 'untrusted-agent-deletions', target: 'workflow', review: true },
 };
 
 export function fakeDeployment(): FakeDeployment {

@@ -34,7 +34,7 @@ describe('ops trace', () => {
       busEvent('evt-8', { extension: 'pdf' }),
     );
     completeOnTarget(deployment.items, 'documents', 'queue', 'evt-7', new Date('2026-11-22T10:30:05Z'));
-    deployment.queues.set(queueUrl('agent-activity', 'target-dlq'), [
+    deployment.queues.set(queueUrl('agent-activity', 'function', 'target-dlq'), [
       deadLetterMessage('m-1', agentPdf(), { ERROR_CODE: 'SDK_CLIENT_ERROR', ERROR_MESSAGE: 'Unable to invoke Lambda function: Rate Exceeded' }),
     ]);
     const { code, out } = await run('trace', 'evt-7');
@@ -50,7 +50,7 @@ describe('ops trace', () => {
       '    in agent-activity/function/target-dlq since 2026-11-22T10:45:00.000Z (received 1×): SDK_CLIENT_ERROR: Unable to invoke Lambda function: Rate Exceeded',
     ]);
     // Read, never removed.
-    expect(deployment.queues.get(queueUrl('agent-activity', 'target-dlq'))).toHaveLength(1);
+    expect(deployment.queues.get(queueUrl('agent-activity', 'function', 'target-dlq'))).toHaveLength(1);
   });
 
   it('passes the event id as an execution parameter and scans the partitions from --from up to now', async () => {
