@@ -46,7 +46,7 @@ export type RouteResource =
   | `${DeadLetterQueueKey}Url`
   | `${DeadLetterQueueKey}Arn`;
 
-type DeadLetterQueueKey = 'BufferDlq' | 'TargetDlq' | 'OnFailureQueue' | 'FailureQueue' | 'RecorderDlq';
+type DeadLetterQueueKey = 'BufferDlq' | 'TargetDlq' | 'OnFailureQueue' | 'FailureQueue' | 'RecorderDlq' | 'SubscriptionDlq';
 
 export const DEAD_LETTER_KEYS: Record<DeadLetterRole, DeadLetterQueueKey> = {
   'buffer-dlq': 'BufferDlq',
@@ -76,8 +76,12 @@ export function deadLetterQueueName(routeName: string, role: DeadLetterRole): st
   return `${routeName}/${role}`;
 }
 
-/** Per-target resources of a route in the routing stack. */
-export type TargetResource = RouteResource | 'TopicArn' | 'ApiDestinationArn' | 'ConnectionArn' | 'DestinationArn';
+/**
+ * Per-target resources of a route in the routing stack. `SecretArn` is the Secrets Manager secret an
+ * http target's authorization names (resolved from config where the table says `fromConfig`): `ops dlq
+ * redrive` authenticates with it.
+ */
+export type TargetResource = RouteResource | 'TopicArn' | 'ApiDestinationArn' | 'ConnectionArn' | 'DestinationArn' | 'SecretArn';
 
 /**
  * e.g. targetOutputKey('video-uploads', 'slack', 'TargetDlqUrl') === 'RouteVideoUploadsTargetSlackTargetDlqUrl'.
@@ -88,6 +92,6 @@ export function targetOutputKey(routeName: string, targetName: string, resource:
 }
 
 /** The operator-facing handle of a target's dead-letter queue, e.g. 'video-uploads/slack/target-dlq'. */
-export function targetDeadLetterQueueName(routeName: string, targetName: string, role: DeadLetterRole): string {
+export function targetDeadLetterQueueName(routeName: string, targetName: string, role: DeadLetterRole | 'subscription-dlq'): string {
   return `${routeName}/${targetName}/${role}`;
 }

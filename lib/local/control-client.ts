@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { OperationFailed, UsageError } from '../ops/command';
 import type { ReplayResult } from './event-bus';
 import type { ActiveFault, FaultSpec } from './faults';
-import type { DeadLetterQueueStatus, LocalReplay, PeekedMessage, PipelineFile, RedriveResult } from './pipeline';
+import type { DeadLetterQueueStatus, LocalReplay, PeekedMessage, PipelineFile, RedriveResult } from './control-surface';
 
 export type { ActiveFault, DeadLetterQueueStatus, FaultSpec, LocalReplay, PeekedMessage, PipelineFile, RedriveResult, ReplayResult };
 

@@ -14,7 +14,7 @@
  */
 import type { ControlRequest, ControlResponse } from './http-api';
 import type { FaultService, FaultSpec } from './faults';
-import type { LocalPipeline } from './pipeline';
+import type { ControlledPipeline } from './control-surface';
 import { UnknownQueueError } from './dead-letters';
 import { EventBridgeError } from './event-bus';
 
@@ -67,7 +67,7 @@ function faultSpec(body: Record<string, unknown>): FaultSpec {
   };
 }
 
-export async function handleControl(pipeline: LocalPipeline, request: ControlRequest): Promise<ControlResponse> {
+export async function handleControl(pipeline: ControlledPipeline, request: ControlRequest): Promise<ControlResponse> {
   try {
     const { method, path } = request;
     if (method === 'GET' && path === '/status') {

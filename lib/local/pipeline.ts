@@ -14,7 +14,6 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_SECRET_REFRESH_INTERVAL_SECONDS } from '../../lambdas/ingest/config';
-import type { DeadLetterRole } from '../constructs/secure-queue';
 import { RECORDER_REDRIVE_UNSUPPORTED } from '../stack-outputs';
 import { Activity } from './activity';
 import { HttpApi } from './http-api';
@@ -23,6 +22,7 @@ import { LocalArchive, type BusEvent } from './archive';
 import { createAwsEndpoint, close, listen } from './aws-endpoint';
 import { createClock, type Clock } from './clock';
 import { handleControl } from './control';
+import type { ControlledPipeline, DeadLetterQueueStatus, LocalReplay, PeekedMessage, PipelineFile, RedriveResult } from './control-surface';
 import { UnknownQueueError, extractEvent, failureDetails } from './dead-letters';
 import { LocalDynamoDb } from './dynamodb';
 import { DeliveryError, LocalEventBus, type ReplayRequest, type ReplayResult } from './event-bus';
@@ -63,52 +63,9 @@ export interface LocalPipelineOptions {
   readonly apiThrottle?: { readonly rateLimit: number; readonly burstLimit: number } | false;
 }
 
-export interface DeadLetterQueueStatus {
-  readonly name: string;
-  readonly route: string;
-  readonly role: DeadLetterRole;
-  readonly depth: number;
-  readonly visible: number;
-  readonly inFlight: number;
-  /** Age of the oldest message in seconds; null when empty. */
-  readonly oldestAgeSeconds: number | null;
-}
+export type { DeadLetterQueueStatus, LocalReplay, PeekedMessage, PipelineFile, RedriveResult } from './control-surface';
 
-export interface PeekedMessage {
-  readonly messageId: string;
-  readonly sentAt: string;
-  readonly receiveCount: number;
-  readonly event?: Record<string, unknown>;
-  readonly problem?: string;
-  readonly failure: Record<string, string | undefined>;
-  readonly body: string;
-}
-
-export interface RedriveResult {
-  readonly queue: string;
-  readonly destination: string;
-  readonly moved: number;
-  readonly failed: number;
-  readonly left: number;
-  readonly failures: { readonly messageId: string; readonly reason: string }[];
-}
-
-/** A finished local replay: local replays run synchronously, so every one is COMPLETED. */
-export interface LocalReplay extends ReplayResult {
-  readonly replayStartTime: string;
-  readonly replayEndTime: string;
-}
-
-export interface PipelineFile {
-  readonly url: string;
-  readonly webhookUrl: string;
-  readonly controlUrl: string;
-  readonly pid: number;
-  readonly startedAt: string;
-  readonly stateDir: string;
-}
-
-export class LocalPipeline {
+export class LocalPipeline implements ControlledPipeline {
   readonly flow: Flow;
   readonly faults = new FaultRegistry();
   readonly activity = new Activity();

@@ -7,6 +7,7 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { OperationFailed, UsageError, stringOption, type OptionValues } from './command';
 
@@ -17,6 +18,7 @@ export interface AwsClients {
   readonly lambda: LambdaClient;
   readonly sfn: SFNClient;
   readonly secretsManager: SecretsManagerClient;
+  readonly sns: SNSClient;
 }
 
 export interface OpsRuntime {
@@ -28,6 +30,8 @@ export interface OpsRuntime {
   readonly random: () => number;
   /** Between two polls of DescribeReplay / ListMessageMoveTasks. */
   readonly pollIntervalMs: number;
+  /** HTTP for re-delivering to http targets. @default the global fetch */
+  readonly fetch?: typeof fetch;
 }
 
 /**
@@ -61,6 +65,7 @@ export function defaultAwsClients(region: string | undefined): AwsClients {
   let lambda: LambdaClient | undefined;
   let sfn: SFNClient | undefined;
   let secretsManager: SecretsManagerClient | undefined;
+  let sns: SNSClient | undefined;
   return {
     get cloudFormation() {
       return (cloudFormation ??= new CloudFormationClient(config));
@@ -79,6 +84,9 @@ export function defaultAwsClients(region: string | undefined): AwsClients {
     },
     get secretsManager() {
       return (secretsManager ??= new SecretsManagerClient(config));
+    },
+    get sns() {
+      return (sns ??= new SNSClient(config));
     },
   };
 }

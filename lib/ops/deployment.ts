@@ -4,26 +4,51 @@
  */
 import { DescribeStacksCommand, type CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { DeadLetterRole } from '../constructs/secure-queue';
-import { findRoute, routeTable, type Route } from '../route-table';
-import { DEAD_LETTER_KEYS, deadLetterQueueName, routeOutputKey, type RouteResource } from '../stack-outputs';
+import { findRoute, routeTable, targetName, type Configurable, type Route, type RouteTarget } from '../route-table';
+import { DEAD_LETTER_KEYS, routeOutputKey, targetDeadLetterQueueName, targetOutputKey, type RouteResource, type TargetResource } from '../stack-outputs';
 import { OperationFailed, UsageError } from './command';
 
-/** The queues a route's chain has, by target kind, in the order a message flows (mirrors RouteChain). */
-const ROLES_BY_KIND: Record<'queue' | 'function' | 'workflow', readonly DeadLetterRole[]> = {
-  queue: ['target-dlq', 'buffer-dlq'],
-  function: ['target-dlq', 'on-failure'],
-  workflow: ['target-dlq', 'workflow-failures'],
-};
+/** Every queue a target's failures can land in; a created topic's subscriptions share one DLQ. */
+export type TargetDeadLetterRole = DeadLetterRole | 'subscription-dlq';
+
+const OUTPUT_KEYS: Record<TargetDeadLetterRole, string> = { ...DEAD_LETTER_KEYS, 'subscription-dlq': 'SubscriptionDlq' };
+
+/**
+ * The queues a target has, in the order a message flows (mirrors the target constructs): every target
+ * has EventBridge's target DLQ; an own chain adds the queue its own hop fails into.
+ */
+export function deadLetterRoles(target: RouteTarget): readonly TargetDeadLetterRole[] {
+  switch (target.kind) {
+    case 'queue':
+      return 'consumer' in target ? ['target-dlq', 'buffer-dlq'] : ['target-dlq'];
+    case 'function':
+      return 'consumer' in target ? ['target-dlq', 'on-failure'] : ['target-dlq'];
+    case 'workflow':
+      return 'workflow' in target ? ['target-dlq', 'workflow-failures'] : ['target-dlq'];
+    case 'topic':
+      return target.topicArn === undefined ? ['target-dlq', 'subscription-dlq'] : ['target-dlq'];
+    case 'http':
+    case 'bus':
+      return ['target-dlq'];
+  }
+}
 
 export interface DeadLetterQueueRef {
-  /** e.g. 'documents/buffer-dlq' */
+  /** The CLI handle, e.g. 'documents/queue/buffer-dlq'. */
   readonly name: string;
   readonly route: Route;
-  readonly role: DeadLetterRole;
+  readonly target: RouteTarget;
+  /** The target's name in its route (its kind unless named). */
+  readonly targetName: string;
+  readonly role: TargetDeadLetterRole;
 }
 
 export function deadLetterQueues(table: readonly Route[] = routeTable): DeadLetterQueueRef[] {
-  return table.flatMap((route) => ROLES_BY_KIND[(route.targets[0]?.kind ?? 'queue') as 'queue' | 'function' | 'workflow'].map((role: DeadLetterRole) => ({ name: deadLetterQueueName(route.name, role), route, role })));
+  return table.flatMap((route) =>
+    route.targets.flatMap((target) =>
+      deadLetterRoles(target).map((role) => ({ name: targetDeadLetterQueueName(route.name, targetName(target), role), route, target, targetName: targetName(target), role })),
+    ),
+  );
 }
 
 export function findDeadLetterQueue(name: string, table: readonly Route[] = routeTable): DeadLetterQueueRef {
@@ -43,10 +68,60 @@ export function resolveRoutes(names: readonly string[], table: readonly Route[] 
   return routes;
 }
 
-/** The output keys of one dead-letter queue, e.g. RouteDocumentsBufferDlqUrl. */
+/** The output keys of one dead-letter queue, e.g. RouteDocumentsTargetQueueBufferDlqUrl. */
 export function deadLetterOutputKeys(queue: DeadLetterQueueRef): { url: string; arn: string } {
-  const key = DEAD_LETTER_KEYS[queue.role];
-  return { url: routeOutputKey(queue.route.name, `${key}Url`), arn: routeOutputKey(queue.route.name, `${key}Arn`) };
+  const key = OUTPUT_KEYS[queue.role];
+  return {
+    url: targetOutputKey(queue.route.name, queue.targetName, `${key}Url` as TargetResource),
+    arn: targetOutputKey(queue.route.name, queue.targetName, `${key}Arn` as TargetResource),
+  };
+}
+
+/** The config keys a target's values come from (`{ fromConfig }`); empty when the table names them all. */
+export function configKeysOf(target: RouteTarget): string[] {
+  if (target.kind !== 'http') return [];
+  const auth = target.authorization;
+  const values: Configurable[] = [target.url];
+  if (auth.type === 'api-key') values.push(auth.secretArn);
+  else if (auth.type === 'basic') values.push(auth.passwordSecretArn);
+  else values.push(auth.clientSecretArn);
+  return values.flatMap((value) => (typeof value === 'string' ? [] : [value.fromConfig]));
+}
+
+/** A target the table has but this deployment does not: its config values were not set at deploy. */
+export interface AbsentTarget {
+  /** e.g. 'video-uploads/slack' */
+  readonly name: string;
+  readonly configKeys: readonly string[];
+}
+
+/**
+ * The dead-letter queues a deployment really has. A target whose values come from config is deployed
+ * only when they were configured (lib/domain/route-validation.ts resolveRouteTable), which only the
+ * deployed stack knows: such a target counts as deployed when its target DLQ is in the stack outputs.
+ * Every other target must be there; if it is not, its queues stay listed and reading them reports the
+ * missing output (an older deployment).
+ */
+export function deployedDeadLetterQueues(outputs: StackOutputs, table: readonly Route[] = routeTable): { queues: DeadLetterQueueRef[]; absent: AbsentTarget[] } {
+  const queues: DeadLetterQueueRef[] = [];
+  const absent: AbsentTarget[] = [];
+  for (const route of table) {
+    for (const target of route.targets) {
+      const name = targetName(target);
+      const configKeys = configKeysOf(target);
+      if (configKeys.length > 0 && !outputs.has(targetOutputKey(route.name, name, 'TargetDlqUrl'))) {
+        absent.push({ name: `${route.name}/${name}`, configKeys });
+        continue;
+      }
+      queues.push(...deadLetterQueues([{ ...route, targets: [target] }]));
+    }
+  }
+  return { queues, absent };
+}
+
+/** One line saying why a configurable target is not in this deployment. */
+export function absentTargetText(target: AbsentTarget, stackName: string): string {
+  return `${target.name} is not deployed in ${stackName}: it is deployed only when config ${target.configKeys.join(' and ')} ${target.configKeys.length === 1 ? 'is' : 'are'} set (cdk.json context or -c at deploy)`;
 }
 
 export class StackOutputs {
@@ -63,8 +138,17 @@ export class StackOutputs {
     return value;
   }
 
+  has(key: string): boolean {
+    const value = this.values.get(key);
+    return value !== undefined && value !== '';
+  }
+
   route(routeName: string, resource: RouteResource): string {
     return this.get(routeOutputKey(routeName, resource));
+  }
+
+  target(queue: Pick<DeadLetterQueueRef, 'route' | 'targetName'>, resource: TargetResource): string {
+    return this.get(targetOutputKey(queue.route.name, queue.targetName, resource));
   }
 }
 

@@ -27,21 +27,19 @@ import {
   GetQueueAttributesCommand,
   ListMessageMoveTasksCommand,
   ReceiveMessageCommand,
-  SendMessageCommand,
   StartMessageMoveTaskCommand,
   type ListMessageMoveTasksResultEntry,
   type Message,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { InvokeCommand } from '@aws-sdk/client-lambda';
-import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { stackNames } from '../config';
+import { routeTable, type Route } from '../route-table';
 import { MAX_RECEIVE_COUNT } from '../domain/max-receive-count';
-import { RECORDER_REDRIVE_UNSUPPORTED } from '../stack-outputs';
 import { describeError } from './cli';
-import { OperationFailed, integerOption, refuseOptions, type CommandIo, type OpsCommand, type OptionValues } from './command';
+import { OperationFailed, UsageError, integerOption, refuseOptions, type CommandIo, type OpsCommand, type OptionValues } from './command';
 import { defaultRuntime, deploymentOptions, explainAwsError, regionOption, stageOption, withAwsErrors, type AwsClients, type OpsRuntime } from './aws-runtime';
-import { deadLetterOutputKeys, deadLetterQueues, findDeadLetterQueue, loadStackOutputs, type DeadLetterQueueRef, type StackOutputs } from './deployment';
+import { absentTargetText, deadLetterOutputKeys, deployedDeadLetterQueues, findDeadLetterQueue, loadStackOutputs, type AbsentTarget, type DeadLetterQueueRef, type StackOutputs } from './deployment';
+import { redeliveryFor, SUBSCRIPTION_DLQ_REFUSAL, type DeadLetterContent } from './target-redelivery';
 import { Progress } from './progress';
 import { formatDuration } from './time-window';
 
@@ -75,31 +73,51 @@ function str(value: unknown): string | undefined {
   return typeof value === 'string' ? value : typeof value === 'number' ? String(value) : undefined;
 }
 
-/** The original EventBridge event inside a dead letter, and the exact payload to re-deliver. */
-type Extracted = { readonly ok: true; readonly event: JsonObject; readonly payload: string } | { readonly ok: false; readonly reason: string };
+/** The event inside a dead letter, and the exact payload to re-deliver (lib/ops/target-redelivery.ts). */
+type Extracted = ({ readonly ok: true } & DeadLetterContent) | { readonly ok: false; readonly reason: string };
 
 function isEvent(value: unknown): value is JsonObject {
   return isObject(value) && typeof value['detail-type'] === 'string' && isObject(value.detail);
 }
 
+/**
+ * What a hop behind the target was given: the event, or (with the target's input applied) whatever
+ * the input made of it, which need not be an event.
+ */
+function given(queue: DeadLetterQueueRef, value: unknown, problem: string): Extracted {
+  if (isEvent(value)) return { ok: true, event: value, payload: JSON.stringify(value), original: false };
+  if (queue.target.input !== undefined && value !== undefined) return { ok: true, event: undefined, payload: typeof value === 'string' ? value : JSON.stringify(value), original: false };
+  return { ok: false, reason: problem };
+}
+
 export function extractEvent(queue: DeadLetterQueueRef, body: string | undefined): Extracted {
   const parsed = parseObject(body);
-  if (parsed === undefined) return { ok: false, reason: 'body is not a JSON object' };
   switch (queue.role) {
     case 'target-dlq':
     case 'recorder-dlq':
-    case 'buffer-dlq':
-      // EventBridge (and the buffer queue) carry the event itself: re-deliver the body unchanged.
-      return isEvent(parsed) && body !== undefined ? { ok: true, event: parsed, payload: body } : { ok: false, reason: 'body is not an EventBridge event' };
-    case 'on-failure': {
-      // A Lambda destination record: the event is its requestPayload.
-      const event = parsed.requestPayload;
-      return isEvent(event) ? { ok: true, event, payload: JSON.stringify(event) } : { ok: false, reason: 'Lambda failure record has no EventBridge event in requestPayload' };
+      // EventBridge dead-letters the original event, before the target's input is applied.
+      if (parsed === undefined) return { ok: false, reason: 'body is not a JSON object' };
+      return isEvent(parsed) && body !== undefined ? { ok: true, event: parsed, payload: body, original: true } : { ok: false, reason: 'body is not an EventBridge event' };
+    case 'buffer-dlq': {
+      // The buffer queue's message as the rule delivered it: re-deliver the body unchanged.
+      if (body === undefined) return { ok: false, reason: 'message has no body' };
+      if (isEvent(parsed)) return { ok: true, event: parsed, payload: body, original: false };
+      if (queue.target.input !== undefined) return { ok: true, event: undefined, payload: body, original: false };
+      return { ok: false, reason: parsed === undefined ? 'body is not a JSON object' : 'body is not an EventBridge event' };
     }
-    case 'workflow-failures': {
-      // The review workflow's catch: {executionArn, error, cause, input}.
-      const event = parsed.input;
-      return isEvent(event) ? { ok: true, event, payload: JSON.stringify(event) } : { ok: false, reason: 'workflow failure message has no EventBridge event in input' };
+    case 'on-failure':
+      // A Lambda destination record: the event is its requestPayload.
+      if (parsed === undefined) return { ok: false, reason: 'body is not a JSON object' };
+      return given(queue, parsed.requestPayload, 'Lambda failure record has no EventBridge event in requestPayload');
+    case 'workflow-failures':
+      // The workflow's catch: {executionArn, error, cause, input}.
+      if (parsed === undefined) return { ok: false, reason: 'body is not a JSON object' };
+      return given(queue, parsed.input, 'workflow failure message has no EventBridge event in input');
+    case 'subscription-dlq': {
+      // SNS dead-letters its notification: the envelope (Type, TopicArn, Message, ...) or, with raw delivery, the message.
+      const message = typeof parsed?.Message === 'string' ? parsed.Message : body;
+      const event = parseObject(message);
+      return message === undefined ? { ok: false, reason: 'message has no body' } : { ok: true, event: isEvent(event) ? event : undefined, payload: message, original: false };
     }
   }
 }
@@ -142,6 +160,8 @@ export function failureDetails(queue: DeadLetterQueueRef, message: Message): Rec
     }
     case 'workflow-failures':
       return { executionArn: str(parsed?.executionArn), error: str(parsed?.error), cause: str(parsed?.cause) };
+    case 'subscription-dlq':
+      return { topicArn: str(parsed?.TopicArn), snsMessageId: str(parsed?.MessageId), reason: 'SNS could not deliver it to a subscription after its delivery retries' };
   }
 }
 
@@ -163,6 +183,8 @@ const FAILURE_LABELS: Record<string, string> = {
   executionArn: 'execution',
   error: 'error',
   cause: 'cause',
+  topicArn: 'topic',
+  snsMessageId: 'sns id',
 };
 
 function eventSummary(event: JsonObject): string {
@@ -201,6 +223,8 @@ interface ResolvedQueue {
 
 async function resolveQueue(clients: AwsClients, stage: string, queue: DeadLetterQueueRef): Promise<ResolvedQueue> {
   const outputs = await loadStackOutputs(clients.cloudFormation, stackNames(stage).routing);
+  const absent = deployedDeadLetterQueues(outputs, [{ ...queue.route, targets: [queue.target] }]).absent[0];
+  if (absent !== undefined) throw new OperationFailed(absentTargetText(absent, outputs.stackName));
   const keys = deadLetterOutputKeys(queue);
   return { queue, url: outputs.get(keys.url), arn: outputs.get(keys.arn), outputs };
 }
@@ -211,8 +235,8 @@ function refuseWithLocal(options: OptionValues, extra: readonly string[] = []): 
   refuseOptions(options, ['stage', 'region', ...extra], '--local', 'it works on the pipeline `npm start` runs');
 }
 
-function queueArgument(positionals: readonly string[]): DeadLetterQueueRef {
-  return findDeadLetterQueue(positionals[0] ?? '');
+function queueArgument(positionals: readonly string[], table: readonly Route[]): DeadLetterQueueRef {
+  return findDeadLetterQueue(positionals[0] ?? '', table);
 }
 
 // ---- dlq list -------------------------------------------------------------------------------------
@@ -229,7 +253,7 @@ interface QueueRow {
   readonly error?: string;
 }
 
-function listCommand(runtime: OpsRuntime): OpsCommand {
+function listCommand(runtime: OpsRuntime, table: readonly Route[]): OpsCommand {
   return {
     path: ['dlq', 'list'],
     summary: 'every dead-letter and failure queue of the deployment with its depth and the age of its oldest message',
@@ -247,7 +271,8 @@ function listCommand(runtime: OpsRuntime): OpsCommand {
         const now = runtime.now().getTime();
         const rows: QueueRow[] = [];
         let firstError: unknown;
-        for (const queue of deadLetterQueues()) {
+        const deployed = deployedDeadLetterQueues(outputs, table);
+        for (const queue of deployed.queues) {
           try {
             const url = outputs.get(deadLetterOutputKeys(queue).url);
             const { visible, inFlight } = await queueDepth(clients.sqs, url);
@@ -283,10 +308,11 @@ function listCommand(runtime: OpsRuntime): OpsCommand {
             rows.push({ name: queue.name, error: describeError(explainAwsError(error)) });
           }
         }
-        if (rows.every((row) => row.error !== undefined)) throw firstError;
+        if (rows.length > 0 && rows.every((row) => row.error !== undefined)) throw firstError;
 
         if (options.json === true) {
-          io.out(JSON.stringify(rows, null, 2));
+          const notDeployed = deployed.absent.map((target: AbsentTarget) => ({ name: target.name, deployed: false, note: absentTargetText(target, outputs.stackName) }));
+          io.out(JSON.stringify([...rows, ...notDeployed], null, 2));
         } else {
           const width = Math.max(5, ...rows.map((row) => row.name.length));
           io.out(`${'QUEUE'.padEnd(width)}  ${'DEPTH'.padStart(6)}  ${'VISIBLE'.padStart(7)}  ${'IN FLIGHT'.padStart(9)}  OLDEST`);
@@ -320,6 +346,7 @@ function listCommand(runtime: OpsRuntime): OpsCommand {
             io.out('OLDEST = age since SentTimestamp of the oldest message seen (a buffer DLQ keeps the time the event entered the buffer queue; messages expire 14 days after it);');
             io.out('"≥" means not every message could be seen, so the true oldest may be older.');
           }
+          for (const target of deployed.absent) io.out(`not deployed: ${absentTargetText(target, outputs.stackName)}`);
           if (total > 0) io.out('inspect: npm run ops -- dlq peek <queue>    redrive: npm run ops -- dlq redrive <queue>');
         }
         const failedRows = rows.filter((row) => row.error !== undefined);
@@ -335,7 +362,7 @@ function listCommand(runtime: OpsRuntime): OpsCommand {
 
 // ---- dlq peek -------------------------------------------------------------------------------------
 
-function peekCommand(runtime: OpsRuntime): OpsCommand {
+function peekCommand(runtime: OpsRuntime, table: readonly Route[]): OpsCommand {
   return {
     path: ['dlq', 'peek'],
     summary: 'show dead letters and why they failed, without removing them',
@@ -343,7 +370,7 @@ function peekCommand(runtime: OpsRuntime): OpsCommand {
     options: { ...deploymentOptions, n: { type: 'string', short: 'n' }, local: { type: 'boolean' } },
     positionals: { min: 1, max: 1 },
     async run({ positionals, options, io }) {
-      const queue = queueArgument(positionals);
+      const queue = queueArgument(positionals, table);
       refuseWithLocal(options);
       const stage = stageOption(options);
       const region = regionOption(options);
@@ -403,7 +430,8 @@ function peekCommand(runtime: OpsRuntime): OpsCommand {
             failure: failureDetails(queue, message),
             event: extracted.ok ? extracted.event : undefined,
             problem: extracted.ok ? undefined : extracted.reason,
-            body: extracted.ok ? undefined : message.Body,
+            // What the target's input made of the event, which is not an event itself.
+            body: extracted.ok && extracted.event !== undefined ? undefined : message.Body,
           };
         });
 
@@ -417,7 +445,7 @@ function peekCommand(runtime: OpsRuntime): OpsCommand {
             io.out('');
             const age = view.ageSeconds === undefined ? '' : ` (${formatDuration(view.ageSeconds * 1000)} ago)`;
             io.out(`#${index + 1} message ${view.messageId ?? '?'} sent ${view.sentAt ?? '?'}${age}`);
-            io.out(`   event    ${view.event ? eventSummary(view.event) : `unreadable: ${view.problem ?? ''}`}`);
+            io.out(`   event    ${view.event ? eventSummary(view.event) : view.problem === undefined ? 'none (the payload is what the target\'s input made of it)' : `unreadable: ${view.problem}`}`);
             for (const [key, value] of Object.entries(view.failure)) {
               if (value !== undefined) io.out(`   ${(FAILURE_LABELS[key] ?? key).padEnd(8)} ${value}`);
             }
@@ -435,70 +463,6 @@ function peekCommand(runtime: OpsRuntime): OpsCommand {
 }
 
 // ---- dlq redrive ----------------------------------------------------------------------------------
-
-type Deliver = (payload: string) => Promise<void>;
-
-interface Redelivery {
-  /** For the operator: where events go, e.g. 'Lambda arn:...'. */
-  readonly destination: string;
-  readonly deliver: Deliver;
-}
-
-/** Where a dead letter of this queue failed, and how to hand its event to that hop again. */
-function redeliveryFor(resolved: ResolvedQueue, clients: AwsClients): Redelivery {
-  const { queue, outputs } = resolved;
-  const route = queue.route.name;
-  const toBuffer = (): Redelivery => {
-    const queueUrl = outputs.route(route, 'BufferQueueUrl');
-    return {
-      destination: `buffer queue ${queueUrl}`,
-      deliver: async (payload) => {
-        await clients.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: payload }));
-      },
-    };
-  };
-  const toFunction = (): Redelivery => {
-    const functionArn = outputs.route(route, 'FunctionArn');
-    return {
-      destination: `Lambda ${functionArn} (asynchronous invoke)`,
-      deliver: async (payload) => {
-        const result = await clients.lambda.send(new InvokeCommand({ FunctionName: functionArn, InvocationType: 'Event', Payload: payload }));
-        if (result.StatusCode !== 202) throw new Error(`Lambda accepted the asynchronous invoke with status ${result.StatusCode ?? 'none'}, not 202`);
-      },
-    };
-  };
-  const toWorkflow = (): Redelivery => {
-    const stateMachineArn = outputs.route(route, 'StateMachineArn');
-    return {
-      destination: `state machine ${stateMachineArn}`,
-      deliver: async (payload) => {
-        await clients.sfn.send(new StartExecutionCommand({ stateMachineArn, input: payload }));
-      },
-    };
-  };
-  switch (queue.role) {
-    case 'buffer-dlq':
-      return toBuffer();
-    case 'on-failure':
-      return toFunction();
-    case 'workflow-failures':
-      return toWorkflow();
-    case 'recorder-dlq':
-      throw new Error(RECORDER_REDRIVE_UNSUPPORTED);
-    case 'target-dlq':
-      // The rule could not deliver to its target: deliver to that target directly.
-      switch (queue.route.targets[0]?.kind) {
-        case 'queue':
-          return toBuffer();
-        case 'function':
-          return toFunction();
-        case 'workflow':
-          return toWorkflow();
-        default:
-          throw new OperationFailed(`${queue.name}: redriving to this kind of target is not supported`);
-      }
-  }
-}
 
 interface RedriveSummary {
   readonly queue: string;
@@ -546,7 +510,7 @@ interface RedriveContext {
 async function redeliverMessages(context: RedriveContext): Promise<RedriveSummary> {
   const { resolved, clients, runtime, io, max, rate, start } = context;
   const { queue, url } = resolved;
-  const redelivery = redeliveryFor(resolved, clients);
+  const redelivery = await redeliveryFor(queue, resolved.outputs, clients, runtime.fetch);
   // Without --max: what was visible at the start. Dead letters that arrive meanwhile wait for the
   // next run, so a redrive against a still-broken target cannot chase its own tail.
   const limit = max ?? start.visible;
@@ -609,7 +573,7 @@ async function redeliverMessages(context: RedriveContext): Promise<RedriveSummar
           }
           let delivered = false;
           try {
-            await redelivery.deliver(extracted.payload);
+            await redelivery.deliver(extracted);
             delivered = true;
             if (handle === undefined) throw new Error('message has no receipt handle');
             await clients.sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: handle }));
@@ -669,7 +633,7 @@ async function redeliverMessages(context: RedriveContext): Promise<RedriveSummar
 /** A buffer DLQ back into its buffer queue with an SQS message move task, optionally watched. */
 async function moveMessages(context: RedriveContext, wait: boolean, json: boolean): Promise<RedriveSummary | undefined> {
   const { resolved, clients, runtime, io, rate } = context;
-  const bufferArn = resolved.outputs.route(resolved.queue.route.name, 'BufferQueueArn');
+  const bufferArn = resolved.outputs.target(resolved.queue, 'BufferQueueArn');
   const destination = `buffer queue ${bufferArn} (SQS message move task)`;
   const started = await clients.sqs.send(
     new StartMessageMoveTaskCommand({ SourceArn: resolved.arn, DestinationArn: bufferArn, ...(rate === undefined ? {} : { MaxNumberOfMessagesPerSecond: rate }) }),
@@ -715,7 +679,7 @@ async function moveMessages(context: RedriveContext, wait: boolean, json: boolea
   };
 }
 
-function redriveCommand(runtime: OpsRuntime): OpsCommand {
+function redriveCommand(runtime: OpsRuntime, table: readonly Route[]): OpsCommand {
   return {
     path: ['dlq', 'redrive'],
     summary: 'send each dead letter back to where it failed (deleted only after re-delivery succeeded)',
@@ -723,7 +687,8 @@ function redriveCommand(runtime: OpsRuntime): OpsCommand {
     options: { ...deploymentOptions, max: { type: 'string' }, rate: { type: 'string' }, wait: { type: 'boolean' }, local: { type: 'boolean' } },
     positionals: { min: 1, max: 1 },
     async run({ positionals, options, io }) {
-      const queue = queueArgument(positionals);
+      const queue = queueArgument(positionals, table);
+      if (queue.role === 'subscription-dlq') throw new UsageError(`${queue.name} cannot be redriven: ${SUBSCRIPTION_DLQ_REFUSAL}`);
       // A local redrive hands every message over at once: there is no rate to limit.
       refuseWithLocal(options, ['rate']);
       const stage = stageOption(options);
@@ -757,8 +722,9 @@ function redriveCommand(runtime: OpsRuntime): OpsCommand {
   };
 }
 
-export function createDlqCommands(runtime: OpsRuntime = defaultRuntime): OpsCommand[] {
-  return [listCommand(runtime), peekCommand(runtime), redriveCommand(runtime)];
+/** `table` is the route table the deployment was built from (tests pass one with every target kind). */
+export function createDlqCommands(runtime: OpsRuntime = defaultRuntime, table: readonly Route[] = routeTable): OpsCommand[] {
+  return [listCommand(runtime, table), peekCommand(runtime, table), redriveCommand(runtime, table)];
 }
 
 export const dlqCommands: readonly OpsCommand[] = createDlqCommands();

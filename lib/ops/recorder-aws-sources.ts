@@ -24,16 +24,12 @@ import {
   DeleteMessageCommand,
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
-  SendMessageCommand,
   type Message,
 } from '@aws-sdk/client-sqs';
-import { InvokeCommand } from '@aws-sdk/client-lambda';
-import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { stackNames } from '../config';
-import type { DeadLetterRole } from '../constructs/secure-queue';
-import { idempotencyRecordId, reviewGuardId } from '../domain/completion-records';
+import { DEFAULT_IDEMPOTENCY_EXPIRY_DAYS, idempotencyRecordId, reviewGuardId } from '../domain/completion-records';
 import type { BusEvent } from '../domain/route-samples';
-import { targetOutputKey, routeOutputKey, DEAD_LETTER_KEYS, StatefulOutput, targetDeadLetterQueueName, type TargetResource } from '../stack-outputs';
+import { StatefulOutput, targetDeadLetterQueueName } from '../stack-outputs';
 import { toRecordedEvent, type RecordedEvent } from '../recorder/recorded-event';
 import type {
   Completion,
@@ -51,9 +47,9 @@ import { describeError } from './cli';
 import { OperationFailed } from './command';
 import type { AwsClients, OpsRuntime } from './aws-runtime';
 import { extractEvent, failureDetails } from './dlq-commands';
-import { loadStackOutputs, type StackOutputs } from './deployment';
+import { configKeysOf, deadLetterOutputKeys, deadLetterQueues, loadStackOutputs, type DeadLetterQueueRef, type StackOutputs } from './deployment';
+import { redeliveryFor, type DeadLetterContent, type Redelivery } from './target-redelivery';
 import type { TimeWindow } from './time-window';
-import { DEFAULT_IDEMPOTENCY_EXPIRY_DAYS } from '../domain/completion-records';
 
 /** Between two GetQueryExecution calls. */
 export const ATHENA_POLL_MS = 1_000;
@@ -71,31 +67,19 @@ export const READ_VISIBILITY_SECONDS = 120;
 const REDRIVE_VISIBILITY_SECONDS = 300;
 const BATCH_GET_LIMIT = 100;
 
-/** The dead-letter queues a target's chain has, by target kind (mirrors RouteChain and lib/targets). */
-export function deadLetterRoles(target: TrackedTarget): DeadLetterRole[] {
-  const own = 'consumer' in target.target || 'workflow' in target.target;
-  if (!own) return ['target-dlq'];
-  switch (target.target.kind) {
-    case 'queue':
-      return ['target-dlq', 'buffer-dlq'];
-    case 'function':
-      return ['target-dlq', 'on-failure'];
-    default:
-      return ['target-dlq', 'workflow-failures'];
-  }
+/** A target's dead-letter queues as `ops dlq` names and resolves them (lib/ops/deployment.ts). */
+function queueRefs(target: TrackedTarget): DeadLetterQueueRef[] {
+  return deadLetterQueues([{ ...target.route, targets: [target.target] }]);
 }
 
-/**
- * A per-target output (`Route<R>Target<T><Resource>`), else the per-route one a stack deployed
- * before routes had several targets wrote for its only target.
- */
-function targetOutput(outputs: StackOutputs, target: TrackedTarget, resource: TargetResource): string {
-  try {
-    return outputs.get(targetOutputKey(target.route.name, target.name, resource));
-  } catch (error) {
-    if (target.route.targets.length > 1 || resource === 'TopicArn' || resource === 'ApiDestinationArn' || resource === 'ConnectionArn' || resource === 'DestinationArn') throw error;
-    return outputs.get(routeOutputKey(target.route.name, resource));
-  }
+/** The ref `dlq redrive` would use for a delivery straight to the target (its target DLQ's hop). */
+function targetRef(target: TrackedTarget): DeadLetterQueueRef {
+  return { name: targetDeadLetterQueueName(target.route.name, target.name, 'target-dlq'), route: target.route, target: target.target, targetName: target.name, role: 'target-dlq' };
+}
+
+/** Whether the deployment has the target: one whose values come from config only when its target DLQ is in the outputs. */
+export function targetDeployed(routing: StackOutputs, target: TrackedTarget): boolean {
+  return configKeysOf(target.target).length === 0 || routing.has(deadLetterOutputKeys(targetRef(target)).url);
 }
 
 // ---- Athena ---------------------------------------------------------------------------------------
@@ -310,44 +294,49 @@ function isoSeconds(date: Date): string {
 
 interface TargetQueue {
   readonly target: TrackedTarget;
-  readonly role: DeadLetterRole;
-  readonly handle: string;
+  readonly ref: DeadLetterQueueRef;
   readonly url: string;
 }
 
-function reasonOf(details: Record<string, string | undefined>, role: DeadLetterRole): string {
+function reasonOf(details: Record<string, string | undefined>, role: DeadLetterQueueRef['role']): string {
   const join = (...parts: (string | undefined)[]) => parts.filter((part) => part !== undefined && part !== '').join(': ');
   switch (role) {
     case 'target-dlq':
+    case 'recorder-dlq':
       return join(details.errorCode, details.errorMessage) || 'EventBridge could not deliver it';
     case 'buffer-dlq':
       return details.reason ?? 'the consumer failed it';
     case 'on-failure':
       return join(details.errorType ?? details.condition, details.errorMessage) || 'the function failed it';
-    default:
+    case 'workflow-failures':
       return join(details.error, details.cause) || 'the workflow failed it';
+    case 'subscription-dlq':
+      return 'SNS could not deliver it to a subscription';
   }
 }
 
-function readDeadLetter(queue: TargetQueue, message: Message): DeadLetter & { readonly event?: Record<string, unknown> } {
-  const ref = { name: queue.handle, route: queue.target.route, role: queue.role };
-  const extracted = extractEvent(ref, message.Body);
-  const event = extracted.ok ? extracted.event : undefined;
-  const detail = event?.detail as Record<string, unknown> | undefined;
+interface ReadLetter {
+  readonly letter: DeadLetter;
+  readonly content?: DeadLetterContent;
+}
+
+function readDeadLetter(queue: TargetQueue, message: Message): ReadLetter {
+  const extracted = extractEvent(queue.ref, message.Body);
+  const detail = extracted.ok ? (extracted.event?.detail as Record<string, unknown> | undefined) : undefined;
   const sent = Number(message.Attributes?.SentTimestamp);
   const receives = Number(message.Attributes?.ApproximateReceiveCount);
-  return {
-    queue: queue.handle,
+  const letter: DeadLetter = {
+    queue: queue.ref.name,
     route: queue.target.route.name,
     target: queue.target.name,
-    role: queue.role,
+    role: queue.ref.role,
     messageId: message.MessageId ?? '',
     ...(typeof detail?.eventId === 'string' ? { fastioEventId: detail.eventId } : {}),
-    reason: extracted.ok ? reasonOf(failureDetails(ref, message), queue.role) : `unreadable: ${extracted.reason}`,
+    reason: extracted.ok ? reasonOf(failureDetails(queue.ref, message), queue.ref.role) : `unreadable: ${extracted.reason}`,
     ...(Number.isFinite(sent) ? { sentAt: new Date(sent).toISOString() } : {}),
     ...(Number.isFinite(receives) ? { receiveCount: receives } : {}),
-    ...(event === undefined ? {} : { event }),
   };
+  return extracted.ok ? { letter, content: { event: extracted.event, payload: extracted.payload, original: extracted.original } } : { letter };
 }
 
 export class SqsDeadLetterSource implements DeadLetterSource {
@@ -357,24 +346,14 @@ export class SqsDeadLetterSource implements DeadLetterSource {
   ) {}
 
   queues(targets: readonly TrackedTarget[]): TargetQueue[] {
-    return targets.flatMap((target) =>
-      deadLetterRoles(target).map((role) => ({
-        target,
-        role,
-        handle: targetDeadLetterQueueName(target.route.name, target.name, role),
-        url: targetOutput(this.routing, target, `${DEAD_LETTER_KEYS[role]}Url` as TargetResource),
-      })),
-    );
+    return targets.flatMap((target) => queueRefs(target).map((ref) => ({ target, ref, url: this.routing.get(deadLetterOutputKeys(ref).url) })));
   }
 
   async deadLetters(targets: readonly TrackedTarget[], progress?: ScanProgress): Promise<DeadLetter[]> {
     const queues = this.queues(targets);
     const letters: DeadLetter[] = [];
     for (const [index, queue] of queues.entries()) {
-      for (const message of await this.read(queue)) {
-        const { event: _event, ...letter } = readDeadLetter(queue, message);
-        letters.push(letter);
-      }
+      for (const message of await this.read(queue)) letters.push(readDeadLetter(queue, message).letter);
       progress?.('dead letters', index + 1, queues.length);
     }
     return letters;
@@ -422,7 +401,7 @@ export class SqsDeadLetterSource implements DeadLetterSource {
       }
     }
     if (releaseFailures > 0) {
-      throw new OperationFailed(`${releaseFailures} message(s) of ${queue.handle} could not be made visible again: they reappear by themselves within ${READ_VISIBILITY_SECONDS} s`);
+      throw new OperationFailed(`${releaseFailures} message(s) of ${queue.ref.name} could not be made visible again: they reappear by themselves within ${READ_VISIBILITY_SECONDS} s`);
     }
     return [...seen.values()];
   }
@@ -480,43 +459,14 @@ export class DynamoCompletionSource implements CompletionSource {
 
 // ---- recovery -------------------------------------------------------------------------------------
 
-type Deliver = (payload: string) => Promise<void>;
-
-/** How to hand an event to one own target directly: its buffer queue, its function, its state machine. */
-function deliveryTo(target: TrackedTarget, routing: StackOutputs, clients: AwsClients): Deliver {
-  switch (target.target.kind) {
-    case 'queue':
-      if ('consumer' in target.target) {
-        const queueUrl = targetOutput(routing, target, 'BufferQueueUrl');
-        return async (payload) => {
-          await clients.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: payload }));
-        };
-      }
-      break;
-    case 'function':
-      if ('consumer' in target.target) {
-        const functionArn = targetOutput(routing, target, 'FunctionArn');
-        return async (payload) => {
-          const result = await clients.lambda.send(new InvokeCommand({ FunctionName: functionArn, InvocationType: 'Event', Payload: payload }));
-          if (result.StatusCode !== 202) throw new Error(`Lambda accepted the asynchronous invoke with status ${result.StatusCode ?? 'none'}, not 202`);
-        };
-      }
-      break;
-    case 'workflow':
-      if ('workflow' in target.target) {
-        const stateMachineArn = targetOutput(routing, target, 'StateMachineArn');
-        return async (payload) => {
-          await clients.sfn.send(new StartExecutionCommand({ stateMachineArn, input: payload }));
-        };
-      }
-      break;
-    default:
-      break;
-  }
-  throw new OperationFailed(`${target.route.name}/${target.name}: re-delivering to a ${target.target.kind} target outside the project is not supported by this version; use dlq redrive`);
-}
-
+/**
+ * Recovery through `dlq redrive`'s own redelivery (lib/ops/target-redelivery.ts): a missing event goes
+ * to its target as EventBridge would have delivered it (the target's input applied), a dead letter
+ * back to the hop it failed at; never back through the bus.
+ */
 export class AwsRecoverySink implements RecoverySink {
+  private readonly redeliveries = new Map<string, Promise<Redelivery>>();
+
   constructor(
     private readonly clients: AwsClients,
     private readonly routing: StackOutputs,
@@ -524,41 +474,49 @@ export class AwsRecoverySink implements RecoverySink {
     private readonly targets: readonly TrackedTarget[],
   ) {}
 
+  private redelivery(ref: DeadLetterQueueRef): Promise<Redelivery> {
+    let redelivery = this.redeliveries.get(ref.name);
+    if (redelivery === undefined) {
+      redelivery = redeliveryFor(ref, this.routing, this.clients);
+      this.redeliveries.set(ref.name, redelivery);
+    }
+    return redelivery;
+  }
+
   async deliver(target: TrackedTarget, events: readonly BusEvent[]): Promise<RecoveryOutcome> {
-    const deliver = deliveryTo(target, this.routing, this.clients);
+    const redelivery = await this.redelivery(targetRef(target));
     let delivered = 0;
     const failures: string[] = [];
     for (const event of events) {
       try {
-        await deliver(JSON.stringify(event));
+        await redelivery.deliver({ event: event as Record<string, unknown>, payload: JSON.stringify(event), original: true });
         delivered += 1;
       } catch (error) {
-        failures.push(`${String(event.detail.eventId)} to ${target.route.name}/${target.name}: ${describeError(error)}`);
+        failures.push(`${String(event.detail.eventId)} to ${redelivery.destination}: ${describeError(error)}`);
       }
     }
     return { delivered, failures };
   }
 
-  /** Per queue: receive, re-deliver each wanted message's event to its target, then delete it; never the other way round. */
+  /** Per queue: receive, re-deliver each wanted message, then delete it; never the other way round. */
   async redrive(deadLetters: readonly DeadLetter[]): Promise<RecoveryOutcome> {
     const { sqs } = this.clients;
     let delivered = 0;
     const failures: string[] = [];
     const byQueue = new Map<string, Set<string>>();
     for (const letter of deadLetters) byQueue.set(letter.queue, (byQueue.get(letter.queue) ?? new Set()).add(letter.messageId));
-    const queues = this.deadLetterSource.queues(this.targets).filter((queue) => byQueue.has(queue.handle));
+    const queues = this.deadLetterSource.queues(this.targets).filter((queue) => byQueue.has(queue.ref.name));
     for (const queue of queues) {
-      const wanted = byQueue.get(queue.handle) as Set<string>;
-      const deliver = deliveryTo(queue.target, this.routing, this.clients);
+      const wanted = byQueue.get(queue.ref.name) as Set<string>;
       const release: string[] = [];
       try {
+        const redelivery = await this.redelivery(queue.ref);
         while (wanted.size > 0) {
           const { Messages } = await sqs.send(
             new ReceiveMessageCommand({ QueueUrl: queue.url, MaxNumberOfMessages: 10, VisibilityTimeout: REDRIVE_VISIBILITY_SECONDS, WaitTimeSeconds: 1, MessageAttributeNames: ['All'] }),
           );
-          const batch = Messages ?? [];
           let fresh = 0;
-          for (const message of batch) {
+          for (const message of Messages ?? []) {
             const id = message.MessageId ?? '';
             if (!wanted.has(id)) {
               if (message.ReceiptHandle !== undefined) release.push(message.ReceiptHandle);
@@ -566,25 +524,27 @@ export class AwsRecoverySink implements RecoverySink {
             }
             fresh += 1;
             wanted.delete(id);
-            const letter = readDeadLetter(queue, message);
+            const { letter, content } = readDeadLetter(queue, message);
             try {
-              if (letter.event === undefined) throw new Error(letter.reason);
-              await deliver(JSON.stringify(letter.event));
+              if (content === undefined) throw new Error(letter.reason);
+              await redelivery.deliver(content);
               await sqs.send(new DeleteMessageCommand({ QueueUrl: queue.url, ReceiptHandle: message.ReceiptHandle }));
               delivered += 1;
             } catch (error) {
               if (message.ReceiptHandle !== undefined) release.push(message.ReceiptHandle);
-              failures.push(`${letter.fastioEventId ?? id} from ${queue.handle}: ${describeError(error)}`);
+              failures.push(`${letter.fastioEventId ?? id} from ${queue.ref.name}: ${describeError(error)}`);
             }
           }
           if (fresh === 0) break;
         }
+      } catch (error) {
+        failures.push(`${queue.ref.name}: ${describeError(error)}`);
       } finally {
         for (const handle of release) {
           await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: queue.url, ReceiptHandle: handle, VisibilityTimeout: 0 })).catch(() => undefined);
         }
       }
-      for (const id of wanted) failures.push(`message ${id} is no longer in ${queue.handle} (redriven or expired meanwhile)`);
+      for (const id of wanted) failures.push(`message ${id} is no longer in ${queue.ref.name} (redriven or expired meanwhile)`);
     }
     return { delivered, failures };
   }
@@ -633,5 +593,6 @@ export async function awsRecorderSources(
     deadLetters,
     recovery: new AwsRecoverySink(clients, routing, deadLetters, request.targets),
     completionExpiryDays: DEFAULT_IDEMPOTENCY_EXPIRY_DAYS,
+    deployed: (target) => targetDeployed(routing, target),
   };
 }

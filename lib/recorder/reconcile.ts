@@ -125,6 +125,8 @@ export interface ReconcileReport {
   readonly resends: number;
   readonly replayCopies: number;
   readonly routes: readonly RouteReport[];
+  /** `<route>/<target>` of the table's targets this deployment does not have (config not set). */
+  readonly notDeployed: readonly string[];
   readonly missing: number;
   readonly deadLettered: number;
   readonly unverifiable: number;
@@ -148,6 +150,13 @@ export interface ReconcileOptions {
   readonly progress?: ScanProgress;
 }
 
+/** The targets of a route the deployment has, and the names of those it lacks. */
+function deployedTargets(route: Route, sources: RecorderSources): { targets: TrackedTarget[]; absent: string[] } {
+  const all = trackedTargets(route);
+  const targets = all.filter((target) => sources.deployed?.(target) ?? true);
+  return { targets, absent: all.filter((target) => !targets.includes(target)).map((target) => `${route.name}/${target.name}`) };
+}
+
 function emptyCounts(): Record<TargetStatus, number> {
   return { completed: 0, delivered: 0, 'dead-lettered': 0, missing: 0, unverifiable: 0 };
 }
@@ -157,7 +166,8 @@ export async function reconcile(window: TimeWindow, routes: readonly Route[], so
   const progress = options.progress ?? (() => undefined);
   const recorded = await sources.recorder.events(window, progress);
   const events = groupCopies(recorded);
-  const targets = routes.flatMap(trackedTargets);
+  const deployed = routes.map((route) => deployedTargets(route, sources));
+  const targets = deployed.flatMap((entry) => entry.targets);
   const deadLetters = await sources.deadLetters.deadLetters(targets, progress);
   const lettersByTarget = indexDeadLetters(deadLetters);
   const expiredBefore = options.now.getTime() - sources.completionExpiryDays * DAY_MS;
@@ -167,14 +177,14 @@ export async function reconcile(window: TimeWindow, routes: readonly Route[], so
   const deadLetterWork: DeadLetter[] = [];
   const totalChecks = targets.length;
   let checked = 0;
-  for (const route of routes) {
+  for (const [index, route] of routes.entries()) {
     const matched = events.flatMap((event) => {
       const copies = matchingCopies(route, event);
       return copies.length === 0 ? [] : [{ event, copy: copies.find((copy) => copy.replayName === undefined) ?? (copies[0] as RecordedEvent) }];
     });
     const ids = matched.map(({ event }) => event.fastioEventId);
     const targetReports: TargetReport[] = [];
-    for (const target of trackedTargets(route)) {
+    for (const target of deployed[index]?.targets ?? []) {
       const completions = await completionsOf(sources, target, ids);
       const letters = lettersByTarget.get(targetKey(route.name, target.name)) ?? new Map<string, DeadLetter[]>();
       const counts = emptyCounts();
@@ -215,6 +225,7 @@ export async function reconcile(window: TimeWindow, routes: readonly Route[], so
       resends: events.reduce((total, event) => total + Math.max(0, event.copies.filter((copy) => copy.replayName === undefined).length - 1), 0),
       replayCopies,
       routes: routeReports,
+      notDeployed: deployed.flatMap((entry) => entry.absent),
       missing: missingCount,
       deadLettered: deadLetteredCount,
       unverifiable: sum('unverifiable'),
@@ -268,13 +279,13 @@ export async function trace(fastioEventId: string, window: TimeWindow, routes: r
   if (event === undefined) return { ...base, copies: [], routes: [] };
   const first = event.copies.find((copy) => copy.replayName === undefined) ?? (event.copies[0] as RecordedEvent);
   const matchedRoutes = routes.map((route) => ({ route, copies: matchingCopies(route, event) })).filter(({ copies }) => copies.length > 0);
-  const targets = matchedRoutes.flatMap(({ route }) => trackedTargets(route));
+  const targets = matchedRoutes.flatMap(({ route }) => deployedTargets(route, sources).targets);
   const letters = indexDeadLetters(await sources.deadLetters.deadLetters(targets));
   const expired = Date.parse(first.time) < now.getTime() - sources.completionExpiryDays * DAY_MS;
   const traced: TraceRoute[] = [];
   for (const { route, copies } of matchedRoutes) {
     const traceTargets: TraceTarget[] = [];
-    for (const target of trackedTargets(route)) {
+    for (const target of deployedTargets(route, sources).targets) {
       const completion = (await completionsOf(sources, target, [fastioEventId])).get(fastioEventId);
       const deadLetters = letters.get(targetKey(route.name, target.name))?.get(fastioEventId) ?? [];
       const outcome = classify(target.completion, completion, deadLetters, expired);

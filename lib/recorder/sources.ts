@@ -69,7 +69,7 @@ export interface DeadLetter {
   readonly queue: string;
   readonly route: string;
   readonly target: string;
-  readonly role: DeadLetterRole;
+  readonly role: DeadLetterRole | 'subscription-dlq';
   readonly messageId: string;
   /** undefined when the message holds no readable event. */
   readonly fastioEventId?: string;
@@ -107,4 +107,10 @@ export interface RecorderSources {
   readonly recovery?: RecoverySink;
   /** Days a completion record lives; reconcile cannot tell a completed from a missing event older than that. */
   readonly completionExpiryDays: number;
+  /**
+   * Whether the deployment has this target: one whose values come from config is deployed only when
+   * they were set. Targets it lacks are left out and named in the report.
+   * @default every target is deployed
+   */
+  readonly deployed?: (target: TrackedTarget) => boolean;
 }

@@ -74,7 +74,7 @@ async function callEveryOpsClient(): Promise<void> {
   await attempt(() => clients.cloudFormation.send(new DescribeStacksCommand({ StackName: 'dev-fastio-stateful' })));
   await attempt(() => clients.eventBridge.send(new ListReplaysCommand({})));
   // The URL a deployed stack outputs: its host is AWS's, the override must still win.
-  await attempt(() => clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl('documents', 'buffer-dlq'), AttributeNames: ['All'] })));
+  await attempt(() => clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl('documents', 'queue', 'buffer-dlq'), AttributeNames: ['All'] })));
   await attempt(() => clients.lambda.send(new InvokeCommand({ FunctionName: 'f' })));
   await attempt(() => clients.sfn.send(new DescribeExecutionCommand({ executionArn: `arn:aws:states:${REGION}:${ACCOUNT}:execution:m:e` })));
 }

@@ -17,26 +17,26 @@ const routingTemplate = stackTemplateFile('cdk.out', 'routing');
 const statefulTemplate = stackTemplateFile('cdk.out', 'stateful');
 
 describe('names resolved from stack outputs', () => {
-  it('names one dead-letter queue per hop of each route, as RouteChain builds them', () => {
+  it('names one dead-letter queue per hop of each target, the target named by its kind unless named', () => {
     expect(deadLetterQueues().map((queue) => queue.name)).toEqual([
-      'documents/target-dlq',
-      'documents/buffer-dlq',
-      'large-media/target-dlq',
-      'large-media/workflow-failures',
-      'agent-activity/target-dlq',
-      'agent-activity/on-failure',
-      'untrusted-agent-deletions/target-dlq',
-      'untrusted-agent-deletions/workflow-failures',
+      'documents/queue/target-dlq',
+      'documents/queue/buffer-dlq',
+      'large-media/workflow/target-dlq',
+      'large-media/workflow/workflow-failures',
+      'agent-activity/function/target-dlq',
+      'agent-activity/function/on-failure',
+      'untrusted-agent-deletions/workflow/target-dlq',
+      'untrusted-agent-deletions/workflow/workflow-failures',
     ]);
-    expect(deadLetterOutputKeys(findDeadLetterQueue('agent-activity/on-failure'))).toEqual({
-      url: 'RouteAgentActivityOnFailureQueueUrl',
-      arn: 'RouteAgentActivityOnFailureQueueArn',
+    expect(deadLetterOutputKeys(findDeadLetterQueue('agent-activity/function/on-failure'))).toEqual({
+      url: 'RouteAgentActivityTargetFunctionOnFailureQueueUrl',
+      arn: 'RouteAgentActivityTargetFunctionOnFailureQueueArn',
     });
   });
 
   it('refuses unknown routes and queues with the valid names', () => {
     expect(() => resolveRoutes(['documents', 'nope'])).toThrow(UsageError);
-    expect(() => findDeadLetterQueue('documents')).toThrow('valid names: documents/target-dlq');
+    expect(() => findDeadLetterQueue('documents/target-dlq')).toThrow('valid names: documents/queue/target-dlq');
     expect(resolveRoutes(['documents', 'documents']).map((route) => route.name)).toEqual(['documents']);
   });
 

@@ -50,7 +50,7 @@ function message(id: string, body: string, extra: Partial<Message> = {}): Messag
 const stringAttribute = (value: string) => ({ DataType: 'String', StringValue: value });
 const targetDlqAttributes = {
   RULE_ARN: stringAttribute('arn:aws:events:eu-west-1:123456789012:rule/dev-fastio/agent-activity-rule'),
-  TARGET_ARN: stringAttribute(functionArn('agent-activity')),
+  TARGET_ARN: stringAttribute(functionArn('agent-activity', 'function')),
   ERROR_CODE: stringAttribute('SDK_CLIENT_ERROR'),
   ERROR_MESSAGE: stringAttribute('Unable to invoke Lambda function: Rate Exceeded'),
   EXHAUSTED_RETRY_CONDITION: stringAttribute('MaximumRetryAttempts'),
@@ -62,7 +62,7 @@ const onFailureRecord = (original: Record<string, unknown>) =>
   JSON.stringify({
     version: '1.0',
     timestamp: '2026-11-22T10:31:00.000Z',
-    requestContext: { requestId: 'req-1', functionArn: `${functionArn('agent-activity')}:$LATEST`, condition: 'RetriesExhausted', approximateInvokeCount: 3 },
+    requestContext: { requestId: 'req-1', functionArn: `${functionArn('agent-activity', 'function')}:$LATEST`, condition: 'RetriesExhausted', approximateInvokeCount: 3 },
     requestPayload: original,
     responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
     responsePayload: { errorType: 'FastioEventError', errorMessage: 'detail.agentId is missing' },
@@ -104,15 +104,15 @@ beforeEach(() => {
 
 describe('dlq list', () => {
   it('shows every DLQ of the deployment with its depth and an honestly labelled oldest age', async () => {
-    sqs.on(GetQueueAttributesCommand, { QueueUrl: queueUrl('documents', 'buffer-dlq') }).resolves(depth(12, 1));
-    sqs.on(GetQueueAttributesCommand, { QueueUrl: queueUrl('agent-activity', 'on-failure') }).resolves(depth(2));
-    sqs.on(ReceiveMessageCommand, { QueueUrl: queueUrl('documents', 'buffer-dlq') }).resolves({
+    sqs.on(GetQueueAttributesCommand, { QueueUrl: queueUrl('documents', 'queue', 'buffer-dlq') }).resolves(depth(12, 1));
+    sqs.on(GetQueueAttributesCommand, { QueueUrl: queueUrl('agent-activity', 'function', 'on-failure') }).resolves(depth(2));
+    sqs.on(ReceiveMessageCommand, { QueueUrl: queueUrl('documents', 'queue', 'buffer-dlq') }).resolves({
       Messages: [
         message('a', '{}', { Attributes: { SentTimestamp: String(NOW.getTime() - 3_600_000) } }),
         message('b', '{}', { Attributes: { SentTimestamp: String(NOW.getTime() - 7_500_000) } }),
       ],
     });
-    sqs.on(ReceiveMessageCommand, { QueueUrl: queueUrl('agent-activity', 'on-failure') }).resolves({
+    sqs.on(ReceiveMessageCommand, { QueueUrl: queueUrl('agent-activity', 'function', 'on-failure') }).resolves({
       Messages: [message('c', '{}', { Attributes: { SentTimestamp: String(NOW.getTime() - 600_000) } }), message('d', '{}')],
     });
     const result = await run(['dlq', 'list']);
@@ -120,52 +120,52 @@ describe('dlq list', () => {
     expect(result.code).toBe(0);
     expect(sqs.commandCalls(GetQueueAttributesCommand)).toHaveLength(8);
     expect(sqs.commandCalls(GetQueueAttributesCommand)[0]?.args[0].input).toEqual({
-      QueueUrl: queueUrl('documents', 'target-dlq'),
+      QueueUrl: queueUrl('documents', 'queue', 'target-dlq'),
       AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
     });
     // Only non-empty queues are looked at, and looking hides nothing (VisibilityTimeout 0).
     const receives = sqs.commandCalls(ReceiveMessageCommand).map((call) => call.args[0].input);
     expect(receives).toEqual([
-      { QueueUrl: queueUrl('documents', 'buffer-dlq'), MaxNumberOfMessages: 10, VisibilityTimeout: 0, WaitTimeSeconds: 1, MessageSystemAttributeNames: ['SentTimestamp'] },
-      { QueueUrl: queueUrl('agent-activity', 'on-failure'), MaxNumberOfMessages: 10, VisibilityTimeout: 0, WaitTimeSeconds: 1, MessageSystemAttributeNames: ['SentTimestamp'] },
+      { QueueUrl: queueUrl('documents', 'queue', 'buffer-dlq'), MaxNumberOfMessages: 10, VisibilityTimeout: 0, WaitTimeSeconds: 1, MessageSystemAttributeNames: ['SentTimestamp'] },
+      { QueueUrl: queueUrl('agent-activity', 'function', 'on-failure'), MaxNumberOfMessages: 10, VisibilityTimeout: 0, WaitTimeSeconds: 1, MessageSystemAttributeNames: ['SentTimestamp'] },
     ]);
     const row = (name: string) => result.out.find((line) => line.startsWith(`${name} `)) ?? '';
-    expect(row('documents/target-dlq')).toMatch(/documents\/target-dlq\s+0\s+0\s+0\s+-$/);
-    expect(row('documents/buffer-dlq')).toMatch(/\s+13\s+12\s+1\s+≥ 2h 05m \(oldest of 2 seen\)$/);
-    expect(row('agent-activity/on-failure')).toMatch(/\s+2\s+2\s+0\s+2h 00m$/);
+    expect(row('documents/queue/target-dlq')).toMatch(/documents\/queue\/target-dlq\s+0\s+0\s+0\s+-$/);
+    expect(row('documents/queue/buffer-dlq')).toMatch(/\s+13\s+12\s+1\s+≥ 2h 05m \(oldest of 2 seen\)$/);
+    expect(row('agent-activity/function/on-failure')).toMatch(/\s+2\s+2\s+0\s+2h 00m$/);
     expect(result.stdout()).toContain('15 dead letters in 2 queues');
     expect(sqs.commandCalls(DeleteMessageCommand)).toHaveLength(0);
     expect(sqs.commandCalls(ChangeMessageVisibilityCommand)).toHaveLength(0);
   });
 
   it('--depth-only receives nothing; --json gives machine-readable rows', async () => {
-    sqs.on(GetQueueAttributesCommand, { QueueUrl: queueUrl('large-media', 'workflow-failures') }).resolves(depth(3));
+    sqs.on(GetQueueAttributesCommand, { QueueUrl: queueUrl('large-media', 'workflow', 'workflow-failures') }).resolves(depth(3));
     const result = await run(['dlq', 'list', '--depth-only', '--json']);
 
     expect(result.code).toBe(0);
     expect(sqs.commandCalls(ReceiveMessageCommand)).toHaveLength(0);
     const rows = JSON.parse(result.stdout()) as { name: string; depth: number; oldestAgeSeconds: number | null }[];
     expect(rows.map((row) => row.name)).toEqual([
-      'documents/target-dlq',
-      'documents/buffer-dlq',
-      'large-media/target-dlq',
-      'large-media/workflow-failures',
-      'agent-activity/target-dlq',
-      'agent-activity/on-failure',
-      'untrusted-agent-deletions/target-dlq',
-      'untrusted-agent-deletions/workflow-failures',
+      'documents/queue/target-dlq',
+      'documents/queue/buffer-dlq',
+      'large-media/workflow/target-dlq',
+      'large-media/workflow/workflow-failures',
+      'agent-activity/function/target-dlq',
+      'agent-activity/function/on-failure',
+      'untrusted-agent-deletions/workflow/target-dlq',
+      'untrusted-agent-deletions/workflow/workflow-failures',
     ]);
     expect(rows[3]).toMatchObject({ depth: 3, oldestAgeSeconds: null });
   });
 
   it('reports a queue it cannot read and exits 1 rather than a silent partial list', async () => {
-    sqs.on(GetQueueAttributesCommand, { QueueUrl: queueUrl('documents', 'buffer-dlq') }).rejects(awsError('AccessDenied', 'not authorized to perform sqs:GetQueueAttributes'));
+    sqs.on(GetQueueAttributesCommand, { QueueUrl: queueUrl('documents', 'queue', 'buffer-dlq') }).rejects(awsError('AccessDenied', 'not authorized to perform sqs:GetQueueAttributes'));
     const result = await run(['dlq', 'list', '--depth-only']);
 
     expect(result.code).toBe(1);
-    expect(result.stdout()).toMatch(/documents\/buffer-dlq\s+unavailable: AccessDenied: not authorized to perform sqs:GetQueueAttributes/);
+    expect(result.stdout()).toMatch(/documents\/queue\/buffer-dlq\s+unavailable: AccessDenied: not authorized to perform sqs:GetQueueAttributes/);
     expect(result.stdout()).toContain('0 dead letters in 0 queues and 1 queue(s) unreadable');
-    expect(result.err).toEqual(['error: 1 of 8 queues could not be read: documents/buffer-dlq']);
+    expect(result.err).toEqual(['error: 1 of 8 queues could not be read: documents/queue/buffer-dlq']);
   });
 
   it('explains a missing stack in one line (exit 1)', async () => {
@@ -187,11 +187,11 @@ describe('dlq list', () => {
 describe('dlq peek', () => {
   it("shows EventBridge's error attributes of a target DLQ and leaves the messages in place", async () => {
     sqs.on(ReceiveMessageCommand).resolvesOnce({ Messages: [message('m1', JSON.stringify(event('evt-1')), { MessageAttributes: targetDlqAttributes })] }).resolves({});
-    const result = await run(['dlq', 'peek', 'agent-activity/target-dlq', '-n', '5']);
+    const result = await run(['dlq', 'peek', 'agent-activity/function/target-dlq', '-n', '5']);
 
     expect(result.code).toBe(0);
     expect(sqs.commandCalls(ReceiveMessageCommand)[0]?.args[0].input).toEqual({
-      QueueUrl: queueUrl('agent-activity', 'target-dlq'),
+      QueueUrl: queueUrl('agent-activity', 'function', 'target-dlq'),
       MaxNumberOfMessages: 5,
       VisibilityTimeout: PEEK_VISIBILITY_SECONDS,
       WaitTimeSeconds: 1,
@@ -201,11 +201,11 @@ describe('dlq peek', () => {
     expect(log).toEqual(['visible rh-m1 0']);
     expect(sqs.commandCalls(DeleteMessageCommand)).toHaveLength(0);
     const text = result.stdout();
-    expect(text).toContain('agent-activity/target-dlq: 1 message (left in place)');
+    expect(text).toContain('agent-activity/function/target-dlq: 1 message (left in place)');
     expect(text).toContain('#1 message m1 sent 2026-11-22T10:00:00.000Z (2h 00m ago)');
     expect(text).toContain('event    file.uploaded evt-1 (id id-evt-1, time 2026-11-22T10:30:00Z)');
     expect(text).toContain('rule     arn:aws:events:eu-west-1:123456789012:rule/dev-fastio/agent-activity-rule');
-    expect(text).toContain(`target   ${functionArn('agent-activity')}`);
+    expect(text).toContain(`target   ${functionArn('agent-activity', 'function')}`);
     expect(text).toContain('code     SDK_CLIENT_ERROR');
     expect(text).toContain('error    Unable to invoke Lambda function: Rate Exceeded');
     expect(text).toContain('gave up  MaximumRetryAttempts');
@@ -214,14 +214,14 @@ describe('dlq peek', () => {
 
   it("shows the Lambda destination record's condition and error for the on-failure queue (JSON)", async () => {
     sqs.on(ReceiveMessageCommand).resolvesOnce({ Messages: [message('m1', onFailureRecord(event('evt-7')))] }).resolves({});
-    const result = await run(['dlq', 'peek', 'agent-activity/on-failure', '--json']);
+    const result = await run(['dlq', 'peek', 'agent-activity/function/on-failure', '--json']);
 
     expect(result.code).toBe(0);
     const peeked = JSON.parse(result.stdout()) as { messages: { failure: Record<string, string>; event: { detail: { eventId: string } } }[] };
     expect(peeked.messages[0]?.failure).toEqual({
       condition: 'RetriesExhausted',
       approximateInvokeCount: '3',
-      functionArn: `${functionArn('agent-activity')}:$LATEST`,
+      functionArn: `${functionArn('agent-activity', 'function')}:$LATEST`,
       functionError: 'Unhandled',
       errorType: 'FastioEventError',
       errorMessage: 'detail.agentId is missing',
@@ -232,11 +232,11 @@ describe('dlq peek', () => {
   it('shows the error and cause of a workflow failure, and collects several batches without duplicates', async () => {
     const first = Array.from({ length: 10 }, (_, i) => message(`w${i}`, workflowFailure(event(`evt-${i}`))));
     sqs.on(ReceiveMessageCommand).resolvesOnce({ Messages: first }).resolvesOnce({ Messages: [message('w10', workflowFailure(event('evt-10'))), first[0] as Message] }).resolves({});
-    const result = await run(['dlq', 'peek', 'large-media/workflow-failures', '-n', '12']);
+    const result = await run(['dlq', 'peek', 'large-media/workflow/workflow-failures', '-n', '12']);
 
     expect(result.code).toBe(0);
     expect(sqs.commandCalls(ReceiveMessageCommand).map((call) => call.args[0].input.MaxNumberOfMessages)).toEqual([10, 2, 1]);
-    expect(result.stdout()).toContain('large-media/workflow-failures: 11 messages (left in place)');
+    expect(result.stdout()).toContain('large-media/workflow/workflow-failures: 11 messages (left in place)');
     expect(result.stdout()).toContain('error    DynamoDB.AmazonDynamoDBException');
     expect(result.stdout()).toContain('cause    table not found');
     expect(sqs.commandCalls(ChangeMessageVisibilityCommand)).toHaveLength(12);
@@ -246,7 +246,7 @@ describe('dlq peek', () => {
   it('exits 1 when a peeked message could not be made visible again, and says when it comes back', async () => {
     sqs.on(ReceiveMessageCommand).resolvesOnce({ Messages: [message('m1', JSON.stringify(event('evt-1')))] }).resolves({});
     sqs.on(ChangeMessageVisibilityCommand).rejects(awsError('ReceiptHandleIsInvalid', 'gone'));
-    const result = await run(['dlq', 'peek', 'documents/buffer-dlq']);
+    const result = await run(['dlq', 'peek', 'documents/queue/buffer-dlq']);
 
     expect(result.code).toBe(1);
     expect(result.err).toEqual([`error: 1 peeked message(s) could not be made visible again: they reappear by themselves within ${PEEK_VISIBILITY_SECONDS} s`]);
@@ -256,23 +256,23 @@ describe('dlq peek', () => {
     const result = await run(['dlq', 'peek', 'documents/dlq']);
     expect(result.code).toBe(2);
     expect(result.err[0]).toBe(
-      'error: unknown queue "documents/dlq"; valid names: documents/target-dlq, documents/buffer-dlq, large-media/target-dlq, large-media/workflow-failures, agent-activity/target-dlq, agent-activity/on-failure, untrusted-agent-deletions/target-dlq, untrusted-agent-deletions/workflow-failures',
+      'error: unknown queue "documents/dlq"; valid names: documents/queue/target-dlq, documents/queue/buffer-dlq, large-media/workflow/target-dlq, large-media/workflow/workflow-failures, agent-activity/function/target-dlq, agent-activity/function/on-failure, untrusted-agent-deletions/workflow/target-dlq, untrusted-agent-deletions/workflow/workflow-failures',
     );
     expect(cfn.calls()).toHaveLength(0);
   });
 
   it('never shows more than -n even if SQS returned more', async () => {
     sqs.on(ReceiveMessageCommand).resolves({ Messages: [1, 2, 3].map((n) => message(`m${n}`, JSON.stringify(event(`evt-${n}`)))) });
-    const result = await run(['dlq', 'peek', 'documents/buffer-dlq', '-n', '1']);
+    const result = await run(['dlq', 'peek', 'documents/queue/buffer-dlq', '-n', '1']);
 
     expect(result.code).toBe(0);
-    expect(result.stdout()).toContain('documents/buffer-dlq: 1 message (left in place)');
+    expect(result.stdout()).toContain('documents/queue/buffer-dlq: 1 message (left in place)');
     expect(result.stdout()).toContain('why      the consumer failed it 5 times');
     expect(sqs.commandCalls(ChangeMessageVisibilityCommand)).toHaveLength(3);
   });
 
   it('refuses a bad -n (exit 2)', async () => {
-    const result = await run(['dlq', 'peek', 'documents/buffer-dlq', '-n', '0']);
+    const result = await run(['dlq', 'peek', 'documents/queue/buffer-dlq', '-n', '0']);
     expect(result.code).toBe(2);
     expect(result.err).toEqual(['error: -n must be an integer from 1 to 100, got "0"']);
   });
@@ -287,19 +287,19 @@ describe('dlq redrive of a buffer DLQ (SQS message move task)', () => {
       .resolvesOnce({ Results: [{ Status: 'RUNNING', ApproximateNumberOfMessagesMoved: 10, ApproximateNumberOfMessagesToMove: 40 }] })
       .resolvesOnce({ Results: [{ Status: 'RUNNING', ApproximateNumberOfMessagesMoved: 30, ApproximateNumberOfMessagesToMove: 40 }] })
       .resolvesOnce({ Results: [{ Status: 'COMPLETED', ApproximateNumberOfMessagesMoved: 40, ApproximateNumberOfMessagesToMove: 40 }] });
-    const result = await run(['dlq', 'redrive', 'documents/buffer-dlq', '--rate', '10', '--wait']);
+    const result = await run(['dlq', 'redrive', 'documents/queue/buffer-dlq', '--rate', '10', '--wait']);
 
     expect(result.code).toBe(0);
     expect(sqs.commandCalls(StartMessageMoveTaskCommand)[0]?.args[0].input).toEqual({
-      SourceArn: queueArn('documents', 'buffer-dlq'),
-      DestinationArn: queueArn('documents', 'buffer'),
+      SourceArn: queueArn('documents', 'queue', 'buffer-dlq'),
+      DestinationArn: queueArn('documents', 'queue', 'buffer'),
       MaxNumberOfMessagesPerSecond: 10,
     });
     const polls = sqs.commandCalls(ListMessageMoveTasksCommand);
     expect(polls).toHaveLength(3);
-    expect(polls[0]?.args[0].input).toEqual({ SourceArn: queueArn('documents', 'buffer-dlq'), MaxResults: 1 });
+    expect(polls[0]?.args[0].input).toEqual({ SourceArn: queueArn('documents', 'queue', 'buffer-dlq'), MaxResults: 1 });
     expect(fake.sleeps).toEqual([5_000, 5_000]);
-    expect(result.err.filter((line) => line.startsWith('redrive documents/buffer-dlq ['))).toHaveLength(3);
+    expect(result.err.filter((line) => line.startsWith('redrive documents/queue/buffer-dlq ['))).toHaveLength(3);
     expect(result.stdout()).toContain('moved 40 / failed 0 / left ≈ 0 in the queue');
     expect(sqs.commandCalls(ReceiveMessageCommand)).toHaveLength(0);
   });
@@ -310,12 +310,12 @@ describe('dlq redrive of a buffer DLQ (SQS message move task)', () => {
     sqs.on(ListMessageMoveTasksCommand).resolves({
       Results: [{ Status: 'FAILED', ApproximateNumberOfMessagesMoved: 2, ApproximateNumberOfMessagesToMove: 5, FailureReason: 'AWS.SimpleQueueService.NonExistentQueue' }],
     });
-    const result = await run(['dlq', 'redrive', 'documents/buffer-dlq', '--wait']);
+    const result = await run(['dlq', 'redrive', 'documents/queue/buffer-dlq', '--wait']);
 
     expect(result.code).toBe(1);
     expect(sqs.commandCalls(StartMessageMoveTaskCommand)[0]?.args[0].input).toEqual({
-      SourceArn: queueArn('documents', 'buffer-dlq'),
-      DestinationArn: queueArn('documents', 'buffer'),
+      SourceArn: queueArn('documents', 'queue', 'buffer-dlq'),
+      DestinationArn: queueArn('documents', 'queue', 'buffer'),
     });
     expect(result.stdout()).toContain('moved 2 / failed 0 / left ≈ 3 in the queue');
     expect(result.err.at(-1)).toContain('message move task FAILED: AWS.SimpleQueueService.NonExistentQueue');
@@ -324,7 +324,7 @@ describe('dlq redrive of a buffer DLQ (SQS message move task)', () => {
   it('without --wait says plainly that it did not wait', async () => {
     sqs.on(GetQueueAttributesCommand).resolves(depth(5));
     sqs.on(StartMessageMoveTaskCommand).resolves({ TaskHandle: 'task-1' });
-    const result = await run(['dlq', 'redrive', 'documents/buffer-dlq']);
+    const result = await run(['dlq', 'redrive', 'documents/queue/buffer-dlq']);
 
     expect(result.code).toBe(0);
     expect(sqs.commandCalls(ListMessageMoveTasksCommand)).toHaveLength(0);
@@ -334,20 +334,20 @@ describe('dlq redrive of a buffer DLQ (SQS message move task)', () => {
   it('with --max re-delivers that many messages one by one to the buffer queue instead', async () => {
     sqs.on(GetQueueAttributesCommand).resolves(depth(50));
     sqs.on(ReceiveMessageCommand).resolvesOnce({ Messages: [message('b1', JSON.stringify(event('evt-1'))), message('b2', JSON.stringify(event('evt-2')))] });
-    const result = await run(['dlq', 'redrive', 'documents/buffer-dlq', '--max', '2']);
+    const result = await run(['dlq', 'redrive', 'documents/queue/buffer-dlq', '--max', '2']);
 
     expect(result.code).toBe(0);
     expect(sqs.commandCalls(StartMessageMoveTaskCommand)).toHaveLength(0);
     expect(sqs.commandCalls(ReceiveMessageCommand)).toHaveLength(1);
     expect(sqs.commandCalls(ReceiveMessageCommand)[0]?.args[0].input.MaxNumberOfMessages).toBe(2);
-    expect(sqs.commandCalls(SendMessageCommand).map((call) => call.args[0].input.QueueUrl)).toEqual([queueUrl('documents', 'buffer'), queueUrl('documents', 'buffer')]);
+    expect(sqs.commandCalls(SendMessageCommand).map((call) => call.args[0].input.QueueUrl)).toEqual([queueUrl('documents', 'queue', 'buffer'), queueUrl('documents', 'queue', 'buffer')]);
     expect(log).toEqual(['send evt-1', 'delete rh-b1', 'send evt-2', 'delete rh-b2']);
   });
 
   it('says so when the DLQ is empty and makes no move', async () => {
-    const result = await run(['dlq', 'redrive', 'documents/buffer-dlq']);
+    const result = await run(['dlq', 'redrive', 'documents/queue/buffer-dlq']);
     expect(result.code).toBe(0);
-    expect(result.out).toEqual(['documents/buffer-dlq is empty: nothing to redrive']);
+    expect(result.out).toEqual(['documents/queue/buffer-dlq is empty: nothing to redrive']);
     expect(sqs.commandCalls(StartMessageMoveTaskCommand)).toHaveLength(0);
   });
 });
@@ -359,21 +359,21 @@ describe('dlq redrive by re-delivery to the failed target', () => {
     const body = JSON.stringify(event('evt-1'));
     sqs.on(GetQueueAttributesCommand).resolvesOnce(depth(1)).resolves(depth(0));
     receiveOnce([message('m1', body, { MessageAttributes: targetDlqAttributes })]);
-    const result = await run(['dlq', 'redrive', 'documents/target-dlq']);
+    const result = await run(['dlq', 'redrive', 'documents/queue/target-dlq']);
 
     expect(result.code).toBe(0);
     expect(sqs.commandCalls(ReceiveMessageCommand)[0]?.args[0].input).toEqual({
-      QueueUrl: queueUrl('documents', 'target-dlq'),
+      QueueUrl: queueUrl('documents', 'queue', 'target-dlq'),
       MaxNumberOfMessages: 1,
       VisibilityTimeout: REDRIVE_VISIBILITY_SECONDS,
       WaitTimeSeconds: 1,
       MessageAttributeNames: ['All'],
       MessageSystemAttributeNames: ['ApproximateReceiveCount', 'SentTimestamp'],
     });
-    expect(sqs.commandCalls(SendMessageCommand)[0]?.args[0].input).toEqual({ QueueUrl: queueUrl('documents', 'buffer'), MessageBody: body });
-    expect(sqs.commandCalls(DeleteMessageCommand)[0]?.args[0].input).toEqual({ QueueUrl: queueUrl('documents', 'target-dlq'), ReceiptHandle: 'rh-m1' });
+    expect(sqs.commandCalls(SendMessageCommand)[0]?.args[0].input).toEqual({ QueueUrl: queueUrl('documents', 'queue', 'buffer'), MessageBody: body });
+    expect(sqs.commandCalls(DeleteMessageCommand)[0]?.args[0].input).toEqual({ QueueUrl: queueUrl('documents', 'queue', 'target-dlq'), ReceiptHandle: 'rh-m1' });
     expect(log).toEqual(['send evt-1', 'delete rh-m1']);
-    expect(result.stdout()).toContain(`redrive documents/target-dlq → buffer queue ${queueUrl('documents', 'buffer')}`);
+    expect(result.stdout()).toContain(`redrive documents/queue/target-dlq → buffer queue ${queueUrl('documents', 'queue', 'buffer')}`);
     expect(result.stdout()).toContain('moved 1 / failed 0 / left ≈ 0 in the queue');
   });
 
@@ -381,10 +381,10 @@ describe('dlq redrive by re-delivery to the failed target', () => {
     const body = JSON.stringify(event('evt-2', 'file.created', { agentId: 'agent-7' }));
     sqs.on(GetQueueAttributesCommand).resolvesOnce(depth(1)).resolves(depth(0));
     receiveOnce([message('m1', body, { MessageAttributes: targetDlqAttributes })]);
-    const result = await run(['dlq', 'redrive', 'agent-activity/target-dlq']);
+    const result = await run(['dlq', 'redrive', 'agent-activity/function/target-dlq']);
 
     expect(result.code).toBe(0);
-    expect(lambda.commandCalls(InvokeCommand)[0]?.args[0].input).toEqual({ FunctionName: functionArn('agent-activity'), InvocationType: 'Event', Payload: body });
+    expect(lambda.commandCalls(InvokeCommand)[0]?.args[0].input).toEqual({ FunctionName: functionArn('agent-activity', 'function'), InvocationType: 'Event', Payload: body });
     expect(log).toEqual(['invoke evt-2', 'delete rh-m1']);
   });
 
@@ -392,11 +392,11 @@ describe('dlq redrive by re-delivery to the failed target', () => {
     const original = event('evt-3', 'file.created', { agentId: 'agent-7' });
     sqs.on(GetQueueAttributesCommand).resolvesOnce(depth(1)).resolves(depth(0));
     receiveOnce([message('m1', onFailureRecord(original))]);
-    const result = await run(['dlq', 'redrive', 'agent-activity/on-failure']);
+    const result = await run(['dlq', 'redrive', 'agent-activity/function/on-failure']);
 
     expect(result.code).toBe(0);
     expect(lambda.commandCalls(InvokeCommand)[0]?.args[0].input).toEqual({
-      FunctionName: functionArn('agent-activity'),
+      FunctionName: functionArn('agent-activity', 'function'),
       InvocationType: 'Event',
       Payload: JSON.stringify(original),
     });
@@ -407,10 +407,10 @@ describe('dlq redrive by re-delivery to the failed target', () => {
     const original = event('evt-4', 'file.uploaded', { extension: 'mp4', sizeBytes: 524_288_000 });
     sqs.on(GetQueueAttributesCommand).resolvesOnce(depth(1)).resolves(depth(0));
     receiveOnce([message('m1', workflowFailure(original))]);
-    const result = await run(['dlq', 'redrive', 'large-media/workflow-failures']);
+    const result = await run(['dlq', 'redrive', 'large-media/workflow/workflow-failures']);
 
     expect(result.code).toBe(0);
-    expect(sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input).toEqual({ stateMachineArn: stateMachineArn('large-media'), input: JSON.stringify(original) });
+    expect(sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input).toEqual({ stateMachineArn: stateMachineArn('large-media', 'workflow'), input: JSON.stringify(original) });
     expect(log).toEqual(['start evt-4', 'delete rh-m1']);
   });
 
@@ -418,10 +418,10 @@ describe('dlq redrive by re-delivery to the failed target', () => {
     const body = JSON.stringify(event('evt-5', 'file.deleted', { agentId: 'agent-7' }));
     sqs.on(GetQueueAttributesCommand).resolvesOnce(depth(1)).resolves(depth(0));
     receiveOnce([message('m1', body, { MessageAttributes: targetDlqAttributes })]);
-    const result = await run(['dlq', 'redrive', 'untrusted-agent-deletions/target-dlq']);
+    const result = await run(['dlq', 'redrive', 'untrusted-agent-deletions/workflow/target-dlq']);
 
     expect(result.code).toBe(0);
-    expect(sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input).toEqual({ stateMachineArn: stateMachineArn('untrusted-agent-deletions'), input: body });
+    expect(sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input).toEqual({ stateMachineArn: stateMachineArn('untrusted-agent-deletions', 'workflow'), input: body });
   });
 
   it('a fault on the 2nd of 3 re-deliveries loses nothing: 1 and 3 deleted, 2 made visible again, exit 1', async () => {
@@ -433,7 +433,7 @@ describe('dlq redrive by re-delivery to the failed target', () => {
       if (eventId === 'evt-2') throw awsError('TooManyRequestsException', 'Rate exceeded');
       return { StatusCode: 202 };
     });
-    const result = await run(['dlq', 'redrive', 'agent-activity/on-failure']);
+    const result = await run(['dlq', 'redrive', 'agent-activity/function/on-failure']);
 
     expect(result.code).toBe(1);
     expect(log).toEqual(['invoke evt-1', 'delete rh-m1', 'invoke evt-2', 'invoke evt-3', 'delete rh-m3', 'visible rh-m2 0']);
@@ -441,20 +441,20 @@ describe('dlq redrive by re-delivery to the failed target', () => {
     expect(result.stdout()).toContain('moved 2 / failed 1 / left ≈ 1 in the queue');
     expect(result.stderr()).toContain('failed: message m2: re-delivery failed: TooManyRequestsException: Rate exceeded');
     expect(result.err.at(-1)).toBe(
-      'error: 1 message could not be re-delivered and stays in agent-activity/on-failure; see why with: npm run ops -- dlq peek agent-activity/on-failure',
+      'error: 1 message could not be re-delivered and stays in agent-activity/function/on-failure; see why with: npm run ops -- dlq peek agent-activity/function/on-failure',
     );
   });
 
   it('--json summary lists the failures for scripts', async () => {
     sqs.on(GetQueueAttributesCommand).resolvesOnce(depth(2)).resolves(depth(1));
     receiveOnce([message('m1', 'not json'), message('m2', JSON.stringify(event('evt-2')))]);
-    const result = await run(['dlq', 'redrive', 'documents/target-dlq', '--json']);
+    const result = await run(['dlq', 'redrive', 'documents/queue/target-dlq', '--json']);
 
     expect(result.code).toBe(1);
     expect(JSON.parse(result.stdout())).toEqual({
-      queue: 'documents/target-dlq',
+      queue: 'documents/queue/target-dlq',
       mode: 'redeliver',
-      destination: `buffer queue ${queueUrl('documents', 'buffer')}`,
+      destination: `buffer queue ${queueUrl('documents', 'queue', 'buffer')}`,
       moved: 1,
       failed: 1,
       left: 1,
@@ -466,7 +466,7 @@ describe('dlq redrive by re-delivery to the failed target', () => {
   it('an unreadable message is never re-delivered nor deleted', async () => {
     sqs.on(GetQueueAttributesCommand).resolvesOnce(depth(2)).resolves(depth(2));
     receiveOnce([message('m1', JSON.stringify({ hello: 'world' })), message('m2', JSON.stringify({ requestPayload: 'x' }))]);
-    const result = await run(['dlq', 'redrive', 'agent-activity/on-failure']);
+    const result = await run(['dlq', 'redrive', 'agent-activity/function/on-failure']);
 
     expect(result.code).toBe(1);
     expect(lambda.calls()).toHaveLength(0);
@@ -478,7 +478,7 @@ describe('dlq redrive by re-delivery to the failed target', () => {
     sqs.on(GetQueueAttributesCommand).resolvesOnce(depth(1)).resolves(depth(1));
     receiveOnce([message('m1', workflowFailure(event('evt-1')))]);
     sqs.on(DeleteMessageCommand).rejects(awsError('ReceiptHandleIsInvalid', 'expired'));
-    const result = await run(['dlq', 'redrive', 'large-media/workflow-failures']);
+    const result = await run(['dlq', 'redrive', 'large-media/workflow/workflow-failures']);
 
     expect(result.code).toBe(1);
     expect(result.stdout()).toContain('moved 0 / failed 1');
@@ -493,7 +493,7 @@ describe('dlq redrive by re-delivery to the failed target', () => {
       .resolvesOnce({ Messages: [bad] })
       .resolvesOnce({ Messages: [{ ...bad, ReceiptHandle: 'rh-m1-again' }] })
       .resolves({ Messages: [message('never', JSON.stringify(event('evt-9')))] });
-    const result = await run(['dlq', 'redrive', 'documents/target-dlq']);
+    const result = await run(['dlq', 'redrive', 'documents/queue/target-dlq']);
 
     expect(result.code).toBe(1);
     expect(sqs.commandCalls(ReceiveMessageCommand)).toHaveLength(2);
@@ -505,24 +505,24 @@ describe('dlq redrive by re-delivery to the failed target', () => {
     const batch = (from: number, count: number) => Array.from({ length: count }, (_, i) => message(`m${from + i}`, JSON.stringify(event(`evt-${from + i}`))));
     sqs.on(GetQueueAttributesCommand).resolvesOnce(depth(12)).resolves(depth(3));
     sqs.on(ReceiveMessageCommand).resolvesOnce({ Messages: batch(1, 10) }).resolvesOnce({ Messages: batch(11, 2) }).resolves({ Messages: batch(13, 3) });
-    const result = await run(['dlq', 'redrive', 'documents/target-dlq']);
+    const result = await run(['dlq', 'redrive', 'documents/queue/target-dlq']);
 
     expect(result.code).toBe(0);
     expect(sqs.commandCalls(ReceiveMessageCommand).map((call) => call.args[0].input.MaxNumberOfMessages)).toEqual([10, 2]);
     expect(sqs.commandCalls(DeleteMessageCommand)).toHaveLength(12);
     expect(result.stdout()).toContain('moved 12 / failed 0 / left ≈ 3 in the queue');
     // Off a terminal, one progress line per batch.
-    expect(result.err.filter((line) => line.startsWith('redrive documents/target-dlq ['))).toEqual([
-      `redrive documents/target-dlq [${'-'.repeat(30)}]   0% 0/12 moved 0 failed 0`,
-      `redrive documents/target-dlq [${'#'.repeat(25)}${'-'.repeat(5)}]  83% 10/12 moved 10 failed 0`,
-      `redrive documents/target-dlq [${'#'.repeat(30)}] 100% 12/12 moved 12 failed 0`,
+    expect(result.err.filter((line) => line.startsWith('redrive documents/queue/target-dlq ['))).toEqual([
+      `redrive documents/queue/target-dlq [${'-'.repeat(30)}]   0% 0/12 moved 0 failed 0`,
+      `redrive documents/queue/target-dlq [${'#'.repeat(25)}${'-'.repeat(5)}]  83% 10/12 moved 10 failed 0`,
+      `redrive documents/queue/target-dlq [${'#'.repeat(30)}] 100% 12/12 moved 12 failed 0`,
     ]);
   });
 
   it('--rate spaces re-deliveries out', async () => {
     sqs.on(GetQueueAttributesCommand).resolvesOnce(depth(3)).resolves(depth(0));
     receiveOnce([1, 2, 3].map((n) => message(`m${n}`, JSON.stringify(event(`evt-${n}`)))));
-    const result = await run(['dlq', 'redrive', 'documents/target-dlq', '--rate', '2']);
+    const result = await run(['dlq', 'redrive', 'documents/queue/target-dlq', '--rate', '2']);
 
     expect(result.code).toBe(0);
     expect(fake.sleeps).toEqual([500, 500]);
@@ -534,18 +534,18 @@ describe('dlq redrive by re-delivery to the failed target', () => {
       .on(ReceiveMessageCommand)
       .resolvesOnce({ Messages: [message('m1', JSON.stringify(event('evt-1')))] })
       .rejects(awsError('AccessDenied', 'not authorized to perform sqs:ReceiveMessage'));
-    const result = await run(['dlq', 'redrive', 'documents/target-dlq']);
+    const result = await run(['dlq', 'redrive', 'documents/queue/target-dlq']);
 
     expect(result.code).toBe(1);
     expect(result.stdout()).toContain('moved 1 / failed 0 / left ≈ 19 in the queue');
     expect(result.err.at(-1)).toBe(
-      'error: redrive stopped early: AccessDenied: not authorized to perform sqs:ReceiveMessage; moved 1, failed 0; the rest is still in documents/target-dlq (run it again)',
+      'error: redrive stopped early: AccessDenied: not authorized to perform sqs:ReceiveMessage; moved 1, failed 0; the rest is still in documents/queue/target-dlq (run it again)',
     );
   });
 
   it('refuses bad --max and --rate before any AWS call', async () => {
     for (const args of [['--max', '0'], ['--rate', '501'], ['--rate', 'fast']]) {
-      const result = await run(['dlq', 'redrive', 'documents/target-dlq', ...args]);
+      const result = await run(['dlq', 'redrive', 'documents/queue/target-dlq', ...args]);
       expect(result.code).toBe(2);
     }
     expect(cfn.calls()).toHaveLength(0);

@@ -5,9 +5,9 @@
 import type { Output } from '@aws-sdk/client-cloudformation';
 import { defaultAwsClients, type OpsRuntime } from '../../lib/ops/aws-runtime';
 import type { CommandIo } from '../../lib/ops/command';
-import { routeTable } from '../../lib/route-table';
-import { DEAD_LETTER_KEYS, StatefulOutput, routeOutputKey } from '../../lib/stack-outputs';
-import { deadLetterQueues } from '../../lib/ops/deployment';
+import { routeTable, targetName, type Route } from '../../lib/route-table';
+import { StatefulOutput, routeOutputKey, targetOutputKey } from '../../lib/stack-outputs';
+import { configKeysOf, deadLetterOutputKeys, deadLetterQueues } from '../../lib/ops/deployment';
 
 export const REGION = 'eu-west-1';
 export const ACCOUNT = '123456789012';
@@ -64,11 +64,17 @@ export function fakeRuntime(start: Date = NOW): FakeRuntime {
 }
 
 export const ruleArn = (route: string) => `arn:aws:events:${REGION}:${ACCOUNT}:rule/dev-fastio/${route}-rule`;
-export const queueName = (route: string, what: string) => `dev-fastio-routing-${route}-${what}`;
-export const queueUrl = (route: string, what: string) => `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/${queueName(route, what)}`;
-export const queueArn = (route: string, what: string) => `arn:aws:sqs:${REGION}:${ACCOUNT}:${queueName(route, what)}`;
-export const functionArn = (route: string) => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:dev-fastio-${route}-consumer`;
-export const stateMachineArn = (route: string) => `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${route}-review`;
+/** One of a target's queues: a DLQ role, or 'buffer'. */
+export const queueName = (route: string, target: string, what: string) => `dev-fastio-routing-${route}-${target}-${what}`;
+export const queueUrl = (route: string, target: string, what: string) => `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/${queueName(route, target, what)}`;
+export const queueArn = (route: string, target: string, what: string) => `arn:aws:sqs:${REGION}:${ACCOUNT}:${queueName(route, target, what)}`;
+export const functionArn = (route: string, target: string) => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:dev-fastio-${route}-${target}-consumer`;
+export const stateMachineArn = (route: string, target: string) => `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${route}-${target}-workflow`;
+export const topicArn = (route: string, target: string) => `arn:aws:sns:${REGION}:${ACCOUNT}:dev-fastio-${route}-${target}`;
+export const apiDestinationArn = (route: string, target: string) =>
+  `arn:aws:events:${REGION}:${ACCOUNT}:api-destination/dev-fastio-${route}-${target}/0a1b2c3d-0000-4000-8000-000000000000`;
+/** The secret an http target from config names, as the deployment resolved it. */
+export const configuredSecretArn = (route: string, target: string) => `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${route}-${target}-AbCdEf`;
 
 function output(key: string, value: string): Output {
   return { OutputKey: key, OutputValue: value };
@@ -81,22 +87,39 @@ export const statefulOutputs: Output[] = [
   output(StatefulOutput.archiveArn, ARCHIVE_ARN),
 ];
 
-/** Everything RoutingStack.outputChain writes, for every route of the table. */
-export const routingOutputs: Output[] = routeTable.flatMap((route) => {
-  const outputs = [output(routeOutputKey(route.name, 'RuleArn'), ruleArn(route.name))];
-  if (route.targets[0]?.kind === 'queue') {
-    outputs.push(output(routeOutputKey(route.name, 'BufferQueueUrl'), queueUrl(route.name, 'buffer')));
-    outputs.push(output(routeOutputKey(route.name, 'BufferQueueArn'), queueArn(route.name, 'buffer')));
-  }
-  if (route.targets[0]?.kind !== 'workflow') outputs.push(output(routeOutputKey(route.name, 'FunctionArn'), functionArn(route.name)));
-  if (route.targets[0]?.kind === 'workflow') outputs.push(output(routeOutputKey(route.name, 'StateMachineArn'), stateMachineArn(route.name)));
-  return outputs;
-}).concat(
-  deadLetterQueues().flatMap((queue) => [
-    output(routeOutputKey(queue.route.name, `${DEAD_LETTER_KEYS[queue.role]}Url`), queueUrl(queue.route.name, queue.role)),
-    output(routeOutputKey(queue.route.name, `${DEAD_LETTER_KEYS[queue.role]}Arn`), queueArn(queue.route.name, queue.role)),
-  ]),
-);
+/**
+ * Everything the routing stack writes for a table, per target (lib/stack-outputs.ts targetOutputKey).
+ * A target whose values come from config is in the outputs only when `configured` says it was deployed.
+ */
+export function routingOutputsFor(table: readonly Route[], options: { configured?: boolean } = {}): Output[] {
+  const deployed = table.map((route) => ({ ...route, targets: route.targets.filter((target) => options.configured === true || configKeysOf(target).length === 0) }));
+  const outputs = deployed.flatMap((route) => [
+    output(routeOutputKey(route.name, 'RuleArn'), ruleArn(route.name)),
+    ...route.targets.flatMap((target) => {
+      const name = targetName(target);
+      const key = (resource: Parameters<typeof targetOutputKey>[2], value: string) => output(targetOutputKey(route.name, name, resource), value);
+      if ('consumer' in target && target.kind === 'queue') return [key('BufferQueueUrl', queueUrl(route.name, name, 'buffer')), key('BufferQueueArn', queueArn(route.name, name, 'buffer'))];
+      if ('consumer' in target) return [key('FunctionArn', functionArn(route.name, name))];
+      if ('workflow' in target) return [key('StateMachineArn', stateMachineArn(route.name, name))];
+      if (target.kind === 'topic' && target.topicArn === undefined) return [key('TopicArn', topicArn(route.name, name))];
+      if (target.kind === 'http') {
+        const auth = target.authorization;
+        const named = auth.type === 'api-key' ? auth.secretArn : auth.type === 'basic' ? auth.passwordSecretArn : auth.clientSecretArn;
+        return [key('ApiDestinationArn', apiDestinationArn(route.name, name)), key('SecretArn', typeof named === 'string' ? named : configuredSecretArn(route.name, name))];
+      }
+      return [];
+    }),
+  ]);
+  return outputs.concat(
+    deadLetterQueues(deployed).flatMap((queue) => {
+      const keys = deadLetterOutputKeys(queue);
+      return [output(keys.url, queueUrl(queue.route.name, queue.targetName, queue.role)), output(keys.arn, queueArn(queue.route.name, queue.targetName, queue.role))];
+    }),
+  );
+}
+
+/** The shipped table's outputs. */
+export const routingOutputs: Output[] = routingOutputsFor(routeTable);
 
 export function stack(name: string, outputs: Output[]) {
   return { Stacks: [{ StackName: name, StackStatus: 'UPDATE_COMPLETE' as const, CreationTime: NOW, Outputs: outputs }] };

@@ -1,0 +1,76 @@
+/**
+ * What the control endpoint (control.ts) needs of a running local pipeline, and the shapes it
+ * answers with (shared with control-client.ts). It lives apart from pipeline.ts so that the
+ * pipeline depends on the control endpoint and not the other way round.
+ */
+import type { LocalArchive } from './archive';
+import type { Clock } from './clock';
+import type { LocalDynamoDb } from './dynamodb';
+import type { ReplayRequest, ReplayResult } from './event-bus';
+import type { FaultRegistry } from './faults';
+import type { LocalFunction } from './lambda-runtime';
+import type { LocalModel } from './model';
+import type { DeadLetterRole } from '../constructs/secure-queue';
+
+export interface DeadLetterQueueStatus {
+  readonly name: string;
+  readonly route: string;
+  readonly role: DeadLetterRole;
+  readonly depth: number;
+  readonly visible: number;
+  readonly inFlight: number;
+  /** Age of the oldest message in seconds; null when empty. */
+  readonly oldestAgeSeconds: number | null;
+}
+
+export interface PeekedMessage {
+  readonly messageId: string;
+  readonly sentAt: string;
+  readonly receiveCount: number;
+  readonly event?: Record<string, unknown>;
+  readonly problem?: string;
+  readonly failure: Record<string, string | undefined>;
+  readonly body: string;
+}
+
+export interface RedriveResult {
+  readonly queue: string;
+  readonly destination: string;
+  readonly moved: number;
+  readonly failed: number;
+  readonly left: number;
+  readonly failures: { readonly messageId: string; readonly reason: string }[];
+}
+
+/** A finished local replay: local replays run synchronously, so every one is COMPLETED. */
+export interface LocalReplay extends ReplayResult {
+  readonly replayStartTime: string;
+  readonly replayEndTime: string;
+}
+
+export interface PipelineFile {
+  readonly url: string;
+  readonly webhookUrl: string;
+  readonly controlUrl: string;
+  readonly pid: number;
+  readonly startedAt: string;
+  readonly stateDir: string;
+}
+
+export interface ControlledPipeline {
+  readonly url: string;
+  readonly webhookUrl: string;
+  readonly awsEndpoint: string;
+  readonly options: { readonly stateDir: string };
+  readonly clock: Pick<Clock, 'now' | 'timeScale'>;
+  readonly model: Pick<LocalModel, 'archive' | 'rules'>;
+  readonly functions: ReadonlyMap<string, Pick<LocalFunction, 'label' | 'name' | 'definition'>>;
+  readonly dynamodb: Pick<LocalDynamoDb, 'tableNames' | 'definition' | 'scan'>;
+  readonly archive: Pick<LocalArchive, 'count'>;
+  readonly faults: Pick<FaultRegistry, 'add' | 'list' | 'remove'>;
+  readonly replays: readonly LocalReplay[];
+  replay(request: ReplayRequest): ReplayResult;
+  deadLetterQueues(): DeadLetterQueueStatus[];
+  peek(name: string, max?: number): PeekedMessage[];
+  redrive(name: string, options?: { max?: number }): Promise<RedriveResult>;
+}
