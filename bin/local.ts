@@ -80,6 +80,7 @@ out(`  webhook     POST ${pipeline.webhookUrl}`);
 out(`  routes      ${pipeline.model.rules.map((rule) => `${rule.route} → ${rule.targets.map((t) => t.kind).join(', ')}`).join('; ')}`);
 out(`  secret      ${here(pipeline.secretFile)}${pipeline.secretCreated ? ' (generated now)' : ''}`);
 out(`  archive     ${here(pipeline.archive.file)}; function logs in ${here(`${pipeline.options.stateDir}/logs`)}/`);
+out(`  recorder    ${here(pipeline.recorder.dir)}/dt=…/hour=…/events.jsonl (every bus event, replays included)`);
 out(`  control     ${pipeline.url}/_local/status  (dlq, replay, tables, faults)`);
 if (timeScale !== 1) out(`  time        AWS waits divided by ${timeScale} (a 180 s visibility timeout lasts ${(180 / timeScale).toFixed(2)} s)`);
 out('');

@@ -8,9 +8,11 @@ import { dlqCommands } from '../lib/ops/dlq-commands';
 import { faultsCommands } from '../lib/ops/faults-commands';
 import { newConsumerCommand } from '../lib/ops/new-consumer-command';
 import { patternCommands } from '../lib/ops/pattern-commands';
+import { reconcileCommand } from '../lib/ops/reconcile-command';
 import { replayCommands } from '../lib/ops/replay-commands';
 import { secretCommands } from '../lib/ops/secret-commands';
 import { sendCommand, signCommand } from '../lib/ops/sign-command';
+import { traceCommand } from '../lib/ops/trace-command';
 
 // The AWS SDK warns once per process, in nine lines, that its releases after January 2027 need
 // Node 22; README's "Node.js versions" says what that means here. Only that notice is switched off
@@ -27,6 +29,8 @@ const commands: OpsCommand[] = [
   ...faultsCommands,
   ...secretCommands,
   newConsumerCommand,
+  traceCommand,
+  reconcileCommand,
 ];
 
 const exitCode = await runCli(commands, process.argv.slice(2), {

@@ -17,7 +17,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { basename, delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { quiesce } from '../lib/local/load-driver';
 import { stackTemplateFile } from '../lib/synthesized-template';
+import { startTestPipeline } from './local/support';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
@@ -291,5 +293,66 @@ describe('README commands', () => {
       'stack dev-fastio-ingest has no output ApiUrl',
     ]);
     expect(await problems(drifted('aws secretsmanager put-secret-value --secret-arn x'))).toEqual(['aws secretsmanager put-secret-value has no option --secret-arn']);
+  }, 120_000);
+});
+
+/** The `npm run ops -- …` lines of a README section's bash blocks, as argument lists. */
+function sectionOpsCommands(heading: string): string[][] {
+  const start = README.indexOf(`\n### ${heading}\n`);
+  const rest = README.slice(start + 1);
+  const end = rest.slice(1).search(/\n##+ /);
+  const section = end < 0 ? rest : rest.slice(0, end + 1);
+  return [...section.matchAll(/```bash\n([\s\S]*?)```/g)].flatMap((match) =>
+    (match[1] as string)
+      .split('\n')
+      .filter((line) => line.startsWith('npm run ops -- '))
+      .map((line) => shellWords(line).slice(4)),
+  );
+}
+
+describe('README: incident drill', () => {
+  it('runs in order against a local pipeline: reconcile finds the dead letters and the purged event (exit 1), --recover ends clean (exit 0)', async () => {
+    const commands = sectionOpsCommands('Incident drill');
+    expect(commands.map((argv) => argv.slice(0, 2).join(' '))).toEqual([
+      'faults add',
+      'faults add',
+      'send test/fixtures/payloads/document-uploaded.json',
+      'send test/fixtures/payloads/agent-file-created.json',
+      'send test/fixtures/payloads/large-video-uploaded.json',
+      'dlq list',
+      'faults purge',
+      'faults clear',
+      'reconcile --from',
+      'trace evt_01JD8S7T2A5C8E1G4J7L0N3P6C',
+      'reconcile --from',
+      'trace evt_01JD8S7T2A5C8E1G4J7L0N3P6C',
+    ]);
+    const local = await startTestPipeline();
+    vi.stubEnv('FASTIO_LOCAL_DIR', local.stateDir);
+    try {
+      const results: { code: number; out: string; err: string }[] = [];
+      for (const argv of commands) {
+        results.push(await runOps(argv));
+        // A human reads the output before typing the next command; the pipeline finishes meanwhile.
+        await quiesce(local.pipeline);
+      }
+      const [, , , , , listed, purged, , first, traced, recovered, tracedAfter] = results;
+      expect(results.map((result) => result.code)).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0]);
+      expect(listed?.out).toMatch(/^documents\/target-dlq\s+2\s/m);
+      expect(listed?.out).toMatch(/^agent-activity\/on-failure\s+1\s/m);
+      expect(purged?.out).toContain('agent-activity/on-failure: 1 message(s) deleted');
+      expect(first?.out).toMatch(/^documents\/queue\s+2\s+0\s+0\s+2\s+0\s+0$/m);
+      expect(first?.out).toMatch(/^agent-activity\/function\s+1\s+0\s+0\s+0\s+1\s+0$/m);
+      expect(first?.out).toContain('agent-activity/function  evt_01JD8S7T2A5C8E1G4J7L0N3P6C');
+      expect(traced?.out).toMatch(/in documents\/target-dlq since .*: NO_PERMISSIONS/);
+      expect(traced?.out).toMatch(/missing: no completion record and no dead letter/);
+      expect(recovered?.out).toMatch(/^after recovery:/m);
+      expect(recovered?.out).toMatch(/^large-media\/workflow\s+1\s+1\s/m);
+      expect(tracedAfter?.out.match(/: completed \d{4}-/g)).toHaveLength(2);
+      expect(local.pipeline.deadLetterQueues().filter((queue) => queue.depth > 0)).toEqual([]);
+    } finally {
+      vi.stubEnv('FASTIO_LOCAL_DIR', join(lsDir, 'no-local-pipeline'));
+      await local.stop();
+    }
   }, 120_000);
 });

@@ -11,7 +11,7 @@ import type { Context } from 'aws-lambda';
 import { readPayload } from './fastio-body';
 import { FastioEventError, parseFastioEvent, requireDetailField } from './fastio-event';
 import type { FastioEvent, FastioEventDetail } from './fastio-event';
-import { idempotencyConfig, persistenceStore } from './idempotency';
+import { idempotencyConfig, idempotencyKeyPrefix, persistenceStore } from './idempotency';
 import { logger, metrics } from './powertools';
 
 /** Detail fields that are optional in the envelope but that a consumer may declare it cannot work without. */
@@ -106,7 +106,8 @@ function consumerContext(event: FastioEvent, lambdaContext: Context, keys: Recor
  */
 function runOncePerEvent<K extends RequiredDetailField, R>(fn: ConsumerFunction<K, R>): ConsumerFunction<K, R> {
   // The context is the second argument and has no getRemainingTimeInMillis, so Powertools hashes the event (argument 0).
-  return makeIdempotent(fn, { persistenceStore, config: idempotencyConfig });
+  // Keyed `<route>/<target>#<hash>` so ops trace and reconcile find the completion by event id and route.
+  return makeIdempotent(fn, { persistenceStore, config: idempotencyConfig, keyPrefix: idempotencyKeyPrefix });
 }
 
 /** Another invocation holds the in-progress record of this event: a retry will find it completed (or redo it). */

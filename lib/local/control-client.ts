@@ -170,8 +170,23 @@ export async function localPeek(name: string, params: { max?: number } = {}, opt
  * on-failure queue or workflow-failures queue re-delivers the original event to the route's
  * target. A message is deleted only after its re-delivery was accepted.
  */
-export function localRedrive(name: string, params: { max?: number } = {}, options: LocalOptions = {}): Promise<RedriveResult> {
-  return call<RedriveResult>(options, 'POST', '/dlq/redrive', { name, ...(params.max === undefined ? {} : { max: params.max }) });
+export function localRedrive(name: string, params: { max?: number; messageIds?: readonly string[] } = {}, options: LocalOptions = {}): Promise<RedriveResult> {
+  return call<RedriveResult>(options, 'POST', '/dlq/redrive', { name, ...(params.max === undefined ? {} : { max: params.max }), ...(params.messageIds === undefined ? {} : { messageIds: params.messageIds }) });
+}
+
+/** Deletes every message of one dead-letter queue (the incident drill's lost dead letters). */
+export function localPurge(name: string, options: LocalOptions = {}): Promise<{ queue: string; purged: number }> {
+  return call<{ queue: string; purged: number }>(options, 'POST', '/dlq/purge', { name });
+}
+
+/** Delivers events to one target of a route alone, never through the bus. */
+export function localDeliver(route: string, target: string | undefined, events: readonly unknown[], options: LocalOptions = {}): Promise<{ delivered: number; failures: string[] }> {
+  return call<{ delivered: number; failures: string[] }>(options, 'POST', '/deliver', { route, ...(target === undefined ? {} : { target }), events });
+}
+
+/** The items of one local table ("catalog", "audit", "idempotency" or its name), as plain values. */
+export async function localTableItems(table: string, options: LocalOptions = {}): Promise<Record<string, unknown>[]> {
+  return (await call<{ items: Record<string, unknown>[] }>(options, 'GET', `/tables/${encodeURIComponent(table)}`)).items;
 }
 
 /**

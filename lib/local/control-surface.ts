@@ -89,5 +89,7 @@ export interface ControlledPipeline {
   replay(request: ReplayRequest): ReplayResult;
   deadLetterQueues(): DeadLetterQueueStatus[];
   peek(name: string, max?: number): PeekedMessage[];
-  redrive(name: string, options?: { max?: number }): Promise<RedriveResult>;
+  redrive(name: string, options?: { max?: number; messageIds?: readonly string[] }): Promise<RedriveResult>;
+  purge(name: string): { queue: string; purged: number };
+  deliverToTarget(route: string, targetName: string | undefined, events: readonly Record<string, unknown>[]): Promise<{ delivered: number; failures: string[] }>;
 }

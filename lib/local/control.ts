@@ -6,7 +6,9 @@
  *   GET    /_local/replays                   every replay run so far; /_local/replays/<name>: one
  *   GET    /_local/dlq                       every dead-letter queue: depth, oldest age
  *   GET    /_local/dlq/peek?name=…&max=…     the messages of one, with their events and failures
- *   POST   /_local/dlq/redrive               {name, max?}
+ *   POST   /_local/dlq/redrive               {name, max?, messageIds?}
+ *   POST   /_local/dlq/purge                 {name}: deletes every message of one (the incident drill)
+ *   POST   /_local/deliver                   {route, target?, events}: to that target alone, not through the bus
  *   GET    /_local/tables/<table>            items of a table (name or "catalog", "audit", "idempotency")
  *   GET    /_local/deliveries?route=…        what targets elsewhere (by ARN, topics) were sent, oldest first
  *   GET|POST|DELETE /_local/faults           list, add ({service, operation?, table?, route?, key?, errorCode?, times?}), remove (?id=)
@@ -80,7 +82,7 @@ export async function handleControl(pipeline: ControlledPipeline, request: Contr
           timeScale: pipeline.clock.timeScale,
           archiveRetentionDays: pipeline.model.archive.retentionDays ?? null,
           routes: pipeline.model.rules.map((rule) => ({ route: rule.route, rule: rule.name, targets: rule.targets.map((t) => ({ kind: t.kind, arn: t.arn })) })),
-          functions: [...pipeline.functions.values()].map((fn) => ({ label: fn.label, name: fn.name, handler: fn.definition.handlerFile })),
+          functions: [...pipeline.functions.values()].map((fn) => ({ label: fn.label, name: fn.name, handler: fn.definition.handlerFile, route: fn.definition.route ?? null })),
           tables: pipeline.dynamodb.tableNames,
           archivedEvents: pipeline.archive.count(),
         },
@@ -116,7 +118,18 @@ export async function handleControl(pipeline: ControlledPipeline, request: Contr
       const body = bodyOf(request);
       const name = typeof body.name === 'string' ? body.name : '';
       const max = positiveInteger(body.max, 'max');
-      return { status: 200, body: await pipeline.redrive(name, max === undefined ? {} : { max }) };
+      const messageIds = Array.isArray(body.messageIds) ? { messageIds: body.messageIds.map(String) } : {};
+      return { status: 200, body: await pipeline.redrive(name, { ...(max === undefined ? {} : { max }), ...messageIds }) };
+    }
+    if (method === 'POST' && path === '/dlq/purge') {
+      const body = bodyOf(request);
+      return { status: 200, body: pipeline.purge(typeof body.name === 'string' ? body.name : '') };
+    }
+    if (method === 'POST' && path === '/deliver') {
+      const body = bodyOf(request);
+      if (typeof body.route !== 'string' || !Array.isArray(body.events)) throw new BadRequest('deliver needs {route, target?, events: [...]}');
+      const events = body.events.filter((event): event is Record<string, unknown> => typeof event === 'object' && event !== null && !Array.isArray(event));
+      return { status: 200, body: await pipeline.deliverToTarget(body.route, typeof body.target === 'string' ? body.target : undefined, events) };
     }
     if (method === 'GET' && path === '/deliveries') {
       const route = request.query.get('route');

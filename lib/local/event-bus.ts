@@ -18,6 +18,7 @@ import type { FaultRegistry } from './faults';
 import { eventLabel, type Flow } from './flow';
 import type { RuleDefinition, RuleTargetDefinition } from './model';
 import type { LocalQueue, MessageAttributeValue } from './sqs';
+import type { LocalRecorder } from './recorder';
 import { AwsServiceError } from './aws-service-error';
 
 /** An error of the local EventBridge stand-in, answered as the service would. */
@@ -77,6 +78,8 @@ export interface EventBusDeps {
   readonly arn: string;
   readonly archive: LocalArchive;
   readonly archivePattern: unknown;
+  /** The flight recorder: every event the bus receives, replays included. */
+  readonly recorder?: LocalRecorder;
   readonly rules: readonly RuleDefinition[];
   readonly deliver: TargetDeliverer;
   readonly queueByArn: (arn: string) => LocalQueue | undefined;
@@ -166,6 +169,7 @@ export class LocalEventBus {
   /** Archives an accepted event and routes it to every matching rule. */
   publish(event: BusEvent): void {
     this.published.push(event);
+    this.deps.recorder?.record(event, this.deps.clock.now());
     if (this.#archivePattern.matches(event)) this.deps.archive.append(event, this.deps.clock.now());
     const matched = this.#rules.filter((compiled) => compiled.pattern.matches(event));
     const describe = eventLabel(event);
@@ -264,6 +268,8 @@ export class LocalEventBus {
     this.deps.flow.emit('info', 'replay', `${request.name}: ${records.length} archived event(s) in [${request.from.toISOString()}, ${request.to.toISOString()}) → ${chosen.map((c) => c.rule.route).join(', ')}`);
     for (const record of records) {
       const event: BusEvent = { ...record.event, 'replay-name': request.name };
+      // The replay's destination includes the recorder's rule, so replayed events are recorded whatever the routes.
+      this.deps.recorder?.record(event, this.deps.clock.now());
       const describe = eventLabel(event);
       for (const { rule, pattern } of chosen) {
         if (pattern.matches(event)) {

@@ -32,6 +32,7 @@ import { FaultRegistry } from './faults';
 import { Flow, eventLabel, terminalPrinter } from './flow';
 import { AsyncInvoker, LocalFunction } from './lambda-runtime';
 import { loadModel, type DeadLetterQueueRef, type LocalModel, type RuleDefinition, type RuleTargetDefinition } from './model';
+import { LocalRecorder, recorderDir } from './recorder';
 import { LocalS3 } from './s3';
 import { LocalSecret, ensureSecretFile } from './secrets';
 import { LocalQueue } from './sqs';
@@ -74,6 +75,8 @@ export class LocalPipeline implements ControlledPipeline {
   readonly clock: Clock;
   readonly dynamodb: LocalDynamoDb;
   readonly archive: LocalArchive;
+  /** The flight recorder's JSON lines under <stateDir>/recorder/ (read by `ops trace|reconcile --local`). */
+  readonly recorder: LocalRecorder;
   readonly bus: LocalEventBus;
   readonly secret: LocalSecret;
   /** The claim-check bucket(s): large bodies the ingest stored, read back by consumers. */
@@ -103,6 +106,7 @@ export class LocalPipeline implements ControlledPipeline {
     if (options.output) this.flow.on(terminalPrinter(options.output, { color: options.color ?? false }));
     this.dynamodb = new LocalDynamoDb(model.tables, this.faults, this.clock.now);
     this.archive = new LocalArchive(model.archive.name, join(options.stateDir, 'archive.jsonl'));
+    this.recorder = new LocalRecorder(recorderDir(options.stateDir), model.recorderRules[0]?.pattern);
     this.secret = new LocalSecret(model.secret.name, model.secret.arn, this.secretFile, this.clock.now, this.faults);
     this.s3 = new LocalS3(model.buckets, this.faults, this.clock.now);
 
@@ -155,6 +159,7 @@ export class LocalPipeline implements ControlledPipeline {
       arn: model.bus.arn,
       archive: this.archive,
       archivePattern: model.archive.pattern,
+      recorder: this.recorder,
       rules: model.rules,
       deliver: (rule, target, delivery, describe) => this.deliver(rule, target, delivery, describe),
       queueByArn: (arn) => this.queues.get(arn),
@@ -413,18 +418,24 @@ export class LocalPipeline implements ControlledPipeline {
   }
 
   /** Sends dead letters back to where they failed; a message is deleted only after it was re-delivered. */
-  async redrive(name: string, options: { max?: number } = {}): Promise<RedriveResult> {
+  async redrive(name: string, options: { max?: number; messageIds?: readonly string[] } = {}): Promise<RedriveResult> {
     const ref = this.deadLetterRef(name);
     const queue = this.queues.get(ref.queueArn) as LocalQueue;
     const { destination, deliver } = this.redelivery(ref);
     const { visible } = queue.depth();
-    const limit = Math.min(options.max ?? Number.POSITIVE_INFINITY, visible);
+    // `messageIds`: only these (reconcile --recover redrives the dead letters of its window, not the whole queue).
+    const only = options.messageIds === undefined ? undefined : new Set(options.messageIds);
+    const limit = Math.min(options.max ?? Number.POSITIVE_INFINITY, only?.size ?? Number.POSITIVE_INFINITY, visible);
     const failures: { messageId: string; reason: string }[] = [];
     const keptBack: string[] = [];
     let moved = 0;
-    for (let i = 0; i < limit; i += 1) {
+    for (let received = 0; moved + failures.length < limit && received < visible; received += 1) {
       const [message] = queue.receive(1, 300);
       if (!message) break;
+      if (only !== undefined && !only.has(message.messageId)) {
+        keptBack.push(message.receiptHandle);
+        continue;
+      }
       const extracted = extractEvent(ref.role, message.body);
       try {
         if (!extracted.ok) throw new Error(extracted.reason);
@@ -441,6 +452,39 @@ export class LocalPipeline implements ControlledPipeline {
     const depth = queue.depth();
     this.flow.emit(failures.length > 0 ? 'warn' : 'ok', ref.name, `redrive → ${destination}: ${moved} moved, ${failures.length} failed, ${depth.visible + depth.inFlight} left`);
     return { queue: ref.name, destination, moved, failed: failures.length, left: depth.visible + depth.inFlight, failures };
+  }
+
+  /** Empties a dead-letter queue, as a purge by hand does (the incident drill loses dead letters this way). */
+  purge(name: string): { queue: string; purged: number } {
+    const ref = this.deadLetterRef(name);
+    const purged = (this.queues.get(ref.queueArn) as LocalQueue).purge();
+    this.flow.emit('warn', ref.name, `purged: ${purged} message(s) deleted, their events are now missing`);
+    return { queue: ref.name, purged };
+  }
+
+  /**
+   * Delivers events to one target of a route alone, never through the bus (`reconcile --recover`
+   * re-delivering what is missing): the target's call, as EventBridge would make it.
+   */
+  async deliverToTarget(route: string, targetName: string | undefined, events: readonly Record<string, unknown>[]): Promise<{ delivered: number; failures: string[] }> {
+    const rule = this.model.rules.find((candidate) => candidate.route === route);
+    if (!rule) throw new UnknownQueueError(`unknown route "${route}"; routes: ${this.model.rules.map((r) => r.route).join(', ')}`);
+    const named = rule.targets.filter((candidate) => targetName === undefined || candidate.name === targetName);
+    const target = named.length === 1 ? named[0] : undefined;
+    if (!target) throw new UnknownQueueError(`route ${route} has no target "${targetName ?? ''}"`);
+    const failures: string[] = [];
+    let delivered = 0;
+    for (const event of events) {
+      const describe = `${eventLabel(event)} (re-delivered)`;
+      try {
+        const outcome = await this.deliver(rule, target, { event, body: this.bus.targetBody(rule, target, event) }, describe);
+        this.flow.emit('info', route, `${describe}: ${outcome}`);
+        delivered += 1;
+      } catch (error) {
+        failures.push(`${String((event.detail as { eventId?: unknown } | undefined)?.eventId ?? event.id)}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+    return { delivered, failures };
   }
 
   /** Resolves when no delivery, invocation or execution is in flight and no polled queue has visible messages. */

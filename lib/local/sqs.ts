@@ -175,6 +175,13 @@ export class LocalQueue {
     return true;
   }
 
+  /** PurgeQueue: deletes every message, visible or in flight; returns how many. */
+  purge(): number {
+    const count = this.#messages.length;
+    this.#messages.length = 0;
+    return count;
+  }
+
   visibleCount(): number {
     return this.#messages.filter((message) => this.isVisible(message)).length;
   }

@@ -3,7 +3,7 @@
  * to watch retries, dead-letter queues and redrive on this machine before an incident does it on AWS.
  * Only the pipeline `npm start` runs has stand-ins to break, so `--local` is required.
  */
-import { localAddFault, localClearFaults, localFaults, type ActiveFault, type FaultSpec } from '../local/control-client';
+import { localAddFault, localClearFaults, localFaults, localPurge, type ActiveFault, type FaultSpec } from '../local/control-client';
 import type { FaultService } from '../local/faults';
 import { UsageError, integerOption, requiredStringOption, stringListOption, stringOption, type CommandIo, type OpsCommand, type OptionValues } from './command';
 import { resolveRoutes } from './deployment';
@@ -109,4 +109,17 @@ const clearCommand: OpsCommand = {
   },
 };
 
-export const faultsCommands: readonly OpsCommand[] = [addCommand, listCommand, clearCommand];
+const purgeCommand: OpsCommand = {
+  path: ['faults', 'purge'],
+  summary: 'delete every message of a local dead-letter queue, as a purge by mistake would: its events are then missing (reconcile finds them)',
+  usage: '<queue> --local [--json]',
+  options: { local: { type: 'boolean' }, json: { type: 'boolean' } },
+  positionals: { min: 1, max: 1 },
+  async run({ positionals, options, io }) {
+    requireLocal(options);
+    const result = await localPurge(positionals[0] ?? '');
+    return print(io, options.json === true, result, () => [`${result.queue}: ${result.purged} message(s) deleted; \`reconcile --local\` lists their events as missing`]);
+  },
+};
+
+export const faultsCommands: readonly OpsCommand[] = [addCommand, listCommand, clearCommand, purgeCommand];

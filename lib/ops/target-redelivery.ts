@@ -9,7 +9,6 @@
  *   the target was given, input already applied: their redrive delivers it unchanged to that hop.
  * - A created topic's subscription DLQ is not redriven: see SUBSCRIPTION_DLQ_REFUSAL.
  */
-import { RECORDER_REDRIVE_UNSUPPORTED } from '../stack-outputs';
 import { DescribeApiDestinationCommand, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { InvokeCommand } from '@aws-sdk/client-lambda';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
@@ -18,7 +17,7 @@ import { PublishCommand } from '@aws-sdk/client-sns';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { applyTargetInput } from '../domain/input-transform';
 import type { HttpTarget } from '../route-table';
-import { targetOutputKey } from '../stack-outputs';
+import { RECORDER_REDRIVE_UNSUPPORTED, targetOutputKey } from '../stack-outputs';
 import type { AwsClients } from './aws-runtime';
 import { OperationFailed, UsageError } from './command';
 import type { DeadLetterQueueRef, StackOutputs } from './deployment';
@@ -239,7 +238,7 @@ export async function redeliveryFor(queue: DeadLetterQueueRef, outputs: StackOut
     case 'subscription-dlq':
       throw new UsageError(`${queue.name} cannot be redriven: ${SUBSCRIPTION_DLQ_REFUSAL}`);
     case 'recorder-dlq':
-      throw new UsageError(`${queue.name} cannot be redriven: ${RECORDER_REDRIVE_UNSUPPORTED}`);
+      throw new UsageError(`${queue.name}: ${RECORDER_REDRIVE_UNSUPPORTED}`);
     case 'buffer-dlq':
       return toQueue(clients, outputs.target(queue, 'BufferQueueUrl'), 'buffer queue', asIs);
     case 'on-failure':

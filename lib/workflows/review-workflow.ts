@@ -4,6 +4,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { IMAGE_EXTENSIONS, VIDEO_EXTENSIONS } from '../route-table';
 import { failurePath, type WorkflowDefinition, type WorkflowProps } from './workflow-support';
+import { reviewGuardId } from '../domain/completion-records';
 
 /** Errors worth retrying: throttling and service-side faults of the integrated services. */
 export const TRANSIENT_ERRORS = [
@@ -29,10 +30,8 @@ export const REVIEW_GUARD = {
   attributes: ['status', 'owner', 'route', 'eventId', 'workspaceId', 'fileId', 'detailType', 'claimedAt', 'notifiedAt', 'completedAt', 'classification'],
 } as const;
 
-/** The guard record's partition key for one event on one route. */
-export function reviewGuardId(routeName: string, eventId: string): string {
-  return `review#${routeName}#${eventId}`;
-}
+/** The guard record's partition key for one event on one route (shared with ops trace and reconcile). */
+export { reviewGuardId };
 
 /** The fields the workflow reads from the event; anything else is optional. */
 const REQUIRED_FIELDS = [

@@ -1,0 +1,31 @@
+/**
+ * Where a target of the project's own records that it completed an event, so a consumer writes and
+ * `ops trace` / `ops reconcile` read the same record. Pure (node:crypto only): used by the consumers
+ * (lambdas/shared/idempotency.ts), the operator CLI and the local pipeline.
+ *
+ * - Queue and function targets: Powertools Idempotency records in the idempotency table. Powertools
+ *   keys a record `<keyPrefix>#<base64 md5 of JSON.stringify(extracted key)>` (BasePersistenceLayer
+ *   getHashedIdempotencyKey, hashFunction md5, digest base64); the extracted key is `detail.eventId`
+ *   and the prefix is `<route>/<target>`, so a record names its Fast.io event and route target.
+ * - The review workflow: its guard record `review#<route>#<eventId>` (lib/workflows/review-workflow.ts).
+ */
+import { createHash } from 'node:crypto';
+
+/** How long a consumer's completion record lives (IDEMPOTENCY_EXPIRY_DAYS of lambdas/shared/idempotency.ts). */
+export const DEFAULT_IDEMPOTENCY_EXPIRY_DAYS = 7;
+
+/** The Powertools key prefix of a target's records: `<route>/<target>`, e.g. `documents/queue`. */
+export function idempotencyKeyPrefix(routeName: string, targetName: string): string {
+  return `${routeName}/${targetName}`;
+}
+
+/** The `id` of the Powertools Idempotency record a target writes once it completed a Fast.io event. */
+export function idempotencyRecordId(routeName: string, targetName: string, fastioEventId: string): string {
+  const hash = createHash('md5').update(JSON.stringify(fastioEventId)).digest('base64');
+  return `${idempotencyKeyPrefix(routeName, targetName)}#${hash}`;
+}
+
+/** The review workflow's guard record for one event on one route: its partition key `id`. */
+export function reviewGuardId(routeName: string, fastioEventId: string): string {
+  return `review#${routeName}#${fastioEventId}`;
+}

@@ -1,0 +1,136 @@
+/**
+ * `ops reconcile --from <t> --to <t>`: every recorded event of the window against every target of
+ * every route it matched (lib/recorder/reconcile.ts). Exit 0 when nothing is missing or
+ * dead-lettered, 1 otherwise (or when a source fails), 2 for bad input.
+ *
+ * `--recover` redrives the dead-lettered events and re-delivers the missing ones (their body read
+ * from the recorder) to their route's target alone, never back through the bus, so no other route
+ * sees them twice; then it reconciles again, waiting for the consumers to finish (asynchronous
+ * targets complete seconds later) for at most RECOVER_SETTLE_MS, and prints the final counts.
+ * It delivers each event once per run: a target that fails again is reported, not retried.
+ */
+import { routeTable } from '../route-table';
+import { reconcile, TARGET_STATUSES, type Reconciliation, type ReconcileReport } from '../recorder/reconcile';
+import { trackedTargets, type RecorderSources, type ScanProgress, type TrackedTarget } from '../recorder/sources';
+import type { BusEvent } from '../domain/route-samples';
+import { requiredStringOption, stringListOption, type CommandIo, type OpsCommand } from './command';
+import { defaultRuntime, deploymentOptions, withAwsErrors, type OpsRuntime } from './aws-runtime';
+import { resolveRoutes } from './deployment';
+import { Progress } from './progress';
+import { defaultSourceFactories, sourcesFor, type RecorderSourceFactories } from './recorder-sources';
+import { parseWindow, type TimeWindow } from './time-window';
+
+/** How long --recover waits for re-delivered events to complete before printing the final counts. */
+export const RECOVER_SETTLE_MS = 5 * 60_000;
+
+function progressReporter(io: CommandIo): ScanProgress {
+  const bar = new Progress(io, 'reconcile');
+  return (phase, done, total) => bar.update(total === undefined ? undefined : total === 0 ? 1 : done / total, `${phase} ${done}${total === undefined ? '' : `/${total}`}`);
+}
+
+const HEADINGS = ['EVENTS', 'COMPLETED', 'DELIVERED', 'DEAD-LETTERED', 'MISSING', 'UNVERIFIABLE'];
+
+export function printReport(report: ReconcileReport, io: CommandIo, title = 'reconcile'): void {
+  io.out(
+    `${title} ${report.from} .. ${report.to}: ${report.events} event${report.events === 1 ? '' : 's'} recorded (${report.recorded} copies: ${report.resends} Fast.io resend${report.resends === 1 ? '' : 's'}, ${report.replayCopies} replay cop${report.replayCopies === 1 ? 'y' : 'ies'})`,
+  );
+  const rows = report.routes.flatMap((route) =>
+    route.targets.map((target) => [`${route.route}/${target.target}`, String(route.events), ...TARGET_STATUSES.map((status) => String(target.counts[status]))]),
+  );
+  const width = Math.max('ROUTE/TARGET'.length, ...rows.map((row) => (row[0] as string).length));
+  io.out(['ROUTE/TARGET'.padEnd(width), ...HEADINGS].join('  '));
+  for (const row of rows) io.out([(row[0] as string).padEnd(width), ...row.slice(1).map((cell, index) => cell.padStart((HEADINGS[index] as string).length))].join('  '));
+  const targets = report.routes.flatMap((route) => route.targets);
+  const missing = targets.flatMap((target) => target.missing.map((id) => `  ${target.route}/${target.target}  ${id}`));
+  const dead = targets.flatMap((target) => target.deadLettered.map((letter) => `  ${target.route}/${target.target}  ${letter.fastioEventId}  in ${letter.queue}: ${letter.reason}`));
+  const unverifiable = targets.flatMap((target) => target.unverifiable.map((id) => `  ${target.route}/${target.target}  ${id}`));
+  const section = (heading: string, lines: readonly string[]) => {
+    if (lines.length === 0) return;
+    io.out(heading);
+    for (const line of lines) io.out(line);
+  };
+  section(`missing (${missing.length}):`, missing);
+  section(`dead-lettered (${dead.length}):`, dead);
+  section(`unverifiable (${unverifiable.length}): no completion record but older than such records live, and in no dead-letter queue; not counted as missing:`, unverifiable);
+}
+
+async function recover(reconciliation: Reconciliation, sources: RecorderSources, io: CommandIo): Promise<{ delivered: number; redriven: number; failures: string[] }> {
+  const recovery = sources.recovery;
+  if (recovery === undefined) return { delivered: 0, redriven: 0, failures: ['these sources cannot recover events'] };
+  const failures: string[] = [];
+  let redriven = 0;
+  if (reconciliation.work.deadLetters.length > 0) {
+    const outcome = await recovery.redrive(reconciliation.work.deadLetters);
+    redriven = outcome.delivered;
+    failures.push(...outcome.failures);
+  }
+  // One delivery per target, with the exact event the bus delivered (read back from the recorder).
+  const byTarget = new Map<TrackedTarget, BusEvent[]>();
+  let delivered = 0;
+  for (const { target, event } of reconciliation.work.missing) {
+    try {
+      const full = await sources.recorder.fullEvent(event);
+      byTarget.set(target, [...(byTarget.get(target) ?? []), full]);
+    } catch (error) {
+      failures.push(`${event.fastioEventId} to ${target.route.name}/${target.name}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  for (const [target, events] of byTarget) {
+    const outcome = await recovery.deliver(target, events);
+    delivered += outcome.delivered;
+    failures.push(...outcome.failures);
+  }
+  io.err(`recover: redrove ${redriven} dead letter${redriven === 1 ? '' : 's'}, re-delivered ${delivered} missing event${delivered === 1 ? '' : 's'}${failures.length === 0 ? '' : `, ${failures.length} failed`}`);
+  for (const failure of failures) io.err(`  failed: ${failure}`);
+  return { delivered, redriven, failures };
+}
+
+export function createReconcileCommand(runtime: OpsRuntime = defaultRuntime, factories: RecorderSourceFactories = defaultSourceFactories(runtime)): OpsCommand {
+  return {
+    path: ['reconcile'],
+    summary: 'check every recorded event of a window against every route it matched: completed, dead-lettered or missing (--recover re-delivers to the target alone)',
+    usage: '--from <time> --to <time> [--route <name>...] [--recover] [--stage <s>] [--region <r>] [--local] [--json]',
+    options: { ...deploymentOptions, from: { type: 'string' }, to: { type: 'string' }, route: { type: 'string', multiple: true }, recover: { type: 'boolean' }, local: { type: 'boolean' } },
+    async run({ options, io }) {
+      const fromRaw = requiredStringOption(options, 'from');
+      const toRaw = requiredStringOption(options, 'to');
+      const now = runtime.now();
+      const window: TimeWindow = parseWindow(fromRaw, toRaw, now);
+      const names = stringListOption(options, 'route');
+      const routes = names.length === 0 ? [...routeTable] : resolveRoutes(names);
+      const factory = sourcesFor(factories, options);
+      const json = options.json === true;
+      return withAwsErrors(async () => {
+        const sources = await factory({ targets: routes.flatMap(trackedTargets), options });
+        const first = await reconcile(window, routes, sources, { now, progress: progressReporter(io) });
+        if (options.recover !== true || first.report.clean) {
+          if (json) io.out(JSON.stringify(first.report, null, 2));
+          else printReport(first.report, io);
+          return exitCode(first.report, io, fromRaw, toRaw);
+        }
+        if (!json) printReport(first.report, io, 'before recovery:');
+        const recovery = await recover(first, sources, io);
+        // Re-delivered events complete asynchronously: reconcile again until clean or the deadline.
+        const deadline = runtime.now().getTime() + RECOVER_SETTLE_MS;
+        let last = await reconcile(window, routes, sources, { now: runtime.now() });
+        while (!last.report.clean && runtime.now().getTime() < deadline) {
+          await runtime.sleep(runtime.pollIntervalMs);
+          last = await reconcile(window, routes, sources, { now: runtime.now() });
+        }
+        if (json) io.out(JSON.stringify({ before: first.report, recovery, after: last.report }, null, 2));
+        else printReport(last.report, io, 'after recovery:');
+        return exitCode(last.report, io, fromRaw, toRaw);
+      });
+    },
+  };
+}
+
+function exitCode(report: ReconcileReport, io: CommandIo, from: string, to: string): number {
+  if (report.clean) return 0;
+  io.err(
+    `error: ${report.missing} missing and ${report.deadLettered} dead-lettered deliveries between ${report.from} and ${report.to}; recover them with: npm run ops -- reconcile --from ${from} --to ${to} --recover`,
+  );
+  return 1;
+}
+
+export const reconcileCommand = createReconcileCommand();

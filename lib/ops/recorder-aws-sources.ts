@@ -1,0 +1,598 @@
+/**
+ * The flight recorder's sources on AWS (lib/recorder/sources.ts), resolved from the stack outputs:
+ * - RecorderSource: Athena over the recorder's Glue table, in the recorder workgroup. Every query
+ *   restricts the dt/hour partitions to the window (partition projection prunes the rest) and
+ *   passes every value as an execution parameter, never concatenated into the SQL.
+ * - DeadLetterSource: SQS. Each target's dead-letter queues are received with a visibility timeout
+ *   (so paging returns new messages), read, and made visible again: nothing is deleted.
+ * - CompletionSource: DynamoDB BatchGetItem on the idempotency table.
+ * - RecoverySink: re-delivery to the one target of a route, never back through the bus.
+ */
+import { gunzipSync } from 'node:zlib';
+import {
+  AthenaClient,
+  GetQueryExecutionCommand,
+  GetQueryResultsCommand,
+  QueryExecutionState,
+  StartQueryExecutionCommand,
+  type GetQueryResultsCommandOutput,
+} from '@aws-sdk/client-athena';
+import { BatchGetItemCommand, DynamoDBClient, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  ChangeMessageVisibilityCommand,
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  type Message,
+} from '@aws-sdk/client-sqs';
+import { stackNames } from '../config';
+import { DEFAULT_IDEMPOTENCY_EXPIRY_DAYS, idempotencyRecordId, reviewGuardId } from '../domain/completion-records';
+import type { BusEvent } from '../domain/route-samples';
+import { StatefulOutput, targetDeadLetterQueueName } from '../stack-outputs';
+import { toRecordedEvent, type RecordedEvent } from '../recorder/recorded-event';
+import type {
+  Completion,
+  CompletionSource,
+  DeadLetter,
+  DeadLetterSource,
+  RecorderSource,
+  RecorderSources,
+  RecoveryOutcome,
+  RecoverySink,
+  ScanProgress,
+  TrackedTarget,
+} from '../recorder/sources';
+import { describeError } from './cli';
+import { OperationFailed } from './command';
+import type { AwsClients, OpsRuntime } from './aws-runtime';
+import { extractEvent, failureDetails } from './dlq-commands';
+import { configKeysOf, deadLetterOutputKeys, deadLetterQueues, loadStackOutputs, type DeadLetterQueueRef, type StackOutputs } from './deployment';
+import { redeliveryFor, type DeadLetterContent, type Redelivery } from './target-redelivery';
+import type { TimeWindow } from './time-window';
+
+/** Between two GetQueryExecution calls. */
+export const ATHENA_POLL_MS = 1_000;
+/** A query still running after this is given up (it fails the command with one line). */
+export const ATHENA_DEADLINE_MS = 5 * 60_000;
+/**
+ * An event lands in the partition of the hour Firehose received it, which can be later than its
+ * EventBridge `time` by the rule target's maximum event age (TARGET_RETRY_POLICY in
+ * lib/constructs/route-chain.ts: 2 hours) plus Firehose's buffering: queries scan that much further.
+ */
+export const RECORDER_ARRIVAL_LAG_MS = 2 * 3_600_000 + 15 * 60_000;
+/** Dead letters being read stay hidden this long, so further receives return the others. */
+export const READ_VISIBILITY_SECONDS = 120;
+/** A dead letter being redriven stays hidden this long: far longer than one re-delivery takes. */
+const REDRIVE_VISIBILITY_SECONDS = 300;
+const BATCH_GET_LIMIT = 100;
+
+/** A target's dead-letter queues as `ops dlq` names and resolves them (lib/ops/deployment.ts). */
+function queueRefs(target: TrackedTarget): DeadLetterQueueRef[] {
+  return deadLetterQueues([{ ...target.route, targets: [target.target] }]);
+}
+
+/** The ref `dlq redrive` would use for a delivery straight to the target (its target DLQ's hop). */
+function targetRef(target: TrackedTarget): DeadLetterQueueRef {
+  return { name: targetDeadLetterQueueName(target.route.name, target.name, 'target-dlq'), route: target.route, target: target.target, targetName: target.name, role: 'target-dlq' };
+}
+
+/** Whether the deployment has the target: one whose values come from config only when its target DLQ is in the outputs. */
+export function targetDeployed(routing: StackOutputs, target: TrackedTarget): boolean {
+  return configKeysOf(target.target).length === 0 || routing.has(deadLetterOutputKeys(targetRef(target)).url);
+}
+
+// ---- Athena ---------------------------------------------------------------------------------------
+
+/** A SQL string literal for an execution parameter (Athena takes each value as a literal). */
+export function sqlString(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
+const IDENTIFIER = /^[A-Za-z0-9_]+$/;
+
+function identifier(value: string, what: string): string {
+  if (!IDENTIFIER.test(value)) throw new OperationFailed(`the recorder's ${what} "${value}" from the stack outputs is not a plain Glue name`);
+  return `"${value.toLowerCase()}"`;
+}
+
+function day(date: Date): string {
+  return date.toISOString().slice(0, 10);
+}
+
+/**
+ * The partition predicate for the hours from `from` to `to`, with its parameters: dt between the
+ * two days, and the hour bounds on the first and last day.
+ */
+export function partitionFilter(from: Date, to: Date): { sql: string; parameters: string[] } {
+  return {
+    sql: 'dt BETWEEN ? AND ? AND (dt <> ? OR hour >= ?) AND (dt <> ? OR hour <= ?)',
+    parameters: [sqlString(day(from)), sqlString(day(to)), sqlString(day(from)), String(from.getUTCHours()), sqlString(day(to)), String(to.getUTCHours())],
+  };
+}
+
+/** The table's columns, as this source reads them back into an event. */
+const DETAIL_STRINGS = ['eventId', 'eventType', 'occurredAt', 'workspaceId', 'fileId', 'fileName', 'extension', 'agentId', 'reason', 'bodyEncoding'] as const;
+const DETAIL_NUMBERS = ['sizeBytes', 'sizeMiB'] as const;
+const BODY_REF_FIELDS = ['bucket', 'key', 'sizeBytes', 'sha256'] as const;
+
+const SELECT_COLUMNS = [
+  'id',
+  '"time"',
+  'detail_type',
+  'account',
+  'region',
+  'replay_name',
+  ...DETAIL_STRINGS.map((field) => `detail.${field} AS d_${field}`),
+  ...DETAIL_NUMBERS.map((field) => `detail.${field} AS d_${field}`),
+  'detail.fileNameTruncated AS d_fileNameTruncated',
+  ...BODY_REF_FIELDS.map((field) => `detail.bodyRef.${field} AS b_${field}`),
+  '"$path" AS record_object',
+].join(', ');
+
+type Row = Readonly<Record<string, string | undefined>>;
+
+/** An event rebuilt from the table's columns: the envelope and the normalized detail, no verbatim payload. */
+export function eventFromRow(row: Row): RecordedEvent | undefined {
+  const detail: Record<string, unknown> = {};
+  for (const field of DETAIL_STRINGS) {
+    const value = row[`d_${field.toLowerCase()}`];
+    if (value !== undefined) detail[field] = value;
+  }
+  for (const field of DETAIL_NUMBERS) {
+    const value = row[`d_${field.toLowerCase()}`];
+    if (value !== undefined && value !== '' && Number.isFinite(Number(value))) detail[field] = Number(value);
+  }
+  if (row.d_filenametruncated === 'true') detail.fileNameTruncated = true;
+  if (row.b_bucket !== undefined && row.b_key !== undefined) {
+    detail.bodyRef = { bucket: row.b_bucket, key: row.b_key, sizeBytes: Number(row.b_sizebytes ?? 0), sha256: row.b_sha256 ?? '' };
+  }
+  const event: Record<string, unknown> = {
+    version: '0',
+    id: row.id ?? '',
+    'detail-type': row.detail_type ?? '',
+    source: 'fastio',
+    account: row.account ?? '',
+    time: row.time ?? '',
+    region: row.region ?? '',
+    resources: [],
+    detail,
+  };
+  if (row.replay_name !== undefined && row.replay_name !== '') event['replay-name'] = row.replay_name;
+  return toRecordedEvent(event, row.record_object);
+}
+
+interface AthenaLocation {
+  readonly workGroup: string;
+  readonly database: string;
+  readonly table: string;
+}
+
+export class AthenaRecorderSource implements RecorderSource {
+  private readonly objects = new Map<string, BusEvent[]>();
+
+  constructor(
+    private readonly athena: AthenaClient,
+    private readonly s3: S3Client,
+    private readonly location: AthenaLocation,
+    private readonly runtime: Pick<OpsRuntime, 'now' | 'sleep'>,
+    private readonly deadlineMs: number = ATHENA_DEADLINE_MS,
+  ) {}
+
+  async events(window: TimeWindow, progress?: ScanProgress): Promise<RecordedEvent[]> {
+    const until = new Date(Math.min(this.runtime.now().getTime(), window.to.getTime() + RECORDER_ARRIVAL_LAG_MS));
+    return this.query(window, until, undefined, progress);
+  }
+
+  async eventsOf(fastioEventId: string, window: TimeWindow): Promise<RecordedEvent[]> {
+    // Up to now: a replay of the window after it ended lands in the partitions of the replay's hours.
+    return this.query(window, this.runtime.now(), fastioEventId);
+  }
+
+  async fullEvent(recorded: RecordedEvent): Promise<BusEvent> {
+    const path = recorded.location;
+    const match = path === undefined ? null : /^s3:\/\/([^/]+)\/(.+)$/.exec(path);
+    if (match === null) throw new OperationFailed(`event ${recorded.fastioEventId}: the recorder row names no S3 object to read it from`);
+    let events = this.objects.get(path as string);
+    if (events === undefined) {
+      const object = await this.s3.send(new GetObjectCommand({ Bucket: match[1], Key: match[2] }));
+      const bytes = Buffer.from((await object.Body?.transformToByteArray()) ?? []);
+      const text = (match[2] as string).endsWith('.gz') || (bytes[0] === 0x1f && bytes[1] === 0x8b) ? gunzipSync(bytes).toString('utf8') : bytes.toString('utf8');
+      events = text
+        .split('\n')
+        .filter((line) => line.trim() !== '')
+        .flatMap((line) => {
+          try {
+            return [JSON.parse(line) as BusEvent];
+          } catch {
+            return [];
+          }
+        });
+      this.objects.set(path as string, events);
+    }
+    const found = events.find((event) => event.id === recorded.id);
+    if (found === undefined) throw new OperationFailed(`event ${recorded.fastioEventId}: not in its record object ${path ?? ''}`);
+    return found;
+  }
+
+  private async query(window: TimeWindow, partitionsUntil: Date, fastioEventId: string | undefined, progress?: ScanProgress): Promise<RecordedEvent[]> {
+    const partitions = partitionFilter(window.from, partitionsUntil);
+    const table = `${identifier(this.location.database, 'database')}.${identifier(this.location.table, 'table')}`;
+    const sql = [
+      `SELECT ${SELECT_COLUMNS} FROM ${table}`,
+      `WHERE ${partitions.sql}`,
+      // ISO 8601 UTC strings of one form compare as times.
+      'AND "time" >= ? AND "time" <= ?',
+      ...(fastioEventId === undefined ? [] : ['AND detail.eventId = ?']),
+    ].join(' ');
+    const parameters = [
+      ...partitions.parameters,
+      sqlString(isoSeconds(window.from)),
+      sqlString(isoSeconds(window.to)),
+      ...(fastioEventId === undefined ? [] : [sqlString(fastioEventId)]),
+    ];
+    const { QueryExecutionId: id } = await this.athena.send(
+      new StartQueryExecutionCommand({
+        QueryString: sql,
+        WorkGroup: this.location.workGroup,
+        QueryExecutionContext: { Database: this.location.database },
+        ExecutionParameters: parameters,
+      }),
+    );
+    if (id === undefined) throw new OperationFailed('Athena started no query (no QueryExecutionId)');
+    await this.waitFor(id, progress);
+    const rows: RecordedEvent[] = [];
+    let nextToken: string | undefined;
+    let columns: string[] | undefined;
+    do {
+      const page: GetQueryResultsCommandOutput = await this.athena.send(new GetQueryResultsCommand({ QueryExecutionId: id, MaxResults: 1000, NextToken: nextToken }));
+      columns ??= (page.ResultSet?.ResultSetMetadata?.ColumnInfo ?? []).map((column) => (column.Name ?? '').toLowerCase());
+      const data = page.ResultSet?.Rows ?? [];
+      // The first row of the first page repeats the column names.
+      for (const [index, row] of data.entries()) {
+        if (nextToken === undefined && index === 0) continue;
+        const values: Record<string, string | undefined> = {};
+        (row.Data ?? []).forEach((datum, column) => {
+          values[columns?.[column] ?? String(column)] = datum.VarCharValue;
+        });
+        const recorded = eventFromRow(values);
+        if (recorded !== undefined) rows.push(recorded);
+      }
+      nextToken = page.NextToken;
+      progress?.('recorder', rows.length, undefined);
+    } while (nextToken !== undefined);
+    return rows;
+  }
+
+  private async waitFor(id: string, progress?: ScanProgress): Promise<void> {
+    const started = this.runtime.now().getTime();
+    for (;;) {
+      const { QueryExecution } = await this.athena.send(new GetQueryExecutionCommand({ QueryExecutionId: id }));
+      const state = QueryExecution?.Status?.State;
+      if (state === QueryExecutionState.SUCCEEDED) return;
+      if (state === QueryExecutionState.FAILED || state === QueryExecutionState.CANCELLED) {
+        throw new OperationFailed(`recorder query ${id} ${state}: ${QueryExecution?.Status?.StateChangeReason ?? QueryExecution?.Status?.AthenaError?.ErrorMessage ?? 'no reason given'}`);
+      }
+      const elapsed = this.runtime.now().getTime() - started;
+      if (elapsed >= this.deadlineMs) {
+        throw new OperationFailed(
+          `recorder query ${id} still ${state ?? 'QUEUED'} after ${Math.round(elapsed / 1000)} s: gave up (Athena may still finish it; narrow the window or try again)`,
+        );
+      }
+      progress?.('recorder query', 0, undefined);
+      await this.runtime.sleep(ATHENA_POLL_MS);
+    }
+  }
+}
+
+/** `2026-11-22T10:00:00Z`: EventBridge writes `time` to the second, so bounds must have that form to compare. */
+function isoSeconds(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+// ---- SQS ------------------------------------------------------------------------------------------
+
+interface TargetQueue {
+  readonly target: TrackedTarget;
+  readonly ref: DeadLetterQueueRef;
+  readonly url: string;
+}
+
+function reasonOf(details: Record<string, string | undefined>, role: DeadLetterQueueRef['role']): string {
+  const join = (...parts: (string | undefined)[]) => parts.filter((part) => part !== undefined && part !== '').join(': ');
+  switch (role) {
+    case 'target-dlq':
+    case 'recorder-dlq':
+      return join(details.errorCode, details.errorMessage) || 'EventBridge could not deliver it';
+    case 'buffer-dlq':
+      return details.reason ?? 'the consumer failed it';
+    case 'on-failure':
+      return join(details.errorType ?? details.condition, details.errorMessage) || 'the function failed it';
+    case 'workflow-failures':
+      return join(details.error, details.cause) || 'the workflow failed it';
+    case 'subscription-dlq':
+      return 'SNS could not deliver it to a subscription';
+  }
+}
+
+interface ReadLetter {
+  readonly letter: DeadLetter;
+  readonly content?: DeadLetterContent;
+}
+
+function readDeadLetter(queue: TargetQueue, message: Message): ReadLetter {
+  const extracted = extractEvent(queue.ref, message.Body);
+  const detail = extracted.ok ? (extracted.event?.detail as Record<string, unknown> | undefined) : undefined;
+  const sent = Number(message.Attributes?.SentTimestamp);
+  const receives = Number(message.Attributes?.ApproximateReceiveCount);
+  const letter: DeadLetter = {
+    queue: queue.ref.name,
+    route: queue.target.route.name,
+    target: queue.target.name,
+    role: queue.ref.role,
+    messageId: message.MessageId ?? '',
+    ...(typeof detail?.eventId === 'string' ? { fastioEventId: detail.eventId } : {}),
+    reason: extracted.ok ? reasonOf(failureDetails(queue.ref, message), queue.ref.role) : `unreadable: ${extracted.reason}`,
+    ...(Number.isFinite(sent) ? { sentAt: new Date(sent).toISOString() } : {}),
+    ...(Number.isFinite(receives) ? { receiveCount: receives } : {}),
+  };
+  return extracted.ok ? { letter, content: { event: extracted.event, payload: extracted.payload, original: extracted.original } } : { letter };
+}
+
+export class SqsDeadLetterSource implements DeadLetterSource {
+  constructor(
+    private readonly clients: Pick<AwsClients, 'sqs'>,
+    private readonly routing: StackOutputs,
+  ) {}
+
+  queues(targets: readonly TrackedTarget[]): TargetQueue[] {
+    return targets.flatMap((target) => queueRefs(target).map((ref) => ({ target, ref, url: this.routing.get(deadLetterOutputKeys(ref).url) })));
+  }
+
+  async deadLetters(targets: readonly TrackedTarget[], progress?: ScanProgress): Promise<DeadLetter[]> {
+    const queues = this.queues(targets);
+    const letters: DeadLetter[] = [];
+    for (const [index, queue] of queues.entries()) {
+      for (const message of await this.read(queue)) letters.push(readDeadLetter(queue, message).letter);
+      progress?.('dead letters', index + 1, queues.length);
+    }
+    return letters;
+  }
+
+  /** Every message of the queue (up to ApproximateNumberOfMessages), left in place. */
+  async read(queue: TargetQueue): Promise<Message[]> {
+    const { sqs } = this.clients;
+    const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queue.url, AttributeNames: ['ApproximateNumberOfMessages'] }));
+    const visible = Number(Attributes?.ApproximateNumberOfMessages ?? 0);
+    const seen = new Map<string, Message>();
+    const handles: string[] = [];
+    let releaseFailures = 0;
+    try {
+      while (seen.size < visible) {
+        const { Messages } = await sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: queue.url,
+            MaxNumberOfMessages: 10,
+            VisibilityTimeout: READ_VISIBILITY_SECONDS,
+            WaitTimeSeconds: 1,
+            MessageAttributeNames: ['All'],
+            MessageSystemAttributeNames: ['SentTimestamp', 'ApproximateReceiveCount'],
+          }),
+        );
+        const batch = Messages ?? [];
+        let fresh = 0;
+        for (const message of batch) {
+          if (message.ReceiptHandle !== undefined) handles.push(message.ReceiptHandle);
+          const id = message.MessageId ?? message.ReceiptHandle ?? '';
+          if (!seen.has(id)) {
+            seen.set(id, message);
+            fresh += 1;
+          }
+        }
+        if (fresh === 0) break;
+      }
+    } finally {
+      for (const handle of handles) {
+        try {
+          await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: queue.url, ReceiptHandle: handle, VisibilityTimeout: 0 }));
+        } catch {
+          releaseFailures += 1;
+        }
+      }
+    }
+    if (releaseFailures > 0) {
+      throw new OperationFailed(`${releaseFailures} message(s) of ${queue.ref.name} could not be made visible again: they reappear by themselves within ${READ_VISIBILITY_SECONDS} s`);
+    }
+    return [...seen.values()];
+  }
+}
+
+// ---- DynamoDB -------------------------------------------------------------------------------------
+
+function recordKey(target: TrackedTarget, fastioEventId: string): string {
+  return target.completion === 'review-guard' ? reviewGuardId(target.route.name, fastioEventId) : idempotencyRecordId(target.route.name, target.name, fastioEventId);
+}
+
+export class DynamoCompletionSource implements CompletionSource {
+  constructor(
+    private readonly dynamodb: DynamoDBClient,
+    private readonly tableName: string,
+    private readonly runtime: Pick<OpsRuntime, 'now' | 'sleep'>,
+    private readonly expiryDays: number,
+  ) {}
+
+  async completions(target: TrackedTarget, fastioEventIds: readonly string[]): Promise<ReadonlyMap<string, Completion>> {
+    const byKey = new Map(fastioEventIds.map((id) => [recordKey(target, id), id]));
+    const found = new Map<string, Completion>();
+    const keys = [...byKey.keys()];
+    for (let start = 0; start < keys.length; start += BATCH_GET_LIMIT) {
+      let pending: Record<string, AttributeValue>[] = keys.slice(start, start + BATCH_GET_LIMIT).map((id) => ({ id: { S: id } }));
+      for (let attempt = 0; pending.length > 0; attempt += 1) {
+        if (attempt > 8) throw new OperationFailed(`DynamoDB kept ${pending.length} completion lookups unprocessed on ${this.tableName}: try again`);
+        if (attempt > 0) await this.runtime.sleep(100 * 2 ** attempt);
+        const result = await this.dynamodb.send(new BatchGetItemCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } } }));
+        for (const item of result.Responses?.[this.tableName] ?? []) {
+          const key = item.id?.S;
+          const fastioEventId = key === undefined ? undefined : byKey.get(key);
+          const completion = key === undefined ? undefined : this.completion(target, key, item);
+          if (fastioEventId !== undefined && completion !== undefined) found.set(fastioEventId, completion);
+        }
+        pending = (result.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as Record<string, AttributeValue>[];
+      }
+    }
+    return found;
+  }
+
+  private completion(target: TrackedTarget, key: string, item: Record<string, AttributeValue>): Completion | undefined {
+    if (item.status?.S !== 'COMPLETED') return undefined;
+    if (target.completion === 'review-guard') {
+      return { record: key, ...(item.completedAt?.S === undefined ? {} : { at: item.completedAt.S }), ...(item.takenOverAt?.S === undefined ? { attempt: 1 } : {}) };
+    }
+    // Powertools treats an expired record as absent (DynamoDB's TTL deletes it some time later).
+    const expiration = Number(item.expiration?.N);
+    if (Number.isFinite(expiration) && expiration * 1000 <= this.runtime.now().getTime()) return undefined;
+    // The record expires a fixed time after it was saved COMPLETED, so its expiration dates the completion.
+    const at = Number.isFinite(expiration) ? new Date((expiration - this.expiryDays * 86_400) * 1000).toISOString() : undefined;
+    return { record: key, ...(at === undefined ? {} : { at }) };
+  }
+}
+
+// ---- recovery -------------------------------------------------------------------------------------
+
+/**
+ * Recovery through `dlq redrive`'s own redelivery (lib/ops/target-redelivery.ts): a missing event goes
+ * to its target as EventBridge would have delivered it (the target's input applied), a dead letter
+ * back to the hop it failed at; never back through the bus.
+ */
+export class AwsRecoverySink implements RecoverySink {
+  private readonly redeliveries = new Map<string, Promise<Redelivery>>();
+
+  constructor(
+    private readonly clients: AwsClients,
+    private readonly routing: StackOutputs,
+    private readonly deadLetterSource: SqsDeadLetterSource,
+    private readonly targets: readonly TrackedTarget[],
+  ) {}
+
+  private redelivery(ref: DeadLetterQueueRef): Promise<Redelivery> {
+    let redelivery = this.redeliveries.get(ref.name);
+    if (redelivery === undefined) {
+      redelivery = redeliveryFor(ref, this.routing, this.clients);
+      this.redeliveries.set(ref.name, redelivery);
+    }
+    return redelivery;
+  }
+
+  async deliver(target: TrackedTarget, events: readonly BusEvent[]): Promise<RecoveryOutcome> {
+    const redelivery = await this.redelivery(targetRef(target));
+    let delivered = 0;
+    const failures: string[] = [];
+    for (const event of events) {
+      try {
+        await redelivery.deliver({ event: event as Record<string, unknown>, payload: JSON.stringify(event), original: true });
+        delivered += 1;
+      } catch (error) {
+        failures.push(`${String(event.detail.eventId)} to ${redelivery.destination}: ${describeError(error)}`);
+      }
+    }
+    return { delivered, failures };
+  }
+
+  /** Per queue: receive, re-deliver each wanted message, then delete it; never the other way round. */
+  async redrive(deadLetters: readonly DeadLetter[]): Promise<RecoveryOutcome> {
+    const { sqs } = this.clients;
+    let delivered = 0;
+    const failures: string[] = [];
+    const byQueue = new Map<string, Set<string>>();
+    for (const letter of deadLetters) byQueue.set(letter.queue, (byQueue.get(letter.queue) ?? new Set()).add(letter.messageId));
+    const queues = this.deadLetterSource.queues(this.targets).filter((queue) => byQueue.has(queue.ref.name));
+    for (const queue of queues) {
+      const wanted = byQueue.get(queue.ref.name) as Set<string>;
+      const release: string[] = [];
+      try {
+        const redelivery = await this.redelivery(queue.ref);
+        while (wanted.size > 0) {
+          const { Messages } = await sqs.send(
+            new ReceiveMessageCommand({ QueueUrl: queue.url, MaxNumberOfMessages: 10, VisibilityTimeout: REDRIVE_VISIBILITY_SECONDS, WaitTimeSeconds: 1, MessageAttributeNames: ['All'] }),
+          );
+          let fresh = 0;
+          for (const message of Messages ?? []) {
+            const id = message.MessageId ?? '';
+            if (!wanted.has(id)) {
+              if (message.ReceiptHandle !== undefined) release.push(message.ReceiptHandle);
+              continue;
+            }
+            fresh += 1;
+            wanted.delete(id);
+            const { letter, content } = readDeadLetter(queue, message);
+            try {
+              if (content === undefined) throw new Error(letter.reason);
+              await redelivery.deliver(content);
+              await sqs.send(new DeleteMessageCommand({ QueueUrl: queue.url, ReceiptHandle: message.ReceiptHandle }));
+              delivered += 1;
+            } catch (error) {
+              if (message.ReceiptHandle !== undefined) release.push(message.ReceiptHandle);
+              failures.push(`${letter.fastioEventId ?? id} from ${queue.ref.name}: ${describeError(error)}`);
+            }
+          }
+          if (fresh === 0) break;
+        }
+      } catch (error) {
+        failures.push(`${queue.ref.name}: ${describeError(error)}`);
+      } finally {
+        for (const handle of release) {
+          await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: queue.url, ReceiptHandle: handle, VisibilityTimeout: 0 })).catch(() => undefined);
+        }
+      }
+      for (const id of wanted) failures.push(`message ${id} is no longer in ${queue.ref.name} (redriven or expired meanwhile)`);
+    }
+    return { delivered, failures };
+  }
+}
+
+// ---- the factory ----------------------------------------------------------------------------------
+
+/** Clients the recorder sources need beyond AwsClients; aws-sdk-client-mock intercepts them in tests. */
+export interface RecorderClients {
+  readonly athena: AthenaClient;
+  readonly dynamodb: DynamoDBClient;
+  readonly s3: S3Client;
+}
+
+export function defaultRecorderClients(region: string | undefined): RecorderClients {
+  const config = region === undefined ? {} : { region };
+  return { athena: new AthenaClient(config), dynamodb: new DynamoDBClient(config), s3: new S3Client(config) };
+}
+
+export interface AwsSourcesRequest {
+  readonly stage: string;
+  readonly region: string | undefined;
+  readonly targets: readonly TrackedTarget[];
+}
+
+/** Every source of a deployment, resolved from its stateful and routing stack outputs. */
+export async function awsRecorderSources(
+  runtime: OpsRuntime,
+  request: AwsSourcesRequest,
+  recorderClients: (region: string | undefined) => RecorderClients = defaultRecorderClients,
+): Promise<RecorderSources> {
+  const clients = runtime.clients(request.region);
+  const extra = recorderClients(request.region);
+  const names = stackNames(request.stage);
+  const stateful = await loadStackOutputs(clients.cloudFormation, names.stateful);
+  const routing = await loadStackOutputs(clients.cloudFormation, names.routing);
+  const location = {
+    workGroup: stateful.get(StatefulOutput.recorderWorkGroupName),
+    database: stateful.get(StatefulOutput.recorderDatabaseName),
+    table: stateful.get(StatefulOutput.recorderTableName),
+  };
+  const deadLetters = new SqsDeadLetterSource(clients, routing);
+  return {
+    recorder: new AthenaRecorderSource(extra.athena, extra.s3, location, runtime),
+    completions: new DynamoCompletionSource(extra.dynamodb, stateful.get(StatefulOutput.idempotencyTableName), runtime, DEFAULT_IDEMPOTENCY_EXPIRY_DAYS),
+    deadLetters,
+    recovery: new AwsRecoverySink(clients, routing, deadLetters, request.targets),
+    completionExpiryDays: DEFAULT_IDEMPOTENCY_EXPIRY_DAYS,
+    deployed: (target) => targetDeployed(routing, target),
+  };
+}

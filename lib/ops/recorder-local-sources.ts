@@ -1,0 +1,231 @@
+/**
+ * `ops trace --local` and `ops reconcile --local`: the recorder sources over the pipeline `npm start`
+ * runs, the local counterparts of lib/ops/recorder-aws-sources.ts.
+ * - RecorderSource: the recorder's JSON lines under <state dir>/recorder/ (lib/local/recorder.ts),
+ *   read from disk while the pipeline writes them.
+ * - CompletionSource: the idempotency table of the local DynamoDB stand-in (consumers' Powertools
+ *   records, the review workflow's guard records), through the control endpoint.
+ * - DeadLetterSource: every local DLQ through the control endpoint's peek, which leaves messages in place.
+ * - RecoverySink: redrive of chosen dead letters, and delivery to one route target alone, through
+ *   the control endpoint; neither goes through the bus.
+ *
+ * The local tables live in memory: completion records exist only since the running pipeline
+ * started, so an idempotency target's event recorded before that counts as unverifiable, not missing.
+ */
+import { DEFAULT_IDEMPOTENCY_EXPIRY_DAYS, idempotencyKeyPrefix, idempotencyRecordId, reviewGuardId } from '../domain/completion-records';
+import type { BusEvent } from '../domain/route-samples';
+import { targetName as defaultTargetName } from '../domain/route-types';
+import {
+  localDeadLetterQueues,
+  localDeliver,
+  localPeek,
+  localRedrive,
+  localStatus,
+  localTableItems,
+  localStateDir,
+  readPipelineFile,
+  type LocalOptions,
+  type PeekedMessage,
+} from '../local/control-client';
+import { LocalRecorder, recorderDir } from '../local/recorder';
+import { toRecordedEvent, type RecordedEvent } from '../recorder/recorded-event';
+import type {
+  Completion,
+  CompletionSource,
+  DeadLetter,
+  DeadLetterSource,
+  RecorderSource,
+  RecorderSources,
+  RecoveryOutcome,
+  RecoverySink,
+  ScanProgress,
+  TrackedTarget,
+} from '../recorder/sources';
+import type { TimeWindow } from './time-window';
+import type { DeadLetterRole } from '../constructs/secure-queue';
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Locally an event reaches the recorder as it reaches the bus, and a replay copy when the replay
+ * runs; replay copies keep their original `time`, so the partitions of up to the archive's
+ * retention after the window can hold copies of its events. A day covers every local drill.
+ */
+const LOCAL_ARRIVAL_LAG_MS = DAY_MS;
+
+export class LocalRecorderSource implements RecorderSource {
+  readonly #recorder: LocalRecorder;
+
+  constructor(stateDir: string) {
+    this.#recorder = new LocalRecorder(recorderDir(stateDir));
+  }
+
+  async events(window: TimeWindow, progress?: ScanProgress): Promise<RecordedEvent[]> {
+    const from = window.from.getTime();
+    const to = window.to.getTime();
+    const lines = this.#recorder.read({ from, to }, LOCAL_ARRIVAL_LAG_MS);
+    const recorded: RecordedEvent[] = [];
+    for (const line of lines) {
+      const event = toRecordedEvent(line.event, line.partition);
+      if (event === undefined) continue;
+      const time = Date.parse(event.time);
+      if (time >= from && time <= to) recorded.push(event);
+    }
+    progress?.('recorder', lines.length, lines.length);
+    return recorded;
+  }
+
+  async eventsOf(fastioEventId: string, window: TimeWindow): Promise<RecordedEvent[]> {
+    return (await this.events(window)).filter((event) => event.fastioEventId === fastioEventId);
+  }
+
+  /** Locally every line is the whole event as the bus delivered it. */
+  async fullEvent(recorded: RecordedEvent): Promise<BusEvent> {
+    return recorded.event;
+  }
+}
+
+const str = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
+
+/** Completion records of the local idempotency table, read afresh for each target (reconcile runs again after --recover). */
+export class LocalCompletionSource implements CompletionSource {
+  constructor(
+    private readonly local: LocalOptions,
+    /** Function names serving each route, for records a consumer keyed with Powertools' default prefix. */
+    private readonly functionsByRoute: ReadonlyMap<string, readonly string[]>,
+    private readonly expiryDays: number,
+  ) {}
+
+  async completions(target: TrackedTarget, fastioEventIds: readonly string[]): Promise<ReadonlyMap<string, Completion>> {
+    const items = new Map((await localTableItems('idempotency', this.local)).map((item) => [String(item.id), item]));
+    const found = new Map<string, Completion>();
+    for (const id of fastioEventIds) {
+      for (const key of this.keys(target, id)) {
+        const item = items.get(key);
+        const completion = item === undefined ? undefined : this.completion(target, key, item);
+        if (completion !== undefined) {
+          found.set(id, completion);
+          break;
+        }
+      }
+    }
+    return found;
+  }
+
+  private keys(target: TrackedTarget, fastioEventId: string): string[] {
+    if (target.completion === 'review-guard') return [reviewGuardId(target.route.name, fastioEventId)];
+    const key = idempotencyRecordId(target.route.name, target.name, fastioEventId);
+    const hash = key.slice(idempotencyKeyPrefix(target.route.name, target.name).length);
+    return [key, ...(this.functionsByRoute.get(target.route.name) ?? []).map((name) => `${name}${hash}`)];
+  }
+
+  private completion(target: TrackedTarget, key: string, item: Record<string, unknown>): Completion | undefined {
+    if (item.status !== 'COMPLETED') return undefined;
+    if (target.completion === 'review-guard') return { record: key, ...(str(item.completedAt) === undefined ? {} : { at: str(item.completedAt) as string }) };
+    // Saved COMPLETED with expiration = then + the expiry, so the expiration dates the completion.
+    const expiration = Number(item.expiration);
+    return { record: key, ...(Number.isFinite(expiration) ? { at: new Date((expiration - this.expiryDays * 86_400) * 1000).toISOString() } : {}) };
+  }
+}
+
+/** The queue handle's target: `<route>/<target>/<role>`, or `<route>/<role>` for a route's single target. */
+function targetOfQueue(name: string, route: string, targets: readonly TrackedTarget[]): TrackedTarget | undefined {
+  const parts = name.split('/');
+  const ofRoute = targets.filter((target) => target.route.name === route);
+  if (parts.length === 3) return ofRoute.find((target) => target.name === parts[1]);
+  return ofRoute.length === 1 ? ofRoute[0] : ofRoute.find((target) => target.name === defaultTargetName(target.target));
+}
+
+/** One line of why a dead letter failed, from what its queue records (lib/local/dead-letters.ts failureDetails). */
+export function localDeadLetterReason(role: DeadLetterRole, failure: PeekedMessage['failure']): string {
+  const join = (...parts: (string | undefined)[]) => parts.filter((part) => part !== undefined && part !== '').join(': ');
+  switch (role) {
+    case 'buffer-dlq':
+      return failure.reason ?? 'the consumer failed it';
+    case 'on-failure':
+      return join(failure.errorType ?? failure.condition, failure.errorMessage) || 'the function failed it';
+    case 'workflow-failures':
+      return join(failure.error, failure.cause) || 'the workflow failed it';
+    default:
+      return join(failure.errorCode, failure.errorMessage) || 'EventBridge could not deliver it';
+  }
+}
+
+export class LocalDeadLetterSource implements DeadLetterSource {
+  constructor(private readonly local: LocalOptions) {}
+
+  async deadLetters(targets: readonly TrackedTarget[], progress?: ScanProgress): Promise<DeadLetter[]> {
+    const queues = (await localDeadLetterQueues(this.local))
+      .map((queue) => ({ queue, target: targetOfQueue(queue.name, queue.route, targets) }))
+      .filter((entry): entry is typeof entry & { target: TrackedTarget } => entry.target !== undefined);
+    const letters: DeadLetter[] = [];
+    for (const [index, { queue, target }] of queues.entries()) {
+      const messages = queue.depth === 0 ? [] : await localPeek(queue.name, { max: queue.depth }, this.local);
+      for (const message of messages) {
+        const eventId = (message.event?.detail as { eventId?: unknown } | undefined)?.eventId;
+        letters.push({
+          queue: queue.name,
+          route: target.route.name,
+          target: target.name,
+          role: queue.role,
+          messageId: message.messageId,
+          ...(typeof eventId === 'string' ? { fastioEventId: eventId } : {}),
+          reason: message.problem === undefined ? localDeadLetterReason(queue.role, message.failure) : `unreadable: ${message.problem}`,
+          sentAt: message.sentAt,
+          receiveCount: message.receiveCount,
+        });
+      }
+      progress?.('dead letters', index + 1, queues.length);
+    }
+    return letters;
+  }
+}
+
+export class LocalRecoverySink implements RecoverySink {
+  constructor(private readonly local: LocalOptions) {}
+
+  async redrive(deadLetters: readonly DeadLetter[]): Promise<RecoveryOutcome> {
+    const byQueue = new Map<string, string[]>();
+    for (const letter of deadLetters) byQueue.set(letter.queue, [...(byQueue.get(letter.queue) ?? []), letter.messageId]);
+    let delivered = 0;
+    const failures: string[] = [];
+    for (const [queue, messageIds] of byQueue) {
+      const result = await localRedrive(queue, { messageIds: [...new Set(messageIds)] }, this.local);
+      delivered += result.moved;
+      failures.push(...result.failures.map((failure) => `${queue} message ${failure.messageId}: ${failure.reason}`));
+    }
+    return { delivered, failures };
+  }
+
+  async deliver(target: TrackedTarget, events: readonly BusEvent[]): Promise<RecoveryOutcome> {
+    const result = await localDeliver(target.route.name, target.name, events, this.local);
+    return { delivered: result.delivered, failures: result.failures.map((failure) => `${target.route.name}/${target.name} ${failure}`) };
+  }
+}
+
+/** Function names per route, from the running pipeline's status. */
+async function functionsByRoute(local: LocalOptions): Promise<Map<string, string[]>> {
+  const status = await localStatus(local);
+  const byRoute = new Map<string, string[]>();
+  const functions = Array.isArray(status.functions) ? (status.functions as { name?: unknown; route?: unknown }[]) : [];
+  for (const fn of functions) {
+    if (typeof fn.route !== 'string' || typeof fn.name !== 'string') continue;
+    byRoute.set(fn.route, [...(byRoute.get(fn.route) ?? []), fn.name]);
+  }
+  return byRoute;
+}
+
+/** The sources over the running local pipeline; fails (exit 1) when none is running. */
+export async function localRecorderSources(local: LocalOptions = {}, now: () => Date = () => new Date()): Promise<RecorderSources> {
+  const byRoute = await functionsByRoute(local);
+  const startedAt = Date.parse(readPipelineFile(local)?.startedAt ?? '');
+  // Completion records exist since the pipeline started (to the second, as event times are).
+  const sinceStart = Number.isFinite(startedAt) ? (now().getTime() - (Math.floor(startedAt / 1000) - 1) * 1000) / DAY_MS : DEFAULT_IDEMPOTENCY_EXPIRY_DAYS;
+  return {
+    recorder: new LocalRecorderSource(localStateDir(local)),
+    completions: new LocalCompletionSource(local, byRoute, DEFAULT_IDEMPOTENCY_EXPIRY_DAYS),
+    deadLetters: new LocalDeadLetterSource(local),
+    recovery: new LocalRecoverySink(local),
+    completionExpiryDays: Math.min(DEFAULT_IDEMPOTENCY_EXPIRY_DAYS, sinceStart),
+  };
+}

@@ -1,0 +1,193 @@
+import { GetQueryExecutionCommand, StartQueryExecutionCommand } from '@aws-sdk/client-athena';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runCli } from '../../lib/ops/cli';
+import { createReconcileCommand } from '../../lib/ops/reconcile-command';
+import { ATHENA_DEADLINE_MS } from '../../lib/ops/recorder-aws-sources';
+import { capture, fakeRuntime, functionArn, queueUrl, stateMachineArn, type FakeRuntime } from './support';
+import { busEvent, completeOnTarget, completeReview, deadLetterMessage, fakeDeployment, WORKGROUP, type FakeDeployment } from './recorder-support';
+
+let fake: FakeRuntime;
+let deployment: FakeDeployment;
+
+const run = async (...argv: string[]) => {
+  const captured = capture();
+  const code = await runCli([createReconcileCommand(fake.runtime)], argv, captured.io);
+  return { code, out: captured.out, err: captured.err, stdout: captured.stdout(), stderr: captured.stderr() };
+};
+
+const WINDOW = ['--from', '2026-11-22T10:00:00Z', '--to', '2026-11-22T11:00:00Z'];
+const pdf = (id: string, extra: Record<string, unknown> = {}) => busEvent(id, { extension: 'pdf', sizeBytes: 2048, ...extra });
+const media = (id: string) => busEvent(id, { extension: 'mp4', sizeBytes: 524_288_000, sizeMiB: 500 });
+
+/**
+ * Across the four routes: completed, missing and dead-lettered events, a Fast.io resend, a replay
+ * copy, an event on two routes, and one no route matches.
+ */
+function incident(): void {
+  deployment.recorded.push(
+    pdf('doc-1'),
+    pdf('doc-2'),
+    pdf('doc-3'),
+    { ...pdf('doc-3'), id: 'eb-doc-3-resent', time: '2026-11-22T10:30:04Z' },
+    pdf('doc-4'),
+    { ...pdf('doc-1'), id: 'eb-doc-1-replayed', 'replay-name': 'recovery-1' },
+    media('media-1'),
+    media('media-2'),
+    busEvent('agent-1', { extension: 'pdf', agentId: 'agent-7' }, { 'detail-type': 'file.created' }),
+    busEvent('del-1', { agentId: 'agent-7', eventType: 'file.deleted' }, { 'detail-type': 'file.deleted' }),
+    busEvent('png-1', { extension: 'png', sizeBytes: 10 }),
+    // Outside the window: not reconciled.
+    { ...pdf('doc-late'), time: '2026-11-22T11:30:00Z' },
+  );
+  const items = deployment.items;
+  for (const id of ['doc-1', 'doc-3', 'agent-1']) completeOnTarget(items, 'documents', 'queue', id);
+  completeOnTarget(items, 'agent-activity', 'function', 'del-1');
+  completeReview(items, 'large-media', 'media-1');
+  completeReview(items, 'untrusted-agent-deletions', 'del-1');
+  deployment.queues.set(queueUrl('documents', 'queue', 'buffer-dlq'), [deadLetterMessage('m-doc-4', pdf('doc-4'))]);
+  deployment.queues.set(queueUrl('agent-activity', 'function', 'on-failure'), [
+    deadLetterMessage('m-agent-1', {
+      requestContext: { condition: 'RetriesExhausted', approximateInvokeCount: 3 },
+      responsePayload: { errorType: 'ProvisionedThroughputExceededException', errorMessage: 'audit table throttled' },
+      requestPayload: busEvent('agent-1', { extension: 'pdf', agentId: 'agent-7' }, { 'detail-type': 'file.created' }),
+    }),
+  ]);
+}
+
+beforeEach(() => {
+  fake = fakeRuntime();
+  deployment = fakeDeployment();
+});
+afterEach(() => deployment.restore());
+
+describe('ops reconcile', () => {
+  it('counts each route and target exactly, a resend and a replay copy once, and exits 1', async () => {
+    incident();
+    const { code, stdout, stderr } = await run('reconcile', ...WINDOW, '--json');
+    const report = JSON.parse(stdout) as { events: number; recorded: number; resends: number; replayCopies: number; routes: { route: string; events: number; targets: { target: string; counts: Record<string, number>; missing: string[]; deadLettered: { fastioEventId: string; queue: string; reason: string }[] }[] }[] };
+    expect(code).toBe(1);
+    expect({ events: report.events, recorded: report.recorded, resends: report.resends, replayCopies: report.replayCopies }).toEqual({ events: 9, recorded: 11, resends: 1, replayCopies: 1 });
+    const counts = Object.fromEntries(report.routes.flatMap((route) => route.targets.map((target) => [`${route.route}/${target.target}`, { events: route.events, ...target.counts }])));
+    expect(counts).toEqual({
+      'documents/queue': { events: 5, completed: 3, delivered: 0, 'dead-lettered': 1, missing: 1, unverifiable: 0 },
+      'large-media/workflow': { events: 2, completed: 1, delivered: 0, 'dead-lettered': 0, missing: 1, unverifiable: 0 },
+      'agent-activity/function': { events: 2, completed: 1, delivered: 0, 'dead-lettered': 1, missing: 0, unverifiable: 0 },
+      'untrusted-agent-deletions/workflow': { events: 1, completed: 1, delivered: 0, 'dead-lettered': 0, missing: 0, unverifiable: 0 },
+    });
+    const targets = report.routes.flatMap((route) => route.targets.map((target) => ({ route: route.route, ...target })));
+    expect(targets.flatMap((target) => target.missing.map((id) => `${target.route}/${target.target} ${id}`))).toEqual(['documents/queue doc-2', 'large-media/workflow media-2']);
+    expect(targets.flatMap((target) => target.deadLettered)).toEqual([
+      { fastioEventId: 'doc-4', queue: 'documents/queue/buffer-dlq', reason: expect.stringContaining('the consumer failed it') },
+      { fastioEventId: 'agent-1', queue: 'agent-activity/function/on-failure', reason: 'ProvisionedThroughputExceededException: audit table throttled' },
+    ]);
+    expect(stderr).toContain('error: 2 missing and 2 dead-lettered deliveries');
+  });
+
+  it('prints a summary per route and target, lists what is missing and dead-lettered, and leaves every dead letter in place', async () => {
+    incident();
+    const { code, out, err } = await run('reconcile', ...WINDOW);
+    expect(code).toBe(1);
+    expect(out[1]).toMatch(/^ROUTE\/TARGET +EVENTS +COMPLETED +DELIVERED +DEAD-LETTERED +MISSING +UNVERIFIABLE$/);
+    expect(out[2]).toMatch(/^documents\/queue +5 +3 +0 +1 +1 +0$/);
+    expect(err.some((line) => line.startsWith('reconcile [') && line.includes('completions 4/4'))).toBe(true);
+    expect(out).toContain('  documents/queue  doc-2');
+    expect(out).toContain('  documents/queue  doc-4  in documents/queue/buffer-dlq: the consumer failed it 5 times (see the consumer\'s logs for the error)');
+    expect(deployment.queues.get(queueUrl('documents', 'queue', 'buffer-dlq'))).toHaveLength(1);
+    expect(deployment.queues.get(queueUrl('agent-activity', 'function', 'on-failure'))).toHaveLength(1);
+    expect(deployment.deliveries).toEqual([]);
+  });
+
+  it('exits 0 when every event completed', async () => {
+    deployment.recorded.push(pdf('doc-1'), media('media-1'));
+    completeOnTarget(deployment.items, 'documents', 'queue', 'doc-1');
+    completeReview(deployment.items, 'large-media', 'media-1');
+    const { code, stderr } = await run('reconcile', ...WINDOW);
+    expect({ code, stderr }).toEqual({ code: 0, stderr: expect.not.stringContaining('error') });
+  });
+
+  it('checks only the routes named with --route', async () => {
+    incident();
+    const { code, stdout } = await run('reconcile', ...WINDOW, '--route', 'untrusted-agent-deletions', '--json');
+    expect(code).toBe(0);
+    expect((JSON.parse(stdout) as { routes: { route: string }[] }).routes.map((route) => route.route)).toEqual(['untrusted-agent-deletions']);
+  });
+
+  it('queries the recorder workgroup with the window partitions and times as parameters, never in the SQL', async () => {
+    await run('reconcile', ...WINDOW);
+    const start = deployment.mocks.athena.commandCalls(StartQueryExecutionCommand)[0]?.args[0].input;
+    expect(start?.WorkGroup).toBe(WORKGROUP);
+    // Partitions from the window's first hour to its end plus the arrival lag (2h15m), but not past now (12:00).
+    expect(start?.ExecutionParameters).toEqual(["'2026-11-22'", "'2026-11-22'", "'2026-11-22'", '10', "'2026-11-22'", '12', "'2026-11-22T10:00:00Z'", "'2026-11-22T11:00:00Z'"]);
+    expect(start?.QueryString).not.toContain('2026');
+  });
+
+  it('--recover redrives the dead letters and re-delivers the missing events to their target alone, then is clean', async () => {
+    incident();
+    const { code, stdout, stderr } = await run('reconcile', ...WINDOW, '--recover', '--json');
+    expect(stderr).toContain('recover: redrove 2 dead letters, re-delivered 2 missing events');
+    expect(code).toBe(0);
+    expect(deployment.deliveries.sort()).toEqual(
+      [`${queueUrl('documents', 'queue', 'buffer')} doc-4`, `${functionArn('agent-activity', 'function')} agent-1`, `${queueUrl('documents', 'queue', 'buffer')} doc-2`, `${stateMachineArn('large-media', 'workflow')} media-2`].sort(),
+    );
+    expect(deployment.queues.get(queueUrl('documents', 'queue', 'buffer-dlq'))).toEqual([]);
+    expect(deployment.queues.get(queueUrl('agent-activity', 'function', 'on-failure'))).toEqual([]);
+    const result = JSON.parse(stdout) as { after: { clean: boolean; missing: number; deadLettered: number } };
+    expect(result.after).toMatchObject({ clean: true, missing: 0, deadLettered: 0 });
+  });
+
+  it('--recover re-delivers the event exactly as recorded, verbatim payload included', async () => {
+    deployment.recorded.push(pdf('doc-2', { payload: { event_id: 'doc-2', note: 'verbatim' } }));
+    const sent: string[] = [];
+    deployment.mocks.sqs.on((await import('@aws-sdk/client-sqs')).SendMessageCommand).callsFake((input: { MessageBody: string }) => {
+      sent.push(input.MessageBody);
+      completeOnTarget(deployment.items, 'documents', 'queue', 'doc-2');
+      return {};
+    });
+    const { code } = await run('reconcile', ...WINDOW, '--recover');
+    expect(code).toBe(0);
+    expect(sent.map((body) => JSON.parse(body) as unknown)).toEqual([pdf('doc-2', { payload: { event_id: 'doc-2', note: 'verbatim' } })]);
+  });
+
+  it('--recover exits 1 with the final counts when a target still fails', async () => {
+    incident();
+    deployment.stillFailing.add(stateMachineArn('large-media', 'workflow'));
+    const { code, stdout, stderr } = await run('reconcile', ...WINDOW, '--recover');
+    expect(code).toBe(1);
+    expect(stdout).toContain('after recovery:');
+    expect(stderr).toContain('error: 1 missing and 0 dead-lettered deliveries');
+    // Delivered once, not again on every later pass.
+    expect(deployment.deliveries.filter((delivery) => delivery.endsWith('media-2'))).toHaveLength(1);
+  });
+
+  it('a query that FAILS is one line and exit 1', async () => {
+    deployment.queryState = { state: 'FAILED', reason: 'HIVE_BAD_DATA: Error parsing field value' };
+    const { code, err } = await run('reconcile', ...WINDOW);
+    expect(code).toBe(1);
+    expect(err.filter((line) => line.startsWith('error'))).toEqual(['error: recorder query q-1 FAILED: HIVE_BAD_DATA: Error parsing field value']);
+  });
+
+  it('a query that does not finish in time is one line and exit 1', async () => {
+    deployment.queryState = { state: 'RUNNING' };
+    const { code, err } = await run('reconcile', ...WINDOW);
+    expect(code).toBe(1);
+    expect(err.filter((line) => line.startsWith('error'))).toEqual([`error: recorder query q-1 still RUNNING after ${ATHENA_DEADLINE_MS / 1000} s: gave up (Athena may still finish it; narrow the window or try again)`]);
+    expect(deployment.mocks.athena.commandCalls(GetQueryExecutionCommand).length).toBeGreaterThan(100);
+  });
+
+  it.each([
+    [['reconcile', '--to', 'now'], '--from is required'],
+    [['reconcile', '--from', '-2h'], '--to is required'],
+    [['reconcile', '--from', 'yesterday', '--to', 'now'], '--from "yesterday" is not a time'],
+    [['reconcile', '--from', 'now', '--to', '-1h'], 'must be before --to'],
+    [['reconcile', ...WINDOW, '--route', 'nope'], 'unknown route "nope"'],
+    [['reconcile', ...WINDOW, '--stage', 'Bad!'], '--stage "Bad!" is invalid'],
+    [['reconcile', ...WINDOW, '--local', '--stage', 'dev'], '--stage does not apply with --local'],
+    [['reconcile', ...WINDOW, '--bogus'], "Unknown option '--bogus'"],
+  ])('bad input %j is one line and exit 2, with no AWS call', async (argv, message) => {
+    const { code, err } = await run(...argv);
+    expect(code).toBe(2);
+    expect(err).toHaveLength(1);
+    expect(err[0]).toContain(message);
+    expect(deployment.mocks.athena.calls()).toHaveLength(0);
+  });
+});

@@ -1,0 +1,106 @@
+import { StartQueryExecutionCommand } from '@aws-sdk/client-athena';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runCli } from '../../lib/ops/cli';
+import { createTraceCommand } from '../../lib/ops/trace-command';
+import { ATHENA_DEADLINE_MS } from '../../lib/ops/recorder-aws-sources';
+import { capture, fakeRuntime, queueUrl, type FakeRuntime } from './support';
+import { busEvent, completeOnTarget, deadLetterMessage, fakeDeployment, type FakeDeployment } from './recorder-support';
+
+let fake: FakeRuntime;
+let deployment: FakeDeployment;
+
+const run = async (...argv: string[]) => {
+  const captured = capture();
+  const code = await runCli([createTraceCommand(fake.runtime)], argv, captured.io);
+  return { code, out: captured.out, err: captured.err, stdout: captured.stdout(), stderr: captured.stderr() };
+};
+
+const agentPdf = (extra: Record<string, unknown> = {}) =>
+  busEvent('evt-7', { extension: 'pdf', sizeBytes: 2048, agentId: 'agent-7', ...extra }, { 'detail-type': 'file.created' });
+
+beforeEach(() => {
+  fake = fakeRuntime();
+  deployment = fakeDeployment();
+});
+afterEach(() => deployment.restore());
+
+describe('ops trace', () => {
+  it("shows where one event went: received, its copies, every matched route's targets completed or dead-lettered and why, and the replays", async () => {
+    const bodyRef = { bucket: 'dev-fastio-bodies', key: 'bodies/ab12', sizeBytes: 400_000, sha256: 'ab12' };
+    deployment.recorded.push(
+      agentPdf({ bodyRef, payload: undefined }),
+      { ...agentPdf({ bodyRef }), id: 'eb-evt-7-resent', time: '2026-11-22T10:30:02Z' },
+      { ...agentPdf({ bodyRef }), id: 'eb-evt-7-replayed', 'replay-name': 'recovery-1' },
+      busEvent('evt-8', { extension: 'pdf' }),
+    );
+    completeOnTarget(deployment.items, 'documents', 'queue', 'evt-7', new Date('2026-11-22T10:30:05Z'));
+    deployment.queues.set(queueUrl('agent-activity', 'function', 'target-dlq'), [
+      deadLetterMessage('m-1', agentPdf(), { ERROR_CODE: 'SDK_CLIENT_ERROR', ERROR_MESSAGE: 'Unable to invoke Lambda function: Rate Exceeded' }),
+    ]);
+    const { code, out } = await run('trace', 'evt-7');
+    expect(code).toBe(0);
+    expect(out).toEqual([
+      'event evt-7 (searched 2026-11-21T12:00:00.000Z .. 2026-11-22T12:00:00.000Z)',
+      'received  2026-11-22T10:30:00Z  file.created  2.0 KiB  not quarantined  body in the claim-check store (s3://dev-fastio-bodies/bodies/ab12)  (EventBridge id eb-evt-7)',
+      'copies    3: 1 Fast.io resend, replayed by recovery-1',
+      'route documents (covered by replays: recovery-1)',
+      `  queue (queue catalog-consumer): completed 2026-11-22T10:30:05.000Z, attempt not recorded [${[...deployment.items.keys()][0] ?? ''}]`,
+      'route agent-activity (covered by replays: recovery-1)',
+      '  function (function agent-audit): dead-lettered',
+      '    in agent-activity/function/target-dlq since 2026-11-22T10:45:00.000Z (received 1×): SDK_CLIENT_ERROR: Unable to invoke Lambda function: Rate Exceeded',
+    ]);
+    // Read, never removed.
+    expect(deployment.queues.get(queueUrl('agent-activity', 'function', 'target-dlq'))).toHaveLength(1);
+  });
+
+  it('passes the event id as an execution parameter and scans the partitions from --from up to now', async () => {
+    deployment.recorded.push(agentPdf());
+    await run('trace', "evt-7'OR'1'='1", '--from', '2026-11-22T08:00:00Z');
+    const start = deployment.mocks.athena.commandCalls(StartQueryExecutionCommand)[0]?.args[0].input;
+    expect(start?.ExecutionParameters).toEqual(["'2026-11-22'", "'2026-11-22'", "'2026-11-22'", '8', "'2026-11-22'", '12', "'2026-11-22T08:00:00Z'", "'2026-11-22T12:00:00Z'", "'evt-7''OR''1''=''1'"]);
+    expect(start?.QueryString).not.toContain('evt-7');
+  });
+
+  it('--json gives the whole journey', async () => {
+    deployment.recorded.push(busEvent('evt-9', { extension: 'pdf' }));
+    const { code, stdout } = await run('trace', 'evt-9', '--json');
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({ fastioEventId: 'evt-9', routes: [{ route: 'documents', targets: [{ target: 'queue', status: 'missing', deadLetters: [] }] }] });
+  });
+
+  it('an event the recorder does not hold in the window is one line and exit 1', async () => {
+    const { code, err } = await run('trace', 'evt-unknown');
+    expect(code).toBe(1);
+    expect(err).toEqual(['error: event evt-unknown is not in the flight recorder between 2026-11-21T12:00:00.000Z and 2026-11-22T12:00:00.000Z (widen --from/--to?)']);
+  });
+
+  it('a query that FAILS is one line and exit 1', async () => {
+    deployment.queryState = { state: 'FAILED', reason: 'Access denied when writing output to url: s3://x' };
+    const { code, err } = await run('trace', 'evt-7');
+    expect({ code, err }).toEqual({ code: 1, err: ['error: recorder query q-1 FAILED: Access denied when writing output to url: s3://x'] });
+  });
+
+  it('a query that times out is one line and exit 1', async () => {
+    deployment.queryState = { state: 'RUNNING' };
+    const started = fake.now();
+    const { code, err } = await run('trace', 'evt-7');
+    expect(code).toBe(1);
+    expect(err).toHaveLength(1);
+    expect(err[0]).toMatch(/^error: recorder query q-1 still RUNNING after 300 s: gave up/);
+    expect(fake.now() - started).toBe(ATHENA_DEADLINE_MS);
+  });
+
+  it.each([
+    [['trace'], 'usage: npm run ops -- trace <fastio-event-id>'],
+    [['trace', 'evt 7'], '"evt 7" is not a Fast.io event id'],
+    [['trace', 'evt-7', '--from', 'soon'], '--from "soon" is not a time'],
+    [['trace', 'evt-7', '--to', '2030-01-01T00:00:00Z'], 'is in the future'],
+    [['trace', 'evt-7', '--local', '--region', 'eu-west-1'], '--region does not apply with --local'],
+  ])('bad input %j is one line and exit 2', async (argv, message) => {
+    const { code, err } = await run(...argv);
+    expect(code).toBe(2);
+    expect(err).toHaveLength(1);
+    expect(err[0]).toContain(message);
+    expect(deployment.mocks.athena.calls()).toHaveLength(0);
+  });
+});
