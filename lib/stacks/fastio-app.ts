@@ -60,6 +60,7 @@ export function buildApp(props: AppProps = {}): FastioApp {
     archive: stateful.archive,
     signingSecret: stateful.signingSecret,
     recorder: stateful.recorder,
+    idempotencyTable: stateful.idempotencyTable,
   });
 
   Tags.of(app).add('project', 'fastio-eventbridge');
