@@ -54,6 +54,7 @@ export const DEAD_LETTER_KEYS: Record<DeadLetterRole, DeadLetterQueueKey> = {
   'on-failure': 'OnFailureQueue',
   'workflow-failures': 'FailureQueue',
   'recorder-dlq': 'RecorderDlq',
+  'subscription-dlq': 'SubscriptionDlq',
 };
 
 function pascalCase(kebab: string): string {
@@ -76,12 +77,17 @@ export function deadLetterQueueName(routeName: string, role: DeadLetterRole): st
   return `${routeName}/${role}`;
 }
 
-/**
- * Per-target resources of a route in the routing stack. `SecretArn` is the Secrets Manager secret an
- * http target's authorization names (resolved from config where the table says `fromConfig`): `ops dlq
- * redrive` authenticates with it.
- */
-export type TargetResource = RouteResource | 'TopicArn' | 'ApiDestinationArn' | 'ConnectionArn' | 'DestinationArn' | 'SecretArn';
+/** Per-target resources of a route in the routing stack. */
+export type TargetResource =
+  | Exclude<RouteResource, 'RuleArn'>
+  | 'TopicArn'
+  | 'ApiDestinationArn'
+  | 'ConnectionArn'
+  | 'DestinationArn'
+  /** The statement a queue target's customer-managed key policy must hold (the stack cannot write it). */
+  | 'KeyPolicyStatement'
+  /** The Secrets Manager secret an http target's authorization names, as deployed (`ops dlq redrive` authenticates with it). */
+  | 'SecretArn';
 
 /**
  * e.g. targetOutputKey('video-uploads', 'slack', 'TargetDlqUrl') === 'RouteVideoUploadsTargetSlackTargetDlqUrl'.

@@ -5,6 +5,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { RECORD_PREFIX, queryResultsBucketName, recorderBucketName, type FlightRecorder } from './flight-recorder';
+import { httpSecretArn } from '../targets/http-target';
+import { TopicTarget } from '../targets/topic-target';
 import type { RouteChain } from './route-chain';
 
 /** Where the recorder workgroup writes query results (its resultConfiguration). */
@@ -35,12 +37,13 @@ export class OperatorPolicy extends Construct {
   constructor(scope: Construct, id: string, props: OperatorPolicyProps) {
     super(scope, id);
     const stack = Stack.of(this);
-    const deadLetterQueues = props.chains.flatMap((chain) => Object.values(chain.deadLetterQueues));
-    const bufferDeadLetterQueues = props.chains.flatMap((chain) => (chain.deadLetterQueues['buffer-dlq'] ? [chain.deadLetterQueues['buffer-dlq']] : []));
-    const bufferQueues = props.chains.flatMap((chain) => (chain.bufferQueue ? [chain.bufferQueue] : []));
-    // Dead letters of function routes are re-sent by async invoke; queue routes' go to their buffer.
-    const functions = props.chains.flatMap((chain) => (chain.route.targets[0]?.kind === 'function' && chain.consumerFunction ? [chain.consumerFunction] : []));
-    const stateMachines = props.chains.flatMap((chain) => (chain.stateMachine ? [chain.stateMachine] : []));
+    const deployed = props.chains.flatMap((chain) => chain.targets);
+    const deadLetterQueues = deployed.flatMap((target) => Object.values(target.deadLetterQueues));
+    const bufferDeadLetterQueues = deployed.flatMap((target) => (target.deadLetterQueues['buffer-dlq'] ? [target.deadLetterQueues['buffer-dlq']] : []));
+    const bufferQueues = deployed.flatMap((target) => (target.bufferQueue ? [target.bufferQueue] : []));
+    // Dead letters of function targets are re-sent by async invoke; queue targets' go to their buffer.
+    const functions = deployed.flatMap((target) => (target.kind === 'function' && target.consumerFunction ? [target.consumerFunction] : []));
+    const stateMachines = deployed.flatMap((target) => (target.stateMachine ? [target.stateMachine] : []));
 
     const statements = [
       new iam.PolicyStatement({
@@ -90,12 +93,38 @@ export class OperatorPolicy extends Construct {
     });
     listAndTest.addAllResources();
     statements.push(listAndTest);
-    if (functions.length > 0) {
-      statements.push(new iam.PolicyStatement({ sid: 'RedeliverToFunctions', actions: ['lambda:InvokeFunction'], resources: functions.map((fn) => fn.functionArn) }));
-    }
-    if (stateMachines.length > 0) {
-      statements.push(new iam.PolicyStatement({ sid: 'RedeliverToWorkflows', actions: ['states:StartExecution'], resources: stateMachines.map((machine) => machine.stateMachineArn) }));
-    }
+    // `dlq redrive` of a target DLQ delivers to that target itself, never back through the bus.
+    const specs = deployed.map((target) => target.target);
+    const queueArns = specs.flatMap((spec) => (spec.kind === 'queue' && 'queueArn' in spec ? [spec] : []));
+    const functionArns = [...functions.map((fn) => fn.functionArn), ...specs.flatMap((spec) => (spec.kind === 'function' && 'functionArn' in spec ? [spec.functionArn] : []))];
+    const stateMachineArns = [
+      ...stateMachines.map((machine) => machine.stateMachineArn),
+      ...specs.flatMap((spec) => (spec.kind === 'workflow' && 'stateMachineArn' in spec ? [spec.stateMachineArn] : [])),
+    ];
+    const topics = deployed.flatMap((target) => (target.kind === 'topic' && target.topic ? [target.topic] : []));
+    const apiDestinations = deployed.flatMap((target) => (target.apiDestination ? [target.apiDestination] : []));
+    const httpSecretArns = specs.flatMap((spec) => (spec.kind === 'http' ? [httpSecretArn(spec)] : []));
+    const busArns = specs.flatMap((spec) => (spec.kind === 'bus' ? [spec.eventBusArn] : []));
+    // A customer-managed key's queue or topic takes a message only from a sender that may use the key,
+    // through that service.
+    const queueKeys = queueArns.flatMap((spec) => (typeof spec.encryption === 'object' ? [spec.encryption.kmsKeyArn] : []));
+    const topicKeys = deployed.flatMap((target) => (target instanceof TopicTarget && target.topicKey ? [target.topicKey.keyArn] : []));
+    const optional = (sid: string, actions: string[], resources: string[], conditions?: Record<string, unknown>) => {
+      const unique = [...new Set(resources)];
+      if (unique.length > 0) statements.push(new iam.PolicyStatement({ sid, actions, resources: unique, ...(conditions ? { conditions } : {}) }));
+    };
+    optional('RedeliverToQueues', ['sqs:SendMessage'], queueArns.map((spec) => spec.queueArn));
+    optional('UseQueueKeys', ['kms:GenerateDataKey', 'kms:Decrypt'], queueKeys, { StringLike: { 'kms:ViaService': `sqs.${stack.region}.amazonaws.com` } });
+    optional('RedeliverToFunctions', ['lambda:InvokeFunction'], functionArns);
+    optional('RedeliverToWorkflows', ['states:StartExecution'], stateMachineArns);
+    optional('RedeliverToTopics', ['sns:Publish'], topics.map((topic) => topic.topicArn));
+    optional('UseTopicKeys', ['kms:GenerateDataKey', 'kms:Decrypt'], topicKeys, { StringLike: { 'kms:ViaService': `sns.${stack.region}.amazonaws.com` } });
+    optional('RedeliverToOtherBuses', ['events:PutEvents'], busArns);
+    optional('FindApiDestinationEndpoints', ['events:DescribeApiDestination'], apiDestinations.map((destination) =>
+        // IAM names an API destination without the id its ARN attribute ends in (what ArnForPolicy gives).
+        Arn.format({ service: 'events', resource: 'api-destination', resourceName: destination.apiDestinationName }, stack),
+      ));
+    optional('AuthenticateToHttpTargets', ['secretsmanager:GetSecretValue'], httpSecretArns);
 
     this.policy = new iam.ManagedPolicy(this, 'Policy', {
       managedPolicyName: `${props.stage}-fastio-operator`,

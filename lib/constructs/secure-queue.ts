@@ -10,7 +10,7 @@ export { MAX_RECEIVE_COUNT };
 export const QUEUE_RETENTION = Duration.days(DEAD_LETTER_RETENTION_DAYS);
 
 /** What a dead-letter queue collects; shown by `ops dlq list` and decides how `dlq redrive` re-delivers. */
-export type DeadLetterRole = 'buffer-dlq' | 'target-dlq' | 'on-failure' | 'workflow-failures' | 'recorder-dlq';
+export type DeadLetterRole = 'buffer-dlq' | 'target-dlq' | 'on-failure' | 'workflow-failures' | 'subscription-dlq' | 'recorder-dlq';
 
 export interface SecureQueueProps {
   /**

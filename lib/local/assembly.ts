@@ -245,6 +245,11 @@ export function physicalResource(stack: StackArtifact, logicalId: string): Physi
       const arn = `arn:aws:sns:${r}:${name}`;
       return { ...base, ref: arn, name, arn };
     }
+    case 'AWS::Events::ApiDestination': {
+      // Ref is the name; the Arn attribute ends in an id EventBridge assigns (ArnForPolicy drops it).
+      const name = prop(resource, 'Name') ?? generated(64);
+      return { ...base, ref: name, name, arn: `arn:aws:events:${r}:api-destination/${name}/00000000-0000-4000-8000-000000000000` };
+    }
     case 'AWS::IAM::Role': {
       const name = prop(resource, 'RoleName') ?? generated(64);
       return { ...base, ref: name, name, arn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/${name}` };

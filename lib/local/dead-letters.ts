@@ -72,5 +72,7 @@ export function failureDetails(role: DeadLetterRole, message: QueueMessage): Rec
     }
     case 'workflow-failures':
       return { executionArn: str(parsed.executionArn), error: str(parsed.error), cause: str(parsed.cause) };
+    case 'subscription-dlq':
+      return { reason: 'SNS could not deliver it to a subscription of the topic' };
   }
 }

@@ -386,6 +386,8 @@ export class LocalPipeline implements ControlledPipeline {
         if (!machine) throw new Error(`route ${ref.route} has no workflow target`);
         return { destination: `${ref.route} review workflow`, deliver: (event) => void machine.startExecution(JSON.stringify(event), { describe: describe(event) }) };
       }
+      case 'subscription-dlq':
+        throw new Error(`${ref.name}: redriving SNS subscription dead letters is not supported locally`);
     }
   }
 

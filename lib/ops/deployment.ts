@@ -26,7 +26,8 @@ export function deadLetterRoles(target: RouteTarget): readonly TargetDeadLetterR
     case 'workflow':
       return 'workflow' in target ? ['target-dlq', 'workflow-failures'] : ['target-dlq'];
     case 'topic':
-      return target.topicArn === undefined ? ['target-dlq', 'subscription-dlq'] : ['target-dlq'];
+      // A created topic's subscriptions share one DLQ, which exists only when it has subscriptions.
+      return target.topicArn === undefined && (target.subscriptions?.length ?? 0) > 0 ? ['target-dlq', 'subscription-dlq'] : ['target-dlq'];
     case 'http':
     case 'bus':
       return ['target-dlq'];

@@ -9,7 +9,7 @@
  * targets complete seconds later) for at most RECOVER_SETTLE_MS, and prints the final counts.
  * It delivers each event once per run: a target that fails again is reported, not retried.
  */
-import { routeTable } from '../route-table';
+import { routeTable, type Route } from '../route-table';
 import { reconcile, TARGET_STATUSES, type Reconciliation, type ReconcileReport } from '../recorder/reconcile';
 import { trackedTargets, type RecorderSources, type ScanProgress, type TrackedTarget } from '../recorder/sources';
 import type { BusEvent } from '../domain/route-samples';
@@ -85,7 +85,11 @@ async function recover(reconciliation: Reconciliation, sources: RecorderSources,
   return { delivered, redriven, failures };
 }
 
-export function createReconcileCommand(runtime: OpsRuntime = defaultRuntime, factories: RecorderSourceFactories = { aws: awsSourcesFactory(runtime) }): OpsCommand {
+export function createReconcileCommand(
+  runtime: OpsRuntime = defaultRuntime,
+  table: readonly Route[] = routeTable,
+  factories: RecorderSourceFactories = { aws: awsSourcesFactory(runtime) },
+): OpsCommand {
   return {
     path: ['reconcile'],
     summary: 'check every recorded event of a window against every route it matched: completed, dead-lettered or missing (--recover re-delivers to the target alone)',
@@ -97,7 +101,7 @@ export function createReconcileCommand(runtime: OpsRuntime = defaultRuntime, fac
       const now = runtime.now();
       const window: TimeWindow = parseWindow(fromRaw, toRaw, now);
       const names = stringListOption(options, 'route');
-      const routes = names.length === 0 ? [...routeTable] : resolveRoutes(names);
+      const routes = names.length === 0 ? [...table] : resolveRoutes(names, table);
       const factory = sourcesFor(factories, options);
       const json = options.json === true;
       return withAwsErrors(async () => {

@@ -19,7 +19,7 @@ import {
 } from '@aws-sdk/client-eventbridge';
 import { replayListLocally, replayLocally, replayStatusLocally } from './local-recovery';
 import { stackNames } from '../config';
-import { acceptsReplays, routeTable, type Route } from '../route-table';
+import { acceptsReplays, describeTarget, routeTable, type Route } from '../route-table';
 import { StatefulOutput } from '../stack-outputs';
 import {
   OperationFailed,
@@ -136,7 +136,7 @@ interface ReplayTargets {
   readonly describe: string[];
 }
 
-function startReplayCommand(runtime: OpsRuntime): OpsCommand {
+function startReplayCommand(runtime: OpsRuntime, table: readonly Route[]): OpsCommand {
   return {
     path: ['replay', 'start'],
     summary: 'replay archived events of a time window to the rules of chosen routes (--wait to watch it finish)',
@@ -176,9 +176,9 @@ function startReplayCommand(runtime: OpsRuntime): OpsCommand {
         throw new UsageError('--all-routes replays to every rule: give it alone, or name routes with --route (and --rule-arn), not both');
       }
       if (!allRoutes && routeNames.length === 0 && ruleArnOverrides.length === 0) {
-        throw new UsageError(`choose where replayed events go: --route <name> (repeatable; one of ${routeTable.map((r) => r.name).join(', ')}) or --all-routes for every rule`);
+        throw new UsageError(`choose where replayed events go: --route <name> (repeatable; one of ${table.map((r) => r.name).join(', ')}) or --all-routes for every rule`);
       }
-      const routes = resolveRoutes(routeNames);
+      const routes = resolveRoutes(routeNames, table);
       const busOverride = arnOption(options, 'bus', BUS_ARN, 'arn:aws:events:eu-west-1:123456789012:event-bus/<name>');
       const archiveOverride = arnOption(options, 'archive', ARCHIVE_ARN, 'arn:aws:events:eu-west-1:123456789012:archive/<name>');
       const explicitName = stringOption(options, 'name');
@@ -192,7 +192,7 @@ function startReplayCommand(runtime: OpsRuntime): OpsCommand {
         );
       }
 
-      const warnings = replayWarnings(routes, allRoutes);
+      const warnings = replayWarnings(routes, allRoutes, table);
       for (const warning of warnings) io.err(`warning: ${warning}`);
 
       if (options.local === true) {
@@ -280,9 +280,9 @@ function startReplayCommand(runtime: OpsRuntime): OpsCommand {
   };
 }
 
-function replayWarnings(routes: readonly Route[], allRoutes: boolean): string[] {
+function replayWarnings(routes: readonly Route[], allRoutes: boolean, table: readonly Route[]): string[] {
   if (allRoutes) {
-    return routeTable
+    return table
       .filter((route) => !acceptsReplays(route))
       .map((route) => `route ${route.name} refuses replayed events (its pattern requires replay-name to be absent): it will receive none of them`);
   }
@@ -304,7 +304,8 @@ async function replayTargets(
   }
   const outputs = await routingOutputs();
   const arns = routes.map((route) => outputs.route(route.name, 'RuleArn'));
-  return { filterArns: arns, describe: routes.map((route, index) => `${route.name}: ${arns[index] ?? ''}`) };
+  // A replay is per rule: each rule delivers to all of its route's targets.
+  return { filterArns: arns, describe: routes.map((route, index) => `${route.name}: ${arns[index] ?? ''} → ${route.targets.map(describeTarget).join(' + ')}`) };
 }
 
 function statusReplayCommand(runtime: OpsRuntime): OpsCommand {
@@ -470,8 +471,9 @@ function cancelReplayCommand(runtime: OpsRuntime): OpsCommand {
   };
 }
 
-export function createReplayCommands(runtime: OpsRuntime = defaultRuntime): OpsCommand[] {
-  return [startReplayCommand(runtime), statusReplayCommand(runtime), listReplayCommand(runtime), cancelReplayCommand(runtime)];
+/** `table` is the route table the deployment was built from (tests pass others). */
+export function createReplayCommands(runtime: OpsRuntime = defaultRuntime, table: readonly Route[] = routeTable): OpsCommand[] {
+  return [startReplayCommand(runtime, table), statusReplayCommand(runtime), listReplayCommand(runtime), cancelReplayCommand(runtime)];
 }
 
 export const replayCommands: readonly OpsCommand[] = createReplayCommands();

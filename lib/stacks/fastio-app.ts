@@ -1,6 +1,7 @@
 import { App, Tags, Validations, type AppProps } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { loadConfig, stackNames, type AppConfig } from '../config';
+import type { Route } from '../route-table';
 import { IngestStack } from './ingest-stack';
 import { MonitoringStack } from './monitoring-stack';
 import { RoutingStack } from './routing-stack';
@@ -20,8 +21,9 @@ export interface FastioApp {
  * construct ids equal to the stack names so that `npx cdk deploy <stage>-fastio-routing` names a stack, and with
  * cdk-nag's AwsSolutions and Serverless packs validating every construct at synth.
  * Shared by bin/app.ts and the tests, so both synthesize exactly the same thing.
+ * @param routes the route table to deploy; default lib/route-table.ts (tests pass others)
  */
-export function buildApp(props: AppProps = {}): FastioApp {
+export function buildApp(props: AppProps = {}, routes?: readonly Route[]): FastioApp {
   const app = new App(props);
   const config = loadConfig(app.node);
   const names = stackNames(config.stage);
@@ -47,6 +49,7 @@ export function buildApp(props: AppProps = {}): FastioApp {
     catalogTable: stateful.catalogTable,
     auditTable: stateful.auditTable,
     idempotencyTable: stateful.idempotencyTable,
+    routes,
   });
 
   const monitoring = new MonitoringStack(app, names.monitoring, {

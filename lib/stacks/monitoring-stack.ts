@@ -33,9 +33,10 @@ import {
   webhookRejectedMetric,
   webhookRejectionsTotal,
 } from '../constructs/monitoring-metrics';
-import { BUFFER_VISIBILITY_TIMEOUT, TARGET_RETRY_POLICY, type RouteChain } from '../constructs/route-chain';
+import { BUFFER_VISIBILITY_TIMEOUT, TARGET_RETRY_POLICY, type DeployedTarget, type RouteChain } from '../constructs/route-chain';
 import { MAX_RECEIVE_COUNT, type DeadLetterRole } from '../constructs/secure-queue';
-import { MonitoringOutput, deadLetterQueueName } from '../stack-outputs';
+import { describeTarget } from '../domain/route-types';
+import { MonitoringOutput, targetDeadLetterQueueName } from '../stack-outputs';
 
 export interface MonitoringStackProps extends StackProps {
   readonly config: AppConfig;
@@ -275,7 +276,7 @@ export class MonitoringStack extends Stack {
           metrics: chains.map((chain) =>
             withAlarm(ruleMetric('FailedInvocations', eventBus, chain.rule, chain.route.name), `${chain.route.name}-Failed-Invocations`, {
               ...pageOnRareFailure(
-                `EventBridge gave up delivering events of route ${chain.route.name} to its target (${TARGET_RETRY_POLICY.retryAttempts} retries over up to ${TARGET_RETRY_POLICY.maxEventAge.toHumanString()}); they went to the route's target DLQ. First: npm run ops -- dlq peek ${deadLetterQueueName(chain.route.name, 'target-dlq')} to read the error (permissions, deleted target, throttling), fix it, then npm run ops -- dlq redrive ${deadLetterQueueName(chain.route.name, 'target-dlq')}.`,
+                `EventBridge gave up delivering events of route ${chain.route.name} to a target (${TARGET_RETRY_POLICY.retryAttempts} retries over up to ${TARGET_RETRY_POLICY.maxEventAge.toHumanString()}); they went to that target's DLQ (${targetDlqNames(chain)}). EventBridge counts this per rule, not per target. First: npm run ops -- dlq peek <route>/<target>/target-dlq to read the error (permissions, deleted target, throttling, an HTTP endpoint answering 4xx/5xx), fix it, then npm run ops -- dlq redrive the same queue: it re-delivers to that target alone.`,
               ),
               threshold: 1,
               comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -288,7 +289,7 @@ export class MonitoringStack extends Stack {
           metrics: chains.map((chain) =>
             withAlarm(ruleMetric('InvocationsFailedToBeSentToDlq', eventBus, chain.rule, chain.route.name), `${chain.route.name}-Dlq-Delivery-Failed`, {
               ...pageOnRareFailure(
-                `EventBridge could neither deliver events of route ${chain.route.name} nor put them in its target DLQ: they now exist only in the archive. First: fix the target DLQ (queue policy, queue deleted), then npm run ops -- replay start --from <alarm start> --to <now> --route ${chain.route.name}.`,
+                `EventBridge could neither deliver events of route ${chain.route.name} nor put them in a target DLQ (${targetDlqNames(chain)}): they now exist only in the archive. First: fix the target DLQ (queue policy, queue deleted), then npm run ops -- replay start --from <alarm start> --to <now> --route ${chain.route.name}.`,
               ),
               threshold: 1,
               comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -298,7 +299,9 @@ export class MonitoringStack extends Stack {
       ],
     });
 
-    for (const chain of chains) this.monitorChain(chain);
+    for (const chain of chains) {
+      for (const target of chain.targets) this.monitorTarget(target);
+    }
 
     facade.addLargeHeader('Dead letters');
     facade.monitorCustom({
@@ -308,8 +311,10 @@ export class MonitoringStack extends Stack {
         {
           title: 'Visible messages',
           metrics: chains.flatMap((chain) =>
-            deadLetterEntries(chain).map(([role, queue]) =>
-              queue.metricApproximateNumberOfMessagesVisible({ period: METRIC_PERIOD, label: deadLetterQueueName(chain.route.name, role) }),
+            chain.targets.flatMap((target) =>
+              deadLetterEntries(target).map(([role, queue]) =>
+                queue.metricApproximateNumberOfMessagesVisible({ period: METRIC_PERIOD, label: targetDeadLetterQueueName(target.route.name, target.name, role) }),
+              ),
             ),
           ),
         },
@@ -385,49 +390,57 @@ export class MonitoringStack extends Stack {
     });
   }
 
-  private monitorChain(chain: RouteChain): void {
+  /**
+   * One target's queues, consumer and workflow. Targets delivered by EventBridge alone (queue,
+   * function or state machine by ARN, topic, API destination, bus) have their target DLQ here;
+   * their delivery failures are the rule's FailedInvocations above, which EventBridge publishes per rule.
+   */
+  private monitorTarget(target: DeployedTarget): void {
     const facade = this.facade;
-    const name = chain.route.name;
-    facade.addMediumHeader(`Route ${name} (${chain.route.targets.map((target) => target.kind).join(', ')})`);
+    const routeName = target.route.name;
+    // Alarm names and handles: <route>-<target>-…, <route>/<target>/<role>.
+    const name = `${routeName}-${target.name}`;
+    const handle = (role: DeadLetterRole) => targetDeadLetterQueueName(routeName, target.name, role);
+    facade.addMediumHeader(`Route ${routeName}, target ${target.name}: ${describeTarget(target.target)}`);
 
-    const bufferDlq = chain.deadLetterQueues['buffer-dlq'];
-    if (chain.bufferQueue && bufferDlq) {
+    const bufferDlq = target.deadLetterQueues['buffer-dlq'];
+    if (target.bufferQueue && bufferDlq) {
       facade.monitorSqsQueueWithDlq({
-        queue: chain.bufferQueue,
+        queue: target.bufferQueue,
         deadLetterQueue: bufferDlq,
         alarmFriendlyName: `${name}-buffer`,
-        humanReadableName: `${name}: buffer queue`,
+        humanReadableName: `${routeName}/${target.name}: buffer queue`,
         addQueueMaxMessageAgeAlarm: {
           [SEVERITY]: {
             ...pageOnRareFailure(
-              `The oldest message in the buffer queue of route ${name} is ${BUFFER_MAX_AGE_SECONDS / 60} minutes old or more: the consumer is not draining it (event source mapping disabled, consumer throttled or failing, concurrency too low). Messages are kept 14 days. First: check the consumer's errors and throttles and the state of its SQS event source mapping.`,
+              `The oldest message in the buffer queue of route ${routeName} target ${target.name} is ${BUFFER_MAX_AGE_SECONDS / 60} minutes old or more: the consumer is not draining it (event source mapping disabled, consumer throttled or failing, concurrency too low). Messages are kept 14 days. First: check the consumer's errors and throttles and the state of its SQS event source mapping.`,
             ),
             maxAgeInSeconds: BUFFER_MAX_AGE_SECONDS,
           },
         },
-        addDeadLetterQueueMaxSizeAlarm: { [SEVERITY]: deadLetterAlarm(name, 'buffer-dlq') },
+        addDeadLetterQueueMaxSizeAlarm: { [SEVERITY]: deadLetterAlarm(handle('buffer-dlq'), 'buffer-dlq') },
       });
     }
-    for (const [role, queue] of deadLetterEntries(chain)) {
+    for (const [role, queue] of deadLetterEntries(target)) {
       if (role === 'buffer-dlq') continue;
       facade.monitorSqsQueue({
         queue,
         alarmFriendlyName: `${name}-${role}`,
-        humanReadableName: `${name}: ${role}`,
-        addQueueMaxSizeAlarm: { [SEVERITY]: deadLetterAlarm(name, role) },
+        humanReadableName: handle(role),
+        addQueueMaxSizeAlarm: { [SEVERITY]: deadLetterAlarm(handle(role), role) },
       });
     }
 
-    if (chain.consumerFunction) {
+    if (target.consumerFunction) {
       facade.monitorLambdaFunction({
-        lambdaFunction: chain.consumerFunction,
+        lambdaFunction: target.consumerFunction,
         alarmFriendlyName: `${name}-consumer`,
-        humanReadableName: `${name}: consumer function`,
+        humanReadableName: `${routeName}/${target.name}: consumer function`,
         isIterator: false,
         addFaultCountAlarm: {
           [SEVERITY]: {
             ...pageOnRareFailure(
-              `The consumer of route ${name} failed ${CONSUMER_ERRORS_THRESHOLD} or more invocations in 5 minutes. Retries absorb single failures and what finally fails lands in the route's DLQ, so this is a consumer that keeps failing. First: read the consumer's logs.`,
+              `The consumer of route ${routeName} target ${target.name} failed ${CONSUMER_ERRORS_THRESHOLD} or more invocations in 5 minutes. Retries absorb single failures and what finally fails lands in the target's DLQ, so this is a consumer that keeps failing. First: read the consumer's logs.`,
             ),
             maxErrorCount: CONSUMER_ERRORS_THRESHOLD,
           },
@@ -435,16 +448,16 @@ export class MonitoringStack extends Stack {
       });
     }
 
-    if (chain.stateMachine) {
-      const failures = deadLetterQueueName(name, 'workflow-failures');
+    if (target.stateMachine) {
+      const failures = handle('workflow-failures');
       facade.monitorStepFunction({
-        stateMachine: chain.stateMachine,
+        stateMachine: target.stateMachine,
         alarmFriendlyName: `${name}-workflow`,
-        humanReadableName: `${name}: review workflow`,
+        humanReadableName: `${routeName}/${target.name}: workflow`,
         addFailedExecutionCountAlarm: {
           [SEVERITY]: {
             ...pageOnRareFailure(
-              `Executions of route ${name}'s review workflow failed; each failure was caught into ${failures} with its error and original event. First: npm run ops -- dlq peek ${failures}, fix the cause, then npm run ops -- dlq redrive ${failures}.`,
+              `Executions of route ${routeName}'s workflow ${target.name} failed; each failure was caught into ${failures} with its error and original event. First: npm run ops -- dlq peek ${failures}, fix the cause, then npm run ops -- dlq redrive ${failures}.`,
             ),
             maxErrorCount: 1,
           },
@@ -452,7 +465,7 @@ export class MonitoringStack extends Stack {
         addTimedOutExecutionCountAlarm: {
           [SEVERITY]: {
             ...pageOnRareFailure(
-              `An execution of route ${name}'s review workflow ran past its timeout. A timed-out execution is not caught into ${failures}. First: find it in the Step Functions console and start it again with the same input (or npm run ops -- replay start … --route ${name}, if the route accepts replays).`,
+              `An execution of route ${routeName}'s workflow ${target.name} ran past its timeout. A timed-out execution is not caught into ${failures}. First: find it in the Step Functions console and start it again with the same input (or npm run ops -- replay start … --route ${routeName}, if the route accepts replays; a replay reaches every target of the route).`,
             ),
             maxErrorCount: 1,
           },
@@ -481,7 +494,8 @@ const DEAD_LETTER_MEANING: Record<DeadLetterRole, string> = {
   'target-dlq': 'events EventBridge could not deliver to the target after its retries',
   'buffer-dlq': `messages the consumer failed ${MAX_RECEIVE_COUNT} times`,
   'on-failure': "events the function failed after Lambda's asynchronous retries",
-  'workflow-failures': 'review workflow executions that failed, with their error and original event',
+  'workflow-failures': 'workflow executions that failed, with their error and original event',
+  'subscription-dlq': 'messages SNS could not deliver to a subscription of the topic after its delivery retries',
   'recorder-dlq': 'events EventBridge could not put on the flight recorder stream after its retries',
 };
 
@@ -489,8 +503,7 @@ const DEAD_LETTER_MEANING: Record<DeadLetterRole, string> = {
  * Any message in a dead-letter or failure queue (ApproximateNumberOfMessagesVisible, Maximum, ≥ 1).
  * SQS publishes no datapoints for an idle, empty queue, hence missing data is not breaching.
  */
-function deadLetterAlarm(routeName: string, role: DeadLetterRole): CustomAlarmThreshold & { maxMessageCount: number } {
-  const queueName = deadLetterQueueName(routeName, role);
+function deadLetterAlarm(queueName: string, role: DeadLetterRole): CustomAlarmThreshold & { maxMessageCount: number } {
   return {
     ...pageOnRareFailure(
       `${queueName} holds ${DEAD_LETTER_MEANING[role]}. Nothing is lost yet (14-day retention). First: npm run ops -- dlq peek ${queueName} to read the error, fix the cause, then npm run ops -- dlq redrive ${queueName}.`,
@@ -499,8 +512,13 @@ function deadLetterAlarm(routeName: string, role: DeadLetterRole): CustomAlarmTh
   };
 }
 
-function deadLetterEntries(chain: RouteChain): [DeadLetterRole, sqs.Queue][] {
-  return Object.entries(chain.deadLetterQueues) as [DeadLetterRole, sqs.Queue][];
+function deadLetterEntries(target: DeployedTarget): [DeadLetterRole, sqs.Queue][] {
+  return Object.entries(target.deadLetterQueues) as [DeadLetterRole, sqs.Queue][];
+}
+
+/** The target DLQ handles of a route, for the rule alarms' descriptions. */
+function targetDlqNames(chain: RouteChain): string {
+  return chain.targets.map((target) => targetDeadLetterQueueName(target.route.name, target.name, 'target-dlq')).join(', ');
 }
 
 /** HTTP API metrics are per stage; the webhook API has exactly one ($default, auto-deployed). */

@@ -13,8 +13,12 @@ import { RouteChain } from '../constructs/route-chain';
 import { resolveRouteTable, validateRouteTable } from '../domain/route-validation';
 import type { DeadLetterRole } from '../constructs/secure-queue';
 import { routeTable, type Route } from '../route-table';
-import { DEAD_LETTER_KEYS, routeOutputKey } from '../stack-outputs';
+import { DEAD_LETTER_KEYS, routeOutputKey, targetOutputKey, type TargetResource } from '../stack-outputs';
 import { routeConstructId } from '../synthesized-template';
+import { httpSecretArn } from '../targets/http-target';
+import { QueueArnTarget } from '../targets/queue-arn-target';
+import type { DeployedTarget } from '../targets/target-support';
+import { WORKFLOW_NAMES } from '../workflows';
 
 export interface RoutingStackProps extends StackProps {
   readonly config: AppConfig;
@@ -43,7 +47,7 @@ export class RoutingStack extends Stack {
     const routes = resolveRouteTable(props.routes ?? routeTable, this.node);
     validateRouteTable(routes, {
       consumerExists: (folder) => existsSync(join(PROJECT_ROOT, 'lambdas', folder, 'handler.ts')),
-      workflows: ['review'],
+      workflows: WORKFLOW_NAMES,
     });
 
     const topicKey = new kms.Key(this, 'ReviewTopicKey', {
@@ -82,20 +86,37 @@ export class RoutingStack extends Stack {
   }
 
   private outputChain(chain: RouteChain): void {
-    const name = chain.route.name;
-    const output = (key: Parameters<typeof routeOutputKey>[1], value: string) =>
-      new CfnOutput(this, routeOutputKey(name, key), { value });
-    output('RuleArn', chain.rule.ruleArn);
-    if (chain.bufferQueue) {
-      output('BufferQueueUrl', chain.bufferQueue.queueUrl);
-      output('BufferQueueArn', chain.bufferQueue.queueArn);
-    }
-    if (chain.consumerFunction) output('FunctionArn', chain.consumerFunction.functionArn);
-    if (chain.stateMachine) output('StateMachineArn', chain.stateMachine.stateMachineArn);
-    for (const [role, queue] of Object.entries(chain.deadLetterQueues)) {
+    new CfnOutput(this, routeOutputKey(chain.route.name, 'RuleArn'), { value: chain.rule.ruleArn });
+    for (const target of chain.targets) this.outputTarget(target);
+  }
+
+  /** Everything `ops` and the local pipeline look up for one target, under targetOutputKey. */
+  private outputTarget(target: DeployedTarget): void {
+    const output = (resource: TargetResource, value: string, description?: string) =>
+      new CfnOutput(this, targetOutputKey(target.route.name, target.name, resource), { value, description });
+    output('DestinationArn', target.destinationArn);
+    for (const [role, queue] of Object.entries(target.deadLetterQueues)) {
       const key = DEAD_LETTER_KEYS[role as DeadLetterRole];
       output(`${key}Url`, queue.queueUrl);
       output(`${key}Arn`, queue.queueArn);
+    }
+    if (target.bufferQueue) {
+      output('BufferQueueUrl', target.bufferQueue.queueUrl);
+      output('BufferQueueArn', target.bufferQueue.queueArn);
+    }
+    if (target.consumerFunction) output('FunctionArn', target.consumerFunction.functionArn);
+    if (target.stateMachine) output('StateMachineArn', target.stateMachine.stateMachineArn);
+    if (target.topic) output('TopicArn', target.topic.topicArn);
+    if (target.apiDestination) output('ApiDestinationArn', target.apiDestination.apiDestinationArn);
+    if (target.connection) output('ConnectionArn', target.connection.connectionArn);
+    // The deployed secret ARN: a { fromConfig } one is known only to the deployment, and `ops dlq redrive` authenticates with it.
+    if (target.target.kind === 'http') output('SecretArn', httpSecretArn(target.target));
+    if (target instanceof QueueArnTarget && target.keyPolicyStatement) {
+      output(
+        'KeyPolicyStatement',
+        target.keyPolicyStatement,
+        `Add this statement to the key policy of ${target.target.encryption === 'none' || target.target.encryption === 'sqs-managed' ? 'the queue key' : target.target.encryption.kmsKeyArn}: EventBridge needs it to send to the encrypted queue.`,
+      );
     }
   }
 }

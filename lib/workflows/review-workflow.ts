@@ -1,33 +1,10 @@
-import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
-import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as logs from 'aws-cdk-lib/aws-logs';
-import type * as sns from 'aws-cdk-lib/aws-sns';
-import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import { IMAGE_EXTENSIONS, VIDEO_EXTENSIONS } from '../route-table';
 import { reviewGuardId } from '../domain/completion-records';
-
-export interface ReviewWorkflowProps {
-  /** The route this state machine serves (one state machine per route); part of every guard record's key. */
-  readonly routeName: string;
-  /** Holds the file's review status, keyed by workspaceId + fileId. */
-  readonly catalogTable: dynamodb.ITableV2;
-  /**
-   * Holds one guard record per Fast.io event and route (see REVIEW_GUARD): the stateful
-   * idempotency table, partition key `id`.
-   */
-  readonly guardTable: dynamodb.ITableV2;
-  /** Reviewers are told here. */
-  readonly notificationTopic: sns.ITopic;
-  /** Receives the input and the error of every execution that could not finish. */
-  readonly failureQueue: sqs.IQueue;
-  /**
-   * @default logs.RetentionDays.ONE_MONTH
-   */
-  readonly logRetention?: logs.RetentionDays;
-}
+import { failurePath, type WorkflowDefinition, type WorkflowProps } from './workflow-support';
 
 /** Errors worth retrying: throttling and service-side faults of the integrated services. */
 export const TRANSIENT_ERRORS = [
@@ -64,9 +41,6 @@ const REQUIRED_FIELDS = [
   ['$.detail-type', 'detail-type'],
 ] as const;
 
-/** Step Functions' limit on state machine names. */
-const MAX_STATE_MACHINE_NAME = 80;
-
 /**
  * A Standard state machine that reviews one file event with direct service integrations only:
  * check the event has what the review needs, claim the event in the guard table, record it in
@@ -79,284 +53,242 @@ const MAX_STATE_MACHINE_NAME = 80;
  * already reviewed ends SUCCEEDED without touching anything, and a redrive of a failed review
  * redoes only the steps its guard record does not show as done.
  */
-export class ReviewWorkflow extends Construct {
-  public readonly stateMachine: sfn.StateMachine;
-  public readonly logGroup: logs.LogGroup;
+export const reviewWorkflow: WorkflowDefinition = {
+  description: 'Reviews one file event: claim it, record it as pending, classify it, notify reviewers, mark it reviewed.',
+  define: defineReviewStates,
+  finish: grantReviewExtras,
+};
 
-  constructor(scope: Construct, id: string, props: ReviewWorkflowProps) {
-    super(scope, id);
-    const stack = Stack.of(this);
-    // An explicit name, so the workflow's own execution ARNs can be granted (DescribeExecution of a
-    // guard's owner) without the role policy referring to the state machine it is attached to.
-    const stateMachineName = `${stack.stackName}-${props.routeName}`;
-    if (stateMachineName.length > MAX_STATE_MACHINE_NAME) {
-      throw new Error(`review workflow name "${stateMachineName}" is over ${MAX_STATE_MACHINE_NAME} characters: shorten the stack or route name`);
-    }
-    const { status } = REVIEW_GUARD;
-    const str = (path: string) => tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt(path));
-    const now = str('$$.State.EnteredTime');
-    const me = str('$$.Execution.Id');
+function defineReviewStates(scope: Construct, props: WorkflowProps): sfn.IChainable {
+  const stack = Stack.of(scope);
+  // An explicit name, so the workflow's own execution ARNs can be granted (DescribeExecution of a
+  // guard's owner) without the role policy referring to the state machine it is attached to.
+  const { stateMachineName } = props;
+  const { status } = REVIEW_GUARD;
+  const str = (path: string) => tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt(path));
+  const now = str('$$.State.EnteredTime');
+  const me = str('$$.Execution.Id');
 
-    // ---- what the review needs ------------------------------------------------------------------
-    // A missing path in a task's parameters is States.Runtime, which no Catch catches: the execution
-    // would fail with its input nowhere but the execution history. So every path the tasks read is
-    // checked here first, and an event without them goes to the failure queue with the reason.
-    const usable = (path: string) => sfn.Condition.and(sfn.Condition.isPresent(path), sfn.Condition.isString(path), sfn.Condition.not(sfn.Condition.stringEquals(path, '')));
+  // ---- what the review needs ------------------------------------------------------------------
+  // A missing path in a task's parameters is States.Runtime, which no Catch catches: the execution
+  // would fail with its input nowhere but the execution history. So every path the tasks read is
+  // checked here first, and an event without them goes to the failure queue with the reason.
+  const usable = (path: string) => sfn.Condition.and(sfn.Condition.isPresent(path), sfn.Condition.isString(path), sfn.Condition.not(sfn.Condition.stringEquals(path, '')));
 
-    const fileKey = {
+  const fileKey = {
+    workspaceId: str('$.detail.workspaceId'),
+    fileId: str('$.detail.fileId'),
+  };
+  const guardKey = {
+    id: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.format(`${reviewGuardId(props.routeName, '')}{}`, sfn.JsonPath.stringAt('$.detail.eventId'))),
+  };
+  const guardNames = { '#status': 'status', '#owner': 'owner' };
+  const guardTask = { table: props.guardTable, key: guardKey };
+
+  // ---- the guard --------------------------------------------------------------------------------
+  // The first effect is a create-only write: of two arrivals of one event (a Fast.io resend after a
+  // lost 202, a replay, a redrive), exactly one claims it.
+  const claim = new tasks.DynamoPutItem(scope, 'ClaimEvent', {
+    table: props.guardTable,
+    item: {
+      ...guardKey,
+      status: tasks.DynamoAttributeValue.fromString(status.started),
+      owner: me,
+      route: tasks.DynamoAttributeValue.fromString(props.routeName),
+      eventId: str('$.detail.eventId'),
       workspaceId: str('$.detail.workspaceId'),
       fileId: str('$.detail.fileId'),
-    };
-    const guardKey = {
-      id: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.format(`${reviewGuardId(props.routeName, '')}{}`, sfn.JsonPath.stringAt('$.detail.eventId'))),
-    };
-    const guardNames = { '#status': 'status', '#owner': 'owner' };
-    const guardTask = { table: props.guardTable, key: guardKey };
+      detailType: str('$.detail-type'),
+      claimedAt: now,
+    },
+    conditionExpression: 'attribute_not_exists(id)',
+    resultSelector: { status: status.started },
+    resultPath: '$.guard',
+  });
 
-    // ---- the guard --------------------------------------------------------------------------------
-    // The first effect is a create-only write: of two arrivals of one event (a Fast.io resend after a
-    // lost 202, a replay, a redrive), exactly one claims it.
-    const claim = new tasks.DynamoPutItem(this, 'ClaimEvent', {
-      table: props.guardTable,
-      item: {
-        ...guardKey,
-        status: tasks.DynamoAttributeValue.fromString(status.started),
-        owner: me,
-        route: tasks.DynamoAttributeValue.fromString(props.routeName),
-        eventId: str('$.detail.eventId'),
-        workspaceId: str('$.detail.workspaceId'),
-        fileId: str('$.detail.fileId'),
-        detailType: str('$.detail-type'),
-        claimedAt: now,
-      },
-      conditionExpression: 'attribute_not_exists(id)',
-      resultSelector: { status: status.started },
-      resultPath: '$.guard',
-    });
+  // The event was claimed before: by a review that completed, one that is still running, or one
+  // that ended without completing (failed, timed out, aborted).
+  const readClaim = new tasks.DynamoGetItem(scope, 'ReadClaim', {
+    ...guardTask,
+    consistentRead: true,
+    resultPath: '$.claim',
+  });
 
-    // The event was claimed before: by a review that completed, one that is still running, or one
-    // that ended without completing (failed, timed out, aborted).
-    const readClaim = new tasks.DynamoGetItem(this, 'ReadClaim', {
+  // Who holds a claim is decided by asking Step Functions whether the owning execution is still
+  // RUNNING, not by a lease time: JSONPath has no clock arithmetic to compute one, and an owner
+  // can only be RUNNING for at most the 15-minute execution timeout. A RUNNING owner either
+  // completes the review or catches its own failure into the failure queue with this same event,
+  // so the duplicate can end; an owner that is no longer RUNNING has lost its claim to whoever
+  // arrives next (the redrive of its failure, a replay, a restart after a timeout).
+  const checkOwner = new tasks.CallAwsService(scope, 'CheckClaimOwner', {
+    service: 'sfn',
+    action: 'describeExecution',
+    iamAction: 'states:DescribeExecution',
+    iamResources: [stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${stateMachineName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+    parameters: { ExecutionArn: sfn.JsonPath.stringAt('$.claim.Item.owner.S') },
+    resultSelector: { status: sfn.JsonPath.stringAt('$.Status') },
+    resultPath: '$.owner',
+  });
+
+  // Conditional on the owner read above, so of two arrivals taking over one stale claim only one wins.
+  const takeOver = new tasks.DynamoUpdateItem(scope, 'TakeOverClaim', {
+    ...guardTask,
+    updateExpression: 'SET #owner = :me, takenOverAt = :now',
+    conditionExpression: '#owner = :stale AND #status <> :completed',
+    expressionAttributeNames: guardNames,
+    expressionAttributeValues: {
+      ':me': me,
+      ':now': now,
+      ':stale': str('$.claim.Item.owner.S'),
+      ':completed': tasks.DynamoAttributeValue.fromString(status.completed),
+    },
+    returnValues: tasks.DynamoReturnValues.ALL_NEW,
+    resultSelector: { status: sfn.JsonPath.stringAt('$.Attributes.status.S') },
+    resultPath: '$.guard',
+  });
+
+  const advanceGuard = (stateId: string, to: string, extra: Record<string, tasks.DynamoAttributeValue> = {}) =>
+    new tasks.DynamoUpdateItem(scope, stateId, {
       ...guardTask,
-      consistentRead: true,
-      resultPath: '$.claim',
-    });
-
-    // Who holds a claim is decided by asking Step Functions whether the owning execution is still
-    // RUNNING, not by a lease time: JSONPath has no clock arithmetic to compute one, and an owner
-    // can only be RUNNING for at most the 15-minute execution timeout. A RUNNING owner either
-    // completes the review or catches its own failure into the failure queue with this same event,
-    // so the duplicate can end; an owner that is no longer RUNNING has lost its claim to whoever
-    // arrives next (the redrive of its failure, a replay, a restart after a timeout).
-    const checkOwner = new tasks.CallAwsService(this, 'CheckClaimOwner', {
-      service: 'sfn',
-      action: 'describeExecution',
-      iamAction: 'states:DescribeExecution',
-      iamResources: [stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${stateMachineName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
-      parameters: { ExecutionArn: sfn.JsonPath.stringAt('$.claim.Item.owner.S') },
-      resultSelector: { status: sfn.JsonPath.stringAt('$.Status') },
-      resultPath: '$.owner',
-    });
-
-    // Conditional on the owner read above, so of two arrivals taking over one stale claim only one wins.
-    const takeOver = new tasks.DynamoUpdateItem(this, 'TakeOverClaim', {
-      ...guardTask,
-      updateExpression: 'SET #owner = :me, takenOverAt = :now',
-      conditionExpression: '#owner = :stale AND #status <> :completed',
+      updateExpression: ['SET #status = :to', `${to.toLowerCase()}At = :now`, ...Object.keys(extra).map((name) => `${name} = :${name}`)].join(', '),
+      // Only the owner moves its claim forward; an owner that lost the claim fails instead.
+      conditionExpression: '#owner = :me',
       expressionAttributeNames: guardNames,
       expressionAttributeValues: {
+        ':to': tasks.DynamoAttributeValue.fromString(to),
+        ':now': now,
         ':me': me,
-        ':now': now,
-        ':stale': str('$.claim.Item.owner.S'),
-        ':completed': tasks.DynamoAttributeValue.fromString(status.completed),
-      },
-      returnValues: tasks.DynamoReturnValues.ALL_NEW,
-      resultSelector: { status: sfn.JsonPath.stringAt('$.Attributes.status.S') },
-      resultPath: '$.guard',
-    });
-
-    const advanceGuard = (stateId: string, to: string, extra: Record<string, tasks.DynamoAttributeValue> = {}) =>
-      new tasks.DynamoUpdateItem(this, stateId, {
-        ...guardTask,
-        updateExpression: ['SET #status = :to', `${to.toLowerCase()}At = :now`, ...Object.keys(extra).map((name) => `${name} = :${name}`)].join(', '),
-        // Only the owner moves its claim forward; an owner that lost the claim fails instead.
-        conditionExpression: '#owner = :me',
-        expressionAttributeNames: guardNames,
-        expressionAttributeValues: {
-          ':to': tasks.DynamoAttributeValue.fromString(to),
-          ':now': now,
-          ':me': me,
-          ...Object.fromEntries(Object.entries(extra).map(([name, value]) => [`:${name}`, value])),
-        },
-        resultPath: sfn.JsonPath.DISCARD,
-      });
-    const markNotified = advanceGuard('MarkNotified', status.notified);
-    const markCompleted = advanceGuard('MarkCompleted', status.completed, { classification: str('$.classification') });
-
-    // ---- the review -------------------------------------------------------------------------------
-    const recordPending = new tasks.DynamoUpdateItem(this, 'RecordPendingReview', {
-      table: props.catalogTable,
-      key: fileKey,
-      updateExpression: 'SET reviewStatus = :pending, reviewEventId = :eventId, reviewRequestedAt = :now',
-      expressionAttributeValues: {
-        ':pending': tasks.DynamoAttributeValue.fromString('PENDING'),
-        ':eventId': str('$.detail.eventId'),
-        ':now': now,
+        ...Object.fromEntries(Object.entries(extra).map(([name, value]) => [`:${name}`, value])),
       },
       resultPath: sfn.JsonPath.DISCARD,
     });
+  const markNotified = advanceGuard('MarkNotified', status.notified);
+  const markCompleted = advanceGuard('MarkCompleted', status.completed, { classification: str('$.classification') });
 
-    const classify = (kind: string) =>
-      new sfn.Pass(this, `Classify${kind.charAt(0).toUpperCase()}${kind.slice(1)}`, {
-        result: sfn.Result.fromString(kind),
-        resultPath: '$.classification',
-      });
-    const isOneOf = (extensions: readonly string[]) =>
-      sfn.Condition.or(...extensions.map((extension) => sfn.Condition.stringEquals('$.detail.extension', extension)));
-    const hasExtension = sfn.Condition.and(sfn.Condition.isPresent('$.detail.extension'), sfn.Condition.isString('$.detail.extension'));
+  // ---- the review -------------------------------------------------------------------------------
+  const recordPending = new tasks.DynamoUpdateItem(scope, 'RecordPendingReview', {
+    table: props.catalogTable,
+    key: fileKey,
+    updateExpression: 'SET reviewStatus = :pending, reviewEventId = :eventId, reviewRequestedAt = :now',
+    expressionAttributeValues: {
+      ':pending': tasks.DynamoAttributeValue.fromString('PENDING'),
+      ':eventId': str('$.detail.eventId'),
+      ':now': now,
+    },
+    resultPath: sfn.JsonPath.DISCARD,
+  });
 
-    const notify = new tasks.SnsPublish(this, 'NotifyReviewers', {
-      topic: props.notificationTopic,
-      subject: 'Fast.io file needs review',
-      message: sfn.TaskInput.fromObject({
-        reason: sfn.JsonPath.stringAt('$.detail-type'),
-        classification: sfn.JsonPath.stringAt('$.classification'),
-        workspaceId: sfn.JsonPath.stringAt('$.detail.workspaceId'),
-        fileId: sfn.JsonPath.stringAt('$.detail.fileId'),
-        eventId: sfn.JsonPath.stringAt('$.detail.eventId'),
-      }),
-      resultPath: sfn.JsonPath.DISCARD,
+  const classify = (kind: string) =>
+    new sfn.Pass(scope, `Classify${kind.charAt(0).toUpperCase()}${kind.slice(1)}`, {
+      result: sfn.Result.fromString(kind),
+      resultPath: '$.classification',
     });
+  const isOneOf = (extensions: readonly string[]) =>
+    sfn.Condition.or(...extensions.map((extension) => sfn.Condition.stringEquals('$.detail.extension', extension)));
+  const hasExtension = sfn.Condition.and(sfn.Condition.isPresent('$.detail.extension'), sfn.Condition.isString('$.detail.extension'));
 
-    const markReviewed = new tasks.DynamoUpdateItem(this, 'MarkReviewed', {
-      table: props.catalogTable,
-      key: fileKey,
-      updateExpression: 'SET reviewStatus = :reviewed, reviewClassification = :classification, reviewedAt = :now',
-      expressionAttributeValues: {
-        ':reviewed': tasks.DynamoAttributeValue.fromString('REVIEWED'),
-        ':classification': str('$.classification'),
-        ':now': now,
-      },
-      resultPath: sfn.JsonPath.DISCARD,
-    });
+  const notify = new tasks.SnsPublish(scope, 'NotifyReviewers', {
+    topic: props.notificationTopic,
+    subject: 'Fast.io file needs review',
+    message: sfn.TaskInput.fromObject({
+      reason: sfn.JsonPath.stringAt('$.detail-type'),
+      classification: sfn.JsonPath.stringAt('$.classification'),
+      workspaceId: sfn.JsonPath.stringAt('$.detail.workspaceId'),
+      fileId: sfn.JsonPath.stringAt('$.detail.fileId'),
+      eventId: sfn.JsonPath.stringAt('$.detail.eventId'),
+    }),
+    resultPath: sfn.JsonPath.DISCARD,
+  });
 
-    // ---- the failure path ---------------------------------------------------------------------------
-    const sendToFailureQueue = new tasks.SqsSendMessage(this, 'SendToFailureQueue', {
-      queue: props.failureQueue,
-      messageBody: sfn.TaskInput.fromObject({
-        executionArn: sfn.JsonPath.stringAt('$$.Execution.Id'),
-        error: sfn.JsonPath.stringAt('$.failure.Error'),
-        cause: sfn.JsonPath.stringAt('$.failure.Cause'),
-        // The original EventBridge event, so a redrive can start the workflow again unchanged.
-        input: sfn.JsonPath.objectAt('$$.Execution.Input'),
-      }),
-      resultPath: sfn.JsonPath.DISCARD,
-    });
-    // The failure queue is the last place the event can be kept: retry any error sending to it, longer.
-    sendToFailureQueue.addRetry({ errors: [sfn.Errors.ALL], interval: Duration.seconds(1), backoffRate: 2, maxAttempts: 8, jitterStrategy: sfn.JitterType.FULL });
-    const failed = new sfn.Fail(this, 'ReviewFailed', {
-      error: 'ReviewFailed',
-      causePath: '$.failure.Cause',
-    });
-    sendToFailureQueue.next(failed);
-    // A caught error always has Error; Cause can be absent (a States.Timeout has none), and a
-    // missing path in the failure message would itself be an uncatchable States.Runtime.
-    const toFailureQueue = new sfn.Choice(this, 'CheckFailureCause')
-      .when(sfn.Condition.and(sfn.Condition.isPresent('$.failure.Cause'), sfn.Condition.isString('$.failure.Cause')), sendToFailureQueue)
-      .otherwise(new sfn.Pass(this, 'AddMissingCause', { result: sfn.Result.fromString('no cause given'), resultPath: '$.failure.Cause' }).next(sendToFailureQueue));
+  const markReviewed = new tasks.DynamoUpdateItem(scope, 'MarkReviewed', {
+    table: props.catalogTable,
+    key: fileKey,
+    updateExpression: 'SET reviewStatus = :reviewed, reviewClassification = :classification, reviewedAt = :now',
+    expressionAttributeValues: {
+      ':reviewed': tasks.DynamoAttributeValue.fromString('REVIEWED'),
+      ':classification': str('$.classification'),
+      ':now': now,
+    },
+    resultPath: sfn.JsonPath.DISCARD,
+  });
 
-    const conditionFailed = 'DynamoDB.ConditionalCheckFailedException';
-    for (const task of [claim, readClaim, checkOwner, takeOver, recordPending, notify, markNotified, markReviewed, markCompleted]) {
-      task.addRetry({ errors: TRANSIENT_ERRORS, interval: Duration.seconds(2), backoffRate: 2, maxAttempts: 4, jitterStrategy: sfn.JitterType.FULL });
-      // Catchers apply in order: these specific ones are added before the catch-all below.
-      if (task === claim || task === takeOver) task.addCatch(readClaim, { errors: [conditionFailed], resultPath: sfn.JsonPath.DISCARD });
-      // An owner whose history is gone (90 days) is certainly not running.
-      if (task === checkOwner) task.addCatch(takeOver, { errors: ['Sfn.ExecutionDoesNotExistException'], resultPath: sfn.JsonPath.DISCARD });
-      task.addCatch(toFailureQueue, { errors: [sfn.Errors.ALL], resultPath: '$.failure' });
-    }
+  // ---- the failure path ---------------------------------------------------------------------------
+  const { sendToFailureQueue, catchAll } = failurePath(scope, props.failureQueue, 'ReviewFailed');
 
-    // ---- the flow ---------------------------------------------------------------------------------
-    // An event with every field the review reads is claimed (the first branch: the success path);
-    // otherwise the first unusable field names the reason. When all but the last are usable, the
-    // last is the one that is not, so the default branch rejects it and no branch is unreachable.
-    const rejections = REQUIRED_FIELDS.map(([path, field]) => {
-      const stateId = `Reject${field.replace(/^detail\./, '').replace(/(^|[-.])([a-z])/g, (_, __, letter: string) => letter.toUpperCase())}`;
-      const reject = new sfn.Pass(this, stateId, {
-        // Replaces the state: the input may not even be an object, and the failure message takes the event from $$.Execution.Input.
-        result: sfn.Result.fromObject({ failure: { Error: 'InvalidReviewInput', Cause: `${field} is missing, empty or not a string: the review needs it` } }),
-      }).next(sendToFailureQueue);
-      return { path, reject };
-    });
-    const validateInput = new sfn.Choice(this, 'ValidateInput').when(sfn.Condition.and(...REQUIRED_FIELDS.map(([path]) => usable(path))), claim);
-    for (const { path, reject } of rejections.slice(0, -1)) validateInput.when(sfn.Condition.not(usable(path)), reject);
-    validateInput.otherwise((rejections.at(-1) as (typeof rejections)[number]).reject);
-
-    const classifyThenNotify = new sfn.Choice(this, 'ClassifyByExtension')
-      .when(sfn.Condition.and(hasExtension, isOneOf(VIDEO_EXTENSIONS)), classify('video'))
-      .when(sfn.Condition.and(hasExtension, isOneOf(IMAGE_EXTENSIONS)), classify('image'))
-      .otherwise(classify('other'))
-      .afterwards()
-      .next(
-        new sfn.Choice(this, 'NotifiedAlready')
-          .when(sfn.Condition.stringEquals('$.guard.status', status.started), notify.next(markNotified).next(markReviewed))
-          // A redrive after the notification went out: reviewers were told, only the marking is left.
-          .otherwise(markReviewed),
-      );
-    markReviewed.next(markCompleted);
-    recordPending.next(classifyThenNotify);
-    claim.next(recordPending);
-
-    readClaim.next(
-      new sfn.Choice(this, 'ClaimStatus')
-        .when(sfn.Condition.and(sfn.Condition.isPresent('$.claim.Item.status.S'), sfn.Condition.stringEquals('$.claim.Item.status.S', status.completed)), new sfn.Succeed(this, 'AlreadyReviewed', { comment: 'Reviewed before: nothing to redo.' }))
-        .when(sfn.Condition.isPresent('$.claim.Item.owner.S'), checkOwner)
-        .otherwise(
-          new sfn.Pass(this, 'RejectUnreadableClaim', {
-            result: sfn.Result.fromObject({ failure: { Error: 'ReviewGuardUnreadable', Cause: 'the event was claimed before, but its guard record has no owner to check' } }),
-          }).next(sendToFailureQueue),
-        ),
-    );
-    checkOwner.next(
-      new sfn.Choice(this, 'OwnerStillRunning')
-        .when(sfn.Condition.stringEquals('$.owner.status', 'RUNNING'), new sfn.Succeed(this, 'ReviewInProgress', { comment: 'Another execution is reviewing this event and answers for it.' }))
-        .otherwise(takeOver),
-    );
-    takeOver.next(
-      new sfn.Choice(this, 'ResumeFrom')
-        .when(sfn.Condition.stringEquals('$.guard.status', status.started), recordPending)
-        .otherwise(classifyThenNotify),
-    );
-
-    this.logGroup = new logs.LogGroup(this, 'Logs', {
-      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
-      stateMachineName,
-      stateMachineType: sfn.StateMachineType.STANDARD,
-      definitionBody: sfn.DefinitionBody.fromChainable(validateInput),
-      timeout: Duration.minutes(15),
-      tracingEnabled: true,
-      logs: {
-        destination: this.logGroup,
-        level: sfn.LogLevel.ALL,
-        // Payloads hold user emails and file names: keep them in execution history, out of logs.
-        includeExecutionData: false,
-      },
-    });
-    // The SnsPublish task grants sns:Publish only; the topic's KMS key must also let the workflow encrypt.
-    props.notificationTopic.grantPublish(this.stateMachine);
-    Validations.of(this.stateMachine).acknowledge({
-      id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
-      reason: 'What SNS needs to publish to a KMS-encrypted topic (GenerateDataKey and its WithoutPlaintext variant), scoped to the review topic key only.',
-    });
-    Validations.of(this.stateMachine).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${stateMachineName}:*]`,
-      reason: 'DescribeExecution of the guard owner: any execution of this state machine only, whose execution names are generated by EventBridge.',
-    });
-    Validations.of(this.stateMachine).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'X-Ray tracing and CloudWatch Logs log delivery (logs:CreateLogDelivery and friends) support no resource-level permissions; the DynamoDB, SNS and SQS grants are scoped to their resources.',
-    });
+  const conditionFailed = 'DynamoDB.ConditionalCheckFailedException';
+  for (const task of [claim, readClaim, checkOwner, takeOver, recordPending, notify, markNotified, markReviewed, markCompleted]) {
+    task.addRetry({ errors: TRANSIENT_ERRORS, interval: Duration.seconds(2), backoffRate: 2, maxAttempts: 4, jitterStrategy: sfn.JitterType.FULL });
+    // Catchers apply in order: these specific ones are added before the catch-all below.
+    if (task === claim || task === takeOver) task.addCatch(readClaim, { errors: [conditionFailed], resultPath: sfn.JsonPath.DISCARD });
+    // An owner whose history is gone (90 days) is certainly not running.
+    if (task === checkOwner) task.addCatch(takeOver, { errors: ['Sfn.ExecutionDoesNotExistException'], resultPath: sfn.JsonPath.DISCARD });
+    catchAll(task);
   }
+
+  // ---- the flow ---------------------------------------------------------------------------------
+  // An event with every field the review reads is claimed (the first branch: the success path);
+  // otherwise the first unusable field names the reason. When all but the last are usable, the
+  // last is the one that is not, so the default branch rejects it and no branch is unreachable.
+  const rejections = REQUIRED_FIELDS.map(([path, field]) => {
+    const stateId = `Reject${field.replace(/^detail\./, '').replace(/(^|[-.])([a-z])/g, (_, __, letter: string) => letter.toUpperCase())}`;
+    const reject = new sfn.Pass(scope, stateId, {
+      // Replaces the state: the input may not even be an object, and the failure message takes the event from $$.Execution.Input.
+      result: sfn.Result.fromObject({ failure: { Error: 'InvalidReviewInput', Cause: `${field} is missing, empty or not a string: the review needs it` } }),
+    }).next(sendToFailureQueue);
+    return { path, reject };
+  });
+  const validateInput = new sfn.Choice(scope, 'ValidateInput').when(sfn.Condition.and(...REQUIRED_FIELDS.map(([path]) => usable(path))), claim);
+  for (const { path, reject } of rejections.slice(0, -1)) validateInput.when(sfn.Condition.not(usable(path)), reject);
+  validateInput.otherwise((rejections.at(-1) as (typeof rejections)[number]).reject);
+
+  const classifyThenNotify = new sfn.Choice(scope, 'ClassifyByExtension')
+    .when(sfn.Condition.and(hasExtension, isOneOf(VIDEO_EXTENSIONS)), classify('video'))
+    .when(sfn.Condition.and(hasExtension, isOneOf(IMAGE_EXTENSIONS)), classify('image'))
+    .otherwise(classify('other'))
+    .afterwards()
+    .next(
+      new sfn.Choice(scope, 'NotifiedAlready')
+        .when(sfn.Condition.stringEquals('$.guard.status', status.started), notify.next(markNotified).next(markReviewed))
+        // A redrive after the notification went out: reviewers were told, only the marking is left.
+        .otherwise(markReviewed),
+    );
+  markReviewed.next(markCompleted);
+  recordPending.next(classifyThenNotify);
+  claim.next(recordPending);
+
+  readClaim.next(
+    new sfn.Choice(scope, 'ClaimStatus')
+      .when(sfn.Condition.and(sfn.Condition.isPresent('$.claim.Item.status.S'), sfn.Condition.stringEquals('$.claim.Item.status.S', status.completed)), new sfn.Succeed(scope, 'AlreadyReviewed', { comment: 'Reviewed before: nothing to redo.' }))
+      .when(sfn.Condition.isPresent('$.claim.Item.owner.S'), checkOwner)
+      .otherwise(
+        new sfn.Pass(scope, 'RejectUnreadableClaim', {
+          result: sfn.Result.fromObject({ failure: { Error: 'ReviewGuardUnreadable', Cause: 'the event was claimed before, but its guard record has no owner to check' } }),
+        }).next(sendToFailureQueue),
+      ),
+  );
+  checkOwner.next(
+    new sfn.Choice(scope, 'OwnerStillRunning')
+      .when(sfn.Condition.stringEquals('$.owner.status', 'RUNNING'), new sfn.Succeed(scope, 'ReviewInProgress', { comment: 'Another execution is reviewing this event and answers for it.' }))
+      .otherwise(takeOver),
+  );
+  takeOver.next(
+    new sfn.Choice(scope, 'ResumeFrom')
+      .when(sfn.Condition.stringEquals('$.guard.status', status.started), recordPending)
+      .otherwise(classifyThenNotify),
+  );
+
+  return validateInput;
+}
+
+function grantReviewExtras(stateMachine: sfn.StateMachine, props: WorkflowProps): void {
+  // The SnsPublish task grants sns:Publish only; the topic's KMS key must also let the workflow encrypt.
+  props.notificationTopic.grantPublish(stateMachine);
+  Validations.of(stateMachine).acknowledge({
+    id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+    reason: 'What SNS needs to publish to a KMS-encrypted topic (GenerateDataKey and its WithoutPlaintext variant), scoped to the review topic key only.',
+  });
+  Validations.of(stateMachine).acknowledge({
+    id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${props.stateMachineName}:*]`,
+    reason: 'DescribeExecution of the guard owner: any execution of this state machine only, whose execution names are generated by EventBridge.',
+  });
 }

@@ -17,7 +17,8 @@ import { runCli } from '../../lib/ops/cli';
 import type { OpsCommand } from '../../lib/ops/command';
 import { createDlqCommands } from '../../lib/ops/dlq-commands';
 import { createReplayCommands } from '../../lib/ops/replay-commands';
-import { DEAD_LETTER_KEYS, routeOutputKey } from '../../lib/stack-outputs';
+import { deadLetterOutputKeys, findDeadLetterQueue } from '../../lib/ops/deployment';
+import { targetOutputKey } from '../../lib/stack-outputs';
 import { CREDENTIALS, REGION, deployToMoto, ingestBundle, startMoto, type Moto, type MotoDeployment } from './moto';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -37,8 +38,14 @@ async function ops(...argv: string[]): Promise<{ code: number; out: string; err:
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
-const queueUrl = (route: string, role: keyof typeof DEAD_LETTER_KEYS | 'buffer') =>
-  deployment.routing.get(routeOutputKey(route, role === 'buffer' ? 'BufferQueueUrl' : `${DEAD_LETTER_KEYS[role]}Url`)) ?? '';
+/** A target's queue by its CLI handle, e.g. 'documents/queue/buffer-dlq', or its buffer ('documents/queue/buffer'). */
+const queueUrl = (handle: string) => {
+  if (handle.endsWith('/buffer')) {
+    const [route = '', target = ''] = handle.split('/');
+    return deployment.routing.get(targetOutputKey(route, target, 'BufferQueueUrl')) ?? '';
+  }
+  return deployment.routing.get(deadLetterOutputKeys(findDeadLetterQueue(handle)).url) ?? '';
+};
 
 /** Receives and deletes everything in a queue: what a consumer would get. */
 async function take(url: string): Promise<Message[]> {
@@ -122,7 +129,7 @@ afterAll(async () => {
 describe('the deployment in moto', () => {
   it('has the stack outputs the CLI reads, with queue URLs on the AWS host', () => {
     expect(deployment.archiveArn).toMatch(/^arn:aws:events:us-east-1:\d{12}:archive\/dev-fastio-all$/);
-    expect(queueUrl('documents', 'buffer-dlq')).toMatch(/^https:\/\/sqs\.us-east-1\.amazonaws\.com\//);
+    expect(queueUrl('documents/queue/buffer-dlq')).toMatch(/^https:\/\/sqs\.us-east-1\.amazonaws\.com\//);
   });
 });
 
@@ -136,7 +143,7 @@ describe('the ingest bundle', () => {
 
     expect(accepted.statusCode).toBe(202);
     expect(forged.statusCode).toBe(401);
-    expect(eventIds(await take(queueUrl('documents', 'buffer')))).toEqual([eventId]);
+    expect(eventIds(await take(queueUrl('documents/queue/buffer')))).toEqual([eventId]);
   });
 
   it('claim-checks a 900 KiB body into the body bucket, and the event carries its reference', async () => {
@@ -146,7 +153,7 @@ describe('the ingest bundle', () => {
     const accepted = await invokeIngest(payload, sign(payload, deployment.secret));
 
     expect(accepted.statusCode).toBe(202);
-    const [message] = await take(queueUrl('documents', 'buffer'));
+    const [message] = await take(queueUrl('documents/queue/buffer'));
     const detail = (JSON.parse(message?.Body ?? '{}') as { detail: { eventId: string; payload?: unknown; bodyRef: { bucket: string; key: string; sizeBytes: number; sha256: string } } }).detail;
     expect(detail.eventId).toBe('evt-moto-large');
     expect(detail.payload).toBeUndefined();
@@ -161,8 +168,8 @@ describe('dlq commands', () => {
     JSON.stringify({ version: '0', id: `id-${eventId}`, 'detail-type': 'file.uploaded', source: 'fastio', account: '123456789012', time: '2026-11-22T10:30:00Z', region: REGION, resources: [], detail: { eventId, extension: 'pdf' } });
 
   it('list, peek and redrive move the target DLQ messages back into the buffer queue', async () => {
-    const targetDlq = queueUrl('documents', 'target-dlq');
-    const buffer = queueUrl('documents', 'buffer');
+    const targetDlq = queueUrl('documents/queue/target-dlq');
+    const buffer = queueUrl('documents/queue/buffer');
     await take(buffer);
     for (const eventId of ['evt-dlq-1', 'evt-dlq-2']) {
       await sqs.send(
@@ -172,43 +179,43 @@ describe('dlq commands', () => {
 
     const list = await ops('dlq', 'list', '--json');
     expect(list.code, list.err).toBe(0);
-    expect(JSON.stringify(JSON.parse(list.out))).toContain('documents/target-dlq');
+    expect(JSON.stringify(JSON.parse(list.out))).toContain('documents/queue/target-dlq');
 
-    const peek = await ops('dlq', 'peek', 'documents/target-dlq', '-n', '5', '--json');
+    const peek = await ops('dlq', 'peek', 'documents/queue/target-dlq', '-n', '5', '--json');
     expect(peek.code, peek.err).toBe(0);
     expect(peek.out).toContain('evt-dlq-1');
     expect(await depth(targetDlq)).toBe(2);
 
-    const redrive = await ops('dlq', 'redrive', 'documents/target-dlq');
+    const redrive = await ops('dlq', 'redrive', 'documents/queue/target-dlq');
     expect(redrive.code, redrive.err).toBe(0);
     expect(await depth(targetDlq)).toBe(0);
     expect(eventIds(await take(buffer))).toEqual(['evt-dlq-1', 'evt-dlq-2']);
   });
 
   it('redrives a buffer DLQ message by message with --max (moto has no message move tasks)', async () => {
-    const bufferDlq = queueUrl('documents', 'buffer-dlq');
+    const bufferDlq = queueUrl('documents/queue/buffer-dlq');
     await sqs.send(new SendMessageCommand({ QueueUrl: bufferDlq, MessageBody: deadLetter('evt-buffer-1') }));
-    const redrive = await ops('dlq', 'redrive', 'documents/buffer-dlq', '--max', '10');
+    const redrive = await ops('dlq', 'redrive', 'documents/queue/buffer-dlq', '--max', '10');
     expect(redrive.code, redrive.err).toBe(0);
     expect(await depth(bufferDlq)).toBe(0);
-    expect(eventIds(await take(queueUrl('documents', 'buffer')))).toEqual(['evt-buffer-1']);
+    expect(eventIds(await take(queueUrl('documents/queue/buffer')))).toEqual(['evt-buffer-1']);
   });
 
   it("redrives a workflow failure as a new execution of the route's state machine", async () => {
-    const failures = queueUrl('large-media', 'workflow-failures');
+    const failures = queueUrl('large-media/workflow/workflow-failures');
     await sqs.send(new SendMessageCommand({ QueueUrl: failures, MessageBody: JSON.stringify({ executionArn: 'arn:x', error: 'States.TaskFailed', cause: 'boom', input: JSON.parse(deadLetter('evt-wf-1')) }) }));
-    const redrive = await ops('dlq', 'redrive', 'large-media/workflow-failures');
+    const redrive = await ops('dlq', 'redrive', 'large-media/workflow/workflow-failures');
     expect(redrive.code, redrive.err).toBe(0);
     expect(await depth(failures)).toBe(0);
     const sfn = new SFNClient({ region: REGION, endpoint: moto.endpoint, credentials: CREDENTIALS });
-    const executions = await sfn.send(new ListExecutionsCommand({ stateMachineArn: deployment.routing.get(routeOutputKey('large-media', 'StateMachineArn')) }));
+    const executions = await sfn.send(new ListExecutionsCommand({ stateMachineArn: deployment.routing.get(targetOutputKey('large-media', 'workflow', 'StateMachineArn')) }));
     expect(executions.executions).toHaveLength(1);
   });
 });
 
 describe('replay commands', () => {
   it('start re-sends the archived webhook to the documents buffer; status, list and cancel see the replay', async () => {
-    const buffer = queueUrl('documents', 'buffer');
+    const buffer = queueUrl('documents/queue/buffer');
     await take(buffer);
     const started = await ops('replay', 'start', '--from', '-1h', '--to', 'now', '--force', '--route', 'documents', '--name', 'moto-replay-1', '--wait', '--json');
     expect(started.code, started.err).toBe(0);

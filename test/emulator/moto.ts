@@ -24,8 +24,8 @@ import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/c
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CreateStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { stackNames } from '../../lib/config';
-import { routeTable } from '../../lib/route-table';
-import { routeOutputKey } from '../../lib/stack-outputs';
+import { routeTable, targetName } from '../../lib/route-table';
+import { routeOutputKey, targetOutputKey } from '../../lib/stack-outputs';
 import { stackTemplateFile, type StackRole } from '../../lib/synthesized-template';
 
 export const REGION = 'us-east-1';
@@ -190,26 +190,32 @@ export async function deployToMoto(endpoint: string, cdkOut: string, stage = 'de
   for (const route of routeTable) {
     const rule = await eventBridge.send(new PutRuleCommand({ Name: `${route.name}-rule`, EventBusName: busName, EventPattern: JSON.stringify(route.pattern) }));
     literals[routeOutputKey(route.name, 'RuleArn')] = rule.RuleArn ?? '';
-    if (route.targets[0]?.kind === 'workflow') {
-      // moto records executions; it does not run the synthesized definition (aws-local-stepfunctions does, in npm test).
-      const machine = await sfn.send(
-        new CreateStateMachineCommand({
-          name: `${route.name}-review`,
-          roleArn: 'arn:aws:iam::123456789012:role/moto-review',
-          definition: JSON.stringify({ StartAt: 'Done', States: { Done: { Type: 'Pass', End: true } } }),
-        }),
-      );
-      literals[routeOutputKey(route.name, 'StateMachineArn')] = machine.stateMachineArn ?? '';
-    } else {
-      // moto runs Lambda functions only in Docker, which this project never uses.
-      literals[routeOutputKey(route.name, 'FunctionArn')] = `arn:aws:lambda:${REGION}:123456789012:function:${stage}-${route.name}-consumer`;
+    for (const target of route.targets) {
+      const name = targetName(target);
+      if ('workflow' in target) {
+        // moto records executions; it does not run the synthesized definition (aws-local-stepfunctions does, in npm test).
+        const machine = await sfn.send(
+          new CreateStateMachineCommand({
+            name: `${route.name}-${name}`,
+            roleArn: 'arn:aws:iam::123456789012:role/moto-review',
+            definition: JSON.stringify({ StartAt: 'Done', States: { Done: { Type: 'Pass', End: true } } }),
+          }),
+        );
+        literals[targetOutputKey(route.name, name, 'StateMachineArn')] = machine.stateMachineArn ?? '';
+      } else if ('consumer' in target) {
+        // moto runs Lambda functions only in Docker, which this project never uses.
+        literals[targetOutputKey(route.name, name, 'FunctionArn')] = `arn:aws:lambda:${REGION}:123456789012:function:${stage}-${route.name}-${name}-consumer`;
+      }
     }
   }
   const routing = await createStack(cfn, names.routing, motoTemplate(routingTemplate, ['AWS::SQS::Queue'], literals));
-  for (const route of routeTable.filter((candidate) => candidate.targets[0]?.kind === 'queue')) {
-    // As RoutingStack wires it: the rule delivers to the route's buffer queue.
-    const bufferArn = routing.get(routeOutputKey(route.name, 'BufferQueueArn')) ?? '';
-    await eventBridge.send(new PutTargetsCommand({ Rule: `${route.name}-rule`, EventBusName: busName, Targets: [{ Id: 'buffer', Arn: bufferArn }] }));
+  for (const route of routeTable) {
+    for (const target of route.targets) {
+      if (target.kind !== 'queue' || !('consumer' in target)) continue;
+      // As the own queue target wires it: the rule delivers to the target's buffer queue.
+      const bufferArn = routing.get(targetOutputKey(route.name, targetName(target), 'BufferQueueArn')) ?? '';
+      await eventBridge.send(new PutTargetsCommand({ Rule: `${route.name}-rule`, EventBusName: busName, Targets: [{ Id: `${targetName(target)}-buffer`, Arn: bufferArn }] }));
+    }
   }
   return { secret, secretArn, busName, busArn, archiveArn: stateful.get('ArchiveArn') ?? '', stateful, routing };
 }

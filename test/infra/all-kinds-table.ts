@@ -1,97 +1,106 @@
 /**
- * A route table that uses every target kind and every ARN variant, for the tests that must cover all
- * of them (the operator CLI and its policy; the stacks' per-target resources). Its ARNs name account
- * 111122223333, so nothing here can be mistaken for a resource of the deployment itself.
+ * A route table that uses every target kind and every ARN variant, with input paths and
+ * transformers on some, so the tests can synthesize all of lib/targets at once.
  */
-import type { Route, RoutePattern, SampleEvent } from '../../lib/route-table';
+import type { Route, SampleEvent } from '../../lib/route-table';
 
-export const OTHER_ACCOUNT = '111122223333';
-const region = 'us-east-1';
-const arn = (service: string, resource: string) => `arn:aws:${service}:${region}:${OTHER_ACCOUNT}:${resource}`;
+export const ACCOUNT = '111122223333';
+export const OTHER_ACCOUNT = '444455556666';
+export const REGION = 'eu-west-1';
 
-export const ALL_KINDS = {
-  queueArn: arn('sqs', 'their-queue'),
-  encryptedQueueArn: arn('sqs', 'their-encrypted-queue'),
-  kmsKeyArn: arn('kms', 'key/1234abcd-12ab-34cd-56ef-1234567890ab'),
-  functionArn: arn('lambda', 'function:their-function'),
-  stateMachineArn: arn('states', 'stateMachine:their-workflow'),
-  topicArn: arn('sns', 'their-topic'),
-  eventBusArn: arn('events', 'event-bus/their-bus'),
-  apiKeySecretArn: arn('secretsmanager', 'secret:their-api-key-AbCdEf'),
-  subscriberQueueArn: arn('sqs', 'their-subscriber'),
+export const ARNS = {
+  plainQueue: `arn:aws:sqs:${REGION}:${ACCOUNT}:plain-queue`,
+  managedQueue: `arn:aws:sqs:${REGION}:${ACCOUNT}:managed-queue`,
+  kmsQueue: `arn:aws:sqs:${REGION}:${ACCOUNT}:kms-queue`,
+  queueKey: `arn:aws:kms:${REGION}:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`,
+  function: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:transcribe`,
+  stateMachine: `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:ingest-media`,
+  topic: `arn:aws:sns:${REGION}:${ACCOUNT}:media-news`,
+  bus: `arn:aws:events:us-west-2:${OTHER_ACCOUNT}:event-bus/partner-bus`,
+  subscribedQueue: `arn:aws:sqs:${REGION}:${ACCOUNT}:subscriber`,
+  apiKeySecret: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:slack-webhook-AbCdEf`,
+  passwordSecret: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:teams-password-GhIjKl`,
+  clientSecret: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:crm-client-MnOpQr`,
 } as const;
 
-const pattern = (detailType: string): RoutePattern => ({ source: ['fastio'], 'detail-type': [detailType] });
-const samples = (detailType: string): Route['samples'] => {
-  const event = (type: string): SampleEvent => ({ 'detail-type': type, detail: { eventId: `evt-${type}`, workspaceId: 'ws-1', fileId: 'f-1' } });
-  return { matching: [event(detailType)], notMatching: [event('file.never')] };
+export const TRANSFORMER = {
+  paths: { file: '$.detail.fileName', workspace: '$.detail.workspaceId' },
+  template: '{"text": "<file> was uploaded to <workspace>"}',
+} as const;
+
+const samples: { matching: SampleEvent[]; notMatching: SampleEvent[] } = {
+  matching: [{ 'detail-type': 'file.uploaded', detail: { eventId: 'evt-1', workspaceId: 'ws-1', fileId: 'f-1' } }],
+  notMatching: [{ 'detail-type': 'file.deleted', detail: { eventId: 'evt-2', workspaceId: 'ws-1', fileId: 'f-2' } }],
 };
 
-/** Five routes, each target kind at least once; `announce` takes its URL and secret from config. */
 export const allKindsTable: readonly Route[] = [
   {
-    name: 'own',
-    description: 'The three own kinds, one with an InputPath.',
-    pattern: pattern('file.uploaded'),
+    name: 'own-kinds',
+    description: 'Every target of your own, and an http target with basic authorization.',
+    pattern: { source: ['fastio'], 'detail-type': ['file.uploaded'] },
     targets: [
-      { kind: 'queue', consumer: 'catalog-consumer', access: { tables: [{ table: 'catalog', actions: ['dynamodb:UpdateItem'] }] } },
+      {
+        kind: 'queue',
+        consumer: 'catalog-consumer',
+        access: {
+          tables: [{ table: 'catalog', actions: ['dynamodb:UpdateItem'] }],
+          buckets: [{ bucketName: 'media-archive-bucket', environment: 'ARCHIVE_BUCKET', access: 'read' }],
+        },
+      },
       { kind: 'function', consumer: 'agent-audit', access: { tables: [{ table: 'audit', actions: ['dynamodb:PutItem'] }], readsBodies: true } },
-      { kind: 'workflow', workflow: 'review', input: { path: '$.detail' } },
-    ],
-    samples: samples('file.uploaded'),
-  },
-  {
-    name: 'existing',
-    description: 'Resources that exist elsewhere, by ARN.',
-    pattern: pattern('file.created'),
-    targets: [
-      { kind: 'queue', queueArn: ALL_KINDS.queueArn, encryption: 'sqs-managed' },
-      { name: 'encrypted-queue', kind: 'queue', queueArn: ALL_KINDS.encryptedQueueArn, encryption: { kmsKeyArn: ALL_KINDS.kmsKeyArn } },
-      { kind: 'function', functionArn: ALL_KINDS.functionArn },
-      { kind: 'workflow', stateMachineArn: ALL_KINDS.stateMachineArn },
-    ],
-    samples: samples('file.created'),
-  },
-  {
-    name: 'fan-out',
-    description: 'SNS: a created topic with subscriptions and an existing topic; another bus.',
-    pattern: pattern('file.updated'),
-    targets: [
-      { kind: 'topic', subscriptions: [{ queueArn: ALL_KINDS.subscriberQueueArn }, { email: 'ops@example.com' }] },
-      { name: 'their-topic', kind: 'topic', topicArn: ALL_KINDS.topicArn },
-      { kind: 'bus', eventBusArn: ALL_KINDS.eventBusArn },
-    ],
-    samples: samples('file.updated'),
-  },
-  {
-    name: 'webhooks',
-    description: 'An HTTPS endpoint with an API key and an InputTransformer.',
-    pattern: pattern('file.deleted'),
-    targets: [
+      { kind: 'workflow', workflow: 'review' },
       {
         kind: 'http',
-        url: 'https://hooks.example.com/services/T000/B000/XXXX',
-        authorization: { type: 'api-key', headerName: 'X-Api-Key', secretArn: ALL_KINDS.apiKeySecretArn },
+        name: 'teams',
+        url: 'https://example.webhook.office.com/webhookb2/abc',
+        authorization: { type: 'basic', username: 'fastio', passwordSecretArn: ARNS.passwordSecret },
+        input: TRANSFORMER,
+      },
+    ],
+    samples,
+  },
+  {
+    name: 'arn-kinds',
+    description: 'Every ARN variant of queue, function and workflow targets.',
+    pattern: { source: ['fastio'], 'detail-type': ['file.uploaded'] },
+    targets: [
+      { kind: 'queue', name: 'plain-queue', queueArn: ARNS.plainQueue, encryption: 'none', input: TRANSFORMER },
+      { kind: 'queue', name: 'managed-queue', queueArn: ARNS.managedQueue, encryption: 'sqs-managed' },
+      { kind: 'queue', name: 'kms-queue', queueArn: ARNS.kmsQueue, encryption: { kmsKeyArn: ARNS.queueKey } },
+      { kind: 'function', functionArn: ARNS.function, input: { path: '$.detail' } },
+      { kind: 'workflow', stateMachineArn: ARNS.stateMachine },
+    ],
+    samples,
+  },
+  {
+    name: 'fan-out-kinds',
+    description: 'Topics, http with api-key and OAuth, and another bus.',
+    pattern: { source: ['fastio'], 'detail-type': ['file.uploaded'] },
+    targets: [
+      { kind: 'topic', name: 'existing-topic', topicArn: ARNS.topic },
+      {
+        kind: 'topic',
+        name: 'new-topic',
+        subscriptions: [{ email: 'media@example.com' }, { queueArn: ARNS.subscribedQueue }, { url: 'https://hooks.example.com/fastio' }],
+        input: { path: '$.detail' },
+      },
+      {
+        kind: 'http',
+        name: 'slack',
+        url: 'https://hooks.slack.com/services/T000/B000/XXXX',
+        authorization: { type: 'api-key', headerName: 'x-api-key', secretArn: ARNS.apiKeySecret },
         rateLimitPerSecond: 10,
-        input: { paths: { file: '$.detail.fileId', type: '$.detail-type' }, template: '{"text": "<type>: <file>"}' },
+        input: TRANSFORMER,
       },
-    ],
-    samples: samples('file.deleted'),
-  },
-  {
-    name: 'announce',
-    description: 'An http target from config, off unless announceUrl and announceSecretArn are set.',
-    pattern: pattern('file.moved'),
-    targets: [
-      { kind: 'queue', consumer: 'catalog-consumer', access: { tables: [{ table: 'catalog', actions: ['dynamodb:UpdateItem'] }] } },
       {
-        name: 'chat',
         kind: 'http',
-        url: { fromConfig: 'announceUrl' },
+        name: 'crm',
+        url: 'https://api.example.com/events',
         method: 'PUT',
-        authorization: { type: 'basic', username: 'fastio', passwordSecretArn: { fromConfig: 'announceSecretArn' } },
+        authorization: { type: 'oauth-client-credentials', tokenUrl: 'https://auth.example.com/oauth/token', clientId: 'fastio', clientSecretArn: ARNS.clientSecret, scope: 'events.write' },
       },
+      { kind: 'bus', eventBusArn: ARNS.bus },
     ],
-    samples: samples('file.moved'),
+    samples,
   },
 ];

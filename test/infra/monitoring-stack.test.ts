@@ -248,10 +248,15 @@ describe('MonitoringStack', () => {
           return [
             `dev-fastio-rules-${name}-Failed-Invocations-Critical`,
             `dev-fastio-rules-${name}-Dlq-Delivery-Failed-Critical`,
-            ...Object.keys(chain.deadLetterQueues).map((role) => expectedDeadLetterAlarm(name, role as DeadLetterRole)),
-            ...(chain.bufferQueue ? [`dev-fastio-${name}-buffer-Queue-Message-Age-Max-Critical`] : []),
-            ...(chain.consumerFunction ? [`dev-fastio-${name}-consumer-Fault-Count-Critical`] : []),
-            ...(chain.stateMachine ? [`dev-fastio-${name}-workflow-Failure-Count-Critical`, `dev-fastio-${name}-workflow-TimedOut-Count-Critical`] : []),
+            ...chain.targets.flatMap((target) => {
+              const prefix = `${name}-${target.name}`;
+              return [
+                ...Object.keys(target.deadLetterQueues).map((role) => expectedDeadLetterAlarm(prefix, role as DeadLetterRole)),
+                ...(target.bufferQueue ? [`dev-fastio-${prefix}-buffer-Queue-Message-Age-Max-Critical`] : []),
+                ...(target.consumerFunction ? [`dev-fastio-${prefix}-consumer-Fault-Count-Critical`] : []),
+                ...(target.stateMachine ? [`dev-fastio-${prefix}-workflow-Failure-Count-Critical`, `dev-fastio-${prefix}-workflow-TimedOut-Count-Critical`] : []),
+              ];
+            }),
           ];
         }),
         'dev-fastio-recorder-Failed-Invocations-Critical',
@@ -286,7 +291,7 @@ describe('MonitoringStack', () => {
       const chain = () => synthesized.routing.chains.find((candidate) => candidate.route.name === route.name);
       return (['buffer-dlq', 'target-dlq', 'on-failure', 'workflow-failures'] as const).map((role) => ({ route: route.name, role, chain }));
     }))('alarms on any message in $route/$role, on that queue', ({ route, role, chain }) => {
-      const queue = chain()?.deadLetterQueues[role];
+      const queue = chain()?.targets[0]?.deadLetterQueues[role];
       if (!queue) {
         expect(alarms.some((alarm) => alarm.AlarmName === expectedDeadLetterAlarm(route, role))).toBe(false);
         return;

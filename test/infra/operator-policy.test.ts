@@ -5,9 +5,20 @@
  * synthesized app (lib/local/assembly.ts's resolver: account 000000000000, us-east-1).
  */
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { CancelReplayCommand, DescribeArchiveCommand, DescribeReplayCommand, EventBridgeClient, ListReplaysCommand, StartReplayCommand, TestEventPatternCommand } from '@aws-sdk/client-eventbridge';
+import {
+  CancelReplayCommand,
+  DescribeApiDestinationCommand,
+  DescribeArchiveCommand,
+  DescribeReplayCommand,
+  EventBridgeClient,
+  ListReplaysCommand,
+  PutEventsCommand,
+  StartReplayCommand,
+  TestEventPatternCommand,
+} from '@aws-sdk/client-eventbridge';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { ListSecretVersionIdsCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, ListSecretVersionIdsCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { createSecretCommands, type SecretInput } from '../../lib/ops/secret-commands';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { GetQueueAttributesCommand, ListMessageMoveTasksCommand, ReceiveMessageCommand, SQSClient, StartMessageMoveTaskCommand } from '@aws-sdk/client-sqs';
@@ -26,9 +37,9 @@ import { createPatternTestCommand } from '../../lib/ops/pattern-commands';
 import { createReconcileCommand } from '../../lib/ops/reconcile-command';
 import { createReplayCommands } from '../../lib/ops/replay-commands';
 import { createTraceCommand } from '../../lib/ops/trace-command';
-import { routeTable } from '../../lib/route-table';
 import { MonitoringOutput } from '../../lib/stack-outputs';
 import { capture, fakeRuntime } from '../ops/support';
+import { ARNS, allKindsTable } from './all-kinds-table';
 import { synthesize } from './synthesize';
 
 /** IAM service prefix of each client, and the commands whose IAM action is not their API name. */
@@ -42,6 +53,7 @@ const CLIENTS = {
   athena: AthenaClient,
   dynamodb: DynamoDBClient,
   s3: S3Client,
+  sns: SNSClient,
 } as const;
 
 /** The recorder's names from the stateful outputs: what Athena touches with the caller's credentials. */
@@ -64,9 +76,13 @@ interface Statement {
 const arn = (service: string, resource: string) => `arn:aws:${service}:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${resource}`;
 
 function queueArnOf(url: string): string {
-  const [, account, name] = new URL(url).pathname.split('/');
-  return `arn:aws:sqs:${LOCAL_REGION}:${account}:${name}`;
+  const { hostname, pathname } = new URL(url);
+  const [, account, name] = pathname.split('/');
+  return `arn:aws:sqs:${hostname.split('.')[1] ?? LOCAL_REGION}:${account}:${name}`;
 }
+
+/** Queues and topics with a customer-managed key: sending to them also uses the key, through the service. */
+const keyOf = new Map<string, string>();
 
 /** What IAM evaluates for one SDK call: its action on each resource the call names. */
 function permissionsOf(service: string, commandName: string, input: Record<string, unknown>): Permission[] {
@@ -96,6 +112,16 @@ function permissionsOf(service: string, commandName: string, input: Record<strin
       return [on(String(input.SourceArn))];
     case 'lambda:InvokeFunction':
       return [on(String(input.FunctionName))];
+    case 'sns:Publish':
+      return withKey(on(String(input.TopicArn)));
+    case 'events:PutEvents':
+      return (input.Entries as { EventBusName: string }[]).map((entry) => on(entry.EventBusName));
+    case 'events:DescribeApiDestination':
+      return [on(arn('events', `api-destination/${String(input.Name)}`))];
+    case 'secretsmanager:GetSecretValue':
+      return [on(String(input.SecretId))];
+    case 'sqs:SendMessage':
+      return withKey(on(queueArnOf(String(input.QueueUrl))));
     case 'states:StartExecution':
       return [on(String(input.stateMachineArn))];
     case 'athena:StartQueryExecution': {
@@ -129,6 +155,11 @@ function permissionsOf(service: string, commandName: string, input: Record<strin
       if (service === 'sqs' && typeof input.QueueUrl === 'string') return [on(queueArnOf(input.QueueUrl))];
       throw new Error(`the test does not know which resource ${action} acts on: teach permissionsOf`);
   }
+}
+
+function withKey(permission: Permission): Permission[] {
+  const key = keyOf.get(permission.resource);
+  return key === undefined ? [permission] : [permission, { action: 'kms:GenerateDataKey', resource: key }, { action: 'kms:Decrypt', resource: key }];
 }
 
 function glob(pattern: string, value: string): boolean {
@@ -172,8 +203,18 @@ function outputsOf(stack: StackArtifact) {
 }
 
 beforeAll(() => {
-  assembly = loadAssembly(synthesize().app.synth().directory);
+  // A table with every target kind, so the policy is checked for each of them.
+  assembly = loadAssembly(synthesize({}, allKindsTable).app.synth().directory);
   resolver = new IntrinsicResolver(assembly);
+  for (const route of allKindsTable) {
+    for (const target of route.targets) if (target.kind === 'queue' && 'queueArn' in target && typeof target.encryption === 'object') keyOf.set(target.queueArn, target.encryption.kmsKeyArn);
+  }
+  const routing = assembly.stacks.find((stack) => stack.stackName.endsWith('-fastio-routing')) as StackArtifact;
+  for (const [id, resource] of Object.entries(routing.template.Resources)) {
+    if (resource.Type === 'AWS::SNS::Topic' && resource.Properties?.KmsMasterKeyId !== undefined) {
+      keyOf.set(String(resolver.resolve({ Ref: id }, routing, id)), String(resolver.resolve(resource.Properties.KmsMasterKeyId, routing, id)));
+    }
+  }
   const monitoring = assembly.stacks.find((stack) => stack.stackName.endsWith('-fastio-monitoring')) as StackArtifact;
   const policyRef = (monitoring.template.Outputs?.[MonitoringOutput.operatorPolicyArn]?.Value as { Ref: string }).Ref;
   const document = monitoring.template.Resources[policyRef]?.Properties?.PolicyDocument as { Statement: unknown[] };
@@ -192,6 +233,7 @@ async function collectCalls(): Promise<Permission[]> {
     athena: mockClient(CLIENTS.athena),
     dynamodb: mockClient(CLIENTS.dynamodb),
     s3: mockClient(CLIENTS.s3),
+    sns: mockClient(CLIENTS.sns),
   };
   const mocks = Object.entries(stubs) as [string, { calls(): { args: unknown[] }[]; restore(): void }][];
   const mock = <K extends keyof typeof stubs>(service: K) => stubs[service];
@@ -225,6 +267,10 @@ async function collectCalls(): Promise<Permission[]> {
   mock('sqs').on(StartMessageMoveTaskCommand).resolves({ TaskHandle: 'task-1' });
   mock('sqs').on(ListMessageMoveTasksCommand).resolves({ Results: [{ TaskHandle: 'task-1', Status: 'COMPLETED', ApproximateNumberOfMessagesMoved: 1 }] });
   mock('lambda').on(InvokeCommand).resolves({ StatusCode: 202 });
+  mock('sns').on(PublishCommand).resolves({ MessageId: 'sns-1' });
+  mock('events').on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] });
+  mock('events').on(DescribeApiDestinationCommand).resolves({ InvocationEndpoint: 'https://hooks.example.com/in', HttpMethod: 'POST' });
+  mock('secretsmanager').on(GetSecretValueCommand).resolves({ SecretString: 'operator-policy-test-credential' });
   mock('secretsmanager').on(PutSecretValueCommand).resolves({ VersionId: 'v-new', VersionStages: ['AWSCURRENT'] });
   mock('secretsmanager').on(ListSecretVersionIdsCommand).resolves({ Versions: [{ VersionId: 'v-new', VersionStages: ['AWSCURRENT'], CreatedDate: now }] });
   const event = { version: '0', id: 'e-1', 'detail-type': 'file.uploaded', source: 'fastio', account: LOCAL_ACCOUNT, time: '2026-11-22T10:00:00Z', region: LOCAL_REGION, resources: [], detail: { eventId: 'evt-1' } };
@@ -233,9 +279,10 @@ async function collectCalls(): Promise<Permission[]> {
     'buffer-dlq': JSON.stringify(event),
     'on-failure': JSON.stringify({ requestContext: { condition: 'RetriesExhausted' }, requestPayload: event }),
     'workflow-failures': JSON.stringify({ executionArn: 'x', error: 'e', cause: 'c', input: event }),
+    'subscription-dlq': JSON.stringify({ Type: 'Notification', MessageId: 'sns-1', TopicArn: 'x', Message: JSON.stringify(event) }),
   };
   // The recorder holds one event of each route, none completed: reconcile --recover re-delivers each.
-  const recorded = routeTable.map((route, index) => ({ ...event, id: `rec-${index}`, ...route.samples.matching[0], detail: { ...route.samples.matching[0]?.detail, eventId: `evt-r${index}` } }));
+  const recorded = allKindsTable.map((route, index) => ({ ...event, id: `rec-${index}`, ...route.samples.matching[0], detail: { ...route.samples.matching[0]?.detail, eventId: `evt-r${index}` } }));
   const recordObject = `s3://${recorder.recordBucket}/events/dt=2026-11-22/hour=10/r.json.gz`;
   const columns = ['id', 'time', 'detail_type', 'd_eventid', 'd_extension', 'd_sizemib', 'd_agentid', 'record_object'];
   const cell = (value: unknown) => (value === undefined ? {} : { VarCharValue: String(value) });
@@ -253,8 +300,11 @@ async function collectCalls(): Promise<Permission[]> {
   mock('dynamodb').on(BatchGetItemCommand).resolves({ Responses: {} });
   const objectBytes = gzipSync(recorded.map((copy) => JSON.stringify(copy)).join('\n'));
   mock('s3').on(GetObjectCommand).resolves({ Body: { transformToByteArray: async () => new Uint8Array(objectBytes) } } as never);
+  // http targets are reached over HTTPS, not through an SDK: answered here, outside the policy.
+  const httpFetch: typeof fetch = async (url) => (String(url).includes('token') ? Response.json({ access_token: 't' }) : new Response(null, { status: 200 }));
   const fake = fakeRuntime(now);
-  const commands: OpsCommand[] = [...createDlqCommands(fake.runtime), ...createReplayCommands(fake.runtime), createPatternTestCommand({ eventBridge: () => new EventBridgeClient({ region: LOCAL_REGION }) }), ...createSecretCommands(fake.runtime, GENERATED_SECRET), createTraceCommand(fake.runtime), createReconcileCommand(fake.runtime)];
+  const runtime = { ...fake.runtime, fetch: httpFetch };
+  const commands: OpsCommand[] = [...createDlqCommands(runtime, allKindsTable), ...createReplayCommands(runtime, allKindsTable), createPatternTestCommand({ eventBridge: () => new EventBridgeClient({ region: LOCAL_REGION }) }), ...createSecretCommands(fake.runtime, GENERATED_SECRET), createTraceCommand(runtime, allKindsTable), createReconcileCommand(runtime, allKindsTable)];
   const runExpecting = async (expected: number, ...argv: string[]) => {
     const captured = capture();
     const code = await runCli(commands, argv, captured.io);
@@ -264,15 +314,16 @@ async function collectCalls(): Promise<Permission[]> {
 
   try {
     await run('dlq', 'list');
-    for (const queue of deadLetterQueues()) {
+    for (const queue of deadLetterQueues(allKindsTable)) {
       const deadLetter = (id: string) => ({ MessageId: id, ReceiptHandle: `rh-${id}`, Body: bodies[queue.role] ?? '', Attributes: { SentTimestamp: String(now.getTime() - 60_000) } });
       waiting = [deadLetter('m-1')];
       await run('dlq', 'peek', queue.name);
       waiting = [deadLetter('m-2')];
-      await run('dlq', 'redrive', queue.name, '--max', '1');
+      // A subscription DLQ is not redriven (lib/ops/target-redelivery.ts says why).
+      if (queue.role !== 'subscription-dlq') await run('dlq', 'redrive', queue.name, '--max', '1');
       if (queue.role === 'buffer-dlq') await run('dlq', 'redrive', queue.name, '--wait');
     }
-    for (const route of routeTable) await run('replay', 'start', '--from', '-2h', '--to', '-1h', '--route', route.name, '--name', `r-${route.name}`, '--wait');
+    for (const route of allKindsTable) await run('replay', 'start', '--from', '-2h', '--to', '-1h', '--route', route.name, '--name', `r-${route.name}`, '--wait');
     await run('replay', 'start', '--from', '-2h', '--to', '-1h', '--all-routes', '--name', 'r-all');
     await run('replay', 'status', 'r-all');
     await run('replay', 'list');
@@ -321,6 +372,19 @@ describe('operator policy', () => {
     // A queue of another deployment is not covered.
     expect(allows(statements, { action: 'sqs:ReceiveMessage', resource: arn('sqs', 'prod-fastio-routing-documents-buffer-dlq') })).toBe(false);
     expect(allows(statements, { action: 'cloudformation:DescribeStacks', resource: arn('cloudformation', 'stack/other-stack/1') })).toBe(false);
+  });
+
+  it('redelivers to each target alone: PutEvents only to the other bus, never to our own', () => {
+    const resourcesOf = (action: string) => statements.filter((statement) => list(statement.Action).includes(action)).flatMap((statement) => list(statement.Resource));
+    expect(resourcesOf('events:PutEvents')).toEqual([ARNS.bus]);
+    expect(resourcesOf('sqs:SendMessage')).toEqual(expect.arrayContaining([ARNS.plainQueue, ARNS.managedQueue, ARNS.kmsQueue]));
+    expect(resourcesOf('lambda:InvokeFunction')).toContain(ARNS.function);
+    expect(resourcesOf('states:StartExecution')).toContain(ARNS.stateMachine);
+    expect(resourcesOf('sns:Publish')).toContain(ARNS.topic);
+    expect(resourcesOf('secretsmanager:GetSecretValue').sort()).toEqual([ARNS.apiKeySecret, ARNS.clientSecret, ARNS.passwordSecret].sort());
+    // The queue's key only through SQS.
+    const keyStatement = statements.find((statement) => list(statement.Resource).includes(ARNS.queueKey));
+    expect(keyStatement?.Condition).toEqual({ StringLike: { 'kms:ViaService': `sqs.${LOCAL_REGION}.amazonaws.com` } });
   });
 
   it('lets the operator rotate the signing secret, and only that secret', () => {

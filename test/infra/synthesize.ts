@@ -1,5 +1,6 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import { readFileSync } from 'node:fs';
+import type { Route } from '../../lib/route-table';
 import { buildApp, type FastioApp } from '../../lib/stacks/fastio-app';
 
 /** The context `cdk synth` would read, so tests synthesize what a deploy would. */
@@ -16,8 +17,8 @@ export interface SynthesizedApp extends FastioApp {
  * Synthesizes the real app with test context. Bundling is skipped (an empty bundling-stacks list)
  * because these tests read templates, not code; `npm run synth` bundles for real.
  */
-export function synthesize(context: Record<string, unknown> = {}): SynthesizedApp {
-  const built = buildApp({ context: { ...cdkJsonContext, 'aws:cdk:bundling-stacks': [], ...context } });
+export function synthesize(context: Record<string, unknown> = {}, routes?: readonly Route[]): SynthesizedApp {
+  const built = buildApp({ context: { ...cdkJsonContext, 'aws:cdk:bundling-stacks': [], ...context } }, routes);
   return {
     ...built,
     templates: {

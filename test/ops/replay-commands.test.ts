@@ -12,7 +12,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../lib/ops/cli';
 import { createReplayCommands } from '../../lib/ops/replay-commands';
-import { ARCHIVE_ARN, ARCHIVE_NAME, BUS_ARN, NOW, awsError, capture, fakeRuntime, routingOutputs, ruleArn, stack, statefulOutputs, type FakeRuntime } from './support';
+import { allKindsTable } from '../infra/all-kinds-table';
+import { ARCHIVE_ARN, ARCHIVE_NAME, BUS_ARN, NOW, awsError, capture, fakeRuntime, routingOutputs, routingOutputsFor, ruleArn, stack, statefulOutputs, type FakeRuntime } from './support';
 
 const cfn = mockClient(CloudFormationClient);
 const eventBridge = mockClient(EventBridgeClient);
@@ -59,6 +60,18 @@ describe('replay start', () => {
     expect(result.stdout()).toContain(`documents: ${ruleArn('documents')}`);
     expect(result.stdout()).toContain('replay status dev-documents-20261122T120000-ssss');
     expect(result.err).toEqual([]);
+  });
+
+  it("a route with several targets replays to its one rule, which delivers to every target", async () => {
+    cfn.on(DescribeStacksCommand, { StackName: 'dev-fastio-routing' }).resolves(stack('dev-fastio-routing', routingOutputsFor(allKindsTable)));
+    const captured = capture();
+    const code = await runCli(createReplayCommands(fake.runtime, allKindsTable), ['replay', 'start', '--from=-2h', '--to=-1h', '--route', 'fan-out-kinds'], captured.io);
+
+    expect(code).toBe(0);
+    expect(eventBridge.commandCalls(StartReplayCommand)[0]?.args[0].input.Destination).toEqual({ Arn: BUS_ARN, FilterArns: [ruleArn('fan-out-kinds')] });
+    expect(captured.stdout()).toContain(
+      `rules    fan-out-kinds: ${ruleArn('fan-out-kinds')} → topic arn:aws:sns:eu-west-1:111122223333:media-news + topic (created by the stack) + http POST https://hooks.slack.com/services/T000/B000/XXXX + http PUT https://api.example.com/events + bus arn:aws:events:us-west-2:444455556666:event-bus/partner-bus`,
+    );
   });
 
   it('accepts relative times written as separate arguments (--from -2h)', async () => {
