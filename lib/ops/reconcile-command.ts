@@ -49,6 +49,7 @@ export function printReport(report: ReconcileReport, io: CommandIo, title = 'rec
     io.out(heading);
     for (const line of lines) io.out(line);
   };
+  if (report.notDeployed.length > 0) io.out(`not deployed (their config was not set), not checked: ${report.notDeployed.join(', ')}`);
   section(`missing (${missing.length}):`, missing);
   section(`dead-lettered (${dead.length}):`, dead);
   section(`unverifiable (${unverifiable.length}): no completion record but older than such records live, and in no dead-letter queue; not counted as missing:`, unverifiable);
