@@ -1,11 +1,16 @@
 import { Arn, Stack, Validations } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { RECORD_PREFIX, queryResultsBucketName, recorderBucketName, type FlightRecorder } from './flight-recorder';
 import { httpSecretArn } from '../targets/http-target';
 import { TopicTarget } from '../targets/topic-target';
 import type { RouteChain } from './route-chain';
+
+/** Where the recorder workgroup writes query results (its resultConfiguration). */
+const QUERY_RESULTS_PREFIX = 'results/';
 
 export interface OperatorPolicyProps {
   /** Prefixes the policy name: `<stage>-fastio-operator`. */
@@ -15,6 +20,10 @@ export interface OperatorPolicyProps {
   readonly archive: events.Archive;
   readonly signingSecret: secretsmanager.ISecret;
   readonly chains: readonly RouteChain[];
+  /** `ops trace` and `ops reconcile` query it with Athena and read records back for --recover. */
+  readonly recorder: FlightRecorder;
+  /** The idempotency table: the completion records trace and reconcile read. */
+  readonly completionTable: dynamodb.ITableV2;
 }
 
 /**
@@ -74,6 +83,7 @@ export class OperatorPolicy extends Construct {
         resources: [props.signingSecret.secretArn],
       }),
     ];
+    statements.push(...this.recorderStatements(props));
     // ListReplays and TestEventPattern have no resource type in the Service Authorization Reference,
     // so IAM matches them only on all resources; the condition holds them to this deployment's Region.
     const listAndTest = new iam.PolicyStatement({
@@ -130,11 +140,79 @@ export class OperatorPolicy extends Construct {
       id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:replay/*]',
       reason: 'Replays are named by the operator when started (replay start --name or a generated name), so no narrower ARN exists in advance.',
     });
+    // cdk-nag names a resource as CloudFormation writes it: the bucket names' pseudo parameters as <AWS::...>.
+    for (const [bucket, prefix, reason] of [
+      [
+        `${props.stage}-fastio-records-<AWS::AccountId>-<AWS::Region>`,
+        RECORD_PREFIX,
+        "Athena reads the record objects Firehose names itself (date, hour, random suffix) with the caller's credentials, and --recover reads one back; read only, under events/ of the one record bucket.",
+      ],
+      [
+        `${props.stage}-fastio-queries-<AWS::AccountId>-<AWS::Region>`,
+        QUERY_RESULTS_PREFIX,
+        "Athena writes each query's results under a name it assigns, with the caller's credentials, and the CLI reads them back; held to results/ of the recorder's results bucket.",
+      ],
+    ] as const) {
+      Validations.of(this.policy).acknowledge({ id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${bucket}/${prefix}*]`, reason });
+    }
     for (const stackName of props.stackNames) {
       Validations.of(this.policy).acknowledge({
         id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>:stack/${stackName}/*]`,
         reason: 'A stack ARN ends in an id CloudFormation assigns at creation; the wildcard covers only that id of this named stack.',
       });
     }
+  }
+
+  /**
+   * What `ops trace` and `ops reconcile` call, and what Athena does with the caller's credentials
+   * for their queries: the Glue table, the record objects, and the results location.
+   */
+  private recorderStatements(props: OperatorPolicyProps): iam.PolicyStatement[] {
+    const stack = Stack.of(this);
+    const { recorder } = props;
+    const s3Arn = (resource: string) => `arn:${stack.partition}:s3:::${resource}`;
+    const records = recorderBucketName(props.stage);
+    const results = queryResultsBucketName(props.stage);
+    return [
+      new iam.PolicyStatement({
+        sid: 'QueryTheFlightRecorder',
+        actions: ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults'],
+        resources: [Arn.format({ service: 'athena', resource: 'workgroup', resourceName: recorder.workGroupName }, stack)],
+      }),
+      new iam.PolicyStatement({
+        sid: 'ReadTheRecorderTable',
+        actions: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartitions'],
+        resources: [
+          Arn.format({ service: 'glue', resource: 'catalog' }, stack),
+          Arn.format({ service: 'glue', resource: 'database', resourceName: recorder.databaseName }, stack),
+          Arn.format({ service: 'glue', resource: 'table', resourceName: `${recorder.databaseName}/${recorder.tableName}` }, stack),
+        ],
+      }),
+      new iam.PolicyStatement({
+        sid: 'ReadTheRecords',
+        actions: ['s3:GetObject'],
+        resources: [s3Arn(`${records}/${RECORD_PREFIX}*`)],
+      }),
+      new iam.PolicyStatement({
+        sid: 'ListTheRecords',
+        actions: ['s3:GetBucketLocation', 's3:ListBucket'],
+        resources: [s3Arn(records)],
+      }),
+      new iam.PolicyStatement({
+        sid: 'WriteAndReadQueryResults',
+        actions: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+        resources: [s3Arn(`${results}/${QUERY_RESULTS_PREFIX}*`)],
+      }),
+      new iam.PolicyStatement({
+        sid: 'UseTheQueryResultsBucket',
+        actions: ['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'],
+        resources: [s3Arn(results)],
+      }),
+      new iam.PolicyStatement({
+        sid: 'ReadCompletionRecords',
+        actions: ['dynamodb:BatchGetItem'],
+        resources: [props.completionTable.tableArn],
+      }),
+    ];
   }
 }

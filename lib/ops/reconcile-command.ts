@@ -9,7 +9,7 @@
  * targets complete seconds later) for at most RECOVER_SETTLE_MS, and prints the final counts.
  * It delivers each event once per run: a target that fails again is reported, not retried.
  */
-import { routeTable } from '../route-table';
+import { routeTable, type Route } from '../route-table';
 import { reconcile, TARGET_STATUSES, type Reconciliation, type ReconcileReport } from '../recorder/reconcile';
 import { trackedTargets, type RecorderSources, type ScanProgress, type TrackedTarget } from '../recorder/sources';
 import type { BusEvent } from '../domain/route-samples';
@@ -49,6 +49,7 @@ export function printReport(report: ReconcileReport, io: CommandIo, title = 'rec
     io.out(heading);
     for (const line of lines) io.out(line);
   };
+  if (report.notDeployed.length > 0) io.out(`not deployed (their config was not set), not checked: ${report.notDeployed.join(', ')}`);
   section(`missing (${missing.length}):`, missing);
   section(`dead-lettered (${dead.length}):`, dead);
   section(`unverifiable (${unverifiable.length}): no completion record but older than such records live, and in no dead-letter queue; not counted as missing:`, unverifiable);
@@ -85,7 +86,11 @@ async function recover(reconciliation: Reconciliation, sources: RecorderSources,
   return { delivered, redriven, failures };
 }
 
-export function createReconcileCommand(runtime: OpsRuntime = defaultRuntime, factories: RecorderSourceFactories = defaultSourceFactories(runtime)): OpsCommand {
+export function createReconcileCommand(
+  runtime: OpsRuntime = defaultRuntime,
+  table: readonly Route[] = routeTable,
+  factories: RecorderSourceFactories = defaultSourceFactories(runtime),
+): OpsCommand {
   return {
     path: ['reconcile'],
     summary: 'check every recorded event of a window against every route it matched: completed, dead-lettered or missing (--recover re-delivers to the target alone)',
@@ -97,7 +102,7 @@ export function createReconcileCommand(runtime: OpsRuntime = defaultRuntime, fac
       const now = runtime.now();
       const window: TimeWindow = parseWindow(fromRaw, toRaw, now);
       const names = stringListOption(options, 'route');
-      const routes = names.length === 0 ? [...routeTable] : resolveRoutes(names);
+      const routes = names.length === 0 ? [...table] : resolveRoutes(names, table);
       const factory = sourcesFor(factories, options);
       const json = options.json === true;
       return withAwsErrors(async () => {

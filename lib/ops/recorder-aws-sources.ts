@@ -472,12 +472,13 @@ export class AwsRecoverySink implements RecoverySink {
     private readonly routing: StackOutputs,
     private readonly deadLetterSource: SqsDeadLetterSource,
     private readonly targets: readonly TrackedTarget[],
+    private readonly fetchFn: typeof fetch = fetch,
   ) {}
 
   private redelivery(ref: DeadLetterQueueRef): Promise<Redelivery> {
     let redelivery = this.redeliveries.get(ref.name);
     if (redelivery === undefined) {
-      redelivery = redeliveryFor(ref, this.routing, this.clients);
+      redelivery = redeliveryFor(ref, this.routing, this.clients, this.fetchFn);
       this.redeliveries.set(ref.name, redelivery);
     }
     return redelivery;
@@ -591,7 +592,7 @@ export async function awsRecorderSources(
     recorder: new AthenaRecorderSource(extra.athena, extra.s3, location, runtime),
     completions: new DynamoCompletionSource(extra.dynamodb, stateful.get(StatefulOutput.idempotencyTableName), runtime, DEFAULT_IDEMPOTENCY_EXPIRY_DAYS),
     deadLetters,
-    recovery: new AwsRecoverySink(clients, routing, deadLetters, request.targets),
+    recovery: new AwsRecoverySink(clients, routing, deadLetters, request.targets, runtime.fetch ?? fetch),
     completionExpiryDays: DEFAULT_IDEMPOTENCY_EXPIRY_DAYS,
     deployed: (target) => targetDeployed(routing, target),
   };

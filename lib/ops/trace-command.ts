@@ -3,7 +3,7 @@
  * records and the dead-letter queues (lib/recorder/reconcile.ts trace). Exit 0 when the event was
  * recorded in the window (whatever became of it), 1 when it was not or a source failed, 2 for bad input.
  */
-import { routeTable } from '../route-table';
+import { routeTable, type Route } from '../route-table';
 import { trace, type TraceReport, type TraceTarget } from '../recorder/reconcile';
 import { trackedTargets } from '../recorder/sources';
 import { OperationFailed, UsageError, stringOption, type CommandIo, type OpsCommand } from './command';
@@ -73,7 +73,11 @@ export function printTrace(report: TraceReport, io: CommandIo): void {
   }
 }
 
-export function createTraceCommand(runtime: OpsRuntime = defaultRuntime, factories: RecorderSourceFactories = defaultSourceFactories(runtime)): OpsCommand {
+export function createTraceCommand(
+  runtime: OpsRuntime = defaultRuntime,
+  table: readonly Route[] = routeTable,
+  factories: RecorderSourceFactories = defaultSourceFactories(runtime),
+): OpsCommand {
   return {
     path: ['trace'],
     summary: "one Fast.io event's journey: received, every route it matched, and per target completed, dead-lettered (where, why) or missing",
@@ -86,10 +90,10 @@ export function createTraceCommand(runtime: OpsRuntime = defaultRuntime, factori
       const now = runtime.now();
       const window = parseWindow(stringOption(options, 'from') ?? TRACE_DEFAULT_FROM, stringOption(options, 'to') ?? 'now', now);
       const factory = sourcesFor(factories, options);
-      const targets = routeTable.flatMap(trackedTargets);
+      const targets = table.flatMap(trackedTargets);
       return withAwsErrors(async () => {
         const sources = await factory({ targets, options });
-        const report = await trace(fastioEventId, window, routeTable, sources, now);
+        const report = await trace(fastioEventId, window, table, sources, now);
         if (options.json === true) io.out(JSON.stringify(report, null, 2));
         else printTrace(report, io);
         if (report.received === undefined) {

@@ -64,6 +64,7 @@ export function buildApp(props: AppProps = {}, routes?: readonly Route[]): Fasti
     archive: stateful.archive,
     signingSecret: stateful.signingSecret,
     recorder: stateful.recorder,
+    idempotencyTable: stateful.idempotencyTable,
   });
 
   Tags.of(app).add('project', 'fastio-eventbridge');

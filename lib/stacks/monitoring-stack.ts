@@ -1,6 +1,7 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { ComparisonOperator, TreatMissingData, type Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -50,6 +51,8 @@ export interface MonitoringStackProps extends StackProps {
   readonly signingSecret: secretsmanager.ISecret;
   /** The flight recorder: its rule, stream and DLQ are alarmed like a route's. */
   readonly recorder: FlightRecorder;
+  /** For the operator policy: the completion records `ops trace` and `ops reconcile` read. */
+  readonly idempotencyTable: dynamodb.ITableV2;
 }
 
 /** Where the alarm descriptions send an operator: README's recovery runbook (ops dlq / replay). */
@@ -155,6 +158,8 @@ export class MonitoringStack extends Stack {
       archive: props.archive,
       signingSecret: props.signingSecret,
       chains: props.chains,
+      recorder: props.recorder,
+      completionTable: props.idempotencyTable,
     });
     new CfnOutput(this, MonitoringOutput.operatorPolicyArn, { value: this.operatorPolicy.policy.managedPolicyArn, description: 'Attach to the operators who run npm run ops' });
   }

@@ -3,8 +3,8 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { IMAGE_EXTENSIONS, VIDEO_EXTENSIONS } from '../route-table';
-import { failurePath, type WorkflowDefinition, type WorkflowProps } from './workflow-support';
 import { reviewGuardId } from '../domain/completion-records';
+import { failurePath, type WorkflowDefinition, type WorkflowProps } from './workflow-support';
 
 /** Errors worth retrying: throttling and service-side faults of the integrated services. */
 export const TRANSIENT_ERRORS = [

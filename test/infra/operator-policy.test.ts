@@ -22,6 +22,10 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { createSecretCommands, type SecretInput } from '../../lib/ops/secret-commands';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { GetQueueAttributesCommand, ListMessageMoveTasksCommand, ReceiveMessageCommand, SQSClient, StartMessageMoveTaskCommand } from '@aws-sdk/client-sqs';
+import { AthenaClient, GetQueryExecutionCommand, GetQueryResultsCommand, StartQueryExecutionCommand } from '@aws-sdk/client-athena';
+import { BatchGetItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { gzipSync } from 'node:zlib';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { IntrinsicResolver, LOCAL_ACCOUNT, LOCAL_REGION, loadAssembly, type CloudAssembly, type StackArtifact } from '../../lib/local/assembly';
@@ -30,7 +34,9 @@ import type { OpsCommand } from '../../lib/ops/command';
 import { createDlqCommands } from '../../lib/ops/dlq-commands';
 import { deadLetterQueues } from '../../lib/ops/deployment';
 import { createPatternTestCommand } from '../../lib/ops/pattern-commands';
+import { createReconcileCommand } from '../../lib/ops/reconcile-command';
 import { createReplayCommands } from '../../lib/ops/replay-commands';
+import { createTraceCommand } from '../../lib/ops/trace-command';
 import { MonitoringOutput } from '../../lib/stack-outputs';
 import { capture, fakeRuntime } from '../ops/support';
 import { ARNS, allKindsTable } from './all-kinds-table';
@@ -44,8 +50,14 @@ const CLIENTS = {
   lambda: LambdaClient,
   states: SFNClient,
   secretsmanager: SecretsManagerClient,
+  athena: AthenaClient,
+  dynamodb: DynamoDBClient,
+  s3: S3Client,
   sns: SNSClient,
 } as const;
+
+/** The recorder's names from the stateful outputs: what Athena touches with the caller's credentials. */
+const recorder = { workGroup: '', recordBucket: '', resultsBucket: '' };
 const ACTION_NAMES: Record<string, string> = { 'lambda:Invoke': 'lambda:InvokeFunction' };
 
 
@@ -112,6 +124,30 @@ function permissionsOf(service: string, commandName: string, input: Record<strin
       return withKey(on(queueArnOf(String(input.QueueUrl))));
     case 'states:StartExecution':
       return [on(String(input.stateMachineArn))];
+    case 'athena:StartQueryExecution': {
+      // Athena reads the table's catalog entries, its objects and writes the results as the caller.
+      const database = String((input.QueryExecutionContext as { Database?: string } | undefined)?.Database);
+      const table = /FROM "[^"]+"\."([^"]+)"/.exec(String(input.QueryString))?.[1] ?? '';
+      const s3 = (resource: string) => `arn:aws:s3:::${resource}`;
+      return [
+        on(arn('athena', `workgroup/${String(input.WorkGroup)}`)),
+        ...['catalog', `database/${database}`, `table/${database}/${table}`].flatMap((resource) =>
+          ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartitions'].map((glueAction) => ({ action: glueAction, resource: arn('glue', resource) })),
+        ),
+        ...['s3:GetBucketLocation', 's3:ListBucket'].map((s3Action) => ({ action: s3Action, resource: s3(recorder.recordBucket) })),
+        { action: 's3:GetObject', resource: s3(`${recorder.recordBucket}/events/dt=2026-11-22/hour=10/r.json.gz`) },
+        ...['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'].map((s3Action) => ({ action: s3Action, resource: s3(recorder.resultsBucket) })),
+        ...['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'].map((s3Action) => ({ action: s3Action, resource: s3(`${recorder.resultsBucket}/results/q-1.csv`) })),
+      ];
+    }
+    case 'athena:GetQueryExecution':
+    case 'athena:GetQueryResults':
+      // IAM checks them on the workgroup the query ran in.
+      return [on(arn('athena', `workgroup/${recorder.workGroup}`))];
+    case 'dynamodb:BatchGetItem':
+      return Object.keys(input.RequestItems as Record<string, unknown>).map((table) => on(arn('dynamodb', `table/${table}`)));
+    case 's3:GetObject':
+      return [on(`arn:aws:s3:::${String(input.Bucket)}/${String(input.Key)}`)];
     case 'secretsmanager:PutSecretValue':
     case 'secretsmanager:ListSecretVersionIds':
       return [on(String(input.SecretId))];
@@ -194,6 +230,9 @@ async function collectCalls(): Promise<Permission[]> {
     lambda: mockClient(CLIENTS.lambda),
     states: mockClient(CLIENTS.states),
     secretsmanager: mockClient(CLIENTS.secretsmanager),
+    athena: mockClient(CLIENTS.athena),
+    dynamodb: mockClient(CLIENTS.dynamodb),
+    s3: mockClient(CLIENTS.s3),
     sns: mockClient(CLIENTS.sns),
   };
   const mocks = Object.entries(stubs) as [string, { calls(): { args: unknown[] }[]; restore(): void }][];
@@ -202,6 +241,10 @@ async function collectCalls(): Promise<Permission[]> {
   const archiveName = outputsOf(stateful).find((output) => output.OutputKey === 'ArchiveName')?.OutputValue;
   const busArn = outputsOf(stateful).find((output) => output.OutputKey === 'EventBusArn')?.OutputValue;
   const now = new Date('2026-11-22T12:00:00Z');
+  const statefulOutput = (key: string) => outputsOf(stateful).find((output) => output.OutputKey === key)?.OutputValue ?? '';
+  recorder.workGroup = statefulOutput('RecorderWorkGroupName');
+  recorder.recordBucket = statefulOutput('RecorderBucketName');
+  recorder.resultsBucket = statefulOutput('QueryResultsBucketName');
   mock('cloudformation').on(DescribeStacksCommand).callsFake((input: { StackName: string }) => {
     const stack = stackNamed(input.StackName);
     return { Stacks: [{ StackName: stack.stackName, StackStatus: 'UPDATE_COMPLETE', CreationTime: now, Outputs: outputsOf(stack) }] };
@@ -238,16 +281,36 @@ async function collectCalls(): Promise<Permission[]> {
     'workflow-failures': JSON.stringify({ executionArn: 'x', error: 'e', cause: 'c', input: event }),
     'subscription-dlq': JSON.stringify({ Type: 'Notification', MessageId: 'sns-1', TopicArn: 'x', Message: JSON.stringify(event) }),
   };
+  // The recorder holds one event of each route, none completed: reconcile --recover re-delivers each.
+  const recorded = allKindsTable.map((route, index) => ({ ...event, id: `rec-${index}`, ...route.samples.matching[0], detail: { ...route.samples.matching[0]?.detail, eventId: `evt-r${index}` } }));
+  const recordObject = `s3://${recorder.recordBucket}/events/dt=2026-11-22/hour=10/r.json.gz`;
+  const columns = ['id', 'time', 'detail_type', 'd_eventid', 'd_extension', 'd_sizemib', 'd_agentid', 'record_object'];
+  const cell = (value: unknown) => (value === undefined ? {} : { VarCharValue: String(value) });
+  mock('athena').on(StartQueryExecutionCommand).resolves({ QueryExecutionId: 'q-1' });
+  mock('athena').on(GetQueryExecutionCommand).resolves({ QueryExecution: { Status: { State: 'SUCCEEDED' } } });
+  mock('athena').on(GetQueryResultsCommand).resolves({
+    ResultSet: {
+      ResultSetMetadata: { ColumnInfo: columns.map((Name) => ({ Name, Type: 'varchar' })) },
+      Rows: [
+        { Data: columns.map((name) => ({ VarCharValue: name })) },
+        ...recorded.map((copy) => ({ Data: [copy.id, copy.time, copy['detail-type'], copy.detail.eventId, (copy.detail as Record<string, unknown>).extension, (copy.detail as Record<string, unknown>).sizeMiB, (copy.detail as Record<string, unknown>).agentId, recordObject].map(cell) })),
+      ],
+    },
+  });
+  mock('dynamodb').on(BatchGetItemCommand).resolves({ Responses: {} });
+  const objectBytes = gzipSync(recorded.map((copy) => JSON.stringify(copy)).join('\n'));
+  mock('s3').on(GetObjectCommand).resolves({ Body: { transformToByteArray: async () => new Uint8Array(objectBytes) } } as never);
   // http targets are reached over HTTPS, not through an SDK: answered here, outside the policy.
   const httpFetch: typeof fetch = async (url) => (String(url).includes('token') ? Response.json({ access_token: 't' }) : new Response(null, { status: 200 }));
   const fake = fakeRuntime(now);
   const runtime = { ...fake.runtime, fetch: httpFetch };
-  const commands: OpsCommand[] = [...createDlqCommands(runtime, allKindsTable), ...createReplayCommands(runtime, allKindsTable), createPatternTestCommand({ eventBridge: () => new EventBridgeClient({ region: LOCAL_REGION }) }), ...createSecretCommands(fake.runtime, GENERATED_SECRET)];
-  const run = async (...argv: string[]) => {
+  const commands: OpsCommand[] = [...createDlqCommands(runtime, allKindsTable), ...createReplayCommands(runtime, allKindsTable), createPatternTestCommand({ eventBridge: () => new EventBridgeClient({ region: LOCAL_REGION }) }), ...createSecretCommands(fake.runtime, GENERATED_SECRET), createTraceCommand(runtime, allKindsTable), createReconcileCommand(runtime, allKindsTable)];
+  const runExpecting = async (expected: number, ...argv: string[]) => {
     const captured = capture();
     const code = await runCli(commands, argv, captured.io);
-    if (code !== 0) throw new Error(`ops ${argv.join(' ')} exited ${code}: ${captured.stderr()}`);
+    if (code !== expected) throw new Error(`ops ${argv.join(' ')} exited ${code}: ${captured.stderr()}`);
   };
+  const run = async (...argv: string[]) => runExpecting(0, ...argv);
 
   try {
     await run('dlq', 'list');
@@ -267,6 +330,9 @@ async function collectCalls(): Promise<Permission[]> {
     await run('replay', 'list', '--state', 'COMPLETED');
     await run('replay', 'cancel', 'r-all');
     await run('secret', 'rotate', '--generate');
+    await run('trace', 'evt-r0');
+    // Nothing completes behind the mocks, so recovery ends with the events still missing: exit 1.
+    await runExpecting(1, 'reconcile', '--from', '2026-11-22T10:00:00Z', '--to', '2026-11-22T11:00:00Z', '--recover');
     await run('pattern', 'test', '--pattern', '{"source":["fastio"]}', '--event', JSON.stringify(event), '--live');
 
     return mocks.flatMap(([service, stub]) =>

@@ -10,6 +10,7 @@
  * and, counted by effects per Fast.io event id (catalog writes, audit records, reviews and their
  * notifications), nothing was processed twice on the way.
  */
+import { routeTable } from '../../lib/route-table';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_DIR_ENV_VAR } from '../../lib/local/control-client';
 import {
@@ -39,7 +40,7 @@ const AUDIT_BROKEN_AGENT = 'agt_audit_broken';
 
 // The CLI as `npm run ops` builds it, polling the pipeline often (its AWS waits are scaled by 1000).
 const runtime: OpsRuntime = { ...defaultRuntime, pollIntervalMs: 50 };
-const commands = [createReconcileCommand(runtime, defaultSourceFactories(runtime)), createTraceCommand(runtime, defaultSourceFactories(runtime)), ...faultsCommands];
+const commands = [createReconcileCommand(runtime, routeTable, defaultSourceFactories(runtime)), createTraceCommand(runtime, routeTable, defaultSourceFactories(runtime)), ...faultsCommands];
 
 async function ops(...argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
   const out: string[] = [];

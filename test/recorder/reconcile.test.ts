@@ -79,6 +79,13 @@ describe('reconcile', () => {
     const { report } = await reconcile(WINDOW, [FRESH_ONLY], sources([copy('e1')], { 'fresh-only/queue': ['e1'] }, [letter]), { now: NOW });
     expect(report.routes[0]?.targets[0]?.counts).toMatchObject({ completed: 1, 'dead-lettered': 0 });
   });
+
+  it('leaves out a target the deployment lacks (its config was not set) and names it', async () => {
+    const notDeployed = { ...sources([copy('e1')], { 'fresh-only/queue': ['e1'] }), deployed: (target: TrackedTarget) => target.route.name !== 'notify' };
+    const { report } = await reconcile(WINDOW, [FRESH_ONLY, NOTIFY], notDeployed, { now: NOW });
+    expect(report.notDeployed).toEqual(['notify/slack']);
+    expect(report.routes[1]?.targets).toEqual([]);
+  });
 });
 
 describe('trace', () => {
