@@ -117,6 +117,7 @@ const AWS_GLOBAL_OPTIONS = ['--query', '--output', '--region', '--profile', '--e
 const AWS_OPERATIONS: Record<string, readonly string[]> = {
   'sts get-caller-identity': [],
   'cloudformation describe-stacks': ['--stack-name'],
+  'secretsmanager create-secret': ['--name', '--secret-string', '--secret-binary', '--description', '--kms-key-id', '--tags'],
   'secretsmanager put-secret-value': ['--secret-id', '--secret-string', '--secret-binary', '--client-request-token', '--version-stages'],
   'events test-event-pattern': ['--event-pattern', '--event'],
   'events put-permission': ['--event-bus-name', '--action', '--principal', '--statement-id', '--condition', '--policy'],
@@ -286,8 +287,8 @@ describe('README commands', () => {
   it('a drifted command fails the check', async () => {
     const drifted = (text: string): ReadmeCommand => ({ text, words: shellWords(text), source: 'block' });
     expect(await problems(drifted('npx cdk deploy Routing'))).toEqual([expect.stringContaining('no stack Routing')]);
-    expect(await problems(drifted('npm run ops -- dlq peek documents/buffer-dlq --count 5'))).toEqual([expect.stringContaining('ops rejects it')]);
-    expect(await problems(drifted('npm run ops -- dlq drain documents/buffer-dlq'))).toEqual([expect.stringContaining('ops rejects it')]);
+    expect(await problems(drifted('npm run ops -- dlq peek documents/queue/buffer-dlq --count 5'))).toEqual([expect.stringContaining('ops rejects it')]);
+    expect(await problems(drifted('npm run ops -- dlq drain documents/queue/buffer-dlq'))).toEqual([expect.stringContaining('ops rejects it')]);
     expect(await problems(drifted('npm run ops -- dlq peek documents/nope'))).toEqual([expect.stringContaining('ops exits 2')]);
     expect(await problems(drifted(`aws cloudformation describe-stacks --stack-name dev-fastio-ingest --query "Stacks[0].Outputs[?OutputKey=='ApiUrl'].OutputValue"`))).toEqual([
       'stack dev-fastio-ingest has no output ApiUrl',
@@ -338,13 +339,13 @@ describe('README: incident drill', () => {
       }
       const [, , , , , listed, purged, , first, traced, recovered, tracedAfter] = results;
       expect(results.map((result) => result.code)).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0]);
-      expect(listed?.out).toMatch(/^documents\/target-dlq\s+2\s/m);
-      expect(listed?.out).toMatch(/^agent-activity\/on-failure\s+1\s/m);
-      expect(purged?.out).toContain('agent-activity/on-failure: 1 message(s) deleted');
+      expect(listed?.out).toMatch(/^documents\/queue\/target-dlq\s+2\s/m);
+      expect(listed?.out).toMatch(/^agent-activity\/function\/on-failure\s+1\s/m);
+      expect(purged?.out).toContain('agent-activity/function/on-failure: 1 message(s) deleted');
       expect(first?.out).toMatch(/^documents\/queue\s+2\s+0\s+0\s+2\s+0\s+0$/m);
       expect(first?.out).toMatch(/^agent-activity\/function\s+1\s+0\s+0\s+0\s+1\s+0$/m);
       expect(first?.out).toContain('agent-activity/function  evt_01JD8S7T2A5C8E1G4J7L0N3P6C');
-      expect(traced?.out).toMatch(/in documents\/target-dlq since .*: NO_PERMISSIONS/);
+      expect(traced?.out).toMatch(/in documents\/queue\/target-dlq since .*: NO_PERMISSIONS/);
       expect(traced?.out).toMatch(/missing: no completion record and no dead letter/);
       expect(recovered?.out).toMatch(/^after recovery:/m);
       expect(recovered?.out).toMatch(/^large-media\/workflow\s+1\s+1\s/m);

@@ -114,15 +114,15 @@ describe('incident drill', () => {
     expect(during.problems).toEqual([]);
     expect(during.pending).toBe(0);
     const dead = (queue: string) => sorted(during.deadLetteredIds[queue] ?? []);
-    expect(dead('documents/target-dlq')).toHaveLength(8);
-    expect(dead('documents/buffer-dlq')).toEqual(sorted(catalogBroken.map((webhook) => webhook.eventId)));
-    expect(dead('agent-activity/on-failure')).toEqual(sorted(auditBroken.map((webhook) => webhook.eventId)));
-    const workflowDead = [...dead('large-media/workflow-failures'), ...dead('untrusted-agent-deletions/workflow-failures')];
+    expect(dead('documents/queue/target-dlq')).toHaveLength(8);
+    expect(dead('documents/queue/buffer-dlq')).toEqual(sorted(catalogBroken.map((webhook) => webhook.eventId)));
+    expect(dead('agent-activity/function/on-failure')).toEqual(sorted(auditBroken.map((webhook) => webhook.eventId)));
+    const workflowDead = [...dead('large-media/workflow/workflow-failures'), ...dead('untrusted-agent-deletions/workflow/workflow-failures')];
     expect(workflowDead).toHaveLength(3);
 
     // ---- one DLQ purged by hand: its events are now only in the flight recorder
-    const purged = await ops('faults', 'purge', 'agent-activity/on-failure', '--local');
-    expect(purged).toMatchObject({ code: 0, out: [`agent-activity/on-failure: ${auditBroken.length} message(s) deleted; \`reconcile --local\` lists their events as missing`] });
+    const purged = await ops('faults', 'purge', 'agent-activity/function/on-failure', '--local');
+    expect(purged).toMatchObject({ code: 0, out: [`agent-activity/function/on-failure: ${auditBroken.length} message(s) deleted; \`reconcile --local\` lists their events as missing`] });
     pipeline.faults.remove();
 
     // ---- reconcile: exactly those, per route and target; exit 1
@@ -130,11 +130,11 @@ describe('incident drill', () => {
     expect(first.code, first.err.join('\n')).toBe(1);
     phase('reconciled');
     const report = JSON.parse(first.out.join('\n')) as ReconcileReport;
-    expect(idsBy(report, 'missing')).toEqual({ 'agent-activity/function': dead('agent-activity/on-failure') });
+    expect(idsBy(report, 'missing')).toEqual({ 'agent-activity/function': dead('agent-activity/function/on-failure') });
     const deadByRoute: Record<string, string[]> = {
-      'documents/queue': sorted([...dead('documents/target-dlq'), ...dead('documents/buffer-dlq')]),
-      ...(dead('large-media/workflow-failures').length > 0 ? { 'large-media/workflow': dead('large-media/workflow-failures') } : {}),
-      ...(dead('untrusted-agent-deletions/workflow-failures').length > 0 ? { 'untrusted-agent-deletions/workflow': dead('untrusted-agent-deletions/workflow-failures') } : {}),
+      'documents/queue': sorted([...dead('documents/queue/target-dlq'), ...dead('documents/queue/buffer-dlq')]),
+      ...(dead('large-media/workflow/workflow-failures').length > 0 ? { 'large-media/workflow': dead('large-media/workflow/workflow-failures') } : {}),
+      ...(dead('untrusted-agent-deletions/workflow/workflow-failures').length > 0 ? { 'untrusted-agent-deletions/workflow': dead('untrusted-agent-deletions/workflow/workflow-failures') } : {}),
     };
     expect(idsBy(report, 'deadLettered')).toEqual(deadByRoute);
     const expectedEvents = (route: string) => webhooks.filter((webhook) => webhook.routes.includes(route)).length;
@@ -148,13 +148,13 @@ describe('incident drill', () => {
     expect(report).toMatchObject({ events: 500, missing: auditBroken.length, deadLettered: 8 + catalogBroken.length + 3, clean: false });
 
     // ---- trace a dead-lettered event: where it waits, and why
-    const waiting = dead('documents/buffer-dlq')[0] as string;
+    const waiting = dead('documents/queue/buffer-dlq')[0] as string;
     const before = await ops('trace', waiting, '--from', from, '--local', '--json');
     expect(before.code).toBe(0);
     const beforeTrace = JSON.parse(before.out.join('\n')) as TraceReport;
     expect(beforeTrace.routes.map((route) => [route.route, route.targets.map((target) => target.status)])).toEqual([['documents', ['dead-lettered']]]);
     expect(beforeTrace.routes[0]?.targets[0]?.deadLetters).toEqual([
-      expect.objectContaining({ queue: 'documents/buffer-dlq', reason: expect.stringContaining('the consumer failed it'), receiveCount: expect.any(Number) }),
+      expect.objectContaining({ queue: 'documents/queue/buffer-dlq', reason: expect.stringContaining('the consumer failed it'), receiveCount: expect.any(Number) }),
     ]);
 
     // ---- recover: redrive the dead letters, re-deliver the purged ones to the audit alone; exit 0

@@ -42,25 +42,25 @@ describe('ops --local', () => {
     // GIVEN a consumer that cannot write, which dead-letters a document after its receives
     test.pipeline.faults.add({ service: 'dynamodb', operation: 'UpdateItem', table: 'catalog', errorCode: 'ResourceNotFoundException', message: 'Requested resource not found' });
     expect((await send(test, fixturePayload('document-uploaded', { eventId: 'evt_ops_1', fileId: 'file_ops_1' }))).status).toBe(202);
-    await waitFor(() => dlqDepth(test, 'documents/buffer-dlq') === 1, 'the buffer DLQ');
+    await waitFor(() => dlqDepth(test, 'documents/queue/buffer-dlq') === 1, 'the buffer DLQ');
 
     // WHEN the operator looks
     const listed = await ops('dlq', 'list', '--local', '--json');
-    const peeked = await ops('dlq', 'peek', 'documents/buffer-dlq', '--local');
+    const peeked = await ops('dlq', 'peek', 'documents/queue/buffer-dlq', '--local');
 
     // THEN
     expect(listed.code).toBe(0);
-    expect(JSON.parse(listed.out.join('\n'))).toContainEqual(expect.objectContaining({ name: 'documents/buffer-dlq', depth: 1 }));
+    expect(JSON.parse(listed.out.join('\n'))).toContainEqual(expect.objectContaining({ name: 'documents/queue/buffer-dlq', depth: 1 }));
     expect(peeked.out.join('\n')).toContain('file.uploaded evt_ops_1');
 
     // WHEN the consumer is fixed and the operator redrives
     test.pipeline.faults.remove();
-    const redriven = await ops('dlq', 'redrive', 'documents/buffer-dlq', '--local');
+    const redriven = await ops('dlq', 'redrive', 'documents/queue/buffer-dlq', '--local');
 
     // THEN the message is catalogued and the DLQ is empty
-    expect(redriven).toMatchObject({ code: 0, out: ['documents/buffer-dlq → documents/buffer-queue: moved 1 / failed 0 / left 0 (local pipeline)'] });
+    expect(redriven).toMatchObject({ code: 0, out: ['documents/queue/buffer-dlq → documents/queue/buffer-queue: moved 1 / failed 0 / left 0 (local pipeline)'] });
     await waitFor(() => catalogItem(test, 'file_ops_1'), 'the catalog item after redrive');
-    expect(dlqDepth(test, 'documents/buffer-dlq')).toBe(0);
+    expect(dlqDepth(test, 'documents/queue/buffer-dlq')).toBe(0);
   });
 
   it('replay start --local re-sends the window to the chosen route only, and idempotency skips completed work', async () => {
@@ -106,11 +106,11 @@ describe('README: see a dead letter locally', () => {
     for (const argv of commands) {
       results.push(await ops(...argv));
       expect(results.at(-1)?.code, `npm run ops -- ${argv.join(' ')}: ${results.at(-1)?.err.join(' ')}`).toBe(0);
-      if (argv[0] === 'send') await waitFor(() => dlqDepth(test, 'documents/target-dlq') === 1, 'the target DLQ');
+      if (argv[0] === 'send') await waitFor(() => dlqDepth(test, 'documents/queue/target-dlq') === 1, 'the target DLQ');
     }
     const [, sent, listed, peeked, , redriven] = results;
     expect(sent?.out[0]).toBe('HTTP 202 Accepted');
-    expect(listed?.out.find((line) => line.startsWith('documents/target-dlq'))).toMatch(/^documents\/target-dlq\s+1\s/);
+    expect(listed?.out.find((line) => line.startsWith('documents/queue/target-dlq'))).toMatch(/^documents\/queue\/target-dlq\s+1\s/);
     expect(peeked?.out.join('\n')).toContain('errorCode: NO_PERMISSIONS');
     expect(redriven?.out[0]).toMatch(/moved 1 \/ failed 0 \/ left 0/);
     await waitFor(() => catalogItem(test, 'file_2b8d4e6f10'), 'the catalog item after the redrive');

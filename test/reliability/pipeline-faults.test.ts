@@ -155,14 +155,14 @@ describe('faults at every hop, then redrive', () => {
     expect(during.pending).toBe(0);
     const dead = (name: string) => [...(during.deadLetteredIds[name] ?? [])].sort();
     // Two documents the rule could not deliver; the catalog-broken ones not among them wait in the buffer DLQ.
-    expect(dead('documents/target-dlq')).toHaveLength(2);
-    expect(dead('documents/buffer-dlq')).toEqual(ids(catalogBroken).filter((id) => !dead('documents/target-dlq').includes(id)));
-    for (const id of dead('documents/buffer-dlq')) expect(effects.catalogWrites.get(id)).toMatchObject({ ok: 0, failed: MAX_RECEIVE_COUNT });
-    expect(dead('agent-activity/on-failure')).toEqual(ids(auditBroken));
-    for (const id of dead('agent-activity/on-failure')) expect(effects.auditPuts.get(id)).toMatchObject({ ok: 0, failed: 3 });
-    expect(dead('agent-activity/target-dlq')).toEqual([]);
+    expect(dead('documents/queue/target-dlq')).toHaveLength(2);
+    expect(dead('documents/queue/buffer-dlq')).toEqual(ids(catalogBroken).filter((id) => !dead('documents/queue/target-dlq').includes(id)));
+    for (const id of dead('documents/queue/buffer-dlq')) expect(effects.catalogWrites.get(id)).toMatchObject({ ok: 0, failed: MAX_RECEIVE_COUNT });
+    expect(dead('agent-activity/function/on-failure')).toEqual(ids(auditBroken));
+    for (const id of dead('agent-activity/function/on-failure')) expect(effects.auditPuts.get(id)).toMatchObject({ ok: 0, failed: 3 });
+    expect(dead('agent-activity/function/target-dlq')).toEqual([]);
     // The workflows: the DynamoDB-broken ones, plus the three the permanent SNS fault failed.
-    const workflowDead = [...dead('large-media/workflow-failures'), ...dead('untrusted-agent-deletions/workflow-failures')];
+    const workflowDead = [...dead('large-media/workflow/workflow-failures'), ...dead('untrusted-agent-deletions/workflow/workflow-failures')];
     expect(workflowDead).toHaveLength(workflowBroken.length + 3);
     expect(workflowDead).toEqual(expect.arrayContaining(ids(workflowBroken)));
     expect(faults.list().filter((fault) => fault.times !== undefined)).toEqual([]);
