@@ -124,6 +124,44 @@ export const routeTable: readonly Route[] = [
       ],
     },
   },
+  {
+    name: 'video-uploads',
+    description:
+      'Fan-out: every uploaded video under 100 MiB is catalogued and announced in a chat channel (larger ones go to review through large-media). The announcement is an HTTPS webhook (Slack, Teams, ...) and is deployed only when slackWebhookUrl and slackWebhookSecretArn are configured.',
+    pattern: {
+      source: ['fastio'],
+      'detail-type': ['file.uploaded'],
+      detail: { extension: [...VIDEO_EXTENSIONS], sizeMiB: [{ numeric: ['<', 100] }] },
+    },
+    targets: [
+      { name: 'catalog', kind: 'queue', consumer: 'catalog-consumer', access: CATALOG_WRITER },
+      {
+        name: 'slack',
+        kind: 'http',
+        url: { fromConfig: 'slackWebhookUrl' },
+        // An incoming webhook authenticates by its URL; API destinations still need a connection,
+        // so the connection sends a header the receiver ignores, its value kept in Secrets Manager.
+        authorization: { type: 'api-key', headerName: 'X-Fastio-Relay', secretArn: { fromConfig: 'slackWebhookSecretArn' } },
+        rateLimitPerSecond: 1,
+        input: {
+          paths: { file: '$.detail.fileName', workspace: '$.detail.workspaceId', size: '$.detail.sizeMiB' },
+          template: '{"text": "Video <file> (<size> MiB) was uploaded to workspace <workspace>."}',
+        },
+      },
+    ],
+    samples: {
+      matching: [
+        { 'detail-type': 'file.uploaded', detail: { eventId: 'evt-40', workspaceId: 'ws-1', fileId: 'f-40', fileName: 'demo.mp4', extension: 'mp4', sizeBytes: 1_048_576, sizeMiB: 1 } },
+        { 'detail-type': 'file.uploaded', detail: { eventId: 'evt-41', workspaceId: 'ws-1', fileId: 'f-41', fileName: 'talk.webm', extension: 'webm', sizeBytes: 52_428_800, sizeMiB: 50 } },
+      ],
+      notMatching: [
+        { 'detail-type': 'file.updated', detail: { eventId: 'evt-42', workspaceId: 'ws-1', fileId: 'f-42', extension: 'mp4', sizeMiB: 1 } },
+        { 'detail-type': 'file.uploaded', detail: { eventId: 'evt-43', workspaceId: 'ws-1', fileId: 'f-43', extension: 'png', sizeMiB: 1 } },
+        // Large videos are large-media's: they are reviewed, not announced.
+        { 'detail-type': 'file.uploaded', detail: { eventId: 'evt-44', workspaceId: 'ws-1', fileId: 'f-44', extension: 'mp4', sizeBytes: 524_288_000, sizeMiB: 500 } },
+      ],
+    },
+  },
 ];
 
 export function findRoute(name: string, table: readonly Route[] = routeTable): Route | undefined {

@@ -592,7 +592,8 @@ export async function awsRecorderSources(
     recorder: new AthenaRecorderSource(extra.athena, extra.s3, location, runtime),
     completions: new DynamoCompletionSource(extra.dynamodb, stateful.get(StatefulOutput.idempotencyTableName), runtime, DEFAULT_IDEMPOTENCY_EXPIRY_DAYS),
     deadLetters,
-    recovery: new AwsRecoverySink(clients, routing, deadLetters, request.targets, runtime.fetch ?? fetch),
+    // Only the deployed targets have queues to redrive: a configurable target the deployment lacks has no outputs.
+    recovery: new AwsRecoverySink(clients, routing, deadLetters, request.targets.filter((target) => targetDeployed(routing, target)), runtime.fetch ?? fetch),
     completionExpiryDays: DEFAULT_IDEMPOTENCY_EXPIRY_DAYS,
     deployed: (target) => targetDeployed(routing, target),
   };

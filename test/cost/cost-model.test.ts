@@ -36,7 +36,7 @@ describe('cost model', () => {
     );
     expect(facts.targets.find((target) => target.route === 'large-media')?.workflowTransitions).toBe(10);
     expect(facts.targets.find((target) => target.route === 'documents')?.consumerMemoryMb).toBe(512);
-    expect(facts.bufferQueues).toBe(1);
+    expect(facts.bufferQueues).toBe(2);
   });
 
   it('charges one HTTP API request and one custom event per webhook up to their size chunks', () => {

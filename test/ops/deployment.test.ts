@@ -27,6 +27,9 @@ describe('names resolved from stack outputs', () => {
       'agent-activity/function/on-failure',
       'untrusted-agent-deletions/workflow/target-dlq',
       'untrusted-agent-deletions/workflow/workflow-failures',
+      'video-uploads/catalog/target-dlq',
+      'video-uploads/catalog/buffer-dlq',
+      'video-uploads/slack/target-dlq',
     ]);
     expect(deadLetterOutputKeys(findDeadLetterQueue('agent-activity/function/on-failure'))).toEqual({
       url: 'RouteAgentActivityTargetFunctionOnFailureQueueUrl',
@@ -46,7 +49,8 @@ describe('names resolved from stack outputs', () => {
     expect(stateful.has(StatefulOutput.eventBusArn)).toBe(true);
     expect(stateful.has(StatefulOutput.archiveArn)).toBe(true);
     for (const route of routeTable) expect(routing.has(routeOutputKey(route.name, 'RuleArn'))).toBe(true);
-    for (const queue of deadLetterQueues()) {
+    // The slack target takes its URL from config, which cdk.json leaves empty: it is not synthesized.
+    for (const queue of deadLetterQueues().filter((candidate) => candidate.target.kind !== 'http' || typeof candidate.target.url === 'string')) {
       const keys = deadLetterOutputKeys(queue);
       expect(routing.has(keys.url), keys.url).toBe(true);
       expect(routing.has(keys.arn), keys.arn).toBe(true);

@@ -118,7 +118,7 @@ describe('dlq list', () => {
     const result = await run(['dlq', 'list']);
 
     expect(result.code).toBe(0);
-    expect(sqs.commandCalls(GetQueueAttributesCommand)).toHaveLength(8);
+    expect(sqs.commandCalls(GetQueueAttributesCommand)).toHaveLength(10);
     expect(sqs.commandCalls(GetQueueAttributesCommand)[0]?.args[0].input).toEqual({
       QueueUrl: queueUrl('documents', 'queue', 'target-dlq'),
       AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
@@ -154,6 +154,9 @@ describe('dlq list', () => {
       'agent-activity/function/on-failure',
       'untrusted-agent-deletions/workflow/target-dlq',
       'untrusted-agent-deletions/workflow/workflow-failures',
+      'video-uploads/catalog/target-dlq',
+      'video-uploads/catalog/buffer-dlq',
+      'video-uploads/slack',
     ]);
     expect(rows[3]).toMatchObject({ depth: 3, oldestAgeSeconds: null });
   });
@@ -165,7 +168,7 @@ describe('dlq list', () => {
     expect(result.code).toBe(1);
     expect(result.stdout()).toMatch(/documents\/queue\/buffer-dlq\s+unavailable: AccessDenied: not authorized to perform sqs:GetQueueAttributes/);
     expect(result.stdout()).toContain('0 dead letters in 0 queues and 1 queue(s) unreadable');
-    expect(result.err).toEqual(['error: 1 of 8 queues could not be read: documents/queue/buffer-dlq']);
+    expect(result.err).toEqual(['error: 1 of 10 queues could not be read: documents/queue/buffer-dlq']);
   });
 
   it('explains a missing stack in one line (exit 1)', async () => {
@@ -256,7 +259,7 @@ describe('dlq peek', () => {
     const result = await run(['dlq', 'peek', 'documents/dlq']);
     expect(result.code).toBe(2);
     expect(result.err[0]).toBe(
-      'error: unknown queue "documents/dlq"; valid names: documents/queue/target-dlq, documents/queue/buffer-dlq, large-media/workflow/target-dlq, large-media/workflow/workflow-failures, agent-activity/function/target-dlq, agent-activity/function/on-failure, untrusted-agent-deletions/workflow/target-dlq, untrusted-agent-deletions/workflow/workflow-failures',
+      'error: unknown queue "documents/dlq"; valid names: documents/queue/target-dlq, documents/queue/buffer-dlq, large-media/workflow/target-dlq, large-media/workflow/workflow-failures, agent-activity/function/target-dlq, agent-activity/function/on-failure, untrusted-agent-deletions/workflow/target-dlq, untrusted-agent-deletions/workflow/workflow-failures, video-uploads/catalog/target-dlq, video-uploads/catalog/buffer-dlq, video-uploads/slack/target-dlq',
     );
     expect(cfn.calls()).toHaveLength(0);
   });

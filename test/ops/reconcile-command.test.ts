@@ -1,3 +1,4 @@
+import { routeTable } from '../../lib/route-table';
 import { GetQueryExecutionCommand, StartQueryExecutionCommand } from '@aws-sdk/client-athena';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../lib/ops/cli';
@@ -6,12 +7,15 @@ import { ATHENA_DEADLINE_MS } from '../../lib/ops/recorder-aws-sources';
 import { capture, fakeRuntime, functionArn, queueUrl, stateMachineArn, type FakeRuntime } from './support';
 import { busEvent, completeOnTarget, completeReview, deadLetterMessage, fakeDeployment, WORKGROUP, type FakeDeployment } from './recorder-support';
 
+/** The four single-target routes these fixtures were written for (video-uploads fans out to a target the fixtures do not deploy). */
+const SINGLE_TARGET_ROUTES = routeTable.filter((route) => route.name !== 'video-uploads');
+
 let fake: FakeRuntime;
 let deployment: FakeDeployment;
 
 const run = async (...argv: string[]) => {
   const captured = capture();
-  const code = await runCli([createReconcileCommand(fake.runtime)], argv, captured.io);
+  const code = await runCli([createReconcileCommand(fake.runtime, SINGLE_TARGET_ROUTES)], argv, captured.io);
   return { code, out: captured.out, err: captured.err, stdout: captured.stdout(), stderr: captured.stderr() };
 };
 
@@ -119,6 +123,19 @@ describe('ops reconcile', () => {
     // Partitions from the window's first hour to its end plus the arrival lag (2h15m), but not past now (12:00).
     expect(start?.ExecutionParameters).toEqual(["'2026-11-22'", "'2026-11-22'", "'2026-11-22'", '10', "'2026-11-22'", '12', "'2026-11-22T10:00:00Z'", "'2026-11-22T11:00:00Z'"]);
     expect(start?.QueryString).not.toContain('2026');
+  });
+
+  it('--recover with the shipped table leaves out the slack target its config left undeployed, and reaches no output it lacks', async () => {
+    // GIVEN the shipped table, whose video-uploads/slack target takes its URL from config, and a deployment without it
+    incident();
+    const captured = capture();
+    // WHEN
+    const code = await runCli([createReconcileCommand(fake.runtime, routeTable)], [...['reconcile', ...WINDOW], '--recover'], captured.io);
+    // THEN the slack target is named as not deployed and nothing asks for its outputs
+    expect(captured.stdout()).toContain('not deployed (their config was not set), not checked: video-uploads/slack');
+    expect(captured.stderr()).not.toContain('has no output');
+    expect(captured.stderr()).toContain('recover: redrove 2 dead letters');
+    expect([0, 1]).toContain(code);
   });
 
   it('--recover redrives the dead letters and re-delivers the missing events to their target alone, then is clean', async () => {

@@ -140,7 +140,7 @@ describe('replay start', () => {
   });
 
   it.each([
-    [['--from=-2h', '--to=-1h'], 'choose where replayed events go: --route <name> (repeatable; one of documents, large-media, agent-activity, untrusted-agent-deletions) or --all-routes'],
+    [['--from=-2h', '--to=-1h'], 'choose where replayed events go: --route <name> (repeatable; one of documents, large-media, agent-activity, untrusted-agent-deletions, video-uploads) or --all-routes'],
     [['--from=-2h', '--to=-1h', '--route', 'documents', '--all-routes'], '--all-routes replays to every rule: give it alone'],
     [['--from=-2h', '--to=-1h', '--route', 'docs'], 'unknown route "docs"; valid routes: documents, large-media, agent-activity, untrusted-agent-deletions'],
     [['--from=-1h', '--to=-2h', '--all-routes'], '--from (2026-11-22T11:00:00.000Z) must be before --to (2026-11-22T10:00:00.000Z)'],

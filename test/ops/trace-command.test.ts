@@ -1,3 +1,4 @@
+import { routeTable } from '../../lib/route-table';
 import { StartQueryExecutionCommand } from '@aws-sdk/client-athena';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../lib/ops/cli';
@@ -6,12 +7,15 @@ import { ATHENA_DEADLINE_MS } from '../../lib/ops/recorder-aws-sources';
 import { capture, fakeRuntime, queueUrl, type FakeRuntime } from './support';
 import { busEvent, completeOnTarget, deadLetterMessage, fakeDeployment, type FakeDeployment } from './recorder-support';
 
+/** The four single-target routes these fixtures were written for (video-uploads fans out to a target the fixtures do not deploy). */
+const SINGLE_TARGET_ROUTES = routeTable.filter((route) => route.name !== 'video-uploads');
+
 let fake: FakeRuntime;
 let deployment: FakeDeployment;
 
 const run = async (...argv: string[]) => {
   const captured = capture();
-  const code = await runCli([createTraceCommand(fake.runtime)], argv, captured.io);
+  const code = await runCli([createTraceCommand(fake.runtime, SINGLE_TARGET_ROUTES)], argv, captured.io);
   return { code, out: captured.out, err: captured.err, stdout: captured.stdout(), stderr: captured.stderr() };
 };
 

@@ -241,12 +241,13 @@ describe('routes test', () => {
     expect(err).toEqual([]);
     expect(out[0]).toBe('event    file.uploaded from "fastio" (raw Fast.io payload, normalized as the ingest does)');
     expect(out[1]).toMatch(/^detail   \{.*"extension":"mp4","sizeBytes":524288000,"sizeMiB":500\} \(payload omitted\)$/);
-    expect(out).toContain('large-media                workflow review         delivered  MATCH');
-    expect(out).toContain('agent-activity             function agent-audit    delivered  no match');
+    expect(out).toContain('large-media                workflow review                                              delivered  MATCH');
+    expect(out).toContain('agent-activity             function agent-audit                                         delivered  no match');
     expect(out).toContain('    at detail.agentId: field is missing');
-    expect(out).toContain('untrusted-agent-deletions  workflow review         delivered  no match');
+    expect(out).toContain('untrusted-agent-deletions  workflow review                                              delivered  no match');
     expect(out).toContain('    at detail-type: value "file.uploaded" matches none of ["file.deleted"]');
-    expect(out.at(-1)).toBe('1 of 4 routes match: large-media');
+    expect(out).toContain('    at detail.sizeMiB: value 500 matches none of [{"numeric":["<",100]}]');
+    expect(out.at(-1)).toBe('1 of 5 routes match: large-media');
   });
 
   it('--json for a raw payload: the event the rules see and each route with its failure', async () => {
@@ -270,6 +271,16 @@ describe('routes test', () => {
         acceptsReplays: true,
         matched: false,
         failure: { path: 'detail-type', reason: 'value "file.created" matches none of ["file.deleted"]' },
+      },
+      {
+        name: 'video-uploads',
+        targets: [
+          { name: 'catalog', kind: 'queue', to: 'queue catalog-consumer' },
+          { name: 'slack', kind: 'http', to: 'http POST <config slackWebhookUrl>' },
+        ],
+        acceptsReplays: true,
+        matched: false,
+        failure: { path: 'detail-type', reason: 'value "file.created" matches none of ["file.uploaded"]' },
       },
     ]);
   });
