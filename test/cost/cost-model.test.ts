@@ -63,7 +63,7 @@ describe('cost model', () => {
   });
 
   it('counts no cost for a route that matches nothing', () => {
-    const design = estimateDesign(facts, prices, withAssumption('routeShare', { documents: 0, 'large-media': 0, 'agent-activity': 0, 'untrusted-agent-deletions': 0 }));
+    const design = estimateDesign(facts, prices, withAssumption('routeShare', { documents: 0, 'large-media': 0, 'agent-activity': 0, 'untrusted-agent-deletions': 0, 'video-uploads': 0 }));
     expect(design.variable.filter((cost) => cost.item.startsWith('route ')).every((cost) => cost.perMillion === 0)).toBe(true);
   });
 

@@ -186,7 +186,8 @@ describe('faults at every hop, then redrive', () => {
     // The replay re-sent the incident window and live events alike, to every route.
     expect(replay.eventsReplayed).toBeGreaterThan(archivedBefore);
     expect(replay.eventsReplayed).toBeLessThan(pipeline.archive.count());
-    for (const route of Object.keys(during.completed)) expect(replay.delivered[route], route).toBeGreaterThan(0);
+    // Every route the mix reaches (video-uploads receives none of it).
+    for (const [route, count] of Object.entries(during.completed)) if (count > 0) expect(replay.delivered[route], route).toBeGreaterThan(0);
 
     // ---- every DLQ redriven through the control client (what `ops dlq redrive --local` calls)
     const redriven: Record<string, number> = {};
