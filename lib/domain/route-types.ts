@@ -3,13 +3,10 @@
  * name things, shared by the stacks, the local pipeline, the operator CLI and the cost model, so
  * all of them read a route the same way. The table itself is lib/route-table.ts.
  */
-/**
- * What EventBridge delivers instead of the whole event: `{ path }` is InputPath,
- * `{ paths, template }` is InputTransformer (InputPathsMap and InputTemplate).
- */
-export type TargetInput =
-  | { readonly path: string }
-  | { readonly paths: Readonly<Record<string, string>>; readonly template: string };
+import type { TargetInput } from './input-transform';
+
+// One definition of a target's input, beside the code that applies it exactly as EventBridge does.
+export type { TargetInput };
 
 /**
  * A value taken from the deployment's configuration (cdk.json context or `-c key=value`), for what
