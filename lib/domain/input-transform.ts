@@ -333,3 +333,23 @@ function predefinedVariables(event: object, context: TargetInputContext): Readon
     [EVENT_JSON, event],
   ]);
 }
+
+/**
+ * The HTTP headers of an API destination target (HttpParameters.HeaderParameters): a value that is a
+ * JSON path (`$.detail.eventId`) is read from the event, anything else is sent as written. A path the
+ * event does not have, or one that reads an object, sends no header: its value could not be a header.
+ */
+export function headerParameterValues(event: object, parameters: Readonly<Record<string, string>>): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(parameters)) {
+    if (!value.startsWith('$')) {
+      headers[name] = value;
+      continue;
+    }
+    const steps = parsePath(value, false);
+    if (typeof steps === 'string') continue;
+    const resolved = resolve(event, steps);
+    if (resolved.found && ['string', 'number', 'boolean'].includes(typeof resolved.value)) headers[name] = String(resolved.value);
+  }
+  return headers;
+}

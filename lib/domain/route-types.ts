@@ -159,7 +159,21 @@ export interface HttpTarget extends TargetBase {
   readonly authorization: HttpAuthorization;
   /** @default 300, EventBridge's default for an API destination */
   readonly rateLimitPerSecond?: number;
+  /**
+   * The header that carries the Fast.io event id on every request (deliveries, retries, replays,
+   * redrives alike), so the receiver can drop a second copy.
+   * @default 'Idempotency-Key'
+   */
+  readonly idempotencyKeyHeader?: string;
 }
+
+/** The header name an http target sends the Fast.io event id in. */
+export function idempotencyKeyHeaderOf(target: HttpTarget): string {
+  return target.idempotencyKeyHeader ?? 'Idempotency-Key';
+}
+
+/** Where EventBridge reads the Idempotency-Key header's value from: the normalized envelope's event id. */
+export const IDEMPOTENCY_KEY_PATH = '$.detail.eventId';
 
 /** Another event bus, in this or another account or Region. */
 export interface BusTarget extends TargetBase {

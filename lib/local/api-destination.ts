@@ -9,6 +9,8 @@
  * - 429 and 5xx are retried, 1xx, 3xx and the other 4xx are not;
  * - a `Retry-After` header lengthens the wait ("the more conservative value between the defined retry
  *   policy and the Retry-After header"); a negative one stops the retries.
+ * - the target's HttpParameters.HeaderParameters are sent too, a JSON-path value read from the event
+ *   (the Idempotency-Key header carries `$.detail.eventId`);
  * The connection's secret (API key, basic credentials, OAuth client secret) lives in Secrets Manager
  * and never reaches the local pipeline: the header is sent with LOCAL_AUTHORIZATION_PLACEHOLDER.
  */
@@ -19,6 +21,10 @@ import type { ApiDestinationDefinition } from './model';
 export const LOCAL_AUTHORIZATION_PLACEHOLDER = 'local-placeholder-not-the-secret';
 
 const TIMEOUT_MS = 5_000;
+
+function lowerCased(headers: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
+}
 
 /** EventBridge's own request headers on every API destination call. */
 const EVENTBRIDGE_HEADERS: Readonly<Record<string, string>> = {
@@ -43,8 +49,8 @@ function retryAfterMs(response: Response): number | undefined {
  * whether EventBridge would retry it otherwise. ERROR_CODE values are local (EventBridge does not
  * document the codes it writes for API destination failures): HTTP_<status> or TIMEOUT / CONNECTION.
  */
-export async function invokeApiDestination(destination: ApiDestinationDefinition, body: string): Promise<string> {
-  const headers: Record<string, string> = { ...EVENTBRIDGE_HEADERS };
+export async function invokeApiDestination(destination: ApiDestinationDefinition, body: string, targetHeaders: Readonly<Record<string, string>> = {}): Promise<string> {
+  const headers: Record<string, string> = { ...lowerCased(targetHeaders), ...EVENTBRIDGE_HEADERS };
   if (destination.authorizationHeader) headers[destination.authorizationHeader.toLowerCase()] = LOCAL_AUTHORIZATION_PLACEHOLDER;
   const where = `${destination.method} ${destination.endpoint}`;
   let response: Response;

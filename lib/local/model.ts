@@ -91,6 +91,8 @@ export interface RuleTargetDefinition {
   readonly input?: TargetInput;
   /** For kind http: the API destination and its connection's authorization header. */
   readonly apiDestination?: ApiDestinationDefinition;
+  /** For kind http: HttpParameters.HeaderParameters as the template has them (values may be JSON paths). */
+  readonly headerParameters?: Readonly<Record<string, string>>;
   readonly deadLetterQueueArn?: string;
   readonly maximumRetryAttempts: number;
   readonly maximumEventAgeSeconds: number;
@@ -223,7 +225,7 @@ function handlerFileOf(projectRoot: string, assemblyDir: string, resource: CfnRe
   return file;
 }
 
-const SUPPORTED_TARGET_KEYS = new Set(['Id', 'Arn', 'DeadLetterConfig', 'RetryPolicy', 'RoleArn', 'InputPath', 'InputTransformer']);
+const SUPPORTED_TARGET_KEYS = new Set(['Id', 'Arn', 'DeadLetterConfig', 'RetryPolicy', 'RoleArn', 'InputPath', 'InputTransformer', 'HttpParameters']);
 
 /** Resource types a target can point at that run locally. */
 const LOCAL_TARGET_KINDS: Readonly<Record<string, TargetKind>> = {
@@ -421,6 +423,11 @@ export function loadModel(projectRoot: string, assemblyDir: string): LocalModel 
       const retry = (target.RetryPolicy ?? {}) as { MaximumRetryAttempts?: number; MaximumEventAgeInSeconds?: number };
       const dlq = (target.DeadLetterConfig as { Arn?: unknown } | undefined)?.Arn;
       const input = targetInputOf(target, (value, at) => resolver.resolve(value, stack, at), where);
+      const httpParameters = (target.HttpParameters ?? {}) as { HeaderParameters?: Record<string, unknown>; PathParameterValues?: unknown; QueryStringParameters?: unknown };
+      if (httpParameters.PathParameterValues !== undefined || httpParameters.QueryStringParameters !== undefined) {
+        throw new Error(`${where}: HttpParameters path and query string parameters are not emulated by the local pipeline`);
+      }
+      const headerParameters = httpParameters.HeaderParameters === undefined ? undefined : Object.fromEntries(Object.entries(httpParameters.HeaderParameters).map(([name, value]) => [name, String(resolver.resolve(value, stack, `${where}.HttpParameters.HeaderParameters.${name}`))]));
       // The route target's name, from where its resources sit (`Route-<route>/Target-<name>/…`).
       const placed = [resolver.referencedResource(dlq, stack), resolver.referencedResource(target.RoleArn, stack), referenced].map((resource) => (resource ? placeInRoute(cdkPath(resource.stack.template.Resources[resource.logicalId] as CfnResource))?.target : undefined));
       const name = placed.find((candidate) => candidate !== undefined);
@@ -432,6 +439,7 @@ export function loadModel(projectRoot: string, assemblyDir: string): LocalModel 
         resourceName: referenced?.name ?? arn,
         ...(input === undefined ? {} : { input }),
         ...(kind === 'http' && referenced ? { apiDestination: apiDestinationOf(referenced.stack, referenced.logicalId, arn) } : {}),
+        ...(headerParameters === undefined ? {} : { headerParameters }),
         ...(dlq === undefined ? {} : { deadLetterQueueArn: String(resolver.resolve(dlq, stack, `${where}.DeadLetterConfig`)) }),
         // EventBridge's defaults when a target has no retry policy: 185 attempts, 24 hours.
         maximumRetryAttempts: num(retry.MaximumRetryAttempts, 185),

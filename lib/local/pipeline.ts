@@ -26,6 +26,7 @@ import { invokeApiDestination } from './api-destination';
 import type { ArnDelivery, ControlledPipeline, DeadLetterQueueStatus, LocalReplay, PeekedMessage, PipelineFile, RedriveResult } from './control-surface';
 import { UnknownQueueError, extractEvent, failureDetails } from './dead-letters';
 import { LocalDynamoDb } from './dynamodb';
+import { headerParameterValues } from '../domain/input-transform';
 import { DeliveryError, LocalEventBus, targetLabel, type ReplayRequest, type ReplayResult } from './event-bus';
 import { SqsEventSource } from './event-source';
 import { FaultRegistry } from './faults';
@@ -306,7 +307,7 @@ export class LocalPipeline implements ControlledPipeline {
       }
       case 'http': {
         if (!target.apiDestination) throw new DeliveryError('RESOURCE_NOT_FOUND', `API destination ${target.arn} is not in the template`);
-        return invokeApiDestination(target.apiDestination, body);
+        return invokeApiDestination(target.apiDestination, body, headerParameterValues(event, target.headerParameters ?? {}));
       }
       case 'elsewhere': {
         const eventId = typeof event.id === 'string' ? event.id : '';

@@ -15,8 +15,8 @@ import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { applyTargetInput } from '../domain/input-transform';
-import type { HttpTarget } from '../route-table';
+import { applyTargetInput, headerParameterValues } from '../domain/input-transform';
+import { IDEMPOTENCY_KEY_PATH, idempotencyKeyHeaderOf, type HttpTarget } from '../route-table';
 import { RECORDER_REDRIVE_UNSUPPORTED, targetOutputKey } from '../stack-outputs';
 import type { AwsClients } from './aws-runtime';
 import { OperationFailed, UsageError } from './command';
@@ -214,9 +214,11 @@ async function toHttp(queue: DeadLetterQueueRef, target: HttpTarget, outputs: St
     deliver: async (content) => {
       const body = payloadFor(queue, outputs, content);
       headers ??= await authorizationHeaders(target, await secretString(clients, secretArn), fetchFn);
+      // The same Idempotency-Key the rule sends, so a receiver that saw the first attempt drops this one.
+      const idempotencyKey = content.event === undefined ? {} : headerParameterValues(content.event, { [idempotencyKeyHeaderOf(target)]: IDEMPOTENCY_KEY_PATH });
       const response = await fetchFn(url, {
         method,
-        headers: { 'content-type': 'application/json; charset=utf-8', 'user-agent': 'Amazon/EventBridge/ApiDestinations', ...headers },
+        headers: { 'content-type': 'application/json; charset=utf-8', 'user-agent': 'Amazon/EventBridge/ApiDestinations', ...idempotencyKey, ...headers },
         ...(method === 'GET' || method === 'HEAD' ? {} : { body }),
         signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
       });

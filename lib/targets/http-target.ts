@@ -3,7 +3,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
-import type { Configurable, HttpAuthorization, HttpTarget as HttpTargetSpec } from '../domain/route-types';
+import { IDEMPOTENCY_KEY_PATH, idempotencyKeyHeaderOf, type Configurable, type HttpAuthorization, type HttpTarget as HttpTargetSpec } from '../domain/route-types';
 import { RouteTargetConstruct, type TargetProps } from './target-support';
 
 /** EventBridge's default, and its maximum without a quota increase, for one API destination. */
@@ -79,6 +79,13 @@ export class HttpTarget extends RouteTargetConstruct<HttpTargetSpec> {
     });
     this.role = this.eventBridgeRole(props.resources.eventBus, `API destination ${this.name}`);
     this.destinationArn = this.apiDestination.apiDestinationArn;
-    this.deliver(new targets.ApiDestination(this.apiDestination, { ...this.targetOptions, eventRole: this.role }));
+    this.deliver(
+      new targets.ApiDestination(this.apiDestination, {
+        ...this.targetOptions,
+        eventRole: this.role,
+        // EventBridge fills a header value that is a JSON path from the event, on every attempt.
+        headerParameters: { [idempotencyKeyHeaderOf(target)]: IDEMPOTENCY_KEY_PATH },
+      }),
+    );
   }
 }

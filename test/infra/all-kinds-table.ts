@@ -97,6 +97,7 @@ export const allKindsTable: readonly Route[] = [
         name: 'crm',
         url: 'https://api.example.com/events',
         method: 'PUT',
+        idempotencyKeyHeader: 'X-Request-Id',
         authorization: { type: 'oauth-client-credentials', tokenUrl: 'https://auth.example.com/oauth/token', clientId: 'fastio', clientSecretArn: ARNS.clientSecret, scope: 'events.write' },
       },
       { kind: 'bus', eventBusArn: ARNS.bus },

@@ -333,6 +333,14 @@ describe('every target kind, deployed from one route table', () => {
       expect(statementsOfRole(roleId)).toEqual([{ Action: 'events:InvokeApiDestination', Effect: 'Allow', Resource: getAtt(destinationId) }]);
     });
 
+    it.each([
+      ['own-kinds', 'teams', 'Idempotency-Key'],
+      ['fan-out-kinds', 'slack', 'Idempotency-Key'],
+      ['fan-out-kinds', 'crm', 'X-Request-Id'],
+    ])('%s/%s: sends the Fast.io event id in the %s header on every call', (route, target, header) => {
+      expect(entry(route, target).HttpParameters).toEqual({ HeaderParameters: { [header]: '$.detail.eventId' } });
+    });
+
     it('sends the transformed input to the Slack webhook', () => {
       expect(entry('fan-out-kinds', 'slack').InputTransformer).toEqual({ InputPathsMap: TRANSFORMER.paths, InputTemplate: TRANSFORMER.template });
     });

@@ -128,6 +128,7 @@ describe('http and ARN targets', () => {
     expect(request).toMatchObject({ method: 'PUT', url: '/hooks/uploads', body: `{"text":"Q3 Board Report.PDF uploaded (2483017 bytes)","event":"evt_http_1","rule":"${rule?.name}"}` });
     expect(request?.headers).toMatchObject({
       'x-api-key': LOCAL_AUTHORIZATION_PLACEHOLDER,
+      'idempotency-key': 'evt_http_1',
       'user-agent': 'Amazon/EventBridge/ApiDestinations',
       'content-type': 'application/json; charset=utf-8',
     });
@@ -165,6 +166,8 @@ describe('http and ARN targets', () => {
     expect(redriven.code).toBe(0);
     expect(redriven.out).toEqual([`${TARGET_DLQ} → the http target hook of ${ROUTE}: moved 1 / failed 0 / left 0 (local pipeline)`]);
     expect(requestsFor('evt_http_2').map((request) => request.status)).toEqual([...attempts, 200]);
+    // every attempt and the redrive carried the same Idempotency-Key
+    expect(new Set(requestsFor('evt_http_2').map((request) => request.headers['idempotency-key']))).toEqual(new Set(['evt_http_2']));
     expect(test.pipeline.bus.published.length).toBe(published);
     expect(arnDeliveriesFor('evt_http_2')).toHaveLength(1);
     expect(dlqDepth(test, TARGET_DLQ)).toBe(0);

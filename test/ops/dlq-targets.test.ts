@@ -330,6 +330,8 @@ describe('dlq redrive delivers to that target alone', () => {
     expect(received[0]).toMatchObject({ method: 'POST', url: '/services/T000/B000/XXXX', body: transformed });
     expect(received[0]?.headers['x-api-key']).toBe(API_KEY);
     expect(received[0]?.headers['content-type']).toBe('application/json; charset=utf-8');
+    // the same Idempotency-Key the rule sends, so a receiver that took the first attempt drops this one
+    expect(received[0]?.headers['idempotency-key']).toBe('evt-7');
     expect(log).toEqual(['delete rh-m1']);
     // The webhook URL's path authenticates too: only its origin is shown.
     expect(result.stdout()).toContain(`redrive fan-out-kinds/slack/target-dlq → API destination dev-fastio-fan-out-kinds-slack (POST ${new URL(endpoint).origin}/…)`);
