@@ -58,6 +58,14 @@ describe('route table mistakes stop synth with one line naming route, target and
     expect(() => synthesize({}, broken)).toThrow(/^route "uploads" target "queue": input: [^\n]+$/);
   });
 
+  it('refuses at synth, in one line naming route, target and placeholder, a placeholder inside a JSON string', () => {
+    // GIVEN an http target whose template puts the file name inside a string literal
+    const template = '{"text": "Video <file> was uploaded"}';
+    const broken = [route([{ kind: 'http', name: 'chat', url: 'https://hooks.example.com/x', authorization: { type: 'api-key', headerName: 'x-api-key', secretArn: ARNS.apiKeySecret }, input: { paths: { file: '$.detail.fileName' }, template } }])];
+    // WHEN the routing stack is built THEN synth stops with that one line
+    expect(() => synthesize({}, broken)).toThrow(/^route "uploads" target "chat": input: input template puts <file> inside a JSON string[^\n]+$/);
+  });
+
   it('stops the routing stack before anything is built', () => {
     const broken = [route([{ kind: 'queue', consumer: 'transcriber' }])];
     expect(() => synthesize({}, broken)).toThrow(RouteTableError);
