@@ -140,6 +140,19 @@ describe('names that cannot collide', () => {
     expect(tableProblem(allKindsTable)).toBeUndefined();
   });
 
+  it('considers every alarm name the monitoring stack gives a route or target', () => {
+    // GIVEN the all-kinds table, synthesized
+    const { monitoring } = synthesize({}, allKindsTable).templates;
+    const considered = allKindsTable.flatMap((route) => generatedNames(route).flatMap(({ names }) => names.filter((name) => name.kind === 'alarm name').map((name) => name.value)));
+    // WHEN reading the alarms named after one of the table's routes (`<stage>-fastio-[rules-]<generated name>-<metric>`)
+    const alarmNames = Object.values(monitoring.findResources('AWS::CloudWatch::Alarm')).map((alarm) => String(alarm.Properties.AlarmName));
+    const ofRoutes = alarmNames.filter((name) => allKindsTable.some((route) => name.includes(route.name)));
+    expect(ofRoutes.length).toBeGreaterThan(0);
+    // THEN each one is a name the check compares
+    const generated = (alarm: string) => alarm.replace(/^[a-z0-9-]+?-fastio-(rules-)?/, '');
+    expect(ofRoutes.filter((alarm) => !considered.some((name) => generated(alarm).startsWith(`${name}-`)))).toEqual([]);
+  });
+
   it('considers every output key and construct of the routing stack (the check names through the functions the stack names with)', () => {
     // GIVEN the all-kinds table, synthesized
     const { routing } = synthesize({}, allKindsTable).templates;
