@@ -143,9 +143,22 @@ export const routeTable: readonly Route[] = [
         // so the connection sends a header the receiver ignores, its value kept in Secrets Manager.
         authorization: { type: 'api-key', headerName: 'X-Fastio-Relay', secretArn: { fromConfig: 'slackWebhookSecretArn' } },
         rateLimitPerSecond: 1,
+        // Every sender-controlled value (file name, workspace id) is a JSON value of its own, which
+        // EventBridge escapes, in a plain_text object, which Slack never parses for mentions or links:
+        // a file named `<!channel>` or `Bob "final" cut.mp4` is shown as written. The top-level `text`
+        // (the notification preview, parsed as mrkdwn) holds no event value.
         input: {
           paths: { file: '$.detail.fileName', workspace: '$.detail.workspaceId', size: '$.detail.sizeMiB' },
-          template: '{"text": "Video <file> (<size> MiB) was uploaded to workspace <workspace>."}',
+          // sizeMiB is a number the ingest computes (lib/domain/fastio-envelope.ts) and this route's
+          // numeric pattern only matches a number, so it is digits, never text, inside "<size> MiB".
+          trustedPlaceholders: ['size'],
+          template:
+            '{"text": "A video was uploaded to Fast.io.", "blocks": [' +
+            '{"type": "section", "text": {"type": "plain_text", "text": "A video was uploaded to Fast.io."}}, ' +
+            '{"type": "section", "fields": [' +
+            '{"type": "plain_text", "text": "File"}, {"type": "plain_text", "text": <file>}, ' +
+            '{"type": "plain_text", "text": "Size"}, {"type": "plain_text", "text": "<size> MiB"}, ' +
+            '{"type": "plain_text", "text": "Workspace"}, {"type": "plain_text", "text": <workspace>}]}]}',
         },
       },
     ],

@@ -89,9 +89,39 @@ export type TargetResource =
   /** The Secrets Manager secret an http target's authorization names, as deployed (`ops dlq redrive` authenticates with it). */
   | 'SecretArn';
 
+/** Every TargetResource once (a Record, so the compiler says when the type and this list differ). */
+const EVERY_TARGET_RESOURCE: Record<TargetResource, true> = {
+  // Every target has these two: a clash is reported on them first.
+  DestinationArn: true,
+  TargetDlqUrl: true,
+  BufferQueueUrl: true,
+  BufferQueueArn: true,
+  FunctionArn: true,
+  StateMachineArn: true,
+  BufferDlqUrl: true,
+  BufferDlqArn: true,
+  TargetDlqArn: true,
+  OnFailureQueueUrl: true,
+  OnFailureQueueArn: true,
+  FailureQueueUrl: true,
+  FailureQueueArn: true,
+  SubscriptionDlqUrl: true,
+  SubscriptionDlqArn: true,
+  RecorderDlqUrl: true,
+  RecorderDlqArn: true,
+  TopicArn: true,
+  ApiDestinationArn: true,
+  ConnectionArn: true,
+  KeyPolicyStatement: true,
+  SecretArn: true,
+};
+/** The output keys a target may have, for the route table's check that no two targets share one. */
+export const TARGET_RESOURCES = Object.keys(EVERY_TARGET_RESOURCE) as readonly TargetResource[];
+
 /**
  * e.g. targetOutputKey('video-uploads', 'slack', 'TargetDlqUrl') === 'RouteVideoUploadsTargetSlackTargetDlqUrl'.
- * `Target` separates the two names, so a route and target cannot run together into another pair's key.
+ * Names can still run together (route `partner` + target `target-eu` and route `partner-target` + target
+ * `eu`), so the route table validation refuses a table where two targets get one key.
  */
 export function targetOutputKey(routeName: string, targetName: string, resource: TargetResource): string {
   return `Route${pascalCase(routeName)}Target${pascalCase(targetName)}${resource}`;

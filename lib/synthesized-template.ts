@@ -32,6 +32,11 @@ export function routeConstructId(routeName: string): string {
   return `Route-${routeName}`;
 }
 
+/** The construct id of a target inside its route's chain: `Route-<route>/Target-<target>/…`. */
+export function targetConstructId(targetName: string): string {
+  return `Target-${targetName}`;
+}
+
 /** CDK's logical-id prefix of a route's resources: `Route-documents` becomes `Routedocuments`. */
 export function routeLogicalIdPrefix(routeName: string): string {
   return routeConstructId(routeName).replace(/[^A-Za-z0-9]/g, '');
@@ -39,7 +44,7 @@ export function routeLogicalIdPrefix(routeName: string): string {
 
 /** CDK's logical-id prefix of a target's resources: `Route-documents/Target-queue` becomes `RoutedocumentsTargetqueue`. */
 export function targetLogicalIdPrefix(routeName: string, targetName: string): string {
-  return `${routeLogicalIdPrefix(routeName)}${`Target-${targetName}`.replace(/[^A-Za-z0-9]/g, '')}`;
+  return `${routeLogicalIdPrefix(routeName)}${targetConstructId(targetName).replace(/[^A-Za-z0-9]/g, '')}`;
 }
 
 /** `dev-fastio-routing/Route-documents/Rule/Resource` → { route: 'documents', rest: 'Rule/Resource' }. */

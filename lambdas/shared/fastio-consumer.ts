@@ -12,7 +12,7 @@ import { readPayload } from './fastio-body';
 import { FastioEventError, parseFastioEvent, requireDetailField } from './fastio-event';
 import type { FastioEvent, FastioEventDetail } from './fastio-event';
 import { idempotencyConfig, idempotencyKeyPrefix, persistenceStore } from './idempotency';
-import { logger, metrics } from './powertools';
+import { logger, loggedError, metrics, type LoggedError } from './powertools';
 
 /** Detail fields that are optional in the envelope but that a consumer may declare it cannot work without. */
 export type RequiredDetailField = Parameters<typeof requireDetailField>[1];
@@ -55,10 +55,10 @@ export interface ConsumerOptions<K extends RequiredDetailField> {
   readonly action?: string;
 }
 
-/** An error as a log attribute: what went wrong, without the stack trace (no handler prints one). */
-export const errorSummary = (error: unknown): { name: string; message: string } => {
-  if (!(error instanceof Error)) return { name: 'Error', message: String(error) };
-  return { name: error.name, message: error.message.split('\n')[0] ?? '' };
+/** An error as a log attribute: name, first line of the message, code; the stack only at debug level or with VERBOSE. */
+export const errorSummary = (error: unknown): LoggedError => {
+  const logged = loggedError(error);
+  return { ...logged, message: logged.message.split('\n')[0] ?? '' };
 };
 
 /** Parses and checks one event, returning it typed; throws `FastioEventError` naming the field at fault. */

@@ -1,7 +1,7 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat, type NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogLevel, NodejsFunction, OutputFormat, type NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { fileURLToPath } from 'node:url';
@@ -84,6 +84,8 @@ export class ProjectFunction extends NodejsFunction {
         // Some CommonJS dependencies call require() on Node built-ins; give the ESM bundle one.
         banner: "import { createRequire as topLevelCreateRequire } from 'module';const require = topLevelCreateRequire(import.meta.url);",
         forceDockerBundling: false,
+        // esbuild's per-bundle size report is noise in every synth; its warnings and errors still print.
+        logLevel: LogLevel.WARNING,
       },
     });
     logGroup.grantWrite(role);

@@ -35,7 +35,16 @@
 
 export type TargetInput =
   | { readonly path: string }
-  | { readonly paths: Readonly<Record<string, string>>; readonly template: string };
+  | {
+      readonly paths: Readonly<Record<string, string>>;
+      readonly template: string;
+      /**
+       * Placeholders the author vouches for inside a JSON string literal of the template, where
+       * EventBridge inserts them unescaped. Only for values no sender can shape (a number the ingest
+       * computes, an id the pattern pins down); say why next to the list. Not sent to EventBridge.
+       */
+      readonly trustedPlaceholders?: readonly string[];
+    };
 
 export interface TargetInputContext {
   readonly ruleArn: string;
@@ -204,10 +213,52 @@ function isJsonTemplate(template: string): boolean {
 // Validation
 
 /**
- * The one-line problem PutTargets would reject this input for, or that would make every delivery fail;
- * undefined when EventBridge accepts it.
+ * The one-line problem of a target input in this project's route table: what EventBridge would
+ * reject or never deliver (putTargetsProblem), then a placeholder that could let a sender break or
+ * forge the body (injectionProblem). Undefined when the input is both deliverable and safe.
  */
 export function validateTargetInput(input: TargetInput): string | undefined {
+  return putTargetsProblem(input) ?? injectionProblem(input);
+}
+
+/**
+ * Predefined variables EventBridge fills with its own scalars (a rule ARN and name of `[.\-_A-Za-z0-9]`,
+ * an ISO 8601 time): no quote, backslash or markup can come from a sender, so they are safe in a string.
+ * `aws.events.event` and `.json` are objects and break a string ([guide]: "only as a value of a JSON field").
+ */
+const SCALAR_PREDEFINED: ReadonlySet<string> = new Set([RULE_ARN, RULE_NAME, INGESTION_TIME]);
+
+/**
+ * Design decision 18: in a JSON template, a placeholder inside a string literal is inserted unescaped
+ * ([guide] "EventBridge doesn't escape values extracted by Input Path"), so a value with `"` makes the
+ * body invalid JSON (never delivered, no dead letter) and any text a sender chose lands inside the
+ * receiver's markup. In a value position EventBridge inserts escaped JSON. A text template (not
+ * starting with `{`) is delivered as text and has no JSON to break, so it is not refused.
+ */
+function injectionProblem(input: TargetInput): string | undefined {
+  if ('path' in input) return undefined;
+  const trusted = input.trustedPlaceholders ?? [];
+  for (const name of trusted) {
+    if (!Object.hasOwn(input.paths, name)) return `trustedPlaceholders names "${name}", which is not in paths`;
+  }
+  if (!isJsonTemplate(input.template)) return undefined;
+  const inStrings = new Set(scan(input.template).flatMap((piece) => (piece.name !== undefined && piece.inString ? [piece.name] : [])));
+  for (const name of inStrings) {
+    if (SCALAR_PREDEFINED.has(name) || trusted.includes(name)) continue;
+    return (
+      `input template puts <${name}> inside a JSON string, where EventBridge inserts it unescaped (a " breaks the JSON, markup reaches the receiver): ` +
+      `make it a value of its own, "field": <${name}>, or list it in trustedPlaceholders if no sender can shape its values`
+    );
+  }
+  const unused = trusted.find((name) => !inStrings.has(name));
+  return unused === undefined ? undefined : `trustedPlaceholders names "${unused}", which the template never puts inside a string: remove it`;
+}
+
+/**
+ * The one-line problem PutTargets would reject this input for, or that would make every delivery fail;
+ * undefined when EventBridge accepts it. The local pipeline checks synthesized targets with it.
+ */
+export function putTargetsProblem(input: TargetInput): string | undefined {
   if ('path' in input) return pathProblem('input path', input.path, true);
   const keys = Object.keys(input.paths);
   if (keys.length > MAX_PATHS) return `input has ${keys.length} paths, EventBridge allows at most ${MAX_PATHS}`;

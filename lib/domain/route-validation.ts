@@ -3,7 +3,10 @@
  * route and the field, instead of a CloudFormation rollback twenty minutes later. Also resolves the
  * values a table takes from the deployment's configuration.
  */
+import { TARGET_RESOURCES, routeOutputKey, targetOutputKey } from '../stack-outputs';
+import { routeConstructId, routeLogicalIdPrefix, targetConstructId, targetLogicalIdPrefix } from '../synthesized-template';
 import { InvalidPatternError, validatePattern } from './pattern-matcher';
+import { ROUTE_ALARMS, TARGET_ALARMS, routeAlarmName, ruleStatementSid, stateMachineNameOf, targetAlarmName } from './resource-names';
 import { targetName, type Configurable, type Route, type RouteTarget } from './route-types';
 
 /** A route table that cannot be deployed: synth stops with this one line. */
@@ -14,8 +17,14 @@ export class RouteTableError extends Error {
 /** EventBridge's limit of targets per rule. */
 export const MAX_TARGETS_PER_ROUTE = 5;
 
-const NAME = /^[a-z][a-z0-9-]{0,39}$/;
-const TARGET_NAME = /^[a-z][a-z0-9-]{0,29}$/;
+/** Strict kebab-case: words of lower-case letters and digits joined by single dashes, starting with a letter. */
+const KEBAB_CASE = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+const MAX_ROUTE_NAME = 40;
+const MAX_TARGET_NAME = 30;
+const nameProblem = (what: string, name: string, max: number): string | undefined =>
+  KEBAB_CASE.test(name) && name.length <= max
+    ? undefined
+    : `${what} "${name}" is invalid: use kebab-case (lower-case letters and digits, words joined by single '-', starting with a letter), at most ${max} characters`;
 const PARTITION = 'arn:aws[a-z-]*';
 const REGION = '[a-z]{2}(?:-[a-z]+)+-\\d';
 const ACCOUNT = '\\d{12}';
@@ -58,9 +67,8 @@ function targetProblem(target: RouteTarget, checks: RouteTableChecks): string | 
     typeof value === 'string' && !ARN_PATTERNS[field].test(value) ? `${field} "${value}" is not ${what}` : undefined;
   const secretProblem = (field: string, value: Configurable): string | undefined =>
     typeof value === 'string' && !ARN_PATTERNS.secretArn.test(value) ? `${field} "${value}" is not a complete Secrets Manager secret ARN` : undefined;
-  if (target.name !== undefined && !TARGET_NAME.test(target.name)) {
-    return `name "${target.name}" is invalid: use 1-30 lower-case letters, digits and '-', starting with a letter`;
-  }
+  const badName = target.name === undefined ? undefined : nameProblem('name', target.name, MAX_TARGET_NAME);
+  if (badName) return badName;
   if (target.input !== undefined) {
     const problem = checks.inputProblem?.(target.input);
     if (problem !== undefined) return `input: ${problem}`;
@@ -134,9 +142,8 @@ function targetProblem(target: RouteTarget, checks: RouteTableChecks): string | 
 export function validateRouteTable(routes: readonly Route[], checks: RouteTableChecks): void {
   const seen = new Set<string>();
   for (const route of routes) {
-    if (!NAME.test(route.name)) {
-      throw new RouteTableError(`route name "${route.name}" is invalid: use 1-40 lower-case letters, digits and '-', starting with a letter`);
-    }
+    const badName = nameProblem('route name', route.name, MAX_ROUTE_NAME);
+    if (badName) throw new RouteTableError(badName);
     if (seen.has(route.name)) throw new RouteTableError(`route name "${route.name}" appears twice in the route table`);
     seen.add(route.name);
     try {
@@ -158,6 +165,63 @@ export function validateRouteTable(routes: readonly Route[], checks: RouteTableC
       names.add(name);
       const problem = targetProblem(target, checks);
       if (problem) throw new RouteTableError(`route "${route.name}" target "${name}": ${problem}`);
+    }
+  }
+  checkGeneratedNames(routes);
+}
+
+/** A name the stacks generate from a route's and a target's names, with what kind of name it is. */
+interface GeneratedName {
+  readonly kind: string;
+  readonly value: string;
+}
+
+/** The stack name is the same for every route, so any one shows whether two names collide. */
+const ANY_STACK = 'stack';
+
+/**
+ * Every name the stacks derive from a route and its targets, through the functions the stacks name
+ * with. Output keys are listed for every resource a target may have, whatever its kind: two targets
+ * that could share a key are refused even if neither has that resource today.
+ */
+export function generatedNames(route: Route): { readonly target?: string; readonly names: readonly GeneratedName[] }[] {
+  const own: GeneratedName[] = [
+    { kind: 'construct id', value: routeConstructId(route.name) },
+    { kind: 'logical id prefix', value: routeLogicalIdPrefix(route.name) },
+    { kind: 'stack output key', value: routeOutputKey(route.name, 'RuleArn') },
+    ...ROUTE_ALARMS.map((alarm) => ({ kind: 'alarm name', value: routeAlarmName(route.name, alarm) })),
+  ];
+  const perTarget = (route.targets ?? []).map((target) => {
+    const name = targetName(target);
+    return {
+      target: name,
+      names: [
+        { kind: 'construct path', value: `${routeConstructId(route.name)}/${targetConstructId(name)}` },
+        { kind: 'logical id prefix', value: targetLogicalIdPrefix(route.name, name) },
+        ...TARGET_RESOURCES.map((resource) => ({ kind: 'stack output key', value: targetOutputKey(route.name, name, resource) })),
+        ...TARGET_ALARMS.map((alarm) => ({ kind: 'alarm name', value: targetAlarmName(route.name, name, alarm) })),
+        { kind: 'policy statement id', value: ruleStatementSid(route.name, name) },
+        ...(target.kind === 'workflow' && 'workflow' in target ? [{ kind: 'state machine name', value: stateMachineNameOf(ANY_STACK, route.name, name) }] : []),
+      ],
+    };
+  });
+  return [{ names: own }, ...perTarget];
+}
+
+/** Refuses a table in which two routes or targets would get one construct id, output key or resource name. */
+function checkGeneratedNames(routes: readonly Route[]): void {
+  const owners = new Map<string, string>();
+  for (const route of routes) {
+    for (const { target, names } of generatedNames(route)) {
+      const owner = target === undefined ? `route "${route.name}"` : `route "${route.name}" target "${target}"`;
+      for (const { kind, value } of names) {
+        const key = `${kind}\u0000${value}`;
+        const first = owners.get(key);
+        if (first !== undefined && first !== owner) {
+          throw new RouteTableError(`${first} and ${owner} both generate the ${kind} "${value}": rename one of them`);
+        }
+        owners.set(key, owner);
+      }
     }
   }
 }

@@ -8,7 +8,7 @@
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import type { DeadLetterRole } from '../constructs/secure-queue';
-import { validateTargetInput, type TargetInput } from '../domain/input-transform';
+import { putTargetsProblem, type TargetInput } from '../domain/input-transform';
 import { consumerOf, routeTable } from '../route-table';
 import { DEAD_LETTER_KEYS, deadLetterQueueName, targetDeadLetterQueueName } from '../stack-outputs';
 import { routeOfConstructPath } from '../synthesized-template';
@@ -247,7 +247,7 @@ function targetInputOf(target: Record<string, unknown>, resolve: (value: unknown
     const paths = (resolve(transformer.InputPathsMap ?? {}, `${where}.InputTransformer.InputPathsMap`) ?? {}) as Record<string, unknown>;
     input = { paths: Object.fromEntries(Object.entries(paths).map(([key, value]) => [key, String(value)])), template: String(resolve(transformer.InputTemplate, `${where}.InputTransformer.InputTemplate`)) };
   }
-  const problem = input === undefined ? undefined : validateTargetInput(input);
+  const problem = input === undefined ? undefined : putTargetsProblem(input);
   if (problem) throw new Error(`${where}: ${problem}`);
   return input;
 }

@@ -36,6 +36,7 @@ import {
 import { BUFFER_VISIBILITY_TIMEOUT, TARGET_RETRY_POLICY, type DeployedTarget, type RouteChain } from '../constructs/route-chain';
 import { MAX_RECEIVE_COUNT, type DeadLetterRole } from '../constructs/secure-queue';
 import { describeTarget } from '../domain/route-types';
+import { routeAlarmName, targetAlarmName, type TargetAlarm } from '../domain/resource-names';
 import { MonitoringOutput, targetDeadLetterQueueName } from '../stack-outputs';
 
 export interface MonitoringStackProps extends StackProps {
@@ -274,7 +275,7 @@ export class MonitoringStack extends Stack {
         {
           title: 'Failed invocations (retries exhausted)',
           metrics: chains.map((chain) =>
-            withAlarm(ruleMetric('FailedInvocations', eventBus, chain.rule, chain.route.name), `${chain.route.name}-Failed-Invocations`, {
+            withAlarm(ruleMetric('FailedInvocations', eventBus, chain.rule, chain.route.name), routeAlarmName(chain.route.name, 'Failed-Invocations'), {
               ...pageOnRareFailure(
                 `EventBridge gave up delivering events of route ${chain.route.name} to a target (${TARGET_RETRY_POLICY.retryAttempts} retries over up to ${TARGET_RETRY_POLICY.maxEventAge.toHumanString()}); they went to that target's DLQ (${targetDlqNames(chain)}). EventBridge counts this per rule, not per target. First: npm run ops -- dlq peek <route>/<target>/target-dlq to read the error (permissions, deleted target, throttling, an HTTP endpoint answering 4xx/5xx), fix it, then npm run ops -- dlq redrive the same queue: it re-delivers to that target alone.`,
               ),
@@ -287,7 +288,7 @@ export class MonitoringStack extends Stack {
         {
           title: 'Neither delivered nor dead-lettered',
           metrics: chains.map((chain) =>
-            withAlarm(ruleMetric('InvocationsFailedToBeSentToDlq', eventBus, chain.rule, chain.route.name), `${chain.route.name}-Dlq-Delivery-Failed`, {
+            withAlarm(ruleMetric('InvocationsFailedToBeSentToDlq', eventBus, chain.rule, chain.route.name), routeAlarmName(chain.route.name, 'Dlq-Delivery-Failed'), {
               ...pageOnRareFailure(
                 `EventBridge could neither deliver events of route ${chain.route.name} nor put them in a target DLQ (${targetDlqNames(chain)}): they now exist only in the archive. First: fix the target DLQ (queue policy, queue deleted), then npm run ops -- replay start --from <alarm start> --to <now> --route ${chain.route.name}.`,
               ),
@@ -399,7 +400,7 @@ export class MonitoringStack extends Stack {
     const facade = this.facade;
     const routeName = target.route.name;
     // Alarm names and handles: <route>-<target>-…, <route>/<target>/<role>.
-    const name = `${routeName}-${target.name}`;
+    const alarmName = (alarm: TargetAlarm) => targetAlarmName(routeName, target.name, alarm);
     const handle = (role: DeadLetterRole) => targetDeadLetterQueueName(routeName, target.name, role);
     facade.addMediumHeader(`Route ${routeName}, target ${target.name}: ${describeTarget(target.target)}`);
 
@@ -408,7 +409,7 @@ export class MonitoringStack extends Stack {
       facade.monitorSqsQueueWithDlq({
         queue: target.bufferQueue,
         deadLetterQueue: bufferDlq,
-        alarmFriendlyName: `${name}-buffer`,
+        alarmFriendlyName: alarmName('buffer'),
         humanReadableName: `${routeName}/${target.name}: buffer queue`,
         addQueueMaxMessageAgeAlarm: {
           [SEVERITY]: {
@@ -425,7 +426,7 @@ export class MonitoringStack extends Stack {
       if (role === 'buffer-dlq') continue;
       facade.monitorSqsQueue({
         queue,
-        alarmFriendlyName: `${name}-${role}`,
+        alarmFriendlyName: alarmName(role),
         humanReadableName: handle(role),
         addQueueMaxSizeAlarm: { [SEVERITY]: deadLetterAlarm(handle(role), role) },
       });
@@ -434,7 +435,7 @@ export class MonitoringStack extends Stack {
     if (target.consumerFunction) {
       facade.monitorLambdaFunction({
         lambdaFunction: target.consumerFunction,
-        alarmFriendlyName: `${name}-consumer`,
+        alarmFriendlyName: alarmName('consumer'),
         humanReadableName: `${routeName}/${target.name}: consumer function`,
         isIterator: false,
         addFaultCountAlarm: {
@@ -452,7 +453,7 @@ export class MonitoringStack extends Stack {
       const failures = handle('workflow-failures');
       facade.monitorStepFunction({
         stateMachine: target.stateMachine,
-        alarmFriendlyName: `${name}-workflow`,
+        alarmFriendlyName: alarmName('workflow'),
         humanReadableName: `${routeName}/${target.name}: workflow`,
         addFailedExecutionCountAlarm: {
           [SEVERITY]: {

@@ -14,15 +14,14 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { ProjectFunction } from '../constructs/project-function';
 import { createDeadLetterQueue, type DeadLetterRole } from '../constructs/secure-queue';
+import { ruleStatementSid } from '../domain/resource-names';
 import { targetName, type Route, type RouteTarget, type TargetInput, type TargetKind } from '../domain/route-types';
+import { targetConstructId } from '../synthesized-template';
 
 /** How long EventBridge keeps retrying a target before the event goes to the target DLQ. */
 export const TARGET_RETRY_POLICY = { retryAttempts: 8, maxEventAge: Duration.hours(2) } as const;
 
-/** The construct id of a target inside its route's chain: `Route-<route>/Target-<target>/…`. */
-export function targetConstructId(name: string): string {
-  return `Target-${name}`;
-}
+export { targetConstructId } from '../synthesized-template';
 
 /** What the stateful and routing stacks give every target; each kind uses what it needs. */
 export interface RouteResources {
@@ -157,7 +156,7 @@ export abstract class RouteTargetConstruct<T extends RouteTarget> extends Constr
   /** A statement for a destination's resource policy: events.amazonaws.com, for this rule only. */
   protected ruleOnlyStatement(actions: string[], resource: string): iam.PolicyStatement {
     return new iam.PolicyStatement({
-      sid: `AllowRule${this.route.name.replace(/[^A-Za-z0-9]/g, '')}${this.name.replace(/[^A-Za-z0-9]/g, '')}`,
+      sid: ruleStatementSid(this.route.name, this.name),
       principals: [new iam.ServicePrincipal('events.amazonaws.com')],
       actions,
       resources: [resource],

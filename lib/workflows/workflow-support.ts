@@ -11,6 +11,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
+import { stateMachineNameOf } from '../domain/resource-names';
 
 /** Step Functions' limit on state machine names. */
 export const MAX_STATE_MACHINE_NAME = 80;
@@ -44,7 +45,7 @@ export interface WorkflowDefinition {
 
 /** The state machine name of a route's workflow target; the default target keeps the route's name. */
 export function workflowStateMachineName(stackName: string, routeName: string, targetName: string): string {
-  const name = targetName === 'workflow' ? `${stackName}-${routeName}` : `${stackName}-${routeName}-${targetName}`;
+  const name = stateMachineNameOf(stackName, routeName, targetName);
   if (name.length > MAX_STATE_MACHINE_NAME) {
     throw new Error(`workflow name "${name}" is over ${MAX_STATE_MACHINE_NAME} characters: shorten the stack, route or target name`);
   }

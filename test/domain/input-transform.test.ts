@@ -9,10 +9,11 @@
  * - [recorded]: bodies and errors recorded from real EventBridge in LocalStack's AWS-validated snapshots
  *   (localstack/localstack tests/aws/services/events/test_events_inputs.snapshot.json).
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { UndeliverableInputError, applyTargetInput, validateTargetInput, type TargetInput } from '../../lib/domain/input-transform';
+import { UndeliverableInputError, applyTargetInput, putTargetsProblem, validateTargetInput, type TargetInput } from '../../lib/domain/input-transform';
 import { RouteTableError, validateRouteTable } from '../../lib/domain/route-validation';
-import { routeTable, type Route } from '../../lib/route-table';
+import { routeTable, targetName, type Route } from '../../lib/route-table';
 
 // [guide] "Input transform examples": the example Amazon EC2 event and Input Path.
 const ec2Event = {
@@ -283,7 +284,7 @@ describe('validateTargetInput', () => {
   });
 
   it.each<[string, TargetInput]>([
-    ['the guide example map and a JSON template', { paths: ec2Paths, template: '{"instance": <instance>, "state": "<state>", "at": <aws.events.event.ingestion-time>}' }],
+    ['the guide example map and a JSON template', { paths: ec2Paths, template: '{"instance": <instance>, "state": <state>, "at": <aws.events.event.ingestion-time>}' }],
     ['predefined variables without paths', { paths: {}, template: '{"event": <aws.events.event.json>}' }],
     ['a text template', { paths: ec2Paths, template: '<instance> is in state <state>' }],
     ['InputPath with bracket notation', { path: "$['detail']" }],
@@ -305,5 +306,109 @@ describe('in the route table', () => {
     const validate = () => validateRouteTable([route], { consumerExists: () => true, workflows: [], inputProblem: validateTargetInput });
     // THEN
     expect(validate).toThrow(new RouteTableError('route "announce" target "their-queue": input: input template uses <user>, which is neither in paths nor predefined'));
+  });
+});
+
+/** File names a sender chose to break the JSON, ping a channel or post a link (issue 20). */
+const HOSTILE_FILE_NAMES = ['Bob "final" cut.mp4', '<!channel> urgent.mp4', '<https://evil.example|click here>.mp4', 'back\\slash\n*bold* _it_.mp4'];
+const upload = (fileName: string) => ({
+  version: '0',
+  id: 'c0ffee00-0000-4000-8000-000000000001',
+  'detail-type': 'file.uploaded',
+  source: 'fastio',
+  account: '123456789012',
+  time: '2026-12-07T10:00:00Z',
+  region: 'us-east-1',
+  resources: [],
+  detail: { eventId: 'evt-h', workspaceId: 'ws-1', fileId: 'f-h', fileName, extension: 'mp4', sizeBytes: 1_048_576, sizeMiB: 1 },
+});
+const filePaths = { file: '$.detail.fileName' };
+
+describe('sender-controlled values through the input transform', () => {
+  it.each(HOSTILE_FILE_NAMES)('a value position carries %j as escaped JSON, exactly as sent', (fileName) => {
+    // WHEN the file name is a value of its own
+    const body = applyTargetInput(upload(fileName), { paths: filePaths, template: '{"text": <file>}' }, context);
+    // THEN the body is JSON and the value is the name, character for character
+    expect(JSON.parse(body)).toEqual({ text: fileName });
+  });
+
+  it('inside a string literal, a quote in the name makes the body invalid JSON, which EventBridge does not deliver', () => {
+    const deliver = () => applyTargetInput(upload('Bob "final" cut.mp4'), { paths: filePaths, template: '{"text": "Video <file> was uploaded"}' }, context);
+    expect(deliver).toThrow(UndeliverableInputError);
+  });
+
+  it('inside a string literal, a mention or link in the name becomes part of the message text', () => {
+    const body = applyTargetInput(upload('<!channel> see <https://evil.example|here>'), { paths: filePaths, template: '{"text": "Video <file>"}' }, context);
+    expect(JSON.parse(body)).toEqual({ text: 'Video <!channel> see <https://evil.example|here>' });
+  });
+});
+
+describe('validateTargetInput refuses placeholders a sender could break out of (design decision 18)', () => {
+  it.each<[string, TargetInput, string]>([
+    [
+      'a path placeholder inside a JSON string',
+      { paths: filePaths, template: '{"text": "Video <file> was uploaded"}' },
+      'input template puts <file> inside a JSON string, where EventBridge inserts it unescaped (a " breaks the JSON, markup reaches the receiver): make it a value of its own, "field": <file>, or list it in trustedPlaceholders if no sender can shape its values',
+    ],
+    ['the event object inside a JSON string', { paths: {}, template: '{"text": "<aws.events.event>"}' }, 'input template puts <aws.events.event> inside a JSON string'],
+    ['a trusted name that is not a path', { paths: filePaths, template: '{"text": <file>}', trustedPlaceholders: ['size'] }, 'trustedPlaceholders names "size", which is not in paths'],
+    [
+      'a trusted name the template never puts in a string',
+      { paths: filePaths, template: '{"text": <file>}', trustedPlaceholders: ['file'] },
+      'trustedPlaceholders names "file", which the template never puts inside a string: remove it',
+    ],
+  ])('%s', (_name, input, problem) => {
+    const found = validateTargetInput(input);
+    expect(found?.startsWith(problem) ? problem : found).toBe(problem);
+    expect(found).not.toContain('\n');
+  });
+
+  it.each<[string, TargetInput]>([
+    ['placeholders in value positions', { paths: filePaths, template: '{"text": <file>, "blocks": [{"type": "plain_text", "text": <file>}]}' }],
+    ['a placeholder the author lists as trusted', { paths: { size: '$.detail.sizeMiB' }, template: '{"text": "<size> MiB"}', trustedPlaceholders: ['size'] }],
+    ['EventBridge scalars inside a string', { paths: {}, template: '{"text": "<aws.events.rule-name> at <aws.events.event.ingestion-time> (<aws.events.rule-arn>)"}' }],
+    ['a text template, which has no JSON to break', { paths: filePaths, template: '"Video <file> was uploaded"' }],
+  ])('accepts %s', (_name, input) => {
+    expect(validateTargetInput(input)).toBeUndefined();
+  });
+
+  it('is stricter than PutTargets: EventBridge itself accepts a placeholder inside a string', () => {
+    const input = { paths: filePaths, template: '{"text": "Video <file>"}' };
+    expect(putTargetsProblem(input)).toBeUndefined();
+    expect(validateTargetInput(input)).toBeDefined();
+  });
+});
+
+describe('the shipped Slack target (video-uploads/slack)', () => {
+  const route = routeTable.find((candidate) => candidate.name === 'video-uploads') as Route;
+  const slack = route.targets.find((target) => targetName(target) === 'slack');
+  const input = slack?.input as TargetInput;
+
+  /** Every object of a parsed Block Kit message, depth first. */
+  const objects = (value: unknown): Record<string, unknown>[] =>
+    typeof value !== 'object' || value === null ? [] : [...(Array.isArray(value) ? [] : [value as Record<string, unknown>]), ...Object.values(value).flatMap(objects)];
+
+  it('passes the route table validation', () => {
+    expect(validateTargetInput(input)).toBeUndefined();
+  });
+
+  it("is the template README's Slack section shows", () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const shown = /## Send events to Slack[\s\S]*?```json\n([\s\S]*?)```/.exec(readme)?.[1];
+    const compact = (text: string | undefined) => text?.replace(/\s+/g, '');
+    expect(compact(shown)).toBe(compact('template' in input ? input.template : undefined));
+  });
+
+  it.each(HOSTILE_FILE_NAMES)('renders valid JSON whose only place for %j is a plain_text object of its own', (fileName) => {
+    // GIVEN a matching upload whose file name is hostile
+    // WHEN EventBridge renders the target's input
+    const message = JSON.parse(applyTargetInput(upload(fileName), input, context)) as Record<string, unknown>;
+    // THEN the name is the whole text of plain_text objects, never part of another text
+    const texts = objects(message).filter((object) => typeof object.text === 'string');
+    expect(texts.filter((object) => object.text === fileName).map((object) => object.type)).toEqual(['plain_text']);
+    expect(texts.filter((object) => object.text !== fileName).map((object) => object.text)).not.toContainEqual(expect.stringContaining(fileName));
+    // AND nothing in the message is parsed as mrkdwn: the top-level text (the preview) carries no event value
+    expect(objects(message).filter((object) => object.type === 'mrkdwn')).toEqual([]);
+    expect(message.text).toBe(JSON.parse(applyTargetInput(upload('demo.mp4'), input, context)).text);
   });
 });

@@ -25,7 +25,7 @@ export const ARNS = {
 
 export const TRANSFORMER = {
   paths: { file: '$.detail.fileName', workspace: '$.detail.workspaceId' },
-  template: '{"text": "<file> was uploaded to <workspace>"}',
+  template: '{"file": <file>, "workspace": <workspace>}',
 } as const;
 
 const samples: { matching: SampleEvent[]; notMatching: SampleEvent[] } = {

@@ -37,7 +37,7 @@ const webhooksOut: Route = {
       authorization: { type: 'api-key', headerName: 'x-api-key', secretArn: 'arn:aws:secretsmanager:us-east-1:111122223333:secret:receiver-key-AbCdEf' },
       input: {
         paths: { id: '$.detail.eventId', name: '$.detail.fileName', size: '$.detail.sizeBytes' },
-        template: '{\n  "text": "<name> uploaded (<size> bytes)",\n  "event": <id>,\n  "rule": <aws.events.rule-name>\n}',
+        template: '{\n  "file": <name>,\n  "sizeBytes": <size>,\n  "event": <id>,\n  "rule": "rule <aws.events.rule-name>"\n}',
       },
     },
     { kind: 'queue', name: 'their-queue', queueArn: ELSEWHERE_QUEUE, encryption: 'sqs-managed', input: { path: '$.detail' } },
@@ -125,7 +125,7 @@ describe('http and ARN targets', () => {
     // THEN the receiver got exactly the body EventBridge renders (JSON templates are minified),
     // with the destination's method, EventBridge's headers and the local key placeholder
     const rule = test.pipeline.model.rules.find((candidate) => candidate.route === ROUTE);
-    expect(request).toMatchObject({ method: 'PUT', url: '/hooks/uploads', body: `{"text":"Q3 Board Report.PDF uploaded (2483017 bytes)","event":"evt_http_1","rule":"${rule?.name}"}` });
+    expect(request).toMatchObject({ method: 'PUT', url: '/hooks/uploads', body: `{"file":"Q3 Board Report.PDF","sizeBytes":2483017,"event":"evt_http_1","rule":"rule ${rule?.name}"}` });
     expect(request?.headers).toMatchObject({
       'x-api-key': LOCAL_AUTHORIZATION_PLACEHOLDER,
       'idempotency-key': 'evt_http_1',

@@ -118,7 +118,7 @@ function deadLetter(url: string, body: string): void {
 
 const original = event('evt-7', 'file.uploaded', { fileName: 'demo.mp4' });
 /** What the shared table's TRANSFORMER makes of it. */
-const transformed = JSON.stringify({ text: 'demo.mp4 was uploaded to ws-1' });
+const transformed = JSON.stringify({ file: 'demo.mp4', workspace: 'ws-1' });
 const originalBody = JSON.stringify(original);
 
 /** Every SDK call but the reads of the stack and of the dead-letter queue itself. */
