@@ -71,7 +71,8 @@ function checkKeys(source: ContextSource, read: ReadonlySet<string>, groups: rea
   const all = source.getAllContext?.();
   if (all === undefined) return;
   const known = new Set([...read, ...groups.flatMap((group) => group.keys), ...alsoKnown]);
-  const unknown = Object.keys(all).filter((key) => !known.has(key) && !isCdkContextKey(key));
+  // An unknown key left empty changes nothing, so only one holding a value is refused.
+  const unknown = Object.keys(all).filter((key) => !known.has(key) && !isCdkContextKey(key) && isSet(all[key]));
   if (unknown.length > 0) {
     throw new ConfigError(
       `config ${unknown.map((key) => `${key}=${describe(all[key])}`).join(', ')}: unknown key${unknown.length === 1 ? '' : 's'}; the known keys are ${[...known].sort().join(', ')}`,

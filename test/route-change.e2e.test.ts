@@ -85,7 +85,7 @@ describe('config mistakes stop synth and npm start', () => {
     writeFileSync(join(dir, 'cdk.json'), JSON.stringify(cdkJson, null, 2));
 
     // WHEN npm start runs
-    const start = run(dir, 'npx', ['tsx', 'bin/local.ts', '--port', '0', '--dir', join(dir, '.local')]);
+    const start = run(dir, 'npx', ['tsx', 'bin/local.ts', '--port', '0', '--dir', join(dir, '.local')], 300_000);
 
     // THEN it names the mistake in one line and never runs the old assembly
     expect(start.status).toBe(1);
