@@ -33,6 +33,51 @@ export class ConfigError extends Error {
 /** Anything that answers context lookups: a construct's `node`, or a plain map in tests. */
 export interface ContextSource {
   tryGetContext(key: string): unknown;
+  /** Every key set (cdk.json, cdk.context.json, `-c`); without it unknown keys cannot be checked. */
+  getAllContext?(): Record<string, unknown>;
+}
+
+/**
+ * Keys read outside loadConfig that only work together, e.g. the route table's `{ fromConfig }`
+ * values of one target: all set, or none (the target is then left undeployed).
+ */
+export interface ConfigKeyGroup {
+  /** Who needs the keys, for the message: `route "video-uploads" target "slack"`. */
+  readonly owner: string;
+  readonly keys: readonly string[];
+}
+
+/**
+ * The CDK's own context: feature flags (`@aws-cdk/...`), its internal keys (`aws:cdk:...`) and cached
+ * lookups (`availability-zones:account=...`) all carry a `@` or a `:`; `cdk acknowledge` writes the last.
+ */
+function isCdkContextKey(key: string): boolean {
+  return key.startsWith('@') || key.includes(':') || key === 'acknowledged-issue-numbers';
+}
+
+const isSet = (value: unknown): boolean => value !== undefined && value !== null && !(typeof value === 'string' && value.trim() === '');
+
+/** Refuses a key no one reads (a typo such as `-c stgae=prod` would otherwise deploy the default) and a half-set group. */
+function checkKeys(source: ContextSource, read: ReadonlySet<string>, groups: readonly ConfigKeyGroup[], alsoKnown: readonly string[]): void {
+  for (const group of groups) {
+    const missing = group.keys.filter((key) => !isSet(source.tryGetContext(key)));
+    if (missing.length > 0 && missing.length < group.keys.length) {
+      const set = group.keys.filter((key) => !missing.includes(key));
+      throw new ConfigError(
+        `config ${set.join(', ')} ${set.length === 1 ? 'is' : 'are'} set but ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not: ${group.owner} needs ${group.keys.join(' and ')} together (set all, or none to leave it out)`,
+      );
+    }
+  }
+  const all = source.getAllContext?.();
+  if (all === undefined) return;
+  const known = new Set([...read, ...groups.flatMap((group) => group.keys), ...alsoKnown]);
+  // An unknown key left empty changes nothing, so only one holding a value is refused.
+  const unknown = Object.keys(all).filter((key) => !known.has(key) && !isCdkContextKey(key) && isSet(all[key]));
+  if (unknown.length > 0) {
+    throw new ConfigError(
+      `config ${unknown.map((key) => `${key}=${describe(all[key])}`).join(', ')}: unknown key${unknown.length === 1 ? '' : 's'}; the known keys are ${[...known].sort().join(', ')}`,
+    );
+  }
 }
 
 function describe(value: unknown): string {
@@ -69,7 +114,25 @@ const SECRET_ARN_PATTERN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:sec
  */
 export const DEAD_LETTER_RETENTION_DAYS = 14;
 
-export function loadConfig(source: ContextSource): AppConfig {
+/**
+ * Reads and checks the whole configuration. The known keys are the ones this function reads (a key
+ * added here is known without a second list) plus those of `groups` and `alsoKnown`.
+ * @param alsoKnown keys that are known but not checked: the shipped table's, when a test builds its own
+ */
+export function loadConfig(context: ContextSource, groups: readonly ConfigKeyGroup[] = [], alsoKnown: readonly string[] = []): AppConfig {
+  const read = new Set<string>();
+  const source: ContextSource = {
+    tryGetContext: (key) => {
+      read.add(key);
+      return context.tryGetContext(key);
+    },
+  };
+  const config = readConfig(source);
+  checkKeys(context, read, groups, alsoKnown);
+  return config;
+}
+
+function readConfig(source: ContextSource): AppConfig {
   const stage = source.tryGetContext('stage');
   if (typeof stage !== 'string' || !STAGE_PATTERN.test(stage)) {
     throw new ConfigError(

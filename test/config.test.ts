@@ -49,6 +49,41 @@ describe('loadConfig', () => {
     expect(() => loadConfig(contextOf(overrides))).toThrow(new ConfigError(message));
   });
 
+  describe('keys', () => {
+    /** A context with getAllContext, as the app's node has: cdk.json plus the overrides. */
+    const fullContext = (overrides: Record<string, unknown>) => {
+      const all = { ...cdkJsonContext, ...overrides };
+      return { tryGetContext: (key: string) => all[key], getAllContext: () => all };
+    };
+    const slack = [{ owner: 'route "video-uploads" target "slack"', keys: ['slackWebhookUrl', 'slackWebhookSecretArn'] }];
+
+    it('refuses an unknown key (a typo of stage would deploy dev), naming the known ones', () => {
+      expect(() => loadConfig(fullContext({ stgae: 'prod' }), slack)).toThrow(
+        /^config stgae="prod": unknown key; the known keys are alarmEmail, apiThrottleBurstLimit, .*slackWebhookSecretArn, slackWebhookUrl, stage$/,
+      );
+    });
+
+    it("accepts the CDK's own keys: feature flags, internal and lookup keys", () => {
+      const cdkKeys = { '@aws-cdk/core:newFlag': true, 'aws:cdk:bundling-stacks': [], 'availability-zones:account=123456789012:region=us-east-1': ['a'], 'acknowledged-issue-numbers': [1] };
+      expect(loadConfig(fullContext(cdkKeys), slack).stage).toBe('dev');
+    });
+
+    it.each([
+      [{ slackWebhookUrl: 'https://hooks.slack.com/services/T/B/X' }, 'slackWebhookUrl is set but slackWebhookSecretArn is not'],
+      [{ slackWebhookSecretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:relay-AbCdEf' }, 'slackWebhookSecretArn is set but slackWebhookUrl is not'],
+    ])('refuses a pair half set: %j', (overrides, fragment) => {
+      expect(() => loadConfig(fullContext(overrides), slack)).toThrow(
+        new ConfigError(`config ${fragment}: route "video-uploads" target "slack" needs slackWebhookUrl and slackWebhookSecretArn together (set all, or none to leave it out)`),
+      );
+    });
+
+    it('accepts a pair set whole, or not at all', () => {
+      const whole = { slackWebhookUrl: 'https://hooks.slack.com/services/T/B/X', slackWebhookSecretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:relay-AbCdEf' };
+      expect(loadConfig(fullContext(whole), slack).stage).toBe('dev');
+      expect(loadConfig(fullContext({}), slack).stage).toBe('dev');
+    });
+  });
+
   it('prefixes stack names with the stage', () => {
     expect(stackNames('prod')).toEqual({
       stateful: 'prod-fastio-stateful',

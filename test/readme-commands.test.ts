@@ -132,7 +132,8 @@ const AWS_OPERATIONS: Record<string, readonly string[]> = {
 const CDK_SUBCOMMANDS = ['bootstrap', 'deploy', 'diff', 'destroy', 'ls', 'list', 'synth'];
 
 function withoutPlaceholders(word: string): string {
-  return word.replace(/<stage>/g, 'dev');
+  // `<stage>` in prose, `$STAGE` in blocks (README's deploy section sets it first).
+  return word.replace(/<stage>|\$\{?STAGE\}?/g, 'dev');
 }
 
 function onPath(program: string): boolean {
@@ -192,6 +193,8 @@ function withScratchProject(argv: readonly string[]): string[] {
 async function problems(command: ReadmeCommand): Promise<string[]> {
   const [program, ...args] = command.words.map(withoutPlaceholders) as [string, ...string[]];
   const found: string[] = [];
+  // A shell variable set for the commands after it (`STAGE=dev`).
+  if (/^[A-Za-z_][A-Za-z0-9_]*=/.test(program) && args.length === 0) return [];
   if (program === 'npm') {
     const [verb, script, separator, ...rest] = args;
     if (verb === 'ci') return existsSync(join(ROOT, 'package-lock.json')) ? [] : ['npm ci needs package-lock.json'];

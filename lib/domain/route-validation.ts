@@ -237,6 +237,26 @@ function configured(value: Configurable, context: ContextLookup): string | undef
   return typeof raw === 'string' && raw.trim() !== '' ? raw.trim() : undefined;
 }
 
+/** The config keys a target's values come from (`{ fromConfig }`); empty when the table names them all. */
+export function configKeysOf(target: RouteTarget): string[] {
+  if (target.kind !== 'http') return [];
+  const auth = target.authorization;
+  const values: Configurable[] = [target.url];
+  if (auth.type === 'api-key') values.push(auth.secretArn);
+  else if (auth.type === 'basic') values.push(auth.passwordSecretArn);
+  else values.push(auth.clientSecretArn);
+  return values.flatMap((value) => (typeof value === 'string' ? [] : [value.fromConfig]));
+}
+
+/** Per target, the config keys it needs together; loadConfig refuses a group half set. */
+export function configKeyGroups(routes: readonly Route[]): { owner: string; keys: string[] }[] {
+  return routes.flatMap((route) =>
+    (route.targets ?? [])
+      .map((target) => ({ owner: `route "${route.name}" target "${targetName(target)}"`, keys: configKeysOf(target) }))
+      .filter((group) => group.keys.length > 0),
+  );
+}
+
 /**
  * The table as this deployment builds it: every `{ fromConfig }` replaced by its configured value,
  * targets whose values are not configured left out, and routes left without targets left out.

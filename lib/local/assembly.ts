@@ -90,6 +90,14 @@ function runSynth(projectRoot: string): Promise<{ ok: boolean; output: string }>
   });
 }
 
+/** The one line a failed synth printed for its user (`error: ...`), else its last non-empty line. */
+export function synthFailureLine(output: string): string {
+  const lines = output.split('\n').map((line) => line.trim()).filter((line) => line !== '');
+  const explained = lines.find((line) => line.startsWith('error: '));
+  if (explained !== undefined) return explained.slice('error: '.length);
+  return lines.at(-1) ?? 'no output';
+}
+
 /** One synth at a time per project (test files start pipelines in parallel). */
 async function withSynthLock<T>(projectRoot: string, body: () => Promise<T>): Promise<T> {
   const lock = join(tmpdir(), `fastio-local-synth-${createHash('sha256').update(projectRoot).digest('hex').slice(0, 12)}.lock`);
@@ -134,12 +142,9 @@ export async function ensureAssembly(options: EnsureAssemblyOptions): Promise<st
       options.log(`synthesized in ${((Date.now() - started) / 1000).toFixed(1)} s`);
       return;
     }
-    const tail = result.output.trim().split('\n').slice(-15).join('\n');
-    if (existsSync(join(outdir, 'manifest.json'))) {
-      options.log(`warning: cdk synth failed; running the previous ${relative(options.projectRoot, outdir)} instead:\n${tail}`);
-      return;
-    }
-    throw new Error(`cdk synth failed and there is no previous cloud assembly to run:\n${tail}`);
+    // Never fall back to the previous cdk.out: the user would test routes without their change.
+    // `--no-synth` (policy 'never') is the explicit way to run it.
+    throw new Error(`cdk synth failed: ${synthFailureLine(result.output)} (\`npm start -- --no-synth\` runs the previous cdk.out as it is)`);
   });
   return outdir;
 }

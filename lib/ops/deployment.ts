@@ -4,7 +4,8 @@
  */
 import { DescribeStacksCommand, type CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { DeadLetterRole } from '../constructs/secure-queue';
-import { findRoute, routeTable, targetName, type Configurable, type Route, type RouteTarget } from '../route-table';
+import { configKeysOf } from '../domain/route-validation';
+import { findRoute, routeTable, targetName, type Route, type RouteTarget } from '../route-table';
 import { DEAD_LETTER_KEYS, routeOutputKey, targetDeadLetterQueueName, targetOutputKey, type RouteResource, type TargetResource } from '../stack-outputs';
 import { OperationFailed, UsageError } from './command';
 
@@ -73,16 +74,7 @@ export function deadLetterOutputKeys(queue: DeadLetterQueueRef): { url: string; 
   };
 }
 
-/** The config keys a target's values come from (`{ fromConfig }`); empty when the table names them all. */
-export function configKeysOf(target: RouteTarget): string[] {
-  if (target.kind !== 'http') return [];
-  const auth = target.authorization;
-  const values: Configurable[] = [target.url];
-  if (auth.type === 'api-key') values.push(auth.secretArn);
-  else if (auth.type === 'basic') values.push(auth.passwordSecretArn);
-  else values.push(auth.clientSecretArn);
-  return values.flatMap((value) => (typeof value === 'string' ? [] : [value.fromConfig]));
-}
+export { configKeysOf };
 
 /** A target the table has but this deployment does not: its config values were not set at deploy. */
 export interface AbsentTarget {

@@ -52,7 +52,7 @@ export const newConsumerCommand: OpsCommand = {
     writeFileSync(handlerFile, handlerSource(name, kind), { flag: 'wx' });
     writeFileSync(testFile, testSource(name, kind), { flag: 'wx' });
     io.out(`wrote ${relative(root, handlerFile)} and ${relative(root, testFile)}`);
-    io.out(`next: add this route to routeTable in lib/route-table.ts, adjust its pattern and samples, then run npm test:`);
+    io.out(`next: add this route to routeTable in lib/route-table.ts, adjust its pattern and samples, then run npm run test:routes:`);
     io.out(routeEntrySource(name, kind));
     return 0;
   },

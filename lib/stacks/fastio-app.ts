@@ -1,8 +1,8 @@
 import { App, Tags, Validations, type AppProps } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { ConfigError, loadConfig, stackNames, type AppConfig } from '../config';
-import { RouteTableError } from '../domain/route-validation';
-import type { Route } from '../route-table';
+import { RouteTableError, configKeyGroups } from '../domain/route-validation';
+import { routeTable, type Route } from '../route-table';
 import { IngestStack } from './ingest-stack';
 import { MonitoringStack } from './monitoring-stack';
 import { RoutingStack } from './routing-stack';
@@ -26,7 +26,9 @@ export interface FastioApp {
  */
 export function buildApp(props: AppProps = {}, routes?: readonly Route[]): FastioApp {
   const app = new App(props);
-  const config = loadConfig(app.node);
+  // cdk.json holds the shipped table's keys, known even when a test deploys a table of its own.
+  const shippedKeys = configKeyGroups(routeTable).flatMap((group) => group.keys);
+  const config = loadConfig(app.node, configKeyGroups(routes ?? routeTable), shippedKeys);
   const names = stackNames(config.stage);
 
   const stateful = new StatefulStack(app, names.stateful, {

@@ -36,7 +36,7 @@ describe('cost model', () => {
     );
     expect(facts.targets.find((target) => target.route === 'large-media')?.workflowTransitions).toBe(10);
     expect(facts.targets.find((target) => target.route === 'documents')?.consumerMemoryMb).toBe(512);
-    expect(facts.bufferQueues).toBe(2);
+    expect(facts.bufferQueues).toBe(routeTable.flatMap((route) => route.targets).filter((target) => target.kind === 'queue' && 'consumer' in target).length);
   });
 
   it('charges one HTTP API request and one custom event per webhook up to their size chunks', () => {

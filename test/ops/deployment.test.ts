@@ -6,6 +6,7 @@ import { Progress, renderBar } from '../../lib/ops/progress';
 import { routeTable } from '../../lib/route-table';
 import { StatefulOutput, routeOutputKey } from '../../lib/stack-outputs';
 import { stackTemplateFile } from '../../lib/synthesized-template';
+import { allKindsTable } from '../infra/all-kinds-table';
 import { routingOutputs, statefulOutputs } from './support';
 
 function templateOutputKeys(file: string): Set<string> {
@@ -18,22 +19,20 @@ const statefulTemplate = stackTemplateFile('cdk.out', 'stateful');
 
 describe('names resolved from stack outputs', () => {
   it('names one dead-letter queue per hop of each target, the target named by its kind unless named', () => {
-    expect(deadLetterQueues().map((queue) => queue.name)).toEqual([
-      'documents/queue/target-dlq',
-      'documents/queue/buffer-dlq',
-      'large-media/workflow/target-dlq',
-      'large-media/workflow/workflow-failures',
-      'agent-activity/function/target-dlq',
-      'agent-activity/function/on-failure',
-      'untrusted-agent-deletions/workflow/target-dlq',
-      'untrusted-agent-deletions/workflow/workflow-failures',
-      'video-uploads/catalog/target-dlq',
-      'video-uploads/catalog/buffer-dlq',
-      'video-uploads/slack/target-dlq',
+    // A table of the test's own: one route with a target of each own kind and a named http target.
+    const table = allKindsTable.filter((route) => route.name === 'own-kinds');
+    expect(deadLetterQueues(table).map((queue) => queue.name)).toEqual([
+      'own-kinds/queue/target-dlq',
+      'own-kinds/queue/buffer-dlq',
+      'own-kinds/function/target-dlq',
+      'own-kinds/function/on-failure',
+      'own-kinds/workflow/target-dlq',
+      'own-kinds/workflow/workflow-failures',
+      'own-kinds/teams/target-dlq',
     ]);
-    expect(deadLetterOutputKeys(findDeadLetterQueue('agent-activity/function/on-failure'))).toEqual({
-      url: 'RouteAgentActivityTargetFunctionOnFailureQueueUrl',
-      arn: 'RouteAgentActivityTargetFunctionOnFailureQueueArn',
+    expect(deadLetterOutputKeys(findDeadLetterQueue('own-kinds/function/on-failure', table))).toEqual({
+      url: 'RouteOwnKindsTargetFunctionOnFailureQueueUrl',
+      arn: 'RouteOwnKindsTargetFunctionOnFailureQueueArn',
     });
   });
 

@@ -247,7 +247,7 @@ describe('routes test', () => {
     expect(out).toContain('untrusted-agent-deletions  workflow review                                              delivered  no match');
     expect(out).toContain('    at detail-type: value "file.uploaded" matches none of ["file.deleted"]');
     expect(out).toContain('    at detail.sizeMiB: value 500 matches none of [{"numeric":["<",100]}]');
-    expect(out.at(-1)).toBe('1 of 5 routes match: large-media');
+    expect(out.at(-1)).toBe(`1 of ${routeTable.length} routes match: large-media`);
   });
 
   it('--json for a raw payload: the event the rules see and each route with its failure', async () => {
@@ -255,7 +255,8 @@ describe('routes test', () => {
     expect(result.input).toBe('fastio-payload');
     expect(result.event).toMatchObject({ version: '0', 'detail-type': 'file.created', source: 'fastio', resources: [] });
     expect(result.event.detail).toMatchObject({ agentId: 'agt_3e7b1d9f05', extension: 'csv', sizeBytes: 48213 });
-    expect(result.routes).toEqual([
+    expect(result.routes.map((route) => route.name)).toEqual(routeTable.map((route) => route.name));
+    expect(result.routes).toEqual(expect.arrayContaining([
       { name: 'documents', targets: [{ name: 'queue', kind: 'queue', to: 'queue catalog-consumer' }], acceptsReplays: true, matched: true },
       {
         name: 'large-media',
@@ -282,7 +283,7 @@ describe('routes test', () => {
         matched: false,
         failure: { path: 'detail-type', reason: 'value "file.created" matches none of ["file.uploaded"]' },
       },
-    ]);
+    ]));
   });
 
   it('a full event is taken as it is, missing envelope fields filled in', async () => {
