@@ -63,7 +63,7 @@ let s3Client: Promise<S3Client> | undefined;
  * start pays for importing and building it (issue 22).
  */
 export function s3(): Promise<S3Client> {
-  s3Client ??= import('@aws-sdk/client-s3').then(
+  s3Client ??= import('../shared/s3-commands').then(
     ({ S3Client }) =>
       new S3Client({
         ...bounded(),

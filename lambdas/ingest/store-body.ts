@@ -12,7 +12,7 @@ export type StoreResult = { readonly ok: true } | { readonly ok: false; readonly
 export async function storeBody(client: S3Client, ref: BodyRef, rawBody: Buffer): Promise<StoreResult> {
   try {
     // Loaded with the client, on the first claim-checked body only.
-    const { PutObjectCommand } = await import('@aws-sdk/client-s3');
+    const { PutObjectCommand } = await import('../shared/s3-commands');
     await client.send(
       new PutObjectCommand({
         Bucket: ref.bucket,
