@@ -24,6 +24,8 @@ export interface AppConfig {
   readonly ingestReservedConcurrency: number;
   /** Import an existing Fast.io signing secret instead of creating one. */
   readonly signingSecretArn?: string;
+  /** Hours in which a resend of a published Fast.io event id is answered as a duplicate; 0 turns the dedupe off. */
+  readonly ingestDedupeHours: number;
 }
 
 export class ConfigError extends Error {
@@ -171,6 +173,8 @@ function readConfig(source: ContextSource): AppConfig {
     // Lambda refuses a reservation that leaves the account fewer than 100 unreserved executions, which
     // only the account knows; 0 would disable the function.
     ingestReservedConcurrency: readInteger(source, 'ingestReservedConcurrency', 1, 10_000),
+    // At most a week: Fast.io resends within hours, and every claim is paid for in storage until it expires.
+    ingestDedupeHours: readInteger(source, 'ingestDedupeHours', 0, 168),
     signingSecretArn: readOptionalString(source, 'signingSecretArn', SECRET_ARN_PATTERN, 'a complete Secrets Manager secret ARN, or empty to create one'),
   };
 }

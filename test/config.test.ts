@@ -21,6 +21,7 @@ describe('loadConfig', () => {
       claimCheckThresholdBytes: 196608,
       ingestReservedConcurrency: 100,
       signingSecretArn: undefined,
+      ingestDedupeHours: 24,
     });
   });
 

@@ -6,8 +6,9 @@
  * tests mock the client classes with aws-sdk-client-mock.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { forcePathStyle } from '../shared/s3-addressing';
@@ -52,9 +53,24 @@ const bounded = () => ({
 export const eventBridge = new EventBridgeClient(bounded());
 /** Used only through the Powertools Parameters provider in signing-secret.ts. */
 export const secretsManager = new SecretsManagerClient(bounded());
-export const s3 = new S3Client({
-  ...bounded(),
-  forcePathStyle: forcePathStyle(),
-  // The ingest sends its own SHA-256 checksum with each body; no second (CRC32) one by default.
-  requestChecksumCalculation: 'WHEN_REQUIRED',
-});
+/** The resend dedupe table (resend-guard.ts). */
+export const dynamoDb = new DynamoDBClient(bounded());
+
+let s3Client: Promise<S3Client> | undefined;
+
+/**
+ * The claim-check's client, loaded on first use: under 1% of bodies are claim-checked, so no cold
+ * start pays for importing and building it (issue 22).
+ */
+export function s3(): Promise<S3Client> {
+  s3Client ??= import('../shared/s3-commands').then(
+    ({ S3Client }) =>
+      new S3Client({
+        ...bounded(),
+        forcePathStyle: forcePathStyle(),
+        // The ingest sends its own SHA-256 checksum with each body; no second (CRC32) one by default.
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+      }),
+  );
+  return s3Client;
+}

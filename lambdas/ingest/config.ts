@@ -21,7 +21,14 @@ export interface IngestConfig {
   /** Claim-check bucket: bodies whose entry is over the threshold are stored here. */
   readonly bodyBucketName: string;
   readonly claimCheckThresholdBytes: number;
+  /** The resend dedupe window in seconds; 0 turns the dedupe off (no table is used). */
+  readonly dedupeWindowSeconds: number;
+  /** The resend dedupe table; empty exactly when the window is 0. */
+  readonly dedupeTableName: string;
 }
+
+/** The dedupe window when DEDUPE_WINDOW_HOURS is unset (cdk.json's ingestDedupeHours sets it on AWS). */
+export const DEFAULT_DEDUPE_WINDOW_HOURS = 24;
 
 export const DEFAULT_ROTATION_GRACE_HOURS = 24;
 /** A signature mismatch re-reads the secret at most this often (per container). */
@@ -42,6 +49,9 @@ export function loadIngestConfig(): IngestConfig {
   const refreshSeconds = getNumberFromEnv({ key: 'SECRET_REFRESH_INTERVAL_SECONDS', defaultValue: DEFAULT_SECRET_REFRESH_INTERVAL_SECONDS });
   const bodyBucketName = getStringFromEnv({ key: 'BODY_BUCKET_NAME', errorMessage: 'BODY_BUCKET_NAME is required' });
   const claimCheckThresholdBytes = getNumberFromEnv({ key: 'CLAIM_CHECK_THRESHOLD_BYTES', defaultValue: DEFAULT_CLAIM_CHECK_THRESHOLD_BYTES });
+
+  const dedupeHours = getNumberFromEnv({ key: 'DEDUPE_WINDOW_HOURS', defaultValue: DEFAULT_DEDUPE_WINDOW_HOURS });
+  const dedupeTableName = process.env.DEDUPE_TABLE_NAME ?? '';
 
   if (eventBusName === '') throw new Error('EVENT_BUS_NAME is empty');
   if (signingSecretArn === '') throw new Error('SIGNING_SECRET_ARN is empty');
@@ -67,6 +77,10 @@ export function loadIngestConfig(): IngestConfig {
       `CLAIM_CHECK_THRESHOLD_BYTES must be an integer from ${MIN_CLAIM_CHECK_THRESHOLD_BYTES} to ${MAX_CLAIM_CHECK_THRESHOLD_BYTES}, got ${claimCheckThresholdBytes}`,
     );
   }
+  if (!Number.isInteger(dedupeHours) || dedupeHours < 0 || dedupeHours > 24 * 7) {
+    throw new Error(`DEDUPE_WINDOW_HOURS must be an integer from 0 to 168, got ${dedupeHours}`);
+  }
+  if (dedupeHours > 0 && dedupeTableName === '') throw new Error('DEDUPE_TABLE_NAME is required while DEDUPE_WINDOW_HOURS is above 0');
   return {
     eventBusName,
     signingSecretArn,
@@ -76,5 +90,7 @@ export function loadIngestConfig(): IngestConfig {
     secretRefreshIntervalMs: refreshSeconds * 1000,
     bodyBucketName,
     claimCheckThresholdBytes,
+    dedupeWindowSeconds: dedupeHours * 3_600,
+    dedupeTableName: dedupeHours > 0 ? dedupeTableName : '',
   };
 }

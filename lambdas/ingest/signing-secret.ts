@@ -15,6 +15,14 @@
  * for this very delivery. Otherwise the delivery may be signed with a version put after the last read,
  * and while the refresh is rate-limited the answer is "unverified, retry after N s" (503): a genuine
  * delivery signed with any version in Secrets Manager is never refused for good.
+ *
+ * The same holds for a version that could not be read. AWSCURRENT unreadable: the read fails as a
+ * whole (503). AWSPREVIOUS unreadable while it is still accepted (throttled, timed out or cut off by
+ * the deadline, a 5xx, access denied, a KMS decryption failure: anything but "no such version"): the
+ * current version keeps working, and a delivery it does not match is `unverified` (503 with
+ * retry-after until the next read may be made), never 401, as it may be signed with that version.
+ * Access denied is included because it is a fault of this deployment, not of the delivery: a 401
+ * would make Fast.io drop a genuine delivery for good, a 503 pages and lets it be resent.
  */
 import { BaseProvider } from '@aws-lambda-powertools/parameters/base';
 import { GetSecretValueCommand, type GetSecretValueCommandOutput, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -33,6 +41,8 @@ export interface SigningKeys {
   readonly current: SigningKey;
   /** Read only while `current` is inside the grace period; absent when there is no AWSPREVIOUS version. */
   readonly previous: SigningKey | undefined;
+  /** AWSPREVIOUS should have been read (inside the grace period) but the read failed: a mismatch is not final. */
+  readonly previousUnreadable: boolean;
 }
 
 export const SECRET_CACHE_SECONDS = 300;
@@ -67,6 +77,9 @@ function isSigningKeys(value: unknown): value is SigningKeys {
 function isNotFound(error: unknown): boolean {
   return error instanceof Error && error.name === 'ResourceNotFoundException';
 }
+
+const errorNameOf = (error: unknown): string => (error instanceof Error ? error.name : 'Error');
+const errorMessageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 /** Powertools Parameters provider whose value for a secret ARN is its SigningKeys. */
 export class SigningKeyProvider extends BaseProvider {
@@ -109,20 +122,24 @@ export class SigningKeyProvider extends BaseProvider {
       await this.#secretsManager.send(new GetSecretValueCommand({ SecretId: name, VersionStage: 'AWSCURRENT' })),
     );
     let previous: SigningKey | undefined;
+    let previousUnreadable = false;
     if (isInGracePeriod(current, now, this.#graceMs)) {
       try {
         previous = toSigningKey(
           await this.#secretsManager.send(new GetSecretValueCommand({ SecretId: name, VersionStage: 'AWSPREVIOUS' })),
         );
       } catch (error) {
-        // No AWSPREVIOUS (first version) is normal. Any other failure costs only previous-secret deliveries
-        // until the next read; the current secret keeps working.
-        if (!isNotFound(error)) logger.warn('cannot read the previous signing secret version', { error });
+        // No AWSPREVIOUS (first version) is normal. Any other failure defers previous-secret deliveries
+        // (503) until a read succeeds; the current secret keeps working.
+        if (!isNotFound(error)) {
+          previousUnreadable = true;
+          logger.warn('cannot read the previous signing secret version', { errorName: errorNameOf(error), errorMessage: errorMessageOf(error) });
+        }
       }
     }
     this.#lastReadFailed = false;
     this.#reads += 1;
-    return { current, previous };
+    return { current, previous, previousUnreadable };
   }
 
   protected _getMultiple(): Promise<Record<string, unknown> | undefined> {
@@ -135,8 +152,14 @@ export type SecretCheck =
   | { readonly verdict: 'match'; readonly stage: SecretStage }
   /** No version matched, checked against a read made for this delivery, or an expired previous version: final (401). */
   | { readonly verdict: 'mismatch' }
-  /** No cached version matched and the secret was read too recently to read it again: retry (503). */
-  | { readonly verdict: 'unverified'; readonly retryAfterSeconds: number };
+  /**
+   * No cached version matched and the secret was read too recently to read it again, or a version
+   * that is still accepted could not be read: retry (503).
+   */
+  | { readonly verdict: 'unverified'; readonly retryAfterSeconds: number; readonly cause: UnverifiedCause };
+
+/** Why a mismatch is not final yet: the refresh is rate-limited, or an accepted version could not be read. */
+export type UnverifiedCause = 'refresh-rate-limited' | 'previous-version-unreadable';
 
 /** Matches a delivery against the signing secret with the caching and refresh rules above. */
 export class SigningSecret {
@@ -154,26 +177,32 @@ export class SigningSecret {
   async check(matches: (key: Buffer) => boolean): Promise<SecretCheck> {
     const readsBefore = this.provider.reads;
     let outcome = this.#evaluate(await this.provider.getKeys(this.secretArn), matches);
-    if ((outcome === 'mismatch' || outcome === 'empty') && this.provider.reads === readsBefore) {
+    const retryAfterSeconds = () => Math.max(1, Math.ceil((this.provider.lastReadAt + this.refreshIntervalMs - Date.now()) / 1000));
+    if ((outcome === 'mismatch' || outcome === 'empty' || outcome === 'unreadable') && this.provider.reads === readsBefore) {
       const waitMs = this.provider.lastReadAt + this.refreshIntervalMs - Date.now();
       if (waitMs > 0) {
         if (outcome === 'empty') throw new SecretEmptyError('the signing secret (AWSCURRENT) is empty');
-        return { verdict: 'unverified', retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) };
+        return { verdict: 'unverified', retryAfterSeconds: retryAfterSeconds(), cause: outcome === 'unreadable' ? 'previous-version-unreadable' : 'refresh-rate-limited' };
       }
       outcome = this.#evaluate(await this.provider.getKeys(this.secretArn, { forceFetch: true }), matches);
     }
     if (outcome === 'empty') throw new SecretEmptyError('the signing secret (AWSCURRENT) is empty');
+    if (outcome === 'unreadable') return { verdict: 'unverified', retryAfterSeconds: retryAfterSeconds(), cause: 'previous-version-unreadable' };
     return outcome === 'mismatch' || outcome === 'expired' ? { verdict: 'mismatch' } : { verdict: 'match', stage: outcome };
   }
 
-  /** 'expired': signed with the cached AWSPREVIOUS after its grace period, which no later read can revive. */
-  #evaluate(keys: SigningKeys, matches: (key: Buffer) => boolean): SecretStage | 'mismatch' | 'expired' | 'empty' {
+  /**
+   * 'expired': signed with the cached AWSPREVIOUS after its grace period, which no later read can revive.
+   * 'unreadable': no readable version matched, and AWSPREVIOUS, still accepted, could not be read.
+   */
+  #evaluate(keys: SigningKeys, matches: (key: Buffer) => boolean): SecretStage | 'mismatch' | 'expired' | 'empty' | 'unreadable' {
     if (keys.current.key.length === 0) return 'empty';
     if (matches(keys.current.key)) return 'AWSCURRENT';
     const previous = keys.previous;
     if (previous && previous.key.length > 0 && matches(previous.key)) {
       return isInGracePeriod(keys.current, Date.now(), this.graceMs) ? 'AWSPREVIOUS' : 'expired';
     }
+    if (keys.previousUnreadable && isInGracePeriod(keys.current, Date.now(), this.graceMs)) return 'unreadable';
     return 'mismatch';
   }
 }

@@ -1,4 +1,4 @@
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { BodyRef } from '../../lib/domain/fastio-envelope';
 import { describeCallError } from './publish';
 
@@ -11,6 +11,8 @@ export type StoreResult = { readonly ok: true } | { readonly ok: false; readonly
  */
 export async function storeBody(client: S3Client, ref: BodyRef, rawBody: Buffer): Promise<StoreResult> {
   try {
+    // Loaded with the client, on the first claim-checked body only.
+    const { PutObjectCommand } = await import('../shared/s3-commands');
     await client.send(
       new PutObjectCommand({
         Bucket: ref.bucket,

@@ -3,7 +3,7 @@
  * event, or, when the ingest claim-checked a large body, from S3, checked against the reference's
  * size and sha256 before it is trusted.
  */
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import type { BodyRef } from '../../lib/domain/fastio-envelope';
 import { forcePathStyle } from './s3-addressing';
@@ -18,19 +18,23 @@ export interface PayloadCarrier {
   readonly bodyRef?: BodyRef;
 }
 
-let defaultClient: S3Client | undefined;
+let defaultClient: Promise<S3Client> | undefined;
 
-/** Created on first use: a consumer that only ever sees inline payloads never builds an S3 client. */
-function s3(): S3Client {
-  defaultClient ??= new S3Client({ forcePathStyle: forcePathStyle() });
+/**
+ * Imported and created on first use: a consumer that only ever sees inline payloads (over 99% of
+ * events) never loads the S3 client, at cold start or later.
+ */
+function s3(): Promise<S3Client> {
+  defaultClient ??= import('./s3-commands').then(({ S3Client }) => new S3Client({ forcePathStyle: forcePathStyle() }));
   return defaultClient;
 }
 
 const describeRef = (ref: BodyRef): string => `s3://${ref.bucket}/${ref.key}`;
 
 /** The exact raw bytes of a claim-checked delivery, verified against its reference. */
-export async function readBody(ref: BodyRef, client: S3Client = s3()): Promise<Buffer> {
-  const output = await client.send(new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key }));
+export async function readBody(ref: BodyRef, client?: S3Client): Promise<Buffer> {
+  const { GetObjectCommand } = await import('./s3-commands');
+  const output = await (client ?? (await s3())).send(new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key }));
   if (output.Body === undefined) throw new FastioBodyError(`claim-checked body ${describeRef(ref)} has no content`);
   const bytes = Buffer.from(await output.Body.transformToByteArray());
   const sha256 = createHash('sha256').update(bytes).digest('hex');

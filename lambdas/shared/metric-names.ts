@@ -15,6 +15,17 @@ export const MetricName = {
   deadlineExceeded: 'DeadlineExceeded',
   /** A delivery's body went to S3 and the event carries a reference to it. */
   webhookClaimChecked: 'WebhookClaimChecked',
+  /** A resend of an event already published within the dedupe window: answered 200, not published again. */
+  webhookDuplicate: 'WebhookDuplicate',
+  /**
+   * A deliberate 503 with retry-after: another invocation holds a live claim on this Fast.io event id
+   * (a concurrent resend). Fast.io resends after the lease: then a duplicate, or published if that publish failed.
+   */
+  resendInProgress: 'ResendInProgress',
+  /** The dedupe table could not be written: before publishing (answered 503) or when marking after it (answered 202). */
+  dedupeStoreFailed: 'DedupeStoreFailed',
+  /** Published again after an earlier claim's lease ran out unmarked (a crash, or a failed mark): downstream idempotency covers it. */
+  webhookRepublished: 'WebhookRepublished',
   catalogUpdated: 'CatalogUpdated',
   catalogStaleEventSkipped: 'CatalogStaleEventSkipped',
   agentActionRecorded: 'AgentActionRecorded',

@@ -193,6 +193,15 @@ export function estimateDesign(facts: TemplateFacts, prices: Prices, assumptions
   const variable: CostLine[] = [
     { service: 'API Gateway (HTTP API)', item: 'webhook requests', perMillion: chunks(payload, prices.httpApi.requestChunkBytes) * prices.httpApi.perMillionRequests },
     { service: 'Lambda', item: `ingest at ${facts.ingestMemoryMb} MB`, perMillion: lambdaCost(prices, 1, facts.ingestMemoryMb, assumptions.durationMs.value.ingest) },
+    ...(facts.dedupeWindowHours > 0
+      ? [
+          {
+            service: 'DynamoDB',
+            item: `resend dedupe: conditional claim + mark (${assumptions.dedupeWritesPerWebhook.value} writes a webhook)`,
+            perMillion: assumptions.dedupeWritesPerWebhook.value * prices.dynamoDbOnDemand.perMillionWriteUnits,
+          },
+        ]
+      : []),
     { service: 'EventBridge', item: 'custom events published', perMillion: chunks(payload, prices.eventBridge.eventChunkBytes) * prices.eventBridge.perMillionCustomEvents },
     { service: 'EventBridge', item: 'archive processing', perMillion: payloadGb * prices.eventBridge.archivePerGbProcessed },
     {

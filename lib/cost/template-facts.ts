@@ -29,6 +29,8 @@ export interface RecorderFacts {
 
 export interface TemplateFacts {
   readonly ingestMemoryMb: number;
+  /** The ingest's resend dedupe window (DEDUPE_WINDOW_HOURS); 0 when it is off. */
+  readonly dedupeWindowHours: number;
   readonly targets: readonly TargetFacts[];
   readonly bufferQueues: number;
   readonly kmsKeys: number;
@@ -81,6 +83,7 @@ export function readTemplateFacts(
 ): TemplateFacts {
   const ingestFunction = resourcesOf(templates.ingest, 'AWS::Lambda::Function')[0]?.[1];
   const ingestMemoryMb = Number(ingestFunction?.Properties?.MemorySize ?? 128);
+  const dedupeWindowHours = Number((ingestFunction?.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables?.DEDUPE_WINDOW_HOURS ?? 0);
 
   const targetFacts = routes.flatMap((route) =>
     route.targets.map((target): TargetFacts => {
@@ -106,6 +109,7 @@ export function readTemplateFacts(
   return {
     ...recorderFacts(templates.stateful),
     ingestMemoryMb,
+    dedupeWindowHours,
     targets: targetFacts,
     bufferQueues: targetFacts.filter((target) => target.kind === 'queue' && 'consumer' in target.target).length,
     kmsKeys: count('AWS::KMS::Key'),

@@ -248,7 +248,7 @@ export interface Delivery {
 
 export const accepted = (delivery: Delivery): boolean => delivery.acceptedAt !== undefined;
 
-/** 2xx answers a delivery got: each one published an entry, lost answers included. */
+/** 2xx answers a delivery got, lost answers included: the first published the entry, a resend's is a duplicate. */
 export const acceptances = (delivery: Delivery): number => delivery.statuses.filter((status) => status >= 200 && status < 300).length;
 
 /** Fast.io retries 429 and 5xx; a 4xx such as 401 is final. */
@@ -380,8 +380,8 @@ const REVIEW_COMPLETED_STATE = 'MarkCompleted';
  * and the catalog item carries the event; function: one audit PutItem and one audit item;
  * workflow: one execution that completed the review, one reviewer notification, the catalog item
  * REVIEWED for it), however many copies of the event arrived, or it is held in a dead-letter
- * message of that route. Every accepted event is on the bus (and in the archive) once per 2xx
- * answer it got; nothing else is, and no effect or dead letter belongs to anything else.
+ * message of that route. Every accepted event is on the bus (and in the archive) once, however many
+ * 2xx answers it got (the ingest recognises resends); nothing else is, and no effect or dead letter belongs to anything else.
  */
 export function checkConservation(running: RunningPipeline, deliveries: readonly Delivery[], options: ConservationOptions = {}): ConservationReport {
   const { pipeline, effects } = running;
@@ -399,19 +399,19 @@ export function checkConservation(running: RunningPipeline, deliveries: readonly
   let rejected = 0;
   for (const delivery of deliveries) {
     fileOf.set(delivery.webhook.eventId, delivery.webhook.fileId);
-    publishes.set(delivery.webhook.eventId, acceptances(delivery));
+    publishes.set(delivery.webhook.eventId, accepted(delivery) ? 1 : 0);
     if (accepted(delivery)) acceptedRoutes.set(delivery.webhook.eventId, delivery.webhook.routes);
     else rejected += 1;
   }
   const ours = new Set(deliveries.map((delivery) => delivery.webhook.eventId));
   const expects = (eventId: string, route: string) => acceptedRoutes.get(eventId)?.includes(route) ?? false;
 
-  // On the bus: accepted ones once per 2xx answer, nothing else of ours.
+  // On the bus: accepted ones once (a resend is answered as a duplicate), nothing else of ours.
   const onBus = publishedEventIds(pipeline);
   for (const eventId of ours) {
     const count = onBus.get(eventId) ?? 0;
     const want = publishes.get(eventId) ?? 0;
-    if (acceptedRoutes.has(eventId) && count !== want) problem(`${eventId}: accepted ${want} times, published ${count} times`);
+    if (acceptedRoutes.has(eventId) && count !== want) problem(`${eventId}: accepted, published ${count} times (expected ${want})`);
     if (!acceptedRoutes.has(eventId) && count !== 0) problem(`${eventId}: rejected, yet published ${count} times`);
   }
   if (thorough) {

@@ -43,6 +43,7 @@ export function buildApp(props: AppProps = {}, routes?: readonly Route[]): Fasti
     eventBus: stateful.eventBus,
     signingSecret: stateful.signingSecret,
     bodyBucket: stateful.bodyBucket,
+    dedupeTable: stateful.dedupeTable,
   });
   const routing = new RoutingStack(app, names.routing, {
     stackName: names.routing,

@@ -2,6 +2,7 @@ import { CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
@@ -18,6 +19,8 @@ export interface IngestStackProps extends StackProps {
   readonly signingSecret: secretsmanager.ISecret;
   /** Where bodies above `config.claimCheckThresholdBytes` are stored; the ingest may only put objects. */
   readonly bodyBucket: s3.IBucket;
+  /** Resend dedupe claims (conditional PutItem, UpdateItem to mark or release); unused while ingestDedupeHours is 0. */
+  readonly dedupeTable: dynamodb.ITableV2;
 }
 
 export const WEBHOOK_PATH = '/webhooks/fastio';
@@ -51,7 +54,14 @@ export class IngestStack extends Stack {
       .withEnvironment('SIGNATURE_TOLERANCE_SECONDS', String(config.signatureToleranceSeconds))
       .withEnvironment('ROTATION_GRACE_HOURS', String(config.rotationGraceHours))
       .withEnvironment('BODY_BUCKET_NAME', props.bodyBucket.bucketName, (grantee) => grantBodyAccess(grantee, config.stage, 's3:PutObject'))
-      .withEnvironment('CLAIM_CHECK_THRESHOLD_BYTES', String(config.claimCheckThresholdBytes));
+      .withEnvironment('CLAIM_CHECK_THRESHOLD_BYTES', String(config.claimCheckThresholdBytes))
+      .withEnvironment('DEDUPE_WINDOW_HOURS', String(config.ingestDedupeHours));
+    if (config.ingestDedupeHours > 0) {
+      // Claims are written, never read: a conditional PutItem returns the old item when it refuses.
+      this.ingestFunction.withEnvironment('DEDUPE_TABLE_NAME', props.dedupeTable.tableName, (grantee) =>
+        props.dedupeTable.grant(grantee, 'dynamodb:PutItem', 'dynamodb:UpdateItem'),
+      );
+    }
 
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
       retention: logs.RetentionDays.THREE_MONTHS,

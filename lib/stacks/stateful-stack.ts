@@ -30,6 +30,8 @@ export class StatefulStack extends Stack {
   public readonly auditTable: dynamodb.TableV2;
   /** Powertools Idempotency records of completed consumer work. */
   public readonly idempotencyTable: dynamodb.TableV2;
+  /** The ingest's claims on Fast.io event ids, so a resend within the dedupe window is not published again (decision 16). */
+  public readonly dedupeTable: dynamodb.TableV2;
   /** Claim-checked raw bodies of deliveries too large to travel in the event (DESIGN.md decision 12). */
   public readonly bodyBucket: s3.Bucket;
   /** Every bus event recorded to S3 and searchable with Athena (DESIGN.md decision 14). */
@@ -66,6 +68,13 @@ export class StatefulStack extends Stack {
     this.idempotencyTable = this.createTable('IdempotencyTable', {
       partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING },
       timeToLiveAttribute: 'expiration',
+    });
+
+    // Items expire at the end of the dedupe window (cdk.json ingestDedupeHours); expiresAt is checked in
+    // the claim's condition too, as TTL deletes up to days late.
+    this.dedupeTable = this.createTable('DedupeTable', {
+      partitionKey: { name: 'eventId', type: dynamodb.AttributeType.STRING },
+      timeToLiveAttribute: 'expiresAt',
     });
 
     this.bodyBucket = this.createBodyBucket(config.stage, config.archiveRetentionDays);

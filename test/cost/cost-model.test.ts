@@ -39,6 +39,14 @@ describe('cost model', () => {
     expect(facts.bufferQueues).toBe(routeTable.flatMap((route) => route.targets).filter((target) => target.kind === 'queue' && 'consumer' in target).length);
   });
 
+  it('charges the resend dedupe two on-demand writes a webhook while its window is on, and nothing when it is 0', () => {
+    expect(facts.dedupeWindowHours).toBe(24);
+    const design = estimateDesign(facts, prices, assumptions);
+    expect(line(design.variable, 'resend dedupe')).toBeCloseTo(2 * 0.625, 10);
+    const off = estimateDesign({ ...facts, dedupeWindowHours: 0 }, prices, assumptions);
+    expect(off.variable.filter((candidate) => candidate.item.includes('resend dedupe'))).toEqual([]);
+  });
+
   it('charges one HTTP API request and one custom event per webhook up to their size chunks', () => {
     const design = estimateDesign(facts, prices, assumptions);
     expect(line(design.variable, 'webhook requests')).toBeCloseTo(1.0, 10);

@@ -161,4 +161,34 @@ describe('IngestStack', () => {
       ReservedConcurrentExecutions: 250,
     });
   });
+
+  describe('resend dedupe', () => {
+    it('lets the ingest role write claims to the dedupe table only, and never read it', () => {
+      // GIVEN the ingest role's statements that mention DynamoDB
+      const statements = statementsOfRole(synthesized, 'IngestFunctionRole').filter((statement) => JSON.stringify(statement.Action).includes('dynamodb:'));
+      // THEN one: the conditional claim (PutItem) and its mark or release (UpdateItem), on the stateful stack's dedupe table
+      expect(statements).toHaveLength(1);
+      expect(statements[0]).toMatchObject({ Effect: 'Allow', Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem'] });
+      expect(referencedStatefulResource(synthesized, statements[0]?.Resource)).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^DedupeTable/), 'Arn'] });
+    });
+
+    it('tells the function the dedupe table and the window from cdk.json', () => {
+      const functions = synthesized.templates.ingest.findResources('AWS::Lambda::Function');
+      const variables = Object.values(functions)[0]?.Properties.Environment.Variables;
+      expect(variables.DEDUPE_WINDOW_HOURS).toBe('24');
+      expect(referencedStatefulResource(synthesized, variables.DEDUPE_TABLE_NAME)).toEqual({ Ref: expect.stringMatching(/^DedupeTable/) });
+    });
+
+    it('-c ingestDedupeHours=0 turns it off: no table name and no DynamoDB permission', () => {
+      // GIVEN the window set to 0 as the CLI passes it
+      const { templates } = synthesize({ ingestDedupeHours: '0' });
+      // THEN
+      const functions = templates.ingest.findResources('AWS::Lambda::Function');
+      const variables = Object.values(functions)[0]?.Properties.Environment.Variables;
+      expect(variables.DEDUPE_WINDOW_HOURS).toBe('0');
+      expect(variables.DEDUPE_TABLE_NAME).toBeUndefined();
+      const policies = JSON.stringify(templates.ingest.findResources('AWS::IAM::Policy'));
+      expect(policies).not.toContain('dynamodb:');
+    });
+  });
 });

@@ -1,3 +1,4 @@
+import { DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
@@ -601,6 +602,10 @@ describe('the ingest function’s metrics, as Powertools publishes them', () => 
   const secretsManager = mockClient(SecretsManagerClient);
   const eventBridge = mockClient(EventBridgeClient);
   const SECRET = 'whsec_monitoring_test_secret_0123456789';
+  // The resend dedupe's claim and mark succeed: every delivery here is a first one.
+  const dynamoDb = mockClient(DynamoDBClient);
+  dynamoDb.on(PutItemCommand).resolves({});
+  dynamoDb.on(UpdateItemCommand).resolves({});
 
   let synthesized: SynthesizedApp;
   let environment: Record<string, string>;

@@ -50,6 +50,7 @@ describe('StatefulStack', () => {
     ['CatalogTable', [{ AttributeName: 'workspaceId', KeyType: 'HASH' }, { AttributeName: 'fileId', KeyType: 'RANGE' }], undefined],
     ['AuditTable', [{ AttributeName: 'agentId', KeyType: 'HASH' }, { AttributeName: 'occurredAtEventId', KeyType: 'RANGE' }], 'expiresAt'],
     ['IdempotencyTable', [{ AttributeName: 'id', KeyType: 'HASH' }], 'expiration'],
+    ['DedupeTable', [{ AttributeName: 'eventId', KeyType: 'HASH' }], 'expiresAt'],
   ])('creates %s with its keys, TTL, PITR and on-demand billing', (logicalPrefix, keySchema, ttlAttribute) => {
     const tables = synthesized.templates.stateful.findResources('AWS::DynamoDB::GlobalTable');
     const entry = Object.entries(tables).find(([logicalId]) => logicalId.startsWith(logicalPrefix));
@@ -70,7 +71,7 @@ describe('StatefulStack', () => {
     const template = synthesized.templates.stateful.toJSON() as { Resources: Record<string, { Type: string; DeletionPolicy?: string }> };
     const dataTypes = ['AWS::Events::EventBus', 'AWS::Events::Archive', 'AWS::SecretsManager::Secret', 'AWS::DynamoDB::GlobalTable'];
     const dataResources = Object.entries(template.Resources).filter(([, resource]) => dataTypes.includes(resource.Type));
-    expect(dataResources).toHaveLength(6);
+    expect(dataResources).toHaveLength(7);
     for (const [logicalId, resource] of dataResources) {
       expect(resource.DeletionPolicy, logicalId).toBe('Retain');
     }

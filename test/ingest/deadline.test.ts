@@ -15,7 +15,7 @@ import { CURRENT_SECRET, SECRET_ARN, apiEvent, captureOutput, fixture, lambdaCon
 const REMAINING_MS = 2_000;
 const context: Context = { ...lambdaContext, getRemainingTimeInMillis: () => REMAINING_MS };
 
-const ENDPOINT_KEYS = ['AWS_ENDPOINT_URL_SECRETS_MANAGER', 'AWS_ENDPOINT_URL_EVENTBRIDGE', 'AWS_ENDPOINT_URL_S3', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_CONFIG_FILE', 'AWS_SHARED_CREDENTIALS_FILE'];
+const ENDPOINT_KEYS = ['AWS_ENDPOINT_URL_SECRETS_MANAGER', 'AWS_ENDPOINT_URL_EVENTBRIDGE', 'AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_CONFIG_FILE', 'AWS_SHARED_CREDENTIALS_FILE'];
 
 let blackHole: TcpServer;
 const heldSockets: Socket[] = [];
@@ -83,24 +83,31 @@ describe('an AWS endpoint that accepts the connection and never answers', () => 
   it.each([
     {
       name: 'EventBridge (PutEvents)',
-      endpoints: () => ({ AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsUrl, AWS_ENDPOINT_URL_EVENTBRIDGE: blackHoleUrl, AWS_ENDPOINT_URL_S3: blackHoleUrl }),
+      endpoints: () => ({ AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsUrl, AWS_ENDPOINT_URL_EVENTBRIDGE: blackHoleUrl, AWS_ENDPOINT_URL_S3: blackHoleUrl, DEDUPE_WINDOW_HOURS: '0' }),
       body: () => fixture('document-uploaded.json'),
       outcome: 'publish-failed',
       metric: 'PublishFailed',
     },
     {
       name: 'S3 (PutObject of a claim-checked body)',
-      endpoints: () => ({ AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsUrl, AWS_ENDPOINT_URL_EVENTBRIDGE: blackHoleUrl, AWS_ENDPOINT_URL_S3: blackHoleUrl }),
+      endpoints: () => ({ AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsUrl, AWS_ENDPOINT_URL_EVENTBRIDGE: blackHoleUrl, AWS_ENDPOINT_URL_S3: blackHoleUrl, DEDUPE_WINDOW_HOURS: '0' }),
       body: () => Buffer.from(JSON.stringify({ event_id: 'evt-big', event_type: 'file.uploaded', pad: 'x'.repeat(900 * 1024) })),
       outcome: 'body-store-failed',
       metric: 'BodyStoreFailed',
     },
     {
       name: 'Secrets Manager (GetSecretValue)',
-      endpoints: () => ({ AWS_ENDPOINT_URL_SECRETS_MANAGER: blackHoleUrl, AWS_ENDPOINT_URL_EVENTBRIDGE: blackHoleUrl, AWS_ENDPOINT_URL_S3: blackHoleUrl }),
+      endpoints: () => ({ AWS_ENDPOINT_URL_SECRETS_MANAGER: blackHoleUrl, AWS_ENDPOINT_URL_EVENTBRIDGE: blackHoleUrl, AWS_ENDPOINT_URL_S3: blackHoleUrl, DEDUPE_WINDOW_HOURS: '0' }),
       body: () => fixture('document-uploaded.json'),
       outcome: 'secret-unavailable',
       metric: undefined,
+    },
+    {
+      name: 'DynamoDB (the resend dedupe claim)',
+      endpoints: () => ({ AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsUrl, AWS_ENDPOINT_URL_EVENTBRIDGE: blackHoleUrl, AWS_ENDPOINT_URL_DYNAMODB: blackHoleUrl }),
+      body: () => fixture('document-uploaded.json'),
+      outcome: 'dedupe-unavailable',
+      metric: 'DedupeStoreFailed',
     },
   ])('$name: the handler answers 503 itself, inside its deadline', async ({ endpoints, body, outcome, metric }) => {
     // GIVEN the SDK pointed at the black hole for that service

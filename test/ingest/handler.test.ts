@@ -1,6 +1,7 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -37,6 +38,8 @@ import {
 const secretsManager = mockClient(SecretsManagerClient);
 const eventBridge = mockClient(EventBridgeClient);
 const s3 = mockClient(S3Client);
+// Every delivery here is a first one: claims always succeed (the dedupe's own tests are in resend-dedupe.test.ts).
+const dynamoDb = mockClient(DynamoDBClient);
 
 const HOUR = 3_600_000;
 let output: CapturedOutput;
@@ -101,6 +104,9 @@ beforeEach(() => {
   eventBridge.reset();
   s3.reset();
   s3.on(PutObjectCommand).resolves({});
+  dynamoDb.reset();
+  dynamoDb.on(PutItemCommand).resolves({});
+  dynamoDb.on(UpdateItemCommand).resolves({});
   setEnv();
   output = captureOutput();
 });

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { runCli } from '../../lib/ops/cli';
@@ -159,10 +160,15 @@ describe('send', () => {
   describe('against the real ingest handler', () => {
     const secretsManager = mockClient(SecretsManagerClient);
     const eventBridge = mockClient(EventBridgeClient);
+    const dynamoDb = mockClient(DynamoDBClient);
 
     beforeEach(() => {
       secretsManager.reset();
       eventBridge.reset();
+      dynamoDb.reset();
+      // A first delivery: the resend dedupe's claim and mark succeed.
+      dynamoDb.on(PutItemCommand).resolves({});
+      dynamoDb.on(UpdateItemCommand).resolves({});
     });
     afterEach(() => {
       vi.restoreAllMocks();
@@ -170,6 +176,7 @@ describe('send', () => {
     afterAll(() => {
       secretsManager.restore();
       eventBridge.restore();
+      dynamoDb.restore();
     });
 
     it.each(['body-hmac', 'timestamped'])('a %s delivery is verified and published', async (scheme) => {

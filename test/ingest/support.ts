@@ -11,6 +11,7 @@ import { SAMPLE_PAYLOADS_DIR as FIXTURES_DIR } from '../../lib/domain/sample-pay
 export const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:fastio-webhook-secret-AbCdEf';
 export const BUS_NAME = 'fastio-events';
 export const BODY_BUCKET = 'dev-fastio-bodies-123456789012-eu-west-1';
+export const DEDUPE_TABLE = 'dev-fastio-stateful-DedupeTable';
 export const CURRENT_SECRET = 'whsec_current_6Q2yX9fLk3RtV8pN1aZ4';
 export const PREVIOUS_SECRET = 'whsec_previous_T7mB2cQ9wE5rY1uI8oP3';
 /** 2025-11-18T12:00:00Z */
@@ -30,6 +31,8 @@ const BASE_ENV: Record<string, string> = {
   ROTATION_GRACE_HOURS: '24',
   BODY_BUCKET_NAME: BODY_BUCKET,
   CLAIM_CHECK_THRESHOLD_BYTES: '196608',
+  DEDUPE_WINDOW_HOURS: '24',
+  DEDUPE_TABLE_NAME: DEDUPE_TABLE,
   POWERTOOLS_SERVICE_NAME: 'fastio-ingest',
   POWERTOOLS_METRICS_NAMESPACE: 'FastioEventBridge',
   POWERTOOLS_LOG_LEVEL: 'INFO',

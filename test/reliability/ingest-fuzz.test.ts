@@ -3,6 +3,7 @@
  * built or damaged, the handler answers with a documented status, never throws, and never accepts
  * anything that was not signed with the current secret.
  */
+import { DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -14,6 +15,8 @@ import { CURRENT_SECRET, NOW, SECRET_ARN, apiEvent, lambdaContext, loadHandler, 
 
 const secretsManager = mockClient(SecretsManagerClient);
 const eventBridge = mockClient(EventBridgeClient);
+// Every claim of the resend dedupe succeeds: the fuzz is about the signature check, not resends.
+const dynamoDb = mockClient(DynamoDBClient);
 const DOCUMENTED_STATUSES = [202, 401, 405, 413, 503];
 
 type Damage = 'none' | 'body' | 'signature' | 'timestamp' | 'secret';
@@ -63,6 +66,8 @@ describe('ingest under 10,000 generated deliveries', () => {
     });
     secretsManager.on(GetSecretValueCommand, { VersionStage: 'AWSPREVIOUS' }).rejects(new ResourceNotFoundException({ message: 'no previous version', $metadata: {} }));
     eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'eb-fuzz' }] });
+    dynamoDb.on(PutItemCommand).resolves({});
+    dynamoDb.on(UpdateItemCommand).resolves({});
     handler = await loadHandler();
   });
 
