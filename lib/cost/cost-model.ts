@@ -63,6 +63,43 @@ function consumerWrites(target: TargetFacts, payload: number, prices: Prices): n
   return IDEMPOTENCY_WRITES + tables * perTable;
 }
 
+/**
+ * One own workflow's executions: Standard per state transition; Express per start and per
+ * GB-second of its billed duration (rounded up to 100 ms) at its billed memory (64 MB chunks).
+ */
+function workflowLine(target: TargetFacts, label: string, share: number, prices: Prices, assumptions: Assumptions): CostLine {
+  if (target.workflowType === 'express') {
+    const express = prices.stepFunctionsExpress;
+    const durationMs = (assumptions.workflowDurationMs.value as Record<string, number>)[target.target.kind === 'workflow' && 'workflow' in target.target ? target.target.workflow : ''] ?? express.durationIncrementMs;
+    const billedSeconds = (Math.ceil(durationMs / express.durationIncrementMs) * express.durationIncrementMs) / 1000;
+    const gbSeconds = (express.billedMemoryMb / 1024) * billedSeconds;
+    return {
+      service: 'Step Functions',
+      item: `${label}: Express, ${billedSeconds} s at ${express.billedMemoryMb} MB each`,
+      perMillion: share * (express.perMillionRequests + MILLION * gbSeconds * (express.perGbHour / 3600)),
+    };
+  }
+  const transitions = target.workflowTransitions ?? 0;
+  return { service: 'Step Functions', item: `${label}: Standard, ${transitions} transitions each`, perMillion: share * transitions * (MILLION / 1000) * prices.stepFunctionsStandard.perThousandTransitions };
+}
+
+/**
+ * The claim-check bucket per million webhooks: one PUT per large body, one GET per target that
+ * reads bodies, and the bodies stored for the bucket's lifecycle (retention/30 months of them at a
+ * steady volume).
+ */
+function bodyBucketLines(facts: TemplateFacts, prices: Prices, assumptions: Assumptions): CostLine[] {
+  if (!facts.bodyBucket) return [];
+  const { share, bytes } = assumptions.claimCheckedBodies.value;
+  const routeShare = assumptions.routeShare.value as Record<string, number>;
+  const reads = facts.targets.filter((target) => 'consumer' in target.target && target.target.access?.readsBodies).reduce((sum, target) => sum + (routeShare[target.route] ?? 0), 0);
+  const bodies = MILLION * share;
+  return [
+    { service: 'S3', item: `body bucket: ${share * 100}% of bodies claim-checked, PUT + GET by readers`, perMillion: (bodies / 1000) * (prices.s3Standard.perThousandPuts + reads * prices.s3Standard.perThousandGets) },
+    { service: 'S3', item: `body bucket storage (${facts.bodyBucket.retentionDays} days retained)`, perMillion: ((bodies * bytes) / GB) * (facts.bodyBucket.retentionDays / 30) * prices.s3Standard.perGbMonth },
+  ];
+}
+
 /** Every target of a route receives every event the route matches. */
 function targetLines(target: TargetFacts, prices: Prices, assumptions: Assumptions): { lines: CostLine[]; invocationsPerEvent: number } {
   const share = (assumptions.routeShare.value as Record<string, number>)[target.route] ?? 0;
@@ -105,10 +142,7 @@ function targetLines(target: TargetFacts, prices: Prices, assumptions: Assumptio
       if (!('workflow' in spec)) {
         return { invocationsPerEvent: 0, lines: [{ service: 'Step Functions', item: `${label}: executions of ${spec.stateMachineArn} (billed to that workflow, not counted)`, perMillion: 0 }] };
       }
-      const transitions = target.workflowTransitions ?? 0;
-      const lines: CostLine[] = [
-        { service: 'Step Functions', item: `${label}: ${transitions} transitions each`, perMillion: share * transitions * (MILLION / 1000) * prices.stepFunctionsStandard.perThousandTransitions },
-      ];
+      const lines: CostLine[] = [workflowLine(target, label, share, prices, assumptions)];
       if (spec.workflow === 'review') {
         const emails = assumptions.alarmEmailSubscribed.value ? share * (MILLION / 100_000) * prices.sns.perHundredThousandEmails : 0;
         lines.push(
@@ -222,7 +256,7 @@ export function estimateDesign(facts: TemplateFacts, prices: Prices, assumptions
     { service: 'CloudWatch', item: 'function logs', perMillion: ((invocations * MILLION * assumptions.logBytesPerInvocation.value) / GB) * prices.cloudWatchLogs.perGbIngested },
   );
   const recorder = facts.recorder ? recorderLines(facts.recorder, prices, assumptions) : { variable: [], fixed: [] };
-  variable.push(...recorder.variable);
+  variable.push(...recorder.variable, ...bodyBucketLines(facts, prices, assumptions));
   const fixed: FixedLine[] = [
     ...secretsFixed(prices, assumptions),
     ...recorder.fixed,

@@ -19,6 +19,13 @@ export interface TargetFacts {
   readonly consumerMemoryMb?: number;
   /** States entered by one successful execution, for own workflow targets. */
   readonly workflowTransitions?: number;
+  /** The state machine's type as deployed, for own workflow targets. */
+  readonly workflowType?: 'express' | 'standard';
+}
+
+/** The claim-check bucket: bodies too large for an event, kept until its lifecycle expires them. */
+export interface BodyBucketFacts {
+  readonly retentionDays: number;
 }
 
 /** The flight recorder's Firehose stream and its record bucket. */
@@ -38,6 +45,9 @@ export interface TemplateFacts {
   readonly dashboards: number;
   readonly archiveRetentionDays: number;
   readonly recorder?: RecorderFacts;
+  readonly bodyBucket?: BodyBucketFacts;
+  /** Routes the table has that deploy with no traffic share in the assumptions (priced as 0). */
+  readonly unpricedRoutes?: readonly string[];
 }
 
 function resourcesOf(template: CfnTemplate, type: string): [string, CfnResource][] {
@@ -77,6 +87,24 @@ function recorderFacts(stateful: CfnTemplate): { recorder?: RecorderFacts } {
   };
 }
 
+function bodyBucketFacts(stateful: CfnTemplate): { bodyBucket?: BodyBucketFacts } {
+  const bucket = resourcesOf(stateful, 'AWS::S3::Bucket').find(([id]) => id.startsWith('BodyBucket'))?.[1];
+  if (!bucket) return {};
+  const lifecycle = bucket.Properties?.LifecycleConfiguration as { Rules?: { ExpirationInDays?: number }[] } | undefined;
+  return { bodyBucket: { retentionDays: Number(lifecycle?.Rules?.find((rule) => rule.ExpirationInDays !== undefined)?.ExpirationInDays ?? 0) } };
+}
+
+/**
+ * The routes and targets that deploy: a target whose config is off (the slack http target without
+ * its URL) has no resources in the routing template, and a route without any has no rule.
+ */
+export function deployedRoutes(routing: CfnTemplate, routes: readonly Route[]): Route[] {
+  const ids = Object.keys(routing.Resources);
+  return routes
+    .map((route) => ({ ...route, targets: route.targets.filter((target) => ids.some((id) => id.startsWith(targetLogicalIdPrefix(route.name, targetName(target))))) }))
+    .filter((route) => route.targets.length > 0) as Route[];
+}
+
 export function readTemplateFacts(
   templates: { stateful: CfnTemplate; ingest: CfnTemplate; routing: CfnTemplate; monitoring?: CfnTemplate },
   routes: readonly Route[],
@@ -85,7 +113,8 @@ export function readTemplateFacts(
   const ingestMemoryMb = Number(ingestFunction?.Properties?.MemorySize ?? 128);
   const dedupeWindowHours = Number((ingestFunction?.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables?.DEDUPE_WINDOW_HOURS ?? 0);
 
-  const targetFacts = routes.flatMap((route) =>
+  const deployed = deployedRoutes(templates.routing, routes);
+  const targetFacts = deployed.flatMap((route) =>
     route.targets.map((target): TargetFacts => {
       const name = targetName(target);
       const prefix = targetLogicalIdPrefix(route.name, name);
@@ -98,6 +127,7 @@ export function readTemplateFacts(
         target,
         consumerMemoryMb: consumer ? Number(consumer.Properties?.MemorySize ?? 128) : undefined,
         workflowTransitions: stateMachine ? successPathTransitions(renderDefinition(stateMachine.Properties?.DefinitionString)) : undefined,
+        workflowType: stateMachine ? (stateMachine.Properties?.StateMachineType === 'EXPRESS' ? 'express' : 'standard') : undefined,
       };
     }),
   );
@@ -108,6 +138,7 @@ export function readTemplateFacts(
 
   return {
     ...recorderFacts(templates.stateful),
+    ...bodyBucketFacts(templates.stateful),
     ingestMemoryMb,
     dedupeWindowHours,
     targets: targetFacts,

@@ -1,5 +1,6 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { ComparisonOperator, TreatMissingData, type Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
@@ -174,14 +175,6 @@ export class MonitoringStack extends Stack {
       apiStage: onlyStageOf(props.httpApi).stageName,
       alarmFriendlyName: 'webhook-api',
       humanReadableName: 'Webhook HTTP API',
-      add5xxCountAlarm: {
-        [SEVERITY]: {
-          ...pageOnRareFailure(
-            'Fast.io received 5xx answers from the webhook API: the ingest function failed, timed out, was throttled, could not read the signing secret, or PutEvents failed. Fast.io retries for a limited time only. First: search the ingest function logs for outcome "secret-unavailable", "publish-failed", "awaiting-secret-refresh" (for up to a minute after a secret rotation, or a forgery flood) or "error".',
-          ),
-          maxErrorCount: 1,
-        },
-      },
     });
 
     const requests = props.httpApi.metricCount({ statistic: 'Sum', period: METRIC_PERIOD, label: 'requests' });
@@ -190,12 +183,51 @@ export class MonitoringStack extends Stack {
     const rejected = webhookRejectionsTotal(Object.values(REJECTION_REASONS), 'rejected');
     const signatureRejections = webhookRejectionsTotal(SIGNATURE_REJECTION_REASONS, 'rejected signatures');
     const publishFailed = ingestMetric(MetricName.publishFailed, 'publish failed (answered 503)');
+    const bodyStoreFailed = ingestMetric(MetricName.bodyStoreFailed, 'body store failed (answered 503)');
+    const deadlineExceeded = ingestMetric(MetricName.deadlineExceeded, 'deadline exceeded (answered 503)');
+    const faultAnswers = serverErrorsBeyondDeferrals(props.httpApi);
 
     facade.monitorCustom({
       alarmFriendlyName: 'ingest',
       humanReadableName: 'Webhook deliveries',
       metricGroups: [
         { title: 'Requests, accepted, quarantined, rejected', metrics: [requests, accepted, quarantined, rejected] },
+        {
+          title: '5xx answers that were not deliberate deferrals',
+          metrics: [
+            withAlarm(faultAnswers, 'Server-Errors', {
+              ...pageOnRareFailure(
+                `Fast.io received 5xx answers from the webhook API that the ingest did not give on purpose: the function crashed, timed out or was throttled, could not read the signing secret, S3 did not store a body, PutEvents failed, or a call ran out of time. Deferrals while the secret is re-read (${REJECTION_REASONS.awaitingSecretRefresh}: a minute after a rotation, or a forgery flood) are taken off. Fast.io retries for a limited time only. First: search the ingest logs for outcome "secret-unavailable", "publish-failed", "body-store-failed", "deadline-exceeded" or "error".`,
+              ),
+              threshold: 1,
+              comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            }),
+          ],
+        },
+        {
+          title: 'Claim-check body store failures',
+          metrics: [
+            withAlarm(bodyStoreFailed, 'Body-Store-Failed', {
+              ...pageOnRareFailure(
+                'The ingest could not store a large (claim-checked) body in the body bucket; the delivery was answered 503 and Fast.io retries it for a limited time. First: check the errorCode of the "storing the body in S3 failed" log lines (permissions, KMS, throttling) and S3 service health.',
+              ),
+              threshold: 1,
+              comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            }),
+          ],
+        },
+        {
+          title: 'AWS calls cut off by the invocation deadline',
+          metrics: [
+            withAlarm(deadlineExceeded, 'Deadline-Exceeded', {
+              ...pageOnRareFailure(
+                'An AWS call of the ingest (Secrets Manager, S3 or EventBridge) did not answer before the invocation deadline; the delivery was answered 503 and Fast.io retries it. First: the "deadline" ingest log lines name the call; check that service\'s health and latency in the region.',
+              ),
+              threshold: 1,
+              comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            }),
+          ],
+        },
         {
           title: 'Quarantined deliveries',
           metrics: [
@@ -480,6 +512,30 @@ export class MonitoringStack extends Stack {
  * What every alarm here shares: ≥ threshold on the first breaching 5-minute period, missing data
  * not breaching (the metric is absent while nothing fails), and a description that says what to do.
  */
+/**
+ * The API's 5xx answers minus the ingest's deliberate deferrals (WebhookRejected with reason
+ * awaiting-secret-refresh, each answered 503): what is left is a fault. FILL makes a period without
+ * either metric 0 rather than missing, and MAX keeps the difference from going below 0 when the two
+ * metrics land in neighbouring periods.
+ */
+function serverErrorsBeyondDeferrals(httpApi: apigwv2.HttpApi): cloudwatch.MathExpression {
+  return new cloudwatch.MathExpression({
+    expression: 'MAX([FILL(serverErrors, 0) - FILL(deferrals, 0), FILL(serverErrors, 0) * 0])',
+    usingMetrics: {
+      serverErrors: new cloudwatch.Metric({
+        namespace: 'AWS/ApiGateway',
+        metricName: '5xx',
+        dimensionsMap: { ApiId: httpApi.apiId, Stage: onlyStageOf(httpApi).stageName },
+        statistic: cloudwatch.Stats.SUM,
+        period: METRIC_PERIOD,
+      }),
+      deferrals: webhookRejectedMetric(REJECTION_REASONS.awaitingSecretRefresh),
+    },
+    label: '5xx answers beyond deferrals',
+    period: METRIC_PERIOD,
+  });
+}
+
 function pageOnRareFailure(description: string): CustomAlarmThreshold {
   return {
     comparisonOperatorOverride: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

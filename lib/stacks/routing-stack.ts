@@ -82,6 +82,7 @@ export class RoutingStack extends Stack {
           stage: props.config.stage,
           notificationTopic: this.reviewTopic,
           consumerMaxConcurrency: props.config.consumerMaxConcurrency,
+          archiveRetentionDays: props.config.archiveRetentionDays,
         }),
     );
 

@@ -5,6 +5,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { OwnWorkflowTarget as OwnWorkflowTargetSpec } from '../domain/route-types';
+import { QUEUE_RETENTION } from '../constructs/secure-queue';
 import { workflows } from '../workflows';
 import { createWorkflowStateMachine, workflowStateMachineName, type WorkflowProps } from '../workflows/workflow-support';
 import { RouteTargetConstruct, type TargetProps } from './target-support';
@@ -34,10 +35,11 @@ export class OwnWorkflowTarget extends RouteTargetConstruct<OwnWorkflowTargetSpe
       guardTable: props.resources.idempotencyTable,
       notificationTopic: props.resources.notificationTopic,
       failureQueue,
+      guardRetentionDays: props.resources.archiveRetentionDays + QUEUE_RETENTION.toDays(),
     };
     // The states are constructs too; they get a scope of their own, apart from the target's resources.
     const states = definition.define(new Construct(this, 'States'), workflowProps);
-    const { stateMachine, logGroup } = createWorkflowStateMachine(this, { stateMachineName: workflowProps.stateMachineName, definition: states });
+    const { stateMachine, logGroup } = createWorkflowStateMachine(this, { stateMachineName: workflowProps.stateMachineName, definition: states, type: definition.type });
     definition.finish?.(stateMachine, workflowProps);
     this.stateMachine = stateMachine;
     this.logGroup = logGroup;

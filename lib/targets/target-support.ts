@@ -34,6 +34,8 @@ export interface RouteResources {
   /** Reviewers' notifications (the review workflow). */
   readonly notificationTopic: sns.ITopic;
   readonly consumerMaxConcurrency: number;
+  /** The bus archive's retention: records kept for replays (the review guard) live as long, plus the dead letters' 14 days. */
+  readonly archiveRetentionDays: number;
 }
 
 export interface TargetProps<T extends RouteTarget> {

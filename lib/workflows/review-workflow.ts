@@ -1,10 +1,11 @@
-import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { IMAGE_EXTENSIONS, VIDEO_EXTENSIONS } from '../route-table';
 import { reviewGuardId } from '../domain/completion-records';
-import { failurePath, type WorkflowDefinition, type WorkflowProps } from './workflow-support';
+import { enteredMinuteEpochSeconds } from './clock';
+import { EXPRESS_TIMEOUT, failurePath, type WorkflowDefinition, type WorkflowProps } from './workflow-support';
 
 /** Errors worth retrying: throttling and service-side faults of the integrated services. */
 export const TRANSIENT_ERRORS = [
@@ -14,7 +15,6 @@ export const TRANSIENT_ERRORS = [
   'DynamoDB.InternalServerErrorException',
   'SNS.ThrottledException',
   'SNS.InternalErrorException',
-  'Sfn.ThrottlingException',
   'States.Timeout',
 ];
 
@@ -26,8 +26,16 @@ export const TRANSIENT_ERRORS = [
 export const REVIEW_GUARD = {
   /** STARTED (claimed, reviewers not yet told) → NOTIFIED (told) → COMPLETED (marked reviewed). */
   status: { started: 'STARTED', notified: 'NOTIFIED', completed: 'COMPLETED' },
-  /** The fields each guard record carries besides `id`. */
-  attributes: ['status', 'owner', 'route', 'eventId', 'workspaceId', 'fileId', 'detailType', 'claimedAt', 'notifiedAt', 'completedAt', 'classification'],
+  /** The fields each completed guard record carries besides `id` (`takenOverAt`, `releasedAt` when it happened). */
+  attributes: ['status', 'owner', 'leaseUntil', 'expiration', 'route', 'eventId', 'workspaceId', 'fileId', 'detailType', 'claimedAt', 'notifiedAt', 'completedAt', 'classification'],
+  /**
+   * How long a claim is its owner's from the start of the minute it was made: more than an
+   * Express execution can run (5 minutes) once the minute's truncation is taken off, so an owner
+   * whose lease has ended has certainly stopped.
+   */
+  leaseSeconds: EXPRESS_TIMEOUT.toSeconds() + 120,
+  /** The idempotency table's TTL attribute (epoch seconds): the claim's minute + the guard retention. */
+  ttlAttribute: 'expiration',
 } as const;
 
 /** The guard record's partition key for one event on one route (shared with ops trace and reconcile). */
@@ -42,7 +50,7 @@ const REQUIRED_FIELDS = [
 ] as const;
 
 /**
- * A Standard state machine that reviews one file event with direct service integrations only:
+ * An Express state machine that reviews one file event with direct service integrations only:
  * check the event has what the review needs, claim the event in the guard table, record it in
  * the catalog as pending, classify it by extension, notify reviewers, mark it reviewed. Transient
  * errors retry with backoff; anything else, an event it cannot review included, is caught into
@@ -54,25 +62,28 @@ const REQUIRED_FIELDS = [
  * redoes only the steps its guard record does not show as done.
  */
 export const reviewWorkflow: WorkflowDefinition = {
+  // It never waits for anyone: seconds of DynamoDB and SNS calls, priced per start and duration
+  // instead of per state transition. What Standard gave (exactly-once starts, DescribeExecution of
+  // a claim's owner, redrive) the guard's lease and the failure queue provide.
+  type: 'express',
   description: 'Reviews one file event: claim it, record it as pending, classify it, notify reviewers, mark it reviewed.',
   define: defineReviewStates,
   finish: grantReviewExtras,
 };
 
 function defineReviewStates(scope: Construct, props: WorkflowProps): sfn.IChainable {
-  const stack = Stack.of(scope);
-  // An explicit name, so the workflow's own execution ARNs can be granted (DescribeExecution of a
-  // guard's owner) without the role policy referring to the state machine it is attached to.
-  const { stateMachineName } = props;
-  const { status } = REVIEW_GUARD;
+  const { status, leaseSeconds } = REVIEW_GUARD;
   const str = (path: string) => tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt(path));
+  const epochAfter = (seconds: number) => tasks.DynamoAttributeValue.numberFromString(sfn.JsonPath.format('{}', sfn.JsonPath.mathAdd(sfn.JsonPath.numberAt('$.clock.epoch'), seconds)));
   const now = str('$$.State.EnteredTime');
   const me = str('$$.Execution.Id');
+  const leaseUntil = epochAfter(leaseSeconds);
+  const expiration = epochAfter(props.guardRetentionDays * 86_400);
 
   // ---- what the review needs ------------------------------------------------------------------
   // A missing path in a task's parameters is States.Runtime, which no Catch catches: the execution
-  // would fail with its input nowhere but the execution history. So every path the tasks read is
-  // checked here first, and an event without them goes to the failure queue with the reason.
+  // would fail with its input nowhere (an Express execution has no history). So every path the
+  // tasks read is checked here first, and an event without them goes to the failure queue with the reason.
   const usable = (path: string) => sfn.Condition.and(sfn.Condition.isPresent(path), sfn.Condition.isString(path), sfn.Condition.not(sfn.Condition.stringEquals(path, '')));
 
   const fileKey = {
@@ -85,15 +96,24 @@ function defineReviewStates(scope: Construct, props: WorkflowProps): sfn.IChaina
   const guardNames = { '#status': 'status', '#owner': 'owner' };
   const guardTask = { table: props.guardTable, key: guardKey };
 
+  // The minute this execution started, as epoch seconds: what leases are set from and compared with.
+  const readClock = new sfn.Pass(scope, 'ReadClock', {
+    parameters: { 'epoch.$': enteredMinuteEpochSeconds() },
+    resultPath: '$.clock',
+  });
+
   // ---- the guard --------------------------------------------------------------------------------
-  // The first effect is a create-only write: of two arrivals of one event (a Fast.io resend after a
-  // lost 202, a replay, a redrive), exactly one claims it.
+  // The first effect is a create-only write: of two arrivals of one event (EventBridge's
+  // at-least-once start of an Express workflow, a Fast.io resend after a lost 202, a replay, a
+  // redrive), exactly one claims it, with a lease and an expiry.
   const claim = new tasks.DynamoPutItem(scope, 'ClaimEvent', {
     table: props.guardTable,
     item: {
       ...guardKey,
       status: tasks.DynamoAttributeValue.fromString(status.started),
       owner: me,
+      leaseUntil,
+      expiration,
       route: tasks.DynamoAttributeValue.fromString(props.routeName),
       eventId: str('$.detail.eventId'),
       workspaceId: str('$.detail.workspaceId'),
@@ -106,45 +126,53 @@ function defineReviewStates(scope: Construct, props: WorkflowProps): sfn.IChaina
     resultPath: '$.guard',
   });
 
-  // The event was claimed before: by a review that completed, one that is still running, or one
-  // that ended without completing (failed, timed out, aborted).
+  // The event was claimed before: by a review that completed, one that is still running, one that
+  // failed (and released its claim), or one that stopped without a word (an Express timeout).
   const readClaim = new tasks.DynamoGetItem(scope, 'ReadClaim', {
     ...guardTask,
     consistentRead: true,
     resultPath: '$.claim',
   });
 
-  // Who holds a claim is decided by asking Step Functions whether the owning execution is still
-  // RUNNING, not by a lease time: JSONPath has no clock arithmetic to compute one, and an owner
-  // can only be RUNNING for at most the 15-minute execution timeout. A RUNNING owner either
-  // completes the review or catches its own failure into the failure queue with this same event,
-  // so the duplicate can end; an owner that is no longer RUNNING has lost its claim to whoever
-  // arrives next (the redrive of its failure, a replay, a restart after a timeout).
-  const checkOwner = new tasks.CallAwsService(scope, 'CheckClaimOwner', {
-    service: 'sfn',
-    action: 'describeExecution',
-    iamAction: 'states:DescribeExecution',
-    iamResources: [stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${stateMachineName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
-    parameters: { ExecutionArn: sfn.JsonPath.stringAt('$.claim.Item.owner.S') },
-    resultSelector: { status: sfn.JsonPath.stringAt('$.Status') },
-    resultPath: '$.owner',
-  });
-
-  // Conditional on the owner read above, so of two arrivals taking over one stale claim only one wins.
+  // Who holds a claim is decided by its lease, in the condition itself: an Express execution cannot
+  // ask Step Functions about another (no DescribeExecution), but it cannot outlive its lease either.
+  // A live lease means the owner either completes the review or releases the claim and catches its
+  // failure into the failure queue with this same event, so the newcomer can end. A released or
+  // ended lease goes to whoever arrives next, and conditional on the owner read above, only to one.
+  // Records without a lease were written by the Standard version, whose owners are long gone.
   const takeOver = new tasks.DynamoUpdateItem(scope, 'TakeOverClaim', {
     ...guardTask,
-    updateExpression: 'SET #owner = :me, takenOverAt = :now',
-    conditionExpression: '#owner = :stale AND #status <> :completed',
-    expressionAttributeNames: guardNames,
+    updateExpression: 'SET #owner = :me, takenOverAt = :now, leaseUntil = :leaseUntil, #expiration = if_not_exists(#expiration, :expiration)',
+    conditionExpression: '#owner = :stale AND #status <> :completed AND (attribute_not_exists(leaseUntil) OR leaseUntil < :clock)',
+    expressionAttributeNames: { ...guardNames, '#expiration': REVIEW_GUARD.ttlAttribute },
     expressionAttributeValues: {
       ':me': me,
       ':now': now,
+      ':leaseUntil': leaseUntil,
+      ':expiration': expiration,
+      ':clock': epochAfter(0),
       ':stale': str('$.claim.Item.owner.S'),
       ':completed': tasks.DynamoAttributeValue.fromString(status.completed),
     },
     returnValues: tasks.DynamoReturnValues.ALL_NEW,
     resultSelector: { status: sfn.JsonPath.stringAt('$.Attributes.status.S') },
     resultPath: '$.guard',
+  });
+
+  // On the failure path: the owner will not touch the review again, so whoever brings the event
+  // next (the redrive of this failure) may take it over at once instead of after the lease.
+  const releaseClaim = new tasks.DynamoUpdateItem(scope, 'ReleaseClaim', {
+    ...guardTask,
+    updateExpression: 'SET leaseUntil = :released, releasedAt = :now',
+    conditionExpression: '#owner = :me AND #status <> :completed',
+    expressionAttributeNames: guardNames,
+    expressionAttributeValues: {
+      ':released': tasks.DynamoAttributeValue.fromNumber(0),
+      ':now': now,
+      ':me': me,
+      ':completed': tasks.DynamoAttributeValue.fromString(status.completed),
+    },
+    resultPath: sfn.JsonPath.DISCARD,
   });
 
   const advanceGuard = (stateId: string, to: string, extra: Record<string, tasks.DynamoAttributeValue> = {}) =>
@@ -213,17 +241,27 @@ function defineReviewStates(scope: Construct, props: WorkflowProps): sfn.IChaina
   });
 
   // ---- the failure path ---------------------------------------------------------------------------
-  const { sendToFailureQueue, catchAll } = failurePath(scope, props.failureQueue, 'ReviewFailed');
+  const { sendToFailureQueue, catchAll } = failurePath(scope, props.failureQueue, 'ReviewFailed', {
+    beforeSend: (send) => releaseClaim.next(send),
+  });
 
   const conditionFailed = 'DynamoDB.ConditionalCheckFailedException';
-  for (const task of [claim, readClaim, checkOwner, takeOver, recordPending, notify, markNotified, markReviewed, markCompleted]) {
-    task.addRetry({ errors: TRANSIENT_ERRORS, interval: Duration.seconds(2), backoffRate: 2, maxAttempts: 4, jitterStrategy: sfn.JitterType.FULL });
+  const reviewInProgress = new sfn.Succeed(scope, 'ReviewInProgress', { comment: 'Another execution holds the claim on this event and answers for it.' });
+  // Waits of 1+2+4+8 s at most per task: the longest path (8 tasks, the release and the failure
+  // queue's own retries) stays inside an Express execution's 5 minutes.
+  const retry = { errors: TRANSIENT_ERRORS, interval: Duration.seconds(1), backoffRate: 2, maxAttempts: 4, jitterStrategy: sfn.JitterType.FULL };
+  for (const task of [claim, readClaim, takeOver, recordPending, notify, markNotified, markReviewed, markCompleted]) {
+    task.addRetry(retry);
     // Catchers apply in order: these specific ones are added before the catch-all below.
-    if (task === claim || task === takeOver) task.addCatch(readClaim, { errors: [conditionFailed], resultPath: sfn.JsonPath.DISCARD });
-    // An owner whose history is gone (90 days) is certainly not running.
-    if (task === checkOwner) task.addCatch(takeOver, { errors: ['Sfn.ExecutionDoesNotExistException'], resultPath: sfn.JsonPath.DISCARD });
+    if (task === claim) task.addCatch(readClaim, { errors: [conditionFailed], resultPath: sfn.JsonPath.DISCARD });
+    // The lease is live, the owner changed meanwhile or the review completed: not this execution's to do.
+    if (task === takeOver) task.addCatch(reviewInProgress, { errors: [conditionFailed], resultPath: sfn.JsonPath.DISCARD });
     catchAll(task);
   }
+  // A claim that is not this execution's (the failure came before it) or a release that fails
+  // still leaves the send: the lease ends by itself.
+  releaseClaim.addRetry(retry);
+  releaseClaim.addCatch(sendToFailureQueue, { errors: [sfn.Errors.ALL], resultPath: sfn.JsonPath.DISCARD });
 
   // ---- the flow ---------------------------------------------------------------------------------
   // An event with every field the review reads is claimed (the first branch: the success path);
@@ -237,7 +275,7 @@ function defineReviewStates(scope: Construct, props: WorkflowProps): sfn.IChaina
     }).next(sendToFailureQueue);
     return { path, reject };
   });
-  const validateInput = new sfn.Choice(scope, 'ValidateInput').when(sfn.Condition.and(...REQUIRED_FIELDS.map(([path]) => usable(path))), claim);
+  const validateInput = new sfn.Choice(scope, 'ValidateInput').when(sfn.Condition.and(...REQUIRED_FIELDS.map(([path]) => usable(path))), readClock.next(claim));
   for (const { path, reject } of rejections.slice(0, -1)) validateInput.when(sfn.Condition.not(usable(path)), reject);
   validateInput.otherwise((rejections.at(-1) as (typeof rejections)[number]).reject);
 
@@ -259,17 +297,12 @@ function defineReviewStates(scope: Construct, props: WorkflowProps): sfn.IChaina
   readClaim.next(
     new sfn.Choice(scope, 'ClaimStatus')
       .when(sfn.Condition.and(sfn.Condition.isPresent('$.claim.Item.status.S'), sfn.Condition.stringEquals('$.claim.Item.status.S', status.completed)), new sfn.Succeed(scope, 'AlreadyReviewed', { comment: 'Reviewed before: nothing to redo.' }))
-      .when(sfn.Condition.isPresent('$.claim.Item.owner.S'), checkOwner)
+      .when(sfn.Condition.isPresent('$.claim.Item.owner.S'), takeOver)
       .otherwise(
         new sfn.Pass(scope, 'RejectUnreadableClaim', {
           result: sfn.Result.fromObject({ failure: { Error: 'ReviewGuardUnreadable', Cause: 'the event was claimed before, but its guard record has no owner to check' } }),
         }).next(sendToFailureQueue),
       ),
-  );
-  checkOwner.next(
-    new sfn.Choice(scope, 'OwnerStillRunning')
-      .when(sfn.Condition.stringEquals('$.owner.status', 'RUNNING'), new sfn.Succeed(scope, 'ReviewInProgress', { comment: 'Another execution is reviewing this event and answers for it.' }))
-      .otherwise(takeOver),
   );
   takeOver.next(
     new sfn.Choice(scope, 'ResumeFrom')
@@ -286,9 +319,5 @@ function grantReviewExtras(stateMachine: sfn.StateMachine, props: WorkflowProps)
   Validations.of(stateMachine).acknowledge({
     id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
     reason: 'What SNS needs to publish to a KMS-encrypted topic (GenerateDataKey and its WithoutPlaintext variant), scoped to the review topic key only.',
-  });
-  Validations.of(stateMachine).acknowledge({
-    id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${props.stateMachineName}:*]`,
-    reason: 'DescribeExecution of the guard owner: any execution of this state machine only, whose execution names are generated by EventBridge.',
   });
 }

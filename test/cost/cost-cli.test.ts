@@ -46,6 +46,16 @@ describe('npm run cost, bad input', () => {
   }, 30_000);
 });
 
+describe('npm run cost --help', () => {
+  it('prints the usage and every option on stdout and exits 0', async () => {
+    const run = await runCost(['--help']);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toBe('');
+    expect(lines(run.stdout)[0]).toBe('usage: npm run cost -- [--events-per-month N] [--detail] [--json]');
+    for (const option of ['--events-per-month N', '--detail', '--json', '--help']) expect(run.stdout).toContain(`  ${option}`);
+  }, 30_000);
+});
+
 describe('npm run cost, output closed early', () => {
   beforeAll(() => {
     // The report reads the synthesized templates; CI synthesizes before testing.

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import assumptions from '../../lib/cost/assumptions.json';
 import prices from '../../lib/cost/aws-prices.json';
 import { estimateDesign, estimateDirectWebhook, totalsByService, type Assumptions } from '../../lib/cost/cost-model';
-import { readTemplateFacts, successPathTransitions, type CfnTemplate, type TemplateFacts } from '../../lib/cost/template-facts';
+import { deployedRoutes, readTemplateFacts, successPathTransitions, type CfnTemplate, type TemplateFacts } from '../../lib/cost/template-facts';
 import { routeTable } from '../../lib/route-table';
 import { allKindsTable } from '../infra/all-kinds-table';
 import { synthesize } from '../infra/synthesize';
@@ -21,20 +21,22 @@ function withAssumption<K extends Assumed>(key: K, value: Assumptions[K]['value'
 
 describe('cost model', () => {
   let facts: TemplateFacts;
+  let routingTemplate: CfnTemplate;
   beforeAll(() => {
     const { app } = synthesize();
     const assembly = app.synth();
     const templateOf = (name: string) => assembly.getStackByName(name).template as CfnTemplate;
-    facts = readTemplateFacts({ stateful: templateOf('dev-fastio-stateful'), ingest: templateOf('dev-fastio-ingest'), routing: templateOf('dev-fastio-routing') }, routeTable);
+    routingTemplate = templateOf('dev-fastio-routing');
+    facts = readTemplateFacts({ stateful: templateOf('dev-fastio-stateful'), ingest: templateOf('dev-fastio-ingest'), routing: routingTemplate }, routeTable);
   });
 
   it('reads memory sizes, target kinds, workflow length and retention from the templates, per target', () => {
     expect(facts.ingestMemoryMb).toBe(1024);
     expect(facts.archiveRetentionDays).toBe(30);
     expect(facts.targets.map((target) => [target.route, target.name, target.kind])).toEqual(
-      routeTable.flatMap((route) => route.targets.map((target) => [route.name, target.name ?? target.kind, target.kind])),
+      deployedRoutes(routingTemplate, routeTable).flatMap((route) => route.targets.map((target) => [route.name, target.name ?? target.kind, target.kind])),
     );
-    expect(facts.targets.find((target) => target.route === 'large-media')?.workflowTransitions).toBe(10);
+    expect(facts.targets.find((target) => target.route === 'large-media')).toMatchObject({ workflowType: 'express', workflowTransitions: 11 });
     expect(facts.targets.find((target) => target.route === 'documents')?.consumerMemoryMb).toBe(512);
     expect(facts.bufferQueues).toBe(routeTable.flatMap((route) => route.targets).filter((target) => target.kind === 'queue' && 'consumer' in target).length);
   });
@@ -64,10 +66,39 @@ describe('cost model', () => {
     expect(line(design.variable, 'ingest at 1024 MB')).toBeCloseTo(0.2 + 1_000_000 * 0.025 * 0.0000133334, 6);
   });
 
-  it('prices a workflow route by its share and the transitions of its success path', () => {
+  it('prices an Express workflow route per start and per GB-second of its billed duration', () => {
     const design = estimateDesign(facts, prices, assumptions);
-    // 3% of a million webhooks x 10 transitions at $0.025 per thousand
-    expect(line(design.variable, 'route large-media/workflow (3% of webhooks): 10 transitions')).toBeCloseTo(0.03 * 10 * 1000 * 0.025, 10);
+    // 3% of a million webhooks: $1 per million starts, 0.4 s at 64 MB at $0.06 per GB-hour
+    expect(line(design.variable, 'route large-media/workflow (3% of webhooks): Express, 0.4 s at 64 MB')).toBeCloseTo(0.03 * (1 + 1_000_000 * (64 / 1024) * 0.4 * (0.06 / 3600)), 10);
+  });
+
+  it('rounds an Express execution up to the next 100 ms', () => {
+    const design = estimateDesign(facts, prices, withAssumption('workflowDurationMs', { review: 401 }));
+    expect(line(design.variable, 'route large-media/workflow (3% of webhooks): Express, 0.5 s')).toBeCloseTo(0.03 * (1 + 1_000_000 * (64 / 1024) * 0.5 * (0.06 / 3600)), 10);
+  });
+
+  it('prices a Standard workflow route by its share and the transitions of its success path', () => {
+    const standard = { ...facts, targets: facts.targets.map((target) => (target.route === 'large-media' ? { ...target, workflowType: 'standard' as const } : target)) };
+    const design = estimateDesign(standard, prices, assumptions);
+    // 3% of a million webhooks x 11 transitions at $0.025 per thousand
+    expect(line(design.variable, 'route large-media/workflow (3% of webhooks): Standard, 11 transitions')).toBeCloseTo(0.03 * 11 * 1000 * 0.025, 10);
+  });
+
+  it('keeps the review line under $0.50 and the full path under $8.00 per million webhooks', () => {
+    const design = estimateDesign(facts, prices, assumptions);
+    const review = design.variable.filter((cost) => cost.service === 'Step Functions').reduce((sum, cost) => sum + cost.perMillion, 0);
+    expect(review).toBeLessThanOrEqual(0.5);
+    expect(totalsByService(design, 1_000_000).reduce((sum, total) => sum + total.perMillion, 0)).toBeLessThanOrEqual(8);
+  });
+
+  it('prices the claim-checked bodies: a PUT each, a GET per reading target, storage for the bucket lifecycle', () => {
+    const design = estimateDesign(facts, prices, withAssumption('claimCheckedBodies', { share: 0.01, bytes: 1_000_000 }));
+    expect(facts.bodyBucket?.retentionDays).toBe(30 + 14);
+    expect(line(design.variable, 'body bucket storage (44 days retained)')).toBeCloseTo(((10_000 * 1_000_000) / 1e9) * (44 / 30) * 0.023, 10);
+  });
+
+  it('leaves out a target that does not deploy under the config (slack without its URL)', () => {
+    expect(facts.targets.some((target) => target.kind === 'http' && target.route === 'video-uploads')).toBe(false);
   });
 
   it('counts no cost for a route that matches nothing', () => {

@@ -245,7 +245,9 @@ describe('MonitoringStack', () => {
   describe('every alarm', () => {
     it('is exactly the expected set: ingest, rules, every DLQ, buffers, functions, workflows', () => {
       const expected = [
-        'dev-fastio-webhook-api-Fault-Count-Critical',
+        'dev-fastio-ingest-Server-Errors-Critical',
+        'dev-fastio-ingest-Body-Store-Failed-Critical',
+        'dev-fastio-ingest-Deadline-Exceeded-Critical',
         'dev-fastio-ingest-function-Fault-Count-Critical',
         'dev-fastio-ingest-function-Throttled-Count-Critical',
         'dev-fastio-ingest-Rejected-Signatures-Critical',
@@ -329,19 +331,46 @@ describe('MonitoringStack', () => {
   });
 
   describe('ingest', () => {
-    it('alarms on 5xx of the webhook API stage (AWS/ApiGateway 5xx by ApiId and Stage)', () => {
-      const alarm = alarmNamed('dev-fastio-webhook-api-Fault-Count-Critical');
+    it('pages on 5xx answers of the webhook API stage minus the ingest\'s own deferrals, as one metric-math expression', () => {
+      // GIVEN the alarm as synthesized
+      const alarm = alarmNamed('dev-fastio-ingest-Server-Errors-Critical');
       expectPagesOnFirstBreach(alarm, 1);
       const apiId = logicalIdOfType('ingest', 'AWS::ApiGatewayV2::Api');
       const stage = Object.values(synthesized.templates.ingest.findResources('AWS::ApiGatewayV2::Stage'))[0]?.Properties;
-      expect(stage).toMatchObject({ ApiId: { Ref: apiId }, StageName: '$default' });
-      expect(resolved(watchedMetric(alarm))).toEqual({
+      const queries = alarm.Metrics as Json[];
+      const byId = Object.fromEntries(queries.map((query) => [query.Id as string, query]));
+      // THEN it returns only the expression: 5xx less the awaiting-secret-refresh rejections, never below 0
+      const returned = queries.filter((query) => query.ReturnData !== false);
+      expect(returned).toHaveLength(1);
+      expect(returned[0]?.Expression).toBe('MAX([FILL(serverErrors, 0) - FILL(deferrals, 0), FILL(serverErrors, 0) * 0])');
+      expect(resolved(metricStatOf(byId.serverErrors as Json))).toEqual({
         namespace: 'AWS/ApiGateway',
         metricName: '5xx',
         dimensions: { ApiId: ingest({ Ref: apiId }), Stage: stage?.StageName },
         stat: 'Sum',
         period: 300,
       });
+      expect(metricStatOf(byId.deferrals as Json)).toEqual({
+        namespace: 'FastioEventBridge',
+        metricName: 'WebhookRejected',
+        dimensions: { service: 'fastio-ingest', Reason: REJECTION_REASONS.awaitingSecretRefresh },
+        stat: 'Sum',
+        period: 300,
+      });
+    });
+
+    it('no longer alarms on the raw 5xx count, which a forgery flood or a secret rotation raises', () => {
+      const names = Object.values(synthesized.templates.monitoring.findResources('AWS::CloudWatch::Alarm')).map((resource) => (resource.Properties as AlarmProperties).AlarmName);
+      expect(names).not.toContain('dev-fastio-webhook-api-Fault-Count-Critical');
+    });
+
+    it.each([
+      ['dev-fastio-ingest-Body-Store-Failed-Critical', 'BodyStoreFailed'],
+      ['dev-fastio-ingest-Deadline-Exceeded-Critical', 'DeadlineExceeded'],
+    ])('%s pages on the first FastioEventBridge %s (service dimension only)', (name, metricName) => {
+      const alarm = alarmNamed(name);
+      expectPagesOnFirstBreach(alarm, 1);
+      expect(watchedMetric(alarm)).toEqual({ namespace: 'FastioEventBridge', metricName, dimensions: { service: 'fastio-ingest' }, stat: 'Sum', period: 300 });
     });
 
     it.each([

@@ -138,16 +138,16 @@ describe('RoutingStack', () => {
     const fragment = routeIdFragment(name);
     const targetFragment = firstTargetFragment(name);
 
-    it('starts a Standard state machine that logs to a log group with retention', () => {
+    it('starts an Express state machine that logs its errors to a log group with retention', () => {
       const [stateMachineId, stateMachine] = onlyResource(routing, 'AWS::StepFunctions::StateMachine', fragment);
       const [logGroupId, logGroup] = onlyResource(routing, 'AWS::Logs::LogGroup', `${targetFragment}Logs`);
       const [, rule] = onlyResource(routing, 'AWS::Events::Rule', fragment);
       expect(rule.Properties.Targets[0].Arn).toEqual({ Ref: stateMachineId });
       expect(stateMachine.Properties).toMatchObject({
-        StateMachineType: 'STANDARD',
+        StateMachineType: 'EXPRESS',
         TracingConfiguration: { Enabled: true },
         LoggingConfiguration: {
-          Level: 'ALL',
+          Level: 'ERROR',
           IncludeExecutionData: false,
           Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [logGroupId, 'Arn'] } } }],
         },
@@ -161,17 +161,18 @@ describe('RoutingStack', () => {
       const definition = renderDefinition(stateMachine.Properties.DefinitionString);
       const tasks = Object.entries(definition.States as Record<string, { Type: string; Catch: unknown[]; Retry: unknown[] }>).filter(([, state]) => state.Type === 'Task');
       expect(tasks.map(([taskName]) => taskName).sort()).toEqual(
-        ['CheckClaimOwner', 'ClaimEvent', 'MarkCompleted', 'MarkNotified', 'MarkReviewed', 'NotifyReviewers', 'ReadClaim', 'RecordPendingReview', 'SendToFailureQueue', 'TakeOverClaim'].sort(),
+        ['ClaimEvent', 'MarkCompleted', 'MarkNotified', 'MarkReviewed', 'NotifyReviewers', 'ReadClaim', 'RecordPendingReview', 'ReleaseClaim', 'SendToFailureQueue', 'TakeOverClaim'].sort(),
       );
-      for (const [taskName, state] of tasks.filter(([taskName]) => taskName !== 'SendToFailureQueue')) {
+      for (const [taskName, state] of tasks.filter(([taskName]) => taskName !== 'SendToFailureQueue' && taskName !== 'ReleaseClaim')) {
         expect(state.Catch.at(-1), taskName).toEqual({ ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: 'CheckFailureCause' });
-        expect(state.Retry[0]).toMatchObject({ IntervalSeconds: 2, MaxAttempts: 4, BackoffRate: 2 });
+        expect(state.Retry[0]).toMatchObject({ IntervalSeconds: 1, MaxAttempts: 4, BackoffRate: 2 });
       }
+      expect(definition.States.ReleaseClaim).toMatchObject({ Next: 'SendToFailureQueue', Catch: [{ ErrorEquals: ['States.ALL'], Next: 'SendToFailureQueue' }] });
       expect(definition.States.SendToFailureQueue).toMatchObject({
         Resource: expect.stringContaining(':states:::sqs:sendMessage'),
         Parameters: { QueueUrl: `\${${failureQueueId}}`, MessageBody: { 'input.$': '$$.Execution.Input', 'error.$': '$.failure.Error' } },
         Next: 'ReviewFailed',
-        Retry: [{ ErrorEquals: ['States.ALL'], IntervalSeconds: 1, MaxAttempts: 8, BackoffRate: 2, JitterStrategy: 'FULL' }],
+        Retry: [{ ErrorEquals: ['States.ALL'], IntervalSeconds: 1, MaxAttempts: 6, BackoffRate: 2, JitterStrategy: 'FULL' }],
       });
       expect(definition.States.ReviewFailed).toMatchObject({ Type: 'Fail', Error: 'ReviewFailed' });
     });
@@ -259,7 +260,6 @@ describe('RoutingStack', () => {
           'kms:GenerateDataKey*',
           'sns:Publish',
           'sqs:SendMessage',
-          'states:DescribeExecution',
         ]);
       }
     });
@@ -272,19 +272,13 @@ describe('RoutingStack', () => {
       }
     });
 
-    it('lets each review workflow describe its own executions only, to tell a running guard owner from a dead one', () => {
+    it('gives each review workflow no Step Functions permission: the guard lease, not DescribeExecution, tells a live owner', () => {
       for (const route of routeTable.filter((candidate) => candidate.targets[0]?.kind === 'workflow')) {
         const fragment = routeIdFragment(route.name);
         const targetFragment = firstTargetFragment(route.name);
         const [, stateMachine] = onlyResource(routing, 'AWS::StepFunctions::StateMachine', fragment);
         const statements = policyStatementsOf(routing, `${targetFragment}StateMachineRole`).filter((statement) => JSON.stringify(statement.Action).includes('states:'));
-        expect(statements).toEqual([
-          {
-            Action: 'states:DescribeExecution',
-            Effect: 'Allow',
-            Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':states:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:execution:${stateMachine.Properties.StateMachineName}:*`]] },
-          },
-        ]);
+        expect(statements).toEqual([]);
         expect(stateMachine.Properties.StateMachineName).toBe(`dev-fastio-routing-${route.name}`);
       }
     });

@@ -150,7 +150,8 @@ describe('every target kind, deployed from one route table', () => {
       expect(machine?.Properties).toMatchObject({
         StateMachineName: 'dev-fastio-routing-own-kinds',
         TracingConfiguration: { Enabled: true },
-        LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: false, Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: getAtt(targetId('own-kinds', 'workflow', 'Logs')) } }] },
+        StateMachineType: 'EXPRESS',
+        LoggingConfiguration: { Level: 'ERROR', IncludeExecutionData: false, Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: getAtt(targetId('own-kinds', 'workflow', 'Logs')) } }] },
       });
       expect(resources[targetId('own-kinds', 'workflow', 'Logs')]?.Properties.RetentionInDays).toBe(30);
       expect(JSON.stringify(machine?.Properties.DefinitionString)).toContain(targetId('own-kinds', 'workflow', 'FailureQueue'));

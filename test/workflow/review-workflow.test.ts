@@ -12,8 +12,13 @@ type Json = Parameters<StateMachine['run']>[0];
 type EventLog = Awaited<ReturnType<ReturnType<StateMachine['run']>['eventLogs']['next']>>['value'];
 type Definition = Record<string, unknown> & { States: Record<string, Record<string, unknown>> };
 
-const EXECUTION_PREFIX = 'arn:aws:states:eu-west-1:123456789012:execution:review:';
-const HAPPY_PATH = ['ValidateInput', 'ClaimEvent', 'RecordPendingReview', 'ClassifyByExtension', 'ClassifyVideo', 'NotifiedAlready', 'NotifyReviewers', 'MarkNotified', 'MarkReviewed', 'MarkCompleted'];
+const EXECUTION_PREFIX = 'arn:aws:states:eu-west-1:123456789012:express:review:';
+/** When every state of an execution enters unless a test says otherwise, and its minute as epoch seconds. */
+const ENTERED = '2026-11-22T10:00:02Z';
+const ENTERED_MINUTE = Date.parse('2026-11-22T10:00:00Z') / 1000;
+/** A time `minutes` after ENTERED, for an execution started later. */
+const after = (minutes: number) => new Date(Date.parse(ENTERED) + minutes * 60_000).toISOString();
+const HAPPY_PATH = ['ValidateInput', 'ReadClock', 'ClaimEvent', 'RecordPendingReview', 'ClassifyByExtension', 'ClassifyVideo', 'NotifiedAlready', 'NotifyReviewers', 'MarkNotified', 'MarkReviewed', 'MarkCompleted'];
 
 function largeVideoEvent(eventId = 'evt-10'): Record<string, unknown> {
   return {
@@ -64,14 +69,14 @@ function createWorld() {
     dynamodb,
     notifications: [] as Record<string, unknown>[],
     failureQueue: [] as Record<string, unknown>[],
-    executions: new Map<string, string>(),
     guard: (route: string, eventId: string) => dynamodb.scan('guard').find((item) => item.id === reviewGuardId(route, eventId)),
     catalogWrites: () => dynamodb.operations.filter((operation) => operation.table === 'catalog' && operation.outcome === 'ok'),
   };
 }
 type World = ReturnType<typeof createWorld>;
 
-type Behaviour = Partial<Record<string, (call: number) => void>>;
+/** Runs before a task's effect; may throw a service error, or return a promise the task waits for. */
+type Behaviour = Partial<Record<string, (call: number) => void | Promise<void>>>;
 
 let executionCount = 0;
 const machines = new WeakMap<Definition, StateMachine>();
@@ -80,7 +85,7 @@ const machines = new WeakMap<Definition, StateMachine>();
  * Runs the synthesized definition with each Task replaced by a local handler that performs its
  * effect on the world. A behaviour runs before the effect and may throw a service error.
  */
-async function execute(definition: Definition, input: unknown, options: { world?: World; behaviour?: Behaviour } = {}) {
+async function execute(definition: Definition, input: unknown, options: { world?: World; behaviour?: Behaviour; at?: string; crashAt?: string } = {}) {
   const world = options.world ?? createWorld();
   const behaviour = options.behaviour ?? {};
   executionCount += 1;
@@ -106,27 +111,28 @@ async function execute(definition: Definition, input: unknown, options: { world?
       world.failureQueue.push(params.MessageBody as Record<string, unknown>);
       return { MessageId: `f-${world.failureQueue.length}` };
     }
-    if (resource.endsWith(':sfn:describeExecution')) {
-      const status = world.executions.get(String(params.ExecutionArn));
-      if (status === undefined) throw new ServiceError('Sfn.ExecutionDoesNotExistException', `Execution Does Not Exist: '${String(params.ExecutionArn)}'`);
-      return { ExecutionArn: String(params.ExecutionArn), Status: status };
-    }
     throw new Error(`${state}: no local handler for ${resource}`);
   };
+  // A crash: the execution stops as the state is entered (an Express timeout, a service fault),
+  // with no Catch, no failure path and no word to anyone.
+  let crash: () => void = () => undefined;
   const handlers = Object.fromEntries(
     tasks.map(([state, definitionOfState]) => [
       state,
       async (taskInput: Json) => {
         const params = taskInput as Record<string, unknown>;
         (calls[state] ??= []).push(params);
-        behaviour[state]?.(calls[state].length);
+        if (state === options.crashAt) {
+          crash();
+          return new Promise<Json>(() => undefined);
+        }
+        await behaviour[state]?.(calls[state].length);
         return effect(state, String(definitionOfState.Resource), params);
       },
     ]),
   );
   const machine = machines.get(definition) ?? new StateMachine(definition as unknown as ConstructorParameters<typeof StateMachine>[0], { validationOptions: { checkArn: false } });
   machines.set(definition, machine);
-  world.executions.set(executionArn, 'RUNNING');
   const execution = machine.run(input as Json, {
     overrides: {
       taskResourceLocalHandlers: handlers,
@@ -135,9 +141,10 @@ async function execute(definition: Definition, input: unknown, options: { world?
     // The emulator does not fill in per-state context; a fixed EnteredTime stands in for it.
     context: {
       Execution: { Id: executionArn, Input: input, Name: executionArn.split(':').at(-1), StartTime: '2026-11-22T10:00:01Z', RoleArn: 'arn:aws:iam::123456789012:role/review' },
-      State: { EnteredTime: '2026-11-22T10:00:02Z', Name: 'current', RetryCount: 0 },
+      State: { EnteredTime: options.at ?? ENTERED, Name: 'current', RetryCount: 0 },
     } as never,
   });
+  crash = () => execution.abort();
   const events: Exclude<EventLog, void>[] = [];
   for await (const event of execution.eventLogs) events.push(event);
   const statesOf = (type: string) => events.filter((event) => event.type === type).map((event) => ('state' in event ? event.state.name : ''));
@@ -148,7 +155,6 @@ async function execute(definition: Definition, input: unknown, options: { world?
   } catch (error) {
     failure = error;
   }
-  world.executions.set(executionArn, failure === undefined ? 'SUCCEEDED' : 'FAILED');
   return { executionArn, calls, visited: statesOf('StateEntered'), retried: statesOf('StateRetried'), output, failure, world };
 }
 
@@ -158,15 +164,23 @@ function redrive(definition: Definition, world: World, message: Record<string, u
   return execute(definition, message?.input, { world, behaviour });
 }
 
+/** A guard record as another execution left it. */
+function putGuard(world: World, item: Record<string, unknown>) {
+  world.dynamodb.handle('PutItem', { TableName: 'guard', Item: Object.fromEntries(Object.entries({ id: reviewGuardId('large-media', 'evt-10'), ...item }).map(([name, value]) => [name, typeof value === 'number' ? { N: String(value) } : { S: String(value) }])) });
+}
+
 const permanently = (name: string, message: string) => () => {
   throw new ServiceError(name, message);
 };
 
 describe('review workflow, executed from the synthesized definition', () => {
   let definitions: Record<string, Definition>;
+  let guardRetentionDays: number;
   const largeMedia = () => definitions['large-media'] as Definition;
   beforeAll(() => {
     const { templates } = synthesize();
+    const [, archive] = onlyResource(templates.stateful, 'AWS::Events::Archive', '');
+    guardRetentionDays = Number(archive.Properties.RetentionDays) + 14;
     definitions = Object.fromEntries(
       routeTable
         .filter((route) => route.targets[0]?.kind === 'workflow')
@@ -185,7 +199,7 @@ describe('review workflow, executed from the synthesized definition', () => {
     // THEN
     expect(run.failure).toBeUndefined();
     expect(run.visited).toEqual(HAPPY_PATH);
-    expect(run.output).toEqual({ ...input, guard: { status: 'STARTED' }, classification: 'video' });
+    expect(run.output).toEqual({ ...input, clock: { epoch: ENTERED_MINUTE }, guard: { status: 'STARTED' }, classification: 'video' });
     expect(run.world.failureQueue).toEqual([]);
     expect(run.calls.RecordPendingReview?.[0]).toMatchObject({
       Key: { workspaceId: { S: 'ws-1' }, fileId: { S: 'f-10' } },
@@ -202,6 +216,8 @@ describe('review workflow, executed from the synthesized definition', () => {
       id: 'review#large-media#evt-10',
       status: REVIEW_GUARD.status.completed,
       owner: run.executionArn,
+      leaseUntil: ENTERED_MINUTE + REVIEW_GUARD.leaseSeconds,
+      expiration: ENTERED_MINUTE + guardRetentionDays * 86_400,
       route: 'large-media',
       eventId: 'evt-10',
       workspaceId: 'ws-1',
@@ -269,7 +285,7 @@ describe('review workflow, executed from the synthesized definition', () => {
       const second = await execute(largeMedia(), largeVideoEvent(), { world });
       // THEN
       expect(second.failure).toBeUndefined();
-      expect(second.visited).toEqual(['ValidateInput', 'ClaimEvent', 'ReadClaim', 'ClaimStatus', 'AlreadyReviewed']);
+      expect(second.visited).toEqual(['ValidateInput', 'ReadClock', 'ClaimEvent', 'ReadClaim', 'ClaimStatus', 'AlreadyReviewed']);
       expect(world.notifications).toHaveLength(1);
       expect(world.catalogWrites().map((write) => write.operation)).toEqual(['UpdateItem', 'UpdateItem']);
       expect(world.failureQueue).toEqual([]);
@@ -283,30 +299,27 @@ describe('review workflow, executed from the synthesized definition', () => {
       expect(world.guard('large-media', 'evt-10')).toMatchObject({ status: 'COMPLETED' });
     });
 
-    it('leaves an event to the execution that is still reviewing it', async () => {
-      // GIVEN another execution claimed the event and is still running
+    it('leaves an event to the execution whose lease on it is still running', async () => {
+      // GIVEN another execution claimed the event a minute ago
       const world = createWorld();
-      const owner = `${EXECUTION_PREFIX}still-running`;
-      world.executions.set(owner, 'RUNNING');
-      world.dynamodb.handle('PutItem', { TableName: 'guard', Item: { id: { S: reviewGuardId('large-media', 'evt-10') }, status: { S: 'STARTED' }, owner: { S: owner } } });
+      putGuard(world, { status: 'STARTED', owner: `${EXECUTION_PREFIX}still-running`, leaseUntil: ENTERED_MINUTE + REVIEW_GUARD.leaseSeconds });
       // WHEN
-      const run = await execute(largeMedia(), largeVideoEvent(), { world });
+      const run = await execute(largeMedia(), largeVideoEvent(), { world, at: after(1) });
       // THEN
       expect(run.failure).toBeUndefined();
-      expect(run.visited.slice(-3)).toEqual(['CheckClaimOwner', 'OwnerStillRunning', 'ReviewInProgress']);
+      expect(run.visited.slice(-2)).toEqual(['TakeOverClaim', 'ReviewInProgress']);
       expect(world.notifications).toEqual([]);
       expect(world.catalogWrites()).toEqual([]);
+      expect(world.guard('large-media', 'evt-10')).toMatchObject({ owner: `${EXECUTION_PREFIX}still-running` });
     });
 
     it.each([
-      ['timed out', 'TIMED_OUT'],
-      ['was aborted', 'ABORTED'],
-      ['is no longer known', undefined],
-    ])('takes over a claim whose owner %s and notifies once', async (_case, ownerStatus) => {
+      ['whose lease ended', ENTERED_MINUTE - REVIEW_GUARD.leaseSeconds - 60],
+      ['that its owner released on its failure path', 0],
+      ['without a lease (written by the Standard version)', undefined],
+    ])('takes over a claim %s and notifies once', async (_case, leaseUntil) => {
       const world = createWorld();
-      const owner = `${EXECUTION_PREFIX}gone`;
-      if (ownerStatus) world.executions.set(owner, ownerStatus);
-      world.dynamodb.handle('PutItem', { TableName: 'guard', Item: { id: { S: reviewGuardId('large-media', 'evt-10') }, status: { S: 'STARTED' }, owner: { S: owner } } });
+      putGuard(world, { status: 'STARTED', owner: `${EXECUTION_PREFIX}gone`, ...(leaseUntil === undefined ? {} : { leaseUntil }) });
       const run = await execute(largeMedia(), largeVideoEvent(), { world });
       expect(run.failure).toBeUndefined();
       expect(run.visited).toContain('TakeOverClaim');
@@ -326,6 +339,121 @@ describe('review workflow, executed from the synthesized definition', () => {
     });
   });
 
+  describe('on Express: at-least-once starts, no DescribeExecution, a lease instead', () => {
+    it('ends a duplicate start while the first execution runs, and the first notifies once', async () => {
+      // GIVEN the first execution is publishing when EventBridge starts the event a second time
+      const world = createWorld();
+      let publishing: () => void = () => undefined;
+      const published = new Promise<void>((resolve) => (publishing = resolve));
+      const firstRun = execute(largeMedia(), largeVideoEvent(), { world, behaviour: { NotifyReviewers: () => published } });
+      // WHEN
+      const duplicate = await execute(largeMedia(), largeVideoEvent(), { world });
+      publishing();
+      const first = await firstRun;
+      // THEN
+      expect(duplicate.failure).toBeUndefined();
+      expect(duplicate.visited.slice(-2)).toEqual(['TakeOverClaim', 'ReviewInProgress']);
+      expect(first.visited.at(-1)).toBe('MarkCompleted');
+      expect(world.notifications).toHaveLength(1);
+      expect(world.guard('large-media', 'evt-10')).toMatchObject({ status: 'COMPLETED', owner: first.executionArn });
+      expect(world.failureQueue).toEqual([]);
+    });
+
+    it('does not take over from a crashed owner before its lease ends', async () => {
+      // GIVEN the owner stopped after telling reviewers, five minutes ago
+      const world = createWorld();
+      await execute(largeMedia(), largeVideoEvent(), { world, crashAt: 'MarkReviewed' });
+      // WHEN a replay brings the event again at the longest an Express execution runs
+      const early = await execute(largeMedia(), largeVideoEvent(), { world, at: after(5) });
+      // THEN
+      expect(early.visited.at(-1)).toBe('ReviewInProgress');
+      expect(world.guard('large-media', 'evt-10')).toMatchObject({ status: 'NOTIFIED' });
+    });
+
+    it('after a crash once reviewers were told, redoes only the marking after the lease, without notifying again', async () => {
+      const world = createWorld();
+      const crashed = await execute(largeMedia(), largeVideoEvent(), { world, crashAt: 'MarkReviewed' });
+      expect(crashed.failure).toBeDefined();
+      expect(world.failureQueue).toEqual([]);
+      const later = await execute(largeMedia(), largeVideoEvent(), { world, at: after(REVIEW_GUARD.leaseSeconds / 60 + 1) });
+      expect(later.failure).toBeUndefined();
+      expect(later.visited.slice(-6)).toEqual(['ResumeFrom', 'ClassifyByExtension', 'ClassifyVideo', 'NotifiedAlready', 'MarkReviewed', 'MarkCompleted']);
+      expect(later.calls.NotifyReviewers).toBeUndefined();
+      expect(world.notifications).toHaveLength(1);
+      expect(world.dynamodb.scan('catalog')).toEqual([expect.objectContaining({ reviewStatus: 'REVIEWED' })]);
+      expect(world.guard('large-media', 'evt-10')).toMatchObject({ status: 'COMPLETED', owner: later.executionArn, takenOverAt: after(REVIEW_GUARD.leaseSeconds / 60 + 1) });
+    });
+
+    it('after a crash before reviewers were told, notifies once after the lease and completes', async () => {
+      const world = createWorld();
+      await execute(largeMedia(), largeVideoEvent(), { world, crashAt: 'NotifyReviewers' });
+      expect(world.notifications).toEqual([]);
+      const later = await execute(largeMedia(), largeVideoEvent(), { world, at: after(REVIEW_GUARD.leaseSeconds / 60 + 1) });
+      expect(later.visited).toContain('RecordPendingReview');
+      expect(world.notifications).toHaveLength(1);
+      expect(world.guard('large-media', 'evt-10')).toMatchObject({ status: 'COMPLETED' });
+    });
+
+    it('after a crash between the publish and its record, notifies again: at least once, never lost', async () => {
+      // GIVEN SNS took the message but the owner stopped before the guard said NOTIFIED
+      const world = createWorld();
+      await execute(largeMedia(), largeVideoEvent(), { world, crashAt: 'MarkNotified' });
+      expect(world.notifications).toHaveLength(1);
+      // WHEN
+      await execute(largeMedia(), largeVideoEvent(), { world, at: after(REVIEW_GUARD.leaseSeconds / 60 + 1) });
+      // THEN the guard cannot know the publish happened: reviewers are told twice
+      expect(world.notifications).toHaveLength(2);
+      expect(world.guard('large-media', 'evt-10')).toMatchObject({ status: 'COMPLETED' });
+    });
+
+    it('gives one of two late starts the expired claim', async () => {
+      const world = createWorld();
+      await execute(largeMedia(), largeVideoEvent(), { world, crashAt: 'NotifyReviewers' });
+      const at = after(REVIEW_GUARD.leaseSeconds / 60 + 1);
+      const runs = await Promise.all([execute(largeMedia(), largeVideoEvent(), { world, at }), execute(largeMedia(), largeVideoEvent(), { world, at })]);
+      expect(runs.map((run) => run.visited.at(-1)).sort()).toEqual(['MarkCompleted', 'ReviewInProgress']);
+      expect(world.notifications).toHaveLength(1);
+    });
+
+    it('releases the claim on the failure path, so the redrive need not wait for the lease', async () => {
+      const world = createWorld();
+      await execute(largeMedia(), largeVideoEvent(), { world, behaviour: { MarkReviewed: permanently('DynamoDB.ResourceNotFoundException', 'Requested resource not found') } });
+      expect(world.guard('large-media', 'evt-10')).toMatchObject({ status: 'NOTIFIED', leaseUntil: 0, releasedAt: ENTERED });
+      const redriven = await redrive(largeMedia(), world, world.failureQueue[0]);
+      expect(redriven.visited.at(-1)).toBe('MarkCompleted');
+    });
+
+    it('still sends the failure when releasing the claim fails too', async () => {
+      const world = createWorld();
+      const run = await execute(largeMedia(), largeVideoEvent(), {
+        world,
+        behaviour: { MarkReviewed: permanently('DynamoDB.ResourceNotFoundException', 'Requested resource not found'), ReleaseClaim: permanently('DynamoDB.ResourceNotFoundException', 'Requested resource not found') },
+      });
+      expect(run.visited.slice(-3)).toEqual(['ReleaseClaim', 'SendToFailureQueue', 'ReviewFailed']);
+      expect(world.failureQueue).toHaveLength(1);
+    });
+
+    it('gives the guard record an expiry of the archive retention plus 14 days from its claim', async () => {
+      const run = await execute(largeMedia(), largeVideoEvent(), { at: '2028-02-29T23:59:59.999Z' });
+      const claimMinute = Date.parse('2028-02-29T23:59:00Z') / 1000;
+      expect(run.world.guard('large-media', 'evt-10')).toMatchObject({ expiration: claimMinute + guardRetentionDays * 86_400, leaseUntil: claimMinute + REVIEW_GUARD.leaseSeconds });
+    });
+
+    it('keeps the longest chain of retry waits inside an Express execution', () => {
+      // GIVEN every task's longest wait (full jitter never waits longer than the interval)
+      const states = largeMedia().States;
+      const longestWait = (name: string) =>
+        ((states[name]?.Retry ?? []) as { IntervalSeconds: number; BackoffRate: number; MaxAttempts: number }[])
+          .map((retrier) => Array.from({ length: retrier.MaxAttempts }, (_, attempt) => retrier.IntervalSeconds * retrier.BackoffRate ** attempt).reduce((a, b) => a + b, 0))
+          .reduce((a, b) => Math.max(a, b), 0);
+      // WHEN every task on the longest path waits its longest
+      const longestPath = ['ClaimEvent', 'ReadClaim', 'TakeOverClaim', 'RecordPendingReview', 'NotifyReviewers', 'MarkNotified', 'MarkReviewed', 'MarkCompleted', 'ReleaseClaim', 'SendToFailureQueue'];
+      const total = longestPath.map(longestWait).reduce((a, b) => a + b, 0);
+      // THEN a minute is left for the calls themselves
+      expect(total).toBeLessThanOrEqual(Number((largeMedia() as { TimeoutSeconds?: number }).TimeoutSeconds) - 60);
+    });
+  });
+
   describe('a redriven failure', () => {
     it('after the notification, finishes the review without notifying again', async () => {
       // GIVEN the catalog rejected the final update once reviewers had been told
@@ -341,7 +469,7 @@ describe('review workflow, executed from the synthesized definition', () => {
       // THEN
       expect(second.failure).toBeUndefined();
       expect(second.visited).toEqual([
-        'ValidateInput', 'ClaimEvent', 'ReadClaim', 'ClaimStatus', 'CheckClaimOwner', 'OwnerStillRunning', 'TakeOverClaim', 'ResumeFrom',
+        'ValidateInput', 'ReadClock', 'ClaimEvent', 'ReadClaim', 'ClaimStatus', 'TakeOverClaim', 'ResumeFrom',
         'ClassifyByExtension', 'ClassifyVideo', 'NotifiedAlready', 'MarkReviewed', 'MarkCompleted',
       ]);
       expect(world.notifications).toHaveLength(1);
@@ -398,7 +526,7 @@ describe('review workflow, executed from the synthesized definition', () => {
     const run = await execute(largeMedia(), input, { behaviour: { MarkReviewed: permanently('DynamoDB.ResourceNotFoundException', 'Requested resource not found') } });
     // THEN no retry for a non-transient error, one message to the failure queue, and a failed execution
     expect(run.retried).toEqual([]);
-    expect(run.visited.slice(-4)).toEqual(['MarkReviewed', 'CheckFailureCause', 'SendToFailureQueue', 'ReviewFailed']);
+    expect(run.visited.slice(-5)).toEqual(['MarkReviewed', 'CheckFailureCause', 'ReleaseClaim', 'SendToFailureQueue', 'ReviewFailed']);
     expect(run.world.failureQueue).toEqual([
       { executionArn: run.executionArn, error: 'DynamoDB.ResourceNotFoundException', cause: 'Requested resource not found', input },
     ]);
@@ -416,7 +544,7 @@ describe('review workflow, executed from the synthesized definition', () => {
         },
       },
     });
-    expect(run.visited.slice(-4)).toEqual(['CheckFailureCause', 'AddMissingCause', 'SendToFailureQueue', 'ReviewFailed']);
+    expect(run.visited.slice(-5)).toEqual(['CheckFailureCause', 'AddMissingCause', 'ReleaseClaim', 'SendToFailureQueue', 'ReviewFailed']);
     expect(run.world.failureQueue).toEqual([expect.objectContaining({ error: 'States.TaskFailed', cause: 'no cause given' })]);
   });
 
