@@ -123,9 +123,21 @@ describe('ops reconcile', () => {
     await run('reconcile', ...WINDOW);
     const start = deployment.mocks.athena.commandCalls(StartQueryExecutionCommand)[0]?.args[0].input;
     expect(start?.WorkGroup).toBe(WORKGROUP);
-    // Partitions from the window's first hour to its end plus the arrival lag (2h15m): 13:15.
-    expect(start?.ExecutionParameters).toEqual(["'2026-11-22'", "'2026-11-22'", "'2026-11-22'", '10', "'2026-11-22'", '13', "'2026-11-22T10:00:00Z'", "'2026-11-22T11:00:00Z'"]);
+    // Partitions from 15 minutes (Firehose's largest buffer) before the window to its end plus the arrival lag (2h15m): 09:45 .. 13:15.
+    expect(start?.ExecutionParameters).toEqual(["'2026-11-22'", "'2026-11-22'", "'2026-11-22'", '9', "'2026-11-22'", '13', "'2026-11-22T10:00:00Z'", "'2026-11-22T11:00:00Z'"]);
     expect(start?.QueryString).not.toContain('2026');
+  });
+
+  it('reads the previous day\'s last hour for a window starting just after midnight, and filters by the events\' own time', async () => {
+    // GIVEN an event of 00:02 that Firehose buffered with one of 23:55: its object is under dt=2026-11-21/hour=23
+    deployment.recorded.push({ ...pdf('doc-midnight'), time: '2026-11-22T00:02:00Z' }, { ...pdf('doc-before'), time: '2026-11-21T23:55:00Z' });
+    completeOnTarget(deployment.items, 'documents', 'queue', 'doc-midnight');
+    // WHEN
+    const { stdout } = await run('reconcile', '--from', '2026-11-22T00:00:00Z', '--to', '2026-11-22T01:00:00Z', '--route', 'documents', '--json');
+    // THEN the scan starts at 23:00 of the day before, and only the window's event is reconciled
+    const start = deployment.mocks.athena.commandCalls(StartQueryExecutionCommand)[0]?.args[0].input;
+    expect(start?.ExecutionParameters?.slice(0, 4)).toEqual(["'2026-11-21'", "'2026-11-22'", "'2026-11-21'", '23']);
+    expect((JSON.parse(stdout) as { events: number }).events).toBe(1);
   });
 
   it('--recover with the shipped table leaves out the slack target its config left undeployed, and reaches no output it lacks', async () => {
