@@ -603,7 +603,11 @@ export class SqsRecorderInput implements RecorderInputSource {
       }
     } finally {
       for (const handle of release) {
-        await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: this.queueUrl, ReceiptHandle: handle, VisibilityTimeout: 0 })).catch(() => undefined);
+        try {
+          await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: this.queueUrl, ReceiptHandle: handle, VisibilityTimeout: 0 }));
+        } catch {
+          // It reappears by itself when its visibility timeout ends.
+        }
       }
     }
     return { delivered, failures };
@@ -763,7 +767,11 @@ export class AwsRecoverySink implements RecoverySink {
         failures.push(`${queue.ref.name}: ${describeError(error)}`);
       } finally {
         for (const handle of release) {
-          await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: queue.url, ReceiptHandle: handle, VisibilityTimeout: 0 })).catch(() => undefined);
+          try {
+            await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: queue.url, ReceiptHandle: handle, VisibilityTimeout: 0 }));
+          } catch {
+            // It reappears by itself when its visibility timeout ends.
+          }
         }
       }
       for (const id of wanted) failures.push(`message ${id} is no longer in ${queue.ref.name} (redriven or expired meanwhile)`);

@@ -47,6 +47,7 @@ export function withDeliveryOutputs(outputs: { OutputKey?: string; OutputValue?:
   const extra = targets.flatMap(({ route, target }) => [
     { OutputKey: routeOutputKey(route, 'RuleArn'), OutputValue: ruleArnOf(route) },
     { OutputKey: targetOutputKey(route, target, 'DestinationArn'), OutputValue: destinationArnOf(route, target) },
+    { OutputKey: targetOutputKey(route, target, 'TargetDlqUrl'), OutputValue: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/dev-fastio-${route}-${target}-target-dlq` },
   ]);
   const keys = new Set(extra.map((output) => output.OutputKey));
   return [...outputs.filter((output) => !keys.has(output.OutputKey ?? '')), ...extra];
