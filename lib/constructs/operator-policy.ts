@@ -148,6 +148,11 @@ export class OperatorPolicy extends Construct {
         "Athena reads the record objects Firehose names itself (date, hour, random suffix) with the caller's credentials, and --recover reads one back; read only, under events/ of the one record bucket.",
       ],
       [
+        `${props.stage}-fastio-records-<AWS::AccountId>-<AWS::Region>`,
+        BUS_LOG_PREFIX,
+        "Athena reads the bus-log objects CloudWatch Logs names itself (delivery hour, random name) with the caller's credentials; read only, under bus-logs/ of the one record bucket.",
+      ],
+      [
         `${props.stage}-fastio-queries-<AWS::AccountId>-<AWS::Region>`,
         QUERY_RESULTS_PREFIX,
         "Athena writes each query's results under a name it assigns, with the caller's credentials, and the CLI reads them back; held to results/ of the recorder's results bucket.",
