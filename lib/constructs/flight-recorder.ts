@@ -9,6 +9,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { FASTIO_SOURCE } from '../domain/fastio-envelope';
+import { BUS_LOG_TABLE_NAME } from '../recorder/bus-log';
 import { TARGET_RETRY_POLICY } from './route-chain';
 import { createSecureBucket } from './secure-bucket';
 import { QUEUE_RETENTION, createDeadLetterQueue } from './secure-queue';
@@ -35,6 +36,20 @@ export const RECORDER_START_DATE = '2026-01-01';
  * from `from` to `to` plus this lag (plus the buffering interval) to see every event of the window.
  */
 export const RECORDER_ARRIVAL_LAG = TARGET_RETRY_POLICY.maxEventAge;
+
+/**
+ * Where CloudWatch Logs delivers the bus's log records (lib/recorder/bus-log.ts), one path per
+ * UTC hour of delivery: `bus-logs/2026/11/22/10/…`. Its own prefix: the events table never reads it.
+ */
+export const BUS_LOG_PREFIX = 'bus-logs/';
+export const BUS_LOG_SUFFIX_PATH = `${BUS_LOG_PREFIX}{yyyy}/{MM}/{dd}/{HH}`;
+/**
+ * The bus logs at INFO: ERROR's failure records plus the major steps, INVOCATION_SUCCESS among
+ * them, the evidence `confirmed` rests on. TRACE would add every attempt's start for no new fact.
+ * A level is delivered by one delivery source per log type it includes (INFO = INFO_LOGS + ERROR_LOGS).
+ */
+export const BUS_LOG_LEVEL = events.Level.INFO;
+export const BUS_LOG_TYPES = ['ERROR_LOGS', 'INFO_LOGS'] as const;
 
 export const recorderBucketName = (stage: string): string => `${stage}-fastio-records-${Aws.ACCOUNT_ID}-${Aws.REGION}`;
 export const queryResultsBucketName = (stage: string): string => `${stage}-fastio-queries-${Aws.ACCOUNT_ID}-${Aws.REGION}`;
@@ -94,6 +109,11 @@ export class FlightRecorder extends Construct {
   public readonly databaseName: string;
   public readonly tableName: string;
   public readonly workGroupName: string;
+  /** The Glue table over the bus's log records, beside the events table. */
+  public readonly busLogTable: glue.CfnTable;
+  public readonly busLogTableName: string;
+  public readonly busLogSources: logs.CfnDeliverySource[];
+  public readonly busLogDestination: logs.CfnDeliveryDestination;
 
   constructor(scope: Construct, id: string, props: FlightRecorderProps) {
     super(scope, id);
@@ -167,6 +187,14 @@ export class FlightRecorder extends Construct {
     this.table = this.createTable();
     this.table.addResourceDependency(this.database);
 
+    this.enableBusLogging(props.eventBus);
+    const busLogs = this.deliverBusLogs(stage, props.eventBus);
+    this.busLogSources = busLogs.sources;
+    this.busLogDestination = busLogs.destination;
+    this.busLogTableName = BUS_LOG_TABLE_NAME;
+    this.busLogTable = this.createBusLogTable();
+    this.busLogTable.addResourceDependency(this.database);
+
     this.workGroupName = `${stage}-fastio-recorder`;
     this.workGroup = new athena.CfnWorkGroup(this, 'WorkGroup', {
       name: this.workGroupName,
@@ -189,6 +217,69 @@ export class FlightRecorder extends Construct {
     });
   }
 
+
+  /**
+   * The bus's LogConfig: INFO (BUS_LOG_LEVEL) and IncludeDetail NONE, so a record names the event,
+   * rule and target and says what happened, but carries neither the event nor the target input:
+   * sender-controlled values (file names, metadata) never reach the log. The bus must be one of this
+   * stack (an imported bus's logging is its owner's to set).
+   */
+  private enableBusLogging(eventBus: events.IEventBus): void {
+    const cfnBus = eventBus.node.defaultChild;
+    if (!(cfnBus instanceof events.CfnEventBus)) {
+      throw new Error('FlightRecorder needs an event bus of this app: it turns on the bus logs reconcile reads');
+    }
+    cfnBus.logConfig = { level: BUS_LOG_LEVEL, includeDetail: events.IncludeDetail.NONE };
+  }
+
+  /**
+   * CloudWatch Logs vended-log delivery of the bus's records into the record bucket under
+   * BUS_LOG_PREFIX: one delivery source per log type of the level, one S3 destination, one delivery
+   * each. The bucket lets delivery.logs.amazonaws.com write under that prefix only, for these
+   * sources of this account only (confused-deputy protection).
+   */
+  private deliverBusLogs(stage: string, eventBus: events.IEventBus): { sources: logs.CfnDeliverySource[]; destination: logs.CfnDeliveryDestination } {
+    const destination = new logs.CfnDeliveryDestination(this, 'BusLogDestination', {
+      name: `${stage}-fastio-bus-logs`,
+      destinationResourceArn: this.bucket.bucketArn,
+      outputFormat: 'json',
+    });
+    const sources = BUS_LOG_TYPES.map((logType) => {
+      const source = new logs.CfnDeliverySource(this, `BusLogSource${logType === 'ERROR_LOGS' ? 'Error' : 'Info'}`, {
+        name: `${stage}-fastio-bus-${logType === 'ERROR_LOGS' ? 'error' : 'info'}`,
+        resourceArn: eventBus.eventBusArn,
+        logType,
+      });
+      const delivery = new logs.CfnDelivery(this, `BusLogDelivery${logType === 'ERROR_LOGS' ? 'Error' : 'Info'}`, {
+        deliverySourceName: source.ref,
+        deliveryDestinationArn: destination.attrArn,
+        s3SuffixPath: BUS_LOG_SUFFIX_PATH,
+        s3EnableHiveCompatiblePath: false,
+      });
+      delivery.addResourceDependency(source);
+      delivery.addResourceDependency(destination);
+      return source;
+    });
+    const stack = Stack.of(this);
+    const policy = this.bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowBusLogDelivery',
+        principals: [new iam.ServicePrincipal('delivery.logs.amazonaws.com')],
+        actions: ['s3:PutObject'],
+        resources: [this.bucket.arnForObjects(`${BUS_LOG_PREFIX}*`)],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': stack.account, 's3:x-amz-acl': 'bucket-owner-full-control' },
+          ArnLike: { 'aws:SourceArn': sources.map((source) => source.attrArn) },
+        },
+      }),
+    );
+    // The deliveries check the bucket policy when they are created.
+    const bucketPolicy = this.bucket.policy?.node.defaultChild;
+    if (policy.statementAdded && bucketPolicy instanceof s3.CfnBucketPolicy) {
+      for (const child of this.node.children) if (child instanceof logs.CfnDelivery) child.addResourceDependency(bucketPolicy);
+    }
+    return { sources, destination };
+  }
 
   /**
    * Exactly the S3 actions Firehose documents for an S3 destination, object actions only under the
@@ -348,6 +439,66 @@ export class FlightRecorder extends Construct {
             { name: 'resources', type: 'array<string>' },
             { name: 'replay_name', type: 'string', comment: 'replay-name: set only on replayed events' },
             { name: 'detail', type: `struct<${detail.join(',')}>`, comment: 'normalized fields; detail.eventId is the Fast.io event id' },
+          ],
+        },
+      },
+    });
+  }
+
+  /**
+   * One row per bus-log record, as EventBridge writes it (lib/recorder/bus-log.ts): the fields
+   * reconcile and trace read. Partitioned by the UTC hour CloudWatch Logs delivered the object,
+   * projected (no crawler) over BUS_LOG_SUFFIX_PATH.
+   */
+  private createBusLogTable(): glue.CfnTable {
+    const location = `s3://${this.bucket.bucketName}/${BUS_LOG_PREFIX}`;
+    const details = [
+      'rule_arn:string',
+      'role_arn:string',
+      'target_arn:string',
+      'attempt_count:int',
+      'total_attempts:int',
+      'final_invocation_status:string',
+      'attempt_type:string',
+      'invocation_status:string',
+    ];
+    return new glue.CfnTable(this, 'BusLogTable', {
+      catalogId: Aws.ACCOUNT_ID,
+      databaseName: this.databaseName,
+      tableInput: {
+        name: BUS_LOG_TABLE_NAME,
+        description: "EventBridge's log records of the bus (INFO level, no detail): per event and target, delivered, retried or dead-lettered.",
+        tableType: 'EXTERNAL_TABLE',
+        parameters: {
+          classification: 'json',
+          'projection.enabled': 'true',
+          'projection.delivered.type': 'date',
+          'projection.delivered.format': 'yyyy/MM/dd/HH',
+          'projection.delivered.range': `${RECORDER_START_DATE.replace(/-/g, '/')}/00,NOW`,
+          'projection.delivered.interval': '1',
+          'projection.delivered.interval.unit': 'HOURS',
+          'storage.location.template': `${location}\${delivered}/`,
+        },
+        partitionKeys: [{ name: 'delivered', type: 'string', comment: 'UTC hour CloudWatch Logs delivered the object, yyyy/MM/dd/HH' }],
+        storageDescriptor: {
+          location,
+          inputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
+          outputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
+          serdeInfo: {
+            serializationLibrary: 'org.openx.data.jsonserde.JsonSerDe',
+            // A record AWS truncated or extended never fails a query: it reads as nulls.
+            parameters: { 'ignore.malformed.json': 'true' },
+          },
+          columns: [
+            { name: 'resource_arn', type: 'string', comment: 'the event bus' },
+            { name: 'request_id', type: 'string' },
+            { name: 'event_id', type: 'string', comment: "EventBridge's event id (the recorder's id column), not the Fast.io id" },
+            { name: 'invocation_id', type: 'string' },
+            { name: 'message_timestamp_ms', type: 'string', comment: 'when the record was written, epoch milliseconds' },
+            { name: 'message_type', type: 'string', comment: 'INVOCATION_SUCCESS, INVOCATION_DLQ, ...' },
+            { name: 'log_level', type: 'string' },
+            { name: 'details', type: `struct<${details.join(',')}>` },
+            { name: 'error', type: 'struct<http_status_code:int,error_message:string,aws_service:string,request_id:string>' },
           ],
         },
       },

@@ -4,7 +4,7 @@ import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { RECORD_PREFIX, queryResultsBucketName, recorderBucketName, type FlightRecorder } from './flight-recorder';
+import { BUS_LOG_PREFIX, RECORD_PREFIX, queryResultsBucketName, recorderBucketName, type FlightRecorder } from './flight-recorder';
 import { httpSecretArn } from '../targets/http-target';
 import { TopicTarget } from '../targets/topic-target';
 import type { RouteChain } from './route-chain';
@@ -148,6 +148,11 @@ export class OperatorPolicy extends Construct {
         "Athena reads the record objects Firehose names itself (date, hour, random suffix) with the caller's credentials, and --recover reads one back; read only, under events/ of the one record bucket.",
       ],
       [
+        `${props.stage}-fastio-records-<AWS::AccountId>-<AWS::Region>`,
+        BUS_LOG_PREFIX,
+        "Athena reads the bus-log objects CloudWatch Logs names itself (delivery hour, random name) with the caller's credentials; read only, under bus-logs/ of the one record bucket.",
+      ],
+      [
         `${props.stage}-fastio-queries-<AWS::AccountId>-<AWS::Region>`,
         QUERY_RESULTS_PREFIX,
         "Athena writes each query's results under a name it assigns, with the caller's credentials, and the CLI reads them back; held to results/ of the recorder's results bucket.",
@@ -186,13 +191,21 @@ export class OperatorPolicy extends Construct {
           Arn.format({ service: 'glue', resource: 'catalog' }, stack),
           Arn.format({ service: 'glue', resource: 'database', resourceName: recorder.databaseName }, stack),
           Arn.format({ service: 'glue', resource: 'table', resourceName: `${recorder.databaseName}/${recorder.tableName}` }, stack),
+          Arn.format({ service: 'glue', resource: 'table', resourceName: `${recorder.databaseName}/${recorder.busLogTableName}` }, stack),
         ],
       }),
       new iam.PolicyStatement({
         sid: 'ReadTheRecords',
         actions: ['s3:GetObject'],
-        resources: [s3Arn(`${records}/${RECORD_PREFIX}*`)],
+        resources: [s3Arn(`${records}/${RECORD_PREFIX}*`), s3Arn(`${records}/${BUS_LOG_PREFIX}*`)],
       }),
+      // reconcile reads the recorder DLQ (its events are in no table) and --recover records them on the stream.
+      new iam.PolicyStatement({
+        sid: 'RecoverTheRecorderInput',
+        actions: ['sqs:GetQueueAttributes', 'sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage'],
+        resources: [recorder.deadLetterQueue.queueArn],
+      }),
+
       new iam.PolicyStatement({
         sid: 'ListTheRecords',
         actions: ['s3:GetBucketLocation', 's3:ListBucket'],

@@ -67,9 +67,9 @@ export function printReport(report: ReconcileReport, io: CommandIo, title = 'rec
   section(`unverifiable (${unverifiable.length}): no completion record but older than such records live, and in no dead-letter queue; not counted as missing:`, unverifiable);
 }
 
-async function recover(reconciliation: Reconciliation, sources: RecorderSources, io: CommandIo): Promise<{ delivered: number; redriven: number; failures: string[] }> {
+async function recover(reconciliation: Reconciliation, sources: RecorderSources, io: CommandIo): Promise<{ delivered: number; redriven: number; recorded: number; failures: string[] }> {
   const recovery = sources.recovery;
-  if (recovery === undefined) return { delivered: 0, redriven: 0, failures: ['these sources cannot recover events'] };
+  if (recovery === undefined) return { delivered: 0, redriven: 0, recorded: 0, failures: ['these sources cannot recover events'] };
   const failures: string[] = [];
   let redriven = 0;
   if (reconciliation.work.deadLetters.length > 0) {
@@ -82,7 +82,8 @@ async function recover(reconciliation: Reconciliation, sources: RecorderSources,
   let delivered = 0;
   for (const { target, event } of reconciliation.work.missing) {
     try {
-      const full = await sources.recorder.fullEvent(event);
+      // An event from the recorder DLQ is whole already; the recorder's rows hold normalized fields only.
+      const full = event.fromRecorderDlq === true ? event.event : await sources.recorder.fullEvent(event);
       byTarget.set(target, [...(byTarget.get(target) ?? []), full]);
     } catch (error) {
       failures.push(`${event.fastioEventId} to ${target.route.name}/${target.name}: ${error instanceof Error ? error.message : String(error)}`);
@@ -93,9 +94,17 @@ async function recover(reconciliation: Reconciliation, sources: RecorderSources,
     delivered += outcome.delivered;
     failures.push(...outcome.failures);
   }
-  io.err(`recover: redrove ${redriven} dead letter${redriven === 1 ? '' : 's'}, re-delivered ${delivered} missing event${delivered === 1 ? '' : 's'}${failures.length === 0 ? '' : `, ${failures.length} failed`}`);
+  let recorded = 0;
+  if (reconciliation.work.unrecorded.length > 0 && recovery.rerecord !== undefined) {
+    const outcome = await recovery.rerecord();
+    recorded = outcome.delivered;
+    failures.push(...outcome.failures);
+  }
+  io.err(
+    `recover: redrove ${redriven} dead letter${redriven === 1 ? '' : 's'}, re-delivered ${delivered} missing event${delivered === 1 ? '' : 's'}, recorded ${recorded} event${recorded === 1 ? '' : 's'} of the recorder DLQ${failures.length === 0 ? '' : `, ${failures.length} failed`}`,
+  );
   for (const failure of failures) io.err(`  failed: ${failure}`);
-  return { delivered, redriven, failures };
+  return { delivered, redriven, recorded, failures };
 }
 
 export function createReconcileCommand(

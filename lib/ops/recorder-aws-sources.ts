@@ -1,8 +1,12 @@
 /**
  * The flight recorder's sources on AWS (lib/recorder/sources.ts), resolved from the stack outputs:
  * - RecorderSource: Athena over the recorder's Glue table, in the recorder workgroup. Every query
- *   restricts the dt/hour partitions to the window (partition projection prunes the rest) and
- *   passes every value as an execution parameter, never concatenated into the SQL.
+ *   restricts the dt/hour partitions to the window, from RECORDER_BUFFER_MS before its start
+ *   (partition projection prunes the rest), filters by the event's own time, and passes every
+ *   value as an execution parameter, never concatenated into the SQL.
+ * - DeliveryLogSource: Athena over the bus-log table (EventBridge's own delivery records), likewise.
+ * - RecorderInputSource: the recorder's own DLQ, read like the others; `--recover` puts its events
+ *   back on the recorder stream (PutRecord), never on the bus.
  * - DeadLetterSource: SQS. Each target's dead-letter queues are received with a visibility timeout
  *   (so paging returns new messages), read, and made visible again: nothing is deleted.
  * - CompletionSource: DynamoDB BatchGetItem on the idempotency table.
@@ -18,6 +22,7 @@ import {
   type GetQueryResultsCommandOutput,
 } from '@aws-sdk/client-athena';
 import { BatchGetItemCommand, DynamoDBClient, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { FirehoseClient, PutRecordCommand } from '@aws-sdk/client-firehose';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   ChangeMessageVisibilityCommand,
@@ -29,7 +34,9 @@ import {
 import { stackNames } from '../config';
 import { DEFAULT_IDEMPOTENCY_EXPIRY_DAYS, idempotencyRecordId, reviewGuardId } from '../domain/completion-records';
 import type { BusEvent } from '../domain/route-samples';
-import { StatefulOutput, targetDeadLetterQueueName } from '../stack-outputs';
+import { routeOutputKey, StatefulOutput, targetDeadLetterQueueName, targetOutputKey } from '../stack-outputs';
+import { BUS_LOG_TABLE_NAME, DELIVERY_MESSAGE_TYPES, resolverFor, toBusLogRecord, toDeliveryRecord, type DeliveryTargetResolver } from '../recorder/bus-log';
+import { longestHorizonMs } from '../recorder/horizon';
 import { toRecordedEvent, type RecordedEvent } from '../recorder/recorded-event';
 import type {
   Completion,
@@ -37,7 +44,12 @@ import type {
   DeadLetter,
   DeadLetterScan,
   DeadLetterSource,
+  DeliveryLogSource,
+  DeliveryQuery,
+  DeliveryRecord,
   InFlightQueue,
+  RecorderDeadLetters,
+  RecorderInputSource,
   RecorderSource,
   RecorderSources,
   RecoveryOutcome,
@@ -63,6 +75,12 @@ export const ATHENA_DEADLINE_MS = 5 * 60_000;
  * lib/constructs/route-chain.ts: 2 hours) plus Firehose's buffering: queries scan that much further.
  */
 export const RECORDER_ARRIVAL_LAG_MS = 2 * 3_600_000 + 15 * 60_000;
+/**
+ * Firehose's largest buffering interval (900 s). An object is named after the arrival of its
+ * oldest record, so an event just after an hour (or midnight) can sit under the previous hour's
+ * prefix: scans start this much before the window's first event.
+ */
+export const RECORDER_BUFFER_MS = 15 * 60_000;
 /** Dead letters being read stay hidden this long, so further receives return the others. */
 export const READ_VISIBILITY_SECONDS = 120;
 /** A dead letter being redriven stays hidden this long: far longer than one re-delivery takes. */
@@ -107,6 +125,8 @@ function day(date: Date): string {
  * two days, and the hour bounds on the first and last day.
  */
 export function partitionFilter(from: Date, to: Date): { sql: string; parameters: string[] } {
+  // The caller passes the window's start; the scan begins RECORDER_BUFFER_MS before it.
+  from = new Date(from.getTime() - RECORDER_BUFFER_MS);
   return {
     sql: 'dt BETWEEN ? AND ? AND (dt <> ? OR hour >= ?) AND (dt <> ? OR hour <= ?)',
     parameters: [sqlString(day(from)), sqlString(day(to)), sqlString(day(from)), String(from.getUTCHours()), sqlString(day(to)), String(to.getUTCHours())],
@@ -233,63 +253,167 @@ export class AthenaRecorderSource implements RecorderSource {
       sqlString(isoSeconds(window.to)),
       ...(fastioEventId === undefined ? [] : [sqlString(fastioEventId)]),
     ];
-    const { QueryExecutionId: id } = await this.athena.send(
-      new StartQueryExecutionCommand({
-        QueryString: sql,
-        WorkGroup: this.location.workGroup,
-        QueryExecutionContext: { Database: this.location.database },
-        ExecutionParameters: parameters,
-      }),
-    );
-    if (id === undefined) throw new OperationFailed('Athena started no query (no QueryExecutionId)');
-    await this.waitFor(id, progress);
     const rows: RecordedEvent[] = [];
-    let nextToken: string | undefined;
-    let columns: string[] | undefined;
-    do {
-      const page: GetQueryResultsCommandOutput = await this.athena.send(new GetQueryResultsCommand({ QueryExecutionId: id, MaxResults: 1000, NextToken: nextToken }));
-      columns ??= (page.ResultSet?.ResultSetMetadata?.ColumnInfo ?? []).map((column) => (column.Name ?? '').toLowerCase());
-      const data = page.ResultSet?.Rows ?? [];
-      // The first row of the first page repeats the column names.
-      for (const [index, row] of data.entries()) {
-        if (nextToken === undefined && index === 0) continue;
-        const values: Record<string, string | undefined> = {};
-        (row.Data ?? []).forEach((datum, column) => {
-          values[columns?.[column] ?? String(column)] = datum.VarCharValue;
-        });
-        const recorded = eventFromRow(values);
-        if (recorded !== undefined) rows.push(recorded);
-      }
-      nextToken = page.NextToken;
-      progress?.('recorder', rows.length, undefined);
-    } while (nextToken !== undefined);
+    for (const values of await runAthenaQuery(this.athena, this.location, sql, parameters, this.runtime, this.deadlineMs, 'recorder', progress)) {
+      const recorded = eventFromRow(values);
+      if (recorded !== undefined) rows.push(recorded);
+    }
     return rows;
   }
+}
 
-  private async waitFor(id: string, progress?: ScanProgress): Promise<void> {
-    const started = this.runtime.now().getTime();
-    for (;;) {
-      const { QueryExecution } = await this.athena.send(new GetQueryExecutionCommand({ QueryExecutionId: id }));
-      const state = QueryExecution?.Status?.State;
-      if (state === QueryExecutionState.SUCCEEDED) return;
-      if (state === QueryExecutionState.FAILED || state === QueryExecutionState.CANCELLED) {
-        throw new OperationFailed(`recorder query ${id} ${state}: ${QueryExecution?.Status?.StateChangeReason ?? QueryExecution?.Status?.AthenaError?.ErrorMessage ?? 'no reason given'}`);
-      }
-      const elapsed = this.runtime.now().getTime() - started;
-      if (elapsed >= this.deadlineMs) {
-        throw new OperationFailed(
-          `recorder query ${id} still ${state ?? 'QUEUED'} after ${Math.round(elapsed / 1000)} s: gave up (Athena may still finish it; narrow the window or try again)`,
-        );
-      }
-      progress?.('recorder query', 0, undefined);
-      await this.runtime.sleep(ATHENA_POLL_MS);
+/**
+ * Runs one parameterised query in the workgroup, waits for it (failing with one line when it fails
+ * or outlives the deadline) and returns its rows by lower-case column name.
+ */
+async function runAthenaQuery(
+  athena: AthenaClient,
+  location: Pick<AthenaLocation, 'workGroup' | 'database'>,
+  sql: string,
+  parameters: readonly string[],
+  runtime: Pick<OpsRuntime, 'now' | 'sleep'>,
+  deadlineMs: number,
+  what: string,
+  progress?: ScanProgress,
+): Promise<Row[]> {
+  const { QueryExecutionId: id } = await athena.send(
+    new StartQueryExecutionCommand({
+      QueryString: sql,
+      WorkGroup: location.workGroup,
+      QueryExecutionContext: { Database: location.database },
+      ExecutionParameters: [...parameters],
+    }),
+  );
+  if (id === undefined) throw new OperationFailed('Athena started no query (no QueryExecutionId)');
+  const started = runtime.now().getTime();
+  for (;;) {
+    const { QueryExecution } = await athena.send(new GetQueryExecutionCommand({ QueryExecutionId: id }));
+    const state = QueryExecution?.Status?.State;
+    if (state === QueryExecutionState.SUCCEEDED) break;
+    if (state === QueryExecutionState.FAILED || state === QueryExecutionState.CANCELLED) {
+      throw new OperationFailed(`${what} query ${id} ${state}: ${QueryExecution?.Status?.StateChangeReason ?? QueryExecution?.Status?.AthenaError?.ErrorMessage ?? 'no reason given'}`);
     }
+    const elapsed = runtime.now().getTime() - started;
+    if (elapsed >= deadlineMs) {
+      throw new OperationFailed(`${what} query ${id} still ${state ?? 'QUEUED'} after ${Math.round(elapsed / 1000)} s: gave up (Athena may still finish it; narrow the window or try again)`);
+    }
+    progress?.(`${what} query`, 0, undefined);
+    await runtime.sleep(ATHENA_POLL_MS);
   }
+  const rows: Row[] = [];
+  let nextToken: string | undefined;
+  let columns: string[] | undefined;
+  do {
+    const page: GetQueryResultsCommandOutput = await athena.send(new GetQueryResultsCommand({ QueryExecutionId: id, MaxResults: 1000, NextToken: nextToken }));
+    columns ??= (page.ResultSet?.ResultSetMetadata?.ColumnInfo ?? []).map((column) => (column.Name ?? '').toLowerCase());
+    // The first row of the first page repeats the column names.
+    for (const [index, row] of (page.ResultSet?.Rows ?? []).entries()) {
+      if (nextToken === undefined && index === 0) continue;
+      const values: Record<string, string | undefined> = {};
+      (row.Data ?? []).forEach((datum, column) => {
+        values[columns?.[column] ?? String(column)] = datum.VarCharValue;
+      });
+      rows.push(values);
+    }
+    nextToken = page.NextToken;
+    progress?.(what, rows.length, undefined);
+  } while (nextToken !== undefined);
+  return rows;
 }
 
 /** `2026-11-22T10:00:00Z`: EventBridge writes `time` to the second, so bounds must have that form to compare. */
 function isoSeconds(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+// ---- the bus log ----------------------------------------------------------------------------------
+
+/** `2026/11/22/10`: the bus-log table's `delivered` partition of an hour (BUS_LOG_SUFFIX_PATH). */
+function deliveryHour(date: Date): string {
+  const iso = date.toISOString();
+  return `${iso.slice(0, 4)}/${iso.slice(5, 7)}/${iso.slice(8, 10)}/${iso.slice(11, 13)}`;
+}
+
+/**
+ * EventBridge's delivery records from the bus-log table. A record is never older than its event
+ * and is delivered within the target's horizon after it, so the query reads the delivery hours
+ * from the window's start (less RECORDER_BUFFER_MS, as every scan) to the earlier of now and the
+ * window's end plus the longest horizon, and filters by the record's own time and the followed rules.
+ */
+export class AthenaDeliveryLogSource implements DeliveryLogSource {
+  constructor(
+    private readonly athena: AthenaClient,
+    private readonly location: Pick<AthenaLocation, 'workGroup' | 'database'>,
+    private readonly resolve: DeliveryTargetResolver,
+    private readonly ruleArns: (targets: readonly TrackedTarget[]) => string[],
+    private readonly runtime: Pick<OpsRuntime, 'now' | 'sleep'>,
+    private readonly deadlineMs: number = ATHENA_DEADLINE_MS,
+  ) {}
+
+  async deliveries(targets: readonly TrackedTarget[], query: DeliveryQuery, progress?: ScanProgress): Promise<DeliveryRecord[]> {
+    const rules = [...new Set(this.ruleArns(targets))];
+    if (rules.length === 0 || (query.eventIds !== undefined && query.eventIds.length === 0)) return [];
+    const from = new Date(query.window.from.getTime() - RECORDER_BUFFER_MS);
+    const until = new Date(Math.min(this.runtime.now().getTime(), query.window.to.getTime() + longestHorizonMs(targets)));
+    const table = `${identifier(this.location.database, 'database')}.${identifier(BUS_LOG_TABLE_NAME, 'table')}`;
+    const marks = (count: number) => Array.from({ length: count }, () => '?').join(', ');
+    const sql = [
+      'SELECT event_id, message_timestamp_ms, message_type, log_level, resource_arn,',
+      'details.rule_arn AS rule_arn, details.target_arn AS target_arn, details.total_attempts AS total_attempts, details.attempt_count AS attempt_count,',
+      'details.final_invocation_status AS final_invocation_status, details.invocation_status AS invocation_status,',
+      'error.http_status_code AS http_status_code, error.error_message AS error_message, error.aws_service AS aws_service',
+      `FROM ${table}`,
+      'WHERE delivered BETWEEN ? AND ?',
+      'AND TRY_CAST(message_timestamp_ms AS bigint) BETWEEN ? AND ?',
+      `AND message_type IN (${marks(DELIVERY_MESSAGE_TYPES.length)})`,
+      `AND details.rule_arn IN (${marks(rules.length)})`,
+      ...(query.eventIds === undefined ? [] : [`AND event_id IN (${marks(query.eventIds.length)})`]),
+    ].join(' ');
+    const parameters = [
+      sqlString(deliveryHour(from)),
+      sqlString(deliveryHour(until)),
+      String(query.window.from.getTime() - RECORDER_BUFFER_MS),
+      String(until.getTime()),
+      ...DELIVERY_MESSAGE_TYPES.map(sqlString),
+      ...rules.map(sqlString),
+      ...(query.eventIds ?? []).map(sqlString),
+    ];
+    const records: DeliveryRecord[] = [];
+    for (const row of await runAthenaQuery(this.athena, this.location, sql, parameters, this.runtime, this.deadlineMs, 'bus-log', progress)) {
+      const number = (value: string | undefined) => (value === undefined || value === '' || !Number.isFinite(Number(value)) ? undefined : Number(value));
+      const record = toBusLogRecord({
+        resource_arn: row.resource_arn,
+        event_id: row.event_id,
+        message_timestamp_ms: row.message_timestamp_ms,
+        message_type: row.message_type,
+        log_level: row.log_level,
+        details: {
+          rule_arn: row.rule_arn,
+          target_arn: row.target_arn,
+          ...(number(row.total_attempts) === undefined ? {} : { total_attempts: number(row.total_attempts) }),
+          ...(number(row.attempt_count) === undefined ? {} : { attempt_count: number(row.attempt_count) }),
+          ...(row.final_invocation_status === undefined ? {} : { final_invocation_status: row.final_invocation_status }),
+          ...(row.invocation_status === undefined ? {} : { invocation_status: row.invocation_status }),
+        },
+        ...(row.error_message === undefined || row.aws_service === undefined
+          ? {}
+          : { error: { error_message: row.error_message, aws_service: row.aws_service, ...(number(row.http_status_code) === undefined ? {} : { http_status_code: number(row.http_status_code) }) } }),
+      });
+      const delivery = record === undefined ? undefined : toDeliveryRecord(record, this.resolve);
+      if (delivery !== undefined) records.push(delivery);
+    }
+    return records;
+  }
+}
+
+/** Each followed target's rule and destination ARN, from the routing stack's outputs. */
+export function deliveryTargets(routing: StackOutputs, targets: readonly TrackedTarget[]): { route: string; target: string; ruleArn: string; targetArn: string }[] {
+  return targets.flatMap((target) => {
+    const ruleKey = routeOutputKey(target.route.name, 'RuleArn');
+    const destinationKey = targetOutputKey(target.route.name, target.name, 'DestinationArn');
+    if (!routing.has(ruleKey) || !routing.has(destinationKey)) return [];
+    return [{ route: target.route.name, target: target.name, ruleArn: routing.get(ruleKey), targetArn: routing.get(destinationKey) }];
+  });
 }
 
 // ---- SQS ------------------------------------------------------------------------------------------
@@ -417,6 +541,88 @@ export class SqsDeadLetterSource implements DeadLetterSource {
   }
 }
 
+// ---- the recorder DLQ -----------------------------------------------------------------------------
+
+/** The handle `ops dlq` gives the recorder's DLQ. */
+export const RECORDER_DLQ_NAME = 'recorder/recorder-dlq';
+
+/**
+ * The recorder's DLQ: EventBridge puts there, as the whole event, what it could not hand to
+ * Firehose. Read like every DLQ (left in place); `rerecord` puts each event on the recorder stream
+ * with PutRecord and deletes its message only then. PutRecord, not PutEvents: an event put back on
+ * the bus would reach every route again, while the stream records it exactly once, with its own
+ * EventBridge id and time (a record written twice after a failed delete is the same copy to reconcile).
+ */
+export class SqsRecorderInput implements RecorderInputSource {
+  constructor(
+    private readonly clients: Pick<AwsClients, 'sqs'>,
+    private readonly deadLetters: SqsDeadLetterSource,
+    private readonly queueUrl: string,
+    private readonly firehose: FirehoseClient,
+    private readonly streamName: string,
+  ) {}
+
+  async recorderDeadLetters(progress?: ScanProgress): Promise<RecorderDeadLetters> {
+    const read = await this.deadLetters.read({ url: this.queueUrl, ref: { name: RECORDER_DLQ_NAME } });
+    progress?.('recorder dead letters', 1, 1);
+    const events = read.messages.flatMap((message) => {
+      const event = parseEvent(message.Body);
+      return event === undefined ? [] : [{ ...event, location: `recorder-dlq:${message.MessageId ?? ''}`, fromRecorderDlq: true as const }];
+    });
+    return { events, messages: read.messages.length, inFlight: read.inFlight };
+  }
+
+  /** Every readable message of the queue back on the recorder stream, each deleted once recorded. */
+  async rerecord(): Promise<RecoveryOutcome> {
+    const { sqs } = this.clients;
+    let delivered = 0;
+    const failures: string[] = [];
+    const seen = new Set<string>();
+    const release: string[] = [];
+    try {
+      for (;;) {
+        const { Messages } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: this.queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: REDRIVE_VISIBILITY_SECONDS, WaitTimeSeconds: 1 }));
+        let fresh = 0;
+        for (const message of Messages ?? []) {
+          const id = message.MessageId ?? '';
+          if (seen.has(id)) continue;
+          seen.add(id);
+          fresh += 1;
+          const event = parseEvent(message.Body);
+          try {
+            if (event === undefined) throw new Error('the message holds no readable event');
+            await this.firehose.send(new PutRecordCommand({ DeliveryStreamName: this.streamName, Record: { Data: Buffer.from(JSON.stringify(event.event)) } }));
+            await sqs.send(new DeleteMessageCommand({ QueueUrl: this.queueUrl, ReceiptHandle: message.ReceiptHandle }));
+            delivered += 1;
+          } catch (error) {
+            if (message.ReceiptHandle !== undefined) release.push(message.ReceiptHandle);
+            failures.push(`${event?.fastioEventId ?? id} from ${RECORDER_DLQ_NAME}: ${describeError(error)}`);
+          }
+        }
+        if (fresh === 0) break;
+      }
+    } finally {
+      for (const handle of release) {
+        try {
+          await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: this.queueUrl, ReceiptHandle: handle, VisibilityTimeout: 0 }));
+        } catch {
+          // It reappears by itself when its visibility timeout ends.
+        }
+      }
+    }
+    return { delivered, failures };
+  }
+}
+
+function parseEvent(body: string | undefined): RecordedEvent | undefined {
+  if (body === undefined) return undefined;
+  try {
+    return toRecordedEvent(JSON.parse(body) as unknown);
+  } catch {
+    return undefined;
+  }
+}
+
 // ---- DynamoDB -------------------------------------------------------------------------------------
 
 function recordKey(target: TrackedTarget, fastioEventId: string): string {
@@ -483,7 +689,12 @@ export class AwsRecoverySink implements RecoverySink {
     private readonly deadLetterSource: SqsDeadLetterSource,
     private readonly targets: readonly TrackedTarget[],
     private readonly fetchFn: typeof fetch = fetch,
+    private readonly recorderInput?: SqsRecorderInput,
   ) {}
+
+  async rerecord(): Promise<RecoveryOutcome> {
+    return this.recorderInput === undefined ? { delivered: 0, failures: ['no recorder DLQ in this deployment'] } : this.recorderInput.rerecord();
+  }
 
   private redelivery(ref: DeadLetterQueueRef): Promise<Redelivery> {
     let redelivery = this.redeliveries.get(ref.name);
@@ -556,7 +767,11 @@ export class AwsRecoverySink implements RecoverySink {
         failures.push(`${queue.ref.name}: ${describeError(error)}`);
       } finally {
         for (const handle of release) {
-          await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: queue.url, ReceiptHandle: handle, VisibilityTimeout: 0 })).catch(() => undefined);
+          try {
+            await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: queue.url, ReceiptHandle: handle, VisibilityTimeout: 0 }));
+          } catch {
+            // It reappears by itself when its visibility timeout ends.
+          }
         }
       }
       for (const id of wanted) failures.push(`message ${id} is no longer in ${queue.ref.name} (redriven or expired meanwhile)`);
@@ -572,11 +787,12 @@ export interface RecorderClients {
   readonly athena: AthenaClient;
   readonly dynamodb: DynamoDBClient;
   readonly s3: S3Client;
+  readonly firehose: FirehoseClient;
 }
 
 export function defaultRecorderClients(region: string | undefined): RecorderClients {
   const config = region === undefined ? {} : { region };
-  return { athena: new AthenaClient(config), dynamodb: new DynamoDBClient(config), s3: new S3Client(config) };
+  return { athena: new AthenaClient(config), dynamodb: new DynamoDBClient(config), s3: new S3Client(config), firehose: new FirehoseClient(config) };
 }
 
 export interface AwsSourcesRequest {
@@ -602,12 +818,19 @@ export async function awsRecorderSources(
     table: stateful.get(StatefulOutput.recorderTableName),
   };
   const deadLetters = new SqsDeadLetterSource(clients, routing);
+  const followed = request.targets.filter((target) => targetDeployed(routing, target));
+  const arns = deliveryTargets(routing, followed);
+  const ruleArns = (targets: readonly TrackedTarget[]) =>
+    arns.filter((entry) => targets.some((target) => target.route.name === entry.route && target.name === entry.target)).map((entry) => entry.ruleArn);
+  const recorderInput = new SqsRecorderInput(clients, deadLetters, stateful.get(StatefulOutput.recorderDlqUrl), extra.firehose, stateful.get(StatefulOutput.recorderStreamName));
   return {
     recorder: new AthenaRecorderSource(extra.athena, extra.s3, location, runtime),
+    deliveries: new AthenaDeliveryLogSource(extra.athena, location, resolverFor(arns), ruleArns, runtime),
+    recorderInput,
     completions: new DynamoCompletionSource(extra.dynamodb, stateful.get(StatefulOutput.idempotencyTableName), runtime, DEFAULT_IDEMPOTENCY_EXPIRY_DAYS),
     deadLetters,
     // Only the deployed targets have queues to redrive: a configurable target the deployment lacks has no outputs.
-    recovery: new AwsRecoverySink(clients, routing, deadLetters, request.targets.filter((target) => targetDeployed(routing, target)), runtime.fetch ?? fetch),
+    recovery: new AwsRecoverySink(clients, routing, deadLetters, followed, runtime.fetch ?? fetch, recorderInput),
     completionExpiryDays: DEFAULT_IDEMPOTENCY_EXPIRY_DAYS,
     deployed: (target) => targetDeployed(routing, target),
   };

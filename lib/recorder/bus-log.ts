@@ -16,6 +16,9 @@
  */
 import type { DeliveryRecord, DeliveryStatus } from './sources';
 
+/** The Glue table over the delivered records, in the recorder's database (lib/constructs/flight-recorder.ts). */
+export const BUS_LOG_TABLE_NAME = 'bus_logs';
+
 export const BUS_LOG_MESSAGE_TYPES = [
   'EVENT_INGEST_FAILURE',
   'EVENT_INGEST_SUCCESS',

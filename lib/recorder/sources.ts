@@ -172,6 +172,11 @@ export interface RecoverySink {
   redrive(deadLetters: readonly DeadLetter[]): Promise<RecoveryOutcome>;
   /** Delivers recorded events to one target alone. */
   deliver(target: TrackedTarget, events: readonly BusEvent[]): Promise<RecoveryOutcome>;
+  /**
+   * Puts the recorder DLQ's events back through the recorder path (never the bus, so no route sees
+   * them again), each removed from the DLQ once recorded. Absent where the recorder has no DLQ.
+   */
+  rerecord?(): Promise<RecoveryOutcome>;
 }
 
 export interface RecoveryOutcome {

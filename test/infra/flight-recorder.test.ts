@@ -330,6 +330,71 @@ describe('FlightRecorder (stateful stack)', () => {
     });
   });
 
+  describe('the bus log (the evidence `confirmed` rests on)', () => {
+    it('logs the bus at INFO, where INVOCATION_SUCCESS is, without the event or target input in the records', () => {
+      template().hasResourceProperties('AWS::Events::EventBus', { Name: 'dev-fastio', LogConfig: { Level: 'INFO', IncludeDetail: 'NONE' } });
+    });
+
+    it('delivers both log types INFO includes (ERROR_LOGS and INFO_LOGS) from the bus', () => {
+      const sources = template().findResources('AWS::Logs::DeliverySource');
+      expect(Object.values(sources).map((source) => [source.Properties.LogType, source.Properties.ResourceArn])).toEqual([
+        ['ERROR_LOGS', arnOf('EventBus', 'AWS::Events::EventBus')],
+        ['INFO_LOGS', arnOf('EventBus', 'AWS::Events::EventBus')],
+      ]);
+    });
+
+    it('delivers each source to the record bucket under bus-logs/, one path per delivery hour, after the bucket policy admits it', () => {
+      const [destinationId] = only('AWS::Logs::DeliveryDestination', 'FlightRecorderBusLogDestination');
+      template().hasResourceProperties('AWS::Logs::DeliveryDestination', { DestinationResourceArn: arnOf(RECORD_BUCKET, 'AWS::S3::Bucket'), OutputFormat: 'json' });
+      const deliveries = Object.values(template().findResources('AWS::Logs::Delivery'));
+      expect(deliveries).toHaveLength(2);
+      for (const delivery of deliveries) {
+        expect(delivery.Properties).toMatchObject({ DeliveryDestinationArn: { 'Fn::GetAtt': [destinationId, 'Arn'] }, S3SuffixPath: 'bus-logs/{yyyy}/{MM}/{dd}/{HH}' });
+        expect(delivery.DependsOn).toEqual(expect.arrayContaining([only('AWS::S3::BucketPolicy', 'FlightRecorderRecordBucketPolicy')[0]]));
+      }
+    });
+
+    it('lets delivery.logs.amazonaws.com put objects under bus-logs/ only, for these two sources of this account', () => {
+      const sourceArns = Object.keys(template().findResources('AWS::Logs::DeliverySource')).map((id) => ({ 'Fn::GetAtt': [id, 'Arn'] }));
+      template().hasResourceProperties('AWS::S3::BucketPolicy', {
+        Bucket: ref(RECORD_BUCKET, 'AWS::S3::Bucket'),
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            {
+              Sid: 'AllowBusLogDelivery',
+              Effect: 'Allow',
+              Principal: { Service: 'delivery.logs.amazonaws.com' },
+              Action: 's3:PutObject',
+              Resource: { 'Fn::Join': ['', [arnOf(RECORD_BUCKET, 'AWS::S3::Bucket'), '/bus-logs/*']] },
+              Condition: {
+                StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' }, 's3:x-amz-acl': 'bucket-owner-full-control' },
+                ArnLike: { 'aws:SourceArn': sourceArns },
+              },
+            },
+          ]),
+        },
+      });
+    });
+
+    it('has a Glue table beside the events table, projected over the delivery hours under bus-logs/', () => {
+      const [, table] = only('AWS::Glue::Table', 'FlightRecorderBusLogTable');
+      const input = table.Properties.TableInput;
+      expect(table.Properties.DatabaseName).toBe('dev_fastio_recorder');
+      expect(input.Name).toBe('bus_logs');
+      expect(input.PartitionKeys).toEqual([expect.objectContaining({ Name: 'delivered', Type: 'string' })]);
+      expect(input.Parameters).toMatchObject({
+        'projection.enabled': 'true',
+        'projection.delivered.type': 'date',
+        'projection.delivered.format': 'yyyy/MM/dd/HH',
+        'projection.delivered.interval.unit': 'HOURS',
+        'storage.location.template': { 'Fn::Join': ['', ['s3://', ref(RECORD_BUCKET, 'AWS::S3::Bucket'), '/bus-logs/${delivered}/']] },
+      });
+      expect(input.StorageDescriptor.Columns.map((column: { Name: string }) => column.Name)).toEqual(
+        expect.arrayContaining(['event_id', 'message_type', 'message_timestamp_ms', 'details', 'error']),
+      );
+    });
+  });
+
   it('outputs every name and ARN the ops commands read', () => {
     const outputs = template().findOutputs('*');
     expect(outputs.RecorderBucketName?.Value).toEqual(ref(RECORD_BUCKET, 'AWS::S3::Bucket'));

@@ -167,8 +167,8 @@ describe('incident drill', () => {
     const recovered = await ops('reconcile', '--from', from, '--to', 'now', '--local', '--recover', '--json');
     phase('recovered');
     expect(recovered.code, recovered.err.join('\n')).toBe(0);
-    const { recovery, after } = JSON.parse(recovered.out.join('\n')) as { recovery: { delivered: number; redriven: number; failures: string[] }; after: ReconcileReport };
-    expect(recovery).toEqual({ delivered: auditBroken.length, redriven: 8 + catalogBroken.length + 3, failures: [] });
+    const { recovery, after } = JSON.parse(recovered.out.join('\n')) as { recovery: { delivered: number; redriven: number; recorded: number; failures: string[] }; after: ReconcileReport };
+    expect(recovery).toEqual({ delivered: auditBroken.length, redriven: 8 + catalogBroken.length + 3, recorded: 0, failures: [] });
     expect(after).toMatchObject({ missing: 0, deadLettered: 0, clean: true, events: 500 });
     for (const route of after.routes) expect(route.targets[0]?.counts.completed, route.route).toBe(expectedEvents(route.route));
 

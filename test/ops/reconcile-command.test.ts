@@ -3,12 +3,27 @@ import { GetQueryExecutionCommand, StartQueryExecutionCommand } from '@aws-sdk/c
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../lib/ops/cli';
 import { createReconcileCommand } from '../../lib/ops/reconcile-command';
-import { ATHENA_DEADLINE_MS } from '../../lib/ops/recorder-aws-sources';
+import { ATHENA_DEADLINE_MS, awsRecorderSources } from '../../lib/ops/recorder-aws-sources';
+import { reconcile } from '../../lib/recorder/reconcile';
+import { trackedTargets } from '../../lib/recorder/sources';
+import type { Route } from '../../lib/domain/route-types';
 import { capture, fakeRuntime, functionArn, queueUrl, stateMachineArn, type FakeRuntime } from './support';
 
 /** Past every target's retry horizon for the window's events (the longest, a function's, is 3 h 15 min). */
 const SETTLED_NOW = new Date('2026-11-22T16:00:00.000Z');
-import { busEvent, completeOnTarget, completeReview, deadLetterMessage, fakeDeployment, WORKGROUP, type FakeDeployment } from './recorder-support';
+import {
+  busEvent,
+  busLogRecord,
+  completeOnTarget,
+  completeReview,
+  deadLetterMessage,
+  fakeDeployment,
+  RECORDER_DLQ_URL,
+  RECORDER_STREAM,
+  withDeliveryOutputs,
+  WORKGROUP,
+  type FakeDeployment,
+} from './recorder-support';
 
 /**
  * The four single-target routes these fixtures were written for (video-uploads fans out to a target the
@@ -127,9 +142,21 @@ describe('ops reconcile', () => {
     await run('reconcile', ...WINDOW);
     const start = deployment.mocks.athena.commandCalls(StartQueryExecutionCommand)[0]?.args[0].input;
     expect(start?.WorkGroup).toBe(WORKGROUP);
-    // Partitions from the window's first hour to its end plus the arrival lag (2h15m): 13:15.
-    expect(start?.ExecutionParameters).toEqual(["'2026-11-22'", "'2026-11-22'", "'2026-11-22'", '10', "'2026-11-22'", '13', "'2026-11-22T10:00:00Z'", "'2026-11-22T11:00:00Z'"]);
+    // Partitions from 15 minutes (Firehose's largest buffer) before the window to its end plus the arrival lag (2h15m): 09:45 .. 13:15.
+    expect(start?.ExecutionParameters).toEqual(["'2026-11-22'", "'2026-11-22'", "'2026-11-22'", '9', "'2026-11-22'", '13', "'2026-11-22T10:00:00Z'", "'2026-11-22T11:00:00Z'"]);
     expect(start?.QueryString).not.toContain('2026');
+  });
+
+  it('reads the previous day\'s last hour for a window starting just after midnight, and filters by the events\' own time', async () => {
+    // GIVEN an event of 00:02 that Firehose buffered with one of 23:55: its object is under dt=2026-11-21/hour=23
+    deployment.recorded.push({ ...pdf('doc-midnight'), time: '2026-11-22T00:02:00Z' }, { ...pdf('doc-before'), time: '2026-11-21T23:55:00Z' });
+    completeOnTarget(deployment.items, 'documents', 'queue', 'doc-midnight');
+    // WHEN
+    const { stdout } = await run('reconcile', '--from', '2026-11-22T00:00:00Z', '--to', '2026-11-22T01:00:00Z', '--route', 'documents', '--json');
+    // THEN the scan starts at 23:00 of the day before, and only the window's event is reconciled
+    const start = deployment.mocks.athena.commandCalls(StartQueryExecutionCommand)[0]?.args[0].input;
+    expect(start?.ExecutionParameters?.slice(0, 4)).toEqual(["'2026-11-21'", "'2026-11-22'", "'2026-11-21'", '23']);
+    expect((JSON.parse(stdout) as { events: number }).events).toBe(1);
   });
 
   it('--recover with the shipped table leaves out the slack target its config left undeployed, and reaches no output it lacks', async () => {
@@ -213,5 +240,106 @@ describe('ops reconcile', () => {
     expect(err).toHaveLength(1);
     expect(err[0]).toContain(message);
     expect(deployment.mocks.athena.calls()).toHaveLength(0);
+  });
+});
+
+describe('ops reconcile: evidence, nothing read past', () => {
+  it('--recover finds the wanted dead letter behind 30 stale letters of completed events, and leaves those in place', async () => {
+    // GIVEN 30 stale letters of completed events ahead of the one wanted
+    const stale = Array.from({ length: 30 }, (_, index) => `doc-stale-${index}`);
+    deployment.recorded.push(pdf('doc-wanted'), ...stale.map((id) => pdf(id)));
+    for (const id of stale) completeOnTarget(deployment.items, 'documents', 'queue', id);
+    deployment.queues.set(queueUrl('documents', 'queue', 'buffer-dlq'), [...stale.map((id) => deadLetterMessage(`m-${id}`, pdf(id))), deadLetterMessage('m-wanted', pdf('doc-wanted'))]);
+    // WHEN
+    const { code, stderr } = await run('reconcile', ...WINDOW, '--route', 'documents', '--recover');
+    // THEN it is redriven (and completes), the stale ones stay, visible
+    expect(stderr).toContain('recover: redrove 1 dead letter,');
+    expect(code).toBe(0);
+    expect(deployment.deliveries).toEqual([`${queueUrl('documents', 'queue', 'buffer')} doc-wanted`]);
+    expect(deployment.queues.get(queueUrl('documents', 'queue', 'buffer-dlq'))?.map((message) => message.MessageId)).toEqual(stale.map((id) => `m-${id}`));
+  });
+
+  it('reads every letter of a queue holding more than one batch, so a letter after 10 stale ones is dead-lettered, not missing', async () => {
+    const stale = Array.from({ length: 12 }, (_, index) => `doc-stale-${index}`);
+    deployment.recorded.push(pdf('doc-wanted'));
+    deployment.queues.set(queueUrl('documents', 'queue', 'buffer-dlq'), [...stale.map((id) => deadLetterMessage(`m-${id}`, pdf(id))), deadLetterMessage('m-wanted', pdf('doc-wanted'))]);
+    const { stdout } = await run('reconcile', ...WINDOW, '--route', 'documents', '--json');
+    const report = JSON.parse(stdout) as { routes: { targets: { counts: Record<string, number> }[] }[] };
+    expect(report.routes[0]?.targets[0]?.counts).toMatchObject({ 'dead-lettered': 1, missing: 0 });
+  });
+
+  it('an event without a record is pending, not missing (exit 3), while a DLQ of its target has messages in flight', async () => {
+    // GIVEN someone peeking the buffer DLQ: one message hidden from this read
+    deployment.recorded.push(pdf('doc-2'));
+    deployment.inFlight.set(queueUrl('documents', 'queue', 'buffer-dlq'), 1);
+    // WHEN
+    const { code, stdout, stderr } = await run('reconcile', ...WINDOW, '--route', 'documents');
+    // THEN
+    expect(code).toBe(3);
+    expect(stdout).toContain('  documents/queue  doc-2  1 message(s) of documents/queue/buffer-dlq in flight while read');
+    expect(stderr).toContain('not yet: 1 pending and 0 unconfirmed deliveries');
+    expect(stderr).toContain('run it again after ');
+  });
+
+  it("joins the recorder DLQ's events, says the recorder input was incomplete (exit 1), and --recover records them with PutRecord, never on the bus", async () => {
+    // GIVEN an event EventBridge could not hand to Firehose: only the recorder DLQ has it
+    const lost = pdf('doc-lost');
+    deployment.queues.set(RECORDER_DLQ_URL, [deadLetterMessage('m-lost', lost)]);
+    completeOnTarget(deployment.items, 'documents', 'queue', 'doc-lost');
+    // WHEN
+    const first = await run('reconcile', ...WINDOW, '--route', 'documents');
+    // THEN
+    expect(first.code).toBe(1);
+    expect(first.stdout).toContain('recorder input incomplete: the recorder DLQ holds 1 event EventBridge could not record; 1 of them in this window');
+    expect(first.stdout).toMatch(/^documents\/queue +1 +1 /m);
+    expect(first.stderr).toContain('the recorder input was incomplete (its DLQ is not empty)');
+    // WHEN recovering
+    const recovered = await run('reconcile', ...WINDOW, '--route', 'documents', '--recover');
+    // THEN it is on the recorder stream exactly once, the DLQ is empty, and the run is clean
+    expect(deployment.putRecords).toEqual([`${RECORDER_STREAM} ${JSON.stringify(lost)}`]);
+    expect(deployment.queues.get(RECORDER_DLQ_URL)).toEqual([]);
+    expect(deployment.deliveries).toEqual([]);
+    expect(recovered.stderr).toContain('recorded 1 event of the recorder DLQ');
+    expect(recovered.code).toBe(0);
+  });
+});
+
+describe('the bus-log source on AWS', () => {
+  const HOOK: Route = {
+    name: 'hook',
+    description: 'an http target outside the project',
+    pattern: { source: ['fastio'], 'detail-type': ['file.uploaded'] },
+    targets: [{ kind: 'http', name: 'receiver', url: 'https://hooks.example.com/x', authorization: { type: 'api-key', headerName: 'x-key', secretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:k' } }],
+    samples: { matching: [], notMatching: [] },
+  };
+  const settle = async (now: Date) => {
+    deployment.routingOutputs = withDeliveryOutputs(deployment.routingOutputs, [{ route: 'hook', target: 'receiver' }]);
+    const runtime = fakeRuntime(now).runtime;
+    const sources = await awsRecorderSources(runtime, { stage: 'dev', region: 'eu-west-1', targets: trackedTargets(HOOK) });
+    return reconcile({ from: new Date('2026-11-22T10:00:00Z'), to: new Date('2026-11-22T11:00:00Z') }, [HOOK], { ...sources, deployed: () => true }, { now });
+  };
+
+  it("confirms an http target's event by EventBridge's INVOCATION_SUCCESS record for its EventBridge id (exit 0)", async () => {
+    deployment.recorded.push(pdf('doc-1'));
+    deployment.busLogs.push(
+      busLogRecord('eb-doc-1', 'hook', 'receiver', 'INVOCATION_ATTEMPT_RETRYABLE_FAILURE', '2026-11-22T10:30:01Z', { error_message: 'Service Unavailable', aws_service: 'ApiDestination', http_status_code: 503 }),
+      busLogRecord('eb-doc-1', 'hook', 'receiver', 'INVOCATION_SUCCESS', '2026-11-22T10:31:00Z'),
+    );
+    const { report } = await settle(SETTLED_NOW);
+    expect(report.routes[0]?.targets[0]?.counts).toMatchObject({ confirmed: 1, unconfirmed: 0, pending: 0 });
+    expect(report.exitCode).toBe(0);
+    const busQuery = deployment.queries.find((query) => query.sql.includes('"bus_logs"'));
+    expect(busQuery?.sql).not.toContain('arn:aws');
+    expect(busQuery?.parameters.slice(0, 2)).toEqual(["'2026/11/22/09'", "'2026/11/22/13'"]);
+  });
+
+  it('calls it unconfirmed past the horizon with no record at all (exit 3), and pending while young', async () => {
+    deployment.recorded.push(pdf('doc-1'));
+    const late = await settle(SETTLED_NOW);
+    expect(late.report.routes[0]?.targets[0]?.unconfirmed).toEqual(['doc-1']);
+    expect(late.report.exitCode).toBe(3);
+    const young = await settle(new Date('2026-11-22T11:00:00Z'));
+    expect(young.report.routes[0]?.targets[0]?.pending).toEqual([expect.objectContaining({ fastioEventId: 'doc-1', until: '2026-11-22T12:45:00.000Z' })]);
+    expect(young.report.exitCode).toBe(3);
   });
 });

@@ -10,11 +10,13 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 import { BatchGetItemCommand, DynamoDBClient, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { FirehoseClient, PutRecordCommand } from '@aws-sdk/client-firehose';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { ChangeMessageVisibilityCommand, DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { idempotencyRecordId, reviewGuardId } from '../../lib/domain/completion-records';
-import { StatefulOutput } from '../../lib/stack-outputs';
+import { routeOutputKey, StatefulOutput, targetOutputKey } from '../../lib/stack-outputs';
+import type { BusLogRecord } from '../../lib/recorder/bus-log';
 import { ACCOUNT, NOW, REGION, functionArn, queueUrl, routingOutputs, stack, stateMachineArn, statefulOutputs } from './support';
 
 export const WORKGROUP = 'dev-fastio-recorder';
@@ -22,6 +24,8 @@ export const DATABASE = 'dev_fastio_recorder';
 export const RECORD_BUCKET = `dev-fastio-records-${ACCOUNT}-${REGION}`;
 export const RECORD_OBJECT = `s3://${RECORD_BUCKET}/events/dt=2026-11-22/hour=10/dev-fastio-recorder-1.json.gz`;
 export const IDEMPOTENCY_TABLE = 'dev-fastio-idempotency';
+export const RECORDER_DLQ_URL = `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/dev-fastio-recorder-dlq`;
+export const RECORDER_STREAM = 'dev-fastio-recorder';
 
 export const recorderStatefulOutputs = [
   ...statefulOutputs,
@@ -30,7 +34,37 @@ export const recorderStatefulOutputs = [
   { OutputKey: StatefulOutput.recorderTableName, OutputValue: 'events' },
   { OutputKey: StatefulOutput.recorderBucketName, OutputValue: RECORD_BUCKET },
   { OutputKey: StatefulOutput.idempotencyTableName, OutputValue: IDEMPOTENCY_TABLE },
+  { OutputKey: StatefulOutput.recorderDlqUrl, OutputValue: RECORDER_DLQ_URL },
+  { OutputKey: StatefulOutput.recorderStreamName, OutputValue: RECORDER_STREAM },
 ];
+
+/** A route's rule ARN and a target's destination as the routing outputs name them, for bus-log records. */
+export const ruleArnOf = (route: string) => `arn:aws:events:${REGION}:${ACCOUNT}:rule/dev-fastio/dev-fastio-${route}`;
+export const destinationArnOf = (route: string, target: string) => `arn:aws:events:${REGION}:${ACCOUNT}:api-destination/dev-fastio-${route}-${target}/1`;
+
+/** The routing outputs plus, for these targets, the rule and destination ARNs bus-log records name. */
+export function withDeliveryOutputs(outputs: { OutputKey?: string; OutputValue?: string }[], targets: readonly { route: string; target: string }[]): { OutputKey?: string; OutputValue?: string }[] {
+  const extra = targets.flatMap(({ route, target }) => [
+    { OutputKey: routeOutputKey(route, 'RuleArn'), OutputValue: ruleArnOf(route) },
+    { OutputKey: targetOutputKey(route, target, 'DestinationArn'), OutputValue: destinationArnOf(route, target) },
+    { OutputKey: targetOutputKey(route, target, 'TargetDlqUrl'), OutputValue: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/dev-fastio-${route}-${target}-target-dlq` },
+  ]);
+  const keys = new Set(extra.map((output) => output.OutputKey));
+  return [...outputs.filter((output) => !keys.has(output.OutputKey ?? '')), ...extra];
+}
+
+/** A bus-log record of one event on one target, as EventBridge writes it. */
+export function busLogRecord(eventId: string, route: string, target: string, messageType: BusLogRecord['message_type'], at: string, error?: BusLogRecord['error']): BusLogRecord {
+  return {
+    resource_arn: `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/dev-fastio`,
+    event_id: eventId,
+    message_timestamp_ms: String(Date.parse(at)),
+    message_type: messageType,
+    log_level: messageType === 'INVOCATION_SUCCESS' ? 'INFO' : 'ERROR',
+    details: { rule_arn: ruleArnOf(route), target_arn: destinationArnOf(route, target), total_attempts: 1 },
+    ...(error === undefined ? {} : { error }),
+  };
+}
 
 export type BusEventJson = Record<string, unknown> & { id: string; time: string; 'detail-type': string; detail: Record<string, unknown> };
 
@@ -79,6 +113,12 @@ export interface DeadLetterMessage {
 export interface FakeDeployment {
   /** Everything the recorder holds. */
   recorded: BusEventJson[];
+  /** Everything the bus-log table holds. */
+  busLogs: BusLogRecord[];
+  /** By queue URL: messages someone else has in flight (ApproximateNumberOfMessagesNotVisible). */
+  inFlight: Map<string, number>;
+  /** What PutRecord put on the recorder stream. */
+  putRecords: string[];
   /** By queue URL. */
   queues: Map<string, Message[]>;
   /** Idempotency table items by id. */
@@ -87,6 +127,8 @@ export interface FakeDeployment {
   deliveries: string[];
   /** Per query: the SQL and its parameters. */
   queries: { sql: string; parameters: string[] }[];
+  /** The routing stack's outputs (tests add the ARNs bus-log records name). */
+  routingOutputs: { OutputKey?: string; OutputValue?: string }[];
   /** Athena's state for every GetQueryExecution (default SUCCEEDED). */
   queryState: { state: 'SUCCEEDED' | 'FAILED' | 'RUNNING'; reason?: string };
   /** Targets that fail what is delivered to them again (by where). */
@@ -134,24 +176,41 @@ export function fakeDeployment(): FakeDeployment {
   const lambda = mockClient(LambdaClient);
   const sfn = mockClient(SFNClient);
   const s3 = mockClient(S3Client);
+  const firehose = mockClient(FirehoseClient);
   const deployment: FakeDeployment = {
     recorded: [],
+    busLogs: [],
+    inFlight: new Map(),
+    putRecords: [],
     queues: new Map(),
     items: new Map(),
     deliveries: [],
     queries: [],
+    routingOutputs: [...routingOutputs],
     queryState: { state: 'SUCCEEDED' },
     stillFailing: new Set(),
     mocks: { athena, sqs, dynamodb },
-    restore: () => [cfn, athena, sqs, dynamodb, lambda, sfn, s3].forEach((mock) => mock.restore()),
+    restore: () => [cfn, athena, sqs, dynamodb, lambda, sfn, s3, firehose].forEach((mock) => mock.restore()),
   };
   cfn.on(DescribeStacksCommand, { StackName: 'dev-fastio-stateful' }).resolves(stack('dev-fastio-stateful', recorderStatefulOutputs));
-  cfn.on(DescribeStacksCommand, { StackName: 'dev-fastio-routing' }).resolves(stack('dev-fastio-routing', routingOutputs));
+  cfn.on(DescribeStacksCommand, { StackName: 'dev-fastio-routing' }).callsFake(() => stack('dev-fastio-routing', deployment.routingOutputs));
 
   let results: BusEventJson[] = [];
+  let logResults: BusLogRecord[] | undefined;
   athena.on(StartQueryExecutionCommand).callsFake((input: { QueryString: string; ExecutionParameters: string[] }) => {
     deployment.queries.push({ sql: input.QueryString, parameters: input.ExecutionParameters });
     const literal = (index: number) => (input.ExecutionParameters[index] ?? '').replace(/^'|'$/g, '').replace(/''/g, "'");
+    if (input.QueryString.includes('"bus_logs"')) {
+      // delivered hour bounds, then the record time bounds (epoch ms), then the message types, rules and event ids.
+      const [fromMs, toMs] = [Number(literal(2)), Number(literal(3))];
+      const rest = input.ExecutionParameters.slice(4).map((_, index) => literal(index + 4));
+      logResults = deployment.busLogs.filter((record) => {
+        const at = Number(record.message_timestamp_ms);
+        return at >= fromMs && at <= toMs && rest.includes(record.message_type) && rest.includes(record.details?.rule_arn ?? '');
+      });
+      return { QueryExecutionId: `q-${deployment.queries.length}` };
+    }
+    logResults = undefined;
     const [from, to] = [literal(6), literal(7)];
     const id = input.ExecutionParameters.length > 8 ? literal(8) : undefined;
     results = deployment.recorded.filter((event) => event.time >= from && event.time <= to && (id === undefined || event.detail.eventId === id));
@@ -162,6 +221,20 @@ export function fakeDeployment(): FakeDeployment {
   }));
   // Two rows per page, so paging is exercised.
   athena.on(GetQueryResultsCommand).callsFake((input: { NextToken?: string }) => {
+    if (logResults !== undefined) {
+      const names = ['event_id', 'message_timestamp_ms', 'message_type', 'log_level', 'resource_arn', 'rule_arn', 'target_arn', 'total_attempts', 'attempt_count', 'final_invocation_status', 'invocation_status', 'http_status_code', 'error_message', 'aws_service'];
+      const value = (record: BusLogRecord, name: string): unknown => {
+        if (name in record) return (record as unknown as Record<string, unknown>)[name];
+        if (record.details !== undefined && name in record.details) return record.details[name];
+        return record.error === undefined ? undefined : (record.error as unknown as Record<string, unknown>)[name];
+      };
+      return {
+        ResultSet: {
+          ResultSetMetadata: { ColumnInfo: names.map((name) => ({ Name: name, Type: 'varchar' })) },
+          Rows: [{ Data: names.map((name) => ({ VarCharValue: name })) }, ...logResults.map((record) => ({ Data: names.map((name) => { const v = value(record, name); return v === undefined ? {} : { VarCharValue: String(v) }; }) }))],
+        },
+      };
+    }
     const start = input.NextToken === undefined ? 0 : Number(input.NextToken);
     const page = results.slice(start, start + 2);
     const next = start + 2 < results.length ? String(start + 2) : undefined;
@@ -181,7 +254,10 @@ export function fakeDeployment(): FakeDeployment {
   // SQS: a received message stays hidden until its visibility is set back to 0 or it is deleted.
   const hidden = new Set<string>();
   sqs.on(GetQueueAttributesCommand).callsFake((input: { QueueUrl: string }) => ({
-    Attributes: { ApproximateNumberOfMessages: String((deployment.queues.get(input.QueueUrl) ?? []).filter((m) => !hidden.has(m.ReceiptHandle ?? '')).length) },
+    Attributes: {
+      ApproximateNumberOfMessages: String((deployment.queues.get(input.QueueUrl) ?? []).filter((m) => !hidden.has(m.ReceiptHandle ?? '')).length),
+      ApproximateNumberOfMessagesNotVisible: String(deployment.inFlight.get(input.QueueUrl) ?? 0),
+    },
   }));
   sqs.on(ReceiveMessageCommand).callsFake((input: { QueueUrl: string; MaxNumberOfMessages?: number }) => {
     const visible = (deployment.queues.get(input.QueueUrl) ?? []).filter((m) => !hidden.has(m.ReceiptHandle ?? '')).slice(0, input.MaxNumberOfMessages ?? 1);
@@ -196,6 +272,13 @@ export function fakeDeployment(): FakeDeployment {
     deployment.queues.set(input.QueueUrl, (deployment.queues.get(input.QueueUrl) ?? []).filter((m) => m.ReceiptHandle !== input.ReceiptHandle));
     hidden.delete(input.ReceiptHandle);
     return {};
+  });
+
+  firehose.on(PutRecordCommand).callsFake((input: { DeliveryStreamName: string; Record: { Data: Uint8Array } }) => {
+    const data = Buffer.from(input.Record.Data).toString('utf8');
+    deployment.putRecords.push(`${input.DeliveryStreamName} ${data}`);
+    deployment.recorded.push(JSON.parse(data) as BusEventJson);
+    return { RecordId: 'r-1' };
   });
 
   // The own targets: a delivery completes the event there (or fails again, when told to).

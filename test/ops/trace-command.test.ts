@@ -57,11 +57,11 @@ describe('ops trace', () => {
     expect(deployment.queues.get(queueUrl('agent-activity', 'function', 'target-dlq'))).toHaveLength(1);
   });
 
-  it('passes the event id as an execution parameter and scans the partitions from --from up to now', async () => {
+  it('passes the event id as an execution parameter and scans the partitions from 15 minutes before --from up to now', async () => {
     deployment.recorded.push(agentPdf());
     await run('trace', "evt-7'OR'1'='1", '--from', '2026-11-22T08:00:00Z');
     const start = deployment.mocks.athena.commandCalls(StartQueryExecutionCommand)[0]?.args[0].input;
-    expect(start?.ExecutionParameters).toEqual(["'2026-11-22'", "'2026-11-22'", "'2026-11-22'", '8', "'2026-11-22'", '12', "'2026-11-22T08:00:00Z'", "'2026-11-22T12:00:00Z'", "'evt-7''OR''1''=''1'"]);
+    expect(start?.ExecutionParameters).toEqual(["'2026-11-22'", "'2026-11-22'", "'2026-11-22'", '7', "'2026-11-22'", '12', "'2026-11-22T08:00:00Z'", "'2026-11-22T12:00:00Z'", "'evt-7''OR''1''=''1'"]);
     expect(start?.QueryString).not.toContain('evt-7');
   });
 
