@@ -23,6 +23,7 @@ import { createAwsEndpoint, close, listen } from './aws-endpoint';
 import { createClock, type Clock } from './clock';
 import { handleControl } from './control';
 import { invokeApiDestination } from './api-destination';
+import { receiverCertificate } from './receiver';
 import type { ArnDelivery, ControlledPipeline, DeadLetterQueueStatus, LocalReplay, PeekedMessage, PipelineFile, RedriveResult } from './control-surface';
 import { UnknownQueueError, extractEvent, failureDetails } from './dead-letters';
 import { LocalDynamoDb } from './dynamodb';
@@ -306,7 +307,9 @@ export class LocalPipeline implements ControlledPipeline {
       }
       case 'http': {
         if (!target.apiDestination) throw new DeliveryError('RESOURCE_NOT_FOUND', `API destination ${target.arn} is not in the template`);
-        return invokeApiDestination(target.apiDestination, body);
+        // The loopback receiver (`ops receive`) of this state directory is trusted, read at each call: it may start later.
+        const extraCa = receiverCertificate(this.options.stateDir);
+        return invokeApiDestination(target.apiDestination, body, extraCa === undefined ? {} : { extraCa });
       }
       case 'elsewhere': {
         const eventId = typeof event.id === 'string' ? event.id : '';
