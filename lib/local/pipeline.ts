@@ -24,7 +24,7 @@ import { createClock, type Clock } from './clock';
 import { handleControl } from './control';
 import { invokeApiDestination } from './api-destination';
 import { receiverCertificate } from './receiver';
-import type { ArnDelivery, ControlledPipeline, DeadLetterQueueStatus, LocalReplay, PeekedMessage, PipelineFile, RedriveResult } from './control-surface';
+import type { ArnDelivery, ControlledPipeline, DeadLetterQueueStatus, DeliverResult, LocalReplay, PeekedMessage, PipelineFile, RedriveResult } from './control-surface';
 import { UnknownQueueError, extractEvent, failureDetails } from './dead-letters';
 import { LocalDynamoDb } from './dynamodb';
 import { DeliveryError, LocalEventBus, targetLabel, type ReplayRequest, type ReplayResult } from './event-bus';
@@ -429,7 +429,8 @@ export class LocalPipeline implements ControlledPipeline {
     // `messageIds`: only these (reconcile --recover redrives the dead letters of its window, not the whole queue).
     const only = options.messageIds === undefined ? undefined : new Set(options.messageIds);
     const limit = Math.min(options.max ?? Number.POSITIVE_INFINITY, only?.size ?? Number.POSITIVE_INFINITY, visible);
-    const failures: { messageId: string; reason: string }[] = [];
+    const failures: { messageId: string; reason: string; fastioEventId?: string }[] = [];
+    const redriven: { messageId: string; fastioEventId?: string }[] = [];
     const keptBack: string[] = [];
     let moved = 0;
     for (let received = 0; moved + failures.length < limit && received < visible; received += 1) {
@@ -440,13 +441,16 @@ export class LocalPipeline implements ControlledPipeline {
         continue;
       }
       const extracted = extractEvent(ref.role, message.body);
+      const eventId = extracted.ok ? (extracted.event.detail as { eventId?: unknown } | undefined)?.eventId : undefined;
+      const ids = { messageId: message.messageId, ...(typeof eventId === 'string' ? { fastioEventId: eventId } : {}) };
       try {
         if (!extracted.ok) throw new Error(extracted.reason);
         await deliver(extracted.event, message.body);
         queue.delete(message.receiptHandle);
         moved += 1;
+        redriven.push(ids);
       } catch (error) {
-        failures.push({ messageId: message.messageId, reason: error instanceof Error ? error.message : String(error) });
+        failures.push({ ...ids, reason: error instanceof Error ? error.message : String(error) });
         keptBack.push(message.receiptHandle);
       }
     }
@@ -454,7 +458,7 @@ export class LocalPipeline implements ControlledPipeline {
     for (const receiptHandle of keptBack) queue.changeVisibility(receiptHandle, 0);
     const depth = queue.depth();
     this.flow.emit(failures.length > 0 ? 'warn' : 'ok', ref.name, `redrive → ${destination}: ${moved} moved, ${failures.length} failed, ${depth.visible + depth.inFlight} left`);
-    return { queue: ref.name, destination, moved, failed: failures.length, left: depth.visible + depth.inFlight, failures };
+    return { queue: ref.name, destination, moved, failed: failures.length, left: depth.visible + depth.inFlight, failures, redriven };
   }
 
   /** Empties a dead-letter queue, as a purge by hand does (the incident drill loses dead letters this way). */
@@ -469,25 +473,31 @@ export class LocalPipeline implements ControlledPipeline {
    * Delivers events to one target of a route alone, never through the bus (`reconcile --recover`
    * re-delivering what is missing): the target's call, as EventBridge would make it.
    */
-  async deliverToTarget(route: string, targetName: string | undefined, events: readonly Record<string, unknown>[]): Promise<{ delivered: number; failures: string[] }> {
+  async deliverToTarget(route: string, targetName: string | undefined, events: readonly Record<string, unknown>[]): Promise<DeliverResult> {
     const rule = this.model.rules.find((candidate) => candidate.route === route);
     if (!rule) throw new UnknownQueueError(`unknown route "${route}"; routes: ${this.model.rules.map((r) => r.route).join(', ')}`);
     const named = rule.targets.filter((candidate) => targetName === undefined || candidate.name === targetName);
     const target = named.length === 1 ? named[0] : undefined;
     if (!target) throw new UnknownQueueError(`route ${route} has no target "${targetName ?? ''}"`);
     const failures: string[] = [];
+    const outcomes: DeliverResult['outcomes'][number][] = [];
     let delivered = 0;
     for (const event of events) {
       const describe = `${eventLabel(event)} (re-delivered)`;
+      const eventId = (event.detail as { eventId?: unknown } | undefined)?.eventId;
+      const ids = typeof eventId === 'string' ? { fastioEventId: eventId } : {};
       try {
         const outcome = await this.deliver(rule, target, { event, body: this.bus.targetBody(rule, target, event) }, describe);
         this.flow.emit('info', route, `${describe}: ${outcome}`);
         delivered += 1;
+        outcomes.push({ ...ids, delivered: true });
       } catch (error) {
-        failures.push(`${String((event.detail as { eventId?: unknown } | undefined)?.eventId ?? event.id)}: ${error instanceof Error ? error.message : String(error)}`);
+        const reason = error instanceof Error ? error.message : String(error);
+        failures.push(`${String(eventId ?? event.id)}: ${reason}`);
+        outcomes.push({ ...ids, delivered: false, reason });
       }
     }
-    return { delivered, failures };
+    return { delivered, failures, outcomes };
   }
 
   /** Resolves when no delivery, invocation or execution is in flight and no polled queue has visible messages. */

@@ -13,7 +13,7 @@ import { routeTable, type Route } from '../route-table';
 import { reconcile, TARGET_STATUSES, type Reconciliation, type ReconcileReport } from '../recorder/reconcile';
 import { trackedTargets, type RecorderSources, type ScanProgress, type TrackedTarget } from '../recorder/sources';
 import type { BusEvent } from '../domain/route-samples';
-import { requiredStringOption, stringListOption, type CommandIo, type OpsCommand } from './command';
+import { requiredStringOption, stringListOption, stringOption, type CommandIo, type OpsCommand, type OptionValues } from './command';
 import { defaultRuntime, deploymentOptions, withAwsErrors, type OpsRuntime } from './aws-runtime';
 import { resolveRoutes } from './deployment';
 import { Progress } from './progress';
@@ -111,7 +111,7 @@ export function createReconcileCommand(
         if (options.recover !== true || first.report.clean) {
           if (json) io.out(JSON.stringify(first.report, null, 2));
           else printReport(first.report, io);
-          return exitCode(first.report, io, fromRaw, toRaw);
+          return exitCode(first.report, io, options, fromRaw, toRaw);
         }
         if (!json) printReport(first.report, io, 'before recovery:');
         const recovery = await recover(first, sources, io);
@@ -124,17 +124,33 @@ export function createReconcileCommand(
         }
         if (json) io.out(JSON.stringify({ before: first.report, recovery, after: last.report }, null, 2));
         else printReport(last.report, io, 'after recovery:');
-        return exitCode(last.report, io, fromRaw, toRaw);
+        return exitCode(last.report, io, options, fromRaw, toRaw);
       });
     },
   };
 }
 
-function exitCode(report: ReconcileReport, io: CommandIo, from: string, to: string): number {
+/** A word as the shell reads it back: quoted only when it needs to be. */
+function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The command that recovers this very run: the same window, routes and deployment (--local kept). */
+export function recoverCommand(options: OptionValues, from: string, to: string): string {
+  const words = ['npm', 'run', 'ops', '--', 'reconcile', '--from', from, '--to', to];
+  for (const route of stringListOption(options, 'route')) words.push('--route', route);
+  for (const name of ['stage', 'region'] as const) {
+    const value = stringOption(options, name);
+    if (value !== undefined) words.push(`--${name}`, value);
+  }
+  if (options.local === true) words.push('--local');
+  words.push('--recover');
+  return words.map(shellWord).join(' ');
+}
+
+function exitCode(report: ReconcileReport, io: CommandIo, options: OptionValues, from: string, to: string): number {
   if (report.clean) return 0;
-  io.err(
-    `error: ${report.missing} missing and ${report.deadLettered} dead-lettered deliveries between ${report.from} and ${report.to}; recover them with: npm run ops -- reconcile --from ${from} --to ${to} --recover`,
-  );
+  io.err(`error: ${report.missing} missing and ${report.deadLettered} dead-lettered deliveries between ${report.from} and ${report.to}; recover them with: ${recoverCommand(options, from, to)}`);
   return 1;
 }
 

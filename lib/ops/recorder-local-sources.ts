@@ -28,6 +28,7 @@ import {
   type PeekedMessage,
 } from '../local/control-client';
 import { LocalRecorder, recorderDir } from '../local/recorder';
+import { LocalRecoveryLog, localActor, redriveActions } from '../local/recovery-log';
 import { toRecordedEvent, type RecordedEvent } from '../recorder/recorded-event';
 import type {
   Completion,
@@ -181,8 +182,16 @@ export class LocalDeadLetterSource implements DeadLetterSource {
   }
 }
 
+/** Recovery through the control endpoint; every message moved or event re-delivered goes to the recovery log. */
 export class LocalRecoverySink implements RecoverySink {
-  constructor(private readonly local: LocalOptions) {}
+  readonly #log: LocalRecoveryLog;
+
+  constructor(
+    private readonly local: LocalOptions,
+    private readonly now: () => Date = () => new Date(),
+  ) {
+    this.#log = new LocalRecoveryLog(localStateDir(local));
+  }
 
   async redrive(deadLetters: readonly DeadLetter[]): Promise<RecoveryOutcome> {
     const byQueue = new Map<string, string[]>();
@@ -191,6 +200,7 @@ export class LocalRecoverySink implements RecoverySink {
     const failures: string[] = [];
     for (const [queue, messageIds] of byQueue) {
       const result = await localRedrive(queue, { messageIds: [...new Set(messageIds)] }, this.local);
+      await this.#log.append(redriveActions('reconcile --recover', result, localActor(), this.now()));
       delivered += result.moved;
       failures.push(...result.failures.map((failure) => `${queue} message ${failure.messageId}: ${failure.reason}`));
     }
@@ -199,6 +209,21 @@ export class LocalRecoverySink implements RecoverySink {
 
   async deliver(target: TrackedTarget, events: readonly BusEvent[]): Promise<RecoveryOutcome> {
     const result = await localDeliver(target.route.name, target.name, events, this.local);
+    const at = this.now().toISOString();
+    const by = localActor();
+    await this.#log.append(
+      (result.outcomes ?? []).map((outcome) => ({
+        at,
+        by,
+        command: 'reconcile --recover' as const,
+        action: 'deliver' as const,
+        route: target.route.name,
+        target: target.name,
+        ...(outcome.fastioEventId === undefined ? {} : { fastioEventId: outcome.fastioEventId }),
+        outcome: outcome.delivered ? ('delivered' as const) : ('failed' as const),
+        ...(outcome.reason === undefined ? {} : { reason: outcome.reason }),
+      })),
+    );
     return { delivered: result.delivered, failures: result.failures.map((failure) => `${target.route.name}/${target.name} ${failure}`) };
   }
 }
@@ -225,7 +250,8 @@ export async function localRecorderSources(local: LocalOptions = {}, now: () => 
     recorder: new LocalRecorderSource(localStateDir(local)),
     completions: new LocalCompletionSource(local, byRoute, DEFAULT_IDEMPOTENCY_EXPIRY_DAYS),
     deadLetters: new LocalDeadLetterSource(local),
-    recovery: new LocalRecoverySink(local),
+    recovery: new LocalRecoverySink(local, now),
+    recoveryLog: new LocalRecoveryLog(localStateDir(local)),
     completionExpiryDays: Math.min(DEFAULT_IDEMPOTENCY_EXPIRY_DAYS, sinceStart),
   };
 }

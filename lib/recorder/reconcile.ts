@@ -22,6 +22,7 @@ import { compiledRoutePattern } from '../domain/route-samples';
 import { describeTarget, type Route } from '../domain/route-types';
 import type { TimeWindow } from '../ops/time-window';
 import type { RecordedEvent } from './recorded-event';
+import type { RecoveryAction } from './recovery-log';
 import { trackedTargets, type Completion, type CompletionKind, type DeadLetter, type RecorderSources, type ScanProgress, type TrackedTarget } from './sources';
 
 export const TARGET_STATUSES = ['completed', 'delivered', 'dead-lettered', 'missing', 'unverifiable'] as const;
@@ -244,6 +245,8 @@ export interface TraceTarget {
   readonly status: TargetStatus;
   readonly completed?: Completion;
   readonly deadLetters: readonly DeadLetter[];
+  /** What recovery commands did for this event on this target, oldest first (the recovery log). */
+  readonly recovery: readonly RecoveryAction[];
 }
 
 export interface TraceRoute {
@@ -269,6 +272,8 @@ export interface TraceReport {
   /** Every recorded copy: the original, Fast.io resends, replay copies. */
   readonly copies: readonly { readonly id: string; readonly time: string; readonly replayName?: string }[];
   readonly routes: readonly TraceRoute[];
+  /** Every route of the table no copy matched, with the first field that failed for the first copy and why. */
+  readonly notMatched: readonly { readonly route: string; readonly path: string; readonly reason: string }[];
 }
 
 /** One event's journey: received, every route it matched, and per target completed, dead-lettered or missing. */
@@ -276,12 +281,14 @@ export async function trace(fastioEventId: string, window: TimeWindow, routes: r
   const recorded = await sources.recorder.eventsOf(fastioEventId, window);
   const [event] = groupCopies(recorded.filter((copy) => copy.fastioEventId === fastioEventId));
   const base = { fastioEventId, from: window.from.toISOString(), to: window.to.toISOString() };
-  if (event === undefined) return { ...base, copies: [], routes: [] };
+  if (event === undefined) return { ...base, copies: [], routes: [], notMatched: [] };
   const first = event.copies.find((copy) => copy.replayName === undefined) ?? (event.copies[0] as RecordedEvent);
   const matchedRoutes = routes.map((route) => ({ route, copies: matchingCopies(route, event) })).filter(({ copies }) => copies.length > 0);
   const targets = matchedRoutes.flatMap(({ route }) => deployedTargets(route, sources).targets);
   const letters = indexDeadLetters(await sources.deadLetters.deadLetters(targets));
   const expired = Date.parse(first.time) < now.getTime() - sources.completionExpiryDays * DAY_MS;
+  // Recovery comes after the event, up to now: the window bounds the event, not what was done for it.
+  const recovery = (await sources.recoveryLog?.actionsOf(fastioEventId, { from: window.from, to: now })) ?? [];
   const traced: TraceRoute[] = [];
   for (const { route, copies } of matchedRoutes) {
     const traceTargets: TraceTarget[] = [];
@@ -296,6 +303,7 @@ export async function trace(fastioEventId: string, window: TimeWindow, routes: r
         status: outcome.status,
         ...(completion === undefined ? {} : { completed: completion }),
         deadLetters,
+        recovery: recovery.filter((action) => action.route === route.name && (action.target === undefined || action.target === target.name)).sort((a, b) => a.at.localeCompare(b.at)),
       });
     }
     const replays = [...new Set(copies.flatMap((copy) => (copy.replayName === undefined ? [] : [copy.replayName])))];
@@ -313,5 +321,11 @@ export async function trace(fastioEventId: string, window: TimeWindow, routes: r
     },
     copies: event.copies.map((copy) => ({ id: copy.id, time: copy.time, ...(copy.replayName === undefined ? {} : { replayName: copy.replayName }) })),
     routes: traced,
+    notMatched: routes
+      .filter((route) => !matchedRoutes.some((matched) => matched.route === route))
+      .map((route) => {
+        const failure = compiledRoutePattern(route).explain(first.event);
+        return { route: route.name, path: failure?.path ?? '', reason: failure?.reason ?? 'no copy matched' };
+      }),
   };
 }

@@ -8,6 +8,7 @@ import type { BusEvent } from '../domain/route-samples';
 import { isOwnTarget, targetName, type Route, type RouteTarget } from '../domain/route-types';
 import type { TimeWindow } from '../ops/time-window';
 import type { RecordedEvent } from './recorded-event';
+import type { RecoveryLog } from './recovery-log';
 
 /** Reports how far a long read got: `done` of `total` (undefined when not known yet). */
 export type ScanProgress = (phase: string, done: number, total: number | undefined) => void;
@@ -105,6 +106,8 @@ export interface RecorderSources {
   readonly deadLetters: DeadLetterSource;
   /** Absent where recovery is not possible (trace only needs reads). */
   readonly recovery?: RecoverySink;
+  /** What recovery commands did (lib/recorder/recovery-log.ts), for trace; absent where there is none to read. */
+  readonly recoveryLog?: RecoveryLog;
   /** Days a completion record lives; reconcile cannot tell a completed from a missing event older than that. */
   readonly completionExpiryDays: number;
   /**

@@ -1,0 +1,78 @@
+/**
+ * The local recovery log (lib/recorder/recovery-log.ts): <stateDir>/recovery-log.jsonl, one line
+ * per message a recovery command moved or re-delivered, appended synchronously by the CLI that did
+ * it and read by `ops trace --local`. It persists across restarts, like the recorder.
+ */
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { join } from 'node:path';
+import type { TimeWindow } from '../ops/time-window';
+import { parseRecoveryLine, recoveryLines, type RecoveryAction, type RecoveryCommand, type RecoveryLog } from '../recorder/recovery-log';
+import type { RedriveResult } from './control-surface';
+
+export const RECOVERY_LOG_FILE = 'recovery-log.jsonl';
+
+export function recoveryLogFile(stateDir: string): string {
+  return join(stateDir, RECOVERY_LOG_FILE);
+}
+
+export class LocalRecoveryLog implements RecoveryLog {
+  constructor(readonly stateDir: string) {}
+
+  async append(actions: readonly RecoveryAction[]): Promise<void> {
+    if (actions.length === 0) return;
+    mkdirSync(this.stateDir, { recursive: true });
+    appendFileSync(recoveryLogFile(this.stateDir), recoveryLines(actions));
+  }
+
+  async actionsOf(fastioEventId: string, window: TimeWindow): Promise<RecoveryAction[]> {
+    return this.all().filter((action) => action.fastioEventId === fastioEventId && Date.parse(action.at) >= window.from.getTime());
+  }
+
+  all(): RecoveryAction[] {
+    const file = recoveryLogFile(this.stateDir);
+    if (!existsSync(file)) return [];
+    return readFileSync(file, 'utf8')
+      .split('\n')
+      .flatMap((line) => {
+        const action = line.trim() === '' ? undefined : parseRecoveryLine(line);
+        return action === undefined ? [] : [action];
+      });
+  }
+}
+
+/** Who ran a local recovery: the local user, marked as such. */
+export function localActor(): string {
+  let name: string | undefined;
+  try {
+    name = userInfo().username;
+  } catch {
+    name = process.env.USER ?? process.env.USERNAME;
+  }
+  return `${name === undefined || name === '' ? 'unknown user' : name} (local)`;
+}
+
+/** The route and target of a dead-letter queue handle `<route>/<target>/<role>` (or `<route>/<role>`). */
+export function queueTarget(queue: string): { route: string; target?: string } {
+  const parts = queue.split('/');
+  return parts.length >= 3 ? { route: parts[0] as string, target: parts[1] as string } : { route: parts[0] ?? queue };
+}
+
+/** The actions of one local redrive, from what the pipeline says it moved and failed. */
+export function redriveActions(command: RecoveryCommand, result: Pick<RedriveResult, 'queue' | 'redriven' | 'failures'>, by: string, at: Date): RecoveryAction[] {
+  const where = { ...queueTarget(result.queue), queue: result.queue };
+  return [
+    ...(result.redriven ?? []).map((moved) => ({ at: at.toISOString(), by, command, action: 'redrive' as const, ...where, messageId: moved.messageId, ...(moved.fastioEventId === undefined ? {} : { fastioEventId: moved.fastioEventId }), outcome: 'delivered' as const })),
+    ...result.failures.map((failure) => ({
+      at: at.toISOString(),
+      by,
+      command,
+      action: 'redrive' as const,
+      ...where,
+      messageId: failure.messageId,
+      ...(failure.fastioEventId === undefined ? {} : { fastioEventId: failure.fastioEventId }),
+      outcome: 'failed' as const,
+      reason: failure.reason,
+    })),
+  ];
+}
