@@ -33,7 +33,7 @@ import { FaultRegistry } from './faults';
 import { Flow, eventLabel, terminalPrinter } from './flow';
 import { AsyncInvoker, LocalFunction } from './lambda-runtime';
 import { loadModel, type DeadLetterQueueRef, type LocalModel, type RuleDefinition, type RuleTargetDefinition } from './model';
-import { LocalRecorder, recorderDir } from './recorder';
+import { LocalRecorder, RECORDER_BUFFER_SECONDS, recorderDir } from './recorder';
 import { LocalS3 } from './s3';
 import { LocalSecret, ensureSecretFile } from './secrets';
 import { LocalQueue } from './sqs';
@@ -59,6 +59,8 @@ export interface LocalPipelineOptions {
   /** Terminal lines: synth progress and one line per step of each delivery. */
   readonly output?: (line: string) => void;
   readonly color?: boolean;
+  /** The recorder's buffering interval in AWS seconds (time-scaled like every AWS wait). Default: the deployed stream's. */
+  readonly recorderBufferSeconds?: number;
   /** Also print every line the functions log (they always go to <stateDir>/logs/). */
   readonly verbose?: boolean;
   /** Overrides every function's timeout (real seconds). */
@@ -66,6 +68,9 @@ export interface LocalPipelineOptions {
   /** Overrides the HTTP API stage's throttling from the template (load tests); false = no throttling. */
   readonly apiThrottle?: { readonly rateLimit: number; readonly burstLimit: number } | false;
 }
+
+/** How long `dlq peek` hides what it reads (lib/ops/dlq-commands.ts PEEK_VISIBILITY_SECONDS, the same value). */
+export const PEEK_VISIBILITY_SECONDS = 30;
 
 export type { DeadLetterQueueStatus, LocalReplay, PeekedMessage, PipelineFile, RedriveResult } from './control-surface';
 
@@ -107,7 +112,11 @@ export class LocalPipeline implements ControlledPipeline {
     if (options.output) this.flow.on(terminalPrinter(options.output, { color: options.color ?? false }));
     this.dynamodb = new LocalDynamoDb(model.tables, this.faults, this.clock.now);
     this.archive = new LocalArchive(model.archive.name, join(options.stateDir, 'archive.jsonl'));
-    this.recorder = new LocalRecorder(recorderDir(options.stateDir), model.recorderRules[0]?.pattern);
+    this.recorder = new LocalRecorder(recorderDir(options.stateDir), model.recorderRules[0]?.pattern, {
+      intervalMs: (options.recorderBufferSeconds ?? RECORDER_BUFFER_SECONDS) * 1000,
+      scaled: (awsMs) => this.clock.scaled(awsMs),
+      track: (flushed) => void this.activity.track(flushed),
+    });
     this.secret = new LocalSecret(model.secret.name, model.secret.arn, this.secretFile, this.clock.now, this.faults);
     this.s3 = new LocalS3(model.buckets, this.faults, this.clock.now);
 
@@ -365,10 +374,17 @@ export class LocalPipeline implements ControlledPipeline {
     });
   }
 
+  /**
+   * The first `max` visible messages of a dead-letter queue, read as `dlq peek` reads them on AWS:
+   * ReceiveMessage hides each for PEEK_VISIBILITY_SECONDS (and SQS counts the receive), then they are
+   * made visible again. Messages in flight (being redriven, or read by another peek) are not
+   * returned, as SQS does not return them: the caller sees them only in the queue's in-flight count.
+   */
   peek(name: string, max = 10): PeekedMessage[] {
     const ref = this.deadLetterRef(name);
     const queue = this.queues.get(ref.queueArn) as LocalQueue;
-    return queue.snapshot().slice(0, max).map((message) => {
+    const received = queue.receive(max, PEEK_VISIBILITY_SECONDS);
+    const peeked = received.map((message) => {
       const extracted = extractEvent(ref.role, message.body);
       return {
         messageId: message.messageId,
@@ -379,6 +395,8 @@ export class LocalPipeline implements ControlledPipeline {
         body: message.body,
       };
     });
+    for (const message of received) queue.changeVisibility(message.receiptHandle, 0);
+    return peeked;
   }
 
   /** Where a dead letter of this queue goes back to, and how. */
@@ -516,6 +534,8 @@ export class LocalPipeline implements ControlledPipeline {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#abort.abort();
+    // What the recorder still buffers is written, as Firehose delivers its buffer.
+    this.recorder.flush();
     await Promise.all(this.eventSources.map((source) => source.stop()));
     await Promise.all([...this.functions.values()].map((fn) => fn.close()));
     for (const queue of this.queues.values()) queue.close();
