@@ -46,9 +46,9 @@ export interface RedriveResult {
   readonly moved: number;
   readonly failed: number;
   readonly left: number;
-  readonly failures: { readonly messageId: string; readonly reason: string; readonly fastioEventId?: string }[];
+  readonly failures: { readonly messageId: string; readonly reason: string; readonly fastioEventId?: string; readonly sentAt?: string; readonly failure?: Record<string, string | undefined> }[];
   /** Each message moved, with its Fast.io event id when it held a readable event (for the recovery log). */
-  readonly redriven: { readonly messageId: string; readonly fastioEventId?: string }[];
+  readonly redriven: { readonly messageId: string; readonly fastioEventId?: string; readonly sentAt: string; readonly failure: Record<string, string | undefined> }[];
 }
 
 /** A finished local replay: local replays run synchronously, so every one is COMPLETED. */

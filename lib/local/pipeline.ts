@@ -447,8 +447,8 @@ export class LocalPipeline implements ControlledPipeline {
     // `messageIds`: only these (reconcile --recover redrives the dead letters of its window, not the whole queue).
     const only = options.messageIds === undefined ? undefined : new Set(options.messageIds);
     const limit = Math.min(options.max ?? Number.POSITIVE_INFINITY, only?.size ?? Number.POSITIVE_INFINITY, visible);
-    const failures: { messageId: string; reason: string; fastioEventId?: string }[] = [];
-    const redriven: { messageId: string; fastioEventId?: string }[] = [];
+    const failures: RedriveResult['failures'][number][] = [];
+    const redriven: RedriveResult['redriven'][number][] = [];
     const keptBack: string[] = [];
     let moved = 0;
     for (let received = 0; moved + failures.length < limit && received < visible; received += 1) {
@@ -460,7 +460,12 @@ export class LocalPipeline implements ControlledPipeline {
       }
       const extracted = extractEvent(ref.role, message.body);
       const eventId = extracted.ok ? (extracted.event.detail as { eventId?: unknown } | undefined)?.eventId : undefined;
-      const ids = { messageId: message.messageId, ...(typeof eventId === 'string' ? { fastioEventId: eventId } : {}) };
+      const ids = {
+        messageId: message.messageId,
+        ...(typeof eventId === 'string' ? { fastioEventId: eventId } : {}),
+        sentAt: new Date(message.sentTimestamp).toISOString(),
+        failure: failureDetails(ref.role, message),
+      };
       try {
         if (!extracted.ok) throw new Error(extracted.reason);
         await deliver(extracted.event, message.body);

@@ -7,8 +7,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { TimeWindow } from '../ops/time-window';
-import { parseRecoveryLine, recoveryLines, type RecoveryAction, type RecoveryCommand, type RecoveryLog } from '../recorder/recovery-log';
-import type { RedriveResult } from './control-surface';
+import { parseRecoveryLine, recoveryLines, type RecoveryAction, type RecoveryLog } from '../recorder/recovery-log';
 
 export const RECOVERY_LOG_FILE = 'recovery-log.jsonl';
 
@@ -56,23 +55,4 @@ export function localActor(): string {
 export function queueTarget(queue: string): { route: string; target?: string } {
   const parts = queue.split('/');
   return parts.length >= 3 ? { route: parts[0] as string, target: parts[1] as string } : { route: parts[0] ?? queue };
-}
-
-/** The actions of one local redrive, from what the pipeline says it moved and failed. */
-export function redriveActions(command: RecoveryCommand, result: Pick<RedriveResult, 'queue' | 'redriven' | 'failures'>, by: string, at: Date): RecoveryAction[] {
-  const where = { ...queueTarget(result.queue), queue: result.queue };
-  return [
-    ...(result.redriven ?? []).map((moved) => ({ at: at.toISOString(), by, command, action: 'redrive' as const, ...where, messageId: moved.messageId, ...(moved.fastioEventId === undefined ? {} : { fastioEventId: moved.fastioEventId }), outcome: 'delivered' as const })),
-    ...result.failures.map((failure) => ({
-      at: at.toISOString(),
-      by,
-      command,
-      action: 'redrive' as const,
-      ...where,
-      messageId: failure.messageId,
-      ...(failure.fastioEventId === undefined ? {} : { fastioEventId: failure.fastioEventId }),
-      outcome: 'failed' as const,
-      reason: failure.reason,
-    })),
-  ];
 }

@@ -13,7 +13,8 @@ import {
   localStateDir,
   type LocalReplay,
 } from '../local/control-client';
-import { LocalRecoveryLog, localActor, redriveActions } from '../local/recovery-log';
+import { LocalRecoveryLog, localActor } from '../local/recovery-log';
+import { redriveActions } from './recorder-local-sources';
 import { OperationFailed, UsageError, type CommandIo } from './command';
 import type { Route } from '../route-table';
 import { assertWithinRetention, formatDuration } from './time-window';

@@ -28,7 +28,9 @@ import {
   type PeekedMessage,
 } from '../local/control-client';
 import { LocalRecorder, recorderDir } from '../local/recorder';
-import { LocalRecoveryLog, localActor, redriveActions } from '../local/recovery-log';
+import { LocalRecoveryLog, localActor, queueTarget } from '../local/recovery-log';
+import type { RecoveryAction, RecoveryCommand } from '../recorder/recovery-log';
+import type { RedriveResult } from '../local/control-surface';
 import { toRecordedEvent, type RecordedEvent } from '../recorder/recorded-event';
 import type {
   Completion,
@@ -150,6 +152,32 @@ export function localDeadLetterReason(role: DeadLetterRole, failure: PeekedMessa
     default:
       return join(failure.errorCode, failure.errorMessage) || 'EventBridge could not deliver it';
   }
+}
+
+/** The actions of one local redrive, from what the pipeline says it moved and failed, each with the dead letter it took. */
+export function redriveActions(command: RecoveryCommand, result: Pick<RedriveResult, 'queue' | 'redriven' | 'failures'>, by: string, at: Date): RecoveryAction[] {
+  const where = { ...queueTarget(result.queue), queue: result.queue };
+  const role = result.queue.split('/').at(-1) as DeadLetterRole;
+  const letter = (sentAt: string | undefined, failure: Record<string, string | undefined> | undefined) =>
+    failure === undefined ? {} : { deadLetter: { ...(sentAt === undefined ? {} : { sentAt }), reason: localDeadLetterReason(role, failure) } };
+  const common = { at: at.toISOString(), by, command, action: 'redrive' as const, ...where };
+  return [
+    ...(result.redriven ?? []).map((moved) => ({
+      ...common,
+      messageId: moved.messageId,
+      ...(moved.fastioEventId === undefined ? {} : { fastioEventId: moved.fastioEventId }),
+      outcome: 'delivered' as const,
+      ...letter(moved.sentAt, moved.failure),
+    })),
+    ...result.failures.map((failure) => ({
+      ...common,
+      messageId: failure.messageId,
+      ...(failure.fastioEventId === undefined ? {} : { fastioEventId: failure.fastioEventId }),
+      outcome: 'failed' as const,
+      reason: failure.reason,
+      ...letter(failure.sentAt, failure.failure),
+    })),
+  ];
 }
 
 export class LocalDeadLetterSource implements DeadLetterSource {

@@ -63,6 +63,12 @@ function targetLines(target: TraceTarget): string[] {
       at: letter.sentAt ?? '',
       text: `dead-lettered in ${letter.queue}${letter.receiveCount === undefined ? '' : ` (received ${letter.receiveCount}×)`}: ${letter.reason}`,
     })),
+    // A dead letter a redrive took is gone from its queue: the recovery log kept how it was.
+    ...target.recovery.flatMap((action) =>
+      action.deadLetter === undefined || target.deadLetters.some((letter) => letter.messageId === action.messageId)
+        ? []
+        : [{ at: action.deadLetter.sentAt ?? '', text: `dead-lettered in ${action.queue ?? 'its dead-letter queue'}: ${action.deadLetter.reason}` }],
+    ),
     ...target.recovery.map((action) => ({ at: action.at, text: recoveryText(action) })),
   ].sort((a, b) => a.at.localeCompare(b.at));
   return [

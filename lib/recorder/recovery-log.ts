@@ -27,6 +27,8 @@ export interface RecoveryAction {
   readonly outcome: 'delivered' | 'failed';
   /** Why it failed. */
   readonly reason?: string;
+  /** The dead letter a redrive took, as it was: when it landed and why, so trace still shows it once it is gone. */
+  readonly deadLetter?: { readonly sentAt?: string; readonly reason: string };
 }
 
 export interface RecoveryLog {
@@ -42,6 +44,13 @@ export function recoveryLines(actions: readonly RecoveryAction[]): string {
 }
 
 const str = (value: unknown): value is string => typeof value === 'string' && value !== '';
+
+function deadLetterOf(value: unknown): { deadLetter?: { sentAt?: string; reason: string } } {
+  if (value === null || typeof value !== 'object') return {};
+  const letter = value as Record<string, unknown>;
+  if (!str(letter.reason)) return {};
+  return { deadLetter: { ...(str(letter.sentAt) ? { sentAt: letter.sentAt } : {}), reason: letter.reason } };
+}
 
 /** Parses one line; undefined for anything that is not a recovery action (a torn last line, say). */
 export function parseRecoveryLine(line: string): RecoveryAction | undefined {
@@ -69,5 +78,6 @@ export function parseRecoveryLine(line: string): RecoveryAction | undefined {
     ...(str(entry.fastioEventId) ? { fastioEventId: entry.fastioEventId } : {}),
     outcome: entry.outcome,
     ...(str(entry.reason) ? { reason: entry.reason } : {}),
+    ...deadLetterOf(entry.deadLetter),
   };
 }
