@@ -8,6 +8,7 @@
 import { routeTable, type Route } from '../route-table';
 import { trace, type TraceReport, type TraceTarget } from '../recorder/reconcile';
 import type { RecoveryAction } from '../recorder/recovery-log';
+import type { DeliveryStatus } from '../recorder/sources';
 import { trackedTargets } from '../recorder/sources';
 import { OperationFailed, UsageError, stringOption, type CommandIo, type OpsCommand } from './command';
 import { defaultRuntime, deploymentOptions, withAwsErrors, type OpsRuntime } from './aws-runtime';
@@ -34,18 +35,34 @@ function statusText(target: TraceTarget): string {
       const attempt = target.completed?.attempt === undefined ? 'attempt not recorded' : `attempt ${target.completed.attempt}`;
       return `completed ${target.completed?.at ?? '(time not recorded)'}, ${attempt} [${target.completed?.record ?? ''}]`;
     }
-    case 'delivered':
-      return 'delivered (no dead-letter queue holds it; the target is outside the project, so no completion record)';
+    case 'confirmed': {
+      const success = target.deliveries.find((record) => record.status === 'succeeded');
+      return `confirmed: EventBridge delivered it ${success?.at ?? ''}${success?.attempt === undefined ? '' : `, attempt ${success.attempt}`}`;
+    }
     case 'dead-lettered':
       return 'dead-lettered';
+    case 'pending':
+      return `pending: ${target.why ?? 'no evidence yet'}`;
     case 'missing':
-      return 'missing: no completion record and no dead letter';
+      return `missing: ${target.why ?? 'no completion record and no dead letter'}`;
+    case 'unconfirmed':
+      return `unconfirmed: ${target.why ?? 'no delivery record'}`;
     case 'unverifiable':
       return "unverifiable: no completion record, and older than the records' expiry";
     default:
       return String(target.status);
   }
 }
+
+/** What each bus-log outcome says, in words. */
+const DELIVERY_WORDS: Readonly<Record<DeliveryStatus, string>> = {
+  succeeded: 'delivered',
+  retrying: 'attempt failed, retrying',
+  throttled: 'attempt throttled, retrying',
+  'attempt-failed': 'attempt failed',
+  failed: 'gave up',
+  'dead-lettered': 'gave up, sent to the dead-letter queue',
+};
 
 function recoveryText(action: RecoveryAction): string {
   const what = action.action === 'redrive' ? `redriven from ${action.queue ?? 'its dead-letter queue'}` : 're-delivered to this target alone';
@@ -54,11 +71,15 @@ function recoveryText(action: RecoveryAction): string {
 }
 
 /**
- * One target's story, oldest first: every piece of evidence with its time (dead letters, recovery
- * actions), then its status now. An entry without a time sorts first.
+ * One target's story, oldest first: every piece of evidence with its time (EventBridge's delivery
+ * records, dead letters, recovery actions), then its status now. An entry without a time sorts first.
  */
 function targetLines(target: TraceTarget): string[] {
   const entries: { at: string; text: string }[] = [
+    ...target.deliveries.map((record) => ({
+      at: record.at,
+      text: `EventBridge: ${DELIVERY_WORDS[record.status]}${record.attempt === undefined ? '' : ` (attempt ${record.attempt})`}${record.reason === undefined ? '' : `: ${record.reason}`}`,
+    })),
     ...target.deadLetters.map((letter) => ({
       at: letter.sentAt ?? '',
       text: `dead-lettered in ${letter.queue}${letter.receiveCount === undefined ? '' : ` (received ${letter.receiveCount}×)`}: ${letter.reason}`,
