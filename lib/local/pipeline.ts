@@ -24,6 +24,7 @@ import { createClock, type Clock } from './clock';
 import { handleControl } from './control';
 import { invokeApiDestination } from './api-destination';
 import { receiverCertificate } from './receiver';
+import { LocalBusLog } from './bus-log';
 import type { ArnDelivery, ControlledPipeline, DeadLetterQueueStatus, DeliverResult, LocalReplay, PeekedMessage, PipelineFile, RedriveResult } from './control-surface';
 import { UnknownQueueError, extractEvent, failureDetails } from './dead-letters';
 import { LocalDynamoDb } from './dynamodb';
@@ -83,6 +84,8 @@ export class LocalPipeline implements ControlledPipeline {
   readonly archive: LocalArchive;
   /** The flight recorder's JSON lines under <stateDir>/recorder/ (read by `ops trace|reconcile --local`). */
   readonly recorder: LocalRecorder;
+  /** EventBridge's bus log (INFO level) under <stateDir>/bus-log.jsonl (read by `ops reconcile|trace --local`). */
+  readonly busLog: LocalBusLog;
   readonly bus: LocalEventBus;
   readonly secret: LocalSecret;
   /** The claim-check bucket(s): large bodies the ingest stored, read back by consumers. */
@@ -117,6 +120,8 @@ export class LocalPipeline implements ControlledPipeline {
       scaled: (awsMs) => this.clock.scaled(awsMs),
       track: (flushed) => void this.activity.track(flushed),
     });
+    this.busLog = new LocalBusLog(options.stateDir, model.bus.arn);
+    this.busLog.writeTargets(model.rules.flatMap((rule) => rule.targets.map((target) => ({ route: rule.route, target: target.name ?? target.kind, ruleArn: rule.arn, targetArn: target.arn }))));
     this.secret = new LocalSecret(model.secret.name, model.secret.arn, this.secretFile, this.clock.now, this.faults);
     this.s3 = new LocalS3(model.buckets, this.faults, this.clock.now);
 
@@ -170,6 +175,7 @@ export class LocalPipeline implements ControlledPipeline {
       archive: this.archive,
       archivePattern: model.archive.pattern,
       recorder: this.recorder,
+      busLog: this.busLog,
       rules: model.rules,
       deliver: (rule, target, delivery, describe) => this.deliver(rule, target, delivery, describe),
       queueByArn: (arn) => this.queues.get(arn),

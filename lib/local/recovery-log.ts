@@ -25,7 +25,11 @@ export class LocalRecoveryLog implements RecoveryLog {
   }
 
   async actionsOf(fastioEventId: string, window: TimeWindow): Promise<RecoveryAction[]> {
-    return this.all().filter((action) => action.fastioEventId === fastioEventId && Date.parse(action.at) >= window.from.getTime());
+    return (await this.actionsIn(window)).filter((action) => action.fastioEventId === fastioEventId);
+  }
+
+  async actionsIn(window: TimeWindow): Promise<RecoveryAction[]> {
+    return this.all().filter((action) => Date.parse(action.at) >= window.from.getTime() && Date.parse(action.at) <= window.to.getTime() + 1000);
   }
 
   all(): RecoveryAction[] {

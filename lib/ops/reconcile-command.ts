@@ -53,6 +53,10 @@ export function printReport(report: ReconcileReport, io: CommandIo, title = 'rec
     io.out(heading);
     for (const line of lines) io.out(line);
   };
+  if (report.recordedBeforeStart.length > 0) {
+    io.out(`recorded before this pipeline started, not checked (its completion records and dead letters were in the previous run's memory): ${report.recordedBeforeStart.length}`);
+    for (const id of report.recordedBeforeStart) io.out(`  ${id}`);
+  }
   if (report.notDeployed.length > 0) io.out(`not deployed (their config was not set), not checked: ${report.notDeployed.join(', ')}`);
   const input = report.recorderInput;
   if (!input.complete) {

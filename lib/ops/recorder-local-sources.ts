@@ -28,6 +28,8 @@ import {
   type PeekedMessage,
 } from '../local/control-client';
 import { LocalRecorder, recorderDir } from '../local/recorder';
+import { readLocalBusLog } from '../local/bus-log';
+import { resolverFor, toDeliveryRecord } from '../recorder/bus-log';
 import { LocalRecoveryLog, localActor, queueTarget } from '../local/recovery-log';
 import type { RecoveryAction, RecoveryCommand } from '../recorder/recovery-log';
 import type { RedriveResult } from '../local/control-surface';
@@ -38,6 +40,9 @@ import type {
   DeadLetter,
   DeadLetterScan,
   DeadLetterSource,
+  DeliveryLogSource,
+  DeliveryQuery,
+  DeliveryRecord,
   RecorderSource,
   RecorderSources,
   RecoveryOutcome,
@@ -302,19 +307,39 @@ function deployedLocally(kinds: Map<string, string[]>, target: TrackedTarget): b
   return deployed.filter((other) => other === kind).length >= position;
 }
 
+/** EventBridge's delivery records the local bus wrote (lib/local/bus-log.ts), in the deployed schema. */
+export class LocalDeliveryLogSource implements DeliveryLogSource {
+  constructor(private readonly stateDir: string) {}
+
+  async deliveries(targets: readonly TrackedTarget[], query: DeliveryQuery): Promise<DeliveryRecord[]> {
+    const { records, targets: arns } = readLocalBusLog(this.stateDir);
+    const wanted = new Set(targets.map((target) => `${target.route.name}/${target.name}`));
+    const resolve = resolverFor(arns);
+    const ids = query.eventIds === undefined ? undefined : new Set(query.eventIds);
+    const from = query.window.from.getTime();
+    return records.flatMap((record) => {
+      if (ids !== undefined && !ids.has(record.event_id)) return [];
+      const delivery = toDeliveryRecord(record, resolve);
+      if (delivery === undefined || !wanted.has(`${delivery.route}/${delivery.target}`) || Date.parse(delivery.at) < from) return [];
+      return [delivery];
+    });
+  }
+}
+
 /** The sources over the running local pipeline; fails (exit 1) when none is running. */
 export async function localRecorderSources(local: LocalOptions = {}, now: () => Date = () => new Date()): Promise<RecorderSources> {
   const status = await pipelineStatus(local);
   const startedAt = Date.parse(readPipelineFile(local)?.startedAt ?? '');
-  // Completion records exist since the pipeline started (to the second, as event times are).
-  const sinceStart = Number.isFinite(startedAt) ? (now().getTime() - (Math.floor(startedAt / 1000) - 1) * 1000) / DAY_MS : DEFAULT_IDEMPOTENCY_EXPIRY_DAYS;
   return {
     recorder: new LocalRecorderSource(localStateDir(local)),
     completions: new LocalCompletionSource(local, status.functionsByRoute, DEFAULT_IDEMPOTENCY_EXPIRY_DAYS),
     deadLetters: new LocalDeadLetterSource(local),
     recovery: new LocalRecoverySink(local, now),
     recoveryLog: new LocalRecoveryLog(localStateDir(local)),
-    completionExpiryDays: Math.min(DEFAULT_IDEMPOTENCY_EXPIRY_DAYS, sinceStart),
+    deliveries: new LocalDeliveryLogSource(localStateDir(local)),
+    // Completion records and dead letters exist since the pipeline started (to the second, as event times are).
+    ...(Number.isFinite(startedAt) ? { evidenceSince: new Date(Math.floor(startedAt / 1000) * 1000) } : {}),
+    completionExpiryDays: DEFAULT_IDEMPOTENCY_EXPIRY_DAYS,
     timeScale: status.timeScale,
     ...(status.targetKinds.size === 0 ? {} : { deployed: (target: TrackedTarget) => deployedLocally(status.targetKinds, target) }),
   };

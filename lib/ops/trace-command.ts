@@ -37,6 +37,8 @@ function statusText(target: TraceTarget): string {
     }
     case 'confirmed': {
       const success = target.deliveries.find((record) => record.status === 'succeeded');
+      const recovered = target.recovery.filter((action) => action.outcome === 'delivered').at(-1);
+      if (success === undefined && recovered !== undefined) return `confirmed: re-delivered ${recovered.at} by ${recovered.by} (${recovered.command}), the target accepted it`;
       return `confirmed: EventBridge delivered it ${success?.at ?? ''}${success?.attempt === undefined ? '' : `, attempt ${success.attempt}`}`;
     }
     case 'dead-lettered':

@@ -34,8 +34,10 @@ export interface RecoveryAction {
 export interface RecoveryLog {
   /** Records what one command run did; never throws past the caller's recovery (see recordRecovery). */
   append(actions: readonly RecoveryAction[]): Promise<void>;
-  /** Every action on one Fast.io event done in [from, to + lag]: recovery comes after the event. */
+  /** Every action on one Fast.io event done in [from, to]. */
   actionsOf(fastioEventId: string, window: TimeWindow): Promise<RecoveryAction[]>;
+  /** Every action done in [from, to]. */
+  actionsIn(window: TimeWindow): Promise<RecoveryAction[]>;
 }
 
 /** The line format of both logs. */

@@ -196,6 +196,12 @@ export interface RecorderSources {
   readonly recovery?: RecoverySink;
   /** What recovery commands did (lib/recorder/recovery-log.ts), for trace; absent where there is none to read. */
   readonly recoveryLog?: RecoveryLog;
+  /**
+   * Where the evidence starts: the local pipeline keeps completion records and dead letters in
+   * memory, so events first recorded before it started cannot be checked (they are listed apart).
+   * @default evidence is as old as the records' expiry
+   */
+  readonly evidenceSince?: Date;
   /** Days a completion record lives; reconcile cannot tell a completed from a missing event older than that. */
   readonly completionExpiryDays: number;
   /**
