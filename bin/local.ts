@@ -7,6 +7,7 @@
 import { relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_PORT, PROJECT_ROOT, startPipeline, type LocalPipeline } from '../lib/local/pipeline';
+import { RECORDER_BUFFER_SECONDS } from '../lib/local/recorder';
 
 const USAGE = `usage: npm start -- [--port <n>] [--dir <state dir>] [--verbose] [--no-synth] [--time-scale <n>]
 
@@ -80,7 +81,7 @@ out(`  webhook     POST ${pipeline.webhookUrl}`);
 out(`  routes      ${pipeline.model.rules.map((rule) => `${rule.route} → ${rule.targets.map((t) => t.kind).join(', ')}`).join('; ')}`);
 out(`  secret      ${here(pipeline.secretFile)}${pipeline.secretCreated ? ' (generated now)' : ''}`);
 out(`  archive     ${here(pipeline.archive.file)}; function logs in ${here(`${pipeline.options.stateDir}/logs`)}/`);
-out(`  recorder    ${here(pipeline.recorder.dir)}/dt=…/hour=…/events.jsonl (every bus event, replays included)`);
+out(`  recorder    ${here(pipeline.recorder.dir)}/dt=…/hour=…/ (every bus event, replays included; buffered ${pipeline.options.recorderBufferSeconds ?? RECORDER_BUFFER_SECONDS} AWS seconds as Firehose does)`);
 out(`  control     ${pipeline.url}/_local/status  (dlq, replay, tables, faults)`);
 if (timeScale !== 1) out(`  time        AWS waits divided by ${timeScale} (a 180 s visibility timeout lasts ${(180 / timeScale).toFixed(2)} s)`);
 out('');

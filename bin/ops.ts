@@ -8,6 +8,7 @@ import { dlqCommands } from '../lib/ops/dlq-commands';
 import { faultsCommands } from '../lib/ops/faults-commands';
 import { newConsumerCommand } from '../lib/ops/new-consumer-command';
 import { patternCommands } from '../lib/ops/pattern-commands';
+import { receiveCommand } from '../lib/ops/receive-command';
 import { reconcileCommand } from '../lib/ops/reconcile-command';
 import { replayCommands } from '../lib/ops/replay-commands';
 import { secretCommands } from '../lib/ops/secret-commands';
@@ -23,6 +24,7 @@ const commands: OpsCommand[] = [
   // Each command module exports its OpsCommand objects; register them in this list.
   signCommand,
   sendCommand,
+  receiveCommand,
   ...replayCommands,
   ...dlqCommands,
   ...patternCommands,

@@ -356,11 +356,13 @@ describe('README: incident drill', () => {
       expect(first?.out).toMatch(/^documents\/queue\s+2\s+0\s+0\s+2\s+0\s+0\s+0\s+0$/m);
       expect(first?.out).toMatch(/^agent-activity\/function\s+1\s+0\s+0\s+0\s+0\s+1\s+0\s+0$/m);
       expect(first?.out).toContain('agent-activity/function  evt_01JD8S7T2A5C8E1G4J7L0N3P6C');
-      expect(traced?.out).toMatch(/in documents\/queue\/target-dlq since .*: NO_PERMISSIONS/);
+      expect(traced?.out).toMatch(/\d{4}-\S+ {2}dead-lettered in documents\/queue\/target-dlq \(received \d+×\): NO_PERMISSIONS/);
       expect(traced?.out).toMatch(/missing: no completion record and no dead letter/);
       expect(recovered?.out).toMatch(/^after recovery:/m);
       expect(recovered?.out).toMatch(/^large-media\/workflow\s+1\s+1\s/m);
-      expect(tracedAfter?.out.match(/: completed \d{4}-/g)).toHaveLength(2);
+      expect(tracedAfter?.out.match(/status: completed \d{4}-/g)).toHaveLength(2);
+      // After recovery the story stays: the dead letter and its redrive, from the recovery log.
+      expect(tracedAfter?.out).toMatch(/dead-lettered in documents\/queue\/target-dlq: NO_PERMISSIONS[\s\S]*redriven from documents\/queue\/target-dlq by .+ \(reconcile --recover\): delivered/);
       expect(local.pipeline.deadLetterQueues().filter((queue) => queue.depth > 0)).toEqual([]);
     } finally {
       vi.stubEnv('FASTIO_LOCAL_DIR', join(lsDir, 'no-local-pipeline'));

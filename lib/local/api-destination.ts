@@ -15,6 +15,7 @@
  * and never reaches the local pipeline: the header is sent with LOCAL_AUTHORIZATION_PLACEHOLDER.
  */
 import { DeliveryError } from './event-bus';
+import { httpCall, type HttpAnswer } from './http-call';
 import type { ApiDestinationDefinition } from './model';
 
 /** The value sent in the connection's authorization header locally, in place of the secret. */
@@ -35,9 +36,9 @@ const EVENTBRIDGE_HEADERS: Readonly<Record<string, string>> = {
   connection: 'close',
 };
 
-function retryAfterMs(response: Response): number | undefined {
-  const header = response.headers.get('retry-after');
-  if (header === null || header.trim() === '') return undefined;
+function retryAfterMs(response: HttpAnswer): number | undefined {
+  const header = response.header('retry-after');
+  if (header === undefined || header.trim() === '') return undefined;
   const seconds = Number(header);
   if (Number.isFinite(seconds)) return seconds * 1000;
   const date = Date.parse(header);
@@ -49,25 +50,29 @@ function retryAfterMs(response: Response): number | undefined {
  * whether EventBridge would retry it otherwise. ERROR_CODE values are local (EventBridge does not
  * document the codes it writes for API destination failures): HTTP_<status> or TIMEOUT / CONNECTION.
  */
-export async function invokeApiDestination(destination: ApiDestinationDefinition, body: string, targetHeaders: Readonly<Record<string, string>> = {}): Promise<string> {
+export async function invokeApiDestination(
+  destination: ApiDestinationDefinition,
+  body: string,
+  targetHeaders: Readonly<Record<string, string>> = {},
+  trust: { readonly extraCa?: string } = {},
+): Promise<string> {
   const headers: Record<string, string> = { ...lowerCased(targetHeaders), ...EVENTBRIDGE_HEADERS };
   if (destination.authorizationHeader) headers[destination.authorizationHeader.toLowerCase()] = LOCAL_AUTHORIZATION_PLACEHOLDER;
   const where = `${destination.method} ${destination.endpoint}`;
-  let response: Response;
+  let response: HttpAnswer;
   try {
-    response = await fetch(destination.endpoint, {
+    response = await httpCall(destination.endpoint, {
       method: destination.method,
       headers,
       ...(destination.method === 'GET' || destination.method === 'HEAD' ? {} : { body }),
-      signal: AbortSignal.timeout(TIMEOUT_MS),
-      redirect: 'manual',
+      timeoutMs: TIMEOUT_MS,
+      ...(trust.extraCa === undefined ? {} : { extraCa: trust.extraCa }),
     });
   } catch (error) {
     const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
     const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : error instanceof Error ? error.message : String(error);
     throw new DeliveryError(timedOut ? 'TIMEOUT' : 'CONNECTION', `${where}: ${timedOut ? `no answer within ${TIMEOUT_MS / 1000} s` : cause}`, { retryable: true });
   }
-  await response.arrayBuffer().catch(() => undefined);
   if (response.status >= 200 && response.status < 300) return `${where} answered ${response.status}`;
   const retryable = response.status === 429 || response.status >= 500;
   const wait = retryAfterMs(response);

@@ -13,9 +13,9 @@ import { fileURLToPath } from 'node:url';
 import { OperationFailed, UsageError } from '../ops/command';
 import type { ReplayResult } from './event-bus';
 import type { ActiveFault, FaultSpec } from './faults';
-import type { ArnDelivery, DeadLetterQueueStatus, LocalReplay, PeekedMessage, PipelineFile, RedriveResult } from './control-surface';
+import type { ArnDelivery, DeadLetterQueueStatus, DeliverResult, LocalReplay, PeekedMessage, PipelineFile, RedriveResult } from './control-surface';
 
-export type { ActiveFault, ArnDelivery, DeadLetterQueueStatus, FaultSpec, LocalReplay, PeekedMessage, PipelineFile, RedriveResult, ReplayResult };
+export type { ActiveFault, ArnDelivery, DeadLetterQueueStatus, DeliverResult, FaultSpec, LocalReplay, PeekedMessage, PipelineFile, RedriveResult, ReplayResult };
 
 export const LOCAL_DIR_ENV_VAR = 'FASTIO_LOCAL_DIR';
 const TIMEOUT_MS = 30_000;
@@ -180,8 +180,8 @@ export function localPurge(name: string, options: LocalOptions = {}): Promise<{ 
 }
 
 /** Delivers events to one target of a route alone, never through the bus. */
-export function localDeliver(route: string, target: string | undefined, events: readonly unknown[], options: LocalOptions = {}): Promise<{ delivered: number; failures: string[] }> {
-  return call<{ delivered: number; failures: string[] }>(options, 'POST', '/deliver', { route, ...(target === undefined ? {} : { target }), events });
+export function localDeliver(route: string, target: string | undefined, events: readonly unknown[], options: LocalOptions = {}): Promise<DeliverResult> {
+  return call<DeliverResult>(options, 'POST', '/deliver', { route, ...(target === undefined ? {} : { target }), events });
 }
 
 /** The items of one local table ("catalog", "audit", "idempotency" or its name), as plain values. */

@@ -33,13 +33,22 @@ export interface PeekedMessage {
   readonly body: string;
 }
 
+export interface DeliverResult {
+  readonly delivered: number;
+  readonly failures: string[];
+  /** Per event, in order: its Fast.io event id and whether it was delivered (for the recovery log). */
+  readonly outcomes: { readonly fastioEventId?: string; readonly delivered: boolean; readonly reason?: string }[];
+}
+
 export interface RedriveResult {
   readonly queue: string;
   readonly destination: string;
   readonly moved: number;
   readonly failed: number;
   readonly left: number;
-  readonly failures: { readonly messageId: string; readonly reason: string }[];
+  readonly failures: { readonly messageId: string; readonly reason: string; readonly fastioEventId?: string; readonly sentAt?: string; readonly failure?: Record<string, string | undefined> }[];
+  /** Each message moved, with its Fast.io event id when it held a readable event (for the recovery log). */
+  readonly redriven: { readonly messageId: string; readonly fastioEventId?: string; readonly sentAt: string; readonly failure: Record<string, string | undefined> }[];
 }
 
 /** A finished local replay: local replays run synchronously, so every one is COMPLETED. */
@@ -91,5 +100,5 @@ export interface ControlledPipeline {
   peek(name: string, max?: number): PeekedMessage[];
   redrive(name: string, options?: { max?: number; messageIds?: readonly string[] }): Promise<RedriveResult>;
   purge(name: string): { queue: string; purged: number };
-  deliverToTarget(route: string, targetName: string | undefined, events: readonly Record<string, unknown>[]): Promise<{ delivered: number; failures: string[] }>;
+  deliverToTarget(route: string, targetName: string | undefined, events: readonly Record<string, unknown>[]): Promise<DeliverResult>;
 }

@@ -42,7 +42,7 @@ export function extractEvent(role: DeadLetterRole, body: string): ExtractedEvent
 const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : typeof value === 'number' ? String(value) : undefined);
 
 /** Why the message failed, as its queue records it. */
-export function failureDetails(role: DeadLetterRole, message: QueueMessage): Record<string, string | undefined> {
+export function failureDetails(role: DeadLetterRole, message: Pick<QueueMessage, 'body' | 'messageAttributes'>): Record<string, string | undefined> {
   const parsed = parse(message.body) ?? {};
   switch (role) {
     case 'target-dlq':

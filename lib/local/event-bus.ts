@@ -19,6 +19,7 @@ import { eventLabel, type Flow } from './flow';
 import type { RuleDefinition, RuleTargetDefinition } from './model';
 import type { LocalQueue, MessageAttributeValue } from './sqs';
 import type { LocalRecorder } from './recorder';
+import type { InvocationRecord, LocalBusLog } from './bus-log';
 import { AwsServiceError } from './aws-service-error';
 
 /** An error of the local EventBridge stand-in, answered as the service would. */
@@ -80,6 +81,8 @@ export interface EventBusDeps {
   readonly archivePattern: unknown;
   /** The flight recorder: every event the bus receives, replays included. */
   readonly recorder?: LocalRecorder;
+  /** EventBridge's bus log (INFO): a record per target invocation outcome. */
+  readonly busLog?: LocalBusLog;
   readonly rules: readonly RuleDefinition[];
   readonly deliver: TargetDeliverer;
   readonly queueByArn: (arn: string) => LocalQueue | undefined;
@@ -208,12 +211,15 @@ export class LocalEventBus {
     }
     const firstAttempt = clock.now();
     let attempts = 0;
+    const log = (type: InvocationRecord['type'], error?: DeliveryError) =>
+      this.deps.busLog?.write({ type, eventId: event.id, ruleArn: rule.arn, targetArn: target.arn, attempts, at: clock.now(), ...(error === undefined ? {} : { error: { code: error.code, message: error.message } }) });
     for (;;) {
       attempts += 1;
       try {
         const fault = faults.take({ service: 'events', operation: 'Deliver', route: rule.route });
         if (fault) throw new DeliveryError(fault.errorCode ?? 'INTERNAL_FAILURE', fault.message ?? `injected by the local stand-in (fault #${fault.id})`);
         const outcome = await this.deps.deliver(rule, target, { event, body }, describe);
+        log('INVOCATION_SUCCESS');
         flow.emit('info', rule.route, `${describe}: ${outcome}`, { eventId: event.id, target: target.kind });
         return;
       } catch (error) {
@@ -224,6 +230,7 @@ export class LocalEventBus {
         const delayMs = Math.max(Math.min(300_000, 1000 * 2 ** (attempts - 1)), failure.hints.retryAfterMs ?? 0);
         const ageMs = (clock.now() - firstAttempt) * clock.timeScale + delayMs;
         const retriesLeft = attempts <= target.maximumRetryAttempts;
+        log(retryable ? 'INVOCATION_ATTEMPT_RETRYABLE_FAILURE' : 'INVOCATION_ATTEMPT_PERMANENT_FAILURE', failure);
         if (retryable && retriesLeft && ageMs <= target.maximumEventAgeSeconds * 1000) {
           flow.emit('warn', rule.route, `${describe}: delivery failed (${failure.code}: ${failure.message}); EventBridge retries in ${delayMs / 1000} s`);
           await clock.sleep(delayMs, this.deps.signal);
@@ -231,6 +238,7 @@ export class LocalEventBus {
           continue;
         }
         const condition = !retryable ? undefined : retriesLeft ? 'MaximumEventAgeInSeconds' : 'MaximumRetryAttempts';
+        log(target.deadLetterQueueArn === undefined ? 'INVOCATION_FAILURE' : 'INVOCATION_DLQ', failure);
         this.deadLetter(rule, target, event, failure, condition, attempts - 1, describe);
         return;
       }

@@ -23,7 +23,9 @@ import { createAwsEndpoint, close, listen } from './aws-endpoint';
 import { createClock, type Clock } from './clock';
 import { handleControl } from './control';
 import { invokeApiDestination } from './api-destination';
-import type { ArnDelivery, ControlledPipeline, DeadLetterQueueStatus, LocalReplay, PeekedMessage, PipelineFile, RedriveResult } from './control-surface';
+import { receiverCertificate } from './receiver';
+import { LocalBusLog } from './bus-log';
+import type { ArnDelivery, ControlledPipeline, DeadLetterQueueStatus, DeliverResult, LocalReplay, PeekedMessage, PipelineFile, RedriveResult } from './control-surface';
 import { UnknownQueueError, extractEvent, failureDetails } from './dead-letters';
 import { LocalDynamoDb } from './dynamodb';
 import { headerParameterValues } from '../domain/input-transform';
@@ -33,7 +35,7 @@ import { FaultRegistry } from './faults';
 import { Flow, eventLabel, terminalPrinter } from './flow';
 import { AsyncInvoker, LocalFunction } from './lambda-runtime';
 import { loadModel, type DeadLetterQueueRef, type LocalModel, type RuleDefinition, type RuleTargetDefinition } from './model';
-import { LocalRecorder, recorderDir } from './recorder';
+import { LocalRecorder, RECORDER_BUFFER_SECONDS, recorderDir } from './recorder';
 import { LocalS3 } from './s3';
 import { LocalSecret, ensureSecretFile } from './secrets';
 import { LocalQueue } from './sqs';
@@ -59,6 +61,8 @@ export interface LocalPipelineOptions {
   /** Terminal lines: synth progress and one line per step of each delivery. */
   readonly output?: (line: string) => void;
   readonly color?: boolean;
+  /** The recorder's buffering interval in AWS seconds (time-scaled like every AWS wait). Default: the deployed stream's. */
+  readonly recorderBufferSeconds?: number;
   /** Also print every line the functions log (they always go to <stateDir>/logs/). */
   readonly verbose?: boolean;
   /** Overrides every function's timeout (real seconds). */
@@ -66,6 +70,9 @@ export interface LocalPipelineOptions {
   /** Overrides the HTTP API stage's throttling from the template (load tests); false = no throttling. */
   readonly apiThrottle?: { readonly rateLimit: number; readonly burstLimit: number } | false;
 }
+
+/** How long `dlq peek` hides what it reads (lib/ops/dlq-commands.ts PEEK_VISIBILITY_SECONDS, the same value). */
+export const PEEK_VISIBILITY_SECONDS = 30;
 
 export type { DeadLetterQueueStatus, LocalReplay, PeekedMessage, PipelineFile, RedriveResult } from './control-surface';
 
@@ -78,6 +85,8 @@ export class LocalPipeline implements ControlledPipeline {
   readonly archive: LocalArchive;
   /** The flight recorder's JSON lines under <stateDir>/recorder/ (read by `ops trace|reconcile --local`). */
   readonly recorder: LocalRecorder;
+  /** EventBridge's bus log (INFO level) under <stateDir>/bus-log.jsonl (read by `ops reconcile|trace --local`). */
+  readonly busLog: LocalBusLog;
   readonly bus: LocalEventBus;
   readonly secret: LocalSecret;
   /** The claim-check bucket(s): large bodies the ingest stored, read back by consumers. */
@@ -107,7 +116,13 @@ export class LocalPipeline implements ControlledPipeline {
     if (options.output) this.flow.on(terminalPrinter(options.output, { color: options.color ?? false }));
     this.dynamodb = new LocalDynamoDb(model.tables, this.faults, this.clock.now);
     this.archive = new LocalArchive(model.archive.name, join(options.stateDir, 'archive.jsonl'));
-    this.recorder = new LocalRecorder(recorderDir(options.stateDir), model.recorderRules[0]?.pattern);
+    this.recorder = new LocalRecorder(recorderDir(options.stateDir), model.recorderRules[0]?.pattern, {
+      intervalMs: (options.recorderBufferSeconds ?? RECORDER_BUFFER_SECONDS) * 1000,
+      scaled: (awsMs) => this.clock.scaled(awsMs),
+      track: (flushed) => void this.activity.track(flushed),
+    });
+    this.busLog = new LocalBusLog(options.stateDir, model.bus.arn);
+    this.busLog.writeTargets(model.rules.flatMap((rule) => rule.targets.map((target) => ({ route: rule.route, target: target.name ?? target.kind, ruleArn: rule.arn, targetArn: target.arn }))));
     this.secret = new LocalSecret(model.secret.name, model.secret.arn, this.secretFile, this.clock.now, this.faults);
     this.s3 = new LocalS3(model.buckets, this.faults, this.clock.now);
 
@@ -161,6 +176,7 @@ export class LocalPipeline implements ControlledPipeline {
       archive: this.archive,
       archivePattern: model.archive.pattern,
       recorder: this.recorder,
+      busLog: this.busLog,
       rules: model.rules,
       deliver: (rule, target, delivery, describe) => this.deliver(rule, target, delivery, describe),
       queueByArn: (arn) => this.queues.get(arn),
@@ -307,7 +323,9 @@ export class LocalPipeline implements ControlledPipeline {
       }
       case 'http': {
         if (!target.apiDestination) throw new DeliveryError('RESOURCE_NOT_FOUND', `API destination ${target.arn} is not in the template`);
-        return invokeApiDestination(target.apiDestination, body, headerParameterValues(event, target.headerParameters ?? {}));
+        // The loopback receiver (`ops receive`) of this state directory is trusted, read at each call: it may start later.
+        const extraCa = receiverCertificate(this.options.stateDir);
+        return invokeApiDestination(target.apiDestination, body, headerParameterValues(event, target.headerParameters ?? {}), extraCa === undefined ? {} : { extraCa });
       }
       case 'elsewhere': {
         const eventId = typeof event.id === 'string' ? event.id : '';
@@ -363,10 +381,17 @@ export class LocalPipeline implements ControlledPipeline {
     });
   }
 
+  /**
+   * The first `max` visible messages of a dead-letter queue, read as `dlq peek` reads them on AWS:
+   * ReceiveMessage hides each for PEEK_VISIBILITY_SECONDS (and SQS counts the receive), then they are
+   * made visible again. Messages in flight (being redriven, or read by another peek) are not
+   * returned, as SQS does not return them: the caller sees them only in the queue's in-flight count.
+   */
   peek(name: string, max = 10): PeekedMessage[] {
     const ref = this.deadLetterRef(name);
     const queue = this.queues.get(ref.queueArn) as LocalQueue;
-    return queue.snapshot().slice(0, max).map((message) => {
+    const received = queue.receive(max, PEEK_VISIBILITY_SECONDS);
+    const peeked = received.map((message) => {
       const extracted = extractEvent(ref.role, message.body);
       return {
         messageId: message.messageId,
@@ -377,6 +402,8 @@ export class LocalPipeline implements ControlledPipeline {
         body: message.body,
       };
     });
+    for (const message of received) queue.changeVisibility(message.receiptHandle, 0);
+    return peeked;
   }
 
   /** Where a dead letter of this queue goes back to, and how. */
@@ -427,7 +454,8 @@ export class LocalPipeline implements ControlledPipeline {
     // `messageIds`: only these (reconcile --recover redrives the dead letters of its window, not the whole queue).
     const only = options.messageIds === undefined ? undefined : new Set(options.messageIds);
     const limit = Math.min(options.max ?? Number.POSITIVE_INFINITY, only?.size ?? Number.POSITIVE_INFINITY, visible);
-    const failures: { messageId: string; reason: string }[] = [];
+    const failures: RedriveResult['failures'][number][] = [];
+    const redriven: RedriveResult['redriven'][number][] = [];
     const keptBack: string[] = [];
     let moved = 0;
     for (let received = 0; moved + failures.length < limit && received < visible; received += 1) {
@@ -438,13 +466,21 @@ export class LocalPipeline implements ControlledPipeline {
         continue;
       }
       const extracted = extractEvent(ref.role, message.body);
+      const eventId = extracted.ok ? (extracted.event.detail as { eventId?: unknown } | undefined)?.eventId : undefined;
+      const ids = {
+        messageId: message.messageId,
+        ...(typeof eventId === 'string' ? { fastioEventId: eventId } : {}),
+        sentAt: new Date(message.sentTimestamp).toISOString(),
+        failure: failureDetails(ref.role, message),
+      };
       try {
         if (!extracted.ok) throw new Error(extracted.reason);
         await deliver(extracted.event, message.body);
         queue.delete(message.receiptHandle);
         moved += 1;
+        redriven.push(ids);
       } catch (error) {
-        failures.push({ messageId: message.messageId, reason: error instanceof Error ? error.message : String(error) });
+        failures.push({ ...ids, reason: error instanceof Error ? error.message : String(error) });
         keptBack.push(message.receiptHandle);
       }
     }
@@ -452,7 +488,7 @@ export class LocalPipeline implements ControlledPipeline {
     for (const receiptHandle of keptBack) queue.changeVisibility(receiptHandle, 0);
     const depth = queue.depth();
     this.flow.emit(failures.length > 0 ? 'warn' : 'ok', ref.name, `redrive → ${destination}: ${moved} moved, ${failures.length} failed, ${depth.visible + depth.inFlight} left`);
-    return { queue: ref.name, destination, moved, failed: failures.length, left: depth.visible + depth.inFlight, failures };
+    return { queue: ref.name, destination, moved, failed: failures.length, left: depth.visible + depth.inFlight, failures, redriven };
   }
 
   /** Empties a dead-letter queue, as a purge by hand does (the incident drill loses dead letters this way). */
@@ -467,25 +503,31 @@ export class LocalPipeline implements ControlledPipeline {
    * Delivers events to one target of a route alone, never through the bus (`reconcile --recover`
    * re-delivering what is missing): the target's call, as EventBridge would make it.
    */
-  async deliverToTarget(route: string, targetName: string | undefined, events: readonly Record<string, unknown>[]): Promise<{ delivered: number; failures: string[] }> {
+  async deliverToTarget(route: string, targetName: string | undefined, events: readonly Record<string, unknown>[]): Promise<DeliverResult> {
     const rule = this.model.rules.find((candidate) => candidate.route === route);
     if (!rule) throw new UnknownQueueError(`unknown route "${route}"; routes: ${this.model.rules.map((r) => r.route).join(', ')}`);
     const named = rule.targets.filter((candidate) => targetName === undefined || candidate.name === targetName);
     const target = named.length === 1 ? named[0] : undefined;
     if (!target) throw new UnknownQueueError(`route ${route} has no target "${targetName ?? ''}"`);
     const failures: string[] = [];
+    const outcomes: DeliverResult['outcomes'][number][] = [];
     let delivered = 0;
     for (const event of events) {
       const describe = `${eventLabel(event)} (re-delivered)`;
+      const eventId = (event.detail as { eventId?: unknown } | undefined)?.eventId;
+      const ids = typeof eventId === 'string' ? { fastioEventId: eventId } : {};
       try {
         const outcome = await this.deliver(rule, target, { event, body: this.bus.targetBody(rule, target, event) }, describe);
         this.flow.emit('info', route, `${describe}: ${outcome}`);
         delivered += 1;
+        outcomes.push({ ...ids, delivered: true });
       } catch (error) {
-        failures.push(`${String((event.detail as { eventId?: unknown } | undefined)?.eventId ?? event.id)}: ${error instanceof Error ? error.message : String(error)}`);
+        const reason = error instanceof Error ? error.message : String(error);
+        failures.push(`${String(eventId ?? event.id)}: ${reason}`);
+        outcomes.push({ ...ids, delivered: false, reason });
       }
     }
-    return { delivered, failures };
+    return { delivered, failures, outcomes };
   }
 
   /** Resolves when no delivery, invocation or execution is in flight and no polled queue has visible messages. */
@@ -504,6 +546,8 @@ export class LocalPipeline implements ControlledPipeline {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#abort.abort();
+    // What the recorder still buffers is written, as Firehose delivers its buffer.
+    this.recorder.flush();
     await Promise.all(this.eventSources.map((source) => source.stop()));
     await Promise.all([...this.functions.values()].map((fn) => fn.close()));
     for (const queue of this.queues.values()) queue.close();

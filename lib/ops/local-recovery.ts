@@ -10,8 +10,11 @@ import {
   localReplay,
   localReplayStatus,
   localReplays,
+  localStateDir,
   type LocalReplay,
 } from '../local/control-client';
+import { LocalRecoveryLog, localActor } from '../local/recovery-log';
+import { redriveActions } from './recorder-local-sources';
 import { OperationFailed, UsageError, type CommandIo } from './command';
 import type { Route } from '../route-table';
 import { assertWithinRetention, formatDuration } from './time-window';
@@ -77,6 +80,8 @@ export async function peekLocally(queueName: string, count: number, io: CommandI
 
 export async function redriveLocally(queueName: string, max: number | undefined, io: CommandIo, json: boolean): Promise<number> {
   const result = await localRedrive(queueName, max === undefined ? {} : { max });
+  // Each message moved or failed, by whom and when, for `trace` after the dead letter is gone.
+  await new LocalRecoveryLog(localStateDir()).append(redriveActions('dlq redrive', result, localActor(), new Date()));
   if (json) io.out(JSON.stringify(result, null, 2));
   else {
     io.out(`${result.queue} → ${result.destination}: moved ${result.moved} / failed ${result.failed} / left ${result.left} (local pipeline)`);

@@ -15,7 +15,7 @@ import { routeTable, type Route } from '../route-table';
 import { reconcile, TARGET_STATUSES, type Reconciliation, type ReconcileReport } from '../recorder/reconcile';
 import { trackedTargets, type RecorderSources, type ScanProgress, type TrackedTarget } from '../recorder/sources';
 import type { BusEvent } from '../domain/route-samples';
-import { requiredStringOption, stringListOption, type CommandIo, type OpsCommand } from './command';
+import { requiredStringOption, stringListOption, stringOption, type CommandIo, type OpsCommand, type OptionValues } from './command';
 import { defaultRuntime, deploymentOptions, withAwsErrors, type OpsRuntime } from './aws-runtime';
 import { resolveRoutes } from './deployment';
 import { Progress } from './progress';
@@ -53,6 +53,10 @@ export function printReport(report: ReconcileReport, io: CommandIo, title = 'rec
     io.out(heading);
     for (const line of lines) io.out(line);
   };
+  if (report.recordedBeforeStart.length > 0) {
+    io.out(`recorded before this pipeline started, not checked (its completion records and dead letters were in the previous run's memory): ${report.recordedBeforeStart.length}`);
+    for (const id of report.recordedBeforeStart) io.out(`  ${id}`);
+  }
   if (report.notDeployed.length > 0) io.out(`not deployed (their config was not set), not checked: ${report.notDeployed.join(', ')}`);
   const input = report.recorderInput;
   if (!input.complete) {
@@ -132,7 +136,7 @@ export function createReconcileCommand(
         if (options.recover !== true || first.report.verdict !== 'failed') {
           if (json) io.out(JSON.stringify(first.report, null, 2));
           else printReport(first.report, io);
-          return exitCode(first.report, io, fromRaw, toRaw);
+          return exitCode(first.report, io, options, fromRaw, toRaw);
         }
         if (!json) printReport(first.report, io, 'before recovery:');
         const recovery = await recover(first, sources, io);
@@ -146,10 +150,28 @@ export function createReconcileCommand(
         }
         if (json) io.out(JSON.stringify({ before: first.report, recovery, after: last.report }, null, 2));
         else printReport(last.report, io, 'after recovery:');
-        return exitCode(last.report, io, fromRaw, toRaw);
+        return exitCode(last.report, io, options, fromRaw, toRaw);
       });
     },
   };
+}
+
+/** A word as the shell reads it back: quoted only when it needs to be. */
+function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** This very run again, as a command that works as printed: the same window, routes and deployment (--local kept). */
+export function reconcileCommandLine(options: OptionValues, from: string, to: string, recover: boolean): string {
+  const words = ['npm', 'run', 'ops', '--', 'reconcile', '--from', from, '--to', to];
+  for (const route of stringListOption(options, 'route')) words.push('--route', route);
+  for (const name of ['stage', 'region'] as const) {
+    const value = stringOption(options, name);
+    if (value !== undefined) words.push(`--${name}`, value);
+  }
+  if (options.local === true) words.push('--local');
+  if (recover) words.push('--recover');
+  return words.map(shellWord).join(' ');
 }
 
 /** `<route>/<target>#<fastio id>` of everything --recover acted on. */
@@ -168,17 +190,17 @@ function awaitingRecovery(reconciliation: Reconciliation, recovered: ReadonlySet
   );
 }
 
-function exitCode(report: ReconcileReport, io: CommandIo, from: string, to: string): number {
+function exitCode(report: ReconcileReport, io: CommandIo, options: OptionValues, from: string, to: string): number {
   if (report.verdict === 'failed') {
     const parts = [
       ...(report.missing + report.deadLettered > 0 ? [`${report.missing} missing and ${report.deadLettered} dead-lettered deliveries`] : []),
       ...(report.recorderInput.complete ? [] : ['the recorder input was incomplete (its DLQ is not empty)']),
     ];
-    io.err(`error: ${parts.join('; ')} between ${report.from} and ${report.to}; recover them with: npm run ops -- reconcile --from ${from} --to ${to} --recover`);
+    io.err(`error: ${parts.join('; ')} between ${report.from} and ${report.to}; recover them with: ${reconcileCommandLine(options, from, to, true)}`);
   } else if (report.verdict === 'not-yet') {
     const when = report.rerunAfter === undefined ? 'later' : `after ${report.rerunAfter}`;
     io.err(
-      `not yet: ${report.pending} pending and ${report.unconfirmed} unconfirmed deliveries between ${report.from} and ${report.to}, nothing missing; run it again ${when}: npm run ops -- reconcile --from ${from} --to ${to}`,
+      `not yet: ${report.pending} pending and ${report.unconfirmed} unconfirmed deliveries between ${report.from} and ${report.to}, nothing missing; run it again ${when}: ${reconcileCommandLine(options, from, to, false)}`,
     );
   }
   return report.exitCode;

@@ -28,6 +28,11 @@ import {
   type PeekedMessage,
 } from '../local/control-client';
 import { LocalRecorder, recorderDir } from '../local/recorder';
+import { readLocalBusLog } from '../local/bus-log';
+import { resolverFor, toDeliveryRecord } from '../recorder/bus-log';
+import { LocalRecoveryLog, localActor, queueTarget } from '../local/recovery-log';
+import type { RecoveryAction, RecoveryCommand } from '../recorder/recovery-log';
+import type { RedriveResult } from '../local/control-surface';
 import { toRecordedEvent, type RecordedEvent } from '../recorder/recorded-event';
 import type {
   Completion,
@@ -35,6 +40,9 @@ import type {
   DeadLetter,
   DeadLetterScan,
   DeadLetterSource,
+  DeliveryLogSource,
+  DeliveryQuery,
+  DeliveryRecord,
   RecorderSource,
   RecorderSources,
   RecoveryOutcome,
@@ -152,6 +160,32 @@ export function localDeadLetterReason(role: DeadLetterRole, failure: PeekedMessa
   }
 }
 
+/** The actions of one local redrive, from what the pipeline says it moved and failed, each with the dead letter it took. */
+export function redriveActions(command: RecoveryCommand, result: Pick<RedriveResult, 'queue' | 'redriven' | 'failures'>, by: string, at: Date): RecoveryAction[] {
+  const where = { ...queueTarget(result.queue), queue: result.queue };
+  const role = result.queue.split('/').at(-1) as DeadLetterRole;
+  const letter = (sentAt: string | undefined, failure: Record<string, string | undefined> | undefined) =>
+    failure === undefined ? {} : { deadLetter: { ...(sentAt === undefined ? {} : { sentAt }), reason: localDeadLetterReason(role, failure) } };
+  const common = { at: at.toISOString(), by, command, action: 'redrive' as const, ...where };
+  return [
+    ...(result.redriven ?? []).map((moved) => ({
+      ...common,
+      messageId: moved.messageId,
+      ...(moved.fastioEventId === undefined ? {} : { fastioEventId: moved.fastioEventId }),
+      outcome: 'delivered' as const,
+      ...letter(moved.sentAt, moved.failure),
+    })),
+    ...result.failures.map((failure) => ({
+      ...common,
+      messageId: failure.messageId,
+      ...(failure.fastioEventId === undefined ? {} : { fastioEventId: failure.fastioEventId }),
+      outcome: 'failed' as const,
+      reason: failure.reason,
+      ...letter(failure.sentAt, failure.failure),
+    })),
+  ];
+}
+
 export class LocalDeadLetterSource implements DeadLetterSource {
   constructor(private readonly local: LocalOptions) {}
 
@@ -183,8 +217,16 @@ export class LocalDeadLetterSource implements DeadLetterSource {
   }
 }
 
+/** Recovery through the control endpoint; every message moved or event re-delivered goes to the recovery log. */
 export class LocalRecoverySink implements RecoverySink {
-  constructor(private readonly local: LocalOptions) {}
+  readonly #log: LocalRecoveryLog;
+
+  constructor(
+    private readonly local: LocalOptions,
+    private readonly now: () => Date = () => new Date(),
+  ) {
+    this.#log = new LocalRecoveryLog(localStateDir(local));
+  }
 
   async redrive(deadLetters: readonly DeadLetter[]): Promise<RecoveryOutcome> {
     const byQueue = new Map<string, string[]>();
@@ -193,6 +235,7 @@ export class LocalRecoverySink implements RecoverySink {
     const failures: string[] = [];
     for (const [queue, messageIds] of byQueue) {
       const result = await localRedrive(queue, { messageIds: [...new Set(messageIds)] }, this.local);
+      await this.#log.append(redriveActions('reconcile --recover', result, localActor(), this.now()));
       delivered += result.moved;
       failures.push(...result.failures.map((failure) => `${queue} message ${failure.messageId}: ${failure.reason}`));
     }
@@ -201,6 +244,21 @@ export class LocalRecoverySink implements RecoverySink {
 
   async deliver(target: TrackedTarget, events: readonly BusEvent[]): Promise<RecoveryOutcome> {
     const result = await localDeliver(target.route.name, target.name, events, this.local);
+    const at = this.now().toISOString();
+    const by = localActor();
+    await this.#log.append(
+      (result.outcomes ?? []).map((outcome) => ({
+        at,
+        by,
+        command: 'reconcile --recover' as const,
+        action: 'deliver' as const,
+        route: target.route.name,
+        target: target.name,
+        ...(outcome.fastioEventId === undefined ? {} : { fastioEventId: outcome.fastioEventId }),
+        outcome: outcome.delivered ? ('delivered' as const) : ('failed' as const),
+        ...(outcome.reason === undefined ? {} : { reason: outcome.reason }),
+      })),
+    );
     return { delivered: result.delivered, failures: result.failures.map((failure) => `${target.route.name}/${target.name} ${failure}`) };
   }
 }
@@ -249,18 +307,39 @@ function deployedLocally(kinds: Map<string, string[]>, target: TrackedTarget): b
   return deployed.filter((other) => other === kind).length >= position;
 }
 
+/** EventBridge's delivery records the local bus wrote (lib/local/bus-log.ts), in the deployed schema. */
+export class LocalDeliveryLogSource implements DeliveryLogSource {
+  constructor(private readonly stateDir: string) {}
+
+  async deliveries(targets: readonly TrackedTarget[], query: DeliveryQuery): Promise<DeliveryRecord[]> {
+    const { records, targets: arns } = readLocalBusLog(this.stateDir);
+    const wanted = new Set(targets.map((target) => `${target.route.name}/${target.name}`));
+    const resolve = resolverFor(arns);
+    const ids = query.eventIds === undefined ? undefined : new Set(query.eventIds);
+    const from = query.window.from.getTime();
+    return records.flatMap((record) => {
+      if (ids !== undefined && !ids.has(record.event_id)) return [];
+      const delivery = toDeliveryRecord(record, resolve);
+      if (delivery === undefined || !wanted.has(`${delivery.route}/${delivery.target}`) || Date.parse(delivery.at) < from) return [];
+      return [delivery];
+    });
+  }
+}
+
 /** The sources over the running local pipeline; fails (exit 1) when none is running. */
 export async function localRecorderSources(local: LocalOptions = {}, now: () => Date = () => new Date()): Promise<RecorderSources> {
   const status = await pipelineStatus(local);
   const startedAt = Date.parse(readPipelineFile(local)?.startedAt ?? '');
-  // Completion records exist since the pipeline started (to the second, as event times are).
-  const sinceStart = Number.isFinite(startedAt) ? (now().getTime() - (Math.floor(startedAt / 1000) - 1) * 1000) / DAY_MS : DEFAULT_IDEMPOTENCY_EXPIRY_DAYS;
   return {
     recorder: new LocalRecorderSource(localStateDir(local)),
     completions: new LocalCompletionSource(local, status.functionsByRoute, DEFAULT_IDEMPOTENCY_EXPIRY_DAYS),
     deadLetters: new LocalDeadLetterSource(local),
-    recovery: new LocalRecoverySink(local),
-    completionExpiryDays: Math.min(DEFAULT_IDEMPOTENCY_EXPIRY_DAYS, sinceStart),
+    recovery: new LocalRecoverySink(local, now),
+    recoveryLog: new LocalRecoveryLog(localStateDir(local)),
+    deliveries: new LocalDeliveryLogSource(localStateDir(local)),
+    // Completion records and dead letters exist since the pipeline started (to the second, as event times are).
+    ...(Number.isFinite(startedAt) ? { evidenceSince: new Date(Math.floor(startedAt / 1000) * 1000) } : {}),
+    completionExpiryDays: DEFAULT_IDEMPOTENCY_EXPIRY_DAYS,
     timeScale: status.timeScale,
     ...(status.targetKinds.size === 0 ? {} : { deployed: (target: TrackedTarget) => deployedLocally(status.targetKinds, target) }),
   };

@@ -1,8 +1,10 @@
 /**
  * `sign` and `send`: build the request Fast.io would send for a payload file, signed with the
  * webhook secret, and print its headers or POST it to an endpoint. Uses the same signature module
- * as the ingest function, so what verifies here verifies there.
+ * as the ingest function, so what verifies here verifies there. `send` gives each send a fresh
+ * Fast.io event id (`--keep-id` sends the file's bytes as they are).
  */
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { localSendTarget } from '../local/control-client';
 import { signWebhook, type SignatureScheme } from '../domain/webhook-signature';
@@ -61,14 +63,25 @@ async function readPayload(path: string): Promise<Buffer> {
   }
 }
 
-async function signedRequest(positionals: readonly string[], options: OptionValues): Promise<SignedRequest> {
+/** The id the ingest answered with (its 202 body), which is the id it published. */
+function fastioEventIdOf(answer: string): string | undefined {
+  try {
+    const id = (JSON.parse(answer) as { fastioEventId?: unknown }).fastioEventId;
+    return typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function signedRequest(positionals: readonly string[], options: OptionValues, freshId = false): Promise<SignedRequest> {
   const scheme = schemeOption(options);
   // The body-hmac scheme signs the body alone and always in hex: both options would be ignored.
   if (scheme !== 'timestamped') refuseOptions(options, ['timestamp', 'encoding'], `--scheme ${scheme}`, 'only the timestamped scheme signs a timestamp and lets you choose the encoding; add --scheme timestamped');
   const encoding = encodingOption(options);
   const timestamp = timestampOption(options);
   const secret = secretOption(options);
-  const body = await readPayload(positionals[0] ?? '');
+  const file = await readPayload(positionals[0] ?? '');
+  const body = freshId ? withFreshEventId(file).body : file;
   const signature = signWebhook({ rawBody: body, secret, scheme, encoding, ...(timestamp === undefined ? {} : { timestamp }) });
   return { body, headers: { 'Content-Type': 'application/json', ...signature } };
 }
@@ -113,11 +126,40 @@ function printResponse(io: CommandIo, status: number, statusText: string, body: 
   if (body !== '') io.out(body.length > MAX_PRINTED_BODY ? `${body.slice(0, MAX_PRINTED_BODY)}… (${body.length} characters)` : body);
 }
 
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+/** A ULID-shaped id (`evt_` + 26 characters, time first, so ids sort by send time). */
+export function freshEventId(now: number = Date.now()): string {
+  let time = '';
+  for (let rest = now, i = 0; i < 10; i += 1, rest = Math.floor(rest / 32)) time = (CROCKFORD[rest % 32] as string) + time;
+  const random = [...randomBytes(16)].map((byte) => CROCKFORD[byte % 32] as string).join('');
+  return `evt_${time}${random}`;
+}
+
+/**
+ * The payload with a fresh Fast.io event id in the field the ingest reads it from (`event_id`, else
+ * `id`, else a new `event_id`), so a sample sent twice is two events, not a Fast.io resend of one
+ * (the quick start and the incident drill send the same files). A body that is not a JSON object is
+ * sent as it is: it has no id field to replace, and the ingest quarantines it under its sha256.
+ */
+export function withFreshEventId(body: Buffer, id: string = freshEventId()): { body: Buffer; eventId?: string } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    return { body };
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return { body };
+  const payload = parsed as Record<string, unknown>;
+  const field = Object.hasOwn(payload, 'event_id') || !Object.hasOwn(payload, 'id') ? 'event_id' : 'id';
+  return { body: Buffer.from(`${JSON.stringify({ ...payload, [field]: id }, null, 2)}\n`), eventId: id };
+}
+
 export const sendCommand: OpsCommand = {
   path: ['send'],
   summary: 'sign a payload file as Fast.io would and POST it to an endpoint (--local: to the pipeline `npm start` runs, with its secret)',
-  usage: '<payload.json> (--url <endpoint> | --local) [--secret <s>] [--scheme body-hmac|timestamped] [--encoding hex|base64] [--timestamp <unix>] [--json]',
-  options: { ...signOptions, url: { type: 'string' }, local: { type: 'boolean' }, json: { type: 'boolean' } },
+  usage: '<payload.json> (--url <endpoint> | --local) [--keep-id] [--print-id] [--secret <s>] [--scheme body-hmac|timestamped] [--encoding hex|base64] [--timestamp <unix>] [--json]',
+  options: { ...signOptions, url: { type: 'string' }, local: { type: 'boolean' }, 'keep-id': { type: 'boolean' }, 'print-id': { type: 'boolean' }, json: { type: 'boolean' } },
   positionals: { min: 1, max: 1 },
   async run({ positionals, options, io }) {
     let rawUrl = stringOption(options, 'url');
@@ -131,7 +173,8 @@ export const sendCommand: OpsCommand = {
     }
     if (rawUrl === undefined || rawUrl === '') throw new UsageError('--url is required (or --local for the pipeline `npm start` runs)');
     const url = parseUrl(rawUrl);
-    const { body, headers } = await signedRequest(positionals, signingOptions);
+    if (options['print-id'] === true && options.json === true) throw new UsageError('--print-id and --json are two outputs: give one');
+    const { body, headers } = await signedRequest(positionals, signingOptions, options['keep-id'] !== true);
     let response: Response;
     try {
       response = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(SEND_TIMEOUT_MS) });
@@ -139,7 +182,17 @@ export const sendCommand: OpsCommand = {
       const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : error instanceof Error ? error.message : String(error);
       throw new OperationFailed(`could not reach ${url.origin}: ${cause}`);
     }
-    printResponse(io, response.status, response.statusText, await response.text(), options.json === true);
+    const answer = await response.text();
+    if (options['print-id'] === true) {
+      // Only the id on stdout, for `ID=$(npm run --silent ops -- send … --print-id)`; the answer goes to stderr.
+      printResponse({ ...io, out: io.err }, response.status, response.statusText, answer, false);
+      if (!response.ok) throw new OperationFailed(`the endpoint answered ${response.status}`);
+      const id = fastioEventIdOf(answer);
+      if (id === undefined) throw new OperationFailed('the endpoint answered without a fastioEventId: is it the ingest?');
+      io.out(id);
+      return 0;
+    }
+    printResponse(io, response.status, response.statusText, answer, options.json === true);
     if (!response.ok) throw new OperationFailed(`the endpoint answered ${response.status}`);
     return 0;
   },

@@ -1,10 +1,14 @@
 /**
  * `ops trace <fastio-event-id>`: one event's journey, from the flight recorder, the completion
- * records and the dead-letter queues (lib/recorder/reconcile.ts trace). Exit 0 when the event was
+ * records, the dead-letter queues and the recovery log (lib/recorder/reconcile.ts trace): each copy
+ * received, each route matched and per target what happened, oldest first, then its status; and
+ * for every route it did not match, the first field that failed. Exit 0 when the event was
  * recorded in the window (whatever became of it), 1 when it was not or a source failed, 2 for bad input.
  */
 import { routeTable, type Route } from '../route-table';
 import { trace, type TraceReport, type TraceTarget } from '../recorder/reconcile';
+import type { RecoveryAction } from '../recorder/recovery-log';
+import type { DeliveryStatus } from '../recorder/sources';
 import { trackedTargets } from '../recorder/sources';
 import { OperationFailed, UsageError, stringOption, type CommandIo, type OpsCommand } from './command';
 import { defaultRuntime, deploymentOptions, withAwsErrors, type OpsRuntime } from './aws-runtime';
@@ -24,61 +28,99 @@ function size(bytes: number | undefined): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
-function targetLines(target: TraceTarget): string[] {
-  const head = `  ${target.target} (${target.describe}): `;
-  const lines: string[] = [];
+/** The final word on one target, as a phrase. */
+function statusText(target: TraceTarget): string {
   switch (target.status) {
     case 'completed': {
       const attempt = target.completed?.attempt === undefined ? 'attempt not recorded' : `attempt ${target.completed.attempt}`;
-      lines.push(`${head}completed ${target.completed?.at ?? '(time not recorded)'}, ${attempt} [${target.completed?.record ?? ''}]`);
-      break;
+      return `completed ${target.completed?.at ?? '(time not recorded)'}, ${attempt} [${target.completed?.record ?? ''}]`;
     }
     case 'confirmed': {
       const success = target.deliveries.find((record) => record.status === 'succeeded');
-      lines.push(`${head}confirmed: EventBridge delivered it ${success?.at ?? ''}${success?.attempt === undefined ? '' : `, attempt ${success.attempt}`}`);
-      break;
+      const recovered = target.recovery.filter((action) => action.outcome === 'delivered').at(-1);
+      if (success === undefined && recovered !== undefined) return `confirmed: re-delivered ${recovered.at} by ${recovered.by} (${recovered.command}), the target accepted it`;
+      return `confirmed: EventBridge delivered it ${success?.at ?? ''}${success?.attempt === undefined ? '' : `, attempt ${success.attempt}`}`;
     }
     case 'dead-lettered':
-      lines.push(`${head}dead-lettered`);
-      break;
+      return 'dead-lettered';
     case 'pending':
-      lines.push(`${head}pending: ${target.why ?? 'no evidence yet'}`);
-      break;
+      return `pending: ${target.why ?? 'no evidence yet'}`;
     case 'missing':
-      lines.push(`${head}missing: ${target.why ?? 'no completion record and no dead letter'}`);
-      break;
+      return `missing: ${target.why ?? 'no completion record and no dead letter'}`;
     case 'unconfirmed':
-      lines.push(`${head}unconfirmed: ${target.why ?? 'no delivery record'}`);
-      break;
+      return `unconfirmed: ${target.why ?? 'no delivery record'}`;
     case 'unverifiable':
-      lines.push(`${head}unverifiable: no completion record, and older than the records' expiry`);
-      break;
+      return "unverifiable: no completion record, and older than the records' expiry";
+    default:
+      return String(target.status);
   }
-  for (const letter of target.deadLetters) {
-    lines.push(`    in ${letter.queue}${letter.sentAt === undefined ? '' : ` since ${letter.sentAt}`}${letter.receiveCount === undefined ? '' : ` (received ${letter.receiveCount}×)`}: ${letter.reason}`);
+}
+
+/** What each bus-log outcome says, in words. */
+const DELIVERY_WORDS: Readonly<Record<DeliveryStatus, string>> = {
+  succeeded: 'delivered',
+  retrying: 'attempt failed, retrying',
+  throttled: 'attempt throttled, retrying',
+  'attempt-failed': 'attempt failed',
+  failed: 'gave up',
+  'dead-lettered': 'gave up, sent to the dead-letter queue',
+};
+
+function recoveryText(action: RecoveryAction): string {
+  const what = action.action === 'redrive' ? `redriven from ${action.queue ?? 'its dead-letter queue'}` : 're-delivered to this target alone';
+  const outcome = action.outcome === 'delivered' ? 'delivered' : `failed: ${action.reason ?? 'no reason recorded'}`;
+  return `${what} by ${action.by} (${action.command}): ${outcome}`;
+}
+
+/**
+ * One target's story, oldest first: every piece of evidence with its time (EventBridge's delivery
+ * records, dead letters, recovery actions), then its status now. An entry without a time sorts first.
+ */
+function targetLines(target: TraceTarget): string[] {
+  const entries: { at: string; text: string }[] = [
+    ...target.deliveries.map((record) => ({
+      at: record.at,
+      text: `EventBridge: ${DELIVERY_WORDS[record.status]}${record.attempt === undefined ? '' : ` (attempt ${record.attempt})`}${record.reason === undefined ? '' : `: ${record.reason}`}`,
+    })),
+    ...target.deadLetters.map((letter) => ({
+      at: letter.sentAt ?? '',
+      text: `dead-lettered in ${letter.queue}${letter.receiveCount === undefined ? '' : ` (received ${letter.receiveCount}×)`}: ${letter.reason}`,
+    })),
+    // A dead letter a redrive took is gone from its queue: the recovery log kept how it was.
+    ...target.recovery.flatMap((action) =>
+      action.deadLetter === undefined || target.deadLetters.some((letter) => letter.messageId === action.messageId)
+        ? []
+        : [{ at: action.deadLetter.sentAt ?? '', text: `dead-lettered in ${action.queue ?? 'its dead-letter queue'}: ${action.deadLetter.reason}` }],
+    ),
+    ...target.recovery.map((action) => ({ at: action.at, text: recoveryText(action) })),
+  ].sort((a, b) => a.at.localeCompare(b.at));
+  return [
+    `  ${target.target} (${target.describe})`,
+    ...entries.map((entry) => `    ${entry.at === '' ? '(time unknown)' : entry.at}  ${entry.text}`),
+    `    status: ${statusText(target)}`,
+  ];
+}
+
+function copyLine(copy: TraceReport['copies'][number], first: NonNullable<TraceReport['received']>): string {
+  if (copy.id === first.id) {
+    const body = first.body.store === 'inline' ? 'body inline' : `body in the claim-check store (s3://${first.body.ref.bucket}/${first.body.ref.key})`;
+    return `received  ${copy.time}  original  ${first.detailType}  ${size(first.sizeBytes)}  ${first.quarantined ? 'QUARANTINED' : 'not quarantined'}  ${body}  (EventBridge id ${copy.id})`;
   }
-  return lines;
+  const kind = copy.replayName === undefined ? 'Fast.io resend' : `replay ${copy.replayName}`;
+  return `received  ${copy.time}  ${kind}  (EventBridge id ${copy.id})`;
 }
 
 export function printTrace(report: TraceReport, io: CommandIo): void {
   io.out(`event ${report.fastioEventId} (searched ${report.from} .. ${report.to})`);
   const received = report.received;
   if (received === undefined) return;
-  const body = received.body.store === 'inline' ? 'body inline' : `body in the claim-check store (s3://${received.body.ref.bucket}/${received.body.ref.key})`;
-  io.out(`received  ${received.time}  ${received.detailType}  ${size(received.sizeBytes)}  ${received.quarantined ? 'QUARANTINED' : 'not quarantined'}  ${body}  (EventBridge id ${received.id})`);
-  const replays = report.copies.filter((copy) => copy.replayName !== undefined);
-  const resends = report.copies.length - replays.length - 1;
-  io.out(
-    `copies    ${report.copies.length}: ${Math.max(0, resends) === 0 ? 'no Fast.io resend' : `${resends} Fast.io resend${resends === 1 ? '' : 's'}`}, ${replays.length === 0 ? 'no replay' : `replayed by ${[...new Set(replays.map((copy) => copy.replayName))].join(', ')}`}`,
-  );
-  if (report.routes.length === 0) {
-    io.out('routes    none matched');
-    return;
-  }
+  for (const copy of report.copies) io.out(copyLine(copy, received));
+  if (report.routes.length === 0) io.out('routes    none matched');
   for (const route of report.routes) {
-    io.out(`route ${route.route}${route.replays.length === 0 ? '' : ` (covered by replays: ${route.replays.join(', ')})`}`);
+    io.out(`route ${route.route} matched${route.replays.length === 0 ? '' : ` (covered by replays: ${route.replays.join(', ')})`}`);
     for (const target of route.targets) for (const line of targetLines(target)) io.out(line);
   }
+  for (const miss of report.notMatched) io.out(`route ${miss.route} not matched: ${miss.path === '' ? miss.reason : `${miss.path}: ${miss.reason}`}`);
 }
 
 export function createTraceCommand(
@@ -88,7 +130,7 @@ export function createTraceCommand(
 ): OpsCommand {
   return {
     path: ['trace'],
-    summary: "one Fast.io event's journey: received, every route it matched, and per target completed, dead-lettered (where, why) or missing",
+    summary: "one Fast.io event's journey in time order: each copy received, every route it matched (and why the others did not), per target its dead letters, recovery actions and status",
     usage: '<fastio-event-id> [--from <time>] [--to <time>] [--stage <s>] [--region <r>] [--local] [--json]',
     options: { ...deploymentOptions, from: { type: 'string' }, to: { type: 'string' }, local: { type: 'boolean' } },
     positionals: { min: 1, max: 1 },

@@ -31,6 +31,7 @@ import { describeTarget, type Route } from '../domain/route-types';
 import type { TimeWindow } from '../ops/time-window';
 import { longestHorizonMs, retryHorizonMs } from './horizon';
 import type { RecordedEvent } from './recorded-event';
+import type { RecoveryAction } from './recovery-log';
 import {
   trackedTargets,
   type Completion,
@@ -173,6 +174,19 @@ function indexDeliveries(records: readonly DeliveryRecord[], copies: readonly Re
   return index;
 }
 
+/**
+ * A re-delivery the recovery log says succeeded (the target answered the CLI itself: SQS took the
+ * message, the endpoint answered 2xx) is the same evidence as EventBridge's success record: after a
+ * redrive no bus-log success exists for the event, and it is not lost.
+ */
+export function recoveryDeliveries(actions: readonly RecoveryAction[] | undefined): DeliveryRecord[] {
+  return (actions ?? []).flatMap((action) =>
+    action.outcome !== 'delivered' || action.target === undefined || action.fastioEventId === undefined
+      ? []
+      : [{ route: action.route, target: action.target, eventId: '', fastioEventId: action.fastioEventId, status: 'succeeded' as const, at: action.at, reason: `re-delivered by ${action.by} (${action.command})` }],
+  );
+}
+
 function inFlightByTarget(queues: readonly InFlightQueue[]): Map<string, InFlightQueue[]> {
   const index = new Map<string, InFlightQueue[]>();
   for (const queue of queues) {
@@ -276,6 +290,8 @@ export interface ReconcileReport {
   readonly pending: number;
   readonly unconfirmed: number;
   readonly unverifiable: number;
+  /** Fast.io ids of events first recorded before the pipeline whose evidence this is started (local only): not checked. */
+  readonly recordedBeforeStart: readonly string[];
   readonly recorderInput: RecorderInputReport;
   /** clean: exit 0; failed: exit 1; not-yet: only pending or unconfirmed, exit 3. */
   readonly verdict: ReconcileVerdict;
@@ -328,7 +344,13 @@ export async function reconcile(window: TimeWindow, routes: readonly Route[], so
   const now = options.now;
   const input = await sources.recorderInput?.recorderDeadLetters(progress);
   const recorded = withRecorderDeadLetters(await sources.recorder.events(window, progress), input, window);
-  const events = groupCopies(recorded);
+  // Locally, completion records and dead letters live in the running pipeline's memory: an event it
+  // did not see (first recorded before it started) has no evidence here, and is listed apart.
+  const grouped = groupCopies(recorded);
+  const startedAt = sources.evidenceSince?.getTime();
+  const beforeStart = (event: EventCopies) => startedAt !== undefined && Date.parse((event.copies[0] as RecordedEvent).time) < startedAt;
+  const events = grouped.filter((event) => !beforeStart(event));
+  const recordedBeforeStart = grouped.filter(beforeStart).map((event) => event.fastioEventId);
   const deployed = routes.map((route) => deployedTargets(route, sources));
   const targets = deployed.flatMap((entry) => entry.targets);
   const scan = await sources.deadLetters.deadLetters(targets, progress);
@@ -336,7 +358,8 @@ export async function reconcile(window: TimeWindow, routes: readonly Route[], so
   const inFlight = inFlightByTarget(scan.inFlight);
   const deliveryTargets = targets.filter((target) => target.completion === 'delivery');
   const records = sources.deliveries === undefined || deliveryTargets.length === 0 || events.length === 0 ? [] : await sources.deliveries.deliveries(deliveryTargets, { window }, progress);
-  const deliveriesByTarget = indexDeliveries(records, recorded);
+  const recovered = recoveryDeliveries(await sources.recoveryLog?.actionsIn({ from: window.from, to: options.now }));
+  const deliveriesByTarget = indexDeliveries([...records, ...recovered], recorded);
 
   const routeReports: RouteReport[] = [];
   const missingWork: { target: TrackedTarget; event: RecordedEvent }[] = [];
@@ -456,6 +479,7 @@ export async function reconcile(window: TimeWindow, routes: readonly Route[], so
       unconfirmed: totals.unconfirmed,
       unverifiable: totals.unverifiable,
       recorderInput,
+      recordedBeforeStart,
       verdict,
       exitCode,
       ...(rerunAfter === undefined || totals.pending === 0 ? {} : { rerunAfter: rerunAfter.toISOString() }),
@@ -479,6 +503,8 @@ export interface TraceTarget {
   readonly status: TargetStatus;
   readonly completed?: Completion;
   readonly deadLetters: readonly DeadLetter[];
+  /** What recovery commands did for this event on this target, oldest first (the recovery log). */
+  readonly recovery: readonly RecoveryAction[];
   /** EventBridge's delivery records of the event on this target, oldest first. */
   readonly deliveries: readonly DeliveryRecord[];
   readonly why?: string;
@@ -507,6 +533,8 @@ export interface TraceReport {
   /** Every recorded copy: the original, Fast.io resends, replay copies. */
   readonly copies: readonly { readonly id: string; readonly time: string; readonly replayName?: string }[];
   readonly routes: readonly TraceRoute[];
+  /** Every route of the table no copy matched, with the first field that failed for the first copy and why. */
+  readonly notMatched: readonly { readonly route: string; readonly path: string; readonly reason: string }[];
 }
 
 /** One event's journey: received, every route it matched, and per target completed, dead-lettered or missing. */
@@ -514,17 +542,18 @@ export async function trace(fastioEventId: string, window: TimeWindow, routes: r
   const recorded = await sources.recorder.eventsOf(fastioEventId, window);
   const [event] = groupCopies(recorded.filter((copy) => copy.fastioEventId === fastioEventId));
   const base = { fastioEventId, from: window.from.toISOString(), to: window.to.toISOString() };
-  if (event === undefined) return { ...base, copies: [], routes: [] };
+  if (event === undefined) return { ...base, copies: [], routes: [], notMatched: [] };
   const first = event.copies.find((copy) => copy.replayName === undefined) ?? (event.copies[0] as RecordedEvent);
   const matchedRoutes = routes.map((route) => ({ route, copies: matchingCopies(route, event) })).filter(({ copies }) => copies.length > 0);
   const targets = matchedRoutes.flatMap(({ route }) => deployedTargets(route, sources).targets);
   const scan = await sources.deadLetters.deadLetters(targets);
   const letters = indexDeadLetters(scan.letters);
   const inFlight = inFlightByTarget(scan.inFlight);
-  const deliveryTargets = targets.filter((target) => target.completion === 'delivery');
-  const eventIds = event.copies.map((copy) => copy.id).filter((id) => id !== '');
-  const records = sources.deliveries === undefined || deliveryTargets.length === 0 ? [] : await sources.deliveries.deliveries(deliveryTargets, { window, eventIds });
+    const eventIds = event.copies.map((copy) => copy.id).filter((id) => id !== '');
+  const records = sources.deliveries === undefined || targets.length === 0 ? [] : await sources.deliveries.deliveries(targets, { window, eventIds });
   const deliveries = indexDeliveries(records, event.copies);
+  // Recovery comes after the event, up to now: the window bounds the event, not what was done for it.
+  const recovery = (await sources.recoveryLog?.actionsOf(fastioEventId, { from: window.from, to: now })) ?? [];
   const traced: TraceRoute[] = [];
   for (const { route, copies } of matchedRoutes) {
     const traceTargets: TraceTarget[] = [];
@@ -538,7 +567,10 @@ export async function trace(fastioEventId: string, window: TimeWindow, routes: r
         time: first.time,
         ...(completion === undefined ? {} : { completion }),
         deadLetters,
-        deliveries: deliveries.get(key)?.get(fastioEventId) ?? [],
+        deliveries: [
+          ...(deliveries.get(key)?.get(fastioEventId) ?? []),
+          ...recoveryDeliveries(recovery).filter((record) => record.route === route.name && record.target === target.name),
+        ],
         inFlight: inFlight.get(key) ?? [],
         now,
         ...(expiryDays === undefined ? {} : { expiryDays }),
@@ -551,8 +583,10 @@ export async function trace(fastioEventId: string, window: TimeWindow, routes: r
         status: outcome.status,
         ...(completion === undefined ? {} : { completed: completion }),
         deadLetters,
-        deliveries: outcome.deliveries,
+        // EventBridge's own records; a recovery's delivery is in `recovery`.
+        deliveries: outcome.deliveries.filter((record) => record.eventId !== ''),
         ...(outcome.why === undefined ? {} : { why: outcome.why }),
+        recovery: recovery.filter((action) => action.route === route.name && (action.target === undefined || action.target === target.name)).sort((a, b) => a.at.localeCompare(b.at)),
       });
     }
     const replays = [...new Set(copies.flatMap((copy) => (copy.replayName === undefined ? [] : [copy.replayName])))];
@@ -570,5 +604,11 @@ export async function trace(fastioEventId: string, window: TimeWindow, routes: r
     },
     copies: event.copies.map((copy) => ({ id: copy.id, time: copy.time, ...(copy.replayName === undefined ? {} : { replayName: copy.replayName }) })),
     routes: traced,
+    notMatched: routes
+      .filter((route) => !matchedRoutes.some((matched) => matched.route === route))
+      .map((route) => {
+        const failure = compiledRoutePattern(route).explain(first.event);
+        return { route: route.name, path: failure?.path ?? '', reason: failure?.reason ?? 'no copy matched' };
+      }),
   };
 }

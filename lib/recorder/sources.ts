@@ -10,6 +10,7 @@ import type { BusEvent } from '../domain/route-samples';
 import { isOwnTarget, targetName, type Route, type RouteTarget } from '../domain/route-types';
 import type { TimeWindow } from '../ops/time-window';
 import type { RecordedEvent } from './recorded-event';
+import type { RecoveryLog } from './recovery-log';
 
 /** Reports how far a long read got: `done` of `total` (undefined when not known yet). */
 export type ScanProgress = (phase: string, done: number, total: number | undefined) => void;
@@ -198,6 +199,14 @@ export interface RecorderSources {
   readonly recorderInput?: RecorderInputSource;
   /** Absent where recovery is not possible (trace only needs reads). */
   readonly recovery?: RecoverySink;
+  /** What recovery commands did (lib/recorder/recovery-log.ts), for trace; absent where there is none to read. */
+  readonly recoveryLog?: RecoveryLog;
+  /**
+   * Where the evidence starts: the local pipeline keeps completion records and dead letters in
+   * memory, so events first recorded before it started cannot be checked (they are listed apart).
+   * @default evidence is as old as the records' expiry
+   */
+  readonly evidenceSince?: Date;
   /** Days a completion record lives; reconcile cannot tell a completed from a missing event older than that. */
   readonly completionExpiryDays: number;
   /**

@@ -110,7 +110,7 @@ describe('send', () => {
   });
 
   it('POSTs the exact file bytes with a valid signature and prints the status and body', async () => {
-    const { code, out, err } = await run('send', PAYLOAD, '--url', url, '--secret', 's3cret', '--scheme', 'timestamped');
+    const { code, out, err } = await run('send', PAYLOAD, '--url', url, '--secret', 's3cret', '--scheme', 'timestamped', '--keep-id');
     expect(code).toBe(0);
     expect(err).toEqual([]);
     expect(out).toEqual(['HTTP 202 Accepted', '{"fastioEventId":"evt_1","eventBridgeEventId":"eb-local"}']);
@@ -121,6 +121,38 @@ describe('send', () => {
     const headers = { 'fastio-signature': String(request?.headers['fastio-signature']) };
     const result = verifySignature({ headers, rawBody: request?.body ?? Buffer.alloc(0), secrets: ['s3cret'], nowSeconds: Math.floor(Date.now() / 1000) });
     expect(result).toEqual({ ok: true, scheme: 'timestamped', secretIndex: 0 });
+  });
+
+  it('gives each send a fresh Fast.io event id, the rest of the payload unchanged, signed as sent', async () => {
+    // WHEN the same file is sent twice without --keep-id
+    expect((await run('send', PAYLOAD, '--url', url, '--secret', 's3cret')).code).toBe(0);
+    expect((await run('send', PAYLOAD, '--url', url, '--secret', 's3cret')).code).toBe(0);
+
+    // THEN two different ids, each in event_id, everything else as in the file, and each body verifies
+    const original = JSON.parse(fixture('agent-file-created.json').toString('utf8')) as Record<string, unknown>;
+    const sent = received.map((request) => JSON.parse(request.body.toString('utf8')) as Record<string, unknown>);
+    expect(sent.map((payload) => payload.event_id)).toEqual([expect.stringMatching(/^evt_[0-9A-HJKMNP-TV-Z]{26}$/), expect.stringMatching(/^evt_[0-9A-HJKMNP-TV-Z]{26}$/)]);
+    expect(sent[0]?.event_id).not.toBe(sent[1]?.event_id);
+    expect(sent[0]?.event_id).not.toBe(original.event_id);
+    for (const payload of sent) expect({ ...payload, event_id: original.event_id }).toEqual(original);
+    for (const request of received) {
+      const headers = Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name, String(value)]));
+      expect(verifySignature({ headers, rawBody: request.body, secrets: ['s3cret'], nowSeconds: 0 }).ok).toBe(true);
+    }
+  });
+
+  it('--print-id prints only the id the ingest answered with, the answer on stderr', async () => {
+    const { code, out, err } = await run('send', PAYLOAD, '--url', url, '--secret', 's3cret', '--print-id');
+    expect(code).toBe(0);
+    expect(out).toEqual(['evt_1']);
+    expect(err).toEqual(['HTTP 202 Accepted', '{"fastioEventId":"evt_1","eventBridgeEventId":"eb-local"}']);
+  });
+
+  it('a body that is not a JSON object is sent as it is', async () => {
+    const { withFreshEventId } = await import('../../lib/ops/sign-command');
+    expect(withFreshEventId(Buffer.from('[1,2]'))).toEqual({ body: Buffer.from('[1,2]') });
+    expect(withFreshEventId(Buffer.from('not json'))).toEqual({ body: Buffer.from('not json') });
+    expect(JSON.parse(withFreshEventId(Buffer.from('{"id":"x","type":"file.created"}'), 'evt_new').body.toString())).toEqual({ id: 'evt_new', type: 'file.created' });
   });
 
   it('exits 1 on a non-2xx answer, after printing it', async () => {
@@ -193,7 +225,8 @@ describe('send', () => {
       const { code, out } = await run('send', PAYLOAD, '--url', url, '--secret', CURRENT_SECRET, '--scheme', scheme);
       expect(output.text()).toContain('webhook accepted');
       expect(code).toBe(0);
-      expect(out).toEqual(['HTTP 202 Accepted', '{"fastioEventId":"evt_01JD8S7T2A5C8E1G4J7L0N3P6C","eventBridgeEventId":"eb-e2e"}']);
+      // A fresh id per send (the file's own only with --keep-id), published as the ingest read it
+      expect(out).toEqual(['HTTP 202 Accepted', expect.stringMatching(/^\{"fastioEventId":"evt_[0-9A-HJKMNP-TV-Z]{26}","eventBridgeEventId":"eb-e2e"\}$/)]);
       const entry = eventBridge.commandCalls(PutEventsCommand)[0]?.args[0].input.Entries?.[0];
       expect(entry?.DetailType).toBe('file.created');
       expect(JSON.parse(entry?.Detail ?? '{}')).toMatchObject({ agentId: 'agt_3e7b1d9f05', extension: 'csv' });

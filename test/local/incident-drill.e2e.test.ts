@@ -172,10 +172,14 @@ describe('incident drill', () => {
     expect(after).toMatchObject({ missing: 0, deadLettered: 0, clean: true, events: 500 });
     for (const route of after.routes) expect(route.targets[0]?.counts.completed, route.route).toBe(expectedEvents(route.route));
 
-    // ---- trace the recovered event: completed now, nothing left waiting
+    // ---- trace the recovered event: the whole story stays, in time order: the dead letter (why),
+    // the redrive (by whom), then completed (issue 19 finding 6: it used to show the completion only)
     const afterTrace = await ops('trace', waiting, '--from', from, '--local');
     expect(afterTrace.code).toBe(0);
-    expect(afterTrace.out.join('\n')).toMatch(/route documents\n {2}queue \(.*\): completed \d{4}-\d{2}-\d{2}T/);
+    const story = afterTrace.out.join('\n');
+    expect(story).toMatch(
+      /route documents matched\n {2}queue \(.*\)\n {4}\S+ {2}dead-lettered in documents\/queue\/buffer-dlq: the consumer failed it.*\n {4}\S+ {2}redriven from documents\/queue\/buffer-dlq by .+ \(local\) \(reconcile --recover\): delivered\n {4}status: completed \d{4}-\d{2}-\d{2}T/,
+    );
 
     // ---- nothing processed twice: every effect of every accepted webhook exactly once, no DLQ holds anything
     await quiesce(pipeline);

@@ -3,7 +3,7 @@
  * one event per line as the catch-all rule delivers it, replays marked by `replay-name`, readable
  * by another reader while it is written.
  */
-import { mkdtempSync, readFileSync, rmSync, appendFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -15,7 +15,7 @@ import { LocalEventBus } from '../../lib/local/event-bus';
 import { FaultRegistry } from '../../lib/local/faults';
 import { Flow } from '../../lib/local/flow';
 import type { RuleDefinition } from '../../lib/local/model';
-import { LocalRecorder, RECORDER_FILE_NAME, partitionOf, recorderDir } from '../../lib/local/recorder';
+import { LocalRecorder, RECORDER_OBJECT_PREFIX, partitionOf, recorderDir } from '../../lib/local/recorder';
 
 const BUS = 'dev-fastio-bus';
 const T0 = Date.parse('2026-12-02T03:59:58.000Z');
@@ -59,8 +59,13 @@ function bus(recorder: LocalRecorder): LocalEventBus {
 
 const entry = (detailType: string, detail: Record<string, unknown>, source = 'fastio') => ({ EventBusName: BUS, Source: source, DetailType: detailType, Detail: JSON.stringify(detail) });
 
-function linesOf(file: string): BusEvent[] {
-  return readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as BusEvent);
+/** Every line of every object of one partition directory, objects oldest first. */
+function linesOf(partitionDir: string): BusEvent[] {
+  return readdirSync(partitionDir)
+    .filter((name) => name.endsWith('.jsonl'))
+    .sort()
+    .flatMap((name) => readFileSync(join(partitionDir, name), 'utf8').trim().split('\n'))
+    .map((line) => JSON.parse(line) as BusEvent);
 }
 
 describe('local flight recorder', () => {
@@ -76,7 +81,7 @@ describe('local flight recorder', () => {
 
     // THEN each is one line of dt=2026-12-02/hour=03, the whole event as EventBridge delivers it
     const ids = (result.Entries as { EventId: string }[]).map((e) => e.EventId);
-    const lines = linesOf(join(dir, 'recorder', 'dt=2026-12-02', 'hour=03', RECORDER_FILE_NAME));
+    const lines = linesOf(join(dir, 'recorder', 'dt=2026-12-02', 'hour=03'));
     expect(lines.map((event) => event.id)).toEqual(ids);
     expect(lines[0]).toEqual({
       version: '0',
@@ -104,8 +109,8 @@ describe('local flight recorder', () => {
     local.replay({ name: 'incident-2', from: new Date(T0 - 60_000), to: new Date(now), routes: [] });
 
     // THEN the original stays in hour 03 and both replays are in hour 04, with their names
-    expect(linesOf(join(dir, 'recorder', 'dt=2026-12-02', 'hour=03', RECORDER_FILE_NAME)).map((event) => event['replay-name'])).toEqual([undefined]);
-    const replayed = linesOf(join(dir, 'recorder', 'dt=2026-12-02', 'hour=04', RECORDER_FILE_NAME));
+    expect(linesOf(join(dir, 'recorder', 'dt=2026-12-02', 'hour=03')).map((event) => event['replay-name'])).toEqual([undefined]);
+    const replayed = linesOf(join(dir, 'recorder', 'dt=2026-12-02', 'hour=04'));
     expect(replayed.map((event) => [event['replay-name'], (event.detail as { eventId: string }).eventId, event.time])).toEqual([
       ['incident-1', 'evt_r', '2026-12-02T03:59:58Z'],
       ['incident-2', 'evt_r', '2026-12-02T03:59:58Z'],
@@ -126,14 +131,52 @@ describe('local flight recorder', () => {
     recorder.record(event('a'), at('01:10'));
     recorder.record(event('b'), at('03:20'));
     recorder.record(event('c'), at('05:30'));
-    appendFileSync(join(recorder.dir, partitionOf(at('03:20')), RECORDER_FILE_NAME), '{"version":"0","id":"tor');
+    writeFileSync(join(recorder.dir, partitionOf(at('03:20')), `${RECORDER_OBJECT_PREFIX}edited.jsonl`), '{"version":"0","id":"tor');
 
-    // WHEN reading [03:05, 03:50) without and with a two-hour lag
-    const window = { from: at('03:05'), to: at('03:50') };
+    // WHEN reading [03:20, 03:50) without and with a two-hour lag
+    const window = { from: at('03:20'), to: at('03:50') };
 
     // THEN only whole lines of the overlapping hours come back
     expect(recorder.read(window).map((line) => [line.event.id, line.partition])).toEqual([['b', 'dt=2026-12-02/hour=03']]);
     expect(recorder.read(window, 2 * 3_600_000).map((line) => line.event.id)).toEqual(['b', 'c']);
     expect(recorder.partitions()).toEqual(['dt=2026-12-02/hour=01', 'dt=2026-12-02/hour=03', 'dt=2026-12-02/hour=05']);
+  });
+
+  it('buffers like Firehose: one object per interval, named and partitioned after its oldest record, unreadable until written', async () => {
+    // GIVEN a recorder buffering 60 AWS seconds at time scale 1000 (60 ms)
+    const recorder = new LocalRecorder(recorderDir(dir), undefined, { intervalMs: 60_000, scaled: (ms) => ms / 1000 });
+    const event = (id: string, time: string): BusEvent => ({ version: '0', id, 'detail-type': 'file.uploaded', source: 'fastio', account: '0', time, region: 'r', resources: [], detail: {} });
+
+    // WHEN one event arrives at 03:59:58 and the next at 04:00:01, in the same buffer window
+    recorder.record(event('before', '2026-12-02T03:59:58Z'), T0);
+    recorder.record(event('after', '2026-12-02T04:00:01Z'), T0 + 3_000);
+
+    // THEN nothing is readable while buffered
+    expect(recorder.buffered).toBe(2);
+    expect(recorder.partitions()).toEqual([]);
+
+    // AND once the interval ends both are in ONE object under hour 03, named after the oldest arrival
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    expect(recorder.buffered).toBe(0);
+    expect(recorder.partitions()).toEqual(['dt=2026-12-02/hour=03']);
+    const objects = readdirSync(join(recorder.dir, 'dt=2026-12-02', 'hour=03'));
+    expect(objects).toEqual([expect.stringMatching(/^fastio-recorder-2026-12-02T03-59-58\.000Z-\d+-1\.jsonl$/)]);
+
+    // AND a reader of a window that starts at 04:00 still finds the 04:00:01 event (the scan starts a buffer interval earlier)
+    const window = { from: Date.parse('2026-12-02T04:00:00Z'), to: Date.parse('2026-12-02T04:30:00Z') };
+    expect(recorder.read(window).map((line) => [line.event.id, line.partition])).toEqual([
+      ['before', 'dt=2026-12-02/hour=03'],
+      ['after', 'dt=2026-12-02/hour=03'],
+    ]);
+    // (without the lead it would be lost: the hour-04 partition does not exist)
+    expect(recorder.read(window, 0, 0)).toEqual([]);
+  });
+
+  it('flush writes what is buffered at once (the pipeline stopping)', () => {
+    const recorder = new LocalRecorder(recorderDir(dir), undefined, { intervalMs: 900_000 });
+    recorder.record({ version: '0', id: 'x', 'detail-type': 't', source: 'fastio', account: '0', time: '2026-12-02T03:59:58Z', region: 'r', resources: [], detail: {} }, T0);
+    expect(recorder.partitions()).toEqual([]);
+    recorder.flush();
+    expect(linesOf(join(recorder.dir, partitionOf(T0))).map((event) => event.id)).toEqual(['x']);
   });
 });

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { idempotencyRecordId, reviewGuardId } from '../../lib/domain/completion-records';
+import { DEFAULT_IDEMPOTENCY_EXPIRY_DAYS, idempotencyRecordId, reviewGuardId } from '../../lib/domain/completion-records';
 import { LocalRecorder, recorderDir } from '../../lib/local/recorder';
 import type { BusEvent } from '../../lib/local/archive';
 import { localRecorderSources } from '../../lib/ops/recorder-local-sources';
@@ -94,7 +94,7 @@ describe('local recorder sources', () => {
     ]);
   });
 
-  it('the recorder gives every copy whose event time is in the window, replay copies recorded later included; completion records date from the pipeline start', async () => {
+  it('the recorder gives every copy whose event time is in the window, replay copies recorded later included; evidence dates from the pipeline start', async () => {
     const recorder = new LocalRecorder(recorderDir(dir));
     const event = (id: string, time: string, replayName?: string): BusEvent => ({
       version: '0', id, 'detail-type': 'file.uploaded', source: 'fastio', account: '0', time, region: 'r', resources: [], detail: { eventId: `fastio-${id}` }, ...(replayName ? { 'replay-name': replayName } : {}),
@@ -106,7 +106,10 @@ describe('local recorder sources', () => {
     const window = { from: new Date('2026-12-02T03:00:00Z'), to: new Date('2026-12-02T03:30:00Z') };
     expect((await built.recorder.events(window)).map((copy) => [copy.id, copy.replayName])).toEqual([['in', undefined], ['replayed', 'r1']]);
     expect((await built.recorder.eventsOf('fastio-in', window)).map((copy) => copy.id)).toEqual(['in']);
-    // Started an hour ago: records older than that (and a second, as event times are to the second) cannot exist.
-    expect(built.completionExpiryDays * DAY_S).toBeCloseTo(3_601, 0);
+    // Evidence (completion records, dead letters) exists only since the pipeline started, to the
+    // second as event times are: older events are "recorded before this pipeline started", never
+    // unverifiable (issue 19 finding 7); completion records keep their real expiry.
+    expect(built.evidenceSince?.toISOString()).toBe(new Date(Math.floor((NOW - 3_600_000) / 1000) * 1000).toISOString());
+    expect(built.completionExpiryDays).toBe(DEFAULT_IDEMPOTENCY_EXPIRY_DAYS);
   });
 });

@@ -29,7 +29,7 @@ beforeEach(() => {
 afterEach(() => deployment.restore());
 
 describe('ops trace', () => {
-  it("shows where one event went: received, its copies, every matched route's targets completed or dead-lettered and why, and the replays", async () => {
+  it("shows where one event went: each copy received, every matched route's targets completed or dead-lettered and why, the replays, and why the other routes did not match", async () => {
     const bodyRef = { bucket: 'dev-fastio-bodies', key: 'bodies/ab12', sizeBytes: 400_000, sha256: 'ab12' };
     deployment.recorded.push(
       agentPdf({ bodyRef, payload: undefined }),
@@ -45,13 +45,19 @@ describe('ops trace', () => {
     expect(code).toBe(0);
     expect(out).toEqual([
       'event evt-7 (searched 2026-11-21T12:00:00.000Z .. 2026-11-22T12:00:00.000Z)',
-      'received  2026-11-22T10:30:00Z  file.created  2.0 KiB  not quarantined  body in the claim-check store (s3://dev-fastio-bodies/bodies/ab12)  (EventBridge id eb-evt-7)',
-      'copies    3: 1 Fast.io resend, replayed by recovery-1',
-      'route documents (covered by replays: recovery-1)',
-      `  queue (queue catalog-consumer): completed 2026-11-22T10:30:05.000Z, attempt not recorded [${[...deployment.items.keys()][0] ?? ''}]`,
-      'route agent-activity (covered by replays: recovery-1)',
-      '  function (function agent-audit): dead-lettered',
-      '    in agent-activity/function/target-dlq since 2026-11-22T10:45:00.000Z (received 1×): SDK_CLIENT_ERROR: Unable to invoke Lambda function: Rate Exceeded',
+      'received  2026-11-22T10:30:00Z  original  file.created  2.0 KiB  not quarantined  body in the claim-check store (s3://dev-fastio-bodies/bodies/ab12)  (EventBridge id eb-evt-7)',
+      'received  2026-11-22T10:30:00Z  replay recovery-1  (EventBridge id eb-evt-7-replayed)',
+      'received  2026-11-22T10:30:02Z  Fast.io resend  (EventBridge id eb-evt-7-resent)',
+      'route documents matched (covered by replays: recovery-1)',
+      '  queue (queue catalog-consumer)',
+      `    status: completed 2026-11-22T10:30:05.000Z, attempt not recorded [${[...deployment.items.keys()][0] ?? ''}]`,
+      'route agent-activity matched (covered by replays: recovery-1)',
+      '  function (function agent-audit)',
+      '    2026-11-22T10:45:00.000Z  dead-lettered in agent-activity/function/target-dlq (received 1×): SDK_CLIENT_ERROR: Unable to invoke Lambda function: Rate Exceeded',
+      '    status: dead-lettered',
+      // Every route it did not match, with the first field that failed (as `routes test` explains it)
+      expect.stringMatching(/^route large-media not matched: detail\.extension: value "pdf" matches none of \["mp4",/),
+      'route untrusted-agent-deletions not matched: detail-type: value "file.created" matches none of ["file.deleted"]',
     ]);
     // Read, never removed.
     expect(deployment.queues.get(queueUrl('agent-activity', 'function', 'target-dlq'))).toHaveLength(1);
