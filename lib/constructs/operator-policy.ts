@@ -5,7 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { RECORD_PREFIX, queryResultsBucketName, recorderBucketName, type FlightRecorder } from './flight-recorder';
-import { httpSecretArn } from '../targets/http-target';
+import { HttpTarget, httpSecretArn } from '../targets/http-target';
 import { TopicTarget } from '../targets/topic-target';
 import type { RouteChain } from './route-chain';
 
@@ -18,6 +18,8 @@ export interface OperatorPolicyProps {
   /** The stacks whose outputs `ops` reads (DescribeStacks). */
   readonly stackNames: readonly string[];
   readonly archive: events.Archive;
+  /** The bus the archive records and replays go back onto: StartReplay is authorized on it too. */
+  readonly eventBus: events.IEventBus;
   readonly signingSecret: secretsmanager.ISecret;
   readonly chains: readonly RouteChain[];
   /** `ops trace` and `ops reconcile` query it with Athena and read records back for --recover. */
@@ -55,6 +57,12 @@ export class OperatorPolicy extends Construct {
         sid: 'ReplayFromTheArchive',
         actions: ['events:DescribeArchive', 'events:StartReplay'],
         resources: [props.archive.archiveArn],
+      }),
+      new iam.PolicyStatement({
+        sid: 'ReplayOntoTheBus',
+        // StartReplay requires its destination bus (Destination.Arn) as well as the archive and the replay.
+        actions: ['events:StartReplay'],
+        resources: [props.eventBus.eventBusArn],
       }),
       new iam.PolicyStatement({
         sid: 'WatchAndCancelReplays',
@@ -103,6 +111,7 @@ export class OperatorPolicy extends Construct {
     ];
     const topics = deployed.flatMap((target) => (target.kind === 'topic' && target.topic ? [target.topic] : []));
     const apiDestinations = deployed.flatMap((target) => (target.apiDestination ? [target.apiDestination] : []));
+    const connections = deployed.flatMap((target) => (target instanceof HttpTarget ? [target.connection] : []));
     const httpSecretArns = specs.flatMap((spec) => (spec.kind === 'http' ? [httpSecretArn(spec)] : []));
     const busArns = specs.flatMap((spec) => (spec.kind === 'bus' ? [spec.eventBusArn] : []));
     // A customer-managed key's queue or topic takes a message only from a sender that may use the key,
@@ -120,10 +129,12 @@ export class OperatorPolicy extends Construct {
     optional('RedeliverToTopics', ['sns:Publish'], topics.map((topic) => topic.topicArn));
     optional('UseTopicKeys', ['kms:GenerateDataKey', 'kms:Decrypt'], topicKeys, { StringLike: { 'kms:ViaService': `sns.${stack.region}.amazonaws.com` } });
     optional('RedeliverToOtherBuses', ['events:PutEvents'], busArns);
-    optional('FindApiDestinationEndpoints', ['events:DescribeApiDestination'], apiDestinations.map((destination) =>
-        // IAM names an API destination without the id its ARN attribute ends in (what ArnForPolicy gives).
-        Arn.format({ service: 'events', resource: 'api-destination', resourceName: destination.apiDestinationName }, stack),
-      ));
+    // DescribeApiDestination requires the destination and its connection. IAM names both without the
+    // id their ARN attributes end in (what their ArnForPolicy gives).
+    optional('FindApiDestinationEndpoints', ['events:DescribeApiDestination'], [
+      ...apiDestinations.map((destination) => Arn.format({ service: 'events', resource: 'api-destination', resourceName: destination.apiDestinationName }, stack)),
+      ...connections.map((connection) => Arn.format({ service: 'events', resource: 'connection', resourceName: connection.connectionName }, stack)),
+    ]);
     optional('AuthenticateToHttpTargets', ['secretsmanager:GetSecretValue'], httpSecretArns);
 
     this.policy = new iam.ManagedPolicy(this, 'Policy', {
@@ -181,7 +192,8 @@ export class OperatorPolicy extends Construct {
       }),
       new iam.PolicyStatement({
         sid: 'ReadTheRecorderTable',
-        actions: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartitions'],
+        // No glue:GetPartitions: the table uses partition projection, so Athena never lists partitions.
+        actions: ['glue:GetDatabase', 'glue:GetTable'],
         resources: [
           Arn.format({ service: 'glue', resource: 'catalog' }, stack),
           Arn.format({ service: 'glue', resource: 'database', resourceName: recorder.databaseName }, stack),
