@@ -4,6 +4,7 @@ import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { stackNames } from '../config';
 import { RECORD_PREFIX, queryResultsBucketName, recorderBucketName, type FlightRecorder } from './flight-recorder';
 import { HttpTarget, httpSecretArn } from '../targets/http-target';
 import { TopicTarget } from '../targets/topic-target';
@@ -92,11 +93,20 @@ export class OperatorPolicy extends Construct {
       }),
     ];
     statements.push(...this.recorderStatements(props));
-    // ListReplays and TestEventPattern have no resource type in the Service Authorization Reference,
+    // ListReplays, TestEventPattern and ListQueues have no resource type in the Service Authorization Reference,
     // so IAM matches them only on all resources; the condition holds them to this deployment's Region.
+    // `dlq list` finds retained queues no output names any more (after a logical id change) by the
+    // routing stack's name prefix, reads their tags, and peeks and redrives them like the others.
+    statements.push(
+      new iam.PolicyStatement({
+        sid: 'ReadOrphanedQueues',
+        actions: ['sqs:ListQueueTags', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage'],
+        resources: [Arn.format({ service: 'sqs', resource: `${stackNames(props.stage).routing}-*` }, stack)],
+      }),
+    );
     const listAndTest = new iam.PolicyStatement({
-      sid: 'ListReplaysAndTestPatterns',
-      actions: ['events:ListReplays', 'events:TestEventPattern'],
+      sid: 'ListReplaysAndQueuesAndTestPatterns',
+      actions: ['events:ListReplays', 'events:TestEventPattern', 'sqs:ListQueues'],
       conditions: { StringEquals: { 'aws:RequestedRegion': stack.region } },
     });
     listAndTest.addAllResources();
@@ -145,7 +155,11 @@ export class OperatorPolicy extends Construct {
 
     Validations.of(this.policy).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'events:ListReplays and events:TestEventPattern support no resource-level permissions (no resource type in the Service Authorization Reference); the statement is limited to this deployment\'s Region, and every other statement names this deployment\'s resources.',
+      reason: 'events:ListReplays, events:TestEventPattern and sqs:ListQueues support no resource-level permissions (no resource type in the Service Authorization Reference); the statement is limited to this deployment\'s Region, and every other statement names this deployment\'s resources.',
+    });
+    Validations.of(this.policy).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sqs:<AWS::Region>:<AWS::AccountId>:${stackNames(props.stage).routing}-*]`,
+      reason: 'CloudFormation names the routing stack\'s queues <stack>-<logical id>-<suffix>; a queue left behind by a logical id change is named in no output, so only the stack\'s name prefix covers it (read, tags and redrive only).',
     });
     Validations.of(this.policy).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:replay/*]',

@@ -22,7 +22,7 @@ import { GetSecretValueCommand, ListSecretVersionIdsCommand, PutSecretValueComma
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { createSecretCommands, type SecretInput } from '../../lib/ops/secret-commands';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { GetQueueAttributesCommand, ListMessageMoveTasksCommand, ReceiveMessageCommand, SQSClient, StartMessageMoveTaskCommand } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, ListMessageMoveTasksCommand, ListQueuesCommand, ListQueueTagsCommand, ReceiveMessageCommand, SQSClient, StartMessageMoveTaskCommand } from '@aws-sdk/client-sqs';
 import { GetQueryExecutionCommand, GetQueryResultsCommand, StartQueryExecutionCommand } from '@aws-sdk/client-athena';
 import { BatchGetItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
@@ -40,6 +40,7 @@ import { createReplayCommands } from '../../lib/ops/replay-commands';
 import { createTraceCommand } from '../../lib/ops/trace-command';
 import { MonitoringOutput } from '../../lib/stack-outputs';
 import { capture, fakeRuntime } from '../ops/support';
+import { targetName, type RouteTarget } from '../../lib/route-table';
 import { ARNS, allKindsTable } from './all-kinds-table';
 import { denials, resourceTypesOf, type IamRequest, type PolicyDocument } from './iam-evaluator';
 import { synthesize } from './synthesize';
@@ -350,6 +351,12 @@ async function collectCalls(): Promise<Collected> {
     return { Messages };
   });
   mock('sqs').on(GetQueueAttributesCommand).resolves({ Attributes: { ApproximateNumberOfMessages: '1', ApproximateNumberOfMessagesNotVisible: '0' } });
+  // One retained queue that no output names any more: dlq list shows it, peek and redrive take it.
+  const routingStack = assembly.stacks.find((stack) => stack.stackName.endsWith('-fastio-routing')) as StackArtifact;
+  const orphanName = `${routingStack.stackName}-OldTargetDlq-AbC123`;
+  const firstRoute = allKindsTable[0] as (typeof allKindsTable)[number];
+  mock('sqs').on(ListQueuesCommand).resolves({ QueueUrls: [`https://sqs.${LOCAL_REGION}.amazonaws.com/${LOCAL_ACCOUNT}/${orphanName}`] });
+  mock('sqs').on(ListQueueTagsCommand).resolves({ Tags: { stage: 'dev', route: firstRoute.name, target: targetName(firstRoute.targets[0] as RouteTarget), role: 'target-dlq' } });
   mock('sqs').on(StartMessageMoveTaskCommand).resolves({ TaskHandle: 'task-1' });
   mock('sqs').on(ListMessageMoveTasksCommand).resolves({ Results: [{ TaskHandle: 'task-1', Status: 'COMPLETED', ApproximateNumberOfMessagesMoved: 1 }] });
   mock('lambda').on(InvokeCommand).resolves({ StatusCode: 202 });
@@ -410,6 +417,10 @@ async function collectCalls(): Promise<Collected> {
 
   try {
     await run('dlq', 'list');
+    waiting = [{ MessageId: 'o-1', ReceiptHandle: 'rh-o-1', Body: bodies['target-dlq'] ?? '', Attributes: { SentTimestamp: String(now.getTime() - 60_000) } }];
+    await run('dlq', 'peek', orphanName);
+    waiting = [{ MessageId: 'o-2', ReceiptHandle: 'rh-o-2', Body: bodies['target-dlq'] ?? '', Attributes: { SentTimestamp: String(now.getTime() - 60_000) } }];
+    await run('dlq', 'redrive', orphanName, '--max', '1');
     for (const queue of deadLetterQueues(allKindsTable)) {
       const deadLetter = (id: string) => ({ MessageId: id, ReceiptHandle: `rh-${id}`, Body: bodies[queue.role] ?? '', Attributes: { SentTimestamp: String(now.getTime() - 60_000) } });
       waiting = [deadLetter('m-1')];
