@@ -97,7 +97,10 @@ export function terminalPrinter(write: (line: string) => void, options: { color:
   };
 }
 
-/** A short handle for an event in flow lines: the Fast.io event id when it has one. */
+/**
+ * A handle for an event in flow lines: the Fast.io event id when it has one, whole, so it can be
+ * pasted into `ops trace`.
+ */
 export function eventLabel(event: unknown): string {
   if (typeof event !== 'object' || event === null) return '?';
   const record = event as { id?: unknown; detail?: { eventId?: unknown }; 'detail-type'?: unknown };
@@ -105,5 +108,5 @@ export function eventLabel(event: unknown): string {
   const type = typeof record['detail-type'] === 'string' ? record['detail-type'] : '';
   const id = eventId ?? (typeof record.id === 'string' ? record.id : '?');
   const replay = typeof (record as { 'replay-name'?: unknown })['replay-name'] === 'string' ? ` (replay ${(record as { 'replay-name': string })['replay-name']})` : '';
-  return `${type} ${id.length > 24 ? `${id.slice(0, 12)}…${id.slice(-6)}` : id}${replay}`.trim();
+  return `${type} ${id}${replay}`.trim();
 }

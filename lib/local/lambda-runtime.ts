@@ -15,6 +15,7 @@ import type { Activity } from './activity';
 import type { Clock } from './clock';
 import type { Flow } from './flow';
 import type { SerializedError, WorkerInit, WorkerInvoke, WorkerMessage } from './lambda-protocol';
+import { SDK_NODE_NOTICE_SWITCH } from './node20-polyfills';
 import type { FunctionDefinition, InvokeConfig } from './model';
 import type { LocalQueue } from './sqs';
 
@@ -79,6 +80,9 @@ export class LocalFunction {
     return {
       PATH: process.env.PATH ?? '',
       ...(process.env.TMPDIR ? { TMPDIR: process.env.TMPDIR } : {}),
+      // The SDK's Node-version notice is about this machine's Node 20, not Lambda's runtime; the
+      // switch the local entry points set reaches the functions' workers too (README "Node.js versions").
+      ...(process.env[SDK_NODE_NOTICE_SWITCH] ? { [SDK_NODE_NOTICE_SWITCH]: process.env[SDK_NODE_NOTICE_SWITCH] } : {}),
       ...template,
       AWS_LAMBDA_FUNCTION_NAME: fn.name,
       AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',

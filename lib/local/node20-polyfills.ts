@@ -1,4 +1,7 @@
 /**
+ * What Node 20 needs to run the local tools, all of it to be deleted with the move to Node 22
+ * (README "Node.js versions").
+ *
  * aws-local-stepfunctions targets Node 22 and calls Promise.withResolvers, which Node 20 lacks.
  * The local pipeline and the tests run on Node 20 too, so give it the standard behaviour when missing.
  */
@@ -18,4 +21,11 @@ if (!('withResolvers' in Promise)) {
   });
 }
 
-export {};
+/**
+ * The AWS SDK prints a nine-line notice, once per process, that its releases after January 2027 need
+ * Node 22. Locally every function runs in a worker of its own, so `npm start --verbose` would show it
+ * once per function. Only that notice is switched off (the SDK's own variable, unless the operator set
+ * it), here and in the functions' workers; every other warning still prints.
+ */
+export const SDK_NODE_NOTICE_SWITCH = 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED';
+process.env[SDK_NODE_NOTICE_SWITCH] ??= 'true';

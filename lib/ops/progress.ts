@@ -1,6 +1,7 @@
 /**
- * A progress bar on stderr for long work (replays, redrives). On a terminal it redraws in place;
- * otherwise (CI logs, pipes) it prints one line per update, so the log shows how things went.
+ * A progress bar on stderr for long work (replays, redrives, reconcile's reads). On a terminal it
+ * redraws in place; otherwise (CI logs, pipes) it prints only the finished bar of each piece of work,
+ * a summary line, so a log or a pipe is not filled with intermediate states.
  *
  * CommandIo writes whole lines, so redrawing moves the cursor up one line and clears it first.
  */
@@ -29,8 +30,11 @@ export class Progress {
   /** Draws the bar with a detail text such as `3/10 moved 2 failed 1`. */
   update(fraction: number | undefined, detail: string): void {
     const line = `${this.label} ${renderBar(fraction)} ${detail}`.trimEnd();
-    if (this.io.interactive && this.barShown) this.io.err(`${UP_AND_CLEAR}${line}`);
-    else this.io.err(line);
+    if (!this.io.interactive) {
+      if (fraction !== undefined && fraction >= 1) this.io.err(line);
+      return;
+    }
+    this.io.err(this.barShown ? `${UP_AND_CLEAR}${line}` : line);
     this.barShown = true;
   }
 

@@ -1,7 +1,9 @@
 /**
  * `ops reconcile --from <t> --to <t>`: every recorded event of the window against every target of
- * every route it matched (lib/recorder/reconcile.ts). Exit 0 when nothing is missing or
- * dead-lettered, 1 otherwise (or when a source fails), 2 for bad input.
+ * every route it matched (lib/recorder/reconcile.ts). Exit 0 when every event is completed,
+ * confirmed or unverifiable and the recorder's input was complete; 1 when anything is missing or
+ * dead-lettered, the recorder's DLQ is not empty, or a source fails; 3 when the only gaps are
+ * pending or unconfirmed (it says when to run it again); 2 for bad input.
  *
  * `--recover` redrives the dead-lettered events and re-delivers the missing ones (their body read
  * from the recorder) to their route's target alone, never back through the bus, so no other route
@@ -28,7 +30,7 @@ function progressReporter(io: CommandIo): ScanProgress {
   return (phase, done, total) => bar.update(total === undefined ? undefined : total === 0 ? 1 : done / total, `${phase} ${done}${total === undefined ? '' : `/${total}`}`);
 }
 
-const HEADINGS = ['EVENTS', 'COMPLETED', 'DELIVERED', 'DEAD-LETTERED', 'MISSING', 'UNVERIFIABLE'];
+const HEADINGS = ['EVENTS', ...TARGET_STATUSES.map((status) => status.toUpperCase())];
 
 export function printReport(report: ReconcileReport, io: CommandIo, title = 'reconcile'): void {
   io.out(
@@ -44,14 +46,24 @@ export function printReport(report: ReconcileReport, io: CommandIo, title = 'rec
   const missing = targets.flatMap((target) => target.missing.map((id) => `  ${target.route}/${target.target}  ${id}`));
   const dead = targets.flatMap((target) => target.deadLettered.map((letter) => `  ${target.route}/${target.target}  ${letter.fastioEventId}  in ${letter.queue}: ${letter.reason}`));
   const unverifiable = targets.flatMap((target) => target.unverifiable.map((id) => `  ${target.route}/${target.target}  ${id}`));
+  const pending = targets.flatMap((target) => target.pending.map((entry) => `  ${target.route}/${target.target}  ${entry.fastioEventId}  ${entry.why}${entry.until === undefined ? '' : ` (horizon ends ${entry.until})`}`));
+  const unconfirmed = targets.flatMap((target) => target.unconfirmed.map((id) => `  ${target.route}/${target.target}  ${id}`));
   const section = (heading: string, lines: readonly string[]) => {
     if (lines.length === 0) return;
     io.out(heading);
     for (const line of lines) io.out(line);
   };
   if (report.notDeployed.length > 0) io.out(`not deployed (their config was not set), not checked: ${report.notDeployed.join(', ')}`);
+  const input = report.recorderInput;
+  if (!input.complete) {
+    io.out(
+      `recorder input incomplete: the recorder DLQ holds ${input.deadLetters} event${input.deadLetters === 1 ? '' : 's'} EventBridge could not record${input.inFlight > 0 ? ` (${input.inFlight} more in flight)` : ''}; ${input.joined} of them in this window, reconciled from the DLQ`,
+    );
+  }
   section(`missing (${missing.length}):`, missing);
   section(`dead-lettered (${dead.length}):`, dead);
+  section(`pending (${pending.length}): no evidence yet, within the target's retry horizon or with dead letters in flight:`, pending);
+  section(`unconfirmed (${unconfirmed.length}): past the retry horizon with no delivery record of EventBridge (log delivery is best-effort); not re-delivered:`, unconfirmed);
   section(`unverifiable (${unverifiable.length}): no completion record but older than such records live, and in no dead-letter queue; not counted as missing:`, unverifiable);
 }
 
@@ -93,7 +105,7 @@ export function createReconcileCommand(
 ): OpsCommand {
   return {
     path: ['reconcile'],
-    summary: 'check every recorded event of a window against every route it matched: completed, dead-lettered or missing (--recover re-delivers to the target alone)',
+    summary: 'check every recorded event of a window against every route it matched: completed, confirmed, dead-lettered, pending, missing, unconfirmed or unverifiable (--recover re-delivers to the target alone)',
     usage: '--from <time> --to <time> [--route <name>...] [--recover] [--stage <s>] [--region <r>] [--local] [--json]',
     options: { ...deploymentOptions, from: { type: 'string' }, to: { type: 'string' }, route: { type: 'string', multiple: true }, recover: { type: 'boolean' }, local: { type: 'boolean' } },
     async run({ options, io }) {
@@ -108,17 +120,18 @@ export function createReconcileCommand(
       return withAwsErrors(async () => {
         const sources = await factory({ targets: routes.flatMap(trackedTargets), options });
         const first = await reconcile(window, routes, sources, { now, progress: progressReporter(io) });
-        if (options.recover !== true || first.report.clean) {
+        if (options.recover !== true || first.report.verdict !== 'failed') {
           if (json) io.out(JSON.stringify(first.report, null, 2));
           else printReport(first.report, io);
           return exitCode(first.report, io, fromRaw, toRaw);
         }
         if (!json) printReport(first.report, io, 'before recovery:');
         const recovery = await recover(first, sources, io);
-        // Re-delivered events complete asynchronously: reconcile again until clean or the deadline.
+        // Re-delivered events complete asynchronously: reconcile again until nothing needs recovery or the deadline.
         const deadline = runtime.now().getTime() + RECOVER_SETTLE_MS;
+        const recovered = recoveredKeys(first);
         let last = await reconcile(window, routes, sources, { now: runtime.now() });
-        while (!last.report.clean && runtime.now().getTime() < deadline) {
+        while (awaitingRecovery(last, recovered) && runtime.now().getTime() < deadline) {
           await runtime.sleep(runtime.pollIntervalMs);
           last = await reconcile(window, routes, sources, { now: runtime.now() });
         }
@@ -130,12 +143,36 @@ export function createReconcileCommand(
   };
 }
 
-function exitCode(report: ReconcileReport, io: CommandIo, from: string, to: string): number {
-  if (report.clean) return 0;
-  io.err(
-    `error: ${report.missing} missing and ${report.deadLettered} dead-lettered deliveries between ${report.from} and ${report.to}; recover them with: npm run ops -- reconcile --from ${from} --to ${to} --recover`,
+/** `<route>/<target>#<fastio id>` of everything --recover acted on. */
+function recoveredKeys(reconciliation: Reconciliation): Set<string> {
+  return new Set([
+    ...reconciliation.work.missing.map(({ target, event }) => `${target.route.name}/${target.name}#${event.fastioEventId}`),
+    ...reconciliation.work.deadLetters.flatMap((letter) => (letter.fastioEventId === undefined ? [] : [`${letter.route}/${letter.target}#${letter.fastioEventId}`])),
+  ]);
+}
+
+/** Whether to reconcile again: something still to recover, or a recovered event not yet completed (it is pending until its record lands). */
+function awaitingRecovery(reconciliation: Reconciliation, recovered: ReadonlySet<string>): boolean {
+  if (reconciliation.report.verdict === 'failed') return true;
+  return reconciliation.report.routes.some((route) =>
+    route.targets.some((target) => target.pending.some((entry) => recovered.has(`${target.route}/${target.target}#${entry.fastioEventId}`))),
   );
-  return 1;
+}
+
+function exitCode(report: ReconcileReport, io: CommandIo, from: string, to: string): number {
+  if (report.verdict === 'failed') {
+    const parts = [
+      ...(report.missing + report.deadLettered > 0 ? [`${report.missing} missing and ${report.deadLettered} dead-lettered deliveries`] : []),
+      ...(report.recorderInput.complete ? [] : ['the recorder input was incomplete (its DLQ is not empty)']),
+    ];
+    io.err(`error: ${parts.join('; ')} between ${report.from} and ${report.to}; recover them with: npm run ops -- reconcile --from ${from} --to ${to} --recover`);
+  } else if (report.verdict === 'not-yet') {
+    const when = report.rerunAfter === undefined ? 'later' : `after ${report.rerunAfter}`;
+    io.err(
+      `not yet: ${report.pending} pending and ${report.unconfirmed} unconfirmed deliveries between ${report.from} and ${report.to}, nothing missing; run it again ${when}: npm run ops -- reconcile --from ${from} --to ${to}`,
+    );
+  }
+  return report.exitCode;
 }
 
 export const reconcileCommand = createReconcileCommand();

@@ -35,7 +35,9 @@ import type {
   Completion,
   CompletionSource,
   DeadLetter,
+  DeadLetterScan,
   DeadLetterSource,
+  InFlightQueue,
   RecorderSource,
   RecorderSources,
   RecoveryOutcome,
@@ -349,26 +351,35 @@ export class SqsDeadLetterSource implements DeadLetterSource {
     return targets.flatMap((target) => queueRefs(target).map((ref) => ({ target, ref, url: this.routing.get(deadLetterOutputKeys(ref).url) })));
   }
 
-  async deadLetters(targets: readonly TrackedTarget[], progress?: ScanProgress): Promise<DeadLetter[]> {
+  async deadLetters(targets: readonly TrackedTarget[], progress?: ScanProgress): Promise<DeadLetterScan> {
     const queues = this.queues(targets);
     const letters: DeadLetter[] = [];
+    const inFlight: InFlightQueue[] = [];
     for (const [index, queue] of queues.entries()) {
-      for (const message of await this.read(queue)) letters.push(readDeadLetter(queue, message).letter);
+      const read = await this.read(queue);
+      for (const message of read.messages) letters.push(readDeadLetter(queue, message).letter);
+      if (read.inFlight > 0) inFlight.push({ queue: queue.ref.name, route: queue.target.route.name, target: queue.target.name, inFlight: read.inFlight });
       progress?.('dead letters', index + 1, queues.length);
     }
-    return letters;
+    return { letters, inFlight };
   }
 
-  /** Every message of the queue (up to ApproximateNumberOfMessages), left in place. */
-  async read(queue: TargetQueue): Promise<Message[]> {
+  /**
+   * Every message of the queue, left in place, and how many someone else had hidden when the read
+   * began (ApproximateNumberOfMessagesNotVisible: a peek, another reconcile, a redrive in progress).
+   * It receives until a receive returns no message it has not seen: the messages it received stay
+   * hidden meanwhile, so each receive returns others, and the approximate count does not decide when
+   * to stop. Every handle is released at the end, whatever happened.
+   */
+  async read(queue: { readonly url: string; readonly ref: { readonly name: string } }): Promise<{ messages: Message[]; inFlight: number }> {
     const { sqs } = this.clients;
-    const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queue.url, AttributeNames: ['ApproximateNumberOfMessages'] }));
-    const visible = Number(Attributes?.ApproximateNumberOfMessages ?? 0);
+    const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queue.url, AttributeNames: ['ApproximateNumberOfMessagesNotVisible'] }));
+    const inFlight = Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
     const seen = new Map<string, Message>();
     const handles: string[] = [];
     let releaseFailures = 0;
     try {
-      while (seen.size < visible) {
+      for (;;) {
         const { Messages } = await sqs.send(
           new ReceiveMessageCommand({
             QueueUrl: queue.url,
@@ -379,9 +390,8 @@ export class SqsDeadLetterSource implements DeadLetterSource {
             MessageSystemAttributeNames: ['SentTimestamp', 'ApproximateReceiveCount'],
           }),
         );
-        const batch = Messages ?? [];
         let fresh = 0;
-        for (const message of batch) {
+        for (const message of Messages ?? []) {
           if (message.ReceiptHandle !== undefined) handles.push(message.ReceiptHandle);
           const id = message.MessageId ?? message.ReceiptHandle ?? '';
           if (!seen.has(id)) {
@@ -403,7 +413,7 @@ export class SqsDeadLetterSource implements DeadLetterSource {
     if (releaseFailures > 0) {
       throw new OperationFailed(`${releaseFailures} message(s) of ${queue.ref.name} could not be made visible again: they reappear by themselves within ${READ_VISIBILITY_SECONDS} s`);
     }
-    return [...seen.values()];
+    return { messages: [...seen.values()], inFlight: Number.isFinite(inFlight) ? inFlight : 0 };
   }
 }
 
@@ -510,8 +520,11 @@ export class AwsRecoverySink implements RecoverySink {
     for (const queue of queues) {
       const wanted = byQueue.get(queue.ref.name) as Set<string>;
       const release: string[] = [];
+      const seen = new Set<string>();
       try {
         const redelivery = await this.redelivery(queue.ref);
+        // Until every wanted letter is found or a receive returns nothing unseen: stale letters of
+        // completed events (kept 14 days) can fill many batches ahead of a wanted one.
         while (wanted.size > 0) {
           const { Messages } = await sqs.send(
             new ReceiveMessageCommand({ QueueUrl: queue.url, MaxNumberOfMessages: 10, VisibilityTimeout: REDRIVE_VISIBILITY_SECONDS, WaitTimeSeconds: 1, MessageAttributeNames: ['All'] }),
@@ -519,11 +532,12 @@ export class AwsRecoverySink implements RecoverySink {
           let fresh = 0;
           for (const message of Messages ?? []) {
             const id = message.MessageId ?? '';
+            if (!seen.has(id)) fresh += 1;
+            seen.add(id);
             if (!wanted.has(id)) {
               if (message.ReceiptHandle !== undefined) release.push(message.ReceiptHandle);
               continue;
             }
-            fresh += 1;
             wanted.delete(id);
             const { letter, content } = readDeadLetter(queue, message);
             try {

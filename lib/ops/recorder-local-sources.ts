@@ -33,6 +33,7 @@ import type {
   Completion,
   CompletionSource,
   DeadLetter,
+  DeadLetterScan,
   DeadLetterSource,
   RecorderSource,
   RecorderSources,
@@ -154,7 +155,8 @@ export function localDeadLetterReason(role: DeadLetterRole, failure: PeekedMessa
 export class LocalDeadLetterSource implements DeadLetterSource {
   constructor(private readonly local: LocalOptions) {}
 
-  async deadLetters(targets: readonly TrackedTarget[], progress?: ScanProgress): Promise<DeadLetter[]> {
+  /** The local queues hide nothing from a peek, so nothing is ever in flight here. */
+  async deadLetters(targets: readonly TrackedTarget[], progress?: ScanProgress): Promise<DeadLetterScan> {
     const queues = (await localDeadLetterQueues(this.local))
       .map((queue) => ({ queue, target: targetOfQueue(queue.name, queue.route, targets) }))
       .filter((entry): entry is typeof entry & { target: TrackedTarget } => entry.target !== undefined);
@@ -177,7 +179,7 @@ export class LocalDeadLetterSource implements DeadLetterSource {
       }
       progress?.('dead letters', index + 1, queues.length);
     }
-    return letters;
+    return { letters, inFlight: [] };
   }
 }
 
@@ -203,29 +205,63 @@ export class LocalRecoverySink implements RecoverySink {
   }
 }
 
-/** Function names per route, from the running pipeline's status. */
-async function functionsByRoute(local: LocalOptions): Promise<Map<string, string[]>> {
+/** What the sources need of the running pipeline's status. */
+interface PipelineStatus {
+  readonly functionsByRoute: Map<string, string[]>;
+  /** Per route, the local kinds of its rule's targets (queue, function, workflow, http, elsewhere). */
+  readonly targetKinds: Map<string, string[]>;
+  readonly timeScale: number;
+}
+
+async function pipelineStatus(local: LocalOptions): Promise<PipelineStatus> {
   const status = await localStatus(local);
-  const byRoute = new Map<string, string[]>();
+  const functionsByRoute = new Map<string, string[]>();
   const functions = Array.isArray(status.functions) ? (status.functions as { name?: unknown; route?: unknown }[]) : [];
   for (const fn of functions) {
     if (typeof fn.route !== 'string' || typeof fn.name !== 'string') continue;
-    byRoute.set(fn.route, [...(byRoute.get(fn.route) ?? []), fn.name]);
+    functionsByRoute.set(fn.route, [...(functionsByRoute.get(fn.route) ?? []), fn.name]);
   }
-  return byRoute;
+  const targetKinds = new Map<string, string[]>();
+  const routes = Array.isArray(status.routes) ? (status.routes as { route?: unknown; targets?: unknown }[]) : [];
+  for (const route of routes) {
+    if (typeof route.route !== 'string' || !Array.isArray(route.targets)) continue;
+    targetKinds.set(route.route, (route.targets as { kind?: unknown }[]).map((target) => String(target.kind)));
+  }
+  const timeScale = Number(status.timeScale);
+  return { functionsByRoute, targetKinds, timeScale: Number.isFinite(timeScale) && timeScale > 0 ? timeScale : 1 };
+}
+
+/** The kind the local pipeline gives a route target (lib/local/model.ts). */
+function localKind(target: TrackedTarget['target']): string {
+  if ('consumer' in target || 'workflow' in target) return target.kind;
+  return target.kind === 'http' ? 'http' : 'elsewhere';
+}
+
+/**
+ * Whether the running pipeline has this target: a target whose values come from config is
+ * synthesized only when they were set, so the rule of its route has one target of its kind fewer.
+ */
+function deployedLocally(kinds: Map<string, string[]>, target: TrackedTarget): boolean {
+  const deployed = kinds.get(target.route.name);
+  if (deployed === undefined) return false;
+  const kind = localKind(target.target);
+  const position = target.route.targets.filter((other, index) => index <= target.route.targets.indexOf(target.target) && localKind(other) === kind).length;
+  return deployed.filter((other) => other === kind).length >= position;
 }
 
 /** The sources over the running local pipeline; fails (exit 1) when none is running. */
 export async function localRecorderSources(local: LocalOptions = {}, now: () => Date = () => new Date()): Promise<RecorderSources> {
-  const byRoute = await functionsByRoute(local);
+  const status = await pipelineStatus(local);
   const startedAt = Date.parse(readPipelineFile(local)?.startedAt ?? '');
   // Completion records exist since the pipeline started (to the second, as event times are).
   const sinceStart = Number.isFinite(startedAt) ? (now().getTime() - (Math.floor(startedAt / 1000) - 1) * 1000) / DAY_MS : DEFAULT_IDEMPOTENCY_EXPIRY_DAYS;
   return {
     recorder: new LocalRecorderSource(localStateDir(local)),
-    completions: new LocalCompletionSource(local, byRoute, DEFAULT_IDEMPOTENCY_EXPIRY_DAYS),
+    completions: new LocalCompletionSource(local, status.functionsByRoute, DEFAULT_IDEMPOTENCY_EXPIRY_DAYS),
     deadLetters: new LocalDeadLetterSource(local),
     recovery: new LocalRecoverySink(local),
     completionExpiryDays: Math.min(DEFAULT_IDEMPOTENCY_EXPIRY_DAYS, sinceStart),
+    timeScale: status.timeScale,
+    ...(status.targetKinds.size === 0 ? {} : { deployed: (target: TrackedTarget) => deployedLocally(status.targetKinds, target) }),
   };
 }

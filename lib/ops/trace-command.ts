@@ -33,14 +33,22 @@ function targetLines(target: TraceTarget): string[] {
       lines.push(`${head}completed ${target.completed?.at ?? '(time not recorded)'}, ${attempt} [${target.completed?.record ?? ''}]`);
       break;
     }
-    case 'delivered':
-      lines.push(`${head}delivered (no dead-letter queue holds it; the target is outside the project, so no completion record)`);
+    case 'confirmed': {
+      const success = target.deliveries.find((record) => record.status === 'succeeded');
+      lines.push(`${head}confirmed: EventBridge delivered it ${success?.at ?? ''}${success?.attempt === undefined ? '' : `, attempt ${success.attempt}`}`);
       break;
+    }
     case 'dead-lettered':
       lines.push(`${head}dead-lettered`);
       break;
+    case 'pending':
+      lines.push(`${head}pending: ${target.why ?? 'no evidence yet'}`);
+      break;
     case 'missing':
-      lines.push(`${head}missing: no completion record and no dead letter`);
+      lines.push(`${head}missing: ${target.why ?? 'no completion record and no dead letter'}`);
+      break;
+    case 'unconfirmed':
+      lines.push(`${head}unconfirmed: ${target.why ?? 'no delivery record'}`);
       break;
     case 'unverifiable':
       lines.push(`${head}unverifiable: no completion record, and older than the records' expiry`);

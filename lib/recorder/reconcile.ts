@@ -10,22 +10,45 @@
  * - A route counts an event when any copy matches its pattern under the route table this CLI was
  *   built with (the deployed one); a route that refuses replays matches no replay copy by its own
  *   pattern, so a replay alone never makes it owe an event.
- * - Per target: a completed record wins (a stale dead letter of a completed event is harmless);
- *   else a dead letter of the event in the target's queues makes it dead-lettered; else an own
- *   target is missing, and a target outside the project (ARN, URL, topic, bus) counts as delivered.
- * - Powertools deletes completion records after the expiry (IDEMPOTENCY_EXPIRY_DAYS, default 7): a
- *   queue or function target's event older than that with no record is `unverifiable`, listed but
- *   not failing the run and never re-delivered (the consumer would redo work it may have done).
- *   The review guard records do not expire.
+ * - Every status rests on evidence, never on absence. Per target, in this order:
+ *   `completed`: the project's own completion record (a stale dead letter of a completed event is harmless);
+ *   `confirmed`: for a `delivery` target, EventBridge's INVOCATION_SUCCESS record for a copy of the event;
+ *   `dead-lettered`: a dead letter of the event in one of the target's queues;
+ *   `pending`: a queue of the target had messages in flight while read, or the event is younger
+ *   than the target's retry horizon (lib/recorder/horizon.ts);
+ *   `unverifiable`: past the horizon with no record, older than the target's completion records
+ *   live (Powertools' expiry, the review guards' TTL): listed, not failing the run, never re-delivered;
+ *   `missing`: an own target past its horizon with no record, or a `delivery` target whose
+ *   EventBridge failure record has no dead letter left;
+ *   `unconfirmed`: a `delivery` target past its horizon with neither a success nor a failure
+ *   record (log delivery is best-effort): not clean, not re-delivered.
+ * - Exit codes: 0 when every event is completed, confirmed or unverifiable and the recorder's own
+ *   DLQ is empty; 1 when anything is missing or dead-lettered, or the recorder's input was
+ *   incomplete; 3 when the only gaps are pending or unconfirmed (run it again later).
  */
 import { compiledRoutePattern } from '../domain/route-samples';
 import { describeTarget, type Route } from '../domain/route-types';
 import type { TimeWindow } from '../ops/time-window';
+import { longestHorizonMs, retryHorizonMs } from './horizon';
 import type { RecordedEvent } from './recorded-event';
-import { trackedTargets, type Completion, type CompletionKind, type DeadLetter, type RecorderSources, type ScanProgress, type TrackedTarget } from './sources';
+import {
+  trackedTargets,
+  type Completion,
+  type CompletionKind,
+  type DeadLetter,
+  type DeliveryRecord,
+  type InFlightQueue,
+  type RecorderDeadLetters,
+  type RecorderSources,
+  type ScanProgress,
+  type TrackedTarget,
+} from './sources';
 
-export const TARGET_STATUSES = ['completed', 'delivered', 'dead-lettered', 'missing', 'unverifiable'] as const;
+export const TARGET_STATUSES = ['completed', 'confirmed', 'dead-lettered', 'pending', 'missing', 'unconfirmed', 'unverifiable'] as const;
 export type TargetStatus = (typeof TARGET_STATUSES)[number];
+
+/** Exit codes of `ops reconcile`: clean, a gap to recover (or incomplete input), or only not-yet gaps. */
+export const RECONCILE_EXIT = { clean: 0, failed: 1, notYet: 3 } as const;
 
 const DAY_MS = 86_400_000;
 
@@ -61,14 +84,61 @@ export interface TargetOutcome {
   readonly status: TargetStatus;
   readonly completion?: Completion;
   readonly deadLetters: readonly DeadLetter[];
+  /** The bus-log records of the event on this target, oldest first. */
+  readonly deliveries: readonly DeliveryRecord[];
+  /** Why it is pending, missing or unconfirmed, in one line. */
+  readonly why?: string;
+  /** pending: when the target's horizon ends (ISO 8601). */
+  readonly until?: string;
 }
 
-function classify(kind: CompletionKind, completion: Completion | undefined, deadLetters: readonly DeadLetter[], expired: boolean): TargetOutcome {
-  if (completion !== undefined) return { status: 'completed', completion, deadLetters };
-  if (deadLetters.length > 0) return { status: 'dead-lettered', deadLetters };
-  if (kind === 'delivery') return { status: 'delivered', deadLetters };
-  if (kind === 'idempotency' && expired) return { status: 'unverifiable', deadLetters };
-  return { status: 'missing', deadLetters };
+/** What classify weighs for one event on one target. */
+export interface Evidence {
+  readonly target: TrackedTarget;
+  /** The event's first copy's `time` that this route counts. */
+  readonly time: string;
+  readonly completion?: Completion;
+  readonly deadLetters: readonly DeadLetter[];
+  readonly deliveries: readonly DeliveryRecord[];
+  /** Queues of the target that had messages in flight while they were read. */
+  readonly inFlight: readonly InFlightQueue[];
+  readonly now: Date;
+  /** Days the target's completion records live; undefined when they do not expire. */
+  readonly expiryDays?: number;
+  /** The horizon is divided by it (RecorderSources.timeScale). */
+  readonly timeScale?: number;
+}
+
+const FAILED_DELIVERY = new Set<DeliveryRecord['status']>(['failed', 'dead-lettered']);
+
+/** The status of one event on one target from its evidence (the rules in this file's header). */
+export function classify(evidence: Evidence): TargetOutcome {
+  const { target, completion, deadLetters, inFlight, now } = evidence;
+  const deliveries = [...evidence.deliveries].sort((a, b) => a.at.localeCompare(b.at));
+  const base = { deadLetters, deliveries };
+  if (completion !== undefined) return { status: 'completed', completion, ...base };
+  const delivery = target.completion === 'delivery';
+  if (delivery && deliveries.some((record) => record.status === 'succeeded')) return { status: 'confirmed', ...base };
+  if (deadLetters.length > 0) return { status: 'dead-lettered', ...base };
+  if (inFlight.length > 0) {
+    return { status: 'pending', ...base, why: `${inFlight.map((queue) => `${queue.inFlight} message(s) of ${queue.queue}`).join(', ')} in flight while read` };
+  }
+  const time = Date.parse(evidence.time);
+  const horizonEnd = time + Math.round(retryHorizonMs(target) / (evidence.timeScale ?? 1));
+  const lastAttempt = deliveries.at(-1);
+  if (now.getTime() < horizonEnd) {
+    const attempt = lastAttempt === undefined ? 'no delivery record yet' : `last record ${lastAttempt.status}${lastAttempt.reason === undefined ? '' : `: ${lastAttempt.reason}`}`;
+    return { status: 'pending', ...base, until: new Date(horizonEnd).toISOString(), why: `within the target's retry horizon (${attempt})` };
+  }
+  if (evidence.expiryDays !== undefined && target.completion !== 'delivery' && time < now.getTime() - evidence.expiryDays * DAY_MS) {
+    return { status: 'unverifiable', ...base };
+  }
+  if (!delivery) return { status: 'missing', ...base, why: 'no completion record and no dead letter past the retry horizon' };
+  const failure = deliveries.find((record) => FAILED_DELIVERY.has(record.status));
+  if (failure !== undefined) {
+    return { status: 'missing', ...base, why: `EventBridge logged ${failure.status} at ${failure.at}${failure.reason === undefined ? '' : ` (${failure.reason})`} and no dead letter holds it` };
+  }
+  return { status: 'unconfirmed', ...base, why: 'no delivery record of EventBridge past the retry horizon' };
 }
 
 function targetKey(route: string, target: string): string {
@@ -88,12 +158,64 @@ function indexDeadLetters(deadLetters: readonly DeadLetter[]): Map<string, Map<s
   return index;
 }
 
+/** Delivery records by target, then by Fast.io event id (found through the copies' EventBridge ids). */
+function indexDeliveries(records: readonly DeliveryRecord[], copies: readonly RecordedEvent[]): Map<string, Map<string, DeliveryRecord[]>> {
+  const fastioIdOf = new Map(copies.filter((copy) => copy.id !== '').map((copy) => [copy.id, copy.fastioEventId]));
+  const index = new Map<string, Map<string, DeliveryRecord[]>>();
+  for (const record of records) {
+    const fastioEventId = record.fastioEventId ?? fastioIdOf.get(record.eventId);
+    if (fastioEventId === undefined) continue;
+    const key = targetKey(record.route, record.target);
+    const byEvent = index.get(key) ?? new Map<string, DeliveryRecord[]>();
+    index.set(key, byEvent);
+    byEvent.set(fastioEventId, [...(byEvent.get(fastioEventId) ?? []), { ...record, fastioEventId }]);
+  }
+  return index;
+}
+
+function inFlightByTarget(queues: readonly InFlightQueue[]): Map<string, InFlightQueue[]> {
+  const index = new Map<string, InFlightQueue[]>();
+  for (const queue of queues) {
+    if (queue.inFlight <= 0) continue;
+    const key = targetKey(queue.route, queue.target);
+    index.set(key, [...(index.get(key) ?? []), queue]);
+  }
+  return index;
+}
+
+function expiryDaysOf(sources: RecorderSources, kind: CompletionKind): number | undefined {
+  if (kind === 'idempotency') return sources.completionExpiryDays;
+  if (kind === 'review-guard') return sources.reviewGuardExpiryDays;
+  return undefined;
+}
+
 async function completionsOf(sources: RecorderSources, target: TrackedTarget, ids: readonly string[]): Promise<ReadonlyMap<string, Completion>> {
   if (target.completion === 'delivery' || ids.length === 0) return new Map();
   return sources.completions.completions(target, ids);
 }
 
+/** Recorded copies plus the recorder DLQ's events of the window (they are whole events EventBridge could not record). */
+function withRecorderDeadLetters(recorded: readonly RecordedEvent[], input: RecorderDeadLetters | undefined, window: TimeWindow): RecordedEvent[] {
+  if (input === undefined) return [...recorded];
+  const known = new Set(recorded.map((copy) => copy.id).filter((id) => id !== ''));
+  const from = window.from.getTime();
+  const to = window.to.getTime();
+  const joined = input.events.filter((event) => {
+    const time = Date.parse(event.time);
+    return time >= from && time <= to && !(event.id !== '' && known.has(event.id));
+  });
+  return [...recorded, ...joined.map((event): RecordedEvent => ({ ...event, fromRecorderDlq: true }))];
+}
+
 // ---- reconcile ------------------------------------------------------------------------------------
+
+/** One event on one target, as `--json` carries it. */
+export interface EventOutcome {
+  readonly fastioEventId: string;
+  readonly status: TargetStatus;
+  readonly why?: string;
+  readonly until?: string;
+}
 
 export interface TargetReport {
   readonly route: string;
@@ -101,9 +223,15 @@ export interface TargetReport {
   /** e.g. `queue catalog-consumer` */
   readonly describe: string;
   readonly completion: CompletionKind;
+  /** The target's retry horizon in minutes after an event's time. */
+  readonly horizonMinutes: number;
   readonly counts: Readonly<Record<TargetStatus, number>>;
+  /** Every event the route matched, with its status on this target. */
+  readonly events: readonly EventOutcome[];
   readonly missing: readonly string[];
   readonly deadLettered: readonly { readonly fastioEventId: string; readonly queue: string; readonly reason: string }[];
+  readonly pending: readonly { readonly fastioEventId: string; readonly why: string; readonly until?: string }[];
+  readonly unconfirmed: readonly string[];
   readonly unverifiable: readonly string[];
 }
 
@@ -114,10 +242,24 @@ export interface RouteReport {
   readonly targets: readonly TargetReport[];
 }
 
+/** The recorder's own DLQ: events EventBridge could not record. */
+export interface RecorderInputReport {
+  /** False while the recorder DLQ holds anything, or when it had messages in flight. */
+  readonly complete: boolean;
+  readonly deadLetters: number;
+  readonly inFlight: number;
+  /** Of its events, those of the window, which joined the reconciled set. */
+  readonly joined: number;
+  /** False where the sources have no recorder DLQ to read. */
+  readonly checked: boolean;
+}
+
+export type ReconcileVerdict = 'clean' | 'failed' | 'not-yet';
+
 export interface ReconcileReport {
   readonly from: string;
   readonly to: string;
-  /** Recorded copies in the window, resends and replays included. */
+  /** Recorded copies in the window, resends and replays included (and the recorder DLQ's). */
   readonly recorded: number;
   /** Distinct Fast.io events. */
   readonly events: number;
@@ -127,17 +269,29 @@ export interface ReconcileReport {
   readonly routes: readonly RouteReport[];
   /** `<route>/<target>` of the table's targets this deployment does not have (config not set). */
   readonly notDeployed: readonly string[];
+  /** Totals over every target, per status. */
+  readonly totals: Readonly<Record<TargetStatus, number>>;
   readonly missing: number;
   readonly deadLettered: number;
+  readonly pending: number;
+  readonly unconfirmed: number;
   readonly unverifiable: number;
-  /** Nothing missing, nothing dead-lettered. */
+  readonly recorderInput: RecorderInputReport;
+  /** clean: exit 0; failed: exit 1; not-yet: only pending or unconfirmed, exit 3. */
+  readonly verdict: ReconcileVerdict;
+  readonly exitCode: number;
+  /** not-yet: when every pending event's horizon has passed (run it again then); absent when nothing is pending. */
+  readonly rerunAfter?: string;
+  /** Nothing missing, dead-lettered, pending or unconfirmed, and the recorder's input complete. */
   readonly clean: boolean;
 }
 
-/** What --recover has to do: a recorded event per missing target, and the dead letters to redrive. */
+/** What --recover has to do: a recorded event per missing target, the dead letters to redrive, the recorder DLQ's events to record. */
 export interface RecoveryWork {
   readonly missing: readonly { readonly target: TrackedTarget; readonly event: RecordedEvent }[];
   readonly deadLetters: readonly DeadLetter[];
+  /** Every readable event of the recorder DLQ (of the window or not: each is an unrecorded event). */
+  readonly unrecorded: readonly RecordedEvent[];
 }
 
 export interface Reconciliation {
@@ -158,23 +312,36 @@ function deployedTargets(route: Route, sources: RecorderSources): { targets: Tra
 }
 
 function emptyCounts(): Record<TargetStatus, number> {
-  return { completed: 0, delivered: 0, 'dead-lettered': 0, missing: 0, unverifiable: 0 };
+  return { completed: 0, confirmed: 0, 'dead-lettered': 0, pending: 0, missing: 0, unconfirmed: 0, unverifiable: 0 };
+}
+
+/** The verdict and exit code of a report's totals and recorder input (the rules in this file's header). */
+export function verdictOf(totals: Readonly<Record<TargetStatus, number>>, recorderInput: RecorderInputReport): { verdict: ReconcileVerdict; exitCode: number } {
+  if (totals.missing > 0 || totals['dead-lettered'] > 0 || !recorderInput.complete) return { verdict: 'failed', exitCode: RECONCILE_EXIT.failed };
+  if (totals.pending > 0 || totals.unconfirmed > 0) return { verdict: 'not-yet', exitCode: RECONCILE_EXIT.notYet };
+  return { verdict: 'clean', exitCode: RECONCILE_EXIT.clean };
 }
 
 /** Checks every recorded event of the window against every target of every route (of `routes`) it matched. */
 export async function reconcile(window: TimeWindow, routes: readonly Route[], sources: RecorderSources, options: ReconcileOptions): Promise<Reconciliation> {
   const progress = options.progress ?? (() => undefined);
-  const recorded = await sources.recorder.events(window, progress);
+  const now = options.now;
+  const input = await sources.recorderInput?.recorderDeadLetters(progress);
+  const recorded = withRecorderDeadLetters(await sources.recorder.events(window, progress), input, window);
   const events = groupCopies(recorded);
   const deployed = routes.map((route) => deployedTargets(route, sources));
   const targets = deployed.flatMap((entry) => entry.targets);
-  const deadLetters = await sources.deadLetters.deadLetters(targets, progress);
-  const lettersByTarget = indexDeadLetters(deadLetters);
-  const expiredBefore = options.now.getTime() - sources.completionExpiryDays * DAY_MS;
+  const scan = await sources.deadLetters.deadLetters(targets, progress);
+  const lettersByTarget = indexDeadLetters(scan.letters);
+  const inFlight = inFlightByTarget(scan.inFlight);
+  const deliveryTargets = targets.filter((target) => target.completion === 'delivery');
+  const records = sources.deliveries === undefined || deliveryTargets.length === 0 || events.length === 0 ? [] : await sources.deliveries.deliveries(deliveryTargets, { window }, progress);
+  const deliveriesByTarget = indexDeliveries(records, recorded);
 
   const routeReports: RouteReport[] = [];
   const missingWork: { target: TrackedTarget; event: RecordedEvent }[] = [];
   const deadLetterWork: DeadLetter[] = [];
+  const pendingUntil: number[] = [];
   const totalChecks = targets.length;
   let checked = 0;
   for (const [index, route] of routes.entries()) {
@@ -185,37 +352,93 @@ export async function reconcile(window: TimeWindow, routes: readonly Route[], so
     const ids = matched.map(({ event }) => event.fastioEventId);
     const targetReports: TargetReport[] = [];
     for (const target of deployed[index]?.targets ?? []) {
+      const key = targetKey(route.name, target.name);
       const completions = await completionsOf(sources, target, ids);
-      const letters = lettersByTarget.get(targetKey(route.name, target.name)) ?? new Map<string, DeadLetter[]>();
+      const letters = lettersByTarget.get(key) ?? new Map<string, DeadLetter[]>();
+      const deliveries = deliveriesByTarget.get(key) ?? new Map<string, DeliveryRecord[]>();
       const counts = emptyCounts();
+      const outcomes: EventOutcome[] = [];
       const missing: string[] = [];
       const deadLettered: { fastioEventId: string; queue: string; reason: string }[] = [];
+      const pending: { fastioEventId: string; why: string; until?: string }[] = [];
+      const unconfirmed: string[] = [];
       const unverifiable: string[] = [];
       for (const { event, copy } of matched) {
-        const expired = Date.parse(copy.time) < expiredBefore;
-        const outcome = classify(target.completion, completions.get(event.fastioEventId), letters.get(event.fastioEventId) ?? [], expired);
+        const id = event.fastioEventId;
+        const completion = completions.get(id);
+        const expiryDays = expiryDaysOf(sources, target.completion);
+        const outcome = classify({
+          target,
+          time: copy.time,
+          ...(completion === undefined ? {} : { completion }),
+          deadLetters: letters.get(id) ?? [],
+          deliveries: deliveries.get(id) ?? [],
+          inFlight: inFlight.get(key) ?? [],
+          now,
+          ...(expiryDays === undefined ? {} : { expiryDays }),
+          ...(sources.timeScale === undefined ? {} : { timeScale: sources.timeScale }),
+        });
         counts[outcome.status] += 1;
-        if (outcome.status === 'missing') {
-          missing.push(event.fastioEventId);
-          missingWork.push({ target, event: copy });
-        } else if (outcome.status === 'dead-lettered') {
-          for (const letter of outcome.deadLetters) deadLettered.push({ fastioEventId: event.fastioEventId, queue: letter.queue, reason: letter.reason });
-          deadLetterWork.push(...outcome.deadLetters);
-        } else if (outcome.status === 'unverifiable') {
-          unverifiable.push(event.fastioEventId);
+        outcomes.push({ fastioEventId: id, status: outcome.status, ...(outcome.why === undefined ? {} : { why: outcome.why }), ...(outcome.until === undefined ? {} : { until: outcome.until }) });
+        switch (outcome.status) {
+          case 'missing':
+            missing.push(id);
+            missingWork.push({ target, event: copy });
+            break;
+          case 'dead-lettered':
+            for (const letter of outcome.deadLetters) deadLettered.push({ fastioEventId: id, queue: letter.queue, reason: letter.reason });
+            deadLetterWork.push(...outcome.deadLetters);
+            break;
+          case 'pending':
+            pending.push({ fastioEventId: id, why: outcome.why ?? '', ...(outcome.until === undefined ? {} : { until: outcome.until }) });
+            if (outcome.until !== undefined) pendingUntil.push(Date.parse(outcome.until));
+            break;
+          case 'unconfirmed':
+            unconfirmed.push(id);
+            break;
+          case 'unverifiable':
+            unverifiable.push(id);
+            break;
+          default:
+            break;
         }
       }
-      targetReports.push({ route: route.name, target: target.name, describe: describeTarget(target.target), completion: target.completion, counts, missing, deadLettered, unverifiable });
+      targetReports.push({
+        route: route.name,
+        target: target.name,
+        describe: describeTarget(target.target),
+        completion: target.completion,
+        horizonMinutes: Math.round(retryHorizonMs(target) / (sources.timeScale ?? 1) / 60_000),
+        counts,
+        events: outcomes,
+        missing,
+        deadLettered,
+        pending,
+        unconfirmed,
+        unverifiable,
+      });
       checked += 1;
       progress('completions', checked, totalChecks);
     }
     routeReports.push({ route: route.name, events: matched.length, targets: targetReports });
   }
 
-  const sum = (status: TargetStatus) => routeReports.reduce((total, route) => total + route.targets.reduce((n, target) => n + target.counts[status], 0), 0);
+  const totals = emptyCounts();
+  for (const route of routeReports) for (const target of route.targets) for (const status of TARGET_STATUSES) totals[status] += target.counts[status];
+  const joined = recorded.filter((copy) => copy.fromRecorderDlq === true).length;
+  const recorderInput: RecorderInputReport = {
+    checked: input !== undefined,
+    complete: input === undefined || (input.messages === 0 && input.inFlight === 0),
+    deadLetters: input?.messages ?? 0,
+    inFlight: input?.inFlight ?? 0,
+    joined,
+  };
+  const { verdict, exitCode } = verdictOf(totals, recorderInput);
+  // An in-flight queue has no horizon of its own: a reader's visibility timeout is at most the longest horizon.
+  const anyInFlight = routeReports.some((route) => route.targets.some((target) => target.pending.some((entry) => entry.until === undefined)));
+  const rerun = pendingUntil.length === 0 ? undefined : Math.max(...pendingUntil);
+  const rerunAfter = rerun !== undefined ? new Date(rerun) : anyInFlight ? new Date(now.getTime() + 5 * 60_000) : undefined;
   const replayCopies = recorded.filter((copy) => copy.replayName !== undefined).length;
-  const missingCount = sum('missing');
-  const deadLetteredCount = sum('dead-lettered');
   return {
     report: {
       from: window.from.toISOString(),
@@ -226,13 +449,25 @@ export async function reconcile(window: TimeWindow, routes: readonly Route[], so
       replayCopies,
       routes: routeReports,
       notDeployed: deployed.flatMap((entry) => entry.absent),
-      missing: missingCount,
-      deadLettered: deadLetteredCount,
-      unverifiable: sum('unverifiable'),
-      clean: missingCount === 0 && deadLetteredCount === 0,
+      totals,
+      missing: totals.missing,
+      deadLettered: totals['dead-lettered'],
+      pending: totals.pending,
+      unconfirmed: totals.unconfirmed,
+      unverifiable: totals.unverifiable,
+      recorderInput,
+      verdict,
+      exitCode,
+      ...(rerunAfter === undefined || totals.pending === 0 ? {} : { rerunAfter: rerunAfter.toISOString() }),
+      clean: verdict === 'clean',
     },
-    work: { missing: missingWork, deadLetters: deadLetterWork },
+    work: { missing: missingWork, deadLetters: deadLetterWork, unrecorded: input?.events ?? [] },
   };
+}
+
+/** How far past a window's end its evidence can arrive, for the sources reading delivery records. */
+export function evidenceHorizonMs(routes: readonly Route[]): number {
+  return longestHorizonMs(routes.flatMap(trackedTargets));
 }
 
 // ---- trace ----------------------------------------------------------------------------------------
@@ -244,6 +479,9 @@ export interface TraceTarget {
   readonly status: TargetStatus;
   readonly completed?: Completion;
   readonly deadLetters: readonly DeadLetter[];
+  /** EventBridge's delivery records of the event on this target, oldest first. */
+  readonly deliveries: readonly DeliveryRecord[];
+  readonly why?: string;
 }
 
 export interface TraceRoute {
@@ -280,15 +518,32 @@ export async function trace(fastioEventId: string, window: TimeWindow, routes: r
   const first = event.copies.find((copy) => copy.replayName === undefined) ?? (event.copies[0] as RecordedEvent);
   const matchedRoutes = routes.map((route) => ({ route, copies: matchingCopies(route, event) })).filter(({ copies }) => copies.length > 0);
   const targets = matchedRoutes.flatMap(({ route }) => deployedTargets(route, sources).targets);
-  const letters = indexDeadLetters(await sources.deadLetters.deadLetters(targets));
-  const expired = Date.parse(first.time) < now.getTime() - sources.completionExpiryDays * DAY_MS;
+  const scan = await sources.deadLetters.deadLetters(targets);
+  const letters = indexDeadLetters(scan.letters);
+  const inFlight = inFlightByTarget(scan.inFlight);
+  const deliveryTargets = targets.filter((target) => target.completion === 'delivery');
+  const eventIds = event.copies.map((copy) => copy.id).filter((id) => id !== '');
+  const records = sources.deliveries === undefined || deliveryTargets.length === 0 ? [] : await sources.deliveries.deliveries(deliveryTargets, { window, eventIds });
+  const deliveries = indexDeliveries(records, event.copies);
   const traced: TraceRoute[] = [];
   for (const { route, copies } of matchedRoutes) {
     const traceTargets: TraceTarget[] = [];
     for (const target of deployedTargets(route, sources).targets) {
       const completion = (await completionsOf(sources, target, [fastioEventId])).get(fastioEventId);
-      const deadLetters = letters.get(targetKey(route.name, target.name))?.get(fastioEventId) ?? [];
-      const outcome = classify(target.completion, completion, deadLetters, expired);
+      const key = targetKey(route.name, target.name);
+      const deadLetters = letters.get(key)?.get(fastioEventId) ?? [];
+      const expiryDays = expiryDaysOf(sources, target.completion);
+      const outcome = classify({
+        target,
+        time: first.time,
+        ...(completion === undefined ? {} : { completion }),
+        deadLetters,
+        deliveries: deliveries.get(key)?.get(fastioEventId) ?? [],
+        inFlight: inFlight.get(key) ?? [],
+        now,
+        ...(expiryDays === undefined ? {} : { expiryDays }),
+        ...(sources.timeScale === undefined ? {} : { timeScale: sources.timeScale }),
+      });
       traceTargets.push({
         target: target.name,
         describe: describeTarget(target.target),
@@ -296,6 +551,8 @@ export async function trace(fastioEventId: string, window: TimeWindow, routes: r
         status: outcome.status,
         ...(completion === undefined ? {} : { completed: completion }),
         deadLetters,
+        deliveries: outcome.deliveries,
+        ...(outcome.why === undefined ? {} : { why: outcome.why }),
       });
     }
     const replays = [...new Set(copies.flatMap((copy) => (copy.replayName === undefined ? [] : [copy.replayName])))];

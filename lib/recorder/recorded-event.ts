@@ -31,6 +31,11 @@ export interface RecordedEvent {
   readonly event: BusEvent;
   /** Where the source found it (an S3 object, a local file), for fullEvent. */
   readonly location?: string;
+  /**
+   * Set on an event read from the recorder's own DLQ: EventBridge could not record it, so it is in
+   * no recorded table, and `event` is the whole event as the bus delivered it.
+   */
+  readonly fromRecorderDlq?: true;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

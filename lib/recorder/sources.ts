@@ -1,7 +1,9 @@
 /**
- * What `ops trace` and `ops reconcile` read, as three interfaces, so one reconciliation runs over the
- * deployment (Athena, SQS, DynamoDB: lib/recorder/aws-sources.ts) and over the local pipeline
- * (`--local`) alike. Pure types, plus the list of targets whose completion can be checked.
+ * What `ops trace` and `ops reconcile` read, as interfaces, so one reconciliation runs over the
+ * deployment (Athena, SQS, DynamoDB: lib/ops/recorder-aws-sources.ts) and over the local pipeline
+ * (`--local`) alike: the recorded events, the completion records, the dead letters, EventBridge's
+ * own delivery records (the bus log, lib/recorder/bus-log.ts) and the recorder's own dead letters.
+ * Pure types, plus the list of targets whose completion can be checked.
  */
 import type { DeadLetterRole } from '../constructs/secure-queue';
 import type { BusEvent } from '../domain/route-samples';
@@ -23,8 +25,8 @@ export interface RecorderSource {
 
 /**
  * How a target's completion is known: a consumer's Powertools Idempotency record, the review
- * workflow's guard record, or (for targets outside the project: ARN, URL, topic, bus) only by no
- * dead letter holding the event.
+ * workflow's guard record, or (for targets outside the project: ARN, URL, topic, bus, and own
+ * workflows without a guard) EventBridge's own delivery record of the event to the target.
  */
 export type CompletionKind = 'idempotency' | 'review-guard' | 'delivery';
 
@@ -80,9 +82,88 @@ export interface DeadLetter {
   readonly receiveCount?: number;
 }
 
+/** A dead-letter queue that had messages in flight (received by someone, hidden) while it was read. */
+export interface InFlightQueue {
+  /** The CLI handle of the queue: `<route>/<target>/<role>`. */
+  readonly queue: string;
+  readonly route: string;
+  readonly target: string;
+  /** ApproximateNumberOfMessagesNotVisible (locally: the messages a peek hides) beyond this read's own. */
+  readonly inFlight: number;
+}
+
+export interface DeadLetterScan {
+  /** Every message the queues hold. */
+  readonly letters: readonly DeadLetter[];
+  /** Queues with messages hidden from this read: any of them may be a wanted event, so it is not done. */
+  readonly inFlight: readonly InFlightQueue[];
+}
+
 export interface DeadLetterSource {
-  /** Every message the dead-letter queues of these targets hold now; reading leaves them in place. */
-  deadLetters(targets: readonly TrackedTarget[], progress?: ScanProgress): Promise<DeadLetter[]>;
+  /**
+   * Every message the dead-letter queues of these targets hold now, read until a receive returns
+   * nothing unseen; reading leaves them in place (every handle hidden is released).
+   */
+  deadLetters(targets: readonly TrackedTarget[], progress?: ScanProgress): Promise<DeadLetterScan>;
+}
+
+/**
+ * What EventBridge says happened to one event on one target (a bus-log record, lib/recorder/bus-log.ts).
+ * `succeeded` is the target's acceptance (SQS took the message, the function was invoked, the
+ * endpoint answered 2xx); `retrying` / `throttled` / `attempt-failed` are attempts; `failed` and
+ * `dead-lettered` are EventBridge giving up on it.
+ */
+export const DELIVERY_STATUSES = ['succeeded', 'retrying', 'throttled', 'attempt-failed', 'failed', 'dead-lettered'] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+export interface DeliveryRecord {
+  readonly route: string;
+  readonly target: string;
+  /** EventBridge's event id: bus-log records name this, not the Fast.io id (reconcile maps it through the recorded copies). */
+  readonly eventId: string;
+  /** Set when the source knows it (the local pipeline does); else reconcile finds it by `eventId`. */
+  readonly fastioEventId?: string;
+  readonly status: DeliveryStatus;
+  /** When EventBridge wrote the record, ISO 8601. */
+  readonly at: string;
+  /** One line: the error EventBridge logged, or the final status. */
+  readonly reason?: string;
+  /** Which attempt (1 = the first), when the record says. */
+  readonly attempt?: number;
+}
+
+export interface DeliveryQuery {
+  /**
+   * The recorded events' window (by their own `time`). A delivery record is never older than its
+   * event and can be as late as the target's retry horizon after it (lib/recorder/horizon.ts), so a
+   * source reads records from `from` to the earlier of now and `to` plus the longest horizon.
+   */
+  readonly window: TimeWindow;
+  /** Only these EventBridge event ids (trace); every event of the window when absent. */
+  readonly eventIds?: readonly string[];
+}
+
+export interface DeliveryLogSource {
+  /** The delivery records of these targets for events of the query, in no particular order. */
+  deliveries(targets: readonly TrackedTarget[], query: DeliveryQuery, progress?: ScanProgress): Promise<DeliveryRecord[]>;
+}
+
+/**
+ * The recorder's own dead-letter queue: events EventBridge could not hand to the recorder (Firehose
+ * throttled them) are in no recorded table, so reconcile reads them here, as whole events.
+ */
+export interface RecorderDeadLetters {
+  /** The readable events of the queue (EventBridge dead-letters the event itself). */
+  readonly events: readonly RecordedEvent[];
+  /** Every message the queue holds, unreadable ones included. */
+  readonly messages: number;
+  /** Messages hidden from this read (someone else is receiving them). */
+  readonly inFlight: number;
+}
+
+export interface RecorderInputSource {
+  /** Reads the recorder DLQ, leaving every message in place. */
+  recorderDeadLetters(progress?: ScanProgress): Promise<RecorderDeadLetters>;
 }
 
 /** What `--recover` does: each call delivers to the one target named, never back through the bus. */
@@ -103,10 +184,28 @@ export interface RecorderSources {
   readonly recorder: RecorderSource;
   readonly completions: CompletionSource;
   readonly deadLetters: DeadLetterSource;
+  /**
+   * EventBridge's delivery records. Absent where none are kept: a `delivery` target's event then
+   * ends `unconfirmed` past its horizon, never confirmed.
+   */
+  readonly deliveries?: DeliveryLogSource;
+  /** The recorder's DLQ. Absent where the recorder has none (it cannot lose input). */
+  readonly recorderInput?: RecorderInputSource;
   /** Absent where recovery is not possible (trace only needs reads). */
   readonly recovery?: RecoverySink;
   /** Days a completion record lives; reconcile cannot tell a completed from a missing event older than that. */
   readonly completionExpiryDays: number;
+  /**
+   * Days a review guard record lives (its TTL: the archive's retention plus 14 days).
+   * @default guards never expire
+   */
+  readonly reviewGuardExpiryDays?: number;
+  /**
+   * How much faster than AWS the pipeline runs its waits (the local `--time-scale`): every retry
+   * horizon is divided by it.
+   * @default 1
+   */
+  readonly timeScale?: number;
   /**
    * Whether the deployment has this target: one whose values come from config is deployed only when
    * they were set. Targets it lacks are left out and named in the report.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Flow } from '../../lib/local/flow';
+import { eventLabel, Flow } from '../../lib/local/flow';
 
 const texts = (flow: Flow) => flow.records.map((record) => record.text);
 
@@ -31,5 +31,20 @@ describe('Flow.hold', () => {
     for (let index = 0; index < 1_000; index += 1) flow.emit('info', 'bus', `line ${index}`);
     expect(flow.records).toHaveLength(1_000);
     expect(flow.records[999]?.text).toBe('line 999');
+  });
+});
+
+describe('eventLabel', () => {
+  it('shows the whole Fast.io event id, so the terminal line can be pasted into ops trace', () => {
+    // GIVEN an event whose id is longer than a terminal column
+    const eventId = 'evt-2f6c1a9e-8b7d-4c3e-9a1f-0d2b3c4e5f60';
+    // WHEN it is labelled for the terminal
+    const label = eventLabel({ 'detail-type': 'file.uploaded', detail: { eventId } });
+    // THEN the id is there whole
+    expect(label).toBe(`file.uploaded ${eventId}`);
+  });
+
+  it('names the replay a copy came from', () => {
+    expect(eventLabel({ 'detail-type': 'file.deleted', 'replay-name': 'recovery-1', detail: { eventId: 'evt-1' } })).toBe('file.deleted evt-1 (replay recovery-1)');
   });
 });

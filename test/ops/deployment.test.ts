@@ -83,4 +83,16 @@ describe('progress', () => {
       `x ${renderBar(1)} c`,
     ]);
   });
+
+  it('off a terminal prints only the finished bar and the notes, so a pipe gets a summary line', () => {
+    const err: string[] = [];
+    const io: CommandIo = { out: () => undefined, err: (line) => err.push(line), interactive: false };
+    const progress = new Progress(io, 'x');
+    progress.update(0, 'a');
+    progress.update(undefined, 'b');
+    progress.update(0.5, 'c');
+    progress.note('failed: m2');
+    progress.update(1, 'd');
+    expect(err).toEqual(['failed: m2', `x ${renderBar(1)} d`]);
+  });
 });

@@ -5,6 +5,9 @@ import { runCli } from '../../lib/ops/cli';
 import { createReconcileCommand } from '../../lib/ops/reconcile-command';
 import { ATHENA_DEADLINE_MS } from '../../lib/ops/recorder-aws-sources';
 import { capture, fakeRuntime, functionArn, queueUrl, stateMachineArn, type FakeRuntime } from './support';
+
+/** Past every target's retry horizon for the window's events (the longest, a function's, is 3 h 15 min). */
+const SETTLED_NOW = new Date('2026-11-22T16:00:00.000Z');
 import { busEvent, completeOnTarget, completeReview, deadLetterMessage, fakeDeployment, WORKGROUP, type FakeDeployment } from './recorder-support';
 
 /** The four single-target routes these fixtures were written for (video-uploads fans out to a target the fixtures do not deploy). */
@@ -59,7 +62,7 @@ function incident(): void {
 }
 
 beforeEach(() => {
-  fake = fakeRuntime();
+  fake = fakeRuntime(SETTLED_NOW);
   deployment = fakeDeployment();
 });
 afterEach(() => deployment.restore());
@@ -73,10 +76,10 @@ describe('ops reconcile', () => {
     expect({ events: report.events, recorded: report.recorded, resends: report.resends, replayCopies: report.replayCopies }).toEqual({ events: 9, recorded: 11, resends: 1, replayCopies: 1 });
     const counts = Object.fromEntries(report.routes.flatMap((route) => route.targets.map((target) => [`${route.route}/${target.target}`, { events: route.events, ...target.counts }])));
     expect(counts).toEqual({
-      'documents/queue': { events: 5, completed: 3, delivered: 0, 'dead-lettered': 1, missing: 1, unverifiable: 0 },
-      'large-media/workflow': { events: 2, completed: 1, delivered: 0, 'dead-lettered': 0, missing: 1, unverifiable: 0 },
-      'agent-activity/function': { events: 2, completed: 1, delivered: 0, 'dead-lettered': 1, missing: 0, unverifiable: 0 },
-      'untrusted-agent-deletions/workflow': { events: 1, completed: 1, delivered: 0, 'dead-lettered': 0, missing: 0, unverifiable: 0 },
+      'documents/queue': { events: 5, completed: 3, confirmed: 0, 'dead-lettered': 1, pending: 0, missing: 1, unconfirmed: 0, unverifiable: 0 },
+      'large-media/workflow': { events: 2, completed: 1, confirmed: 0, 'dead-lettered': 0, pending: 0, missing: 1, unconfirmed: 0, unverifiable: 0 },
+      'agent-activity/function': { events: 2, completed: 1, confirmed: 0, 'dead-lettered': 1, pending: 0, missing: 0, unconfirmed: 0, unverifiable: 0 },
+      'untrusted-agent-deletions/workflow': { events: 1, completed: 1, confirmed: 0, 'dead-lettered': 0, pending: 0, missing: 0, unconfirmed: 0, unverifiable: 0 },
     });
     const targets = report.routes.flatMap((route) => route.targets.map((target) => ({ route: route.route, ...target })));
     expect(targets.flatMap((target) => target.missing.map((id) => `${target.route}/${target.target} ${id}`))).toEqual(['documents/queue doc-2', 'large-media/workflow media-2']);
@@ -91,8 +94,8 @@ describe('ops reconcile', () => {
     incident();
     const { code, out, err } = await run('reconcile', ...WINDOW);
     expect(code).toBe(1);
-    expect(out[1]).toMatch(/^ROUTE\/TARGET +EVENTS +COMPLETED +DELIVERED +DEAD-LETTERED +MISSING +UNVERIFIABLE$/);
-    expect(out[2]).toMatch(/^documents\/queue +5 +3 +0 +1 +1 +0$/);
+    expect(out[1]).toMatch(/^ROUTE\/TARGET +EVENTS +COMPLETED +CONFIRMED +DEAD-LETTERED +PENDING +MISSING +UNCONFIRMED +UNVERIFIABLE$/);
+    expect(out[2]).toMatch(/^documents\/queue +5 +3 +0 +1 +0 +1 +0 +0$/);
     expect(err.some((line) => line.startsWith('reconcile [') && line.includes('completions 4/4'))).toBe(true);
     expect(out).toContain('  documents/queue  doc-2');
     expect(out).toContain('  documents/queue  doc-4  in documents/queue/buffer-dlq: the consumer failed it 5 times (see the consumer\'s logs for the error)');
@@ -120,8 +123,8 @@ describe('ops reconcile', () => {
     await run('reconcile', ...WINDOW);
     const start = deployment.mocks.athena.commandCalls(StartQueryExecutionCommand)[0]?.args[0].input;
     expect(start?.WorkGroup).toBe(WORKGROUP);
-    // Partitions from the window's first hour to its end plus the arrival lag (2h15m), but not past now (12:00).
-    expect(start?.ExecutionParameters).toEqual(["'2026-11-22'", "'2026-11-22'", "'2026-11-22'", '10', "'2026-11-22'", '12', "'2026-11-22T10:00:00Z'", "'2026-11-22T11:00:00Z'"]);
+    // Partitions from the window's first hour to its end plus the arrival lag (2h15m): 13:15.
+    expect(start?.ExecutionParameters).toEqual(["'2026-11-22'", "'2026-11-22'", "'2026-11-22'", '10', "'2026-11-22'", '13', "'2026-11-22T10:00:00Z'", "'2026-11-22T11:00:00Z'"]);
     expect(start?.QueryString).not.toContain('2026');
   });
 

@@ -86,7 +86,8 @@ describe('local recorder sources', () => {
       'documents/buffer-dlq': [{ messageId: 'm1', sentAt: '2026-12-02T03:00:00.000Z', receiveCount: 0, event: { detail: { eventId: 'evt_a' } }, failure: { reason: 'the consumer failed it on every receive' } }],
       'agent-activity/function/on-failure': [{ messageId: 'm2', sentAt: '2026-12-02T03:01:00.000Z', receiveCount: 0, event: { detail: { eventId: 'evt_b' } }, failure: { condition: 'RetriesExhausted', errorType: 'ResourceNotFoundException', errorMessage: 'not found' } }],
     };
-    const letters = await (await sources()).deadLetters.deadLetters([target('documents'), target('agent-activity')]);
+    const { letters, inFlight } = await (await sources()).deadLetters.deadLetters([target('documents'), target('agent-activity')]);
+    expect(inFlight).toEqual([]);
     expect(letters).toEqual([
       { queue: 'documents/buffer-dlq', route: 'documents', target: 'queue', role: 'buffer-dlq', messageId: 'm1', fastioEventId: 'evt_a', reason: 'the consumer failed it on every receive', sentAt: '2026-12-02T03:00:00.000Z', receiveCount: 0 },
       { queue: 'agent-activity/function/on-failure', route: 'agent-activity', target: 'function', role: 'on-failure', messageId: 'm2', fastioEventId: 'evt_b', reason: 'ResourceNotFoundException: not found', sentAt: '2026-12-02T03:01:00.000Z', receiveCount: 0 },
