@@ -218,6 +218,39 @@ export function acceptsReplays(route: Route): boolean {
   return route.pattern['replay-name'] === undefined;
 }
 
+/** What a target does with a copy re-sent by an archive replay. */
+export type ReplayPolicy = 'deliver' | 'skip';
+
+/**
+ * A target's default for replay copies (DESIGN decision 17). Own targets are idempotent
+ * (completion records, the review guard), so they take them. An `http` or `topic` target would
+ * post or notify again, so it skips them. ARN and bus targets belong to someone else and take
+ * them: whether that is safe is their owner's business, so `replay start` warns about them.
+ */
+export function defaultReplayPolicy(target: RouteTarget): ReplayPolicy {
+  return target.kind === 'http' || target.kind === 'topic' ? 'skip' : 'deliver';
+}
+
+/** Whether this target of the route receives replay copies: the route must accept them, and the target must not skip them. */
+export function targetAcceptsReplays(route: Route, target: RouteTarget): boolean {
+  return acceptsReplays(route) && defaultReplayPolicy(target) === 'deliver';
+}
+
+/** Whether a target that takes replay copies does so without idempotency of the project's own (ARN and bus kinds). */
+export function takesReplaysWithoutIdempotency(route: Route, target: RouteTarget): boolean {
+  return targetAcceptsReplays(route, target) && !isOwnTarget(target);
+}
+
+/**
+ * The pattern of the rule that delivers this target: the route's own pattern, plus
+ * `"replay-name": [{ "exists": false }]` for a target that skips replay copies, so EventBridge
+ * filters them out for that target alone. A route that refuses replays already has it.
+ */
+export function targetRulePattern(route: Route, target: RouteTarget): RoutePattern {
+  if (targetAcceptsReplays(route, target) || !acceptsReplays(route)) return route.pattern;
+  return { ...route.pattern, 'replay-name': [{ exists: false }] };
+}
+
 /** A target in a few words for operators, e.g. `queue catalog-consumer` or `http https://hooks.slack.com/…`. */
 export function describeTarget(target: RouteTarget): string {
   const configured = (value: Configurable) => (typeof value === 'string' ? value : `<config ${value.fromConfig}>`);
