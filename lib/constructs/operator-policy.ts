@@ -4,8 +4,9 @@ import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { stackNames } from '../config';
 import { BUS_LOG_PREFIX, RECORD_PREFIX, queryResultsBucketName, recorderBucketName, type FlightRecorder } from './flight-recorder';
-import { httpSecretArn } from '../targets/http-target';
+import { HttpTarget, httpSecretArn } from '../targets/http-target';
 import { TopicTarget } from '../targets/topic-target';
 import type { RouteChain } from './route-chain';
 
@@ -18,6 +19,8 @@ export interface OperatorPolicyProps {
   /** The stacks whose outputs `ops` reads (DescribeStacks). */
   readonly stackNames: readonly string[];
   readonly archive: events.Archive;
+  /** The bus the archive records and replays go back onto: StartReplay is authorized on it too. */
+  readonly eventBus: events.IEventBus;
   readonly signingSecret: secretsmanager.ISecret;
   readonly chains: readonly RouteChain[];
   /** `ops trace` and `ops reconcile` query it with Athena and read records back for --recover. */
@@ -57,6 +60,12 @@ export class OperatorPolicy extends Construct {
         resources: [props.archive.archiveArn],
       }),
       new iam.PolicyStatement({
+        sid: 'ReplayOntoTheBus',
+        // StartReplay requires its destination bus (Destination.Arn) as well as the archive and the replay.
+        actions: ['events:StartReplay'],
+        resources: [props.eventBus.eventBusArn],
+      }),
+      new iam.PolicyStatement({
         sid: 'WatchAndCancelReplays',
         // Replays are named at start time, so only a wildcard can name them.
         actions: ['events:StartReplay', 'events:DescribeReplay', 'events:CancelReplay'],
@@ -84,11 +93,20 @@ export class OperatorPolicy extends Construct {
       }),
     ];
     statements.push(...this.recorderStatements(props));
-    // ListReplays and TestEventPattern have no resource type in the Service Authorization Reference,
+    // ListReplays, TestEventPattern and ListQueues have no resource type in the Service Authorization Reference,
     // so IAM matches them only on all resources; the condition holds them to this deployment's Region.
+    // `dlq list` finds retained queues no output names any more (after a logical id change) by the
+    // routing stack's name prefix, reads their tags, and peeks and redrives them like the others.
+    statements.push(
+      new iam.PolicyStatement({
+        sid: 'ReadOrphanedQueues',
+        actions: ['sqs:ListQueueTags', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage'],
+        resources: [Arn.format({ service: 'sqs', resource: `${stackNames(props.stage).routing}-*` }, stack)],
+      }),
+    );
     const listAndTest = new iam.PolicyStatement({
-      sid: 'ListReplaysAndTestPatterns',
-      actions: ['events:ListReplays', 'events:TestEventPattern'],
+      sid: 'ListReplaysAndQueuesAndTestPatterns',
+      actions: ['events:ListReplays', 'events:TestEventPattern', 'sqs:ListQueues'],
       conditions: { StringEquals: { 'aws:RequestedRegion': stack.region } },
     });
     listAndTest.addAllResources();
@@ -103,6 +121,7 @@ export class OperatorPolicy extends Construct {
     ];
     const topics = deployed.flatMap((target) => (target.kind === 'topic' && target.topic ? [target.topic] : []));
     const apiDestinations = deployed.flatMap((target) => (target.apiDestination ? [target.apiDestination] : []));
+    const connections = deployed.flatMap((target) => (target instanceof HttpTarget ? [target.connection] : []));
     const httpSecretArns = specs.flatMap((spec) => (spec.kind === 'http' ? [httpSecretArn(spec)] : []));
     const busArns = specs.flatMap((spec) => (spec.kind === 'bus' ? [spec.eventBusArn] : []));
     // A customer-managed key's queue or topic takes a message only from a sender that may use the key,
@@ -120,10 +139,12 @@ export class OperatorPolicy extends Construct {
     optional('RedeliverToTopics', ['sns:Publish'], topics.map((topic) => topic.topicArn));
     optional('UseTopicKeys', ['kms:GenerateDataKey', 'kms:Decrypt'], topicKeys, { StringLike: { 'kms:ViaService': `sns.${stack.region}.amazonaws.com` } });
     optional('RedeliverToOtherBuses', ['events:PutEvents'], busArns);
-    optional('FindApiDestinationEndpoints', ['events:DescribeApiDestination'], apiDestinations.map((destination) =>
-        // IAM names an API destination without the id its ARN attribute ends in (what ArnForPolicy gives).
-        Arn.format({ service: 'events', resource: 'api-destination', resourceName: destination.apiDestinationName }, stack),
-      ));
+    // DescribeApiDestination requires the destination and its connection. IAM names both without the
+    // id their ARN attributes end in (what their ArnForPolicy gives).
+    optional('FindApiDestinationEndpoints', ['events:DescribeApiDestination'], [
+      ...apiDestinations.map((destination) => Arn.format({ service: 'events', resource: 'api-destination', resourceName: destination.apiDestinationName }, stack)),
+      ...connections.map((connection) => Arn.format({ service: 'events', resource: 'connection', resourceName: connection.connectionName }, stack)),
+    ]);
     optional('AuthenticateToHttpTargets', ['secretsmanager:GetSecretValue'], httpSecretArns);
 
     this.policy = new iam.ManagedPolicy(this, 'Policy', {
@@ -134,7 +155,11 @@ export class OperatorPolicy extends Construct {
 
     Validations.of(this.policy).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'events:ListReplays and events:TestEventPattern support no resource-level permissions (no resource type in the Service Authorization Reference); the statement is limited to this deployment\'s Region, and every other statement names this deployment\'s resources.',
+      reason: 'events:ListReplays, events:TestEventPattern and sqs:ListQueues support no resource-level permissions (no resource type in the Service Authorization Reference); the statement is limited to this deployment\'s Region, and every other statement names this deployment\'s resources.',
+    });
+    Validations.of(this.policy).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sqs:<AWS::Region>:<AWS::AccountId>:${stackNames(props.stage).routing}-*]`,
+      reason: 'CloudFormation names the routing stack\'s queues <stack>-<logical id>-<suffix>; a queue left behind by a logical id change is named in no output, so only the stack\'s name prefix covers it (read, tags and redrive only).',
     });
     Validations.of(this.policy).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:replay/*]',
@@ -186,7 +211,8 @@ export class OperatorPolicy extends Construct {
       }),
       new iam.PolicyStatement({
         sid: 'ReadTheRecorderTable',
-        actions: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartitions'],
+        // No glue:GetPartitions: the table uses partition projection, so Athena never lists partitions.
+        actions: ['glue:GetDatabase', 'glue:GetTable'],
         resources: [
           Arn.format({ service: 'glue', resource: 'catalog' }, stack),
           Arn.format({ service: 'glue', resource: 'database', resourceName: recorder.databaseName }, stack),

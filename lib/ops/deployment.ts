@@ -126,6 +126,11 @@ export class StackOutputs {
     return value;
   }
 
+  /** Every output value: what names a resource of the stack today. */
+  allValues(): string[] {
+    return [...this.values.values()];
+  }
+
   has(key: string): boolean {
     const value = this.values.get(key);
     return value !== undefined && value !== '';

@@ -26,6 +26,8 @@ import {
   DeleteMessageCommand,
   GetQueueAttributesCommand,
   ListMessageMoveTasksCommand,
+  ListQueuesCommand,
+  ListQueueTagsCommand,
   ReceiveMessageCommand,
   StartMessageMoveTaskCommand,
   type ListMessageMoveTasksResultEntry,
@@ -33,12 +35,13 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { stackNames } from '../config';
-import { routeTable, type Route } from '../route-table';
+import { findRoute, routeTable, targetName, type Route } from '../route-table';
+import { BUFFER_QUEUE_ROLE, QUEUE_TAGS, type DeadLetterRole } from '../constructs/secure-queue';
 import { MAX_RECEIVE_COUNT } from '../domain/max-receive-count';
 import { describeError } from './cli';
 import { OperationFailed, UsageError, integerOption, refuseOptions, type CommandIo, type OpsCommand, type OptionValues } from './command';
 import { defaultRuntime, deploymentOptions, explainAwsError, regionOption, stageOption, withAwsErrors, type AwsClients, type OpsRuntime } from './aws-runtime';
-import { absentTargetText, deadLetterOutputKeys, deployedDeadLetterQueues, findDeadLetterQueue, loadStackOutputs, type AbsentTarget, type DeadLetterQueueRef, type StackOutputs } from './deployment';
+import { absentTargetText, deadLetterOutputKeys, deadLetterQueues, deployedDeadLetterQueues, findDeadLetterQueue, loadStackOutputs, type AbsentTarget, type DeadLetterQueueRef, type StackOutputs } from './deployment';
 import { redeliveryFor, SUBSCRIPTION_DLQ_REFUSAL, type DeadLetterContent } from './target-redelivery';
 import { Progress } from './progress';
 import { formatDuration } from './time-window';
@@ -235,8 +238,96 @@ function refuseWithLocal(options: OptionValues, extra: readonly string[] = []): 
   refuseOptions(options, ['stage', 'region', ...extra], '--local', 'it works on the pipeline `npm start` runs');
 }
 
-function queueArgument(positionals: readonly string[], table: readonly Route[]): DeadLetterQueueRef {
-  return findDeadLetterQueue(positionals[0] ?? '', table);
+function queueArgument(positionals: readonly string[], table: readonly Route[]): DeadLetterQueueRef | undefined {
+  const name = positionals[0] ?? '';
+  try {
+    return findDeadLetterQueue(name, table);
+  } catch (error) {
+    // An SQS queue name (no '/'): an orphaned queue dlq list showed, looked up when the stage is known.
+    if (ORPHAN_NAME.test(name)) return undefined;
+    throw error;
+  }
+}
+
+// ---- orphaned queues ------------------------------------------------------------------------------
+
+/** What SQS allows in a queue name, and no handle has (handles have '/'). */
+const ORPHAN_NAME = /^[A-Za-z0-9_-]{1,80}$/;
+
+/**
+ * A retained queue of this stage's routing stack that no stack output names: it was left behind
+ * when its logical id changed (README "Upgrading without stranding dead letters"). Its tags say
+ * which target it served; it is redriven to that target as the stack has it now.
+ */
+export interface OrphanedQueue {
+  readonly queueName: string;
+  readonly url: string;
+  readonly tags: Readonly<Record<string, string>>;
+  /** The current target and role it belongs to, or why it has none. */
+  readonly ref: DeadLetterQueueRef | { readonly problem: string };
+}
+
+const ROLES: readonly string[] = ['target-dlq', 'buffer-dlq', 'on-failure', 'workflow-failures', 'subscription-dlq'] satisfies DeadLetterRole[];
+
+function queueNameOf(url: string): string {
+  return url.slice(url.lastIndexOf('/') + 1);
+}
+
+function queueArnOfUrl(url: string): string {
+  const { hostname, pathname } = new URL(url);
+  const [, account, name] = pathname.split('/');
+  return `arn:aws:sqs:${hostname.split('.')[1] ?? ''}:${account}:${name}`;
+}
+
+function orphanRef(queueName: string, tags: Record<string, string>, table: readonly Route[]): OrphanedQueue['ref'] {
+  const routeName = tags[QUEUE_TAGS.route];
+  const target = tags[QUEUE_TAGS.target];
+  const tagged = tags[QUEUE_TAGS.role];
+  if (routeName === undefined || target === undefined || tagged === undefined) return { problem: `${queueName} has no route, target and role tags` };
+  // A buffer queue's messages are what the rule delivered, as in its buffer DLQ.
+  const role = tagged === BUFFER_QUEUE_ROLE ? 'buffer-dlq' : tagged;
+  if (!ROLES.includes(role)) return { problem: `${queueName} has the unknown role ${tagged}` };
+  const route = findRoute(routeName, table);
+  const spec = route?.targets.find((candidate) => targetName(candidate) === target);
+  if (route === undefined || spec === undefined) return { problem: `${queueName} held ${routeName}/${target}, which the route table no longer has` };
+  return { name: queueName, route, target: spec, targetName: target, role: role as DeadLetterRole };
+}
+
+/** The routing stack's queues that no output names, with their tags; `only` limits it to one name. */
+export async function findOrphanedQueues(sqs: SQSClient, outputs: StackOutputs, stage: string, table: readonly Route[], only?: string): Promise<OrphanedQueue[]> {
+  const named = new Set(outputs.allValues());
+  const urls: string[] = [];
+  let NextToken: string | undefined;
+  do {
+    const page = await sqs.send(new ListQueuesCommand({ QueueNamePrefix: only ?? `${outputs.stackName}-`, MaxResults: 1000, NextToken }));
+    urls.push(...(page?.QueueUrls ?? []));
+    NextToken = page?.NextToken;
+  } while (NextToken);
+  const orphans: OrphanedQueue[] = [];
+  for (const url of urls) {
+    const queueName = queueNameOf(url);
+    if (named.has(url) || !queueName.startsWith(`${outputs.stackName}-`) || (only !== undefined && queueName !== only)) continue;
+    const tags = (await sqs.send(new ListQueueTagsCommand({ QueueUrl: url })))?.Tags ?? {};
+    // CloudFormation names the stack's queues after it, and the app tags each with its stage.
+    if (tags.stage !== stage) continue;
+    orphans.push({ queueName, url, tags, ref: orphanRef(queueName, tags, table) });
+  }
+  return orphans;
+}
+
+/** An orphaned queue named on the command line, resolved as a queue of its current target. */
+async function resolveOrphan(clients: AwsClients, stage: string, name: string, table: readonly Route[]): Promise<ResolvedQueue> {
+  const outputs = await loadStackOutputs(clients.cloudFormation, stackNames(stage).routing);
+  const found = (await findOrphanedQueues(clients.sqs, outputs, stage, table, name))[0];
+  if (found === undefined) {
+    throw new UsageError(`unknown queue "${name}": neither a queue handle (${deadLetterQueueNames(table)}) nor an orphaned queue of ${outputs.stackName} (npm run ops -- dlq list shows them)`);
+  }
+  if ('problem' in found.ref) throw new OperationFailed(`${found.ref.problem}: it can be peeked with aws sqs receive-message --queue-url ${found.url}, not redriven`);
+  return { queue: found.ref, url: found.url, arn: queueArnOfUrl(found.url), outputs };
+}
+
+function deadLetterQueueNames(table: readonly Route[]): string {
+  return deadLetterQueues(table).map((queue) => queue.name).join(', ');
 }
 
 // ---- dlq list -------------------------------------------------------------------------------------
@@ -251,6 +342,8 @@ interface QueueRow {
   readonly oldestAgeExact?: boolean;
   readonly sampled?: number;
   readonly error?: string;
+  /** For a queue no output names: the handle it held (<route>/<target>/<role>), or why it has none. */
+  readonly orphaned?: string;
 }
 
 function listCommand(runtime: OpsRuntime, table: readonly Route[]): OpsCommand {
@@ -272,9 +365,14 @@ function listCommand(runtime: OpsRuntime, table: readonly Route[]): OpsCommand {
         const rows: QueueRow[] = [];
         let firstError: unknown;
         const deployed = deployedDeadLetterQueues(outputs, table);
-        for (const queue of deployed.queues) {
+        const orphans = await findOrphanedQueues(clients.sqs, outputs, stage, table);
+        const candidates = [
+          ...deployed.queues.map((queue) => ({ name: queue.name, url: () => outputs.get(deadLetterOutputKeys(queue).url), orphaned: undefined })),
+          ...orphans.map((orphan) => ({ name: orphan.queueName, url: () => orphan.url, orphaned: 'problem' in orphan.ref ? orphan.ref.problem : `was ${orphan.ref.route.name}/${orphan.ref.targetName}/${orphan.tags[QUEUE_TAGS.role] ?? orphan.ref.role}` })),
+        ];
+        for (const queue of candidates) {
           try {
-            const url = outputs.get(deadLetterOutputKeys(queue).url);
+            const url = queue.url();
             const { visible, inFlight } = await queueDepth(clients.sqs, url);
             let oldest: { ageSeconds: number; exact: boolean; sampled: number } | undefined;
             if (!depthOnly && visible > 0) {
@@ -295,6 +393,7 @@ function listCommand(runtime: OpsRuntime, table: readonly Route[]): OpsCommand {
             }
             rows.push({
               name: queue.name,
+              ...(queue.orphaned === undefined ? {} : { orphaned: queue.orphaned }),
               url,
               visible,
               inFlight,
@@ -305,7 +404,7 @@ function listCommand(runtime: OpsRuntime, table: readonly Route[]): OpsCommand {
             });
           } catch (error) {
             firstError ??= error;
-            rows.push({ name: queue.name, error: describeError(explainAwsError(error)) });
+            rows.push({ name: queue.name, ...(queue.orphaned === undefined ? {} : { orphaned: queue.orphaned }), error: describeError(explainAwsError(error)) });
           }
         }
         if (rows.length > 0 && rows.every((row) => row.error !== undefined)) throw firstError;
@@ -332,8 +431,12 @@ function listCommand(runtime: OpsRuntime, table: readonly Route[]): OpsCommand {
                   ? formatDuration(row.oldestAgeSeconds * 1000)
                   : `≥ ${formatDuration(row.oldestAgeSeconds * 1000)} (oldest of ${row.sampled} seen)`;
             io.out(
-              `${row.name.padEnd(width)}  ${String(row.depth).padStart(6)}  ${String(row.visible).padStart(7)}  ${String(row.inFlight).padStart(9)}  ${oldest}`,
+              `${row.name.padEnd(width)}  ${String(row.depth).padStart(6)}  ${String(row.visible).padStart(7)}  ${String(row.inFlight).padStart(9)}  ${oldest}${row.orphaned === undefined ? '' : `  orphaned: ${row.orphaned}`}`,
             );
+          }
+          const orphanedRows = rows.filter((row) => row.orphaned !== undefined);
+          if (orphanedRows.length > 0) {
+            io.out(`orphaned = a retained queue of ${outputs.stackName} that no stack output names (left by a logical id change): peek and redrive it by its name; redrive delivers to its target as deployed now`);
           }
           const total = rows.reduce((sum, row) => sum + (row.depth ?? 0), 0);
           const nonEmpty = rows.filter((row) => (row.depth ?? 0) > 0).length;
@@ -370,15 +473,16 @@ function peekCommand(runtime: OpsRuntime, table: readonly Route[]): OpsCommand {
     options: { ...deploymentOptions, n: { type: 'string', short: 'n' }, local: { type: 'boolean' } },
     positionals: { min: 1, max: 1 },
     async run({ positionals, options, io }) {
-      const queue = queueArgument(positionals, table);
+      const named = queueArgument(positionals, table);
       refuseWithLocal(options);
       const stage = stageOption(options);
       const region = regionOption(options);
       const count = integerOption(options, 'n', { min: 1, max: 100 }) ?? 10;
-      if (options.local === true) return peekLocally(queue.name, count, io, options.json === true);
+      if (options.local === true) return peekLocally(named?.name ?? findDeadLetterQueue(positionals[0] ?? '', table).name, count, io, options.json === true);
       return withAwsErrors(async () => {
         const clients = runtime.clients(region);
-        const { url } = await resolveQueue(clients, stage, queue);
+        const resolved = named === undefined ? await resolveOrphan(clients, stage, positionals[0] ?? '', table) : await resolveQueue(clients, stage, named);
+        const { queue, url } = resolved;
         const messages: Message[] = [];
         const handles: string[] = [];
         const seen = new Set<string>();
@@ -687,8 +791,8 @@ function redriveCommand(runtime: OpsRuntime, table: readonly Route[]): OpsComman
     options: { ...deploymentOptions, max: { type: 'string' }, rate: { type: 'string' }, wait: { type: 'boolean' }, local: { type: 'boolean' } },
     positionals: { min: 1, max: 1 },
     async run({ positionals, options, io }) {
-      const queue = queueArgument(positionals, table);
-      if (queue.role === 'subscription-dlq') throw new UsageError(`${queue.name} cannot be redriven: ${SUBSCRIPTION_DLQ_REFUSAL}`);
+      const named = queueArgument(positionals, table);
+      if (named?.role === 'subscription-dlq') throw new UsageError(`${named.name} cannot be redriven: ${SUBSCRIPTION_DLQ_REFUSAL}`);
       // A local redrive hands every message over at once: there is no rate to limit.
       refuseWithLocal(options, ['rate']);
       const stage = stageOption(options);
@@ -697,10 +801,13 @@ function redriveCommand(runtime: OpsRuntime, table: readonly Route[]): OpsComman
       // SQS message move tasks accept at most 500 messages per second.
       const rate = integerOption(options, 'rate', { min: 1, max: 500 });
       const json = options.json === true;
-      if (options.local === true) return redriveLocally(queue.name, max, io, json);
+      if (options.local === true) return redriveLocally(named?.name ?? findDeadLetterQueue(positionals[0] ?? '', table).name, max, io, json);
       return withAwsErrors(async () => {
         const clients = runtime.clients(region);
-        const resolved = await resolveQueue(clients, stage, queue);
+        const orphaned = named === undefined;
+        const resolved = orphaned ? await resolveOrphan(clients, stage, positionals[0] ?? '', table) : await resolveQueue(clients, stage, named);
+        const { queue } = resolved;
+        if (queue.role === 'subscription-dlq') throw new UsageError(`${queue.name} cannot be redriven: ${SUBSCRIPTION_DLQ_REFUSAL}`);
         const start = await queueDepth(clients.sqs, resolved.url);
         if (start.visible === 0) {
           const note =
@@ -712,7 +819,8 @@ function redriveCommand(runtime: OpsRuntime, table: readonly Route[]): OpsComman
           return 0;
         }
         const context: RedriveContext = { resolved, clients, runtime, io, max, rate, start };
-        if (queue.role === 'buffer-dlq' && max === undefined) {
+        // An orphan is redriven message by message to its target: a move task would need its buffer's ARN pinned.
+        if (queue.role === 'buffer-dlq' && max === undefined && !orphaned) {
           const summary = await moveMessages(context, options.wait === true, json);
           return summary === undefined ? 0 : printRedriveSummary(summary, json, io);
         }

@@ -3,7 +3,8 @@
  * accepts, and until when (DESIGN.md decision 3, lambdas/ingest/signing-secret.ts).
  *
  * The value never passes through argv (shell history, `ps`) and is never printed: it comes from a
- * file, from stdin, or is generated here and then read back from Secrets Manager by the operator.
+ * file, from stdin, or is generated here; a generated value is read back from Secrets Manager only
+ * by someone allowed to read the secret, which the operator policy deliberately is not.
  */
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -110,7 +111,7 @@ function textReport(report: RotationReport): string[] {
   );
   lines.push(
     report.source === 'generated'
-      ? `next     set the same value in Fast.io; read it with: aws secretsmanager get-secret-value --secret-id ${report.secretArn} --query SecretString --output text`
+      ? `next     set the same value in Fast.io: it was never shown, and the operator policy cannot read it (no secretsmanager:GetSecretValue, by design), so someone allowed to read ${report.secretArn} copies it; to rotate with a value you can see, use --value-file with the one Fast.io shows`
       : 'next     check that Fast.io signs with this value (its webhook settings); deliveries signed with any other value are refused',
   );
   return lines;

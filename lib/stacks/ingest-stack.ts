@@ -4,6 +4,7 @@ import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -49,7 +50,10 @@ export class IngestStack extends Stack {
       reservedConcurrentExecutions: config.ingestReservedConcurrency,
     })
       .withEnvironment('EVENT_BUS_NAME', props.eventBus.eventBusName, (grantee) => props.eventBus.grantPutEventsTo(grantee))
-      .withEnvironment('SIGNING_SECRET_ARN', props.signingSecret.secretArn, (grantee) => props.signingSecret.grantRead(grantee))
+      // GetSecretValue only: grantRead would add DescribeSecret, which the ingest never calls.
+      .withEnvironment('SIGNING_SECRET_ARN', props.signingSecret.secretArn, (grantee) =>
+        iam.Grant.addToPrincipal({ grantee, actions: ['secretsmanager:GetSecretValue'], resourceArns: [props.signingSecret.secretArn] }),
+      )
       .withEnvironment('SIGNATURE_SCHEME', config.signatureScheme)
       .withEnvironment('SIGNATURE_TOLERANCE_SECONDS', String(config.signatureToleranceSeconds))
       .withEnvironment('ROTATION_GRACE_HOURS', String(config.rotationGraceHours))

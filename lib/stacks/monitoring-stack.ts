@@ -158,6 +158,7 @@ export class MonitoringStack extends Stack {
       stage: props.config.stage,
       stackNames: [names.stateful, names.ingest, names.routing],
       archive: props.archive,
+      eventBus: props.eventBus,
       signingSecret: props.signingSecret,
       chains: props.chains,
       recorder: props.recorder,

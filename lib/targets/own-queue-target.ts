@@ -24,7 +24,11 @@ export class OwnQueueTarget extends RouteTargetConstruct<OwnQueueTargetSpec> {
   constructor(scope: Construct, props: TargetProps<OwnQueueTargetSpec>) {
     super(scope, props);
     const bufferDeadLetterQueue = this.deadLetterQueue('BufferDlq', 'buffer-dlq');
-    this.bufferQueue = createSecureQueue(this, 'BufferQueue', { visibilityTimeout: BUFFER_VISIBILITY_TIMEOUT, deadLetterQueue: bufferDeadLetterQueue });
+    this.bufferQueue = createSecureQueue(this, 'BufferQueue', {
+      visibilityTimeout: BUFFER_VISIBILITY_TIMEOUT,
+      deadLetterQueue: bufferDeadLetterQueue,
+      owner: { route: props.route.name, target: this.name },
+    });
     this.consumerFunction = createConsumerFunction(this, { route: props.route, target: props.target, targetName: this.name, resources: props.resources });
     this.consumerFunction.addEventSource(
       new SqsEventSource(this.bufferQueue, {

@@ -100,7 +100,7 @@ export abstract class RouteTargetConstruct<T extends RouteTarget> extends Constr
   }
 
   protected deadLetterQueue(id: string, role: DeadLetterRole): sqs.Queue {
-    const queue = createDeadLetterQueue(this, id, role);
+    const queue = createDeadLetterQueue(this, id, role, { route: this.route.name, target: this.name });
     this.deadLetterQueues[role] = queue;
     return queue;
   }

@@ -97,7 +97,8 @@ describe('IngestStack', () => {
     const statements = statementsOfRole(synthesized, 'IngestFunctionRole');
     const secretReads = statements.filter((statement) => JSON.stringify(statement.Action).includes('secretsmanager:'));
     expect(secretReads).toHaveLength(1);
-    expect(secretReads[0]).toMatchObject({ Effect: 'Allow', Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'] });
+    // GetSecretValue only: the ingest never calls DescribeSecret (lambdas/ingest/signing-secret.ts).
+    expect(secretReads[0]).toMatchObject({ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue' });
     expect(referencedStatefulResource(synthesized, secretReads[0]?.Resource)).toEqual({ Ref: expect.stringMatching(/^SigningSecret/) });
   });
 

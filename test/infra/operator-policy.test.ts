@@ -4,7 +4,8 @@
  * aws-sdk-client-mock, with stack outputs and the policy document both resolved from the same
  * synthesized app (lib/local/assembly.ts's resolver: account 000000000000, us-east-1).
  */
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { readdirSync } from 'node:fs';
+import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import {
   CancelReplayCommand,
   DescribeApiDestinationCommand,
@@ -16,15 +17,15 @@ import {
   StartReplayCommand,
   TestEventPatternCommand,
 } from '@aws-sdk/client-eventbridge';
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { GetSecretValueCommand, ListSecretVersionIdsCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { InvokeCommand } from '@aws-sdk/client-lambda';
+import { GetSecretValueCommand, ListSecretVersionIdsCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { PublishCommand } from '@aws-sdk/client-sns';
 import { createSecretCommands, type SecretInput } from '../../lib/ops/secret-commands';
-import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { GetQueueAttributesCommand, ListMessageMoveTasksCommand, ReceiveMessageCommand, SQSClient, StartMessageMoveTaskCommand } from '@aws-sdk/client-sqs';
-import { AthenaClient, GetQueryExecutionCommand, GetQueryResultsCommand, StartQueryExecutionCommand } from '@aws-sdk/client-athena';
-import { BatchGetItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { GetQueueAttributesCommand, ListMessageMoveTasksCommand, ListQueuesCommand, ListQueueTagsCommand, ReceiveMessageCommand, SQSClient, StartMessageMoveTaskCommand } from '@aws-sdk/client-sqs';
+import { GetQueryExecutionCommand, GetQueryResultsCommand, StartQueryExecutionCommand } from '@aws-sdk/client-athena';
+import { BatchGetItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { gzipSync } from 'node:zlib';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -39,32 +40,32 @@ import { createReplayCommands } from '../../lib/ops/replay-commands';
 import { createTraceCommand } from '../../lib/ops/trace-command';
 import { MonitoringOutput } from '../../lib/stack-outputs';
 import { capture, fakeRuntime } from '../ops/support';
+import { targetName, type RouteTarget } from '../../lib/route-table';
 import { ARNS, allKindsTable } from './all-kinds-table';
+import { denials, resourceTypesOf, type IamRequest, type PolicyDocument } from './iam-evaluator';
 import { synthesize } from './synthesize';
 
-/** IAM service prefix of each client, and the commands whose IAM action is not their API name. */
-const CLIENTS = {
-  cloudformation: CloudFormationClient,
-  events: EventBridgeClient,
-  sqs: SQSClient,
-  lambda: LambdaClient,
-  states: SFNClient,
-  secretsmanager: SecretsManagerClient,
-  athena: AthenaClient,
-  dynamodb: DynamoDBClient,
-  s3: S3Client,
-  sns: SNSClient,
-} as const;
+/** The IAM service prefix of each SDK client, by its SDK service id (client.config.serviceId). */
+const IAM_PREFIX: Record<string, string> = {
+  CloudFormation: 'cloudformation',
+  EventBridge: 'events',
+  SQS: 'sqs',
+  Lambda: 'lambda',
+  SFN: 'states',
+  'Secrets Manager': 'secretsmanager',
+  Athena: 'athena',
+  DynamoDB: 'dynamodb',
+  S3: 's3',
+  SNS: 'sns',
+  Firehose: 'firehose',
+  'CloudWatch Logs': 'logs',
+  Glue: 'glue',
+};
+/** Commands whose IAM action is not their API name. */
+const ACTION_NAMES: Record<string, string> = { 'lambda:Invoke': 'lambda:InvokeFunction' };
 
 /** The recorder's names from the stateful outputs: what Athena touches with the caller's credentials. */
 const recorder = { workGroup: '', recordBucket: '', resultsBucket: '' };
-const ACTION_NAMES: Record<string, string> = { 'lambda:Invoke': 'lambda:InvokeFunction' };
-
-
-interface Permission {
-  readonly action: string;
-  readonly resource: string;
-}
 
 interface Statement {
   readonly Effect: string;
@@ -74,6 +75,8 @@ interface Statement {
 }
 
 const arn = (service: string, resource: string) => `arn:aws:${service}:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${resource}`;
+const s3 = (resource: string) => `arn:aws:s3:::${resource}`;
+const REGION_CONTEXT = { 'aws:RequestedRegion': LOCAL_REGION };
 
 function queueArnOf(url: string): string {
   const { hostname, pathname } = new URL(url);
@@ -83,61 +86,87 @@ function queueArnOf(url: string): string {
 
 /** Queues and topics with a customer-managed key: sending to them also uses the key, through the service. */
 const keyOf = new Map<string, string>();
+/** The key policies of the keys the stacks create. */
+const keyPolicyOf = new Map<string, PolicyDocument>();
+/**
+ * A key of someone else's queue: its owner writes the key policy. KMS needs the key policy to allow
+ * too; this is the default one (it lets IAM policies of the key's account decide).
+ */
+const DELEGATING_KEY_POLICY: PolicyDocument = {
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${LOCAL_ACCOUNT}:root` }, Action: 'kms:*', Resource: '*' }],
+};
+/** An API destination's name to the IAM ARN of its connection (DescribeApiDestination requires both). */
+const connectionOf = new Map<string, string>();
+/** Glue tables (database/table) with partition projection: Athena then never calls GetPartitions. */
+const projectedTables = new Set<string>();
 
-/** What IAM evaluates for one SDK call: its action on each resource the call names. */
-function permissionsOf(service: string, commandName: string, input: Record<string, unknown>): Permission[] {
+/**
+ * What IAM authorizes for one SDK call: each action with every resource the call names for it.
+ * Which resource types an action requires is not decided here but by the Service Authorization
+ * Reference (test/infra/iam-evaluator.ts): a request that leaves one out fails the test.
+ */
+function requestsOf(service: string, commandName: string, input: Record<string, unknown>, source: string): IamRequest[] {
   const api = `${service}:${commandName.replace(/Command$/, '')}`;
   const action = ACTION_NAMES[api] ?? api;
-  const on = (resource: string): Permission => ({ action, resource });
+  const on = (...resources: string[]): IamRequest => ({ action, resources, context: REGION_CONTEXT, source });
+  const also = (other: string, ...resources: string[]): IamRequest => ({ action: other, resources, context: REGION_CONTEXT, source });
   switch (action) {
     case 'cloudformation:DescribeStacks':
       return [on(arn('cloudformation', `stack/${String(input.StackName)}/5c0a1c10-0000-4000-8000-000000000000`))];
     case 'events:DescribeArchive':
       return [on(arn('events', `archive/${String(input.ArchiveName)}`))];
     case 'events:StartReplay':
-      return [on(arn('events', `replay/${String(input.ReplayName)}`)), on(String(input.EventSourceArn))];
+      return [on(arn('events', `replay/${String(input.ReplayName)}`), String(input.EventSourceArn), String((input.Destination as { Arn: string }).Arn))];
     case 'events:DescribeReplay':
     case 'events:CancelReplay':
       return [on(arn('events', `replay/${String(input.ReplayName)}`))];
     case 'events:ListReplays':
     case 'events:TestEventPattern':
+    case 'sqs:ListQueues':
       return [on('*')];
     case 'sqs:StartMessageMoveTask': {
       // SQS also checks that the caller may read and delete at the source and send to the destination.
       const source = String(input.SourceArn);
-      const moves = [on(source), ...['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'].map((extra) => ({ action: extra, resource: source }))];
-      return input.DestinationArn ? [...moves, { action: 'sqs:SendMessage', resource: String(input.DestinationArn) }] : moves;
+      const moves = [on(source), ...['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'].map((extra) => also(extra, source))];
+      return input.DestinationArn ? [...moves, also('sqs:SendMessage', String(input.DestinationArn))] : moves;
     }
     case 'sqs:ListMessageMoveTasks':
       return [on(String(input.SourceArn))];
     case 'lambda:InvokeFunction':
       return [on(String(input.FunctionName))];
     case 'sns:Publish':
-      return withKey(on(String(input.TopicArn)));
+      return withKey(on(String(input.TopicArn)), 'sns');
     case 'events:PutEvents':
       return (input.Entries as { EventBusName: string }[]).map((entry) => on(entry.EventBusName));
-    case 'events:DescribeApiDestination':
-      return [on(arn('events', `api-destination/${String(input.Name)}`))];
+    case 'events:DescribeApiDestination': {
+      const name = String(input.Name);
+      return [on(arn('events', `api-destination/${name}`), ...(connectionOf.has(name) ? [connectionOf.get(name) as string] : []))];
+    }
     case 'secretsmanager:GetSecretValue':
+    case 'secretsmanager:PutSecretValue':
+    case 'secretsmanager:ListSecretVersionIds':
       return [on(String(input.SecretId))];
     case 'sqs:SendMessage':
-      return withKey(on(queueArnOf(String(input.QueueUrl))));
+      return withKey(on(queueArnOf(String(input.QueueUrl))), 'sqs');
     case 'states:StartExecution':
       return [on(String(input.stateMachineArn))];
     case 'athena:StartQueryExecution': {
-      // Athena reads the table's catalog entries, its objects and writes the results as the caller.
+      // Athena reads the table's catalog entries and objects and writes the results as the caller.
       const database = String((input.QueryExecutionContext as { Database?: string } | undefined)?.Database);
-      const table = /FROM "[^"]+"\."([^"]+)"/.exec(String(input.QueryString))?.[1] ?? '';
-      const s3 = (resource: string) => `arn:aws:s3:::${resource}`;
+      const tables = [...String(input.QueryString).matchAll(/FROM "[^"]+"\."([^"]+)"/g)].map((match) => match[1] as string);
+      const glue = (resource: string) => arn('glue', resource);
       return [
         on(arn('athena', `workgroup/${String(input.WorkGroup)}`)),
-        ...['catalog', `database/${database}`, `table/${database}/${table}`].flatMap((resource) =>
-          ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartitions'].map((glueAction) => ({ action: glueAction, resource: arn('glue', resource) })),
-        ),
-        ...['s3:GetBucketLocation', 's3:ListBucket'].map((s3Action) => ({ action: s3Action, resource: s3(recorder.recordBucket) })),
-        { action: 's3:GetObject', resource: s3(`${recorder.recordBucket}/events/dt=2026-11-22/hour=10/r.json.gz`) },
-        ...['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'].map((s3Action) => ({ action: s3Action, resource: s3(recorder.resultsBucket) })),
-        ...['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'].map((s3Action) => ({ action: s3Action, resource: s3(`${recorder.resultsBucket}/results/q-1.csv`) })),
+        also('glue:GetDatabase', glue('catalog'), glue(`database/${database}`)),
+        ...tables.flatMap((table) => {
+          const resources = [glue('catalog'), glue(`database/${database}`), glue(`table/${database}/${table}`)];
+          return [also('glue:GetTable', ...resources), ...(projectedTables.has(`${database}/${table}`) ? [] : [also('glue:GetPartitions', ...resources)])];
+        }),
+        ...['s3:GetBucketLocation', 's3:ListBucket'].map((s3Action) => also(s3Action, s3(recorder.recordBucket))),
+        also('s3:GetObject', s3(`${recorder.recordBucket}/events/dt=2026-11-22/hour=10/r.json.gz`)),
+        ...['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'].map((s3Action) => also(s3Action, s3(recorder.resultsBucket))),
+        ...['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'].map((s3Action) => also(s3Action, s3(`${recorder.resultsBucket}/results/q-1.csv`))),
       ];
     }
     case 'athena:GetQueryExecution':
@@ -147,36 +176,24 @@ function permissionsOf(service: string, commandName: string, input: Record<strin
     case 'dynamodb:BatchGetItem':
       return Object.keys(input.RequestItems as Record<string, unknown>).map((table) => on(arn('dynamodb', `table/${table}`)));
     case 's3:GetObject':
-      return [on(`arn:aws:s3:::${String(input.Bucket)}/${String(input.Key)}`)];
-    case 'secretsmanager:PutSecretValue':
-    case 'secretsmanager:ListSecretVersionIds':
-      return [on(String(input.SecretId))];
+    case 's3:PutObject':
+      return [on(s3(`${String(input.Bucket)}/${String(input.Key)}`))];
     default:
       if (service === 'sqs' && typeof input.QueueUrl === 'string') return [on(queueArnOf(input.QueueUrl))];
-      throw new Error(`the test does not know which resource ${action} acts on: teach permissionsOf`);
+      throw new Error(`the test does not know which resources ${action} acts on (${source}): teach requestsOf`);
   }
 }
 
-function withKey(permission: Permission): Permission[] {
-  const key = keyOf.get(permission.resource);
-  return key === undefined ? [permission] : [permission, { action: 'kms:GenerateDataKey', resource: key }, { action: 'kms:Decrypt', resource: key }];
-}
-
-function glob(pattern: string, value: string): boolean {
-  const regex = new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 'i');
-  return regex.test(value);
+/** A send to a queue or topic with a customer-managed key also uses the key, through that service only. */
+function withKey(request: IamRequest, via: 'sqs' | 'sns'): IamRequest[] {
+  const key = keyOf.get(request.resources[0] ?? '');
+  if (key === undefined) return [request];
+  const context = { ...REGION_CONTEXT, 'kms:ViaService': `${via}.${LOCAL_REGION}.amazonaws.com` };
+  const resourcePolicy = keyPolicyOf.get(key) ?? DELEGATING_KEY_POLICY;
+  return [request, ...['kms:GenerateDataKey', 'kms:Decrypt'].map((action) => ({ action, resources: [key], context, source: request.source, resourcePolicy }))];
 }
 
 const list = (value: string | string[]) => (Array.isArray(value) ? value : [value]);
-
-function allows(statements: readonly Statement[], permission: Permission): boolean {
-  return statements.some(
-    (statement) =>
-      statement.Effect === 'Allow' &&
-      list(statement.Action).some((action) => glob(action, permission.action)) &&
-      list(statement.Resource).some((resource) => glob(resource, permission.resource)),
-  );
-}
 
 /** `secret rotate --generate` without a terminal or files: the value never leaves the test. */
 const GENERATED_SECRET: SecretInput = {
@@ -189,6 +206,21 @@ const GENERATED_SECRET: SecretInput = {
 let assembly: CloudAssembly;
 let resolver: IntrinsicResolver;
 let statements: Statement[];
+let policy: PolicyDocument;
+
+/**
+ * The local resolver names resources it has no ARN format for `arn:aws:local:…:<logical id>`; a
+ * KMS key gets the ARN AWS gives it, so the evaluator sees the resource type the action requires.
+ */
+function withKeyArns<T>(value: T): T {
+  let text = JSON.stringify(value);
+  for (const stack of assembly.stacks) {
+    for (const [id, resource] of Object.entries(stack.template.Resources)) {
+      if (resource.Type === 'AWS::KMS::Key') text = text.split(`arn:aws:local:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${id}`).join(arn('kms', `key/${id}`));
+    }
+  }
+  return JSON.parse(text) as T;
+}
 
 function stackNamed(name: string): StackArtifact {
   return resolver.stack(name);
@@ -215,28 +247,83 @@ beforeAll(() => {
       keyOf.set(String(resolver.resolve({ Ref: id }, routing, id)), String(resolver.resolve(resource.Properties.KmsMasterKeyId, routing, id)));
     }
   }
+  for (const [id, resource] of Object.entries(routing.template.Resources)) {
+    if (resource.Type !== 'AWS::Events::ApiDestination') continue;
+    const name = String(resolver.resolve({ Ref: id }, routing, id));
+    const connection = (resource.Properties?.ConnectionArn as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+    // IAM names a connection without the id its ARN attribute ends in.
+    connectionOf.set(name, arn('events', `connection/${String(resolver.resolve({ Ref: connection }, routing, connection))}`));
+  }
+  const stateful = assembly.stacks.find((stack) => stack.stackName.endsWith('-fastio-stateful')) as StackArtifact;
+  for (const resource of Object.values(stateful.template.Resources)) {
+    if (resource.Type !== 'AWS::Glue::Table') continue;
+    const table = resolver.resolve(resource.Properties, stateful, 'GlueTable') as { DatabaseName: string; TableInput: { Name: string; Parameters?: Record<string, string> } };
+    if (table.TableInput.Parameters?.['projection.enabled'] === 'true') projectedTables.add(`${table.DatabaseName}/${table.TableInput.Name}`);
+  }
   const monitoring = assembly.stacks.find((stack) => stack.stackName.endsWith('-fastio-monitoring')) as StackArtifact;
   const policyRef = (monitoring.template.Outputs?.[MonitoringOutput.operatorPolicyArn]?.Value as { Ref: string }).Ref;
   const document = monitoring.template.Resources[policyRef]?.Properties?.PolicyDocument as { Statement: unknown[] };
-  statements = resolver.resolve(document.Statement, monitoring, 'OperatorPolicy') as Statement[];
+  statements = withKeyArns(resolver.resolve(document.Statement, monitoring, 'OperatorPolicy') as Statement[]);
+  for (const [resource, key] of keyOf) keyOf.set(resource, withKeyArns(key));
+  for (const [id, resource] of Object.entries(routing.template.Resources)) {
+    if (resource.Type === 'AWS::KMS::Key') keyPolicyOf.set(arn('kms', `key/${id}`), withKeyArns(resolver.resolve(resource.Properties?.KeyPolicy, routing, id) as PolicyDocument));
+  }
+  policy = { Version: '2012-10-17', Statement: statements };
 });
 
+/**
+ * Commands that make no AWS call, with the reason; every other command of lib/ops must be run by
+ * collectCalls, so a new command cannot escape the policy check.
+ */
+const NO_AWS_CALLS: Record<string, string> = {
+  sign: 'signs a payload on this machine',
+  send: 'posts to the webhook URL it is given, over HTTPS, unsigned by AWS',
+  'faults add': 'writes the local pipeline fault file',
+  'faults list': 'reads the local pipeline fault file',
+  'faults clear': 'writes the local pipeline fault file',
+  'faults purge': 'empties the local pipeline queues',
+  'new consumer': 'writes source files from templates',
+  'routes test': 'matches patterns on this machine',
+};
+
+function isCommand(value: unknown): value is OpsCommand {
+  return typeof value === 'object' && value !== null && Array.isArray((value as OpsCommand).path) && typeof (value as OpsCommand).run === 'function';
+}
+
+/** Every command lib/ops exports (what bin/ops.ts registers), found by reading the modules. */
+async function exportedCommandPaths(): Promise<string[]> {
+  const directory = new URL('../../lib/ops/', import.meta.url);
+  const paths = new Set<string>();
+  for (const file of readdirSync(directory).filter((name) => name.endsWith('.ts'))) {
+    const module = (await import(new URL(file, directory).href)) as Record<string, unknown>;
+    for (const value of Object.values(module)) {
+      for (const candidate of Array.isArray(value) ? value : [value]) if (isCommand(candidate)) paths.add(candidate.path.join(' '));
+    }
+  }
+  return [...paths].sort();
+}
+
+/** The stub of the SDK's base client, answering any client's commands. */
+interface BaseStub {
+  on(command: abstract new (...args: never[]) => unknown): { resolves(output: object): unknown; callsFake(fake: (input: never) => unknown): unknown };
+  calls(): { args: unknown[]; thisValue: unknown }[];
+  restore(): void;
+}
+
+interface Collected {
+  readonly requests: IamRequest[];
+  /** The command paths collectCalls ran. */
+  readonly ran: Set<string>;
+}
+
 /** Runs each operator command the way an incident would, against mocks answering like AWS. */
-async function collectCalls(): Promise<Permission[]> {
-  const stubs = {
-    cloudformation: mockClient(CLIENTS.cloudformation),
-    events: mockClient(CLIENTS.events),
-    sqs: mockClient(CLIENTS.sqs),
-    lambda: mockClient(CLIENTS.lambda),
-    states: mockClient(CLIENTS.states),
-    secretsmanager: mockClient(CLIENTS.secretsmanager),
-    athena: mockClient(CLIENTS.athena),
-    dynamodb: mockClient(CLIENTS.dynamodb),
-    s3: mockClient(CLIENTS.s3),
-    sns: mockClient(CLIENTS.sns),
-  };
-  const mocks = Object.entries(stubs) as [string, { calls(): { args: unknown[] }[]; restore(): void }][];
-  const mock = <K extends keyof typeof stubs>(service: K) => stubs[service];
+async function collectCalls(): Promise<Collected> {
+  // Every SDK v3 client inherits send from one base class: stubbing it catches every client a
+  // command creates, including ones added after this test was written.
+  const sdk = mockClient(Object.getPrototypeOf(SQSClient) as typeof SQSClient) as unknown as BaseStub;
+  const mock = (_service: string) => sdk;
+  const requests: IamRequest[] = [];
+  const ran = new Set<string>();
   const stateful = assembly.stacks.find((stack) => stack.stackName.endsWith('-fastio-stateful')) as StackArtifact;
   const archiveName = outputsOf(stateful).find((output) => output.OutputKey === 'ArchiveName')?.OutputValue;
   const busArn = outputsOf(stateful).find((output) => output.OutputKey === 'EventBusArn')?.OutputValue;
@@ -264,6 +351,12 @@ async function collectCalls(): Promise<Permission[]> {
     return { Messages };
   });
   mock('sqs').on(GetQueueAttributesCommand).resolves({ Attributes: { ApproximateNumberOfMessages: '1', ApproximateNumberOfMessagesNotVisible: '0' } });
+  // One retained queue that no output names any more: dlq list shows it, peek and redrive take it.
+  const routingStack = assembly.stacks.find((stack) => stack.stackName.endsWith('-fastio-routing')) as StackArtifact;
+  const orphanName = `${routingStack.stackName}-OldTargetDlq-AbC123`;
+  const firstRoute = allKindsTable[0] as (typeof allKindsTable)[number];
+  mock('sqs').on(ListQueuesCommand).resolves({ QueueUrls: [`https://sqs.${LOCAL_REGION}.amazonaws.com/${LOCAL_ACCOUNT}/${orphanName}`] });
+  mock('sqs').on(ListQueueTagsCommand).resolves({ Tags: { stage: 'dev', route: firstRoute.name, target: targetName(firstRoute.targets[0] as RouteTarget), role: 'target-dlq' } });
   mock('sqs').on(StartMessageMoveTaskCommand).resolves({ TaskHandle: 'task-1' });
   mock('sqs').on(ListMessageMoveTasksCommand).resolves({ Results: [{ TaskHandle: 'task-1', Status: 'COMPLETED', ApproximateNumberOfMessagesMoved: 1 }] });
   mock('lambda').on(InvokeCommand).resolves({ StatusCode: 202 });
@@ -307,13 +400,27 @@ async function collectCalls(): Promise<Permission[]> {
   const commands: OpsCommand[] = [...createDlqCommands(runtime, allKindsTable), ...createReplayCommands(runtime, allKindsTable), createPatternTestCommand({ eventBridge: () => new EventBridgeClient({ region: LOCAL_REGION }) }), ...createSecretCommands(fake.runtime, GENERATED_SECRET), createTraceCommand(runtime, allKindsTable), createReconcileCommand(runtime, allKindsTable)];
   const runExpecting = async (expected: number, ...argv: string[]) => {
     const captured = capture();
+    const path = commands.find((command) => command.path.every((word, index) => argv[index] === word))?.path.join(' ') ?? argv.join(' ');
+    const before = sdk.calls().length;
     const code = await runCli(commands, argv, captured.io);
     if (code !== expected) throw new Error(`ops ${argv.join(' ')} exited ${code}: ${captured.stderr()}`);
+    ran.add(path);
+    for (const call of sdk.calls().slice(before)) {
+      const client = call.thisValue as { config: { serviceId: string } };
+      const service = IAM_PREFIX[client.config.serviceId];
+      if (service === undefined) throw new Error(`ops ${path} calls ${client.config.serviceId}: add its IAM prefix to IAM_PREFIX`);
+      const command = call.args[0] as { constructor: { name: string }; input: Record<string, unknown> };
+      requests.push(...requestsOf(service, command.constructor.name, command.input, `ops ${argv.join(' ').slice(0, 120)}`));
+    }
   };
   const run = async (...argv: string[]) => runExpecting(0, ...argv);
 
   try {
     await run('dlq', 'list');
+    waiting = [{ MessageId: 'o-1', ReceiptHandle: 'rh-o-1', Body: bodies['target-dlq'] ?? '', Attributes: { SentTimestamp: String(now.getTime() - 60_000) } }];
+    await run('dlq', 'peek', orphanName);
+    waiting = [{ MessageId: 'o-2', ReceiptHandle: 'rh-o-2', Body: bodies['target-dlq'] ?? '', Attributes: { SentTimestamp: String(now.getTime() - 60_000) } }];
+    await run('dlq', 'redrive', orphanName, '--max', '1');
     for (const queue of deadLetterQueues(allKindsTable)) {
       const deadLetter = (id: string) => ({ MessageId: id, ReceiptHandle: `rh-${id}`, Body: bodies[queue.role] ?? '', Attributes: { SentTimestamp: String(now.getTime() - 60_000) } });
       waiting = [deadLetter('m-1')];
@@ -331,47 +438,72 @@ async function collectCalls(): Promise<Permission[]> {
     await run('replay', 'cancel', 'r-all');
     await run('secret', 'rotate', '--generate');
     await run('trace', 'evt-r0');
-    // Nothing completes behind the mocks; the window is within its targets' retry horizon, so recovery ends pending: exit 3.
+    // Nothing completes behind the mocks and the window is within the targets' retry horizon, so
+    // recovery ends with events still pending: exit 3.
     await runExpecting(3, 'reconcile', '--from', '2026-11-22T10:00:00Z', '--to', '2026-11-22T11:00:00Z', '--recover');
     await run('pattern', 'test', '--pattern', '{"source":["fastio"]}', '--event', JSON.stringify(event), '--live');
 
-    return mocks.flatMap(([service, stub]) =>
-      stub.calls().flatMap((call) => {
-        const command = call.args[0] as { constructor: { name: string }; input: Record<string, unknown> };
-        return permissionsOf(service, command.constructor.name, command.input);
-      }),
-    );
+    return { requests, ran };
   } finally {
-    for (const [, stub] of mocks) stub.restore();
+    sdk.restore();
   }
 }
 
 describe('operator policy', () => {
-  let permissions: Permission[];
+  let collected: Collected;
+  let problems: string[];
   beforeAll(async () => {
-    permissions = await collectCalls();
+    collected = await collectCalls();
+    problems = [];
+    const seen = new Set<string>();
+    for (const request of collected.requests) {
+      const key = JSON.stringify([request.action, request.resources, request.context]);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      problems.push(...(await denials(policy, request, LOCAL_ACCOUNT)));
+    }
+  }, 60_000);
+
+  it('runs every command lib/ops exports against AWS, except those that make no AWS call', async () => {
+    const exported = await exportedCommandPaths();
+    expect(exported.filter((path) => !collected.ran.has(path) && !(path in NO_AWS_CALLS))).toEqual([]);
+    // A command listed as making no AWS call must still exist.
+    expect(Object.keys(NO_AWS_CALLS).filter((path) => !exported.includes(path))).toEqual([]);
   });
 
-  it('allows every call the ops commands make, on the resource they make it on', () => {
-    expect(permissions.length).toBeGreaterThan(50);
-    const denied = permissions.filter((permission) => !allows(statements, permission)).map((permission) => `${permission.action} on ${permission.resource}`);
-    expect([...new Set(denied)]).toEqual([]);
+  it('allows every call of every command, with every resource the Service Authorization Reference requires for its action', () => {
+    expect(collected.requests.length).toBeGreaterThan(50);
+    expect([...new Set(problems)]).toEqual([]);
   });
 
   it('grants no action the ops commands do not call', () => {
-    const called = new Set(permissions.map((permission) => permission.action));
+    const called = new Set(collected.requests.map((request) => request.action));
     const granted = new Set(statements.flatMap((statement) => list(statement.Action)));
     expect([...granted].filter((action) => !called.has(action))).toEqual([]);
   });
 
-  it('is scoped: only ListReplays and TestEventPattern, which take no resource, have a * resource', () => {
-    const unscopedStatements = statements.filter((statement) => list(statement.Resource).includes('*'));
-    expect(unscopedStatements.flatMap((statement) => list(statement.Action)).sort()).toEqual(['events:ListReplays', 'events:TestEventPattern']);
-    // They take no resource, so the one statement that names all resources is held to the deployment's Region.
-    expect(unscopedStatements.map((statement) => statement.Condition)).toEqual([{ StringEquals: { 'aws:RequestedRegion': LOCAL_REGION } }]);
-    // A queue of another deployment is not covered.
-    expect(allows(statements, { action: 'sqs:ReceiveMessage', resource: arn('sqs', 'prod-fastio-routing-documents-buffer-dlq') })).toBe(false);
-    expect(allows(statements, { action: 'cloudformation:DescribeStacks', resource: arn('cloudformation', 'stack/other-stack/1') })).toBe(false);
+  it('grants "*" only for actions that take no resource, and only in the deployment\'s Region', async () => {
+    const unscoped = statements.filter((statement) => list(statement.Resource).includes('*'));
+    for (const action of unscoped.flatMap((statement) => list(statement.Action))) expect(await resourceTypesOf(action), action).toEqual([]);
+    expect(unscoped.map((statement) => statement.Condition)).toEqual(unscoped.map(() => ({ StringEquals: { 'aws:RequestedRegion': LOCAL_REGION } })));
+  });
+
+  it('covers no queue or stack of another deployment', async () => {
+    expect(await denials(policy, { action: 'sqs:ReceiveMessage', resources: [arn('sqs', 'prod-fastio-routing-documents-buffer-dlq')], context: REGION_CONTEXT, source: 'another stage' }, LOCAL_ACCOUNT)).toHaveLength(1);
+    expect(await denials(policy, { action: 'cloudformation:DescribeStacks', resources: [arn('cloudformation', 'stack/other-stack/1')], context: REGION_CONTEXT, source: 'another stack' }, LOCAL_ACCOUNT)).toHaveLength(1);
+    // Outside the Region, even the actions that take no resource are refused.
+    expect(await denials(policy, { action: 'events:ListReplays', resources: ['*'], context: { 'aws:RequestedRegion': 'eu-north-1' }, source: 'another Region' }, LOCAL_ACCOUNT)).toHaveLength(1);
+  });
+
+  it('refuses StartReplay without its destination bus and DescribeApiDestination without its connection, as AWS does', async () => {
+    const starts = collected.requests.filter((request) => request.action === 'events:StartReplay');
+    const describes = collected.requests.filter((request) => request.action === 'events:DescribeApiDestination');
+    expect(starts.length).toBeGreaterThan(0);
+    expect(describes.length).toBeGreaterThan(0);
+    for (const request of [...starts, ...describes]) {
+      const withoutLast = { ...request, resources: request.resources.slice(0, -1) };
+      expect((await denials(policy, withoutLast, LOCAL_ACCOUNT)).join('\n')).toMatch(/also requires a (event-bus|connection) resource/);
+    }
   });
 
   it('redelivers to each target alone: PutEvents only to the other bus, never to our own', () => {
@@ -387,9 +519,10 @@ describe('operator policy', () => {
     expect(keyStatement?.Condition).toEqual({ StringLike: { 'kms:ViaService': `sqs.${LOCAL_REGION}.amazonaws.com` } });
   });
 
-  it('lets the operator rotate the signing secret, and only that secret', () => {
-    const secretArn = statements.flatMap((statement) => list(statement.Resource)).find((resource) => resource.includes(':secretsmanager:')) ?? '';
-    for (const action of ['secretsmanager:PutSecretValue', 'secretsmanager:ListSecretVersionIds']) expect(allows(statements, { action, resource: secretArn }), action).toBe(true);
-    expect(allows(statements, { action: 'secretsmanager:GetSecretValue', resource: secretArn })).toBe(false);
+  it('lets the operator rotate the signing secret, and never read it', async () => {
+    const secretArn = collected.requests.find((request) => request.action === 'secretsmanager:PutSecretValue')?.resources[0] ?? '';
+    const asOperator = (action: string) => denials(policy, { action, resources: [secretArn], context: REGION_CONTEXT, source: 'the signing secret' }, LOCAL_ACCOUNT);
+    for (const action of ['secretsmanager:PutSecretValue', 'secretsmanager:ListSecretVersionIds']) expect(await asOperator(action), action).toEqual([]);
+    expect(await asOperator('secretsmanager:GetSecretValue')).toHaveLength(1);
   });
 });
