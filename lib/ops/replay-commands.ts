@@ -206,14 +206,26 @@ function startReplayCommand(runtime: OpsRuntime, table: readonly Route[]): OpsCo
         // ---- resolve the bus, the archive and the rules (stack outputs unless overridden) ---------
         let busArn = busOverride;
         let archiveArn = archiveOverride;
-        if (busArn === undefined || archiveArn === undefined) {
+        const fullyOverridden = busArn !== undefined && archiveArn !== undefined && ruleArnOverrides.length > 0;
+        let recorderRuleArn: string | undefined;
+        if (!fullyOverridden) {
           const stateful = await loadStackOutputs(clients.cloudFormation, names.stateful);
           busArn ??= stateful.get(StatefulOutput.eventBusArn);
           archiveArn ??= stateful.get(StatefulOutput.archiveArn);
+          recorderRuleArn = stateful.get(StatefulOutput.recorderRuleArn);
         }
-        const targets = await replayTargets(routes, allRoutes, ruleArnOverrides, async () =>
+        // Only reachable with --bus or --archive alone missing its partner and outputs that lack it.
+        if (busArn === undefined || archiveArn === undefined) throw new OperationFailed('the stateful stack outputs name no event bus or archive');
+        const routeTargets = await replayTargets(routes, allRoutes, ruleArnOverrides, async () =>
           loadStackOutputs(clients.cloudFormation, names.routing),
         );
+        // The flight recorder's catch-all rule gets every replay copy too, as it does on the live bus, so
+        // reconcile and trace see what a replay delivered. Without stack outputs (--bus, --archive and
+        // --rule-arn all given) the operator names every rule, the recorder's included.
+        const targets =
+          routeTargets.filterArns === undefined || recorderRuleArn === undefined
+            ? routeTargets
+            : { filterArns: [...routeTargets.filterArns, recorderRuleArn], describe: [...routeTargets.describe, `flight recorder: ${recorderRuleArn} (records the replay copies)`] };
 
         // ---- the archive must hold the window, and archive the bus we replay to ------------------
         const archiveName = ARCHIVE_ARN.exec(archiveArn)?.[1];

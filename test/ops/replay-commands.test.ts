@@ -13,7 +13,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../lib/ops/cli';
 import { createReplayCommands } from '../../lib/ops/replay-commands';
 import { allKindsTable } from '../infra/all-kinds-table';
-import { ARCHIVE_ARN, ARCHIVE_NAME, BUS_ARN, NOW, awsError, capture, fakeRuntime, routingOutputs, routingOutputsFor, ruleArn, stack, statefulOutputs, type FakeRuntime } from './support';
+import { ARCHIVE_ARN, ARCHIVE_NAME, BUS_ARN, RECORDER_RULE_ARN, NOW, awsError, capture, fakeRuntime, routingOutputs, routingOutputsFor, ruleArn, stack, statefulOutputs, type FakeRuntime } from './support';
 
 const cfn = mockClient(CloudFormationClient);
 const eventBridge = mockClient(EventBridgeClient);
@@ -53,11 +53,13 @@ describe('replay start', () => {
       EventSourceArn: ARCHIVE_ARN,
       EventStartTime: hours(2),
       EventEndTime: hours(1),
-      Destination: { Arn: BUS_ARN, FilterArns: [ruleArn('documents')] },
+      Destination: { Arn: BUS_ARN, FilterArns: [ruleArn('documents'), RECORDER_RULE_ARN] },
     });
     expect(result.stdout()).toContain('replay dev-documents-20261122T120000-ssss STARTING');
     expect(result.stdout()).toContain('window   2026-11-22T10:00:00.000Z → 2026-11-22T11:00:00.000Z (1h 00m)');
     expect(result.stdout()).toContain(`documents: ${ruleArn('documents')}`);
+    // the flight recorder's rule takes the copies too, so reconcile and trace see the replay
+    expect(result.stdout()).toContain(`flight recorder: ${RECORDER_RULE_ARN}`);
     expect(result.stdout()).toContain('replay status dev-documents-20261122T120000-ssss');
     expect(result.err).toEqual([]);
   });
@@ -68,7 +70,7 @@ describe('replay start', () => {
     const code = await runCli(createReplayCommands(fake.runtime, allKindsTable), ['replay', 'start', '--from=-2h', '--to=-1h', '--route', 'fan-out-kinds'], captured.io);
 
     expect(code).toBe(0);
-    expect(eventBridge.commandCalls(StartReplayCommand)[0]?.args[0].input.Destination).toEqual({ Arn: BUS_ARN, FilterArns: [ruleArn('fan-out-kinds')] });
+    expect(eventBridge.commandCalls(StartReplayCommand)[0]?.args[0].input.Destination).toEqual({ Arn: BUS_ARN, FilterArns: [ruleArn('fan-out-kinds'), RECORDER_RULE_ARN] });
     expect(captured.stdout()).toContain(
       `rules    fan-out-kinds: ${ruleArn('fan-out-kinds')} → topic arn:aws:sns:eu-west-1:111122223333:media-news + topic (created by the stack) + http POST https://hooks.slack.com/services/T000/B000/XXXX + http PUT https://api.example.com/events + bus arn:aws:events:us-west-2:444455556666:event-bus/partner-bus`,
     );
@@ -89,7 +91,7 @@ describe('replay start', () => {
       ReplayName: 'incident-42',
       EventStartTime: hours(3),
       EventEndTime: NOW,
-      Destination: { Arn: BUS_ARN, FilterArns: [ruleArn('agent-activity'), ruleArn('untrusted-agent-deletions')] },
+      Destination: { Arn: BUS_ARN, FilterArns: [ruleArn('agent-activity'), ruleArn('untrusted-agent-deletions'), RECORDER_RULE_ARN] },
     });
     expect(result.err).toEqual([]);
   });
@@ -276,7 +278,7 @@ describe('replay status, list, cancel', () => {
       EventStartTime: hours(2),
       EventEndTime: hours(1),
       EventLastReplayedTime: new Date(hours(2).getTime() + 15 * 60_000),
-      Destination: { Arn: BUS_ARN, FilterArns: [ruleArn('documents')] },
+      Destination: { Arn: BUS_ARN, FilterArns: [ruleArn('documents'), RECORDER_RULE_ARN] },
       ReplayStartTime: NOW,
     });
     const result = await run(['replay', 'status', 'incident-1']);
@@ -289,7 +291,7 @@ describe('replay status, list, cancel', () => {
       '  window    2026-11-22T10:00:00.000Z → 2026-11-22T11:00:00.000Z (1h 00m)',
       '  progress  25% (replayed up to 2026-11-22T10:15:00.000Z)',
       `  bus       ${BUS_ARN}`,
-      `  rules     ${ruleArn('documents')}`,
+      `  rules     ${ruleArn('documents')}, ${RECORDER_RULE_ARN}`,
       '  started   2026-11-22T12:00:00.000Z',
     ]);
   });

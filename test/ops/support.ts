@@ -13,6 +13,7 @@ export const REGION = 'eu-west-1';
 export const ACCOUNT = '123456789012';
 export const BUS_ARN = `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/dev-fastio`;
 export const ARCHIVE_NAME = 'dev-fastio-all';
+export const RECORDER_RULE_ARN = `arn:aws:events:${REGION}:${ACCOUNT}:rule/dev-fastio/dev-fastio-recorder`;
 export const ARCHIVE_ARN = `arn:aws:events:${REGION}:${ACCOUNT}:archive/${ARCHIVE_NAME}`;
 export const NOW = new Date('2026-11-22T12:00:00.000Z');
 
@@ -85,6 +86,7 @@ export const statefulOutputs: Output[] = [
   output(StatefulOutput.eventBusArn, BUS_ARN),
   output(StatefulOutput.archiveName, ARCHIVE_NAME),
   output(StatefulOutput.archiveArn, ARCHIVE_ARN),
+  output(StatefulOutput.recorderRuleArn, RECORDER_RULE_ARN),
 ];
 
 /**
