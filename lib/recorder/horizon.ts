@@ -22,7 +22,7 @@ export const TARGET_MAX_EVENT_AGE_MS = 120 * MINUTE_MS;
 export const BUFFER_VISIBILITY_TIMEOUT_MS = 3 * MINUTE_MS;
 /** ASYNC_INVOKE_POLICY.maxEventAge (lib/targets/own-function-target.ts): Lambda retries an async invoke this long. */
 export const ASYNC_INVOKE_MAX_EVENT_AGE_MS = 60 * MINUTE_MS;
-/** The workflows' execution timeout (lib/workflows/workflow-support.ts). */
+/** The longest execution timeout a workflow of either type has (lib/workflows/workflow-support.ts: Standard 15 min, Express 5 min). */
 export const WORKFLOW_TIMEOUT_MS = 15 * MINUTE_MS;
 /**
  * How late a bus-log record (or a completion record's read) can trail the event it records.

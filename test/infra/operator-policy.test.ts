@@ -284,6 +284,7 @@ const NO_AWS_CALLS: Record<string, string> = {
   'faults purge': 'empties the local pipeline queues',
   'new consumer': 'writes source files from templates',
   'routes test': 'matches patterns on this machine',
+  receive: 'serves HTTPS on loopback for local http targets',
 };
 
 function isCommand(value: unknown): value is OpsCommand {

@@ -178,7 +178,7 @@ describe('incident drill', () => {
     expect(afterTrace.code).toBe(0);
     const story = afterTrace.out.join('\n');
     expect(story).toMatch(
-      /route documents matched\n {2}queue \(.*\)\n {4}\S+ {2}dead-lettered in documents\/queue\/buffer-dlq: the consumer failed it.*\n {4}\S+ {2}redriven from documents\/queue\/buffer-dlq by .+ \(local\) \(reconcile --recover\): delivered\n {4}status: completed \d{4}-\d{2}-\d{2}T/,
+      /route documents matched\n {2}queue \(.*\)\n(?: {4}\S+ {2}EventBridge: .*\n)* {4}\S+ {2}dead-lettered in documents\/queue\/buffer-dlq: the consumer failed it.*\n {4}\S+ {2}redriven from documents\/queue\/buffer-dlq by .+ \(local\) \(reconcile --recover\): delivered\n {4}status: completed \d{4}-\d{2}-\d{2}T/,
     );
 
     // ---- nothing processed twice: every effect of every accepted webhook exactly once, no DLQ holds anything

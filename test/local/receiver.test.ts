@@ -27,7 +27,7 @@ afterEach(async () => {
 const destination = (url: string) => ({ name: 'slack', arn: 'arn:aws:events:us-east-1:000000000000:api-destination/slack/x', endpoint: `${url}/hook`, method: 'POST' });
 
 async function attempt(url: string, body: string, extraCa: string | undefined): Promise<string> {
-  return invokeApiDestination(destination(url), body, extraCa === undefined ? {} : { extraCa }).catch((error: unknown) => {
+  return invokeApiDestination(destination(url), body, {}, extraCa === undefined ? {} : { extraCa }).catch((error: unknown) => {
     if (error instanceof DeliveryError) return `${error.code}${error.hints.retryable === true ? ' retryable' : ''}`;
     throw error;
   });

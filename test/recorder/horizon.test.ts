@@ -39,11 +39,11 @@ describe('retry horizon', () => {
     expect(ASYNC_INVOKE_MAX_EVENT_AGE_MS).toBe(ASYNC_INVOKE_POLICY.maxEventAge.toMilliseconds());
   });
 
-  it("uses the workflows' execution timeout as synthesized", () => {
+  it("covers every synthesized workflow's execution timeout (Express 5 min, Standard 15 min)", () => {
     const template = readFileSync('cdk.out/dev-fastio-routing.template.json', 'utf8');
     const timeouts = [...template.matchAll(/\\"TimeoutSeconds\\":(\d+)/g)].map((match) => Number(match[1]) * 1000);
     expect(timeouts.length).toBeGreaterThan(0);
-    expect(new Set(timeouts)).toEqual(new Set([WORKFLOW_TIMEOUT_MS]));
+    for (const timeout of timeouts) expect(timeout).toBeLessThanOrEqual(WORKFLOW_TIMEOUT_MS);
   });
 
   it("is the maximum event age plus the target's own retries plus the log lag, per kind", () => {
