@@ -21,6 +21,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { CloudFormationClient, CreateStackCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
+import { CreateTableCommand, DynamoDBClient, type AttributeDefinition, type KeySchemaElement } from '@aws-sdk/client-dynamodb';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CreateStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { stackNames } from '../../lib/config';
@@ -178,9 +179,49 @@ export async function deployToMoto(endpoint: string, cdkOut: string, stage = 'de
       .filter(([, output]) => JSON.stringify(output.Value) === JSON.stringify({ Ref: busEntry?.[0] }))
       .map(([key]) => [key, String(busEntry?.[1].Properties?.Name)]),
   );
-  const stateful = await createStack(cfn, names.stateful, motoTemplate(statefulTemplate, ['AWS::Events::EventBus', 'AWS::Events::Archive', 'AWS::S3::Bucket'], { ...secretOutputs, ...busOutputs }));
+  // moto's CloudFormation takes no AWS::DynamoDB::GlobalTable: each table is created through the
+  // DynamoDB API with the template's keys (the ingest's resend dedupe writes to one), and outputs that
+  // name a table get its name or ARN.
+  const dynamoDb = new DynamoDBClient(config);
+  const tableOutputs: Record<string, string> = {};
+  for (const [logicalId, resource] of Object.entries(statefulTemplate.Resources)) {
+    if (resource.Type !== 'AWS::DynamoDB::GlobalTable') continue;
+    const props = resource.Properties ?? {};
+    const tableName = `${stage}-moto-${logicalId}`;
+    const table = await dynamoDb.send(
+      new CreateTableCommand({ TableName: tableName, BillingMode: 'PAY_PER_REQUEST', KeySchema: props.KeySchema as KeySchemaElement[], AttributeDefinitions: props.AttributeDefinitions as AttributeDefinition[] }),
+    );
+    for (const [key, output] of Object.entries(statefulTemplate.Outputs ?? {})) {
+      const value = JSON.stringify(output.Value);
+      if (value === JSON.stringify({ Ref: logicalId })) tableOutputs[key] = tableName;
+      else if (value === JSON.stringify({ 'Fn::GetAtt': [logicalId, 'Arn'] })) tableOutputs[key] = table.TableDescription?.TableArn ?? '';
+    }
+  }
+  // Nor the flight recorder's rule (its Firehose target is not emulated): the rule itself is put on the
+  // bus after the stack, so replays can name it in FilterArns as they do on AWS.
+  const recorderRules = Object.entries(statefulTemplate.Resources).filter(([, resource]) => resource.Type === 'AWS::Events::Rule');
+  const stateful = await createStack(
+    cfn,
+    names.stateful,
+    motoTemplate(statefulTemplate, ['AWS::Events::EventBus', 'AWS::Events::Archive', 'AWS::S3::Bucket'], {
+      ...secretOutputs,
+      ...busOutputs,
+      ...tableOutputs,
+      ...Object.fromEntries(
+        recorderRules.flatMap(([logicalId]) =>
+          Object.entries(statefulTemplate.Outputs ?? {})
+            .filter(([, output]) => JSON.stringify(output.Value) === JSON.stringify({ 'Fn::GetAtt': [logicalId, 'Arn'] }))
+            .map(([key]) => [key, `arn:aws:events:${REGION}:123456789012:rule/${String(busEntry?.[1].Properties?.Name)}/${logicalId}`]),
+        ),
+      ),
+    }),
+  );
   const busName = stateful.get('EventBusName') ?? '';
   const busArn = stateful.get('EventBusArn') ?? '';
+  const eventBridgeForRecorder = new EventBridgeClient(config);
+  for (const [logicalId, resource] of recorderRules) {
+    await eventBridgeForRecorder.send(new PutRuleCommand({ Name: logicalId, EventBusName: busName, EventPattern: JSON.stringify(resource.Properties?.EventPattern) }));
+  }
 
   // Rules and workflows first: the routing stack's outputs carry their ARNs.
   const routingTemplate = loadTemplate(cdkOut, 'routing');
