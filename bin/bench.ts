@@ -206,7 +206,7 @@ async function benchIngest(): Promise<void> {
   record({ section: 'ingest', name: 'handler / floor', value: handlerMicros / floorMicros, unit: '×', goal: atMost(1.3) });
   record({
     section: 'ingest',
-    name: 'resend dedupe: conditional claim + mark, per request (stubbed transport; add the table round trips, ~2 × 5 ms on AWS)',
+    name: 'resend dedupe: conditional claim + mark, per request (in-process SDK transport, no network; add the table round trips, ~2 × 5 ms on AWS)',
     value: median(dedupeRounds),
     unit: 'µs',
   });
