@@ -20,7 +20,9 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { quiesce } from '../lib/local/load-driver';
 import { stackTemplateFile } from '../lib/synthesized-template';
 import { startTestPipeline, TEST_TIME_SCALE } from './local/support';
-import { longestHorizonMs } from '../lib/recorder/horizon';
+import { ASYNC_INVOKE_MAX_EVENT_AGE_MS, BUFFER_VISIBILITY_TIMEOUT_MS, LOG_LAG_MS, longestHorizonMs, TARGET_MAX_EVENT_AGE_MS, WORKFLOW_TIMEOUT_MS } from '../lib/recorder/horizon';
+import { MAX_RECEIVE_COUNT } from '../lib/domain/max-receive-count';
+import { RECONCILE_EXIT, TARGET_STATUSES } from '../lib/recorder/reconcile';
 import { trackedTargets } from '../lib/recorder/sources';
 import { routeTable } from '../lib/route-table';
 
@@ -467,5 +469,45 @@ describe('README shape', () => {
     expect(anchors.has('#gone')).toBe(false);
     expect(sectionLines(drifted, QUICK_START).length).toBeGreaterThanOrEqual(40);
     expect(paragraphsOf(drifted).some((paragraph) => paragraph.length > 700)).toBe(true);
+  });
+});
+
+/** The text of a README section under `### <heading>`, up to the next heading of any level. */
+function subsectionText(heading: string): string {
+  const start = README.indexOf(`\n### ${heading}\n`);
+  if (start < 0) return '';
+  const rest = README.slice(start + 1);
+  const end = rest.slice(1).search(/\n#+ /);
+  return end < 0 ? rest : rest.slice(0, end + 1);
+}
+
+/** A duration as README writes it: whole hours as `N h`, otherwise minutes. */
+function readmeDuration(ms: number): string {
+  const minutes = ms / 60_000;
+  return minutes % 60 === 0 ? `${minutes / 60} h` : `${minutes} min`;
+}
+
+describe('README: Verify', () => {
+  const verify = proseOf(subsectionText('4. Verify'));
+
+  it('states every status reconcile gives, each as a list item of its own', () => {
+    expect(verify).not.toBe('');
+    for (const status of TARGET_STATUSES) expect(verify, status).toMatch(new RegExp(`^- \`${status}\`: `, 'm'));
+  });
+
+  it('states every exit code reconcile ends with, and what each means', () => {
+    const exits = paragraphsOf(verify).find((paragraph) => paragraph.startsWith('Exit codes:')) ?? '';
+    expect(exits).toContain(`\`${RECONCILE_EXIT.clean}\` every event completed, confirmed or unverifiable`);
+    expect(exits).toContain(`\`${RECONCILE_EXIT.failed}\` anything missing or dead-lettered`);
+    expect(exits).toContain(`\`${RECONCILE_EXIT.notYet}\` only pending or unconfirmed`);
+  });
+
+  it('states the retry horizon with the figures the CLI uses', () => {
+    const horizon = paragraphsOf(verify).find((paragraph) => paragraph.startsWith('The retry horizon')) ?? '';
+    expect(horizon).toContain(`EventBridge's maximum event age (${readmeDuration(TARGET_MAX_EVENT_AGE_MS)})`);
+    expect(horizon).toContain(`queue consumer ${readmeDuration(MAX_RECEIVE_COUNT * BUFFER_VISIBILITY_TIMEOUT_MS)}`);
+    expect(horizon).toContain(`function ${readmeDuration(ASYNC_INVOKE_MAX_EVENT_AGE_MS)}`);
+    expect(horizon).toContain(`workflow ${readmeDuration(WORKFLOW_TIMEOUT_MS)}`);
+    expect(horizon).toContain(`${readmeDuration(LOG_LAG_MS)} of log lag`);
   });
 });

@@ -343,3 +343,32 @@ describe('the bus-log source on AWS', () => {
     expect(young.report.exitCode).toBe(3);
   });
 });
+
+describe('review guards on AWS', () => {
+  // GIVEN a large-media event 52 days before now, its guard claimed a minute after it
+  const OLD_WINDOW = ['--from', '2026-10-01T10:00:00Z', '--to', '2026-10-01T11:00:00Z', '--route', 'large-media', '--json'];
+  const oldMedia = () => ({ ...media('media-old'), time: '2026-10-01T10:30:00Z' });
+  const countsOf = (stdout: string) => (JSON.parse(stdout) as { routes: { targets: { counts: Record<string, number> }[] }[] }).routes[0]?.targets[0]?.counts;
+
+  it('reads an expired guard as gone and calls the event unverifiable (exit 0), not completed and not missing', async () => {
+    // GIVEN an archive of 30 days: the guard expired 44 days after its claim, 8 days ago, and TTL has not deleted it yet
+    deployment.recorded.push(oldMedia());
+    completeReview(deployment.items, 'large-media', 'media-old', '2026-10-01T10:31:00.000Z');
+    // WHEN
+    const { code, stdout } = await run('reconcile', ...OLD_WINDOW);
+    // THEN
+    expect(countsOf(stdout)).toMatchObject({ completed: 0, missing: 0, unverifiable: 1 });
+    expect(code).toBe(0);
+  });
+
+  it('calls the same event missing (exit 1) when the archive keeps events indefinitely: its guards never expire', async () => {
+    // GIVEN no guard at all and an archive without retention
+    deployment.recorded.push(oldMedia());
+    deployment.archiveRetentionDays = 0;
+    // WHEN
+    const { code, stdout } = await run('reconcile', ...OLD_WINDOW);
+    // THEN
+    expect(countsOf(stdout)).toMatchObject({ completed: 0, missing: 1, unverifiable: 0 });
+    expect(code).toBe(1);
+  });
+});
