@@ -11,6 +11,7 @@
  *   POST   /_local/deliver                   {route, target?, events}: to that target alone, not through the bus
  *   GET    /_local/tables/<table>            items of a table (name or "catalog", "audit", "idempotency")
  *   GET    /_local/deliveries?route=…        what targets elsewhere (by ARN, topics) were sent, oldest first
+ *   GET    /_local/events/<id>               one archived event by its EventBridge id (what `send --local` published)
  *   GET|POST|DELETE /_local/faults           list, add ({service, operation?, table?, route?, key?, errorCode?, times?}), remove (?id=)
  */
 import type { ControlRequest, ControlResponse } from './http-api';
@@ -151,6 +152,13 @@ export async function handleControl(pipeline: ControlledPipeline, request: Contr
     if (method === 'GET' && path === '/deliveries') {
       const route = request.query.get('route');
       return { status: 200, body: { deliveries: pipeline.arnDeliveries.filter((delivery) => route === null || delivery.route === route) } };
+    }
+    const archived = /^\/events\/(.+)$/.exec(path);
+    if (method === 'GET' && archived) {
+      const id = decodeURIComponent(archived[1] as string);
+      const record = pipeline.archive.records().find((candidate) => candidate.event.id === id);
+      if (!record) return { status: 404, body: { message: `no archived event "${id}"` } };
+      return { status: 200, body: record };
     }
     const table = /^\/tables\/(.+)$/.exec(path);
     if (method === 'GET' && table) {
