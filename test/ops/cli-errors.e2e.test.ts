@@ -27,7 +27,7 @@ interface Case {
   /** A part of the one stderr line that shows it is the right explanation. */
   readonly says: string;
   /** bin/ops.ts unless said otherwise. */
-  readonly script?: 'bin/ops.ts' | 'bin/bench.ts';
+  readonly script?: 'bin/ops.ts' | 'bin/bench.ts' | 'bin/local.ts';
 }
 
 const cases: readonly Case[] = [
@@ -73,6 +73,9 @@ const cases: readonly Case[] = [
   { script: 'bin/bench.ts', argv: ['--bogus'], code: 2, says: "Unknown option '--bogus'; usage: npm run bench" },
   { script: 'bin/bench.ts', argv: ['--only', 'ingest,nope'], code: 2, says: 'unknown section "nope"' },
   { script: 'bin/bench.ts', argv: ['--only'], code: 2, says: "Option '--only <value>' argument missing" },
+  // ---- npm start: the mistake in one line, not followed by the whole usage
+  { script: 'bin/local.ts', argv: ['--port', 'abc'], code: 2, says: '--port must be an integer from 0 to 65535, got "abc"; see npm start -- --help' },
+  { script: 'bin/local.ts', argv: ['--bogus'], code: 2, says: "Unknown option '--bogus'" },
 ];
 
 interface Outcome {
@@ -120,7 +123,7 @@ beforeAll(async () => {
 afterAll(() => rmSync(stateDir, { recursive: true, force: true }));
 
 describe('every command with bad input', () => {
-  it.each(cases.map((entry) => [`${entry.script === 'bin/bench.ts' ? 'bench' : 'ops'} ${entry.argv.join(' ')}`, entry] as const))(
+  it.each(cases.map((entry) => [`${{ 'bin/bench.ts': 'bench', 'bin/local.ts': 'start', 'bin/ops.ts': 'ops' }[entry.script ?? 'bin/ops.ts']} ${entry.argv.join(' ')}`, entry] as const))(
     '%s: one line on stderr, right exit code',
     (_name, entry) => {
       const outcome = outcomes.get(entry);
