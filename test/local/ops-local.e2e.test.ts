@@ -89,15 +89,15 @@ describe('ops --local', () => {
   });
 });
 
-/** The `npm run ops -- …` lines of a README section's first code block, as argument lists. */
+/** The `npm run -s ops -- …` lines of a README section's first code block, as argument lists. */
 function readmeOpsCommands(heading: string): string[][] {
   const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
   const section = readme.slice(readme.indexOf(`### ${heading}\n`));
   const block = /```bash\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
   return block
     .split('\n')
-    .filter((line) => line.startsWith('npm run ops -- '))
-    .map((line) => line.slice('npm run ops -- '.length).replace(/\s+#.*$/, '').trim().split(/\s+/));
+    .filter((line) => line.startsWith('npm run -s ops -- '))
+    .map((line) => line.slice('npm run -s ops -- '.length).replace(/\s+#.*$/, '').trim().split(/\s+/));
 }
 
 describe('README: see a dead letter locally', () => {
@@ -107,7 +107,7 @@ describe('README: see a dead letter locally', () => {
     const results: { code: number; out: string[]; err: string[] }[] = [];
     for (const argv of commands) {
       results.push(await ops(...argv));
-      expect(results.at(-1)?.code, `npm run ops -- ${argv.join(' ')}: ${results.at(-1)?.err.join(' ')}`).toBe(0);
+      expect(results.at(-1)?.code, `npm run -s ops -- ${argv.join(' ')}: ${results.at(-1)?.err.join(' ')}`).toBe(0);
       if (argv[0] === 'send') await waitFor(() => dlqDepth(test, 'documents/queue/target-dlq') === 1, 'the target DLQ');
     }
     const [, sent, listed, peeked, , redriven] = results;
