@@ -155,7 +155,7 @@ export async function localClearFaults(id: number | undefined, options: LocalOpt
   return (await call<{ removed: number }>(options, 'DELETE', `/faults${id === undefined ? '' : `?id=${id}`}`)).removed;
 }
 
-/** Every dead-letter queue (names like `documents/buffer-dlq`) with depth and oldest age. */
+/** Every dead-letter queue (names like `documents/queue/buffer-dlq`) with depth and oldest age. */
 export async function localDeadLetterQueues(options: LocalOptions = {}): Promise<DeadLetterQueueStatus[]> {
   return (await call<{ queues: DeadLetterQueueStatus[] }>(options, 'GET', '/dlq')).queues;
 }
