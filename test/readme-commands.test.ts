@@ -3,7 +3,7 @@
  * its ```bash blocks and from inline code that starts with a project command; each is checked as far
  * as this machine can without AWS:
  * - `npx cdk deploy|diff|destroy <stacks>`: the stacks are in `npx cdk ls` (run for real);
- * - `npm run ops -- …`: the subcommand exists and accepts every flag (`--help` appended); commands
+ * - `npm run -s ops -- …` (or without -s): the subcommand exists and accepts every flag (`--help` appended); commands
  *   in bash blocks are also run for real with AWS and the local pipeline unreachable, so their
  *   arguments pass all local validation (exit 1 from the unreachable endpoint, never 2); `new consumer`
  *   writes into a scratch project, never into this checkout;
@@ -88,7 +88,7 @@ function readmeCommands(opsWords: ReadonlySet<string>): ReadmeCommand[] {
     const first = span.split(' ')[0] ?? '';
     // `dlq peek <queue>` in prose is an ops command without its `npm run ops --` prefix.
     if (PROJECT_PREFIXES.some((prefix) => span.startsWith(prefix))) add(span, 'inline');
-    else if (opsWords.has(first) && span.includes(' ')) add(`npm run ops -- ${span}`, 'inline');
+    else if (opsWords.has(first) && span.includes(' ')) add(`npm run -s ops -- ${span}`, 'inline');
   }
   return commands;
 }
@@ -198,7 +198,8 @@ async function problems(command: ReadmeCommand): Promise<string[]> {
   // A shell variable set for the commands after it (`STAGE=dev`).
   if (/^[A-Za-z_][A-Za-z0-9_]*=/.test(program) && args.length === 0) return [];
   if (program === 'npm') {
-    const [verb, script, separator, ...rest] = args;
+    // `npm run -s ops`: -s (--silent) only drops npm's banner.
+    const [verb, script, separator, ...rest] = args.filter((word, index) => index !== 1 || (word !== '-s' && word !== '--silent'));
     if (verb === 'ci') return existsSync(join(ROOT, 'package-lock.json')) ? [] : ['npm ci needs package-lock.json'];
     if (verb === 'start' || verb === 'test') return PACKAGE.scripts[verb] ? [] : [`package.json has no "${verb}" script`];
     if (verb !== 'run' || script === undefined) return [`unsupported npm command`];
@@ -276,9 +277,14 @@ describe('README commands', () => {
   it('are found: every bash block line and every inline project command', () => {
     expect(commands.filter((command) => command.source === 'block').length).toBeGreaterThan(10);
     const texts = commands.map((command) => command.text);
-    for (const start of ['npm run ops -- dlq peek', 'npm run ops -- replay start', 'npm run ops -- new consumer', 'npx cdk deploy --all', 'npx cdk deploy <stage>-fastio-routing', 'aws cloudformation describe-stacks']) {
+    for (const start of ['npm run -s ops -- dlq peek', 'npm run -s ops -- replay start', 'npm run -s ops -- new consumer', 'npx cdk deploy --all', 'npx cdk deploy <stage>-fastio-routing', 'aws cloudformation describe-stacks']) {
       expect(texts.some((text) => text.startsWith(start)), start).toBe(true);
     }
+  });
+
+  it('run ops as `npm run -s ops`, so npm prints no banner above the output', () => {
+    const banner = commands.filter((command) => /^npm run ops --/.test(command.text)).map((command) => command.text);
+    expect(banner).toEqual([]);
   });
 
   it('all work: stacks, output keys, ops subcommands, flags and arguments exist', async () => {
@@ -305,7 +311,7 @@ describe('README commands', () => {
   }, 120_000);
 });
 
-/** The `npm run ops -- …` lines of a README section's bash blocks, as argument lists. */
+/** The `npm run -s ops -- …` lines of a README section's bash blocks, as argument lists. */
 function sectionOpsCommands(heading: string): string[][] {
   const start = README.indexOf(`\n### ${heading}\n`);
   const rest = README.slice(start + 1);
@@ -314,8 +320,8 @@ function sectionOpsCommands(heading: string): string[][] {
   return [...section.matchAll(/```bash\n([\s\S]*?)```/g)].flatMap((match) =>
     (match[1] as string)
       .split('\n')
-      .filter((line) => line.startsWith('npm run ops -- '))
-      .map((line) => shellWords(line).slice(4)),
+      .filter((line) => line.startsWith('npm run -s ops -- '))
+      .map((line) => shellWords(line).slice(5)),
   );
 }
 
