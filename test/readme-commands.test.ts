@@ -370,3 +370,102 @@ describe('README: incident drill', () => {
     }
   }, 120_000);
 });
+
+// ---- README's shape: a newcomer can navigate it ----------------------------------------------------
+
+/** README without its fenced blocks: a `#` line inside a bash block is a comment, not a heading. */
+function proseOf(markdown: string): string {
+  return markdown.replace(/^```[\s\S]*?^```/gm, '');
+}
+
+/** GitHub's anchor of a heading: lower case, punctuation dropped, spaces as hyphens. */
+function anchorOf(heading: string): string {
+  return `#${heading.trim().toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, '').replace(/ /g, '-')}`;
+}
+
+function headingsOf(markdown: string): { level: number; text: string }[] {
+  return [...proseOf(markdown).matchAll(/^(#{1,6}) (.+)$/gm)].map((match) => ({ level: (match[1] as string).length, text: match[2] as string }));
+}
+
+/** The lines of the section under `## <heading>`, up to the next `## ` heading. */
+function sectionLines(markdown: string, heading: string): string[] {
+  const lines = markdown.split('\n');
+  const start = lines.indexOf(`## ${heading}`);
+  if (start < 0) return [];
+  const end = lines.findIndex((line, i) => i > start && line.startsWith('## '));
+  return lines.slice(start, end < 0 ? undefined : end);
+}
+
+/** Paragraphs outside fenced blocks, tables and headings; each list item starts one of its own. */
+function paragraphsOf(markdown: string): string[] {
+  const paragraphs: string[] = [];
+  let current: string[] = [];
+  const flush = () => {
+    if (current.length > 0) paragraphs.push(current.map((line) => line.trim()).join(' '));
+    current = [];
+  };
+  for (const line of proseOf(markdown).split('\n')) {
+    const trimmed = line.trim();
+    if (trimmed === '' || trimmed.startsWith('|') || trimmed.startsWith('#')) flush();
+    else {
+      if (/^\s*([-*]|\d+\.)\s/.test(line)) flush();
+      current.push(line);
+    }
+  }
+  flush();
+  return paragraphs;
+}
+
+const QUICK_START = 'Quick start (no AWS account needed)';
+
+describe('README shape', () => {
+  it('opens with a table of contents whose every link is a heading, and which lists every ## section', () => {
+    const contents = sectionLines(README, 'Contents');
+    const headings = headingsOf(README);
+    expect(headings.find((heading) => heading.level === 2)?.text).toBe('Contents');
+    const links = contents.flatMap((line) => [...line.matchAll(/\]\((#[^)]+)\)/g)].map((match) => match[1] as string));
+    const anchors = new Set(headings.map((heading) => anchorOf(heading.text)));
+    expect(links.filter((link) => !anchors.has(link))).toEqual([]);
+    const sections = headings.filter((heading) => heading.level === 2 && heading.text !== 'Contents').map((heading) => anchorOf(heading.text));
+    expect(sections.filter((section) => !links.includes(section))).toEqual([]);
+  });
+
+  it('has no in-page link to a heading that does not exist', () => {
+    const anchors = new Set(headingsOf(README).map((heading) => anchorOf(heading.text)));
+    const links = [...proseOf(README).matchAll(/\]\((#[^)]+)\)/g)].map((match) => match[1] as string);
+    expect(links.length).toBeGreaterThan(0);
+    expect(links.filter((link) => !anchors.has(link))).toEqual([]);
+  });
+
+  it('keeps Quick start under 40 lines, starting from a fresh clone', () => {
+    const quickStart = sectionLines(README, QUICK_START);
+    expect(quickStart.length).toBeGreaterThan(0);
+    expect(quickStart.length).toBeLessThan(40);
+    expect(quickStart.join('\n')).toContain('```bash\nnpm ci\nnpm start\n```');
+  });
+
+  it('has no paragraph over 700 characters', () => {
+    expect(paragraphsOf(README).filter((paragraph) => paragraph.length > 700).map((paragraph) => `${paragraph.length}: ${paragraph.slice(0, 80)}…`)).toEqual([]);
+  });
+
+  it('puts the local incident drill in the section of "See a dead letter locally", apart from the AWS runbook', () => {
+    const sectionOf = (heading: string) => {
+      let section = '';
+      for (const { level, text } of headingsOf(README)) {
+        if (level === 2) section = text;
+        if (text === heading) return section;
+      }
+      return undefined;
+    };
+    expect(sectionOf('Incident drill')).toBe(sectionOf('See a dead letter locally'));
+    expect(sectionOf('Incident drill')).not.toBe('Incident recovery');
+  });
+
+  it('the shape checks catch a drifted README', () => {
+    const drifted = `## Contents\n\n- [Gone](#gone)\n\n## ${QUICK_START}\n\n${'line\n'.repeat(45)}\n${'word '.repeat(150)}\n`;
+    const anchors = new Set(headingsOf(drifted).map((heading) => anchorOf(heading.text)));
+    expect(anchors.has('#gone')).toBe(false);
+    expect(sectionLines(drifted, QUICK_START).length).toBeGreaterThanOrEqual(40);
+    expect(paragraphsOf(drifted).some((paragraph) => paragraph.length > 700)).toBe(true);
+  });
+});
