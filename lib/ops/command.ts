@@ -89,3 +89,9 @@ export function integerOption(options: OptionValues, name: string, bounds: { min
   }
   return value;
 }
+
+/** A message's receive count in words: `not received yet`, `received once`, `received 3 times` (never `received 0x`). */
+export function receivedTimes(count: number): string {
+  if (count <= 0) return 'not received yet';
+  return count === 1 ? 'received once' : `received ${count} times`;
+}
