@@ -5,7 +5,7 @@
  */
 import { localAddFault, localClearFaults, localFaults, localPurge, type ActiveFault, type FaultSpec } from '../local/control-client';
 import { INTERCEPTED_OPERATIONS, type FaultService } from '../local/faults';
-import { UsageError, integerOption, requiredStringOption, stringListOption, stringOption, type CommandIo, type OpsCommand, type OptionValues } from './command';
+import { OPS_COMMAND, UsageError, integerOption, requiredStringOption, stringListOption, stringOption, type CommandIo, type OpsCommand, type OptionValues } from './command';
 import { resolveRoutes } from './deployment';
 
 const SERVICES = Object.keys(INTERCEPTED_OPERATIONS) as readonly FaultService[];
@@ -87,7 +87,7 @@ const addCommand: OpsCommand = {
       ...(times === undefined ? {} : { times }),
     };
     const fault = await localAddFault(spec);
-    return print(io, options.json === true, fault, () => [`fault ${describeFault(fault)}`, 'remove it with: npm run ops -- faults clear --local']);
+    return print(io, options.json === true, fault, () => [`fault ${describeFault(fault)}`, `remove it with: ${OPS_COMMAND} faults clear --local`]);
   },
 };
 

@@ -102,7 +102,7 @@ describe('ops trace', () => {
   });
 
   it.each([
-    [['trace'], 'usage: npm run ops -- trace <fastio-event-id>'],
+    [['trace'], 'usage: npm run -s ops -- trace <fastio-event-id>'],
     [['trace', 'evt 7'], '"evt 7" is not a Fast.io event id'],
     [['trace', 'evt-7', '--from', 'soon'], '--from "soon" is not a time'],
     [['trace', 'evt-7', '--to', '2030-01-01T00:00:00Z'], 'is in the future'],
