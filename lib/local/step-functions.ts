@@ -119,8 +119,8 @@ export class LocalStateMachine {
     return this.definition.arn;
   }
 
-  private fault(service: FaultService, operation: string): void {
-    const fault = this.deps.faults.take({ service, operation });
+  private fault(service: FaultService, operation: string, queue?: LocalQueue): void {
+    const fault = this.deps.faults.take({ service, operation, ...(queue === undefined ? {} : { queue: queue.definition }) });
     if (fault) throw new IntegrationError(`${service === 'sns' ? 'SNS' : 'SQS'}.${fault.errorCode ?? 'InternalErrorException'}`, fault.message ?? `injected by the local stand-in (fault #${fault.id})`);
   }
 
@@ -158,9 +158,9 @@ export class LocalStateMachine {
     }
     if (service === 'sqs' && action === 'sendMessage') {
       return async (input) => {
-        this.fault('sqs', 'SendMessage');
         const params = asRecord(input);
         const queue = this.deps.queueByUrl(String(params.QueueUrl ?? ''));
+        this.fault('sqs', 'SendMessage', queue);
         if (!queue) throw new IntegrationError('SQS.QueueDoesNotExistException', 'The specified queue does not exist.');
         const body = typeof params.MessageBody === 'string' ? params.MessageBody : JSON.stringify(params.MessageBody);
         const message = queue.send(body);
