@@ -61,7 +61,7 @@ export function busLogRecord(eventId: string, route: string, target: string, mes
     message_timestamp_ms: String(Date.parse(at)),
     message_type: messageType,
     log_level: messageType === 'INVOCATION_SUCCESS' ? 'INFO' : 'ERROR',
-    details: { rule_arn: ruleArnOf(route), target_arn: destinationArnOf(route, target), total_attempts: 1 },
+    details: { rule_arn: ruleArnOf(route, target), target_arn: destinationArnOf(route, target), total_attempts: 1 },
     ...(error === undefined ? {} : { error }),
   };
 }
