@@ -93,12 +93,29 @@ function targetLines(target: TraceTarget): string[] {
         : [{ at: action.deadLetter.sentAt ?? '', text: `dead-lettered in ${action.queue ?? 'its dead-letter queue'}: ${action.deadLetter.reason}` }],
     ),
     ...target.recovery.map((action) => ({ at: action.at, text: recoveryText(action) })),
-  ].sort((a, b) => a.at.localeCompare(b.at));
+  ];
   return [
     `  ${target.target} (${target.describe})`,
-    ...entries.map((entry) => `    ${entry.at === '' ? '(time unknown)' : entry.at}  ${entry.text}`),
+    ...causalOrder(entries).map((entry) => `    ${entry.at === '' ? '(time unknown)' : entry.at}  ${entry.text}`),
     `    status: ${statusText(target)}`,
   ];
+}
+
+/**
+ * A dead letter's time is its SentTimestamp, which SQS keeps from when the message entered the
+ * source queue: the same instant as EventBridge's delivery into it, often a millisecond before the
+ * delivery record. A dead letter therefore sorts after a delivery record up to a second later, so a
+ * story never shows the letter before the delivery that queued it.
+ */
+const ENQUEUE_SLACK_MS = 1_000;
+
+export function causalOrder<T extends { at: string; text: string }>(entries: readonly T[]): T[] {
+  const key = (entry: T): number => {
+    if (entry.at === '') return Number.NEGATIVE_INFINITY;
+    const ms = Date.parse(entry.at);
+    return entry.text.startsWith('dead-lettered') ? ms + ENQUEUE_SLACK_MS : ms;
+  };
+  return [...entries].sort((a, b) => key(a) - key(b) || a.at.localeCompare(b.at));
 }
 
 function copyLine(copy: TraceReport['copies'][number], first: NonNullable<TraceReport['received']>): string {

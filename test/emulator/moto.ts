@@ -172,13 +172,16 @@ export async function deployToMoto(endpoint: string, cdkOut: string, stage = 'de
       .filter(([, output]) => referencedIds(output.Value).has(secretId))
       .map(([key]) => [key, secretArn]),
   );
+  /** The template's output keys whose value is exactly this reference (`{ Ref }` or `{ 'Fn::GetAtt' }`), each given `value`. */
+  const outputsNaming = (reference: unknown, value: string): Record<string, string> =>
+    Object.fromEntries(
+      Object.entries(statefulTemplate.Outputs ?? {})
+        .filter(([, output]) => JSON.stringify(output.Value) === JSON.stringify(reference))
+        .map(([key]) => [key, value]),
+    );
   // moto's Ref of an AWS::Events::EventBus yields the Python object's repr, not the name.
   const busEntry = Object.entries(statefulTemplate.Resources).find(([, resource]) => resource.Type === 'AWS::Events::EventBus');
-  const busOutputs = Object.fromEntries(
-    Object.entries(statefulTemplate.Outputs ?? {})
-      .filter(([, output]) => JSON.stringify(output.Value) === JSON.stringify({ Ref: busEntry?.[0] }))
-      .map(([key]) => [key, String(busEntry?.[1].Properties?.Name)]),
-  );
+  const busOutputs = outputsNaming({ Ref: busEntry?.[0] }, String(busEntry?.[1].Properties?.Name));
   // moto's CloudFormation takes no AWS::DynamoDB::GlobalTable: each table is created through the
   // DynamoDB API with the template's keys (the ingest's resend dedupe writes to one), and outputs that
   // name a table get its name or ARN.
@@ -191,11 +194,7 @@ export async function deployToMoto(endpoint: string, cdkOut: string, stage = 'de
     const table = await dynamoDb.send(
       new CreateTableCommand({ TableName: tableName, BillingMode: 'PAY_PER_REQUEST', KeySchema: props.KeySchema as KeySchemaElement[], AttributeDefinitions: props.AttributeDefinitions as AttributeDefinition[] }),
     );
-    for (const [key, output] of Object.entries(statefulTemplate.Outputs ?? {})) {
-      const value = JSON.stringify(output.Value);
-      if (value === JSON.stringify({ Ref: logicalId })) tableOutputs[key] = tableName;
-      else if (value === JSON.stringify({ 'Fn::GetAtt': [logicalId, 'Arn'] })) tableOutputs[key] = table.TableDescription?.TableArn ?? '';
-    }
+    Object.assign(tableOutputs, outputsNaming({ Ref: logicalId }, tableName), outputsNaming({ 'Fn::GetAtt': [logicalId, 'Arn'] }, table.TableDescription?.TableArn ?? ''));
   }
   // Nor the flight recorder's rule (its Firehose target is not emulated): the rule itself is put on the
   // bus after the stack, so replays can name it in FilterArns as they do on AWS.
@@ -207,25 +206,21 @@ export async function deployToMoto(endpoint: string, cdkOut: string, stage = 'de
       ...secretOutputs,
       ...busOutputs,
       ...tableOutputs,
-      ...Object.fromEntries(
-        recorderRules.flatMap(([logicalId]) =>
-          Object.entries(statefulTemplate.Outputs ?? {})
-            .filter(([, output]) => JSON.stringify(output.Value) === JSON.stringify({ 'Fn::GetAtt': [logicalId, 'Arn'] }))
-            .map(([key]) => [key, `arn:aws:events:${REGION}:123456789012:rule/${String(busEntry?.[1].Properties?.Name)}/${logicalId}`]),
-        ),
+      ...Object.assign(
+        {},
+        ...recorderRules.map(([logicalId]) => outputsNaming({ 'Fn::GetAtt': [logicalId, 'Arn'] }, `arn:aws:events:${REGION}:123456789012:rule/${String(busEntry?.[1].Properties?.Name)}/${logicalId}`)),
       ),
     }),
   );
   const busName = stateful.get('EventBusName') ?? '';
   const busArn = stateful.get('EventBusArn') ?? '';
-  const eventBridgeForRecorder = new EventBridgeClient(config);
+  const eventBridge = new EventBridgeClient(config);
   for (const [logicalId, resource] of recorderRules) {
-    await eventBridgeForRecorder.send(new PutRuleCommand({ Name: logicalId, EventBusName: busName, EventPattern: JSON.stringify(resource.Properties?.EventPattern) }));
+    await eventBridge.send(new PutRuleCommand({ Name: logicalId, EventBusName: busName, EventPattern: JSON.stringify(resource.Properties?.EventPattern) }));
   }
 
   // Rules and workflows first: the routing stack's outputs carry their ARNs.
   const routingTemplate = loadTemplate(cdkOut, 'routing');
-  const eventBridge = new EventBridgeClient(config);
   const sfn = new SFNClient(config);
   const literals: Record<string, string> = {};
   for (const route of routeTable) {

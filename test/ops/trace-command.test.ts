@@ -2,7 +2,7 @@ import { routeTable } from '../../lib/route-table';
 import { StartQueryExecutionCommand } from '@aws-sdk/client-athena';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../lib/ops/cli';
-import { createTraceCommand } from '../../lib/ops/trace-command';
+import { causalOrder, createTraceCommand } from '../../lib/ops/trace-command';
 import { ATHENA_DEADLINE_MS } from '../../lib/ops/recorder-aws-sources';
 import { capture, fakeRuntime, queueUrl, type FakeRuntime } from './support';
 import { busEvent, completeOnTarget, deadLetterMessage, fakeDeployment, type FakeDeployment } from './recorder-support';
@@ -113,5 +113,27 @@ describe('ops trace', () => {
     expect(err).toHaveLength(1);
     expect(err[0]).toContain(message);
     expect(deployment.mocks.athena.calls()).toHaveLength(0);
+  });
+
+  it("puts a buffer dead letter after the delivery record that queued it, though its SentTimestamp is a millisecond earlier", () => {
+    // GIVEN SQS keeps the source queue's SentTimestamp, and the bus log is written after the send returned
+    const deliveredAt = '2026-12-07T23:05:19.173Z';
+    const entries = [
+      { at: '2026-12-07T23:05:33.993Z', text: 'redriven from documents/queue/buffer-dlq by root: delivered' },
+      { at: '2026-12-07T23:05:19.172Z', text: 'dead-lettered in documents/queue/buffer-dlq: the consumer failed it' },
+      { at: deliveredAt, text: 'EventBridge: delivered (attempt 1): SUCCESS' },
+    ];
+    // WHEN
+    const story = causalOrder(entries).map((entry) => entry.text.split(' ')[0]);
+    // THEN
+    expect(story).toEqual(['EventBridge:', 'dead-lettered', 'redriven']);
+  });
+
+  it('keeps a delivery record more than a second after a dead letter after it (a later copy, not the one that queued it)', () => {
+    const story = causalOrder([
+      { at: '2026-12-07T23:06:00.000Z', text: 'EventBridge: delivered (attempt 1): SUCCESS' },
+      { at: '2026-12-07T23:05:19.172Z', text: 'dead-lettered in documents/queue/buffer-dlq: the consumer failed it' },
+    ]).map((entry) => entry.text.split(' ')[0]);
+    expect(story).toEqual(['dead-lettered', 'EventBridge:']);
   });
 });
