@@ -251,7 +251,7 @@ export async function deployToMoto(endpoint: string, cdkOut: string, stage = 'de
       if (target.kind !== 'queue' || !('consumer' in target)) continue;
       // As the own queue target wires it: the rule delivers to the target's buffer queue.
       const bufferArn = routing.get(targetOutputKey(route.name, targetName(target), 'BufferQueueArn')) ?? '';
-      await eventBridge.send(new PutTargetsCommand({ Rule: `${route.name}-rule`, EventBusName: busName, Targets: [{ Id: `${targetName(target)}-buffer`, Arn: bufferArn }] }));
+      await eventBridge.send(new PutTargetsCommand({ Rule: `${route.name}-${targetName(target)}-rule`, EventBusName: busName, Targets: [{ Id: `${targetName(target)}-buffer`, Arn: bufferArn }] }));
     }
   }
   return { secret, secretArn, busName, busArn, archiveArn: stateful.get('ArchiveArn') ?? '', stateful, routing };
