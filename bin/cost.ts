@@ -112,14 +112,15 @@ try {
 
 const ingestTemplate = template('ingest', true) as CfnTemplate;
 const routingTemplate = template('routing', true) as CfnTemplate;
+const statefulTemplate = template('stateful', true) as CfnTemplate;
 const facts = readTemplateFacts(
-  { stateful: template('stateful', true) as CfnTemplate, ingest: ingestTemplate, routing: routingTemplate, monitoring: template('monitoring', false) },
+  { stateful: statefulTemplate, ingest: ingestTemplate, routing: routingTemplate, monitoring: template('monitoring', false) },
   routeTable,
 );
 const routes = deployedRoutes(routingTemplate, routeTable);
 const shares = assumptions.routeShare.value as Record<string, number>;
 const unpriced = routes.map((route) => route.name).filter((name) => shares[name] === undefined);
-const capacity = estimateCapacity(readCapacityFacts(ingestTemplate), routes, {
+const capacity = estimateCapacity(readCapacityFacts(ingestTemplate, { stateful: statefulTemplate, routing: routingTemplate, routes }), routes, {
   ingestDurationMs: assumptions.durationMs.value.ingest,
   routeShare: assumptions.routeShare.value,
   recordedEventBytes: assumptions.payloadBytes.value + assumptions.eventEnvelopeBytes.value,

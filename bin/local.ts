@@ -18,8 +18,9 @@ const USAGE = `usage: npm start -- [--port <n>] [--dir <state dir>] [--verbose] 
   --time-scale <n>  divide every AWS-side wait by n (visibility timeouts, retry delays, backoff) to watch
                  retries and dead-lettering quickly; default 1 = as deployed (e.g. 180 s visibility)`;
 
+/** One line: the whole usage under it would bury the mistake (`--help` prints it). */
 function fail(message: string): never {
-  process.stderr.write(`error: ${message}\n${USAGE}\n`);
+  process.stderr.write(`error: ${message}; see npm start -- --help\n`);
   process.exit(2);
 }
 

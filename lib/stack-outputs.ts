@@ -66,7 +66,7 @@ function pascalCase(kebab: string): string {
 /** The recorder's target DLQ (lib/constructs/flight-recorder.ts) feeds a Firehose stream, which `dlq redrive` does not deliver to. */
 export const RECORDER_REDRIVE_UNSUPPORTED = 'redrive of the flight recorder DLQ is not supported: its events are still in the archive';
 
-/** The operator-facing name of a dead-letter queue, e.g. 'documents/buffer-dlq'. */
+/** The operator-facing name of a dead-letter queue, e.g. 'documents/queue/buffer-dlq'. */
 export function deadLetterQueueName(routeName: string, role: DeadLetterRole): string {
   return `${routeName}/${role}`;
 }

@@ -3,7 +3,7 @@
  * its ```bash blocks and from inline code that starts with a project command; each is checked as far
  * as this machine can without AWS:
  * - `npx cdk deploy|diff|destroy <stacks>`: the stacks are in `npx cdk ls` (run for real);
- * - `npm run ops -- …`: the subcommand exists and accepts every flag (`--help` appended); commands
+ * - `npm run -s ops -- …` (or without -s): the subcommand exists and accepts every flag (`--help` appended); commands
  *   in bash blocks are also run for real with AWS and the local pipeline unreachable, so their
  *   arguments pass all local validation (exit 1 from the unreachable endpoint, never 2); `new consumer`
  *   writes into a scratch project, never into this checkout;
@@ -20,7 +20,9 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { quiesce } from '../lib/local/load-driver';
 import { stackTemplateFile } from '../lib/synthesized-template';
 import { startTestPipeline, TEST_TIME_SCALE } from './local/support';
-import { longestHorizonMs } from '../lib/recorder/horizon';
+import { ASYNC_INVOKE_MAX_EVENT_AGE_MS, BUFFER_VISIBILITY_TIMEOUT_MS, LOG_LAG_MS, longestHorizonMs, TARGET_MAX_EVENT_AGE_MS, WORKFLOW_TIMEOUT_MS } from '../lib/recorder/horizon';
+import { MAX_RECEIVE_COUNT } from '../lib/domain/max-receive-count';
+import { RECONCILE_EXIT, TARGET_STATUSES } from '../lib/recorder/reconcile';
 import { trackedTargets } from '../lib/recorder/sources';
 import { routeTable } from '../lib/route-table';
 
@@ -86,7 +88,7 @@ function readmeCommands(opsWords: ReadonlySet<string>): ReadmeCommand[] {
     const first = span.split(' ')[0] ?? '';
     // `dlq peek <queue>` in prose is an ops command without its `npm run ops --` prefix.
     if (PROJECT_PREFIXES.some((prefix) => span.startsWith(prefix))) add(span, 'inline');
-    else if (opsWords.has(first) && span.includes(' ')) add(`npm run ops -- ${span}`, 'inline');
+    else if (opsWords.has(first) && span.includes(' ')) add(`npm run -s ops -- ${span}`, 'inline');
   }
   return commands;
 }
@@ -196,7 +198,8 @@ async function problems(command: ReadmeCommand): Promise<string[]> {
   // A shell variable set for the commands after it (`STAGE=dev`).
   if (/^[A-Za-z_][A-Za-z0-9_]*=/.test(program) && args.length === 0) return [];
   if (program === 'npm') {
-    const [verb, script, separator, ...rest] = args;
+    // `npm run -s ops`: -s (--silent) only drops npm's banner.
+    const [verb, script, separator, ...rest] = args.filter((word, index) => index !== 1 || (word !== '-s' && word !== '--silent'));
     if (verb === 'ci') return existsSync(join(ROOT, 'package-lock.json')) ? [] : ['npm ci needs package-lock.json'];
     if (verb === 'start' || verb === 'test') return PACKAGE.scripts[verb] ? [] : [`package.json has no "${verb}" script`];
     if (verb !== 'run' || script === undefined) return [`unsupported npm command`];
@@ -274,9 +277,14 @@ describe('README commands', () => {
   it('are found: every bash block line and every inline project command', () => {
     expect(commands.filter((command) => command.source === 'block').length).toBeGreaterThan(10);
     const texts = commands.map((command) => command.text);
-    for (const start of ['npm run ops -- dlq peek', 'npm run ops -- replay start', 'npm run ops -- new consumer', 'npx cdk deploy --all', 'npx cdk deploy <stage>-fastio-routing', 'aws cloudformation describe-stacks']) {
+    for (const start of ['npm run -s ops -- dlq peek', 'npm run -s ops -- replay start', 'npm run -s ops -- new consumer', 'npx cdk deploy --all', 'npx cdk deploy <stage>-fastio-routing', 'aws cloudformation describe-stacks']) {
       expect(texts.some((text) => text.startsWith(start)), start).toBe(true);
     }
+  });
+
+  it('run ops as `npm run -s ops`, so npm prints no banner above the output', () => {
+    const banner = commands.filter((command) => /^npm run ops --/.test(command.text)).map((command) => command.text);
+    expect(banner).toEqual([]);
   });
 
   it('all work: stacks, output keys, ops subcommands, flags and arguments exist', async () => {
@@ -303,7 +311,7 @@ describe('README commands', () => {
   }, 120_000);
 });
 
-/** The `npm run ops -- …` lines of a README section's bash blocks, as argument lists. */
+/** The `npm run -s ops -- …` lines of a README section's bash blocks, as argument lists. */
 function sectionOpsCommands(heading: string): string[][] {
   const start = README.indexOf(`\n### ${heading}\n`);
   const rest = README.slice(start + 1);
@@ -312,8 +320,8 @@ function sectionOpsCommands(heading: string): string[][] {
   return [...section.matchAll(/```bash\n([\s\S]*?)```/g)].flatMap((match) =>
     (match[1] as string)
       .split('\n')
-      .filter((line) => line.startsWith('npm run ops -- '))
-      .map((line) => shellWords(line).slice(4)),
+      .filter((line) => line.startsWith('npm run -s ops -- '))
+      .map((line) => shellWords(line).slice(5)),
   );
 }
 
@@ -467,5 +475,45 @@ describe('README shape', () => {
     expect(anchors.has('#gone')).toBe(false);
     expect(sectionLines(drifted, QUICK_START).length).toBeGreaterThanOrEqual(40);
     expect(paragraphsOf(drifted).some((paragraph) => paragraph.length > 700)).toBe(true);
+  });
+});
+
+/** The text of a README section under `### <heading>`, up to the next heading of any level. */
+function subsectionText(heading: string): string {
+  const start = README.indexOf(`\n### ${heading}\n`);
+  if (start < 0) return '';
+  const rest = README.slice(start + 1);
+  const end = rest.slice(1).search(/\n#+ /);
+  return end < 0 ? rest : rest.slice(0, end + 1);
+}
+
+/** A duration as README writes it: whole hours as `N h`, otherwise minutes. */
+function readmeDuration(ms: number): string {
+  const minutes = ms / 60_000;
+  return minutes % 60 === 0 ? `${minutes / 60} h` : `${minutes} min`;
+}
+
+describe('README: Verify', () => {
+  const verify = proseOf(subsectionText('4. Verify'));
+
+  it('states every status reconcile gives, each as a list item of its own', () => {
+    expect(verify).not.toBe('');
+    for (const status of TARGET_STATUSES) expect(verify, status).toMatch(new RegExp(`^- \`${status}\`: `, 'm'));
+  });
+
+  it('states every exit code reconcile ends with, and what each means', () => {
+    const exits = paragraphsOf(verify).find((paragraph) => paragraph.startsWith('Exit codes:')) ?? '';
+    expect(exits).toContain(`\`${RECONCILE_EXIT.clean}\` every event completed, confirmed or unverifiable`);
+    expect(exits).toContain(`\`${RECONCILE_EXIT.failed}\` anything missing or dead-lettered`);
+    expect(exits).toContain(`\`${RECONCILE_EXIT.notYet}\` only pending or unconfirmed`);
+  });
+
+  it('states the retry horizon with the figures the CLI uses', () => {
+    const horizon = paragraphsOf(verify).find((paragraph) => paragraph.startsWith('The retry horizon')) ?? '';
+    expect(horizon).toContain(`EventBridge's maximum event age (${readmeDuration(TARGET_MAX_EVENT_AGE_MS)})`);
+    expect(horizon).toContain(`queue consumer ${readmeDuration(MAX_RECEIVE_COUNT * BUFFER_VISIBILITY_TIMEOUT_MS)}`);
+    expect(horizon).toContain(`function ${readmeDuration(ASYNC_INVOKE_MAX_EVENT_AGE_MS)}`);
+    expect(horizon).toContain(`workflow ${readmeDuration(WORKFLOW_TIMEOUT_MS)}`);
+    expect(horizon).toContain(`${readmeDuration(LOG_LAG_MS)} of log lag`);
   });
 });

@@ -231,7 +231,11 @@ export class OperatorPolicy extends Construct {
         actions: ['sqs:GetQueueAttributes', 'sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage'],
         resources: [recorder.deadLetterQueue.queueArn],
       }),
-
+      new iam.PolicyStatement({
+        sid: 'RecordTheRecorderInput',
+        actions: ['firehose:PutRecord'],
+        resources: [recorder.deliveryStream.attrArn],
+      }),
       new iam.PolicyStatement({
         sid: 'ListTheRecords',
         actions: ['s3:GetBucketLocation', 's3:ListBucket'],

@@ -5,6 +5,7 @@
  * published defaults per account and Region (README cites the pages); yours may differ: Service Quotas.
  */
 import { targetName, type Route } from '../route-table';
+import { targetLogicalIdPrefix } from '../synthesized-template';
 import type { CfnTemplate } from './template-facts';
 
 export interface CapacityFacts {
@@ -13,6 +14,14 @@ export interface CapacityFacts {
   readonly stageBurstLimit: number;
   /** ReservedConcurrentExecutions of the ingest function, undefined when it shares the account pool. */
   readonly ingestReservedConcurrency: number | undefined;
+  /**
+   * `AWS::Events::Rule` resources on the project's bus (every rule with an EventBusName) in the
+   * stateful and routing templates, counted from the synthesized templates rather than the route
+   * table, since one route can deploy several rules; undefined when those templates were not read.
+   */
+  readonly busRules?: number;
+  /** Deployed type of each own workflow target's state machine, by `route/target`. */
+  readonly workflowTypes?: Readonly<Record<string, 'express' | 'standard'>>;
 }
 
 /** AWS default quotas per account and Region (the largest Regions; several are lower elsewhere). */
@@ -26,6 +35,10 @@ export const DEFAULT_QUOTAS = {
   putEventsTps: 10_000,
   /** Step Functions StartExecution (Standard) token-bucket refill, largest Regions. */
   startExecutionRefillPerSecond: 300,
+  /** Step Functions StartExecution of Express workflows: token-bucket refill, per account and Region (express-limits page). */
+  expressStartExecutionRefillPerSecond: 6_000,
+  /** EventBridge rules per event bus (adjustable). */
+  rulesPerBus: 300,
   /**
    * Firehose Direct PUT per stream, us-east-1, us-west-2 and eu-west-1 (1,000 requests/s and 1 MiB/s
    * elsewhere). The flight recorder's rule puts each event as one record.
@@ -49,7 +62,27 @@ function isIngestFunction(properties: Record<string, unknown>): boolean {
   return variables.POWERTOOLS_SERVICE_NAME === 'fastio-ingest';
 }
 
-export function readCapacityFacts(ingest: CfnTemplate): CapacityFacts {
+function busRuleCount(templates: readonly CfnTemplate[]): number {
+  return templates
+    .flatMap((template) => Object.values(template.Resources))
+    .filter((resource) => resource.Type === 'AWS::Events::Rule' && resource.Properties?.EventBusName !== undefined).length;
+}
+
+function workflowTypesOf(routing: CfnTemplate, routes: readonly Route[]): Record<string, 'express' | 'standard'> {
+  const types: Record<string, 'express' | 'standard'> = {};
+  for (const route of routes) {
+    for (const target of route.targets) {
+      if (target.kind !== 'workflow') continue;
+      const prefix = `${targetLogicalIdPrefix(route.name, targetName(target))}StateMachine`;
+      const machine = Object.entries(routing.Resources).find(([id, resource]) => resource.Type === 'AWS::StepFunctions::StateMachine' && id.startsWith(prefix))?.[1];
+      if (machine) types[`${route.name}/${targetName(target)}`] = machine.Properties?.StateMachineType === 'EXPRESS' ? 'express' : 'standard';
+    }
+  }
+  return types;
+}
+
+/** With the stateful and routing templates, the facts include the bus's rule count and the workflows' types. */
+export function readCapacityFacts(ingest: CfnTemplate, bus?: { stateful: CfnTemplate; routing: CfnTemplate; routes: readonly Route[] }): CapacityFacts {
   const settings = only(ingest.Resources, 'AWS::ApiGatewayV2::Stage').DefaultRouteSettings as
     | { ThrottlingRateLimit?: number; ThrottlingBurstLimit?: number }
     | undefined;
@@ -61,6 +94,9 @@ export function readCapacityFacts(ingest: CfnTemplate): CapacityFacts {
     stageRateLimit: settings.ThrottlingRateLimit,
     stageBurstLimit: settings.ThrottlingBurstLimit,
     ingestReservedConcurrency: typeof reserved === 'number' ? reserved : undefined,
+    ...(bus === undefined
+      ? {}
+      : { busRules: busRuleCount([bus.stateful, bus.routing]), workflowTypes: workflowTypesOf(bus.routing, bus.routes) }),
   };
 }
 
@@ -98,8 +134,16 @@ export function estimateCapacity(facts: CapacityFacts, routes: readonly Route[],
   const concurrency = facts.ingestReservedConcurrency ?? DEFAULT_QUOTAS.lambdaAccountConcurrency;
   const ingestPerSecond = Math.floor(concurrency / durationSeconds);
   const share = (route: Route) => assumptions.routeShare[route.name] ?? 0;
-  // Every workflow target of a route starts one execution per matched event.
-  const workflowShare = routes.reduce((sum, route) => sum + share(route) * route.targets.filter((target) => target.kind === 'workflow').length, 0);
+  // Every workflow target of a route starts one execution per matched event; Express and Standard
+  // starts are throttled by separate buckets. Without the routing template, a workflow counts as Standard.
+  const workflowShare = (type: 'express' | 'standard') =>
+    routes.reduce(
+      (sum, route) =>
+        sum +
+        share(route) *
+          route.targets.filter((target) => target.kind === 'workflow' && (facts.workflowTypes?.[`${route.name}/${targetName(target)}`] ?? 'standard') === type).length,
+      0,
+    );
   const limits: CapacityLimit[] = [
     {
       name: `HTTP API stage throttle (${facts.stageRateLimit}/s, burst ${facts.stageBurstLimit})`,
@@ -125,10 +169,15 @@ export function estimateCapacity(facts: CapacityFacts, routes: readonly Route[],
       effect: 'the ingest answers 503, which Fast.io resends',
     },
   ];
-  if (workflowShare > 0) {
+  for (const [type, refill] of [
+    ['standard', DEFAULT_QUOTAS.startExecutionRefillPerSecond],
+    ['express', DEFAULT_QUOTAS.expressStartExecutionRefillPerSecond],
+  ] as const) {
+    const typeShare = workflowShare(type);
+    if (typeShare <= 0) continue;
     limits.push({
-      name: `Step Functions StartExecution (refill ${DEFAULT_QUOTAS.startExecutionRefillPerSecond}/s) for the ${(workflowShare * 100).toFixed(1)}% of webhooks that start a review`,
-      webhooksPerSecond: Math.floor(DEFAULT_QUOTAS.startExecutionRefillPerSecond / workflowShare),
+      name: `Step Functions StartExecution, ${type === 'express' ? 'Express' : 'Standard'} (refill ${refill}/s) for the ${(typeShare * 100).toFixed(1)}% of webhooks that start a review`,
+      webhooksPerSecond: Math.floor(refill / typeShare),
       effect: 'EventBridge retries the start (up to its 2-hour retry policy), then the target DLQ',
     });
   }
@@ -169,6 +218,9 @@ export function capacityLines(capacity: Capacity): string[] {
   return [
     `  burst      the stage admits ${number(facts.stageBurstLimit)} at once and ${number(capacity.admittedInBurstWindow)} within ${capacity.burstWindowSeconds} s (bucket ${number(facts.stageBurstLimit)} + ${number(facts.stageRateLimit)}/s); the ingest serves up to ${number(capacity.ingestPerSecond)}/s of them`,
     `  sustained  ${number(capacity.sustainedPerSecond)} webhooks/s`,
+    ...(facts.busRules === undefined
+      ? []
+      : [`  rules      ${number(facts.busRules)} rules on the bus (AWS::Events::Rule in the templates) of ${number(DEFAULT_QUOTAS.rulesPerBus)} per bus (default quota): ${number(DEFAULT_QUOTAS.rulesPerBus - facts.busRules)} left`]),
     '  binds first, as the rate grows:',
     ...capacity.limits.map((limit, index) => `    ${index + 1}. ${number(limit.webhooksPerSecond).padStart(7)}/s  ${limit.name}: ${limit.effect}`),
   ];

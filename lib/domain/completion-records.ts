@@ -25,6 +25,25 @@ export function idempotencyRecordId(routeName: string, targetName: string, fasti
   return `${idempotencyKeyPrefix(routeName, targetName)}#${hash}`;
 }
 
+/**
+ * Days a review guard record lives: its `expiration` is the claim plus the archive's retention plus
+ * the dead-letter queues' (lib/targets/own-workflow-target.ts), so a replay or redrive still finds it.
+ * Undefined when the archive keeps events indefinitely (retention 0): then guards are read as never expiring.
+ */
+export function reviewGuardExpiryDays(archiveRetentionDays: number | null | undefined, deadLetterRetentionDays: number): number | undefined {
+  return archiveRetentionDays === null || archiveRetentionDays === undefined || archiveRetentionDays <= 0 ? undefined : archiveRetentionDays + deadLetterRetentionDays;
+}
+
+/**
+ * Whether a record's `expiration` (epoch seconds, DynamoDB's TTL attribute) has passed: the TTL
+ * deletes such a record some time later, so it is read as gone already, as Powertools and the
+ * review workflow's claim do.
+ */
+export function recordExpired(expiration: unknown, now: Date): boolean {
+  const seconds = Number(expiration);
+  return expiration !== undefined && expiration !== null && expiration !== '' && Number.isFinite(seconds) && seconds * 1000 <= now.getTime();
+}
+
 /** The review workflow's guard record for one event on one route: its partition key `id`. */
 export function reviewGuardId(routeName: string, fastioEventId: string): string {
   return `review#${routeName}#${fastioEventId}`;

@@ -256,6 +256,10 @@ export function physicalResource(stack: StackArtifact, logicalId: string): Physi
       const kind = resource.Type === 'AWS::Events::Connection' ? 'connection' : 'api-destination';
       return { ...base, ref: name, name, arn: `arn:aws:events:${r}:${kind}/${name}/00000000-0000-4000-8000-000000000000` };
     }
+    case 'AWS::KinesisFirehose::DeliveryStream': {
+      const name = prop(resource, 'DeliveryStreamName') ?? generated(64);
+      return { ...base, ref: name, name, arn: `arn:aws:firehose:${r}:deliverystream/${name}` };
+    }
     case 'AWS::IAM::Role': {
       const name = prop(resource, 'RoleName') ?? generated(64);
       return { ...base, ref: name, name, arn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/${name}` };

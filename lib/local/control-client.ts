@@ -14,6 +14,7 @@ import { OperationFailed, UsageError } from '../ops/command';
 import type { ReplayResult } from './event-bus';
 import type { ActiveFault, FaultSpec } from './faults';
 import type { ArnDelivery, DeadLetterQueueStatus, DeliverResult, LocalReplay, PeekedMessage, PipelineFile, RedriveResult } from './control-surface';
+import type { ArchiveRecord } from './archive';
 
 export type { ActiveFault, ArnDelivery, DeadLetterQueueStatus, DeliverResult, FaultSpec, LocalReplay, PeekedMessage, PipelineFile, RedriveResult, ReplayResult };
 
@@ -154,7 +155,7 @@ export async function localClearFaults(id: number | undefined, options: LocalOpt
   return (await call<{ removed: number }>(options, 'DELETE', `/faults${id === undefined ? '' : `?id=${id}`}`)).removed;
 }
 
-/** Every dead-letter queue (names like `documents/buffer-dlq`) with depth and oldest age. */
+/** Every dead-letter queue (names like `documents/queue/buffer-dlq`) with depth and oldest age. */
 export async function localDeadLetterQueues(options: LocalOptions = {}): Promise<DeadLetterQueueStatus[]> {
   return (await call<{ queues: DeadLetterQueueStatus[] }>(options, 'GET', '/dlq')).queues;
 }
@@ -202,4 +203,14 @@ export async function localArnDeliveries(params: { route?: string } = {}, option
 /** What the running pipeline runs (routes, functions, tables, archive size). */
 export function localStatus(options: LocalOptions = {}): Promise<Record<string, unknown>> {
   return call<Record<string, unknown>>(options, 'GET', '/status');
+}
+
+/** The archived event with this EventBridge id, or undefined when the archive has none (its pattern did not match). */
+export async function localArchivedEvent(id: string, options: LocalOptions = {}): Promise<ArchiveRecord | undefined> {
+  try {
+    return await call<ArchiveRecord>(options, 'GET', `/events/${encodeURIComponent(id)}`);
+  } catch (error) {
+    if (error instanceof UsageError) return undefined;
+    throw error;
+  }
 }

@@ -91,7 +91,7 @@ export interface ControlledPipeline {
   readonly model: Pick<LocalModel, 'archive' | 'rules'>;
   readonly functions: ReadonlyMap<string, Pick<LocalFunction, 'label' | 'name' | 'definition'>>;
   readonly dynamodb: Pick<LocalDynamoDb, 'tableNames' | 'definition' | 'scan'>;
-  readonly archive: Pick<LocalArchive, 'count'>;
+  readonly archive: Pick<LocalArchive, 'count' | 'records'>;
   readonly faults: Pick<FaultRegistry, 'add' | 'list' | 'remove'>;
   readonly replays: readonly LocalReplay[];
   readonly arnDeliveries: readonly ArnDelivery[];

@@ -11,10 +11,11 @@
  *   POST   /_local/deliver                   {route, target?, events}: to that target alone, not through the bus
  *   GET    /_local/tables/<table>            items of a table (name or "catalog", "audit", "idempotency")
  *   GET    /_local/deliveries?route=…        what targets elsewhere (by ARN, topics) were sent, oldest first
+ *   GET    /_local/events/<id>               one archived event by its EventBridge id (what `send --local` published)
  *   GET|POST|DELETE /_local/faults           list, add ({service, operation?, table?, route?, key?, errorCode?, times?}), remove (?id=)
  */
 import type { ControlRequest, ControlResponse } from './http-api';
-import type { FaultService, FaultSpec } from './faults';
+import { INTERCEPTED_OPERATIONS, type FaultService, type FaultSpec } from './faults';
 import type { ControlledPipeline } from './control-surface';
 import { UnknownQueueError } from './dead-letters';
 import { EventBridgeError } from './event-bus';
@@ -48,6 +49,23 @@ function positiveInteger(value: unknown, field: string): number | undefined {
 }
 
 const FAULT_SERVICES: readonly FaultService[] = ['dynamodb', 'events', 'sns', 'sqs', 'secretsmanager', 's3'];
+
+/** A fault that could never fire (an operation no stand-in intercepts, a table or route the pipeline lacks) is refused. */
+function checkFaultScope(pipeline: ControlledPipeline, spec: FaultSpec): void {
+  const operations = INTERCEPTED_OPERATIONS[spec.service];
+  if (spec.operation !== undefined && !operations.some((operation) => operation.toLowerCase() === spec.operation?.toLowerCase())) {
+    throw new BadRequest(`the local ${spec.service} stand-in never fails ${spec.operation} (the handlers do not call it); operations it can fail: ${operations.join(', ')}`);
+  }
+  if (spec.table !== undefined) {
+    if (spec.service !== 'dynamodb') throw new BadRequest(`table applies to dynamodb faults only, not ${spec.service}`);
+    if (pipeline.dynamodb.definition(spec.table) === undefined) throw new BadRequest(`no local table "${spec.table}"; tables: ${pipeline.dynamodb.tableNames.join(', ')}`);
+  }
+  if (spec.route !== undefined) {
+    if (spec.service !== 'events') throw new BadRequest(`route applies to events faults only (a rule that cannot deliver), not ${spec.service}`);
+    const routes = [...new Set(pipeline.model.rules.map((rule) => rule.route))];
+    if (!routes.includes(spec.route)) throw new BadRequest(`no local rule for route "${spec.route}"; routes: ${routes.join(', ')}`);
+  }
+}
 
 function faultSpec(body: Record<string, unknown>): FaultSpec {
   const service = body.service;
@@ -135,6 +153,13 @@ export async function handleControl(pipeline: ControlledPipeline, request: Contr
       const route = request.query.get('route');
       return { status: 200, body: { deliveries: pipeline.arnDeliveries.filter((delivery) => route === null || delivery.route === route) } };
     }
+    const archived = /^\/events\/(.+)$/.exec(path);
+    if (method === 'GET' && archived) {
+      const id = decodeURIComponent(archived[1] as string);
+      const record = pipeline.archive.records().find((candidate) => candidate.event.id === id);
+      if (!record) return { status: 404, body: { message: `no archived event "${id}"` } };
+      return { status: 200, body: record };
+    }
     const table = /^\/tables\/(.+)$/.exec(path);
     if (method === 'GET' && table) {
       const name = decodeURIComponent(table[1] as string);
@@ -144,9 +169,18 @@ export async function handleControl(pipeline: ControlledPipeline, request: Contr
     }
     if (path === '/faults') {
       if (method === 'GET') return { status: 200, body: { faults: pipeline.faults.list() } };
-      if (method === 'POST') return { status: 201, body: pipeline.faults.add(faultSpec(bodyOf(request))) };
+      if (method === 'POST') {
+        const spec = faultSpec(bodyOf(request));
+        checkFaultScope(pipeline, spec);
+        return { status: 201, body: pipeline.faults.add(spec) };
+      }
       if (method === 'DELETE') {
         const id = positiveInteger(request.query.get('id') ?? undefined, 'id');
+        const active = pipeline.faults.list();
+        if (id !== undefined && !active.some((fault) => fault.id === id)) {
+          const ids = active.map((fault) => `#${fault.id}`).join(', ');
+          return { status: 404, body: { message: `no fault #${id}: ${ids === '' ? 'no faults are active' : `active faults: ${ids}`} (faults list --local shows them)` } };
+        }
         return { status: 200, body: { removed: pipeline.faults.remove(id) } };
       }
     }

@@ -10,6 +10,19 @@
 
 export type FaultService = 'dynamodb' | 'events' | 'sns' | 'sqs' | 'secretsmanager' | 's3';
 
+/**
+ * The calls each stand-in passes through the registry before answering: a fault for any other
+ * operation could never fire, so adding one is refused. Keep in step with the `take` call sites.
+ */
+export const INTERCEPTED_OPERATIONS: Readonly<Record<FaultService, readonly string[]>> = {
+  dynamodb: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'],
+  events: ['PutEvents', 'Deliver'],
+  sns: ['Publish'],
+  sqs: ['SendMessage'],
+  secretsmanager: ['GetSecretValue'],
+  s3: ['PutObject', 'GetObject', 'HeadObject'],
+};
+
 export interface FaultSpec {
   readonly service: FaultService;
   /**

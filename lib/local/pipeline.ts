@@ -356,7 +356,7 @@ export class LocalPipeline implements ControlledPipeline {
     return ref;
   }
 
-  /** A dead-letter queue by operator name (`documents/buffer-dlq`), or any queue by label or ARN. */
+  /** A dead-letter queue by operator name (`documents/queue/buffer-dlq`), or any queue by label or ARN. */
   queue(name: string): LocalQueue {
     const ref = this.model.deadLetterQueues.find((candidate) => candidate.name === name);
     const queue = ref ? this.queues.get(ref.queueArn) : [...this.queues.values()].find((candidate) => candidate.definition.label === name || candidate.arn === name);

@@ -38,7 +38,7 @@ export interface ReceivedMessage {
 
 export interface QueueDefinition {
   readonly logicalId: string;
-  /** For people: `documents/buffer-dlq`, `documents/BufferQueue`, or the logical id. */
+  /** For people: `documents/queue/buffer-dlq`, `documents/BufferQueue`, or the logical id. */
   readonly label: string;
   readonly name: string;
   readonly arn: string;

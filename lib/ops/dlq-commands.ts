@@ -586,6 +586,8 @@ function printRedriveSummary(summary: RedriveSummary, json: boolean, io: Command
   } else {
     io.out(`redrive ${summary.queue} → ${summary.destination}`);
     io.out(`  moved ${summary.moved} / failed ${summary.failed} / left ${summary.left === null ? 'unknown' : `≈ ${summary.left}`} in the queue`);
+    // The reason next to the count: the progress notes went to stderr and may be lost in a log.
+    for (const failure of summary.failures) io.out(`  failed ${failure.messageId}: ${failure.reason}`);
   }
   if (summary.aborted !== undefined) {
     io.err(`error: redrive stopped early: ${summary.aborted}; moved ${summary.moved}, failed ${summary.failed}; the rest is still in ${summary.queue} (run it again)`);

@@ -4,11 +4,11 @@
  * Only the pipeline `npm start` runs has stand-ins to break, so `--local` is required.
  */
 import { localAddFault, localClearFaults, localFaults, localPurge, type ActiveFault, type FaultSpec } from '../local/control-client';
-import type { FaultService } from '../local/faults';
+import { INTERCEPTED_OPERATIONS, type FaultService } from '../local/faults';
 import { UsageError, integerOption, requiredStringOption, stringListOption, stringOption, type CommandIo, type OpsCommand, type OptionValues } from './command';
 import { resolveRoutes } from './deployment';
 
-const SERVICES: readonly FaultService[] = ['dynamodb', 'events', 'sns', 'sqs', 'secretsmanager'];
+const SERVICES = Object.keys(INTERCEPTED_OPERATIONS) as readonly FaultService[];
 
 function requireLocal(options: OptionValues): void {
   if (options.local !== true) throw new UsageError('faults are injected into the pipeline `npm start` runs, not into AWS: add --local');
@@ -64,14 +64,21 @@ const addCommand: OpsCommand = {
     requireLocal(options);
     const service = requiredStringOption(options, 'service');
     if (!(SERVICES as readonly string[]).includes(service)) throw new UsageError(`--service must be one of ${SERVICES.join(', ')}, got "${service}"`);
+    const operation = stringOption(options, 'operation');
+    const operations = INTERCEPTED_OPERATIONS[service as FaultService];
+    if (operation !== undefined && !operations.some((candidate) => candidate.toLowerCase() === operation.toLowerCase())) {
+      throw new UsageError(`the local ${service} stand-in never fails ${operation} (the handlers do not call it); --operation must be one of ${operations.join(', ')}`);
+    }
+    if (stringOption(options, 'table') !== undefined && service !== 'dynamodb') throw new UsageError(`--table applies to --service dynamodb only, not ${service}`);
     const route = stringOption(options, 'route');
+    if (route !== undefined && service !== 'events') throw new UsageError(`--route applies to --service events only (a rule that cannot deliver to its target), not ${service}`);
     if (route !== undefined) resolveRoutes([route]);
     const key = keyOption(options);
     const times = integerOption(options, 'times', { min: 1, max: 1_000_000 });
     const optional = (name: keyof FaultSpec, value: string | undefined) => (value === undefined ? {} : { [name]: value });
     const spec: FaultSpec = {
       service: service as FaultService,
-      ...optional('operation', stringOption(options, 'operation')),
+      ...optional('operation', operation),
       ...optional('table', stringOption(options, 'table')),
       ...optional('route', route),
       ...optional('errorCode', stringOption(options, 'error-code')),

@@ -33,8 +33,8 @@ function consumerKind(raw: string): ConsumerKind {
 export const newConsumerCommand: OpsCommand = {
   path: ['new', 'consumer'],
   summary: 'write lambdas/<name>/handler.ts and its test for a consumer of your own, and print its route to paste into lib/route-table.ts',
-  usage: `<name> --kind ${CONSUMER_KINDS.join('|')} [--root <project dir>]`,
-  options: { kind: { type: 'string' }, root: { type: 'string' } },
+  usage: `<name> --kind ${CONSUMER_KINDS.join('|')} [--root <project dir>] [--json]`,
+  options: { kind: { type: 'string' }, root: { type: 'string' }, json: { type: 'boolean' } },
   positionals: { min: 1, max: 1 },
   async run({ positionals, options, io }) {
     const name = consumerName(positionals[0] as string);
@@ -51,6 +51,10 @@ export const newConsumerCommand: OpsCommand = {
     mkdirSync(join(root, 'test', 'consumers'), { recursive: true });
     writeFileSync(handlerFile, handlerSource(name, kind), { flag: 'wx' });
     writeFileSync(testFile, testSource(name, kind), { flag: 'wx' });
+    if (options.json === true) {
+      io.out(JSON.stringify({ name, kind, wrote: [relative(root, handlerFile), relative(root, testFile)], routeEntry: routeEntrySource(name, kind) }, null, 2));
+      return 0;
+    }
     io.out(`wrote ${relative(root, handlerFile)} and ${relative(root, testFile)}`);
     io.out(`next: add this route to routeTable in lib/route-table.ts, adjust its pattern and samples, then run npm run test:routes:`);
     io.out(routeEntrySource(name, kind));

@@ -8,9 +8,14 @@
  * `routes test` runs one event, or a raw Fast.io payload normalized exactly as the ingest does, through
  * every route of lib/route-table.ts and explains each miss by the first field that failed.
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { EventBridgeClient, TestEventPatternCommand } from '@aws-sdk/client-eventbridge';
 import { QUARANTINE_DETAIL_TYPE } from '../domain/fastio-envelope';
+import { validateTargetInput } from '../domain/input-transform';
+import { RouteTableError, validateRouteTable } from '../domain/route-validation';
 import { InvalidPatternError, compilePattern, type CompiledPattern } from '../domain/pattern-matcher';
 import { completeEvent, eventFromPayload, evaluateRoutes, type BusEvent, type RouteResult } from '../domain/route-samples';
 import { describeTarget, routeTable, targetName, type Route, type RouteTarget } from '../route-table';
@@ -285,6 +290,7 @@ export function createRoutesTestCommand(table: readonly Route[] = routeTable): O
       if (replayName !== undefined && !REPLAY_NAME.test(replayName)) {
         throw new UsageError(`--replay-name "${replayName}" is invalid: 1-64 characters from letters, digits, '.', '-' and '_'`);
       }
+      await checkTable(table);
       const bytes = await readBytes(path, 'file');
       const result = routesTestEvent(bytes, path, replayName, table);
       if (options.json === true) {
@@ -302,6 +308,27 @@ export function createRoutesTestCommand(table: readonly Route[] = routeTable): O
       return 0;
     },
   };
+}
+
+const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/**
+ * The checks synth makes, before any matching: a MATCH for a route that cannot deploy (its consumer
+ * folder missing, an invalid pattern) would tell the operator the change works when it does not.
+ */
+async function checkTable(table: readonly Route[]): Promise<void> {
+  // Loaded here only: the workflows pull in aws-cdk-lib, which every other command would pay for at start-up.
+  const { WORKFLOW_NAMES } = await import('../workflows');
+  try {
+    validateRouteTable(table, {
+      consumerExists: (folder) => existsSync(join(PROJECT_ROOT, 'lambdas', folder, 'handler.ts')),
+      workflows: WORKFLOW_NAMES,
+      inputProblem: validateTargetInput,
+    });
+  } catch (error) {
+    if (error instanceof RouteTableError) throw new UsageError(`the route table is invalid, fix lib/route-table.ts first: ${error.message}`);
+    throw error;
+  }
 }
 
 export const routesTestCommand = createRoutesTestCommand();

@@ -25,9 +25,23 @@ import { parseWindow, type TimeWindow } from './time-window';
 /** How long --recover waits for re-delivered events to complete before printing the final counts. */
 export const RECOVER_SETTLE_MS = 5 * 60_000;
 
-function progressReporter(io: CommandIo): ScanProgress {
-  const bar = new Progress(io, 'reconcile');
-  return (phase, done, total) => bar.update(total === undefined ? undefined : total === 0 ? 1 : done / total, `${phase} ${done}${total === undefined ? '' : `/${total}`}`);
+/**
+ * On a terminal, a bar redrawn in place; into a pipe or a log, one line once the reading is done
+ * (each phase's finished bar would be a line of its own, a dozen or more per run).
+ */
+function progressReporter(io: CommandIo): { readonly progress: ScanProgress; finish(): void } {
+  const detail = (phase: string, done: number, total: number | undefined) => `${phase} ${done}${total === undefined ? '' : `/${total}`}`;
+  if (io.interactive) {
+    const bar = new Progress(io, 'reconcile');
+    return { progress: (phase, done, total) => bar.update(total === undefined ? undefined : total === 0 ? 1 : done / total, detail(phase, done, total)), finish: () => undefined };
+  }
+  const latest = new Map<string, string>();
+  return {
+    progress: (phase, done, total) => latest.set(phase, detail(phase, done, total)),
+    finish: () => {
+      if (latest.size > 0) io.err(`reconcile read ${[...latest.values()].join(', ')}`);
+    },
+  };
 }
 
 const HEADINGS = ['EVENTS', ...TARGET_STATUSES.map((status) => status.toUpperCase())];
@@ -132,7 +146,9 @@ export function createReconcileCommand(
       const json = options.json === true;
       return withAwsErrors(async () => {
         const sources = await factory({ targets: routes.flatMap(trackedTargets), options });
-        const first = await reconcile(window, routes, sources, { now, progress: progressReporter(io) });
+        const reporter = progressReporter(io);
+        const first = await reconcile(window, routes, sources, { now, progress: reporter.progress });
+        reporter.finish();
         if (options.recover !== true || first.report.verdict !== 'failed') {
           if (json) io.out(JSON.stringify(first.report, null, 2));
           else printReport(first.report, io);

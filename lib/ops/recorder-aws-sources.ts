@@ -21,6 +21,7 @@ import {
   StartQueryExecutionCommand,
   type GetQueryResultsCommandOutput,
 } from '@aws-sdk/client-athena';
+import { DescribeArchiveCommand } from '@aws-sdk/client-eventbridge';
 import { BatchGetItemCommand, DynamoDBClient, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { FirehoseClient, PutRecordCommand } from '@aws-sdk/client-firehose';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -31,8 +32,8 @@ import {
   ReceiveMessageCommand,
   type Message,
 } from '@aws-sdk/client-sqs';
-import { stackNames } from '../config';
-import { DEFAULT_IDEMPOTENCY_EXPIRY_DAYS, idempotencyRecordId, reviewGuardId } from '../domain/completion-records';
+import { DEFAULT_IDEMPOTENCY_EXPIRY_DAYS, idempotencyRecordId, recordExpired, reviewGuardExpiryDays, reviewGuardId } from '../domain/completion-records';
+import { DEAD_LETTER_RETENTION_DAYS, stackNames } from '../config';
 import type { BusEvent } from '../domain/route-samples';
 import { StatefulOutput, targetDeadLetterQueueName, targetOutputKey } from '../stack-outputs';
 import { BUS_LOG_TABLE_NAME, DELIVERY_MESSAGE_TYPES, resolverFor, toBusLogRecord, toDeliveryRecord, type DeliveryTargetResolver } from '../recorder/bus-log';
@@ -662,6 +663,8 @@ export class DynamoCompletionSource implements CompletionSource {
   private completion(target: TrackedTarget, key: string, item: Record<string, AttributeValue>): Completion | undefined {
     if (item.status?.S !== 'COMPLETED') return undefined;
     if (target.completion === 'review-guard') {
+      // An expired guard is read as gone (its TTL deletes it later): reconcile then calls the event unverifiable past reviewGuardExpiryDays.
+      if (recordExpired(item.expiration?.N, this.runtime.now())) return undefined;
       return { record: key, ...(item.completedAt?.S === undefined ? {} : { at: item.completedAt.S }), ...(item.takenOverAt?.S === undefined ? { attempt: 1 } : {}) };
     }
     // Powertools treats an expired record as absent (DynamoDB's TTL deletes it some time later).
@@ -823,6 +826,9 @@ export async function awsRecorderSources(
   const ruleArns = (targets: readonly TrackedTarget[]) =>
     arns.filter((entry) => targets.some((target) => target.route.name === entry.route && target.name === entry.target)).map((entry) => entry.ruleArn);
   const recorderInput = new SqsRecorderInput(clients, deadLetters, stateful.get(StatefulOutput.recorderDlqUrl), extra.firehose, stateful.get(StatefulOutput.recorderStreamName));
+  // Review guards live as long as the archive keeps events plus the DLQs' retention; the archive says how long.
+  const archive = await clients.eventBridge.send(new DescribeArchiveCommand({ ArchiveName: stateful.get(StatefulOutput.archiveName) }));
+  const guardExpiryDays = reviewGuardExpiryDays(archive.RetentionDays, DEAD_LETTER_RETENTION_DAYS);
   return {
     recorder: new AthenaRecorderSource(extra.athena, extra.s3, location, runtime),
     deliveries: new AthenaDeliveryLogSource(extra.athena, location, resolverFor(arns), ruleArns, runtime),
@@ -832,6 +838,7 @@ export async function awsRecorderSources(
     // Only the deployed targets have queues to redrive: a configurable target the deployment lacks has no outputs.
     recovery: new AwsRecoverySink(clients, routing, deadLetters, followed, runtime.fetch ?? fetch, recorderInput),
     completionExpiryDays: DEFAULT_IDEMPOTENCY_EXPIRY_DAYS,
+    ...(guardExpiryDays === undefined ? {} : { reviewGuardExpiryDays: guardExpiryDays }),
     deployed: (target) => targetDeployed(routing, target),
   };
 }

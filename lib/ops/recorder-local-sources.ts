@@ -12,7 +12,8 @@
  * The local tables live in memory: completion records exist only since the running pipeline
  * started, so an idempotency target's event recorded before that counts as unverifiable, not missing.
  */
-import { DEFAULT_IDEMPOTENCY_EXPIRY_DAYS, idempotencyKeyPrefix, idempotencyRecordId, reviewGuardId } from '../domain/completion-records';
+import { DEAD_LETTER_RETENTION_DAYS } from '../config';
+import { DEFAULT_IDEMPOTENCY_EXPIRY_DAYS, idempotencyKeyPrefix, idempotencyRecordId, recordExpired, reviewGuardExpiryDays, reviewGuardId } from '../domain/completion-records';
 import type { BusEvent } from '../domain/route-samples';
 import { targetName as defaultTargetName } from '../domain/route-types';
 import {
@@ -103,6 +104,7 @@ export class LocalCompletionSource implements CompletionSource {
     /** Function names serving each route, for records a consumer keyed with Powertools' default prefix. */
     private readonly functionsByRoute: ReadonlyMap<string, readonly string[]>,
     private readonly expiryDays: number,
+    private readonly now: () => Date = () => new Date(),
   ) {}
 
   async completions(target: TrackedTarget, fastioEventIds: readonly string[]): Promise<ReadonlyMap<string, Completion>> {
@@ -130,7 +132,11 @@ export class LocalCompletionSource implements CompletionSource {
 
   private completion(target: TrackedTarget, key: string, item: Record<string, unknown>): Completion | undefined {
     if (item.status !== 'COMPLETED') return undefined;
-    if (target.completion === 'review-guard') return { record: key, ...(str(item.completedAt) === undefined ? {} : { at: str(item.completedAt) as string }) };
+    if (target.completion === 'review-guard') {
+      // As on AWS (lib/ops/recorder-aws-sources.ts): an expired guard is read as gone.
+      if (recordExpired(item.expiration, this.now())) return undefined;
+      return { record: key, ...(str(item.completedAt) === undefined ? {} : { at: str(item.completedAt) as string }) };
+    }
     // Saved COMPLETED with expiration = then + the expiry, so the expiration dates the completion.
     const expiration = Number(item.expiration);
     return { record: key, ...(Number.isFinite(expiration) ? { at: new Date((expiration - this.expiryDays * 86_400) * 1000).toISOString() } : {}) };
@@ -269,6 +275,8 @@ interface PipelineStatus {
   /** Per route, the local kinds of its rule's targets (queue, function, workflow, http, elsewhere). */
   readonly targetKinds: Map<string, string[]>;
   readonly timeScale: number;
+  /** The archive's retention as synthesized; null when it keeps events indefinitely. */
+  readonly archiveRetentionDays: number | null;
 }
 
 async function pipelineStatus(local: LocalOptions): Promise<PipelineStatus> {
@@ -286,7 +294,8 @@ async function pipelineStatus(local: LocalOptions): Promise<PipelineStatus> {
     targetKinds.set(route.route, (route.targets as { kind?: unknown }[]).map((target) => String(target.kind)));
   }
   const timeScale = Number(status.timeScale);
-  return { functionsByRoute, targetKinds, timeScale: Number.isFinite(timeScale) && timeScale > 0 ? timeScale : 1 };
+  const archiveRetentionDays = typeof status.archiveRetentionDays === 'number' ? status.archiveRetentionDays : null;
+  return { functionsByRoute, targetKinds, timeScale: Number.isFinite(timeScale) && timeScale > 0 ? timeScale : 1, archiveRetentionDays };
 }
 
 /** The kind the local pipeline gives a route target (lib/local/model.ts). */
@@ -330,9 +339,10 @@ export class LocalDeliveryLogSource implements DeliveryLogSource {
 export async function localRecorderSources(local: LocalOptions = {}, now: () => Date = () => new Date()): Promise<RecorderSources> {
   const status = await pipelineStatus(local);
   const startedAt = Date.parse(readPipelineFile(local)?.startedAt ?? '');
+  const guardExpiryDays = reviewGuardExpiryDays(status.archiveRetentionDays, DEAD_LETTER_RETENTION_DAYS);
   return {
     recorder: new LocalRecorderSource(localStateDir(local)),
-    completions: new LocalCompletionSource(local, status.functionsByRoute, DEFAULT_IDEMPOTENCY_EXPIRY_DAYS),
+    completions: new LocalCompletionSource(local, status.functionsByRoute, DEFAULT_IDEMPOTENCY_EXPIRY_DAYS, now),
     deadLetters: new LocalDeadLetterSource(local),
     recovery: new LocalRecoverySink(local, now),
     recoveryLog: new LocalRecoveryLog(localStateDir(local)),
@@ -340,6 +350,7 @@ export async function localRecorderSources(local: LocalOptions = {}, now: () => 
     // Completion records and dead letters exist since the pipeline started (to the second, as event times are).
     ...(Number.isFinite(startedAt) ? { evidenceSince: new Date(Math.floor(startedAt / 1000) * 1000) } : {}),
     completionExpiryDays: DEFAULT_IDEMPOTENCY_EXPIRY_DAYS,
+    ...(guardExpiryDays === undefined ? {} : { reviewGuardExpiryDays: guardExpiryDays }),
     timeScale: status.timeScale,
     ...(status.targetKinds.size === 0 ? {} : { deployed: (target: TrackedTarget) => deployedLocally(status.targetKinds, target) }),
   };

@@ -498,9 +498,13 @@ function cancelReplayCommand(runtime: OpsRuntime): OpsCommand {
     path: ['replay', 'cancel'],
     summary: 'cancel a running replay (events already re-sent stay delivered)',
     usage: '<name> [--region <r>] [--json]',
-    options: { region: deploymentOptions.region, json: deploymentOptions.json },
+    options: { region: deploymentOptions.region, json: deploymentOptions.json, local: { type: 'boolean' } },
     positionals: { min: 1, max: 1 },
     async run({ positionals, options, io }) {
+      if (options.local === true) {
+        // Accepted only to say why: a local replay re-sends every event before `replay start --local` returns.
+        throw new UsageError('there is no local replay cancel: the local pipeline re-sends all of a replay\'s events before `replay start --local` returns, so no local replay is ever running; `replay status <name> --local` shows what it sent');
+      }
       const replayName = replayNameArgument(positionals[0], 'replay name');
       const region = regionOption(options);
       return withAwsErrors(async () => {

@@ -6,7 +6,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { localSendTarget } from '../local/control-client';
+import { localArchivedEvent, localSendTarget } from '../local/control-client';
+import { QUARANTINE_DETAIL_TYPE } from '../domain/fastio-envelope';
 import { signWebhook, type SignatureScheme } from '../domain/webhook-signature';
 import { OperationFailed, UsageError, refuseOptions, stringOption, type CommandIo, type OpsCommand, type OptionValues } from './command';
 
@@ -155,6 +156,47 @@ export function withFreshEventId(body: Buffer, id: string = freshEventId()): { b
   return { body: Buffer.from(`${JSON.stringify({ ...payload, [field]: id }, null, 2)}\n`), eventId: id };
 }
 
+/** What the local pipeline did with a delivery, from its answer and the event its bus archived. */
+export interface LocalOutcome {
+  readonly outcome: 'accepted' | 'quarantined' | 'duplicate' | 'unconfirmed';
+  readonly eventBridgeEventId?: string;
+  readonly detailType?: string;
+  readonly reason?: string;
+}
+
+async function localOutcome(answer: string): Promise<LocalOutcome> {
+  let body: { eventBridgeEventId?: unknown; duplicate?: unknown };
+  try {
+    body = JSON.parse(answer) as typeof body;
+  } catch {
+    return { outcome: 'unconfirmed', reason: 'the answer is not JSON' };
+  }
+  const id = typeof body.eventBridgeEventId === 'string' ? body.eventBridgeEventId : undefined;
+  if (body.duplicate === true) return { outcome: 'duplicate', ...(id === undefined ? {} : { eventBridgeEventId: id }), reason: 'a resend of an event already published: not published again' };
+  if (id === undefined) return { outcome: 'unconfirmed', reason: 'the answer names no published event' };
+  const record = await localArchivedEvent(id);
+  if (record === undefined) return { outcome: 'unconfirmed', eventBridgeEventId: id, reason: 'the local archive has no record of the event' };
+  const detailType = record.event['detail-type'];
+  const detail = record.event.detail as { reason?: unknown } | null;
+  if (detailType === QUARANTINE_DETAIL_TYPE) {
+    return { outcome: 'quarantined', eventBridgeEventId: id, detailType, reason: typeof detail?.reason === 'string' ? detail.reason : 'unknown' };
+  }
+  return { outcome: 'accepted', eventBridgeEventId: id, detailType };
+}
+
+function describeOutcome(result: LocalOutcome): string {
+  switch (result.outcome) {
+    case 'accepted':
+      return `local pipeline: accepted, published as ${result.detailType} event ${result.eventBridgeEventId}`;
+    case 'quarantined':
+      return `local pipeline: quarantined (${result.reason}): authentic but not a usable Fast.io event, published as ${result.detailType} event ${result.eventBridgeEventId} instead of its event type`;
+    case 'duplicate':
+      return `local pipeline: duplicate, ${result.reason}${result.eventBridgeEventId === undefined ? '' : ` (event ${result.eventBridgeEventId})`}`;
+    case 'unconfirmed':
+      return `local pipeline: unconfirmed: ${result.reason}`;
+  }
+}
+
 export const sendCommand: OpsCommand = {
   path: ['send'],
   summary: 'sign a payload file as Fast.io would and POST it to an endpoint (--local: to the pipeline `npm start` runs, with its secret)',
@@ -190,6 +232,27 @@ export const sendCommand: OpsCommand = {
       const id = fastioEventIdOf(answer);
       if (id === undefined) throw new OperationFailed('the endpoint answered without a fastioEventId: is it the ingest?');
       io.out(id);
+      return 0;
+    }
+    if (options.local === true) {
+      if (!response.ok) {
+        const why = response.status >= 500 ? 'could not take it now (Fast.io would retry)' : 'rejected it (nothing was published)';
+        const said = answer.length > MAX_PRINTED_BODY ? `${answer.slice(0, MAX_PRINTED_BODY)}…` : answer;
+        throw new OperationFailed(`the local pipeline ${why}: HTTP ${response.status} ${said.replace(/\s+/g, ' ')}; its terminal shows why`);
+      }
+      const outcome = await localOutcome(answer);
+      if (options.json === true) {
+        let parsed: unknown = answer;
+        try {
+          parsed = JSON.parse(answer);
+        } catch {
+          // not JSON: kept as text
+        }
+        io.out(JSON.stringify({ status: response.status, body: parsed, ...outcome }, null, 2));
+      } else {
+        printResponse(io, response.status, response.statusText, answer, false);
+        io.out(describeOutcome(outcome));
+      }
       return 0;
     }
     printResponse(io, response.status, response.statusText, answer, options.json === true);

@@ -12,7 +12,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { beforeAll, describe, expect, it } from 'vitest';
 import assumptions from '../../lib/cost/assumptions.json';
-import { estimateCapacity, readCapacityFacts, type CapacityFacts } from '../../lib/cost/capacity';
+import { capacityLines, DEFAULT_QUOTAS, estimateCapacity, readCapacityFacts, type CapacityFacts } from '../../lib/cost/capacity';
+import { deployedRoutes } from '../../lib/cost/template-facts';
 import type { CfnTemplate } from '../../lib/cost/template-facts';
 import { Throttle } from '../../lib/local/api-gateway';
 import { Flow } from '../../lib/local/flow';
@@ -53,8 +54,15 @@ const PATTERNS: Record<string, number[]> = {
 };
 
 let defaults: CapacityFacts;
+let templates: { ingest: CfnTemplate; stateful: CfnTemplate; routing: CfnTemplate };
 beforeAll(() => {
-  defaults = readCapacityFacts(synthesize().templates.ingest.toJSON() as CfnTemplate);
+  const synthesized = synthesize().templates;
+  templates = {
+    ingest: synthesized.ingest.toJSON() as CfnTemplate,
+    stateful: synthesized.stateful.toJSON() as CfnTemplate,
+    routing: synthesized.routing.toJSON() as CfnTemplate,
+  };
+  defaults = readCapacityFacts(templates.ingest);
 });
 
 describe('the default stage throttle (token-bucket figures from the synthesized template)', () => {
@@ -81,16 +89,18 @@ describe('the default stage throttle (token-bucket figures from the synthesized 
 describe('the capacity section of npm run cost', () => {
   it('states the burst, the sustained rate and which limit binds first as the rate grows', () => {
     // The table as cdk.json deploys it: the slack target's URL is not configured, so it is not there.
-    const capacity = estimateCapacity(defaults, resolveRouteTable(routeTable, { tryGetContext: () => undefined }), { ingestDurationMs: assumptions.durationMs.value.ingest, routeShare: assumptions.routeShare.value });
+    const routes = resolveRouteTable(routeTable, { tryGetContext: () => undefined });
+    const deployed = readCapacityFacts(templates.ingest, { ...templates, routes });
+    const capacity = estimateCapacity(deployed, routes, { ingestDurationMs: assumptions.durationMs.value.ingest, routeShare: assumptions.routeShare.value });
     expect(capacity.admittedInBurstWindow).toBe(15_000);
     expect(capacity.ingestPerSecond).toBe(4_000);
     expect(capacity.sustainedPerSecond).toBe(1_000);
     expect(capacity.limits.map((limit) => [limit.webhooksPerSecond, limit.name.split(' (')[0]])).toEqual([
       [1_000, 'HTTP API stage throttle'],
       [4_000, 'ingest reserved concurrency'],
-      [8_571, 'Step Functions StartExecution'],
       [10_000, 'API Gateway account throttle'],
       [10_000, 'EventBridge PutEvents'],
+      [171_428, 'Step Functions StartExecution, Express'],
     ]);
   });
 
@@ -103,6 +113,44 @@ describe('the capacity section of npm run cost', () => {
     // WHEN events are 4 KiB, THEN the bytes bind: 1,280 a second
     expect(recorderLimit(4_096)?.webhooksPerSecond).toBe(1_280);
     expect(recorderLimit(4_096)?.effect).toContain('recorder DLQ');
+  });
+
+  it('counts the rules on the bus from the templates, not the route table, and states them against the 300-per-bus quota', () => {
+    // GIVEN a route that deploys two rules on the bus, the recorder's rule, and one rule on the default bus
+    const bus = { Ref: 'EventBus7B8748AA' };
+    const rule = (onBus: boolean) => ({ Type: 'AWS::Events::Rule', Properties: { ...(onBus ? { EventBusName: bus } : {}), State: 'ENABLED' } });
+    const routing: CfnTemplate = { Resources: { RouteaTargetxRule: rule(true), RouteaTargetyRule: rule(true), Schedule: rule(false) } };
+    const stateful: CfnTemplate = { Resources: { FlightRecorderRule: rule(true) } };
+    const oneRoute = [routeTable[0] as (typeof routeTable)[number]];
+    // WHEN the capacity facts are read
+    const facts = readCapacityFacts(templates.ingest, { stateful, routing, routes: oneRoute });
+    // THEN three rules count, whatever the number of routes
+    expect(facts.busRules).toBe(3);
+    const lines = capacityLines(estimateCapacity(facts, oneRoute, { ingestDurationMs: 25, routeShare: {} }));
+    expect(lines).toContain(`  rules      3 rules on the bus (AWS::Events::Rule in the templates) of ${DEFAULT_QUOTAS.rulesPerBus} per bus (default quota): 297 left`);
+  });
+
+  it('counts at least one rule per deployed route plus the recorder in the synthesized templates', () => {
+    const routes = deployedRoutes(templates.routing, routeTable);
+    const facts = readCapacityFacts(templates.ingest, { ...templates, routes });
+    expect(facts.busRules).toBeGreaterThanOrEqual(routes.length + 1);
+  });
+
+  it('throttles review starts by the Express StartExecution quota when the review workflows deploy as Express', () => {
+    // GIVEN the synthesized routing template, whose review state machines are EXPRESS
+    const routes = deployedRoutes(templates.routing, routeTable);
+    const facts = readCapacityFacts(templates.ingest, { ...templates, routes });
+    const workflows = routes.flatMap((route) => route.targets.filter((target) => target.kind === 'workflow').map(() => route.name));
+    expect(workflows.length).toBeGreaterThan(0);
+    expect(Object.values(facts.workflowTypes ?? {}).every((type) => type === 'express')).toBe(true);
+    const routeShare = assumptions.routeShare.value as Record<string, number>;
+    const reviewShare = workflows.reduce((sum, name) => sum + (routeShare[name] ?? 0), 0);
+    // WHEN capacity is estimated
+    const limits = estimateCapacity(facts, routes, { ingestDurationMs: 25, routeShare }).limits.filter((limit) => limit.name.startsWith('Step Functions StartExecution'));
+    // THEN only the Express bucket is listed, at its refill divided by the share of webhooks that start a review
+    expect(limits.map((limit) => [limit.name.split(' (')[0], limit.webhooksPerSecond])).toEqual([
+      ['Step Functions StartExecution, Express', Math.floor(DEFAULT_QUOTAS.expressStartExecutionRefillPerSecond / reviewShare)],
+    ]);
   });
 });
 

@@ -17,7 +17,10 @@ import { runCli } from '../../lib/ops/cli';
 import type { OpsCommand } from '../../lib/ops/command';
 import { createDlqCommands } from '../../lib/ops/dlq-commands';
 import { createReplayCommands } from '../../lib/ops/replay-commands';
-import { deadLetterOutputKeys, findDeadLetterQueue } from '../../lib/ops/deployment';
+import { deadLetterOutputKeys, findDeadLetterQueue, StackOutputs } from '../../lib/ops/deployment';
+import { AwsRecoverySink, SqsDeadLetterSource } from '../../lib/ops/recorder-aws-sources';
+import { trackedTargets, type TrackedTarget } from '../../lib/recorder/sources';
+import { routeTable } from '../../lib/route-table';
 import { targetOutputKey } from '../../lib/stack-outputs';
 import { CREDENTIALS, REGION, deployToMoto, ingestBundle, startMoto, type Moto, type MotoDeployment } from './moto';
 
@@ -240,5 +243,50 @@ describe('replay commands', () => {
     const cancelled = await ops('replay', 'list', '--state', 'CANCELLED', '--json');
     expect((JSON.parse(cancelled.out) as { replayName: string }[]).map((replay) => replay.replayName)).toEqual(['moto-replay-1']);
     expect(JSON.parse((await ops('replay', 'list', '--state', 'COMPLETED', '--json')).out)).toEqual([]);
+  });
+});
+
+describe('reconcile reads dead letters as SQS keeps them', () => {
+  const documents = trackedTargets(routeTable.find((route) => route.name === 'documents') as (typeof routeTable)[number])[0] as TrackedTarget;
+  const HANDLE = 'documents/queue/target-dlq';
+  const letter = (eventId: string) =>
+    JSON.stringify({ version: '0', id: `id-${eventId}`, 'detail-type': 'file.uploaded', source: 'fastio', account: '123456789012', time: '2026-11-22T10:30:00Z', region: REGION, resources: [], detail: { eventId, extension: 'pdf' } });
+  const STALE = 12;
+
+  it('with a letter in flight and more than ten stale letters ahead of the wanted one: reports the read incomplete, then redrives the wanted one alone', async () => {
+    // GIVEN a target DLQ holding one letter someone is peeking, then 12 stale letters, then the wanted one
+    const url = queueUrl(HANDLE);
+    const buffer = queueUrl('documents/queue/buffer');
+    await take(url);
+    await take(buffer);
+    // The peeked letter goes in first and is received alone, so its peek hides nothing else.
+    await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: letter('evt-peeked') }));
+    const peek = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 1, VisibilityTimeout: 90 }));
+    const peeked = peek.Messages ?? [];
+    expect(eventIds(peeked)).toEqual(['evt-peeked']);
+    for (let index = 0; index < STALE; index += 1) await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: letter(`evt-stale-${index}`) }));
+    await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: letter('evt-wanted') }));
+    const routing = new StackOutputs('dev-fastio-routing', deployment.routing);
+    const clients = runtime.clients(REGION);
+    const source = new SqsDeadLetterSource(clients, routing);
+
+    // WHEN reconcile reads the target's dead letters
+    const scan = await source.deadLetters([documents]);
+
+    // THEN every visible letter is read, and the peeked one makes the read incomplete (pending, not missing)
+    expect(scan.letters.map((read) => read.fastioEventId).sort()).toEqual([...Array.from({ length: STALE }, (_, index) => `evt-stale-${index}`), 'evt-wanted'].sort());
+    expect(scan.inFlight).toEqual([{ queue: HANDLE, route: 'documents', target: 'queue', inFlight: 1 }]);
+    expect(await depth(url)).toBe(STALE + 2);
+
+    // WHEN --recover redrives the wanted letter
+    const wanted = scan.letters.filter((read) => read.fastioEventId === 'evt-wanted');
+    const outcome = await new AwsRecoverySink(clients, routing, source, [documents]).redrive(wanted);
+
+    // THEN it alone is back in the buffer, and the stale letters stay where they were
+    expect(outcome).toEqual({ delivered: 1, failures: [] });
+    expect(eventIds(await take(buffer))).toEqual(['evt-wanted']);
+    expect(await depth(url)).toBe(STALE + 1);
+    await sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: peeked[0]?.ReceiptHandle }));
+    await take(url);
   });
 });

@@ -22,10 +22,11 @@ import { GetSecretValueCommand, ListSecretVersionIdsCommand, PutSecretValueComma
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { createSecretCommands, type SecretInput } from '../../lib/ops/secret-commands';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { GetQueueAttributesCommand, ListMessageMoveTasksCommand, ListQueuesCommand, ListQueueTagsCommand, ReceiveMessageCommand, SQSClient, StartMessageMoveTaskCommand } from '@aws-sdk/client-sqs';
+import { DeleteMessageCommand, GetQueueAttributesCommand, ListMessageMoveTasksCommand, ListQueuesCommand, ListQueueTagsCommand, ReceiveMessageCommand, SQSClient, StartMessageMoveTaskCommand } from '@aws-sdk/client-sqs';
 import { GetQueryExecutionCommand, GetQueryResultsCommand, StartQueryExecutionCommand } from '@aws-sdk/client-athena';
 import { BatchGetItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { PutRecordCommand } from '@aws-sdk/client-firehose';
 import { gzipSync } from 'node:zlib';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -38,7 +39,7 @@ import { createPatternTestCommand } from '../../lib/ops/pattern-commands';
 import { createReconcileCommand } from '../../lib/ops/reconcile-command';
 import { createReplayCommands } from '../../lib/ops/replay-commands';
 import { createTraceCommand } from '../../lib/ops/trace-command';
-import { MonitoringOutput } from '../../lib/stack-outputs';
+import { MonitoringOutput, StatefulOutput } from '../../lib/stack-outputs';
 import { capture, fakeRuntime } from '../ops/support';
 import { targetName, type RouteTarget } from '../../lib/route-table';
 import { ARNS, allKindsTable } from './all-kinds-table';
@@ -173,6 +174,8 @@ function requestsOf(service: string, commandName: string, input: Record<string, 
     case 'athena:GetQueryResults':
       // IAM checks them on the workgroup the query ran in.
       return [on(arn('athena', `workgroup/${recorder.workGroup}`))];
+    case 'firehose:PutRecord':
+      return [on(arn('firehose', `deliverystream/${String(input.DeliveryStreamName)}`))];
     case 'dynamodb:BatchGetItem':
       return Object.keys(input.RequestItems as Record<string, unknown>).map((table) => on(arn('dynamodb', `table/${table}`)));
     case 's3:GetObject':
@@ -346,7 +349,16 @@ async function collectCalls(): Promise<Collected> {
   mock('events').on(TestEventPatternCommand).resolves({ Result: true });
   // The next receive hands out what a test step put here, once.
   let waiting: { MessageId: string; ReceiptHandle: string; Body: string; Attributes: Record<string, string> }[] = [];
-  mock('sqs').on(ReceiveMessageCommand).callsFake(() => {
+  // The recorder DLQ keeps its letter until it is deleted, as SQS does: reconcile reads it, --recover re-records it.
+  const recorderDlqUrl = outputsOf(stateful).find((output) => output.OutputKey === StatefulOutput.recorderDlqUrl)?.OutputValue ?? '';
+  let recorderLetters: { MessageId: string; ReceiptHandle: string; Body: string; Attributes: Record<string, string> }[] = [];
+  mock('sqs').on(DeleteMessageCommand).callsFake((input: { ReceiptHandle: string }) => {
+    recorderLetters = recorderLetters.filter((letter) => letter.ReceiptHandle !== input.ReceiptHandle);
+    return {};
+  });
+  mock('firehose').on(PutRecordCommand).resolves({ RecordId: 'fh-1' });
+  mock('sqs').on(ReceiveMessageCommand).callsFake((input: { QueueUrl: string }) => {
+    if (input.QueueUrl === recorderDlqUrl) return { Messages: recorderLetters };
     const Messages = waiting;
     waiting = [];
     return { Messages };
@@ -439,6 +451,8 @@ async function collectCalls(): Promise<Collected> {
     await run('replay', 'cancel', 'r-all');
     await run('secret', 'rotate', '--generate');
     await run('trace', 'evt-r0');
+    // One event EventBridge could not hand to Firehose: --recover puts it back on the recorder stream.
+    recorderLetters = [{ MessageId: 'rdlq-1', ReceiptHandle: 'rh-rdlq-1', Body: JSON.stringify({ ...event, id: 'rec-dlq', time: '2026-11-22T10:30:00Z', detail: { eventId: 'evt-rdlq' } }), Attributes: { SentTimestamp: String(now.getTime() - 60_000) } }];
     // Nothing completes behind the mocks and the window is within the targets' retry horizon, so
     // recovery ends with events still pending: exit 3.
     await runExpecting(3, 'reconcile', '--from', '2026-11-22T10:00:00Z', '--to', '2026-11-22T11:00:00Z', '--recover');
@@ -505,6 +519,14 @@ describe('operator policy', () => {
       const withoutLast = { ...request, resources: request.resources.slice(0, -1) };
       expect((await denials(policy, withoutLast, LOCAL_ACCOUNT)).join('\n')).toMatch(/also requires a (event-bus|connection) resource/);
     }
+  });
+
+  it('re-records the recorder DLQ with PutRecord on the recorder stream alone', async () => {
+    const puts = collected.requests.filter((request) => request.action === 'firehose:PutRecord');
+    expect(puts.length).toBeGreaterThan(0);
+    for (const request of puts) expect(await denials(policy, request, LOCAL_ACCOUNT)).toEqual([]);
+    const resourcesOf = statements.filter((statement) => list(statement.Action).includes('firehose:PutRecord')).flatMap((statement) => list(statement.Resource));
+    expect(resourcesOf).toEqual([puts[0]?.resources[0]]);
   });
 
   it('redelivers to each target alone: PutEvents only to the other bus, never to our own', () => {

@@ -2,7 +2,9 @@
  * The operator CLI's `--local` flags against the running local pipeline: the same commands an
  * operator types during an incident, redriving and replaying on this machine.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../lib/ops/cli';
 import type { CommandIo } from '../../lib/ops/command';
@@ -97,15 +99,15 @@ function localTargetsOf(routeName: string): string[] {
   return route.targets.filter((target) => replayPolicyOf(target) === 'deliver').map((target) => `${route.name}/${targetName(target)}`);
 }
 
-/** The `npm run ops -- …` lines of a README section's first code block, as argument lists. */
+/** The `npm run -s ops -- …` lines of a README section's first code block, as argument lists. */
 function readmeOpsCommands(heading: string): string[][] {
   const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
   const section = readme.slice(readme.indexOf(`### ${heading}\n`));
   const block = /```bash\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
   return block
     .split('\n')
-    .filter((line) => line.startsWith('npm run ops -- '))
-    .map((line) => line.slice('npm run ops -- '.length).replace(/\s+#.*$/, '').trim().split(/\s+/));
+    .filter((line) => line.startsWith('npm run -s ops -- '))
+    .map((line) => line.slice('npm run -s ops -- '.length).replace(/\s+#.*$/, '').trim().split(/\s+/));
 }
 
 describe('README: see a dead letter locally', () => {
@@ -115,7 +117,7 @@ describe('README: see a dead letter locally', () => {
     const results: { code: number; out: string[]; err: string[] }[] = [];
     for (const argv of commands) {
       results.push(await ops(...argv));
-      expect(results.at(-1)?.code, `npm run ops -- ${argv.join(' ')}: ${results.at(-1)?.err.join(' ')}`).toBe(0);
+      expect(results.at(-1)?.code, `npm run -s ops -- ${argv.join(' ')}: ${results.at(-1)?.err.join(' ')}`).toBe(0);
       if (argv[0] === 'send') await waitFor(() => dlqDepth(test, 'documents/queue/target-dlq') === 1, 'the target DLQ');
     }
     const [, sent, listed, peeked, , redriven] = results;
@@ -131,7 +133,40 @@ describe('README: see a dead letter locally', () => {
     expect((await ops('faults', 'add', '--service', 'dynamodb', '--table', 'catalog', '--times', '2', '--local')).code).toBe(0);
     expect((await ops('faults', 'list', '--local')).out).toEqual(['#' + String(test.pipeline.faults.list()[0]?.id) + ' dynamodb table catalog fails 2 call(s) with the default error (0 so far)']);
     expect(await ops('faults', 'list')).toMatchObject({ code: 2, err: ['error: faults are injected into the pipeline `npm start` runs, not into AWS: add --local'] });
-    expect(await ops('faults', 'add', '--service', 'lambda', '--local')).toMatchObject({ code: 2, err: ['error: --service must be one of dynamodb, events, sns, sqs, secretsmanager, got "lambda"'] });
+    expect(await ops('faults', 'add', '--service', 'lambda', '--local')).toMatchObject({ code: 2, err: ['error: --service must be one of dynamodb, events, sns, sqs, secretsmanager, s3, got "lambda"'] });
+  });
+
+  it('faults add refuses a table the pipeline does not have, and faults clear --id a fault that is not active: one line, exit 2', async () => {
+    const table = await ops('faults', 'add', '--service', 'dynamodb', '--table', 'nosuch', '--local');
+    expect(table).toMatchObject({ code: 2, err: [expect.stringMatching(/^error: no local table "nosuch"; tables: \S/)] });
+    const cleared = await ops('faults', 'clear', '--id', '99', '--local');
+    expect(cleared).toMatchObject({ code: 2, err: ['error: no fault #99: no faults are active (faults list --local shows them)'] });
+    expect(test.pipeline.faults.list()).toEqual([]);
+  });
+});
+
+describe('send --local says what the pipeline did with the delivery', () => {
+  it.each([
+    ['a Fast.io event', readFileSync('test/fixtures/payloads/document-uploaded.json', 'utf8'), /^local pipeline: accepted, published as file\.uploaded event [0-9a-f-]{36}$/],
+    ['a body that is not JSON', 'this is not json', /^local pipeline: quarantined \(not-json\): authentic but not a usable Fast\.io event, published as fastio\.quarantined event [0-9a-f-]{36} instead of its event type$/],
+  ])('GIVEN %s WHEN sent THEN the last line names the outcome read from the archived event', async (_name, body, line) => {
+    const dir = mkdtempSync(join(tmpdir(), 'send-outcome-'));
+    const file = join(dir, 'payload.json');
+    writeFileSync(file, body);
+    const sent = await ops('send', file, '--local');
+    rmSync(dir, { recursive: true, force: true });
+    expect(sent.code).toBe(0);
+    expect(sent.out[0]).toBe('HTTP 202 Accepted');
+    expect(sent.out.at(-1)).toMatch(line);
+  });
+
+  it('--json carries the outcome and the quarantine reason', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'send-outcome-'));
+    const file = join(dir, 'payload.json');
+    writeFileSync(file, '[1, 2]');
+    const sent = await ops('send', file, '--local', '--json');
+    rmSync(dir, { recursive: true, force: true });
+    expect(JSON.parse(sent.out.join('\n'))).toMatchObject({ status: 202, outcome: 'quarantined', reason: 'not-an-object', detailType: 'fastio.quarantined' });
   });
 });
 

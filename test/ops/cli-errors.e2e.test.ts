@@ -27,7 +27,7 @@ interface Case {
   /** A part of the one stderr line that shows it is the right explanation. */
   readonly says: string;
   /** bin/ops.ts unless said otherwise. */
-  readonly script?: 'bin/ops.ts' | 'bin/bench.ts';
+  readonly script?: 'bin/ops.ts' | 'bin/bench.ts' | 'bin/local.ts';
 }
 
 const cases: readonly Case[] = [
@@ -48,6 +48,7 @@ const cases: readonly Case[] = [
   { argv: ['replay', 'list', '--state', 'NOPE'], code: 2, says: '--state "NOPE" is invalid' },
   { argv: ['replay', 'cancel'], code: 2, says: 'usage: npm run ops -- replay cancel <name>' },
   { argv: ['replay', 'cancel', 'incident-1'], code: 1, says: 'cannot reach AWS (ECONNREFUSED' },
+  { argv: ['replay', 'cancel', 'incident-1', '--local'], code: 2, says: 'there is no local replay cancel: the local pipeline re-sends all of a replay\'s events before `replay start --local` returns' },
   // ---- dlq
   { argv: ['dlq', 'list', '--local', '--depth-only'], code: 2, says: '--depth-only does not apply with --local' },
   { argv: ['dlq', 'list'], code: 1, says: 'cannot reach AWS (ECONNREFUSED' },
@@ -65,10 +66,16 @@ const cases: readonly Case[] = [
   // ---- faults
   { argv: ['faults', 'add', '--service', 'events'], code: 2, says: 'faults are injected into the pipeline `npm start` runs, not into AWS: add --local' },
   { argv: ['faults', 'list', '--local'], code: 1, says: 'no local pipeline is running' },
+  { argv: ['faults', 'add', '--service', 'dynamodb', '--operation', 'Scan', '--table', 'catalog', '--local'], code: 2, says: 'the local dynamodb stand-in never fails Scan (the handlers do not call it); --operation must be one of GetItem, PutItem, UpdateItem, DeleteItem' },
+  { argv: ['faults', 'add', '--service', 'sqs', '--table', 'catalog', '--local'], code: 2, says: '--table applies to --service dynamodb only, not sqs' },
+  { argv: ['faults', 'add', '--service', 'dynamodb', '--route', 'documents', '--local'], code: 2, says: '--route applies to --service events only' },
   // ---- bench
   { script: 'bin/bench.ts', argv: ['--bogus'], code: 2, says: "Unknown option '--bogus'; usage: npm run bench" },
   { script: 'bin/bench.ts', argv: ['--only', 'ingest,nope'], code: 2, says: 'unknown section "nope"' },
   { script: 'bin/bench.ts', argv: ['--only'], code: 2, says: "Option '--only <value>' argument missing" },
+  // ---- npm start: the mistake in one line, not followed by the whole usage
+  { script: 'bin/local.ts', argv: ['--port', 'abc'], code: 2, says: '--port must be an integer from 0 to 65535, got "abc"; see npm start -- --help' },
+  { script: 'bin/local.ts', argv: ['--bogus'], code: 2, says: "Unknown option '--bogus'" },
 ];
 
 interface Outcome {
@@ -116,7 +123,7 @@ beforeAll(async () => {
 afterAll(() => rmSync(stateDir, { recursive: true, force: true }));
 
 describe('every command with bad input', () => {
-  it.each(cases.map((entry) => [`${entry.script === 'bin/bench.ts' ? 'bench' : 'ops'} ${entry.argv.join(' ')}`, entry] as const))(
+  it.each(cases.map((entry) => [`${{ 'bin/bench.ts': 'bench', 'bin/local.ts': 'start', 'bin/ops.ts': 'ops' }[entry.script ?? 'bin/ops.ts']} ${entry.argv.join(' ')}`, entry] as const))(
     '%s: one line on stderr, right exit code',
     (_name, entry) => {
       const outcome = outcomes.get(entry);

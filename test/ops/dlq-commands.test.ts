@@ -489,6 +489,15 @@ describe('dlq redrive by re-delivery to the failed target', () => {
     expect(result.stderr()).toContain('re-delivered, but could not be deleted (ReceiptHandleIsInvalid: expired)');
   });
 
+  it('the summary names the reason of each failed message under its count', async () => {
+    sqs.on(GetQueueAttributesCommand).resolvesOnce(depth(2)).resolves(depth(1));
+    receiveOnce([message('m1', 'not json'), message('m2', JSON.stringify(event('evt-2')))]);
+    const result = await run(['dlq', 'redrive', 'documents/queue/target-dlq']);
+
+    expect(result.code).toBe(1);
+    expect(result.out.slice(-2)).toEqual(['  moved 1 / failed 1 / left ≈ 1 in the queue', '  failed m1: body is not a JSON object']);
+  });
+
   it('a failure that reappears in the same run is not retried or counted twice', async () => {
     const bad = message('m1', 'garbage');
     sqs.on(GetQueueAttributesCommand).resolvesOnce(depth(3)).resolves(depth(1));

@@ -54,6 +54,23 @@ describe('new consumer: writes', () => {
   });
 });
 
+describe('new consumer --json', () => {
+  it('GIVEN --json WHEN a consumer is written THEN stdout is one JSON document with the files and the route entry the text prints', async () => {
+    const text = await run(['thumbnails', '--kind', 'queue', '--root', root]);
+    rmSync(join(root, 'lambdas', 'thumbnails'), { recursive: true });
+    rmSync(join(root, 'test'), { recursive: true });
+    const { code, out, err } = await run(['thumbnails', '--kind', 'queue', '--root', root, '--json']);
+
+    expect({ code, err }).toEqual({ code: 0, err: [] });
+    expect(JSON.parse(out.join('\n'))).toEqual({
+      name: 'thumbnails',
+      kind: 'queue',
+      wrote: ['lambdas/thumbnails/handler.ts', 'test/consumers/thumbnails.test.ts'],
+      routeEntry: text.out.slice(2).join('\n'),
+    });
+  });
+});
+
 describe('new consumer: refuses, in one line, writing nothing', () => {
   it('to overwrite a consumer it wrote before (even one edited since)', async () => {
     await run(['thumbnails', '--kind', 'queue', '--root', root]);
@@ -98,7 +115,7 @@ describe('new consumer: refuses, in one line, writing nothing', () => {
   it.each([
     [['--kind', 'workflow'], 'error: --kind must be queue or function, got "workflow"'],
     [[], 'error: --kind is required'],
-    [['--kind'], "error: Option '--kind <value>' argument missing; usage: npm run ops -- new consumer <name> --kind queue|function [--root <project dir>]"],
+    [['--kind'], "error: Option '--kind <value>' argument missing; usage: npm run ops -- new consumer <name> --kind queue|function [--root <project dir>] [--json]"],
   ])('a missing or unknown kind: %j', async (kindArgs, line) => {
     const { code, err } = await run(['thumbnails', '--root', root, ...kindArgs]);
 

@@ -115,7 +115,9 @@ describe('ops reconcile', () => {
     expect(code).toBe(1);
     expect(out[1]).toMatch(/^ROUTE\/TARGET +EVENTS +COMPLETED +CONFIRMED +DEAD-LETTERED +PENDING +MISSING +UNCONFIRMED +UNVERIFIABLE$/);
     expect(out[2]).toMatch(/^documents\/queue +5 +3 +0 +1 +0 +1 +0 +0$/);
-    expect(err.some((line) => line.startsWith('reconcile [') && line.includes('completions 4/4'))).toBe(true);
+    // Not a terminal: one summary line of what was read, no progress bars.
+    expect(err.filter((line) => line.startsWith('reconcile '))).toEqual([expect.stringMatching(/^reconcile read .*completions 4\/4/)]);
+    expect(err.some((line) => line.includes('['))).toBe(false);
     expect(out).toContain('  documents/queue  doc-2');
     expect(out).toContain('  documents/queue  doc-4  in documents/queue/buffer-dlq: the consumer failed it 5 times (see the consumer\'s logs for the error)');
     expect(deployment.queues.get(queueUrl('documents', 'queue', 'buffer-dlq'))).toHaveLength(1);
@@ -341,5 +343,34 @@ describe('the bus-log source on AWS', () => {
     const young = await settle(new Date('2026-11-22T11:00:00Z'));
     expect(young.report.routes[0]?.targets[0]?.pending).toEqual([expect.objectContaining({ fastioEventId: 'doc-1', until: '2026-11-22T12:45:00.000Z' })]);
     expect(young.report.exitCode).toBe(3);
+  });
+});
+
+describe('review guards on AWS', () => {
+  // GIVEN a large-media event 52 days before now, its guard claimed a minute after it
+  const OLD_WINDOW = ['--from', '2026-10-01T10:00:00Z', '--to', '2026-10-01T11:00:00Z', '--route', 'large-media', '--json'];
+  const oldMedia = () => ({ ...media('media-old'), time: '2026-10-01T10:30:00Z' });
+  const countsOf = (stdout: string) => (JSON.parse(stdout) as { routes: { targets: { counts: Record<string, number> }[] }[] }).routes[0]?.targets[0]?.counts;
+
+  it('reads an expired guard as gone and calls the event unverifiable (exit 0), not completed and not missing', async () => {
+    // GIVEN an archive of 30 days: the guard expired 44 days after its claim, 8 days ago, and TTL has not deleted it yet
+    deployment.recorded.push(oldMedia());
+    completeReview(deployment.items, 'large-media', 'media-old', '2026-10-01T10:31:00.000Z');
+    // WHEN
+    const { code, stdout } = await run('reconcile', ...OLD_WINDOW);
+    // THEN
+    expect(countsOf(stdout)).toMatchObject({ completed: 0, missing: 0, unverifiable: 1 });
+    expect(code).toBe(0);
+  });
+
+  it('calls the same event missing (exit 1) when the archive keeps events indefinitely: its guards never expire', async () => {
+    // GIVEN no guard at all and an archive without retention
+    deployment.recorded.push(oldMedia());
+    deployment.archiveRetentionDays = 0;
+    // WHEN
+    const { code, stdout } = await run('reconcile', ...OLD_WINDOW);
+    // THEN
+    expect(countsOf(stdout)).toMatchObject({ completed: 0, missing: 1, unverifiable: 0 });
+    expect(code).toBe(1);
   });
 });

@@ -24,16 +24,18 @@ let url: string;
 let tables: Record<string, unknown>[];
 let queues: { name: string; route: string; role: string; depth: number }[];
 let peeked: Record<string, unknown[]>;
+let status: Record<string, unknown>;
 
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'fastio-local-sources-'));
   tables = [];
   queues = [];
   peeked = {};
+  status = { functions: [{ name: 'dev-catalog-consumer', route: 'documents' }, { name: 'dev-agent-audit', route: 'agent-activity' }] };
   server = createServer((request, response) => {
     const path = new URL(request.url ?? '/', 'http://x');
     const answer = (body: unknown) => response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-    if (path.pathname === '/_local/status') answer({ functions: [{ name: 'dev-catalog-consumer', route: 'documents' }, { name: 'dev-agent-audit', route: 'agent-activity' }] });
+    if (path.pathname === '/_local/status') answer(status);
     else if (path.pathname === '/_local/tables/idempotency') answer({ items: tables });
     else if (path.pathname === '/_local/dlq') answer({ queues });
     else if (path.pathname === '/_local/dlq/peek') answer({ messages: peeked[path.searchParams.get('name') ?? ''] ?? [] });
@@ -74,6 +76,21 @@ describe('local recorder sources', () => {
     expect([...documents.entries()]).toEqual([['evt_a', { record: idempotencyRecordId('documents', 'queue', 'evt_a'), at: '2026-12-02T03:59:00.000Z' }]]);
     expect([...agent.keys()]).toEqual(['evt_b']);
     expect([...media.entries()]).toEqual([['evt_d', { record: reviewGuardId('large-media', 'evt_d'), at: '2026-12-02T03:59:00Z' }]]);
+  });
+
+  it('reads an expired review guard as gone, and says how long guards live from the archive retention', async () => {
+    // GIVEN an archive of 30 days and two guards: one expired a minute ago, one live
+    status = { ...status, archiveRetentionDays: 30 };
+    tables = [
+      { id: reviewGuardId('large-media', 'evt_old'), status: 'COMPLETED', completedAt: '2026-10-19T04:00:00Z', expiration: NOW / 1000 - 60 },
+      { id: reviewGuardId('large-media', 'evt_new'), status: 'COMPLETED', completedAt: '2026-12-02T03:00:00Z', expiration: NOW / 1000 + 44 * DAY_S },
+    ];
+    // WHEN
+    const local = await sources();
+    const media = await local.completions.completions(target('large-media'), ['evt_old', 'evt_new']);
+    // THEN only the live guard counts, and guards live 30 + 14 days
+    expect([...media.keys()]).toEqual(['evt_new']);
+    expect(local.reviewGuardExpiryDays).toBe(44);
   });
 
   it('dead letters belong to the target their queue names, two-part and three-part handles alike, and are only peeked', async () => {

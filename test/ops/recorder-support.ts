@@ -11,13 +11,14 @@ import { BatchGetItemCommand, DynamoDBClient, type AttributeValue } from '@aws-s
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { FirehoseClient, PutRecordCommand } from '@aws-sdk/client-firehose';
+import { DescribeArchiveCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { ChangeMessageVisibilityCommand, DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { idempotencyRecordId, reviewGuardId } from '../../lib/domain/completion-records';
 import { StatefulOutput, targetOutputKey } from '../../lib/stack-outputs';
 import type { BusLogRecord } from '../../lib/recorder/bus-log';
-import { ACCOUNT, NOW, REGION, functionArn, queueUrl, routingOutputs, stack, stateMachineArn, statefulOutputs } from './support';
+import { ACCOUNT, ARCHIVE_NAME, NOW, REGION, functionArn, queueUrl, routingOutputs, stack, stateMachineArn, statefulOutputs } from './support';
 
 export const WORKGROUP = 'dev-fastio-recorder';
 export const DATABASE = 'dev_fastio_recorder';
@@ -133,11 +134,15 @@ export interface FakeDeployment {
   queryState: { state: 'SUCCEEDED' | 'FAILED' | 'RUNNING'; reason?: string };
   /** Targets that fail what is delivered to them again (by where). */
   stillFailing: Set<string>;
+  /** What DescribeArchive reports as the archive's retention (0: indefinitely). */
+  archiveRetentionDays: number;
   mocks: { athena: ReturnType<typeof mockClient>; sqs: ReturnType<typeof mockClient>; dynamodb: ReturnType<typeof mockClient> };
   restore(): void;
 }
 
 export const EXPIRY_SECONDS = 7 * 86_400;
+/** The archive's retention the fake deployment reports (DescribeArchive). */
+export const ARCHIVE_RETENTION_DAYS = 30;
 
 /** A completed Powertools record of a target, saved at `at`. */
 export function completeOnTarget(items: FakeDeployment['items'], route: string, target: string, fastioEventId: string, at = NOW): void {
@@ -145,9 +150,11 @@ export function completeOnTarget(items: FakeDeployment['items'], route: string, 
   items.set(id, { id: { S: id }, status: { S: 'COMPLETED' }, expiration: { N: String(Math.floor(at.getTime() / 1000) + EXPIRY_SECONDS) } });
 }
 
+/** A completed review guard, claimed at `at`; it expires the archive's retention plus the DLQs' 14 days later, as the workflow writes it. */
 export function completeReview(items: FakeDeployment['items'], route: string, fastioEventId: string, at = '2026-11-22T10:31:00.000Z'): void {
   const id = reviewGuardId(route, fastioEventId);
-  items.set(id, { id: { S: id }, status: { S: 'COMPLETED' }, completedAt: { S: at } });
+  const expiration = Math.floor(Date.parse(at) / 1000) + (ARCHIVE_RETENTION_DAYS + 14) * 86_400;
+  items.set(id, { id: { S: id }, status: { S: 'COMPLETED' }, completedAt: { S: at }, expiration: { N: String(expiration) } });
 }
 
 export function deadLetterMessage(id: string, body: unknown, attributes: Record<string, string> = {}): Message {
@@ -177,6 +184,7 @@ export function fakeDeployment(): FakeDeployment {
   const sfn = mockClient(SFNClient);
   const s3 = mockClient(S3Client);
   const firehose = mockClient(FirehoseClient);
+  const events = mockClient(EventBridgeClient);
   const deployment: FakeDeployment = {
     recorded: [],
     busLogs: [],
@@ -189,9 +197,11 @@ export function fakeDeployment(): FakeDeployment {
     routingOutputs: [...routingOutputs],
     queryState: { state: 'SUCCEEDED' },
     stillFailing: new Set(),
+    archiveRetentionDays: ARCHIVE_RETENTION_DAYS,
     mocks: { athena, sqs, dynamodb },
-    restore: () => [cfn, athena, sqs, dynamodb, lambda, sfn, s3, firehose].forEach((mock) => mock.restore()),
+    restore: () => [cfn, athena, sqs, dynamodb, lambda, sfn, s3, firehose, events].forEach((mock) => mock.restore()),
   };
+  events.on(DescribeArchiveCommand, { ArchiveName: ARCHIVE_NAME }).callsFake(() => ({ ArchiveName: ARCHIVE_NAME, RetentionDays: deployment.archiveRetentionDays }));
   cfn.on(DescribeStacksCommand, { StackName: 'dev-fastio-stateful' }).resolves(stack('dev-fastio-stateful', recorderStatefulOutputs));
   cfn.on(DescribeStacksCommand, { StackName: 'dev-fastio-routing' }).callsFake(() => stack('dev-fastio-routing', deployment.routingOutputs));
 

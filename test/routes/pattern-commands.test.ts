@@ -5,7 +5,7 @@ import { EventBridgeClient, InvalidEventPatternException, TestEventPatternComman
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../lib/ops/cli';
-import { createPatternTestCommand, formatTestResult, patternCommands, routesTestCommand } from '../../lib/ops/pattern-commands';
+import { createPatternTestCommand, createRoutesTestCommand, formatTestResult, patternCommands, routesTestCommand } from '../../lib/ops/pattern-commands';
 import { routeTable } from '../../lib/route-table';
 import { SAMPLE_PAYLOADS_DIR as FIXTURES_DIR } from '../../lib/domain/sample-payloads';
 
@@ -371,5 +371,22 @@ describe('routes test', () => {
 
   it('is registered under "routes test"', () => {
     expect(routesTestCommand.path).toEqual(['routes', 'test']);
+  });
+
+  it.each([
+    ['a consumer folder that does not exist', { targets: [{ kind: 'queue', consumer: 'no-such-consumer-folder' }] }, 'no-such-consumer-folder'],
+    ['an invalid pattern', { pattern: { source: 'fastio' } }, 'the route table is invalid'],
+  ])('GIVEN a table with %s WHEN routes test runs THEN one line and exit 2, before any matching', async (_name, change, says) => {
+    const shipped = routeTable[0];
+    if (shipped === undefined) throw new Error('the route table is empty');
+    const table = [{ ...shipped, ...change } as (typeof routeTable)[number]];
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await runCli([createRoutesTestCommand(table)], ['routes', 'test', payload('large-video-uploaded.json')], { out: (line) => out.push(line), err: (line) => err.push(line), interactive: false });
+    expect(code).toBe(2);
+    expect(out).toEqual([]);
+    expect(err).toHaveLength(1);
+    expect(err[0]).toContain('error: the route table is invalid, fix lib/route-table.ts first');
+    expect(err[0]).toContain(says);
   });
 });
