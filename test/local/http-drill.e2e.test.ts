@@ -106,7 +106,7 @@ describe('http target drill', () => {
     const during = await ops('reconcile', '--from', '-10m', '--to', 'now', '--local', '--route', ROUTE);
     expect(during.code, `${during.out}\n${during.err}`).toBe(3);
     expect(during.out).toMatch(new RegExp(`^${ROUTE}/hook\\s+1\\s+0\\s+0\\s+0\\s+1\\s`, 'm'));
-    expect(during.err).toMatch(/run it again .*: npm run ops -- reconcile --from -10m --to now --route pdf-hook --local$/);
+    expect(during.err).toMatch(/run it again .*: npm run -s ops -- reconcile --from -10m --to now --route pdf-hook --local$/);
 
     receiver.setStatus(200);
     await waitFor(() => statuses('evt_hook_1').includes(200), 'a successful retry', 30_000);
@@ -125,7 +125,7 @@ describe('http target drill', () => {
     const failed = await ops('reconcile', '--from', '-10m', '--to', 'now', '--local', '--route', ROUTE);
     expect(failed.code).toBe(1);
     // Issue 19 finding 7: the hint printed a command without --local.
-    expect(failed.err).toMatch(/recover them with: npm run ops -- reconcile --from -10m --to now --route pdf-hook --local --recover$/);
+    expect(failed.err).toMatch(/recover them with: npm run -s ops -- reconcile --from -10m --to now --route pdf-hook --local --recover$/);
 
     receiver.setStatus(200);
     const recovered = await ops('reconcile', '--from', '-10m', '--to', 'now', '--route', ROUTE, '--local', '--recover');
