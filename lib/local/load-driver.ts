@@ -3,18 +3,21 @@
  * pipeline`: start the local pipeline with an effect tap, generate a mix of signed Fast.io webhooks,
  * deliver them as Fast.io does (bounded concurrency, resending 429/5xx answers, and resending the
  * same body when a 202 was lost on the way back), wait until the pipeline is quiet, and check
- * conservation by effects: every accepted webhook had each effect of each route it matches exactly
- * once (a catalog write, an audit record, a completed review with one notification), or sits in
- * a dead-letter queue of that route; nothing rejected reached the bus.
+ * conservation by effects: every accepted webhook had the effect of each target of each route it
+ * matches exactly once (a catalog write, an audit record, a completed review with one notification,
+ * one accepted call of an http target), or sits in a dead-letter queue of that target; nothing
+ * rejected reached the bus.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { Agent, createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { extractEvent } from './dead-letters';
 import { startPipeline, type LocalPipeline, type LocalPipelineOptions } from './pipeline';
 import { eventFromPayload, matchingRouteNames } from '../domain/route-samples';
-import { routeTable, type TargetKind } from '../route-table';
+import { routeTable, targetName, type RouteTarget } from '../route-table';
+import { idempotencyRecordId } from '../domain/completion-records';
 import { signWebhook, type SignatureScheme } from '../domain/webhook-signature';
 import { samplePayload as fixturePayload } from '../domain/sample-payloads';
 
@@ -37,12 +40,58 @@ export interface EffectCalls {
 export interface EffectLog {
   readonly catalogWrites: Map<string, EffectCalls>;
   readonly auditPuts: Map<string, EffectCalls>;
+  /** Powertools Idempotency records set COMPLETED, by record id (`<route>/<target>#<hash>`): a target's own completion evidence. */
+  readonly completions: Map<string, number>;
+}
+
+/** One request an http target made to the loopback receiver. */
+export interface HttpReceipt {
+  /** `/<route>/<target>`: where the reliability assembly points each http target. */
+  readonly path: string;
+  /** The Idempotency-Key header: the Fast.io event id. */
+  readonly idempotencyKey: string | undefined;
+  readonly status: number;
+}
+
+/**
+ * A loopback receiver for the http targets of a reliability run: answers 200, or 503 for the event
+ * ids in `failing` (the test heals it by clearing the set), and keeps every request.
+ */
+export interface LoopbackReceiver {
+  readonly url: string;
+  readonly receipts: HttpReceipt[];
+  readonly failing: Set<string>;
+  close(): Promise<void>;
+}
+
+export async function startLoopbackReceiver(): Promise<LoopbackReceiver> {
+  const receipts: HttpReceipt[] = [];
+  const failing = new Set<string>();
+  const server: Server = createServer((incoming, response) => {
+    incoming.resume();
+    incoming.on('end', () => {
+      const header = incoming.headers['idempotency-key'];
+      const idempotencyKey = Array.isArray(header) ? header[0] : header;
+      const status = idempotencyKey !== undefined && failing.has(idempotencyKey) ? 503 : 200;
+      receipts.push({ path: incoming.url ?? '', idempotencyKey, status });
+      response.writeHead(status, { 'content-type': 'text/plain' }).end(status === 200 ? 'ok' : 'unavailable');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    receipts,
+    failing,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }
 
 export interface RunningPipeline {
   readonly pipeline: LocalPipeline;
   readonly secret: string;
   readonly effects: EffectLog;
+  /** The receiver the http targets call, when the assembly has any. */
+  readonly receiver?: LoopbackReceiver;
   stop(): Promise<void>;
 }
 
@@ -53,13 +102,20 @@ function stringAttribute(value: unknown): string | undefined {
 
 /** Wraps the DynamoDB stand-in's dispatcher (used by the AWS endpoint and the workflow alike) to count consumer effects. */
 function tapEffects(pipeline: LocalPipeline): EffectLog {
-  const effects: EffectLog = { catalogWrites: new Map(), auditPuts: new Map() };
+  const effects: EffectLog = { catalogWrites: new Map(), auditPuts: new Map(), completions: new Map() };
   const dynamodb = pipeline.dynamodb;
   const catalogTable = dynamodb.definition('catalog')?.name;
   const auditTable = dynamodb.definition('audit')?.name;
-  if (catalogTable === undefined || auditTable === undefined) throw new Error('the local pipeline has no catalog or audit table');
+  const idempotencyTable = dynamodb.definition('idempotency')?.name;
+  if (catalogTable === undefined || auditTable === undefined || idempotencyTable === undefined) throw new Error('the local pipeline has no catalog, audit or idempotency table');
   const handle = dynamodb.handle.bind(dynamodb);
   dynamodb.handle = (operation, input) => {
+    if (operation === 'UpdateItem' && input.TableName === idempotencyTable && stringAttribute((input.ExpressionAttributeValues as Record<string, unknown> | undefined)?.[':status']) === 'COMPLETED') {
+      const id = stringAttribute((input.Key as Record<string, unknown> | undefined)?.id);
+      const output = handle(operation, input);
+      if (id !== undefined) bump(effects.completions, id);
+      return output;
+    }
     let log: Map<string, EffectCalls> | undefined;
     let eventId: string | undefined;
     if (operation === 'UpdateItem' && input.TableName === catalogTable && (input.ExpressionAttributeNames as Record<string, unknown> | undefined)?.['#lastEventId'] !== undefined) {
@@ -93,6 +149,9 @@ export interface ReliabilityPipelineOptions {
   readonly timeScale?: number;
   /** The template's stage throttling unless overridden; false = none. */
   readonly apiThrottle?: LocalPipelineOptions['apiThrottle'];
+  /** A cloud assembly of the test's own (default: cdk.out), e.g. one with http targets pointed at `receiver`. */
+  readonly assemblyDir?: string;
+  readonly receiver?: LoopbackReceiver;
 }
 
 export async function startReliabilityPipeline(options: ReliabilityPipelineOptions = {}): Promise<RunningPipeline> {
@@ -103,13 +162,16 @@ export async function startReliabilityPipeline(options: ReliabilityPipelineOptio
     synth: 'if-missing',
     timeScale: options.timeScale ?? 1000,
     ...(options.apiThrottle === undefined ? {} : { apiThrottle: options.apiThrottle }),
+    ...(options.assemblyDir === undefined ? {} : { assemblyDir: options.assemblyDir }),
   });
   return {
     pipeline,
     secret: readFileSync(pipeline.secretFile, 'utf8').trim(),
     effects: tapEffects(pipeline),
+    ...(options.receiver === undefined ? {} : { receiver: options.receiver }),
     async stop() {
       await pipeline.stop();
+      await options.receiver?.close();
       rmSync(stateDir, { recursive: true, force: true });
     },
   };
@@ -117,10 +179,13 @@ export async function startReliabilityPipeline(options: ReliabilityPipelineOptio
 
 // ---- webhooks --------------------------------------------------------------------------------------
 
-export type WebhookKind = 'document' | 'agent-action' | 'large-media' | 'untrusted-deletion' | 'small-image';
+export type WebhookKind = 'document' | 'agent-action' | 'large-media' | 'untrusted-deletion' | 'small-image' | 'small-video';
 
 /** The mix, in sending order: every route, several routes at once, and no route at all. */
 export const MIX: readonly WebhookKind[] = ['document', 'agent-action', 'large-media', 'untrusted-deletion', 'small-image'];
+
+/** MIX and a video for the fan-out route (catalog + an http target), for a pipeline that deploys its http target. */
+export const FAN_OUT_MIX: readonly WebhookKind[] = [...MIX, 'small-video'];
 
 /** What each kind is expected to reach (checked against the route table by the tests). */
 export const EXPECTED_ROUTES: Readonly<Record<WebhookKind, readonly string[]>> = {
@@ -129,6 +194,7 @@ export const EXPECTED_ROUTES: Readonly<Record<WebhookKind, readonly string[]>> =
   'large-media': ['large-media'],
   'untrusted-deletion': ['documents', 'agent-activity', 'untrusted-agent-deletions'],
   'small-image': [],
+  'small-video': ['video-uploads'],
 };
 
 const FIXTURE: Readonly<Record<WebhookKind, string>> = {
@@ -137,7 +203,11 @@ const FIXTURE: Readonly<Record<WebhookKind, string>> = {
   'large-media': 'large-video-uploaded',
   'untrusted-deletion': 'file-deleted',
   'small-image': 'image-small',
+  'small-video': 'document-uploaded',
 };
+
+/** Names a sender chose, hostile where they land (a chat message): a quote, a mention, a link. */
+const FILE_NAME: Partial<Record<WebhookKind, string>> = { 'small-video': 'Bob "final" <!channel> <https://evil.example|cut>.mp4' };
 
 export const ROGUE_AGENT = 'agt_rogue_7c41';
 
@@ -163,7 +233,8 @@ export function makeWebhook(runId: string, index: number, kind: WebhookKind, opt
   const eventId = `evt-${runId}-${index}`;
   const fileId = `file-${runId}-${index}`;
   const agentId = options.agentId ?? (kind === 'untrusted-deletion' ? ROGUE_AGENT : undefined);
-  const payload = fixturePayload(FIXTURE[kind], { eventId, fileId, ...(agentId === undefined ? {} : { agentId }) });
+  const fileName = FILE_NAME[kind];
+  const payload = fixturePayload(FIXTURE[kind], { eventId, fileId, ...(agentId === undefined ? {} : { agentId }), ...(fileName === undefined ? {} : { fileName }) });
   const rawBody = Buffer.from(JSON.stringify(payload));
   return {
     kind,
@@ -176,9 +247,9 @@ export function makeWebhook(runId: string, index: number, kind: WebhookKind, opt
   };
 }
 
-/** `count` webhooks cycling through MIX. */
-export function makeMix(runId: string, count: number, first = 0): Webhook[] {
-  return Array.from({ length: count }, (_, i) => makeWebhook(runId, first + i, MIX[(first + i) % MIX.length] as WebhookKind));
+/** `count` webhooks cycling through `mix` (default MIX). */
+export function makeMix(runId: string, count: number, first = 0, mix: readonly WebhookKind[] = MIX): Webhook[] {
+  return Array.from({ length: count }, (_, i) => makeWebhook(runId, first + i, mix[(first + i) % mix.length] as WebhookKind));
 }
 
 // ---- delivery, as Fast.io does it ------------------------------------------------------------------
@@ -345,8 +416,9 @@ export function publishedEventIds(pipeline: LocalPipeline): Map<string, number> 
 export interface ConservationReport {
   readonly accepted: number;
   readonly rejected: number;
-  /** Route events (accepted webhook × route it matches) neither completed nor dead-lettered yet. */
+  /** Target events (accepted webhook × deployed target of each route it matches) neither completed nor dead-lettered yet. */
   readonly pending: number;
+  /** Completed target events, by `<route>/<target>`. */
   readonly completed: Readonly<Record<string, number>>;
   /** Messages per dead-letter queue that belong to accepted webhooks. */
   readonly deadLettered: Readonly<Record<string, number>>;
@@ -369,19 +441,45 @@ export interface ConservationOptions {
   readonly exclusiveDeadLetters?: boolean;
 }
 
-const ROUTE_KIND: ReadonlyMap<string, TargetKind> = new Map(routeTable.map((route) => [route.name, route.targets[0]?.kind ?? 'queue']));
+/** A target the pipeline deploys: its rule's route and target, and the table entry that built it. */
+interface DeployedTarget {
+  readonly handle: string;
+  readonly route: string;
+  readonly spec: RouteTarget;
+  /** Where its rule delivers (a state machine's ARN for a workflow target). */
+  readonly arns: readonly string[];
+}
+
+/** The targets the running pipeline has a rule for, by route: what an accepted event of that route must reach. */
+function deployedTargets(pipeline: LocalPipeline): Map<string, DeployedTarget[]> {
+  const byRoute = new Map<string, DeployedTarget[]>();
+  for (const rule of pipeline.model.rules) {
+    const spec = routeTable.find((route) => route.name === rule.route)?.targets.find((target) => targetName(target) === rule.target);
+    if (spec === undefined) throw new Error(`the pipeline has a rule for ${rule.route}/${rule.target}, which lib/route-table.ts does not`);
+    const list = byRoute.get(rule.route) ?? [];
+    list.push({ handle: `${rule.route}/${rule.target}`, route: rule.route, spec, arns: rule.targets.map((target) => target.arn) });
+    byRoute.set(rule.route, list);
+  }
+  return byRoute;
+}
+
+const consumerOf = (spec: RouteTarget): string | undefined => ('consumer' in spec ? spec.consumer : undefined);
+const isOwnWorkflow = (spec: RouteTarget): boolean => spec.kind === 'workflow' && 'workflow' in spec;
 
 /** The review workflow's last state when it completed a review (lib/workflows/review-workflow.ts). */
 const REVIEW_COMPLETED_STATE = 'MarkCompleted';
 
 /**
- * The conservation check, by effects. For every webhook answered 2xx and every route its event
- * matches: its effect happened exactly once (queue: one successful catalog write by the consumer
- * and the catalog item carries the event; function: one audit PutItem and one audit item;
- * workflow: one execution that completed the review, one reviewer notification, the catalog item
- * REVIEWED for it), however many copies of the event arrived, or it is held in a dead-letter
- * message of that route. Every accepted event is on the bus (and in the archive) once, however many
- * 2xx answers it got (the ingest recognises resends); nothing else is, and no effect or dead letter belongs to anything else.
+ * The conservation check, by effects, per route target. For every webhook answered 2xx, every route
+ * its event matches and every target the pipeline deploys for that route: the target completed it
+ * exactly once, or it is held in a dead-letter message of that target. Completion is evidence, never
+ * absence: an own queue or function target's Powertools record set COMPLETED once (and the
+ * consumer's domain write at most once per such target: one catalog write carrying the event, one
+ * audit record); an own workflow's execution that completed the review (one reviewer notification,
+ * the catalog item REVIEWED for it); an http target's receiver answering 2xx once for its
+ * Idempotency-Key; a target by ARN's recorded delivery. However many copies of the event arrived,
+ * every accepted event is on the bus (and in the archive) once (the ingest recognises resends);
+ * nothing else is, and no effect or dead letter belongs to anything else.
  */
 export function checkConservation(running: RunningPipeline, deliveries: readonly Delivery[], options: ConservationOptions = {}): ConservationReport {
   const { pipeline, effects } = running;
@@ -427,19 +525,41 @@ export function checkConservation(running: RunningPipeline, deliveries: readonly
     }
   }
 
-  // Effects per route.
-  const done = new Map<string, Set<string>>(routeTable.map((route) => [route.name, new Set<string>()]));
-  for (const [eventId, calls] of effects.catalogWrites) {
-    if (!ours.has(eventId)) continue;
-    if (!expects(eventId, 'documents')) problem(`${eventId}: written to the catalog by the consumer, but not an accepted documents event`);
-    if (calls.ok > 1) problem(`${eventId}: ${calls.ok} successful catalog writes by the consumer`);
-    if (calls.ok >= 1) done.get('documents')?.add(eventId);
+  // Expected per target: every accepted event × every deployed target of every route it matches.
+  const targetsOf = deployedTargets(pipeline);
+  const expectedTargets = new Map<string, DeployedTarget[]>();
+  for (const [eventId, routes] of acceptedRoutes) expectedTargets.set(eventId, routes.flatMap((route) => targetsOf.get(route) ?? []));
+  const expectsConsumer = (eventId: string, consumer: string) => (expectedTargets.get(eventId) ?? []).filter((target) => consumerOf(target.spec) === consumer).length;
+
+  // The consumers' domain writes: at most one per target that runs that consumer for the event.
+  for (const [consumer, log, what] of [
+    ['catalog-consumer', effects.catalogWrites, 'catalog writes by the consumer'],
+    ['agent-audit', effects.auditPuts, 'audit writes'],
+  ] as const) {
+    for (const [eventId, calls] of log) {
+      if (!ours.has(eventId)) continue;
+      const want = expectsConsumer(eventId, consumer);
+      if (calls.ok > 0 && want === 0) problem(`${eventId}: ${calls.ok} ${what}, but no accepted route target of it runs ${consumer}`);
+      else if (calls.ok > want) problem(`${eventId}: ${calls.ok} successful ${what} (expected at most ${want})`);
+    }
   }
-  for (const [eventId, calls] of effects.auditPuts) {
-    if (!ours.has(eventId)) continue;
-    if (!expects(eventId, 'agent-activity')) problem(`${eventId}: audited, but not an accepted agent-activity event`);
-    if (calls.ok > 1) problem(`${eventId}: ${calls.ok} successful audit writes`);
-    if (calls.ok >= 1) done.get('agent-activity')?.add(eventId);
+
+  // Completion evidence per target (`<route>/<target>` → event ids).
+  const done = new Map<string, Set<string>>();
+  const markDone = (handle: string, eventId: string) => {
+    let set = done.get(handle);
+    if (set === undefined) done.set(handle, (set = new Set()));
+    set.add(eventId);
+  };
+  // Own queue and function targets: their Powertools Idempotency record, set COMPLETED once.
+  for (const [eventId, targets] of expectedTargets) {
+    for (const target of targets) {
+      if (consumerOf(target.spec) === undefined) continue;
+      const name = target.handle.slice(target.route.length + 1);
+      const count = effects.completions.get(idempotencyRecordId(target.route, name, eventId)) ?? 0;
+      if (count > 1) problem(`${eventId}: ${target.handle} completed ${count} times`);
+      if (count >= 1) markDone(target.handle, eventId);
+    }
   }
   const notifications = new Map<string, number>();
   if (thorough) {
@@ -452,26 +572,49 @@ export function checkConservation(running: RunningPipeline, deliveries: readonly
       }
     }
   }
+  // Own workflow targets: the execution that marked the review completed; the others of the same
+  // event (a resend, a replay, a redrive) end SUCCEEDED having found it claimed or done.
+  const allTargets = [...targetsOf.values()].flat();
   for (const machine of pipeline.stateMachines.values()) {
-    const route = machine.definition.route;
-    if (route === undefined) continue;
-    // The review's effect is the execution that marked it completed; the others of the same event
-    // (a resend, a replay, a redrive) end SUCCEEDED having found it claimed or done.
+    const target = allTargets.find((candidate) => candidate.arns.includes(machine.definition.arn));
+    if (target === undefined) continue;
     const reviewed = new Map<string, number>();
     for (const execution of machine.executions) {
       const id = fastioEventId(execution.input);
       if (id === undefined || !ours.has(id)) continue;
-      if (!expects(id, route)) problem(`${id}: a ${route} execution, but not an accepted ${route} event`);
+      if (!expects(id, target.route)) problem(`${id}: a ${target.handle} execution, but not an accepted ${target.route} event`);
       if (execution.status === 'SUCCEEDED' && execution.visited.at(-1) === REVIEW_COMPLETED_STATE) bump(reviewed, id);
     }
     for (const [id, count] of reviewed) {
-      if (count > 1) problem(`${id}: reviewed ${count} times on ${route}`);
-      done.get(route)?.add(id);
+      if (count > 1) problem(`${id}: reviewed ${count} times on ${target.handle}`);
+      markDone(target.handle, id);
     }
   }
   for (const [id, count] of notifications) {
-    const workflowRoutes = (acceptedRoutes.get(id) ?? []).filter((route) => ROUTE_KIND.get(route) === 'workflow').length;
-    if (count > workflowRoutes) problem(`${id}: reviewers notified ${count} times`);
+    const workflows = (expectedTargets.get(id) ?? []).filter((target) => isOwnWorkflow(target.spec)).length;
+    if (count > workflows) problem(`${id}: reviewers notified ${count} times`);
+  }
+  // http targets: the receiver's 2xx answers, by path and Idempotency-Key (the Fast.io event id).
+  if (running.receiver !== undefined) {
+    const accepted2xx = new Map<string, number>();
+    for (const receipt of running.receiver.receipts) {
+      if (receipt.idempotencyKey === undefined || !ours.has(receipt.idempotencyKey)) continue;
+      const handle = receipt.path.replace(/^\//, '');
+      const route = handle.split('/')[0] ?? '';
+      if (!expects(receipt.idempotencyKey, route)) problem(`${receipt.idempotencyKey}: posted to ${handle}, but not an accepted ${route} event`);
+      if (receipt.status >= 200 && receipt.status < 300) bump(accepted2xx, `${handle} ${receipt.idempotencyKey}`);
+    }
+    for (const [key, count] of accepted2xx) {
+      const [handle = '', id = ''] = key.split(' ');
+      if (count > 1) problem(`${id}: ${handle} accepted it ${count} times`);
+      markDone(handle, id);
+    }
+  }
+  // Targets by ARN (and other buses): EventBridge's delivery, recorded by the pipeline.
+  const fastioIdOfBusEvent = new Map(pipeline.bus.published.map((event) => [event.id, fastioEventId(event)]));
+  for (const delivery of pipeline.arnDeliveries) {
+    const id = fastioIdOfBusEvent.get(delivery.eventId);
+    if (id !== undefined && ours.has(id)) markDone(`${delivery.route}/${delivery.target}`, id);
   }
 
   let catalog: Map<string, Record<string, unknown>> | undefined;
@@ -485,10 +628,10 @@ export function checkConservation(running: RunningPipeline, deliveries: readonly
     }
   }
 
-  // Dead letters.
+  // Dead letters, per target.
   const deadLettered: Record<string, number> = {};
   const deadLetteredIds: Record<string, string[]> = {};
-  const deadByRoute = new Map<string, Map<string, number>>();
+  const deadByTarget = new Map<string, Map<string, number>>();
   for (const ref of pipeline.model.deadLetterQueues) {
     const queue = pipeline.queues.get(ref.queueArn);
     if (queue === undefined) continue;
@@ -503,37 +646,39 @@ export function checkConservation(running: RunningPipeline, deliveries: readonly
       if (!expects(id, ref.route)) problem(`${id}: in ${ref.name}, but not an accepted ${ref.route} event`);
       deadLettered[ref.name] = (deadLettered[ref.name] ?? 0) + 1;
       (deadLetteredIds[ref.name] ??= []).push(id);
-      let perRoute = deadByRoute.get(ref.route);
-      if (perRoute === undefined) deadByRoute.set(ref.route, (perRoute = new Map()));
-      bump(perRoute, id);
+      const handle = `${ref.route}/${ref.target ?? ''}`;
+      let perTarget = deadByTarget.get(handle);
+      if (perTarget === undefined) deadByTarget.set(handle, (perTarget = new Map()));
+      bump(perTarget, id);
     }
   }
 
-  // Every accepted route event: completed exactly once xor in exactly one dead letter.
-  const completed: Record<string, number> = Object.fromEntries(routeTable.map((route) => [route.name, 0]));
+  // Every accepted event on every target it must reach: completed exactly once xor in exactly one dead letter.
+  const completed: Record<string, number> = Object.fromEntries(allTargets.map((target) => [target.handle, 0]));
   let pending = 0;
-  for (const [eventId, routes] of acceptedRoutes) {
-    for (const route of routes) {
-      const isDone = done.get(route)?.has(eventId) ?? false;
-      const dead = deadByRoute.get(route)?.get(eventId) ?? 0;
-      if (isDone) completed[route] = (completed[route] ?? 0) + 1;
-      if (exclusive && isDone && dead > 0) problem(`${eventId}: ${route} completed, and also dead-lettered`);
-      if (exclusive && dead > 1) problem(`${eventId}: ${dead} dead letters for ${route}`);
-      if (options.requireCompleted && dead > 0) problem(`${eventId}: ${route} still dead-lettered`);
+  for (const [eventId, targets] of expectedTargets) {
+    for (const target of targets) {
+      const { handle } = target;
+      const isDone = done.get(handle)?.has(eventId) ?? false;
+      const dead = deadByTarget.get(handle)?.get(eventId) ?? 0;
+      if (isDone) completed[handle] = (completed[handle] ?? 0) + 1;
+      if (exclusive && isDone && dead > 0) problem(`${eventId}: ${handle} completed, and also dead-lettered`);
+      if (exclusive && dead > 1) problem(`${eventId}: ${dead} dead letters for ${handle}`);
+      if (options.requireCompleted && dead > 0) problem(`${eventId}: ${handle} still dead-lettered`);
       if (!isDone && dead === 0) pending += 1;
       if (isDone && catalog !== undefined && auditItems !== undefined) {
-        const kind = ROUTE_KIND.get(route);
+        const consumer = consumerOf(target.spec);
         const item = catalog.get(fileOf.get(eventId) ?? '');
-        if (kind === 'queue' && item?.lastEventId !== eventId) problem(`${eventId}: ${route} completed, but the catalog item does not hold it`);
-        if (kind === 'function' && auditItems.get(eventId) !== 1) problem(`${eventId}: ${auditItems.get(eventId) ?? 0} audit items`);
-        if (kind === 'workflow') {
-          if (item?.reviewStatus !== 'REVIEWED' || item.reviewEventId !== eventId) problem(`${eventId}: ${route} SUCCEEDED, but the catalog item is not REVIEWED for it`);
+        if (consumer === 'catalog-consumer' && item?.lastEventId !== eventId) problem(`${eventId}: ${handle} completed, but the catalog item does not hold it`);
+        if (consumer === 'agent-audit' && auditItems.get(eventId) !== 1) problem(`${eventId}: ${auditItems.get(eventId) ?? 0} audit items`);
+        if (isOwnWorkflow(target.spec)) {
+          if (item?.reviewStatus !== 'REVIEWED' || item.reviewEventId !== eventId) problem(`${eventId}: ${handle} SUCCEEDED, but the catalog item is not REVIEWED for it`);
           if (notifications.get(eventId) !== 1) problem(`${eventId}: reviewers notified ${notifications.get(eventId) ?? 0} times`);
         }
       }
     }
   }
-  if (options.requireCompleted && pending > 0) problem(`${pending} route event(s) neither completed nor dead-lettered`);
+  if (options.requireCompleted && pending > 0) problem(`${pending} target event(s) neither completed nor dead-lettered`);
   return { accepted: acceptedRoutes.size, rejected, pending, completed, deadLettered, deadLetteredIds, problems };
 }
 

@@ -18,9 +18,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_RECEIVE_COUNT } from '../../lib/constructs/secure-queue';
 import { replayPolicyOf } from '../../lib/domain/route-types';
 import { routeTable, targetName } from '../../lib/route-table';
+import { TARGET_RETRY_POLICY } from '../../lib/targets/target-support';
+import { startFanOutPipeline } from './fan-out-pipeline';
 import { localDeadLetterQueues, localRedrive, localReplay } from '../../lib/local/control-client';
 import {
   EXPECTED_ROUTES,
+  FAN_OUT_MIX,
   MIX,
   WebhookClient,
   acceptances,
@@ -34,7 +37,6 @@ import {
   makeWebhook,
   publishedEventIds,
   quiesce,
-  startReliabilityPipeline,
   type Delivery,
   type RunningPipeline,
   type Webhook,
@@ -49,14 +51,20 @@ let client: WebhookClient;
 beforeAll(async () => {
   // A tight stage throttle (50 rps, burst 100; the defaults are far above what this pipeline serves)
   // makes the API answer 429s, which are resent like 503s.
-  running = await startReliabilityPipeline({ timeScale: 1000, apiThrottle: { rateLimit: 50, burstLimit: 100 } });
+  running = await startFanOutPipeline({ timeScale: 1000, apiThrottle: { rateLimit: 50, burstLimit: 100 } });
   client = new WebhookClient(running.pipeline.webhookUrl, running.secret, 16);
-});
+  // Synthesizing the fan-out app takes half a minute on a quiet machine.
+}, 300_000);
 afterAll(async () => {
   client?.close();
   await running?.stop();
 });
 
+/** The loopback receiver the fan-out pipeline's http target calls. */
+const receiver = () => {
+  if (running.receiver === undefined) throw new Error('the fan-out pipeline has no receiver');
+  return running.receiver;
+};
 const ids = (webhooks: readonly Webhook[]) => webhooks.map((webhook) => webhook.eventId).sort();
 const count503 = (deliveries: readonly Delivery[]) => deliveries.reduce((sum, delivery) => sum + delivery.statuses.filter((status) => status === 503).length, 0);
 const count429 = (deliveries: readonly Delivery[]) => deliveries.reduce((sum, delivery) => sum + delivery.statuses.filter((status) => status === 429).length, 0);
@@ -68,7 +76,7 @@ describe('faults at every hop, then redrive', () => {
     const url = { url: pipeline.url };
 
     // The mix reaches what it claims to (the route table, as the bus applies it).
-    for (const kind of MIX) expect(makeWebhook('probe', 0, kind).routes).toEqual(EXPECTED_ROUTES[kind]);
+    for (const kind of FAN_OUT_MIX) expect(makeWebhook('probe', 0, kind).routes).toEqual(EXPECTED_ROUTES[kind]);
 
     // Rejected answers must never have published: checked after each round, before anything is resent.
     // A resend after a lost 202 may be throttled, but its event is on the bus from the first acceptance.
@@ -118,6 +126,12 @@ describe('faults at every hop, then redrive', () => {
       // A forgery every 20 webhooks: finally 401, never resent, never on the bus.
       if (index % 20 === 0) phase.push(makeWebhook(RUN, 10_000 + index, kind, { forged: true }));
     }
+    // Videos for the fan-out route: catalogued and posted to the http target; its receiver is down for
+    // two of them for good (503 on every attempt → that target's DLQ; the catalog beside it unaffected).
+    const videos = Array.from({ length: 12 }, (_, i) => makeWebhook(RUN, 2_000 + i, 'small-video'));
+    phase.push(...videos);
+    const receiverDown = videos.filter((_video, i) => i % 6 === 1);
+    for (const video of receiverDown) receiver().failing.add(video.eventId);
     // PutEvents throttled: the SDK's two attempts fail for 5 deliveries, which the ingest answers 503.
     faults.add({ service: 'events', operation: 'PutEvents', errorCode: 'ThrottlingException', message: 'Rate exceeded', times: 10 });
     // A rule that cannot deliver (not retryable) → target DLQ; one that is throttled briefly → EventBridge retries.
@@ -168,6 +182,12 @@ describe('faults at every hop, then redrive', () => {
     expect(workflowDead).toHaveLength(workflowBroken.length + 3);
     expect(workflowDead).toEqual(expect.arrayContaining(ids(workflowBroken)));
     expect(faults.list().filter((fault) => fault.times !== undefined)).toEqual([]);
+    // The http target's failures, in its own DLQ only; each tried once and retried per the retry policy.
+    expect(dead('video-uploads/slack/target-dlq')).toEqual(ids(receiverDown));
+    expect(dead('video-uploads/catalog/buffer-dlq')).toEqual([]);
+    for (const video of receiverDown) {
+      expect(receiver().receipts.filter((receipt) => receipt.idempotencyKey === video.eventId).map((receipt) => receipt.status)).toEqual(Array(1 + TARGET_RETRY_POLICY.retryAttempts).fill(503));
+    }
 
     // Every lost 202 was resent and answered as a duplicate (2xx twice, published once, as the conservation check counts); effects once.
     expect(faultPhase.filter((delivery) => acceptances(delivery) === 2).map((delivery) => delivery.webhook.eventId).sort()).toEqual([...answerLost].sort());
@@ -188,20 +208,18 @@ describe('faults at every hop, then redrive', () => {
     // The replay re-sent the incident window and live events alike, to every route.
     expect(replay.eventsReplayed).toBeGreaterThan(archivedBefore);
     expect(replay.eventsReplayed).toBeLessThan(pipeline.archive.count());
-    // Every route the mix reaches (video-uploads receives none of it).
-    // Per target: each one that takes replays received copies, each one that skips them none.
-    for (const [route, count] of Object.entries(during.completed)) {
+    // Per target: each one that takes replays received copies, each one that skips them (the http one) none.
+    for (const [handle, count] of Object.entries(during.completed)) {
       if (count === 0) continue;
-      const targets = routeTable.find((candidate) => candidate.name === route)?.targets ?? [];
-      expect(targets.length, route).toBeGreaterThan(0);
-      for (const target of targets) {
-        const handle = `${route}/${targetName(target)}`;
-        if (replayPolicyOf(target) === 'deliver') expect(replay.delivered[handle], handle).toBeGreaterThan(0);
-        else expect(replay.delivered[handle] ?? 0, handle).toBe(0);
-      }
+      const [route = '', name = ''] = handle.split('/');
+      const target = routeTable.find((candidate) => candidate.name === route)?.targets.find((candidate) => targetName(candidate) === name);
+      expect(target, handle).toBeDefined();
+      if (target !== undefined && replayPolicyOf(target) === 'deliver') expect(replay.delivered[handle], handle).toBeGreaterThan(0);
+      else expect(replay.delivered[handle] ?? 0, handle).toBe(0);
     }
 
-    // ---- every DLQ redriven through the control client (what `ops dlq redrive --local` calls)
+    // ---- every DLQ redriven through the control client (what `ops dlq redrive --local` calls), the receiver back up
+    receiver().failing.clear();
     const redriven: Record<string, number> = {};
     for (const queue of await localDeadLetterQueues(url)) {
       if (queue.depth === 0) continue;
@@ -216,9 +234,14 @@ describe('faults at every hop, then redrive', () => {
     expect(after.problems).toEqual([]);
     expect((await localDeadLetterQueues(url)).filter((queue) => queue.depth > 0)).toEqual([]);
     const acceptedWebhooks = deliveries.filter(accepted).map((delivery) => delivery.webhook);
-    for (const route of Object.keys(after.completed)) {
-      expect(after.completed[route], route).toBe(acceptedWebhooks.filter((webhook) => webhook.routes.includes(route)).length);
+    for (const handle of Object.keys(after.completed)) {
+      const route = handle.split('/')[0] ?? '';
+      expect(after.completed[handle], handle).toBe(acceptedWebhooks.filter((webhook) => webhook.routes.includes(route)).length);
     }
+    // The http target: every video accepted exactly once by the receiver, the dead-lettered ones after their redrive.
+    const videoIds = acceptedWebhooks.filter((webhook) => webhook.kind === 'small-video').map((webhook) => webhook.eventId);
+    expect(videoIds.length).toBeGreaterThanOrEqual(videos.length);
+    for (const id of videoIds) expect(receiver().receipts.filter((receipt) => receipt.idempotencyKey === id && receipt.status === 200), id).toHaveLength(1);
 
     const resent = deliveries.filter((delivery) => delivery.statuses.length > 1);
     process.stderr.write(
