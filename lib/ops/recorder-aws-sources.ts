@@ -82,6 +82,15 @@ export const RECORDER_ARRIVAL_LAG_MS = 2 * 3_600_000 + 15 * 60_000;
  * prefix: scans start this much before the window's first event.
  */
 export const RECORDER_BUFFER_MS = 15 * 60_000;
+/**
+ * The recorder stream's buffering interval from the stack outputs (its BufferingHints); a stack
+ * deployed before that output existed gets Firehose's largest (RECORDER_BUFFER_MS), never none.
+ */
+export function recorderBufferMsOf(stateful: StackOutputs): number {
+  const seconds = stateful.has(StatefulOutput.recorderBufferSeconds) ? Number(stateful.get(StatefulOutput.recorderBufferSeconds)) : Number.NaN;
+  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : RECORDER_BUFFER_MS;
+}
+
 /** Dead letters being read stay hidden this long, so further receives return the others. */
 export const READ_VISIBILITY_SECONDS = 120;
 /** A dead letter being redriven stays hidden this long: far longer than one re-delivery takes. */
@@ -837,6 +846,7 @@ export async function awsRecorderSources(
     deadLetters,
     // Only the deployed targets have queues to redrive: a configurable target the deployment lacks has no outputs.
     recovery: new AwsRecoverySink(clients, routing, deadLetters, followed, runtime.fetch ?? fetch, recorderInput),
+    recorderBufferMs: recorderBufferMsOf(stateful),
     completionExpiryDays: DEFAULT_IDEMPOTENCY_EXPIRY_DAYS,
     ...(guardExpiryDays === undefined ? {} : { reviewGuardExpiryDays: guardExpiryDays }),
     deployed: (target) => targetDeployed(routing, target),

@@ -27,6 +27,8 @@ export const RECORD_OBJECT = `s3://${RECORD_BUCKET}/events/dt=2026-11-22/hour=10
 export const IDEMPOTENCY_TABLE = 'dev-fastio-idempotency';
 export const RECORDER_DLQ_URL = `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/dev-fastio-recorder-dlq`;
 export const RECORDER_STREAM = 'dev-fastio-recorder';
+/** The recorder stream's buffering interval the stateful outputs report. */
+export const RECORDER_BUFFER_SECONDS = 60;
 
 export const recorderStatefulOutputs = [
   ...statefulOutputs,
@@ -37,6 +39,7 @@ export const recorderStatefulOutputs = [
   { OutputKey: StatefulOutput.idempotencyTableName, OutputValue: IDEMPOTENCY_TABLE },
   { OutputKey: StatefulOutput.recorderDlqUrl, OutputValue: RECORDER_DLQ_URL },
   { OutputKey: StatefulOutput.recorderStreamName, OutputValue: RECORDER_STREAM },
+  { OutputKey: StatefulOutput.recorderBufferSeconds, OutputValue: String(RECORDER_BUFFER_SECONDS) },
 ];
 
 /** A route's rule ARN and a target's destination as the routing outputs name them, for bus-log records. */
