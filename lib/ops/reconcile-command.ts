@@ -103,11 +103,13 @@ async function recover(reconciliation: Reconciliation, sources: RecorderSources,
   const recovery = sources.recovery;
   if (recovery === undefined) return { delivered: 0, redriven: 0, recorded: 0, failures: ['these sources cannot recover events'] };
   const failures: string[] = [];
+  const warnings: string[] = [];
   let redriven = 0;
   if (reconciliation.work.deadLetters.length > 0) {
     const outcome = await recovery.redrive(reconciliation.work.deadLetters);
     redriven = outcome.delivered;
     failures.push(...outcome.failures);
+    warnings.push(...(outcome.warnings ?? []));
   }
   // One delivery per target, with the exact event the bus delivered (read back from the recorder).
   const byTarget = new Map<TrackedTarget, BusEvent[]>();
@@ -125,6 +127,7 @@ async function recover(reconciliation: Reconciliation, sources: RecorderSources,
     const outcome = await recovery.deliver(target, events);
     delivered += outcome.delivered;
     failures.push(...outcome.failures);
+    warnings.push(...(outcome.warnings ?? []));
   }
   let recorded = 0;
   if (reconciliation.work.unrecorded.length > 0 && recovery.rerecord !== undefined) {
@@ -136,6 +139,7 @@ async function recover(reconciliation: Reconciliation, sources: RecorderSources,
     `recover: redrove ${redriven} dead letter${redriven === 1 ? '' : 's'}, re-delivered ${delivered} missing event${delivered === 1 ? '' : 's'}, recorded ${recorded} event${recorded === 1 ? '' : 's'} of the recorder DLQ${failures.length === 0 ? '' : `, ${failures.length} failed`}`,
   );
   for (const failure of failures) io.err(`  failed: ${failure}`);
+  for (const warning of warnings) io.err(`  warning: ${warning}`);
   return { delivered, redriven, recorded, failures };
 }
 

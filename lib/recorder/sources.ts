@@ -184,6 +184,8 @@ export interface RecoveryOutcome {
   readonly delivered: number;
   /** One line each: which event and why. */
   readonly failures: readonly string[];
+  /** One line each: what went wrong beside the recovery itself (the recovery log could not be written). */
+  readonly warnings?: readonly string[];
 }
 
 export interface RecorderSources {
