@@ -38,9 +38,8 @@ export const IngestOutput = {
   rotationGraceHours: 'RotationGraceHours',
 } as const;
 
-/** Per-route resources of the routing stack. */
-export type RouteResource =
-  | 'RuleArn'
+/** Resources of a target's chain in the routing stack. */
+type ChainResource =
   | 'BufferQueueUrl'
   | 'BufferQueueArn'
   | 'FunctionArn'
@@ -66,11 +65,6 @@ function pascalCase(kebab: string): string {
     .join('');
 }
 
-/** e.g. routeOutputKey('large-media', 'RuleArn') === 'RouteLargeMediaRuleArn'. */
-export function routeOutputKey(routeName: string, resource: RouteResource): string {
-  return `Route${pascalCase(routeName)}${resource}`;
-}
-
 /** The recorder's target DLQ (lib/constructs/flight-recorder.ts) feeds a Firehose stream, which `dlq redrive` does not deliver to. */
 export const RECORDER_REDRIVE_UNSUPPORTED = 'redrive of the flight recorder DLQ is not supported: its events are still in the archive';
 
@@ -81,7 +75,9 @@ export function deadLetterQueueName(routeName: string, role: DeadLetterRole): st
 
 /** Per-target resources of a route in the routing stack. */
 export type TargetResource =
-  | Exclude<RouteResource, 'RuleArn'>
+  | ChainResource
+  /** The target's own rule: one per target, so a replay's FilterArns can name single targets. */
+  | 'RuleArn'
   | 'TopicArn'
   | 'ApiDestinationArn'
   | 'ConnectionArn'
@@ -96,6 +92,7 @@ const EVERY_TARGET_RESOURCE: Record<TargetResource, true> = {
   // Every target has these two: a clash is reported on them first.
   DestinationArn: true,
   TargetDlqUrl: true,
+  RuleArn: true,
   BufferQueueUrl: true,
   BufferQueueArn: true,
   FunctionArn: true,

@@ -1,4 +1,3 @@
-import * as events from 'aws-cdk-lib/aws-events';
 import { Construct } from 'constructs';
 import type { Route, RouteTarget } from '../route-table';
 import { BusTarget } from '../targets/bus-target';
@@ -42,31 +41,20 @@ function deployTarget(scope: Construct, props: TargetProps<RouteTarget>): Deploy
 }
 
 /**
- * One route of the table as deployed: its rule and each of its targets (lib/targets), every one
- * with its own dead-letter queue and retry policy. Built from the route entry alone, so adding a
- * route or a target is a change to the table.
+ * One route of the table as deployed: each of its targets (lib/targets), every one with its own
+ * rule, dead-letter queue and retry policy. Built from the route entry alone, so adding a route or
+ * a target is a change to the table. Target constructs keep their ids (`Route-<r>/Target-<t>`)
+ * whatever else changes, so the retained queues under them keep their logical ids.
  */
 export class RouteChain extends Construct {
   public readonly route: Route;
-  public readonly rule: events.Rule;
-  /** In the order of route.targets, which is also the order of the rule's Targets. */
+  /** In the order of route.targets. */
   public readonly targets: readonly DeployedTarget[];
 
   constructor(scope: Construct, id: string, props: RouteChainProps) {
     super(scope, id);
     this.route = props.route;
-
-    this.rule = new events.Rule(this, 'Rule', {
-      eventBus: props.eventBus,
-      description: props.route.description.slice(0, 512),
-      // Placeholder so the L2 accepts the rule; the property override below is the real pattern.
-      eventPattern: { source: [...props.route.pattern.source] },
-    });
-    // The route table holds console JSON (kebab-case keys, replay-name, $or) that CDK's camel-case
-    // EventPattern cannot express; the pattern is written to the template as the table has it.
-    (this.rule.node.defaultChild as events.CfnRule).addPropertyOverride('EventPattern', props.route.pattern);
-
     const { route: _route, ...resources } = props;
-    this.targets = props.route.targets.map((target, index) => deployTarget(this, { route: props.route, target, rule: this.rule, index, resources }));
+    this.targets = props.route.targets.map((target) => deployTarget(this, { route: props.route, target, resources }));
   }
 }

@@ -12,21 +12,23 @@ export function stateMachineNameOf(stackName: string, routeName: string, targetN
   return targetName === 'workflow' ? `${stackName}-${routeName}` : `${stackName}-${routeName}-${targetName}`;
 }
 
-/** The alarms the monitoring stack gives one target, by what they watch (dead-letter alarms by their queue's role). */
-export type TargetAlarm = 'buffer' | 'consumer' | 'workflow' | DeadLetterRole;
-export const TARGET_ALARMS: readonly TargetAlarm[] = ['buffer', 'consumer', 'workflow', ...(Object.keys(DEAD_LETTER_KEYS) as DeadLetterRole[])];
+/**
+ * The alarms the monitoring stack gives one target, by what they watch: dead-letter alarms by
+ * their queue's role, and the two of the target's own rule (EventBridge counts per rule).
+ */
+export type TargetAlarm = 'buffer' | 'consumer' | 'workflow' | 'failed-invocations' | 'dlq-delivery-failed' | DeadLetterRole;
+export const TARGET_ALARMS: readonly TargetAlarm[] = [
+  'buffer',
+  'consumer',
+  'workflow',
+  'failed-invocations',
+  'dlq-delivery-failed',
+  ...(Object.keys(DEAD_LETTER_KEYS) as DeadLetterRole[]),
+];
 
 /** The alarm name (after the stage prefix) of one of a target's alarms, e.g. `video-uploads-slack-target-dlq`. */
 export function targetAlarmName(routeName: string, targetName: string, alarm: TargetAlarm): string {
   return `${routeName}-${targetName}-${alarm}`;
-}
-
-/** The alarms the monitoring stack gives a route's rule. */
-export type RouteAlarm = 'Failed-Invocations' | 'Dlq-Delivery-Failed';
-export const ROUTE_ALARMS: readonly RouteAlarm[] = ['Failed-Invocations', 'Dlq-Delivery-Failed'];
-
-export function routeAlarmName(routeName: string, alarm: RouteAlarm): string {
-  return `${routeName}-${alarm}`;
 }
 
 /** The Sid of the statement that lets one route's rule deliver to a destination's resource policy. */

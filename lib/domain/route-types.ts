@@ -59,6 +59,14 @@ interface TargetBase {
    * @default the whole event
    */
   readonly input?: TargetInput;
+  /**
+   * What this target does with a copy re-sent by an archive replay (`ops replay start`): `deliver`
+   * it, or `skip` it (its rule then requires `replay-name` to be absent). Each target has a rule of
+   * its own, so one target of a route can skip replays while the others take them.
+   * @default 'deliver' for own targets (idempotent) and for ARN and bus targets (with a warning at
+   *   replay start), 'skip' for `http` and `topic` (they would post or notify again)
+   */
+  readonly replays?: ReplayPolicy;
 }
 
 /** Access a handler of your own needs beyond its idempotency records; each becomes one grant. */
@@ -206,7 +214,7 @@ export interface Route {
   readonly name: string;
   readonly description: string;
   readonly pattern: RoutePattern;
-  /** One to five (EventBridge's limit per rule); each gets its own DLQ, retry policy and alarms. */
+  /** One to five; each gets its own rule (same pattern), DLQ, retry policy and alarms. */
   readonly targets: readonly RouteTarget[];
   /** Events that must match, and events that must not; `npm test` fails when either list is empty. */
   readonly samples: { readonly matching: readonly SampleEvent[]; readonly notMatching: readonly SampleEvent[] };
@@ -245,9 +253,14 @@ export function defaultReplayPolicy(target: RouteTarget): ReplayPolicy {
   return target.kind === 'http' || target.kind === 'topic' ? 'skip' : 'deliver';
 }
 
+/** The target's replay policy: its own `replays`, else its kind's default. */
+export function replayPolicyOf(target: RouteTarget): ReplayPolicy {
+  return target.replays ?? defaultReplayPolicy(target);
+}
+
 /** Whether this target of the route receives replay copies: the route must accept them, and the target must not skip them. */
 export function targetAcceptsReplays(route: Route, target: RouteTarget): boolean {
-  return acceptsReplays(route) && defaultReplayPolicy(target) === 'deliver';
+  return acceptsReplays(route) && replayPolicyOf(target) === 'deliver';
 }
 
 /** Whether a target that takes replay copies does so without idempotency of the project's own (ARN and bus kinds). */

@@ -3,10 +3,10 @@
  * route and the field, instead of a CloudFormation rollback twenty minutes later. Also resolves the
  * values a table takes from the deployment's configuration.
  */
-import { TARGET_RESOURCES, routeOutputKey, targetOutputKey } from '../stack-outputs';
+import { TARGET_RESOURCES, targetOutputKey } from '../stack-outputs';
 import { routeConstructId, routeLogicalIdPrefix, targetConstructId, targetLogicalIdPrefix } from '../synthesized-template';
 import { InvalidPatternError, validatePattern } from './pattern-matcher';
-import { ROUTE_ALARMS, TARGET_ALARMS, routeAlarmName, ruleStatementSid, stateMachineNameOf, targetAlarmName } from './resource-names';
+import { TARGET_ALARMS, ruleStatementSid, stateMachineNameOf, targetAlarmName } from './resource-names';
 import { targetName, type Configurable, type Route, type RouteTarget } from './route-types';
 
 /** A route table that cannot be deployed: synth stops with this one line. */
@@ -14,7 +14,10 @@ export class RouteTableError extends Error {
   override readonly name = 'RouteTableError';
 }
 
-/** EventBridge's limit of targets per rule. */
+/**
+ * Targets per route. Each target has its own rule now, so EventBridge's 5 targets per rule no longer
+ * binds; the limit stays at 5 because every target costs a rule of the bus's 300 (capacity in `npm run cost`).
+ */
 export const MAX_TARGETS_PER_ROUTE = 5;
 
 /** Strict kebab-case: words of lower-case letters and digits joined by single dashes, starting with a letter. */
@@ -69,6 +72,9 @@ function targetProblem(target: RouteTarget, checks: RouteTableChecks): string | 
     typeof value === 'string' && !ARN_PATTERNS.secretArn.test(value) ? `${field} "${value}" is not a complete Secrets Manager secret ARN` : undefined;
   const badName = target.name === undefined ? undefined : nameProblem('name', target.name, MAX_TARGET_NAME);
   if (badName) return badName;
+  if (target.replays !== undefined && target.replays !== 'deliver' && target.replays !== 'skip') {
+    return `replays "${String(target.replays)}" is neither 'deliver' nor 'skip'`;
+  }
   if (target.input !== undefined) {
     const problem = checks.inputProblem?.(target.input);
     if (problem !== undefined) return `input: ${problem}`;
@@ -188,8 +194,6 @@ export function generatedNames(route: Route): { readonly target?: string; readon
   const own: GeneratedName[] = [
     { kind: 'construct id', value: routeConstructId(route.name) },
     { kind: 'logical id prefix', value: routeLogicalIdPrefix(route.name) },
-    { kind: 'stack output key', value: routeOutputKey(route.name, 'RuleArn') },
-    ...ROUTE_ALARMS.map((alarm) => ({ kind: 'alarm name', value: routeAlarmName(route.name, alarm) })),
   ];
   const perTarget = (route.targets ?? []).map((target) => {
     const name = targetName(target);

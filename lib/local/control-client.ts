@@ -103,16 +103,16 @@ async function call<T>(options: LocalOptions, method: 'GET' | 'POST' | 'DELETE',
 export interface LocalReplayRequest {
   readonly from: Date | string;
   readonly to: Date | string;
-  /** Route names whose rules receive the replayed events; omit with allRoutes. */
-  readonly routes?: readonly string[];
+  /** The targets whose rules receive the replayed events, as `<route>/<target>`; omit with allRoutes. */
+  readonly targets?: readonly string[];
   readonly allRoutes?: boolean;
   /** Default `local-<timestamp>`. */
   readonly name?: string;
 }
 
 /**
- * Replays archived events of [from, to) with `replay-name` set, to the chosen routes' rules only
- * (a route whose pattern refuses replays drops them). Resolves when every event has been handed to
+ * Replays archived events of [from, to) with `replay-name` set, to the chosen targets' rules only
+ * (a rule whose pattern refuses replays drops them). Resolves when every event has been handed to
  * its rules; the consumers then process them as they would any delivery.
  */
 export function localReplay(request: LocalReplayRequest, options: LocalOptions = {}): Promise<ReplayResult> {
@@ -120,7 +120,7 @@ export function localReplay(request: LocalReplayRequest, options: LocalOptions =
   return call<ReplayResult>(options, 'POST', '/replay', {
     from: iso(request.from),
     to: iso(request.to),
-    ...(request.allRoutes ? { allRoutes: true } : { routes: request.routes ?? [] }),
+    ...(request.allRoutes ? { allRoutes: true } : { targets: request.targets ?? [] }),
     ...(request.name === undefined ? {} : { name: request.name }),
   });
 }

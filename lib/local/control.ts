@@ -2,7 +2,7 @@
  * The control endpoint of the running local pipeline (server side of lib/local/control-client.ts):
  *
  *   GET    /_local/status                    what runs: routes, functions, queues, tables
- *   POST   /_local/replay                    {from, to, routes?: string[] | allRoutes: true, name?}
+ *   POST   /_local/replay                    {from, to, targets?: ['<route>/<target>'] | allRoutes: true, name?}
  *   GET    /_local/replays                   every replay run so far; /_local/replays/<name>: one
  *   GET    /_local/dlq                       every dead-letter queue: depth, oldest age
  *   GET    /_local/dlq/peek?name=…&max=…     the messages of one, with their events and failures
@@ -100,7 +100,7 @@ export async function handleControl(pipeline: ControlledPipeline, request: Contr
           timeScale: pipeline.clock.timeScale,
           archiveRetentionDays: pipeline.model.archive.retentionDays ?? null,
           recorderBufferMs: pipeline.recorder.bufferMs,
-          routes: pipeline.model.rules.map((rule) => ({ route: rule.route, rule: rule.name, targets: rule.targets.map((t) => ({ kind: t.kind, arn: t.arn })) })),
+          routes: pipeline.model.rules.map((rule) => ({ route: rule.route, target: rule.target, rule: rule.name, targets: rule.targets.map((t) => ({ kind: t.kind, arn: t.arn })) })),
           functions: [...pipeline.functions.values()].map((fn) => ({ label: fn.label, name: fn.name, handler: fn.definition.handlerFile, route: fn.definition.route ?? null })),
           tables: pipeline.dynamodb.tableNames,
           archivedEvents: pipeline.archive.count(),
@@ -113,11 +113,11 @@ export async function handleControl(pipeline: ControlledPipeline, request: Contr
       const to = time(body.to, 'to');
       if (from.getTime() >= to.getTime()) throw new BadRequest('from must be before to');
       const allRoutes = body.allRoutes === true;
-      const routes = Array.isArray(body.routes) ? body.routes.map(String) : undefined;
-      if (!allRoutes && (routes === undefined || routes.length === 0)) throw new BadRequest('choose where replayed events go: routes: [names] or allRoutes: true');
+      const targets = Array.isArray(body.targets) ? body.targets.map(String) : undefined;
+      if (!allRoutes && (targets === undefined || targets.length === 0)) throw new BadRequest("choose where replayed events go: targets: ['<route>/<target>', ...] or allRoutes: true");
       const name = typeof body.name === 'string' ? body.name : `local-${new Date(pipeline.clock.now()).toISOString().replace(/[-:]/g, '').slice(0, 15)}`;
       if (!REPLAY_NAME_PATTERN.test(name)) throw new BadRequest(`replay name "${name}" is invalid: 1-64 characters from letters, digits, '.', '-' and '_'`);
-      return { status: 200, body: pipeline.replay({ name, from, to, ...(allRoutes ? {} : { routes: routes ?? [] }) }) };
+      return { status: 200, body: pipeline.replay({ name, from, to, ...(allRoutes ? {} : { targets: targets ?? [] }) }) };
     }
     if (method === 'GET' && path === '/replays') return { status: 200, body: { replays: pipeline.replays } };
     const replay = /^\/replays\/(.+)$/.exec(path);

@@ -57,8 +57,11 @@ export interface ReplayRequest {
   readonly name: string;
   readonly from: Date;
   readonly to: Date;
-  /** Route names whose rules receive the replayed events; undefined = every rule. */
-  readonly routes?: readonly string[];
+  /**
+   * The targets whose rules receive the replayed events, as `<route>/<target>` (a replay's FilterArns
+   * on AWS: one rule per target); undefined = every rule.
+   */
+  readonly targets?: readonly string[];
 }
 
 export interface ReplayResult {
@@ -66,12 +69,18 @@ export interface ReplayResult {
   readonly state: 'COMPLETED';
   readonly from: string;
   readonly to: string;
-  readonly routes: readonly string[];
+  /** The targets whose rules the replay went to, as `<route>/<target>`. */
+  readonly targets: readonly string[];
   readonly eventsReplayed: number;
-  /** Deliveries per route (events its rule matched and delivered to its targets). */
+  /** Deliveries per target (events its rule matched and delivered). */
   readonly delivered: Readonly<Record<string, number>>;
-  /** Events a chosen route's rule did not match (for example a rule that refuses replays). */
+  /** Events a chosen target's rule did not match (for example a target that skips replays). */
   readonly notMatched: Readonly<Record<string, number>>;
+}
+
+/** A rule's target handle, `<route>/<target>`: each rule of the routing stack delivers one target. */
+export function ruleHandle(rule: Pick<RuleDefinition, 'route' | 'target'>): string {
+  return `${rule.route}/${rule.target}`;
 }
 
 export interface EventBusDeps {
@@ -179,8 +188,8 @@ export class LocalEventBus {
     this.deps.flow.emit(
       matched.length > 0 ? 'info' : 'warn',
       'bus',
-      `${describe}: ${matched.length > 0 ? `routes matched: ${matched.map((compiled) => compiled.rule.route).join(', ')}` : 'no route matched'}`,
-      { eventId: event.id, routes: matched.map((compiled) => compiled.rule.route) },
+      `${describe}: ${matched.length > 0 ? `routes matched: ${routesOf(matched).join(', ')}` : 'no route matched'}`,
+      { eventId: event.id, routes: routesOf(matched) },
     );
     for (const { rule } of matched) this.dispatch(rule, event, describe);
   }
@@ -265,29 +274,30 @@ export class LocalEventBus {
     this.deps.flow.emit('fail', rule.route, `${describe}: could not be delivered to its ${targetLabel(target)} (${failure.code}: ${failure.message})`);
   }
 
-  /** Re-sends archived events of [from, to) with `replay-name` to the chosen routes' rules only. */
+  /** Re-sends archived events of [from, to) with `replay-name` to the chosen targets' rules only. */
   replay(request: ReplayRequest): ReplayResult {
-    const chosen = request.routes === undefined ? this.#rules : this.#rules.filter((compiled) => request.routes?.includes(compiled.rule.route));
-    const unknown = (request.routes ?? []).filter((route) => !this.#rules.some((compiled) => compiled.rule.route === route));
-    if (unknown.length > 0) throw new EventBridgeError('ValidationException', `unknown route(s) ${unknown.join(', ')}; routes: ${this.#rules.map((c) => c.rule.route).join(', ')}`);
+    const chosen = request.targets === undefined ? this.#rules : this.#rules.filter((compiled) => request.targets?.includes(ruleHandle(compiled.rule)));
+    const unknown = (request.targets ?? []).filter((handle) => !this.#rules.some((compiled) => ruleHandle(compiled.rule) === handle));
+    if (unknown.length > 0) throw new EventBridgeError('ValidationException', `unknown target(s) ${unknown.join(', ')}; targets: ${this.#rules.map((c) => ruleHandle(c.rule)).join(', ')}`);
     const records = this.deps.archive.between(request.from, request.to);
     const delivered: Record<string, number> = {};
     const notMatched: Record<string, number> = {};
-    this.deps.flow.emit('info', 'replay', `${request.name}: ${records.length} archived event(s) in [${request.from.toISOString()}, ${request.to.toISOString()}) → ${chosen.map((c) => c.rule.route).join(', ')}`);
+    this.deps.flow.emit('info', 'replay', `${request.name}: ${records.length} archived event(s) in [${request.from.toISOString()}, ${request.to.toISOString()}) → ${chosen.map((c) => ruleHandle(c.rule)).join(', ')}`);
     for (const record of records) {
       const event: BusEvent = { ...record.event, 'replay-name': request.name };
-      // The replay's destination includes the recorder's rule, so replayed events are recorded whatever the routes.
+      // The replay's destination includes the recorder's rule, so replayed events are recorded whatever the targets.
       this.deps.recorder?.record(event, this.deps.clock.now());
       const describe = eventLabel(event);
       for (const { rule, pattern } of chosen) {
+        const handle = ruleHandle(rule);
         if (pattern.matches(event)) {
-          delivered[rule.route] = (delivered[rule.route] ?? 0) + 1;
-          this.deps.flow.emit('info', 'replay', `${describe}: → ${rule.route}`);
+          delivered[handle] = (delivered[handle] ?? 0) + 1;
+          this.deps.flow.emit('info', 'replay', `${describe}: → ${handle}`);
           this.dispatch(rule, event, describe);
         } else {
-          notMatched[rule.route] = (notMatched[rule.route] ?? 0) + 1;
+          notMatched[handle] = (notMatched[handle] ?? 0) + 1;
           const refuses = (rule.pattern as Record<string, unknown> | undefined)?.['replay-name'] !== undefined && pattern.explain(event)?.path.includes('replay-name');
-          if (refuses) this.deps.flow.emit('info', 'replay', `${describe}: ${rule.route} refuses replayed events (replay-name exists: false)`);
+          if (refuses) this.deps.flow.emit('info', 'replay', `${describe}: ${handle} skips replayed events (replay-name exists: false)`);
         }
       }
     }
@@ -296,10 +306,15 @@ export class LocalEventBus {
       state: 'COMPLETED',
       from: request.from.toISOString(),
       to: request.to.toISOString(),
-      routes: chosen.map((compiled) => compiled.rule.route),
+      targets: chosen.map((compiled) => ruleHandle(compiled.rule)),
       eventsReplayed: records.length,
       delivered,
       notMatched,
     };
   }
+}
+
+/** The routes of the matched rules, each once, in rule order (a route has a rule per target). */
+function routesOf(matched: readonly CompiledRule[]): string[] {
+  return [...new Set(matched.map((compiled) => compiled.rule.route))];
 }

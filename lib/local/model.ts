@@ -111,6 +111,8 @@ export interface RuleDefinition {
   readonly arn: string;
   /** The route of lib/route-table.ts this rule was built from (its construct path). */
   readonly route: string;
+  /** The route's target this rule delivers (its construct path: one rule per target). */
+  readonly target: string;
   readonly pattern: unknown;
   readonly enabled: boolean;
   readonly targets: readonly RuleTargetDefinition[];
@@ -409,7 +411,8 @@ export function loadModel(projectRoot: string, assemblyDir: string): LocalModel 
     if (!onAppBus(stack, resource) || firehoseTarget(stack, resource)) return undefined;
     const physical = physicalResource(stack, logicalId);
     const props = resource.Properties ?? {};
-    const route = routeOfConstructPath(cdkPath(resource))?.route ?? logicalId;
+    const place = placeInRoute(cdkPath(resource));
+    const route = place?.route ?? logicalId;
     const targets = ((props.Targets ?? []) as Record<string, unknown>[]).map((target, index): RuleTargetDefinition => {
       const where = `${logicalId}.Targets[${index}]`;
       for (const key of Object.keys(target)) {
@@ -451,6 +454,7 @@ export function loadModel(projectRoot: string, assemblyDir: string): LocalModel 
       name: physical.name,
       arn: `arn:aws:events:us-east-1:000000000000:rule/${busResource.name}/${physical.name}`,
       route,
+      target: place?.target ?? logicalId,
       pattern: props.EventPattern,
       enabled: props.State === undefined || props.State === 'ENABLED',
       targets,

@@ -408,10 +408,10 @@ export class LocalPipeline implements ControlledPipeline {
 
   /** Where a dead letter of this queue goes back to, and how. */
   private redelivery(ref: DeadLetterQueueRef): { destination: string; deliver: (event: Record<string, unknown>, body: string) => void | Promise<void> } {
-    const rule = this.model.rules.find((candidate) => candidate.route === ref.route);
-    // A target DLQ belongs to one target: its dead letters go back to that target alone.
-    const target = rule?.targets.find((candidate) => candidate.deadLetterQueueArn === ref.queueArn) ?? rule?.targets[0];
-    if (!rule || !target) throw new Error(`route ${ref.route} has no rule target`);
+    // A dead-letter queue belongs to one target, and each target has its rule: its dead letters go back to that target alone.
+    const rule = this.model.rules.find((candidate) => candidate.route === ref.route && candidate.target === ref.target);
+    const target = rule?.targets[0];
+    if (!rule || !target) throw new Error(`target ${ref.route}/${ref.target ?? '?'} has no rule`);
     const describe = (event: Record<string, unknown>) => `${eventLabel(event)} (redrive)`;
     switch (ref.role) {
       case 'buffer-dlq': {
@@ -504,11 +504,12 @@ export class LocalPipeline implements ControlledPipeline {
    * re-delivering what is missing): the target's call, as EventBridge would make it.
    */
   async deliverToTarget(route: string, targetName: string | undefined, events: readonly Record<string, unknown>[]): Promise<DeliverResult> {
-    const rule = this.model.rules.find((candidate) => candidate.route === route);
-    if (!rule) throw new UnknownQueueError(`unknown route "${route}"; routes: ${this.model.rules.map((r) => r.route).join(', ')}`);
-    const named = rule.targets.filter((candidate) => targetName === undefined || candidate.name === targetName);
-    const target = named.length === 1 ? named[0] : undefined;
-    if (!target) throw new UnknownQueueError(`route ${route} has no target "${targetName ?? ''}"`);
+    const rules = this.model.rules.filter((candidate) => candidate.route === route);
+    if (rules.length === 0) throw new UnknownQueueError(`unknown route "${route}"; routes: ${[...new Set(this.model.rules.map((r) => r.route))].join(', ')}`);
+    const named = rules.filter((candidate) => targetName === undefined || candidate.target === targetName);
+    const rule = named.length === 1 ? named[0] : undefined;
+    const target = rule?.targets[0];
+    if (!rule || !target) throw new UnknownQueueError(`route ${route} has no target "${targetName ?? ''}"; targets: ${rules.map((r) => r.target).join(', ')}`);
     const failures: string[] = [];
     const outcomes: DeliverResult['outcomes'][number][] = [];
     let delivered = 0;

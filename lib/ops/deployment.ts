@@ -6,7 +6,7 @@ import { DescribeStacksCommand, type CloudFormationClient } from '@aws-sdk/clien
 import type { DeadLetterRole } from '../constructs/secure-queue';
 import { configKeysOf } from '../domain/route-validation';
 import { findRoute, routeTable, targetName, type Route, type RouteTarget } from '../route-table';
-import { DEAD_LETTER_KEYS, routeOutputKey, targetDeadLetterQueueName, targetOutputKey, type RouteResource, type TargetResource } from '../stack-outputs';
+import { DEAD_LETTER_KEYS, targetDeadLetterQueueName, targetOutputKey, type TargetResource } from '../stack-outputs';
 import { OperationFailed, UsageError } from './command';
 
 /**
@@ -134,10 +134,6 @@ export class StackOutputs {
   has(key: string): boolean {
     const value = this.values.get(key);
     return value !== undefined && value !== '';
-  }
-
-  route(routeName: string, resource: RouteResource): string {
-    return this.get(routeOutputKey(routeName, resource));
   }
 
   target(queue: Pick<DeadLetterQueueRef, 'route' | 'targetName'>, resource: TargetResource): string {

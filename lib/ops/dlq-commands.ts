@@ -297,7 +297,9 @@ function orphanRef(queueName: string, tags: Record<string, string>, table: reado
 
 /** The routing stack's queues that no output names, with their tags; `only` limits it to one name. */
 export async function findOrphanedQueues(sqs: SQSClient, outputs: StackOutputs, stage: string, table: readonly Route[], only?: string): Promise<OrphanedQueue[]> {
-  const named = new Set(outputs.allValues());
+  // By queue name, not URL: the same queue has more than one URL form (the legacy
+  // <region>.queue.amazonaws.com host, an endpoint override's host), and names are unique per account and Region.
+  const named = new Set(outputs.allValues().filter((value) => /^https?:\/\//.test(value)).map(queueNameOf));
   const urls: string[] = [];
   let NextToken: string | undefined;
   do {
@@ -308,7 +310,7 @@ export async function findOrphanedQueues(sqs: SQSClient, outputs: StackOutputs, 
   const orphans: OrphanedQueue[] = [];
   for (const url of urls) {
     const queueName = queueNameOf(url);
-    if (named.has(url) || !queueName.startsWith(`${outputs.stackName}-`) || (only !== undefined && queueName !== only)) continue;
+    if (named.has(queueName) || !queueName.startsWith(`${outputs.stackName}-`) || (only !== undefined && queueName !== only)) continue;
     const tags = (await sqs.send(new ListQueueTagsCommand({ QueueUrl: url })))?.Tags ?? {};
     // CloudFormation names the stack's queues after it, and the app tags each with its stage.
     if (tags.stage !== stage) continue;

@@ -10,25 +10,31 @@ import {
   localReplay,
   localReplayStatus,
   localReplays,
+  localStatus,
   localStateDir,
   type LocalReplay,
 } from '../local/control-client';
 import { LocalRecoveryLog, localActor } from '../local/recovery-log';
 import { redriveActions } from './recorder-local-sources';
 import { OperationFailed, UsageError, type CommandIo } from './command';
-import type { Route } from '../route-table';
 import { assertWithinRetention, formatDuration } from './time-window';
 
-/** One line per route of a local replay: what its rule took, and what it did not match. */
-function printRouteCounts(io: CommandIo, replay: Pick<LocalReplay, 'routes' | 'delivered' | 'notMatched'>): void {
-  for (const route of replay.routes) {
-    const refused = replay.notMatched[route] ?? 0;
-    io.out(`  ${route}: ${replay.delivered[route] ?? 0} delivered${refused ? `, ${refused} not matched by its rule` : ''}`);
+/** One line per target of a local replay: what its rule took, and what it did not match. */
+function printTargetCounts(io: CommandIo, replay: Pick<LocalReplay, 'targets' | 'delivered' | 'notMatched'>): void {
+  for (const target of replay.targets) {
+    const refused = replay.notMatched[target] ?? 0;
+    io.out(`  ${target}: ${replay.delivered[target] ?? 0} delivered${refused ? `, ${refused} not matched by its rule` : ''}`);
   }
 }
 
+/** The `<route>/<target>` handles of the targets the running pipeline has a rule for. */
+export async function localTargetHandles(): Promise<string[]> {
+  const routes = (await localStatus()).routes;
+  return Array.isArray(routes) ? routes.map((rule) => `${String((rule as { route?: unknown }).route)}/${String((rule as { target?: unknown }).target)}`) : [];
+}
+
 export async function replayLocally(
-  request: { from: Date; to: Date; routes: readonly Route[]; allRoutes: boolean; name?: string; now: Date },
+  request: { from: Date; to: Date; targets?: readonly string[]; allRoutes?: boolean; name?: string; now: Date },
   io: CommandIo,
   json: boolean,
 ): Promise<number> {
@@ -37,7 +43,7 @@ export async function replayLocally(
   const result = await localReplay({
     from: request.from,
     to: request.to,
-    ...(request.allRoutes ? { allRoutes: true } : { routes: request.routes.map((route) => route.name) }),
+    ...(request.allRoutes === true ? { allRoutes: true } : { targets: request.targets ?? [] }),
     ...(request.name === undefined ? {} : { name: request.name }),
   });
   if (json) {
@@ -45,7 +51,7 @@ export async function replayLocally(
     return 0;
   }
   io.out(`replay ${result.name} ${result.state} (local): ${result.eventsReplayed} archived event(s) from ${result.from} to ${result.to}`);
-  printRouteCounts(io, result);
+  printTargetCounts(io, result);
   return 0;
 }
 
@@ -99,7 +105,7 @@ function localReplayView(replay: LocalReplay) {
     to: replay.to,
     replayStartTime: replay.replayStartTime,
     replayEndTime: replay.replayEndTime,
-    routes: replay.routes,
+    targets: replay.targets,
     eventsReplayed: replay.eventsReplayed,
     delivered: replay.delivered,
     notMatched: replay.notMatched,
@@ -125,7 +131,7 @@ export async function replayStatusLocally(name: string, io: CommandIo, json: boo
   io.out(`replay ${replay.name} ${replay.state} (local pipeline)`);
   io.out(`  window    ${localWindowText(replay)}`);
   io.out(`  events    ${replay.eventsReplayed} archived event(s) replayed`);
-  printRouteCounts(io, replay);
+  printTargetCounts(io, replay);
   io.out(`  started   ${replay.replayStartTime}`);
   io.out(`  ended     ${replay.replayEndTime}`);
   return 0;

@@ -35,7 +35,7 @@ import {
 import { DEFAULT_IDEMPOTENCY_EXPIRY_DAYS, idempotencyRecordId, recordExpired, reviewGuardExpiryDays, reviewGuardId } from '../domain/completion-records';
 import { DEAD_LETTER_RETENTION_DAYS, stackNames } from '../config';
 import type { BusEvent } from '../domain/route-samples';
-import { routeOutputKey, StatefulOutput, targetDeadLetterQueueName, targetOutputKey } from '../stack-outputs';
+import { StatefulOutput, targetDeadLetterQueueName, targetOutputKey } from '../stack-outputs';
 import { BUS_LOG_TABLE_NAME, DELIVERY_MESSAGE_TYPES, resolverFor, toBusLogRecord, toDeliveryRecord, type DeliveryTargetResolver } from '../recorder/bus-log';
 import { longestHorizonMs } from '../recorder/horizon';
 import { toRecordedEvent, type RecordedEvent } from '../recorder/recorded-event';
@@ -420,7 +420,7 @@ export class AthenaDeliveryLogSource implements DeliveryLogSource {
 /** Each followed target's rule and destination ARN, from the routing stack's outputs. */
 export function deliveryTargets(routing: StackOutputs, targets: readonly TrackedTarget[]): { route: string; target: string; ruleArn: string; targetArn: string }[] {
   return targets.flatMap((target) => {
-    const ruleKey = routeOutputKey(target.route.name, 'RuleArn');
+    const ruleKey = targetOutputKey(target.route.name, target.name, 'RuleArn');
     const destinationKey = targetOutputKey(target.route.name, target.name, 'DestinationArn');
     if (!routing.has(ruleKey) || !routing.has(destinationKey)) return [];
     return [{ route: target.route.name, target: target.name, ruleArn: routing.get(ruleKey), targetArn: routing.get(destinationKey) }];

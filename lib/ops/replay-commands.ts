@@ -17,10 +17,11 @@ import {
   type EventBridgeClient,
   type Replay,
 } from '@aws-sdk/client-eventbridge';
-import { replayListLocally, replayLocally, replayStatusLocally } from './local-recovery';
+import { localTargetHandles, replayListLocally, replayLocally, replayStatusLocally } from './local-recovery';
 import { stackNames } from '../config';
-import { acceptsReplays, describeTarget, routeTable, type Route } from '../route-table';
-import { StatefulOutput } from '../stack-outputs';
+import { routeTable, type Route } from '../route-table';
+import { StatefulOutput, targetOutputKey } from '../stack-outputs';
+import { planLines, replayPlan, withDeployed, type PlannedTarget } from './replay-plan';
 import {
   OperationFailed,
   UsageError,
@@ -139,15 +140,17 @@ interface ReplayTargets {
 function startReplayCommand(runtime: OpsRuntime, table: readonly Route[]): OpsCommand {
   return {
     path: ['replay', 'start'],
-    summary: 'replay archived events of a time window to the rules of chosen routes (--wait to watch it finish)',
+    summary: 'replay archived events of a time window to the rules of chosen routes or targets (--dry-run shows who would receive them)',
     usage:
-      '--from <time> --to <time> (--route <name>... | --all-routes) [--name <n>] [--wait] [--force] [--stage <s>] [--bus <arn>] [--archive <arn>] [--rule-arn <arn>...] [--region <r>] [--local] [--json]',
+      '--from <time> --to <time> (--route <name>... [--target <name>...] | --all-routes) [--dry-run] [--name <n>] [--wait] [--force] [--stage <s>] [--bus <arn>] [--archive <arn>] [--rule-arn <arn>...] [--region <r>] [--local] [--json]',
     options: {
       ...deploymentOptions,
       from: { type: 'string' },
       to: { type: 'string' },
       route: { type: 'string', multiple: true },
+      target: { type: 'string', multiple: true },
       'all-routes': { type: 'boolean' },
+      'dry-run': { type: 'boolean' },
       name: { type: 'string' },
       wait: { type: 'boolean' },
       force: { type: 'boolean' },
@@ -179,6 +182,13 @@ function startReplayCommand(runtime: OpsRuntime, table: readonly Route[]): OpsCo
         throw new UsageError(`choose where replayed events go: --route <name> (repeatable; one of ${table.map((r) => r.name).join(', ')}) or --all-routes for every rule`);
       }
       const routes = resolveRoutes(routeNames, table);
+      const targetNames = stringListOption(options, 'target');
+      if (targetNames.length > 0 && ruleArnOverrides.length > 0) {
+        throw new UsageError('--rule-arn names the exact rules already: give --target or --rule-arn, not both');
+      }
+      const dryRun = options['dry-run'] === true;
+      // From the table alone: the deployment then drops what it does not have (withDeployed).
+      const tablePlan = ruleArnOverrides.length > 0 ? undefined : replayPlan({ routes, targetNames, allRoutes, table });
       const busOverride = arnOption(options, 'bus', BUS_ARN, 'arn:aws:events:eu-west-1:123456789012:event-bus/<name>');
       const archiveOverride = arnOption(options, 'archive', ARCHIVE_ARN, 'arn:aws:events:eu-west-1:123456789012:archive/<name>');
       const explicitName = stringOption(options, 'name');
@@ -192,11 +202,13 @@ function startReplayCommand(runtime: OpsRuntime, table: readonly Route[]): OpsCo
         );
       }
 
-      const warnings = replayWarnings(routes, allRoutes, table);
-      for (const warning of warnings) io.err(`warning: ${warning}`);
-
       if (options.local === true) {
-        return replayLocally({ from: window.from, to: window.to, routes, allRoutes, now, ...(explicitName === undefined ? {} : { name: explicitName }) }, io, json);
+        const deployed = new Set(await localTargetHandles());
+        const plan = tablePlan === undefined ? undefined : withDeployed(tablePlan, (handle) => deployed.has(handle));
+        const warnings = announcePlan(plan, window, io, json);
+        const receiving = receivingTargets(plan, allRoutes);
+        if (dryRun) return printDryRun(plan, warnings, io, json);
+        return replayLocally({ from: window.from, to: window.to, ...(allRoutes ? { allRoutes } : { targets: receiving ?? [] }), now, ...(explicitName === undefined ? {} : { name: explicitName }) }, io, json);
       }
 
       return withAwsErrors(async () => {
@@ -216,9 +228,15 @@ function startReplayCommand(runtime: OpsRuntime, table: readonly Route[]): OpsCo
         }
         // Only reachable with --bus or --archive alone missing its partner and outputs that lack it.
         if (busArn === undefined || archiveArn === undefined) throw new OperationFailed('the stateful stack outputs name no event bus or archive');
-        const routeTargets = await replayTargets(routes, allRoutes, ruleArnOverrides, async () =>
-          loadStackOutputs(clients.cloudFormation, names.routing),
-        );
+        const routing = ruleArnOverrides.length > 0 ? undefined : await loadStackOutputs(clients.cloudFormation, names.routing);
+        const ruleArnKey = (entry: PlannedTarget) => targetOutputKey(entry.route, entry.target, 'RuleArn');
+        const plan = tablePlan === undefined ? undefined : routing === undefined ? tablePlan : withDeployed(tablePlan, (handle) => {
+          const entry = tablePlan.find((candidate) => candidate.handle === handle);
+          return entry !== undefined && routing.has(ruleArnKey(entry));
+        });
+        const warnings = announcePlan(plan, window, io, json);
+        receivingTargets(plan, allRoutes);
+        const routeTargets = replayTargets(plan, allRoutes, ruleArnOverrides, (entry) => routing?.get(ruleArnKey(entry)) ?? '');
         // The flight recorder's catch-all rule gets every replay copy too, as it does on the live bus, so
         // reconcile and trace see what a replay delivered. Without stack outputs (--bus, --archive and
         // --rule-arn all given) the operator names every rule, the recorder's included.
@@ -235,6 +253,7 @@ function startReplayCommand(runtime: OpsRuntime, table: readonly Route[]): OpsCo
           throw new UsageError(`archive ${archiveName} archives ${archive.EventSourceArn}, not ${busArn}: a replay can only go back to the archived bus`);
         }
         assertWithinRetention(window, archive.RetentionDays, now);
+        if (dryRun) return printDryRun(plan, warnings, io, json, { busArn, archiveArn, filterArns: targets.filterArns ?? 'all rules' });
 
         const replayName = explicitName ?? generateReplayName(stage, allRoutes ? 'all' : routes.length > 0 ? routes.map((r) => r.name) : ['rules'], now, runtime.random);
         const destination = { Arn: busArn, ...(targets.filterArns === undefined ? {} : { FilterArns: targets.filterArns }) };
@@ -258,6 +277,7 @@ function startReplayCommand(runtime: OpsRuntime, table: readonly Route[]): OpsCo
           to: window.to.toISOString(),
           eventSourceArn: archiveArn,
           destination: { busArn, filterArns: targets.filterArns ?? 'all rules' },
+          ...(plan === undefined ? {} : { targets: plan }),
           warnings,
         };
         if (!json) {
@@ -292,32 +312,50 @@ function startReplayCommand(runtime: OpsRuntime, table: readonly Route[]): OpsCo
   };
 }
 
-function replayWarnings(routes: readonly Route[], allRoutes: boolean, table: readonly Route[]): string[] {
-  if (allRoutes) {
-    return table
-      .filter((route) => !acceptsReplays(route))
-      .map((route) => `route ${route.name} refuses replayed events (its pattern requires replay-name to be absent): it will receive none of them`);
+/**
+ * Prints the plan (unless --json, which carries it) and the warnings; returns the warnings. The
+ * plan is printed before StartReplay, so the operator sees who gets copies before anyone does.
+ */
+function announcePlan(plan: readonly PlannedTarget[] | undefined, window: TimeWindow, io: CommandIo, json: boolean): string[] {
+  const warnings = (plan ?? []).flatMap((entry) => (entry.warning === undefined ? [] : [entry.warning]));
+  if (!json && plan !== undefined) {
+    io.out(`replay plan for ${windowText(window)}:`);
+    for (const line of planLines(plan)) io.out(line);
   }
-  return routes
-    .filter((route) => !acceptsReplays(route))
-    .map((route) => `route ${route.name} refuses replayed events (its pattern requires replay-name to be absent): replaying to it delivers nothing`);
+  for (const warning of warnings) io.err(`warning: ${warning}`);
+  return warnings;
 }
 
-async function replayTargets(
-  routes: readonly Route[],
+/** The handles of the targets that receive; refuses a replay that would reach none of them. */
+function receivingTargets(plan: readonly PlannedTarget[] | undefined, allRoutes: boolean): string[] | undefined {
+  if (plan === undefined) return undefined;
+  const receiving = plan.filter((entry) => entry.receives).map((entry) => entry.handle);
+  if (receiving.length === 0 && !allRoutes) {
+    throw new UsageError(`no chosen target takes replay copies (${plan.map((entry) => `${entry.handle}: ${entry.reason}`).join('; ')}): nothing to replay`);
+  }
+  return receiving;
+}
+
+function printDryRun(plan: readonly PlannedTarget[] | undefined, warnings: readonly string[], io: CommandIo, json: boolean, destination?: Record<string, unknown>): number {
+  if (json) io.out(JSON.stringify({ dryRun: true, ...(destination === undefined ? {} : { destination }), targets: plan ?? [], warnings }, null, 2));
+  else io.out('dry run: nothing replayed (run it again without --dry-run to start it)');
+  return 0;
+}
+
+function replayTargets(
+  plan: readonly PlannedTarget[] | undefined,
   allRoutes: boolean,
   ruleArnOverrides: readonly string[],
-  routingOutputs: () => Promise<{ route(name: string, resource: 'RuleArn'): string }>,
-): Promise<ReplayTargets> {
-  if (allRoutes) return { filterArns: undefined, describe: ['every rule on the bus (--all-routes)'] };
-  if (ruleArnOverrides.length > 0) {
-    // --rule-arn is the exact destination; --route only names the replay and drives the warnings.
+  ruleArnOf: (entry: PlannedTarget) => string,
+): ReplayTargets {
+  // Rules of skipping targets would drop the copies anyway; every rule is on the bus for --all-routes.
+  if (allRoutes) return { filterArns: undefined, describe: ['every rule on the bus (--all-routes); targets that skip replays filter them out'] };
+  if (ruleArnOverrides.length > 0 || plan === undefined) {
+    // --rule-arn is the exact destination; --route only names the replay.
     return { filterArns: [...new Set(ruleArnOverrides)], describe: [...new Set(ruleArnOverrides)] };
   }
-  const outputs = await routingOutputs();
-  const arns = routes.map((route) => outputs.route(route.name, 'RuleArn'));
-  // A replay is per rule: each rule delivers to all of its route's targets.
-  return { filterArns: arns, describe: routes.map((route, index) => `${route.name}: ${arns[index] ?? ''} → ${route.targets.map(describeTarget).join(' + ')}`) };
+  const receiving = plan.filter((entry) => entry.receives);
+  return { filterArns: receiving.map(ruleArnOf), describe: receiving.map((entry) => `${entry.handle}: ${ruleArnOf(entry)}`) };
 }
 
 function statusReplayCommand(runtime: OpsRuntime): OpsCommand {

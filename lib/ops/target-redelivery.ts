@@ -67,7 +67,7 @@ export function redactedUrl(url: string): string {
 }
 
 function ruleContext(queue: DeadLetterQueueRef, outputs: StackOutputs, event: Record<string, unknown>) {
-  const ruleArn = outputs.route(queue.route.name, 'RuleArn');
+  const ruleArn = outputs.target(queue, 'RuleArn');
   return {
     ruleArn,
     ruleName: ruleArn.split('/').at(-1) ?? queue.route.name,

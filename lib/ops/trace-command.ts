@@ -102,22 +102,21 @@ function targetLines(target: TraceTarget): string[] {
 }
 
 /**
- * A dead letter's time is its SentTimestamp, which SQS keeps from when the message entered the
- * source queue: the same instant as EventBridge's delivery into it, often a millisecond before the
- * delivery record. A dead letter therefore sorts just after the last EventBridge record up to a
- * second later, so a story never shows the letter before the delivery that queued it; it keeps its
- * own time against everything else (a redrive a few ms later, on a time-scaled pipeline, comes after it).
+ * A buffer dead letter's time is its SentTimestamp, which SQS keeps from when the message entered
+ * the source queue: the instant of EventBridge's delivery into it, often a millisecond before the
+ * delivery record. A dead letter therefore sorts just after a delivery record up to a second later,
+ * so a story never shows the letter before the delivery that queued it; nothing else moves.
  */
 const ENQUEUE_SLACK_MS = 1_000;
 
 export function causalOrder<T extends { at: string; text: string }>(entries: readonly T[]): T[] {
-  const deliveries = entries.filter((entry) => entry.text.startsWith('EventBridge:') && entry.at !== '').map((entry) => Date.parse(entry.at));
+  const ms = (entry: T): number => (entry.at === '' ? Number.NEGATIVE_INFINITY : Date.parse(entry.at));
+  const deliveries = entries.filter((entry) => entry.text.startsWith('EventBridge: ')).map(ms);
   const key = (entry: T): number => {
-    if (entry.at === '') return Number.NEGATIVE_INFINITY;
-    const ms = Date.parse(entry.at);
-    if (!entry.text.startsWith('dead-lettered')) return ms;
-    const queuedBy = deliveries.filter((at) => at >= ms && at <= ms + ENQUEUE_SLACK_MS);
-    return queuedBy.length === 0 ? ms : Math.max(...queuedBy) + 0.5;
+    const at = ms(entry);
+    if (!entry.text.startsWith('dead-lettered') || at === Number.NEGATIVE_INFINITY) return at;
+    const queuedBy = deliveries.filter((delivered) => delivered >= at && delivered - at <= ENQUEUE_SLACK_MS);
+    return queuedBy.length === 0 ? at : Math.max(...queuedBy) + 0.5;
   };
   return [...entries].sort((a, b) => key(a) - key(b) || a.at.localeCompare(b.at));
 }

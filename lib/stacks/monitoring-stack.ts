@@ -37,7 +37,7 @@ import {
 import { BUFFER_VISIBILITY_TIMEOUT, TARGET_RETRY_POLICY, type DeployedTarget, type RouteChain } from '../constructs/route-chain';
 import { MAX_RECEIVE_COUNT, type DeadLetterRole } from '../constructs/secure-queue';
 import { describeTarget } from '../domain/route-types';
-import { routeAlarmName, targetAlarmName, type TargetAlarm } from '../domain/resource-names';
+import { targetAlarmName, type TargetAlarm } from '../domain/resource-names';
 import { MonitoringOutput, targetDeadLetterQueueName } from '../stack-outputs';
 
 export interface MonitoringStackProps extends StackProps {
@@ -298,19 +298,21 @@ export class MonitoringStack extends Stack {
     const { eventBus, chains } = props;
     facade.addLargeHeader('Routing: bus → rules → targets');
 
-    const perRule = (metricName: string) => chains.map((chain) => ruleMetric(metricName, eventBus, chain.rule, chain.route.name));
+    const deployed = chains.flatMap((chain) => chain.targets);
+    const label = (target: DeployedTarget) => `${target.route.name}/${target.name}`;
+    const perRule = (metricName: string) => deployed.map((target) => ruleMetric(metricName, eventBus, target.rule, label(target)));
     facade.monitorCustom({
       alarmFriendlyName: 'rules',
-      humanReadableName: 'Rules (one line per route)',
+      humanReadableName: 'Rules (one line per target: each target has its own rule)',
       metricGroups: [
         { title: 'Matched events', metrics: perRule('MatchedEvents') },
         { title: 'Target invocations', metrics: perRule('Invocations') },
         {
           title: 'Failed invocations (retries exhausted)',
-          metrics: chains.map((chain) =>
-            withAlarm(ruleMetric('FailedInvocations', eventBus, chain.rule, chain.route.name), routeAlarmName(chain.route.name, 'Failed-Invocations'), {
+          metrics: deployed.map((target) =>
+            withAlarm(ruleMetric('FailedInvocations', eventBus, target.rule, label(target)), targetAlarmName(target.route.name, target.name, 'failed-invocations'), {
               ...pageOnRareFailure(
-                `EventBridge gave up delivering events of route ${chain.route.name} to a target (${TARGET_RETRY_POLICY.retryAttempts} retries over up to ${TARGET_RETRY_POLICY.maxEventAge.toHumanString()}); they went to that target's DLQ (${targetDlqNames(chain)}). EventBridge counts this per rule, not per target. First: npm run ops -- dlq peek <route>/<target>/target-dlq to read the error (permissions, deleted target, throttling, an HTTP endpoint answering 4xx/5xx), fix it, then npm run ops -- dlq redrive the same queue: it re-delivers to that target alone.`,
+                `EventBridge gave up delivering events of route ${target.route.name} to target ${target.name} (${TARGET_RETRY_POLICY.retryAttempts} retries over up to ${TARGET_RETRY_POLICY.maxEventAge.toHumanString()}); they went to ${targetDeadLetterQueueName(target.route.name, target.name, 'target-dlq')}. First: npm run ops -- dlq peek ${targetDeadLetterQueueName(target.route.name, target.name, 'target-dlq')} to read the error (permissions, deleted target, throttling, an HTTP endpoint answering 4xx/5xx), fix it, then npm run ops -- dlq redrive the same queue: it re-delivers to that target alone.`,
               ),
               threshold: 1,
               comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -320,10 +322,10 @@ export class MonitoringStack extends Stack {
         { title: 'Sent to the target DLQ', metrics: perRule('InvocationsSentToDlq') },
         {
           title: 'Neither delivered nor dead-lettered',
-          metrics: chains.map((chain) =>
-            withAlarm(ruleMetric('InvocationsFailedToBeSentToDlq', eventBus, chain.rule, chain.route.name), routeAlarmName(chain.route.name, 'Dlq-Delivery-Failed'), {
+          metrics: deployed.map((target) =>
+            withAlarm(ruleMetric('InvocationsFailedToBeSentToDlq', eventBus, target.rule, label(target)), targetAlarmName(target.route.name, target.name, 'dlq-delivery-failed'), {
               ...pageOnRareFailure(
-                `EventBridge could neither deliver events of route ${chain.route.name} nor put them in a target DLQ (${targetDlqNames(chain)}): they now exist only in the archive. First: fix the target DLQ (queue policy, queue deleted), then npm run ops -- replay start --from <alarm start> --to <now> --route ${chain.route.name}.`,
+                `EventBridge could neither deliver events of route ${target.route.name} to target ${target.name} nor put them in ${targetDeadLetterQueueName(target.route.name, target.name, 'target-dlq')}: they now exist only in the archive. First: fix the target DLQ (queue policy, queue deleted), then npm run ops -- replay start --from <alarm start> --to <now> --route ${target.route.name} --target ${target.name}.`,
               ),
               threshold: 1,
               comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -572,11 +574,6 @@ function deadLetterAlarm(queueName: string, role: DeadLetterRole): CustomAlarmTh
 
 function deadLetterEntries(target: DeployedTarget): [DeadLetterRole, sqs.Queue][] {
   return Object.entries(target.deadLetterQueues) as [DeadLetterRole, sqs.Queue][];
-}
-
-/** The target DLQ handles of a route, for the rule alarms' descriptions. */
-function targetDlqNames(chain: RouteChain): string {
-  return chain.targets.map((target) => targetDeadLetterQueueName(target.route.name, target.name, 'target-dlq')).join(', ');
 }
 
 /** HTTP API metrics are per stage; the webhook API has exactly one ($default, auto-deployed). */

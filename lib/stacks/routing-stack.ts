@@ -14,7 +14,7 @@ import { validateTargetInput } from '../domain/input-transform';
 import { resolveRouteTable, validateRouteTable } from '../domain/route-validation';
 import type { DeadLetterRole } from '../constructs/secure-queue';
 import { routeTable, type Route } from '../route-table';
-import { DEAD_LETTER_KEYS, routeOutputKey, targetOutputKey, type TargetResource } from '../stack-outputs';
+import { DEAD_LETTER_KEYS, targetOutputKey, type TargetResource } from '../stack-outputs';
 import { routeConstructId } from '../synthesized-template';
 import { httpSecretArn } from '../targets/http-target';
 import { QueueArnTarget } from '../targets/queue-arn-target';
@@ -86,12 +86,9 @@ export class RoutingStack extends Stack {
         }),
     );
 
-    for (const chain of this.chains) this.outputChain(chain);
-  }
-
-  private outputChain(chain: RouteChain): void {
-    new CfnOutput(this, routeOutputKey(chain.route.name, 'RuleArn'), { value: chain.rule.ruleArn });
-    for (const target of chain.targets) this.outputTarget(target);
+    for (const chain of this.chains) {
+      for (const target of chain.targets) this.outputTarget(target);
+    }
   }
 
   /** Everything `ops` and the local pipeline look up for one target, under targetOutputKey. */
@@ -99,6 +96,7 @@ export class RoutingStack extends Stack {
     const output = (resource: TargetResource, value: string, description?: string) =>
       new CfnOutput(this, targetOutputKey(target.route.name, target.name, resource), { value, description });
     output('DestinationArn', target.destinationArn);
+    output('RuleArn', target.rule.ruleArn);
     for (const [role, queue] of Object.entries(target.deadLetterQueues)) {
       const key = DEAD_LETTER_KEYS[role as DeadLetterRole];
       output(`${key}Url`, queue.queueUrl);

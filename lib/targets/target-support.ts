@@ -15,7 +15,7 @@ import { Construct } from 'constructs';
 import type { ProjectFunction } from '../constructs/project-function';
 import { createDeadLetterQueue, type DeadLetterRole } from '../constructs/secure-queue';
 import { ruleStatementSid } from '../domain/resource-names';
-import { targetName, type Route, type RouteTarget, type TargetInput, type TargetKind } from '../domain/route-types';
+import { targetName, targetRulePattern, type Route, type RouteTarget, type TargetInput, type TargetKind } from '../domain/route-types';
 import { targetConstructId } from '../synthesized-template';
 
 /** How long EventBridge keeps retrying a target before the event goes to the target DLQ. */
@@ -41,10 +41,6 @@ export interface RouteResources {
 export interface TargetProps<T extends RouteTarget> {
   readonly route: Route;
   readonly target: T;
-  /** The route's rule; the target adds itself to it. */
-  readonly rule: events.Rule;
-  /** This target's position in the rule's Targets (the order of route.targets), for the template overrides. */
-  readonly index: number;
   readonly resources: RouteResources;
 }
 
@@ -62,13 +58,34 @@ export interface DeployedTarget {
   readonly topic?: sns.ITopic;
   readonly apiDestination?: events.ApiDestination;
   readonly connection?: events.Connection;
+  /** This target's own rule: the route's pattern (plus `replay-name` absent when the target skips replays), one target. */
+  readonly rule: events.Rule;
   /** What the rule's target entry points at (queue, function, state machine, topic, API destination or bus). */
   readonly destinationArn: string;
 }
 
 /**
- * The base of every target construct: creates the target DLQ and adds the target to the rule with
- * the retry policy and input written exactly as the table has them.
+ * A target's own rule. One rule per target (not per route) so that a replay's FilterArns can name
+ * single targets and a target can skip replay copies while the others of its route take them
+ * (DESIGN decision 17). The route stays the unit the table is written in: every rule of a route
+ * has the route's pattern.
+ */
+function targetRule(scope: Construct, route: Route, target: RouteTarget, eventBus: events.IEventBus): events.Rule {
+  const rule = new events.Rule(scope, 'Rule', {
+    eventBus,
+    description: `${route.description} (target ${targetName(target)})`.slice(0, 512),
+    // Placeholder so the L2 accepts the rule; the property override below is the real pattern.
+    eventPattern: { source: [...route.pattern.source] },
+  });
+  // The route table holds console JSON (kebab-case keys, replay-name, $or) that CDK's camel-case
+  // EventPattern cannot express; the pattern is written to the template as the table has it.
+  (rule.node.defaultChild as events.CfnRule).addPropertyOverride('EventPattern', targetRulePattern(route, target));
+  return rule;
+}
+
+/**
+ * The base of every target construct: creates the target's rule and DLQ and adds the target to the
+ * rule with the retry policy and input written exactly as the table has them.
  */
 export abstract class RouteTargetConstruct<T extends RouteTarget> extends Construct implements DeployedTarget {
   public readonly route: Route;
@@ -79,8 +96,7 @@ export abstract class RouteTargetConstruct<T extends RouteTarget> extends Constr
   /** Where EventBridge puts what it could not deliver after TARGET_RETRY_POLICY. */
   public readonly targetDeadLetterQueue: sqs.Queue;
   public abstract readonly destinationArn: string;
-  protected readonly rule: events.Rule;
-  private readonly index: number;
+  public readonly rule: events.Rule;
 
   constructor(scope: Construct, props: TargetProps<T>) {
     const name = targetName(props.target);
@@ -89,8 +105,7 @@ export abstract class RouteTargetConstruct<T extends RouteTarget> extends Constr
     this.target = props.target;
     this.name = name;
     this.kind = props.target.kind;
-    this.rule = props.rule;
-    this.index = props.index;
+    this.rule = targetRule(this, props.route, props.target, props.resources.eventBus);
     this.targetDeadLetterQueue = this.deadLetterQueue('TargetDlq', 'target-dlq');
   }
 
@@ -106,14 +121,14 @@ export abstract class RouteTargetConstruct<T extends RouteTarget> extends Constr
   }
 
   /**
-   * Adds the target to the rule, then writes what CDK would not write as the table has it: the
+   * Adds the target to its rule, then writes what CDK would not write as the table has it: the
    * retry policy on every entry (CDK's EventBus target has none) and the input (CDK's
    * RuleTargetInput re-renders a template, while the table holds EventBridge's own JSON).
    */
   protected deliver(ruleTarget: events.IRuleTarget): void {
     this.rule.addTarget(ruleTarget);
     const cfnRule = this.rule.node.defaultChild as events.CfnRule;
-    const entry = `Targets.${this.index}`;
+    const entry = 'Targets.0';
     cfnRule.addPropertyOverride(`${entry}.RetryPolicy`, {
       MaximumRetryAttempts: TARGET_RETRY_POLICY.retryAttempts,
       MaximumEventAgeInSeconds: TARGET_RETRY_POLICY.maxEventAge.toSeconds(),

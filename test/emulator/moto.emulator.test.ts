@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { createHash, createHmac } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { defaultRuntime, type OpsRuntime } from '../../lib/ops/aws-runtime';
@@ -193,6 +193,33 @@ describe('dlq commands', () => {
     expect(redrive.code, redrive.err).toBe(0);
     expect(await depth(targetDlq)).toBe(0);
     expect(eventIds(await take(buffer))).toEqual(['evt-dlq-1', 'evt-dlq-2']);
+  });
+
+  it('lists a retained queue no output names as orphaned, and redrives it to the target it served as deployed now', async () => {
+    // GIVEN a target DLQ an earlier release left behind: the routing stack's name prefix, the app's tags, a letter in it
+    const buffer = queueUrl('documents/queue/buffer');
+    await take(buffer);
+    const orphanName = 'dev-fastio-routing-RoutedocumentsQueueTargetDlqOld-1A2B3C4D5E6F';
+    const { QueueUrl: orphanUrl = '' } = await sqs.send(
+      new CreateQueueCommand({ QueueName: orphanName, tags: { stage: 'dev', route: 'documents', target: 'queue', role: 'target-dlq' } }),
+    );
+    await sqs.send(new SendMessageCommand({ QueueUrl: orphanUrl, MessageBody: deadLetter('evt-orphan-1'), MessageAttributes: { ERROR_CODE: { DataType: 'String', StringValue: 'SDK_CLIENT_ERROR' } } }));
+
+    // WHEN the operator lists the dead-letter queues
+    const list = await ops('dlq', 'list', '--json');
+
+    // THEN moto's ListQueues and ListQueueTags give it away as orphaned, with the handle it held
+    expect(list.code, list.err).toBe(0);
+    const rows = JSON.parse(list.out) as { name: string; orphaned?: string }[];
+    expect(rows.filter((row) => row.orphaned !== undefined)).toEqual([expect.objectContaining({ name: orphanName, orphaned: 'was documents/queue/target-dlq' })]);
+
+    // WHEN it is redriven by its queue name
+    const redrive = await ops('dlq', 'redrive', orphanName);
+
+    // THEN the letter is in the documents target's buffer as the stack has it now, and the orphan is empty
+    expect(redrive.code, redrive.err).toBe(0);
+    expect(await depth(orphanUrl)).toBe(0);
+    expect(eventIds(await take(buffer))).toEqual(['evt-orphan-1']);
   });
 
   it('redrives a buffer DLQ message by message with --max (moto has no message move tasks)', async () => {

@@ -25,8 +25,8 @@ import { CreateTableCommand, DynamoDBClient, type AttributeDefinition, type KeyS
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CreateStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { stackNames } from '../../lib/config';
-import { routeTable, targetName } from '../../lib/route-table';
-import { routeOutputKey, targetOutputKey } from '../../lib/stack-outputs';
+import { routeTable, targetName, targetRulePattern } from '../../lib/route-table';
+import { targetOutputKey } from '../../lib/stack-outputs';
 import { stackTemplateFile, type StackRole } from '../../lib/synthesized-template';
 
 export const REGION = 'us-east-1';
@@ -224,10 +224,11 @@ export async function deployToMoto(endpoint: string, cdkOut: string, stage = 'de
   const sfn = new SFNClient(config);
   const literals: Record<string, string> = {};
   for (const route of routeTable) {
-    const rule = await eventBridge.send(new PutRuleCommand({ Name: `${route.name}-rule`, EventBusName: busName, EventPattern: JSON.stringify(route.pattern) }));
-    literals[routeOutputKey(route.name, 'RuleArn')] = rule.RuleArn ?? '';
     for (const target of route.targets) {
       const name = targetName(target);
+      // One rule per target, with the target's own pattern (replay-name absent for one that skips replays).
+      const rule = await eventBridge.send(new PutRuleCommand({ Name: `${route.name}-${name}-rule`, EventBusName: busName, EventPattern: JSON.stringify(targetRulePattern(route, target)) }));
+      literals[targetOutputKey(route.name, name, 'RuleArn')] = rule.RuleArn ?? '';
       if ('workflow' in target) {
         // moto records executions; it does not run the synthesized definition (aws-local-stepfunctions does, in npm test).
         const machine = await sfn.send(
@@ -250,7 +251,7 @@ export async function deployToMoto(endpoint: string, cdkOut: string, stage = 'de
       if (target.kind !== 'queue' || !('consumer' in target)) continue;
       // As the own queue target wires it: the rule delivers to the target's buffer queue.
       const bufferArn = routing.get(targetOutputKey(route.name, targetName(target), 'BufferQueueArn')) ?? '';
-      await eventBridge.send(new PutTargetsCommand({ Rule: `${route.name}-rule`, EventBusName: busName, Targets: [{ Id: `${targetName(target)}-buffer`, Arn: bufferArn }] }));
+      await eventBridge.send(new PutTargetsCommand({ Rule: `${route.name}-${targetName(target)}-rule`, EventBusName: busName, Targets: [{ Id: `${targetName(target)}-buffer`, Arn: bufferArn }] }));
     }
   }
   return { secret, secretArn, busName, busArn, archiveArn: stateful.get('ArchiveArn') ?? '', stateful, routing };

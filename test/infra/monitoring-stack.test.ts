@@ -14,8 +14,9 @@ import { buildApp } from '../../lib/stacks/fastio-app';
 import { BUFFER_MAX_AGE_SECONDS } from '../../lib/stacks/monitoring-stack';
 import type { DeadLetterRole } from '../../lib/constructs/secure-queue';
 import { routeTable } from '../../lib/route-table';
-import { DEAD_LETTER_KEYS, routeOutputKey, targetOutputKey, type RouteResource } from '../../lib/stack-outputs';
+import { DEAD_LETTER_KEYS, targetOutputKey, type TargetResource } from '../../lib/stack-outputs';
 import { targetName } from '../../lib/route-table';
+import { configKeysOf } from '../../lib/domain/route-validation';
 import { signWebhook } from '../../lib/domain/webhook-signature';
 import { cdkJsonContext, synthesize, type SynthesizedApp } from './synthesize';
 
@@ -138,11 +139,10 @@ describe('MonitoringStack', () => {
     return ids[0] as string;
   }
 
-  /** The logical id behind one of the routing stack's per-route outputs (`Ref` or `Fn::GetAtt`). */
-  /** The logical id behind the routing stack's output of a rule, or of a resource of the route's first (in the shipped table: only) target. */
-  function routeResourceId(routeName: string, resource: RouteResource): string {
+  /** The logical id behind the routing stack's output of a target's resource (its rule included), by default of the route's first target. */
+  function routeResourceId(routeName: string, resource: TargetResource, target = firstTarget(routeName)): string {
     const outputs = synthesized.templates.routing.toJSON().Outputs as Record<string, { Value: Json }>;
-    const key = resource === 'RuleArn' ? routeOutputKey(routeName, resource) : targetOutputKey(routeName, firstTarget(routeName), resource);
+    const key = targetOutputKey(routeName, target, resource);
     const value = outputs[key]?.Value;
     if (!value) throw new Error(`the routing stack has no output ${key}`);
     if (typeof value.Ref === 'string') return value.Ref;
@@ -256,11 +256,11 @@ describe('MonitoringStack', () => {
         ...synthesized.routing.chains.flatMap((chain) => {
           const name = chain.route.name;
           return [
-            `dev-fastio-rules-${name}-Failed-Invocations-Critical`,
-            `dev-fastio-rules-${name}-Dlq-Delivery-Failed-Critical`,
             ...chain.targets.flatMap((target) => {
               const prefix = `${name}-${target.name}`;
               return [
+                `dev-fastio-rules-${prefix}-failed-invocations-Critical`,
+                `dev-fastio-rules-${prefix}-dlq-delivery-failed-Critical`,
                 ...Object.keys(target.deadLetterQueues).map((role) => expectedDeadLetterAlarm(prefix, role as DeadLetterRole)),
                 ...(target.bufferQueue ? [`dev-fastio-${prefix}-buffer-Queue-Message-Age-Max-Critical`] : []),
                 ...(target.consumerFunction ? [`dev-fastio-${prefix}-consumer-Fault-Count-Critical`] : []),
@@ -457,13 +457,15 @@ describe('MonitoringStack', () => {
   });
 
   describe('rules', () => {
-    it.each(routeTable.flatMap((route) => [
-      { route: route.name, metricName: 'FailedInvocations', alarm: `dev-fastio-rules-${route.name}-Failed-Invocations-Critical` },
-      { route: route.name, metricName: 'InvocationsFailedToBeSentToDlq', alarm: `dev-fastio-rules-${route.name}-Dlq-Delivery-Failed-Critical` },
-    ]))('$alarm watches AWS/Events $metricName of the $route rule by EventBusName and RuleName', ({ route, metricName, alarm: name }) => {
+    // Targets whose values come from config are not deployed with cdk.json's empty values.
+    const deployedTargets = routeTable.flatMap((route) => route.targets.filter((target) => configKeysOf(target).length === 0).map((target) => ({ route: route.name, target: targetName(target) })));
+    it.each(deployedTargets.flatMap(({ route, target }) => [
+      { route, target, metricName: 'FailedInvocations', alarm: `dev-fastio-rules-${route}-${target}-failed-invocations-Critical` },
+      { route, target, metricName: 'InvocationsFailedToBeSentToDlq', alarm: `dev-fastio-rules-${route}-${target}-dlq-delivery-failed-Critical` },
+    ]))('$alarm watches AWS/Events $metricName of the rule of $route/$target by EventBusName and RuleName', ({ route, target, metricName, alarm: name }) => {
       const alarm = alarmNamed(name);
       expectPagesOnFirstBreach(alarm, 1);
-      const ruleId = routeResourceId(route, 'RuleArn');
+      const ruleId = routeResourceId(route, 'RuleArn', target);
       const busId = logicalIdOfType('stateful', 'AWS::Events::EventBus');
       expect(resolved(watchedMetric(alarm))).toEqual({
         namespace: 'AWS/Events',
@@ -479,7 +481,7 @@ describe('MonitoringStack', () => {
     });
 
     it('derives the bare rule name from a custom-bus rule ARN', () => {
-      const alarm = alarmNamed('dev-fastio-rules-documents-Failed-Invocations-Critical');
+      const alarm = alarmNamed(`dev-fastio-rules-documents-${firstTarget('documents')}-failed-invocations-Critical`);
       const ruleName = resolved(watchedMetric(alarm).dimensions.RuleName);
       const arn = 'arn:aws:events:eu-west-1:123456789012:rule/dev-fastio/dev-fastio-routing-RoutedocumentsRuleB90F350B-1X2Y3Z4W5V6U';
       expect(evaluate(ruleName, () => arn)).toBe('dev-fastio-routing-RoutedocumentsRuleB90F350B-1X2Y3Z4W5V6U');
@@ -487,8 +489,8 @@ describe('MonitoringStack', () => {
 
     it('puts the bus in the rules of the same bus the dimension names', () => {
       const busId = logicalIdOfType('stateful', 'AWS::Events::EventBus');
-      for (const chain of synthesized.routing.chains) {
-        const rule = synthesized.templates.routing.toJSON().Resources[routeResourceId(chain.route.name, 'RuleArn')].Properties;
+      for (const target of synthesized.routing.chains.flatMap((chain) => chain.targets)) {
+        const rule = synthesized.templates.routing.toJSON().Resources[routeResourceId(target.route.name, 'RuleArn', target.name)].Properties;
         expect(resolved(rule.EventBusName)).toEqual(stateful({ Ref: busId }));
       }
     });

@@ -46,6 +46,11 @@ describe('route table mistakes stop synth with one line naming route, target and
       ],
       'route "uploads": two targets are named "queue"; give one a different name',
     ],
+    [
+      'a replay policy that is neither deliver nor skip',
+      [{ kind: 'queue', consumer: 'catalog-consumer', replays: 'always' } as unknown as RouteTarget],
+      `route "uploads" target "queue": replays "always" is neither 'deliver' nor 'skip'`,
+    ],
     ['six targets', Array.from({ length: 6 }, (_, index) => ({ kind: 'bus', name: `bus-${index}`, eventBusArn: ARNS.bus })), 'route "uploads": targets has 6 entries; a rule takes 1 to 5'],
   ] as const)('%s', (_what, targets, expected) => {
     const message = problem(targets as readonly RouteTarget[]);

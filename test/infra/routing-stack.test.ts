@@ -8,6 +8,7 @@ import { StatefulStack } from '../../lib/stacks/stateful-stack';
 import { cdkJsonContext, synthesize, type SynthesizedApp } from './synthesize';
 import { targetLogicalIdPrefix } from '../../lib/synthesized-template';
 import { targetName } from '../../lib/route-table';
+import { configKeysOf } from '../../lib/domain/route-validation';
 import { BODY_OBJECTS_ARN, onlyResource, renderDefinition, resourcesMatching, routeIdFragment, type Resources } from './template-helpers';
 
 const routesOfKind = (kind: Route['targets'][number]['kind']) => routeTable.filter((route) => route.targets[0]?.kind === kind).map((route) => [route.name]);
@@ -336,7 +337,7 @@ describe('RoutingStack', () => {
     const outputs = Object.keys(routing.findOutputs('*'));
     expect(outputs).toEqual(
       expect.arrayContaining([
-        'RouteDocumentsRuleArn',
+        'RouteDocumentsTargetQueueRuleArn',
         'RouteDocumentsTargetQueueBufferQueueUrl',
         'RouteDocumentsTargetQueueBufferDlqUrl',
         'RouteDocumentsTargetQueueTargetDlqUrl',
@@ -347,12 +348,13 @@ describe('RoutingStack', () => {
         'RouteLargeMediaTargetWorkflowDestinationArn',
       ]),
     );
-    // The per-route keys of one-target routes are gone: every resource is a target's.
+    // The per-route keys are gone: every resource is a target's, its rule included.
+    expect(outputs).not.toContain('RouteDocumentsRuleArn');
     expect(outputs.filter((key) => /^Route[A-Za-z]+(BufferQueue|TargetDlq|BufferDlq|OnFailureQueue|FailureQueue)(Url|Arn)$/.test(key) && !key.includes('Target'))).toEqual([]);
   });
 
   describe('adding a route is a change to the table alone', () => {
-    it('turns each entry, including a new one, into exactly one rule with its full chain', () => {
+    it('turns each entry, including a new one, into one rule per target with its full chain', () => {
       // GIVEN the table plus one new queue route
       const extra: Route = {
         name: 'spreadsheets-by-bot',
@@ -367,8 +369,10 @@ describe('RoutingStack', () => {
       // WHEN
       const stack = new RoutingStack(app, 'Routing', { ...routingProps(stateful), config, routes: [...routeTable, extra] });
       const template = Template.fromStack(stack);
-      // THEN one rule per entry, and the new entry has rule, buffer, buffer DLQ, target DLQ and consumer
-      template.resourceCountIs('AWS::Events::Rule', routeTable.length + 1);
+      // THEN one rule per deployed target (those whose values come from config are not deployed with cdk.json's empty ones),
+      // and the new entry has rule, buffer, buffer DLQ, target DLQ and consumer
+      const deployedTargets = routeTable.flatMap((route) => route.targets.filter((target) => configKeysOf(target).length === 0));
+      template.resourceCountIs('AWS::Events::Rule', deployedTargets.length + 1);
       const fragment = routeIdFragment(extra.name);
       expect(Object.keys(resourcesMatching(template, 'AWS::Events::Rule', fragment))).toHaveLength(1);
       const targetFragment = firstTargetFragment(extra.name, [extra]);
@@ -378,7 +382,7 @@ describe('RoutingStack', () => {
         'TargetDlq',
       ]);
       expect(Object.keys(resourcesMatching(template, 'AWS::Lambda::EventSourceMapping', fragment))).toHaveLength(1);
-      template.hasOutput('RouteSpreadsheetsByBotRuleArn', Match.anyValue());
+      template.hasOutput('RouteSpreadsheetsByBotTargetQueueRuleArn', Match.anyValue());
     });
 
     it('rejects a route whose pattern EventBridge would refuse, naming the route and the JSON path', () => {

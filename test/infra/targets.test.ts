@@ -34,15 +34,15 @@ describe('every target kind, deployed from one route table', () => {
   }
   const targetId = (route: string, target: string, child: string) => logicalId(route, `Target-${target}/${child}`);
   const getAtt = (id: string, attribute = 'Arn') => ({ 'Fn::GetAtt': [id, attribute] });
-  const ruleArn = (route: string) => getAtt(logicalId(route, 'Rule'));
+  /** Each target has its own rule, `Route-<route>/Target-<target>/Rule`. */
+  const ruleArn = (route: string, target: string) => getAtt(targetId(route, target, 'Rule'));
 
-  /** The rule's Targets entry of one target (the order of route.targets). */
+  /** The only Targets entry of a target's own rule. */
   function entry(route: string, target: string): Record<string, unknown> {
-    const table = allKindsTable.find((candidate) => candidate.name === route);
-    const index = table?.targets.findIndex((candidate) => (candidate.name ?? candidate.kind) === target) ?? -1;
-    const rule = resources[logicalId(route, 'Rule')];
-    if (index < 0 || !rule) throw new Error(`no target ${route}/${target}`);
-    return rule.Properties.Targets[index];
+    const rule = resources[targetId(route, target, 'Rule')];
+    if (!rule) throw new Error(`no rule for ${route}/${target}`);
+    expect(rule.Properties.Targets).toHaveLength(1);
+    return rule.Properties.Targets[0];
   }
 
   function statementsOfRole(roleId: string): unknown[] {
@@ -71,6 +71,16 @@ describe('every target kind, deployed from one route table', () => {
   const everyTarget = allKindsTable.flatMap((route) => route.targets.map((target) => [route.name, target.name ?? target.kind] as const));
 
   describe.each(everyTarget)('%s/%s', (route, target) => {
+    it('has a rule of its own on the bus: the route pattern, plus replay-name absent exactly when the target skips replays', () => {
+      const table = allKindsTable.find((candidate) => candidate.name === route);
+      const spec = table?.targets.find((candidate) => (candidate.name ?? candidate.kind) === target);
+      if (!table || !spec) throw new Error(`no target ${route}/${target}`);
+      const rule = resources[targetId(route, target, 'Rule')];
+      const skips = (spec.replays ?? (spec.kind === 'http' || spec.kind === 'topic' ? 'skip' : 'deliver')) === 'skip';
+      expect(rule?.Properties.EventPattern).toEqual(skips ? { ...table.pattern, 'replay-name': [{ exists: false }] } : table.pattern);
+      expect(rule?.Properties.EventBusName).toBeDefined();
+    });
+
     it('has its own target DLQ and the explicit retry policy on its rule entry', () => {
       expect(entry(route, target)).toMatchObject({ DeadLetterConfig: { Arn: getAtt(targetId(route, target, 'TargetDlq')) }, RetryPolicy: RETRY_POLICY });
     });
@@ -83,7 +93,7 @@ describe('every target kind, deployed from one route table', () => {
             Match.objectLike({
               Action: 'sqs:SendMessage',
               Principal: { Service: 'events.amazonaws.com' },
-              Condition: { ArnEquals: { 'aws:SourceArn': ruleArn(route) } },
+              Condition: { ArnEquals: { 'aws:SourceArn': ruleArn(route, target) } },
             }),
           ]),
         },
@@ -128,7 +138,7 @@ describe('every target kind, deployed from one route table', () => {
     it('is invoked by its rule only, with its on-failure destination', () => {
       const consumerId = targetId('own-kinds', 'function', 'Consumer');
       expect(entry('own-kinds', 'function').Arn).toEqual(getAtt(consumerId));
-      routing.hasResourceProperties('AWS::Lambda::Permission', { Action: 'lambda:InvokeFunction', FunctionName: getAtt(consumerId), Principal: 'events.amazonaws.com', SourceArn: ruleArn('own-kinds') });
+      routing.hasResourceProperties('AWS::Lambda::Permission', { Action: 'lambda:InvokeFunction', FunctionName: getAtt(consumerId), Principal: 'events.amazonaws.com', SourceArn: ruleArn('own-kinds', 'function') });
       routing.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
         DestinationConfig: { OnFailure: { Destination: getAtt(targetId('own-kinds', 'function', 'OnFailureQueue')) } },
       });
@@ -180,7 +190,7 @@ describe('every target kind, deployed from one route table', () => {
                 Principal: { Service: 'events.amazonaws.com' },
                 Action: 'sqs:SendMessage',
                 Resource: queueArn,
-                Condition: { ArnEquals: { 'aws:SourceArn': ruleArn('arn-kinds') } },
+                Condition: { ArnEquals: { 'aws:SourceArn': ruleArn('arn-kinds', target) } },
               },
             ],
           },
@@ -197,7 +207,7 @@ describe('every target kind, deployed from one route table', () => {
       const output = outputs[targetOutputKey('arn-kinds', 'kms-queue', 'KeyPolicyStatement')];
       expect(output?.Description).toContain(ARNS.queueKey);
       const rendered = JSON.stringify(output?.Value);
-      for (const fragment of ['events.amazonaws.com', 'kms:GenerateDataKey', 'kms:Decrypt', 'aws:SourceArn', logicalId('arn-kinds', 'Rule')]) expect(rendered).toContain(fragment);
+      for (const fragment of ['events.amazonaws.com', 'kms:GenerateDataKey', 'kms:Decrypt', 'aws:SourceArn', targetId('arn-kinds', 'kms-queue', 'Rule')]) expect(rendered).toContain(fragment);
       expect(outputs[targetOutputKey('arn-kinds', 'plain-queue', 'KeyPolicyStatement')]).toBeUndefined();
       expect(outputs[targetOutputKey('arn-kinds', 'managed-queue', 'KeyPolicyStatement')]).toBeUndefined();
     });
@@ -210,7 +220,7 @@ describe('every target kind, deployed from one route table', () => {
         Action: 'lambda:InvokeFunction',
         FunctionName: ARNS.function,
         Principal: 'events.amazonaws.com',
-        SourceArn: ruleArn('arn-kinds'),
+        SourceArn: ruleArn('arn-kinds', 'function'),
         SourceAccount: { Ref: 'AWS::AccountId' },
       });
     });
@@ -239,7 +249,7 @@ describe('every target kind, deployed from one route table', () => {
               Principal: { Service: 'events.amazonaws.com' },
               Action: 'sns:Publish',
               Resource: ARNS.topic,
-              Condition: { ArnEquals: { 'aws:SourceArn': ruleArn('fan-out-kinds') } },
+              Condition: { ArnEquals: { 'aws:SourceArn': ruleArn('fan-out-kinds', 'existing-topic') } },
             },
           ],
         },
@@ -268,7 +278,7 @@ describe('every target kind, deployed from one route table', () => {
         PolicyDocument: {
           Statement: Match.arrayWith([
             Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
-            Match.objectLike({ Effect: 'Allow', Action: 'sns:Publish', Principal: { Service: 'events.amazonaws.com' }, Condition: { ArnEquals: { 'aws:SourceArn': ruleArn('fan-out-kinds') } } }),
+            Match.objectLike({ Effect: 'Allow', Action: 'sns:Publish', Principal: { Service: 'events.amazonaws.com' }, Condition: { ArnEquals: { 'aws:SourceArn': ruleArn('fan-out-kinds', 'new-topic') } } }),
           ]),
         },
       });

@@ -13,6 +13,8 @@ import { faultsCommands } from '../../lib/ops/faults-commands';
 import { sendCommand } from '../../lib/ops/sign-command';
 import { replayCommands } from '../../lib/ops/replay-commands';
 import { LOCAL_DIR_ENV_VAR } from '../../lib/local/control-client';
+import { replayPolicyOf } from '../../lib/domain/route-types';
+import { routeTable, targetName } from '../../lib/route-table';
 import { catalogItem, dlqDepth, fixturePayload, send, startTestPipeline, waitFor, writes, type TestPipeline } from './support';
 
 let test: TestPipeline;
@@ -76,9 +78,10 @@ describe('ops --local', () => {
 
     // THEN the documents rule received the archived events, and the consumer wrote nothing new for completed ones
     expect(replayed.code).toBe(0);
-    const result = JSON.parse(replayed.out.join('\n')) as { routes: string[]; delivered: Record<string, number>; eventsReplayed: number };
-    expect(result.routes).toEqual(['documents']);
-    expect(result.delivered.documents).toBeGreaterThanOrEqual(1);
+    const result = JSON.parse(replayed.out.join('\n')) as { targets: string[]; delivered: Record<string, number>; eventsReplayed: number };
+    const documentsTargets = localTargetsOf('documents');
+    expect(result.targets).toEqual(documentsTargets);
+    for (const handle of documentsTargets) expect(result.delivered[handle]).toBeGreaterThanOrEqual(1);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(writes(test, 'UpdateItem', 'catalog', before)).toEqual([]);
   });
@@ -88,6 +91,13 @@ describe('ops --local', () => {
     expect(result).toMatchObject({ code: 2, err: ['error: --bus does not apply with --local: it replays the archive of the pipeline `npm start` runs to its rules'] });
   });
 });
+
+/** The `<route>/<target>` handles of a route's targets that take replays: what `replay start --route` sends to. */
+function localTargetsOf(routeName: string): string[] {
+  const route = routeTable.find((candidate) => candidate.name === routeName);
+  if (route === undefined) throw new Error(`no route ${routeName} in routeTable`);
+  return route.targets.filter((target) => replayPolicyOf(target) === 'deliver').map((target) => `${route.name}/${targetName(target)}`);
+}
 
 /** The `npm run -s ops -- …` lines of a README section's first code block, as argument lists. */
 function readmeOpsCommands(heading: string): string[][] {
@@ -175,7 +185,7 @@ describe('replay --local behaves as on AWS', () => {
 
     const status = await ops('replay', 'status', 'local-status-1', '--local', '--json');
     expect(status.code).toBe(0);
-    expect(JSON.parse(status.out.join('\n'))).toMatchObject({ replayName: 'local-status-1', state: 'COMPLETED', routes: ['documents'] });
+    expect(JSON.parse(status.out.join('\n'))).toMatchObject({ replayName: 'local-status-1', state: 'COMPLETED', targets: localTargetsOf('documents') });
 
     const listed = await ops('replay', 'list', '--local');
     expect(listed.out.find((line) => line.startsWith('local-status-1'))).toMatch(/^local-status-1\s+COMPLETED\s/);

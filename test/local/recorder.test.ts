@@ -33,6 +33,7 @@ const documentsRule: RuleDefinition = {
   name: 'documents',
   arn: `arn:aws:events:us-east-1:000000000000:rule/${BUS}/documents`,
   route: 'documents',
+  target: 'queue',
   pattern: { source: ['fastio'], detail: { extension: ['pdf'] } },
   enabled: true,
   targets: [],
@@ -105,8 +106,8 @@ describe('local flight recorder', () => {
 
     // WHEN it is replayed five seconds later (04:00:03), to a route whose rule matches and to none
     now = T0 + 5_000;
-    local.replay({ name: 'incident-1', from: new Date(T0 - 60_000), to: new Date(now), routes: ['documents'] });
-    local.replay({ name: 'incident-2', from: new Date(T0 - 60_000), to: new Date(now), routes: [] });
+    local.replay({ name: 'incident-1', from: new Date(T0 - 60_000), to: new Date(now), targets: ['documents/queue'] });
+    local.replay({ name: 'incident-2', from: new Date(T0 - 60_000), to: new Date(now), targets: [] });
 
     // THEN the original stays in hour 03 and both replays are in hour 04, with their names
     expect(linesOf(join(dir, 'recorder', 'dt=2026-12-02', 'hour=03')).map((event) => event['replay-name'])).toEqual([undefined]);

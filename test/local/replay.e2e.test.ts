@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localReplay } from '../../lib/local/control-client';
+import { routeTable, targetName } from '../../lib/route-table';
 import { catalogItem, dlqDepth, fixturePayload, items, send, startTestPipeline, waitFor, writes, type TestPipeline } from './support';
 
 let test: TestPipeline;
@@ -19,6 +20,11 @@ afterAll(async () => {
 function executions(route: string): number {
   return [...test.pipeline.stateMachines.values()].find((machine) => machine.definition.route === route)?.executions.length ?? 0;
 }
+
+/** Every target handle of a route, `<route>/<target>`, as the table names them (one rule per target). */
+const handlesOf = (route: string) => (routeTable.find((candidate) => candidate.name === route)?.targets ?? []).map((target) => `${route}/${targetName(target)}`);
+const [documents] = handlesOf('documents');
+const [review] = handlesOf('untrusted-agent-deletions');
 
 describe('local replay', () => {
   it('re-delivers only to the chosen routes, and the consumers redo only unfinished work', async () => {
@@ -42,7 +48,7 @@ describe('local replay', () => {
     const archivedBefore = test.pipeline.archive.count();
 
     // WHEN the window is replayed to documents and untrusted-agent-deletions (not agent-activity)
-    const result = await localReplay({ from: startedAt, to: new Date(Date.now() + 60_000), routes: ['documents', 'untrusted-agent-deletions'], name: 'incident-42' }, { stateDir: test.stateDir });
+    const result = await localReplay({ from: startedAt, to: new Date(Date.now() + 60_000), targets: [documents ?? '', review ?? ''], name: 'incident-42' }, { stateDir: test.stateDir });
     await test.pipeline.settle();
 
     // THEN every archived event was re-sent; documents took all four, the deletion review its one deletion…
@@ -50,8 +56,8 @@ describe('local replay', () => {
       name: 'incident-42',
       state: 'COMPLETED',
       eventsReplayed: 4,
-      routes: ['documents', 'untrusted-agent-deletions'],
-      delivered: { documents: 4, 'untrusted-agent-deletions': 1 },
+      targets: [documents, review],
+      delivered: { [documents ?? '']: 4, [review ?? '']: 1 },
     });
     // …which found its review completed: no second notification, no catalog write
     expect(executions('untrusted-agent-deletions')).toBe(reviewsBefore + 1);
@@ -67,7 +73,7 @@ describe('local replay', () => {
     expect(catalogItem(test, 'file_r4')).toMatchObject({ lastEventId: 'evt_r4' });
     // replayed events carry replay-name and are not archived again
     expect(test.pipeline.archive.count()).toBe(archivedBefore);
-    const replayed = test.pipeline.flow.records.slice(flowBefore).filter((record) => record.source === 'replay' && record.text.endsWith(': → documents'));
+    const replayed = test.pipeline.flow.records.slice(flowBefore).filter((record) => record.source === 'replay' && record.text.endsWith(`: → ${documents}`));
     expect(replayed).toHaveLength(4);
   });
 
@@ -82,8 +88,8 @@ describe('local replay', () => {
   });
 
   it('rejects a bad request before replaying anything', async () => {
-    await expect(localReplay({ from: new Date(), to: new Date(Date.now() - 1000), routes: ['documents'] }, { url: test.pipeline.url })).rejects.toThrow('from must be before to');
-    await expect(localReplay({ from: startedAt, to: new Date(), routes: ['nope'] }, { url: test.pipeline.url })).rejects.toThrow(/unknown route\(s\) nope/);
-    await expect(localReplay({ from: startedAt, to: new Date(), routes: [] }, { url: test.pipeline.url })).rejects.toThrow(/choose where replayed events go/);
+    await expect(localReplay({ from: new Date(), to: new Date(Date.now() - 1000), targets: [documents ?? ''] }, { url: test.pipeline.url })).rejects.toThrow('from must be before to');
+    await expect(localReplay({ from: startedAt, to: new Date(), targets: ['nope/queue'] }, { url: test.pipeline.url })).rejects.toThrow(/unknown target\(s\) nope\/queue/);
+    await expect(localReplay({ from: startedAt, to: new Date(), targets: [] }, { url: test.pipeline.url })).rejects.toThrow(/choose where replayed events go/);
   });
 });

@@ -19,11 +19,18 @@ export interface SynthesizedAssembly {
   remove(): void;
 }
 
-/** Synthesizes the app with `routes`; `patch` may then edit the routing template (what a deploy could not, e.g. a loopback URL). */
-export function synthesizedAssembly(routes: readonly Route[], patch: (routing: CfnTemplate) => void = () => undefined): SynthesizedAssembly {
+/**
+ * Synthesizes the app with `routes` and `context` over cdk.json's (as `-c key=value` would); `patch`
+ * may then edit the routing template (what a deploy could not, e.g. a loopback URL).
+ */
+export function synthesizedAssembly(
+  routes: readonly Route[],
+  patch: (routing: CfnTemplate) => void = () => undefined,
+  context: Readonly<Record<string, string>> = {},
+): SynthesizedAssembly {
   const dir = mkdtempSync(join(tmpdir(), 'fastio-assembly-'));
   // The CLI sets enable-path-metadata; the local pipeline finds each route's resources by their construct paths.
-  buildApp({ outdir: dir, context: { ...cdkJsonContext, 'aws:cdk:bundling-stacks': [], 'aws:cdk:enable-path-metadata': true } }, routes).app.synth();
+  buildApp({ outdir: dir, context: { ...cdkJsonContext, ...context, 'aws:cdk:bundling-stacks': [], 'aws:cdk:enable-path-metadata': true } }, routes).app.synth();
   const routingFile = readdirSync(dir).find((name) => name.endsWith('-routing.template.json'));
   if (!routingFile) throw new Error(`no routing template in ${dir}`);
   const routing = JSON.parse(readFileSync(join(dir, routingFile), 'utf8')) as CfnTemplate;

@@ -9,7 +9,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LOCAL_AUTHORIZATION_PLACEHOLDER } from '../../lib/local/api-destination';
-import { LOCAL_DIR_ENV_VAR, localArnDeliveries } from '../../lib/local/control-client';
+import { LOCAL_DIR_ENV_VAR, localArnDeliveries, localReplay } from '../../lib/local/control-client';
 import type { CommandIo } from '../../lib/ops/command';
 import { redriveLocally } from '../../lib/ops/local-recovery';
 import { routeTable, type Route } from '../../lib/route-table';
@@ -183,5 +183,26 @@ describe('http and ARN targets', () => {
     expect(requestsFor('evt_http_3').map((request) => request.status)).toEqual([400]);
     const message = test.pipeline.peek(TARGET_DLQ).find((candidate) => (candidate.event?.detail as { eventId?: string } | undefined)?.eventId === 'evt_http_3');
     expect(message?.failure).toMatchObject({ errorCode: 'HTTP_400', exhaustedRetryCondition: undefined, retryAttempts: '0' });
+  });
+
+  it("a replay of the route reaches the queue by ARN and never the http receiver, whose rule skips replays", async () => {
+    // GIVEN an upload both targets received once
+    expect((await send(test, upload('evt_http_4'))).status).toBe(202);
+    await waitFor(() => (requestsFor('evt_http_4').length === 1 && arnDeliveriesFor('evt_http_4').length === 1 ? true : undefined), 'both targets to receive it');
+
+    // WHEN the window is replayed to both targets of the route (an http target skips replays by default)
+    const replay = await localReplay(
+      { from: new Date(Date.now() - 10 * 60_000), to: new Date(Date.now() + 60_000), targets: [`${ROUTE}/hook`, `${ROUTE}/their-queue`], name: 'targets-e2e-replay' },
+      { url: test.pipeline.url },
+    );
+    await test.pipeline.settle();
+
+    // THEN the http target's rule matched no replayed copy: the receiver was not called again
+    expect(replay.delivered[`${ROUTE}/hook`] ?? 0).toBe(0);
+    expect(replay.notMatched[`${ROUTE}/hook`]).toBeGreaterThanOrEqual(1);
+    expect(requestsFor('evt_http_4')).toHaveLength(1);
+    // AND the queue by ARN took the copy, as its default (deliver) says
+    expect(replay.delivered[`${ROUTE}/their-queue`]).toBeGreaterThanOrEqual(1);
+    expect(arnDeliveriesFor('evt_http_4')).toHaveLength(2);
   });
 });

@@ -3,8 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { UsageError, type CommandIo } from '../../lib/ops/command';
 import { deadLetterOutputKeys, deadLetterQueues, findDeadLetterQueue, resolveRoutes } from '../../lib/ops/deployment';
 import { Progress, renderBar } from '../../lib/ops/progress';
-import { routeTable } from '../../lib/route-table';
-import { StatefulOutput, routeOutputKey } from '../../lib/stack-outputs';
+import { routeTable, targetName } from '../../lib/route-table';
+import { configKeysOf } from '../../lib/domain/route-validation';
+import { StatefulOutput, targetOutputKey } from '../../lib/stack-outputs';
 import { stackTemplateFile } from '../../lib/synthesized-template';
 import { allKindsTable } from '../infra/all-kinds-table';
 import { routingOutputs, statefulOutputs } from './support';
@@ -47,7 +48,9 @@ describe('names resolved from stack outputs', () => {
     const stateful = templateOutputKeys(statefulTemplate ?? '');
     expect(stateful.has(StatefulOutput.eventBusArn)).toBe(true);
     expect(stateful.has(StatefulOutput.archiveArn)).toBe(true);
-    for (const route of routeTable) expect(routing.has(routeOutputKey(route.name, 'RuleArn'))).toBe(true);
+    for (const route of routeTable) {
+      for (const target of route.targets.filter((candidate) => configKeysOf(candidate).length === 0)) expect(routing.has(targetOutputKey(route.name, targetName(target), 'RuleArn'))).toBe(true);
+    }
     // The slack target takes its URL from config, which cdk.json leaves empty: it is not synthesized.
     for (const queue of deadLetterQueues().filter((candidate) => candidate.target.kind !== 'http' || typeof candidate.target.url === 'string')) {
       const keys = deadLetterOutputKeys(queue);

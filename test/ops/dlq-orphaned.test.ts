@@ -57,6 +57,19 @@ describe('orphaned queues', () => {
     expect(sqs.commandCalls(ListQueuesCommand)[0]?.args[0].input).toMatchObject({ QueueNamePrefix: 'dev-fastio-routing-' });
   });
 
+  it('a queue an output names under another URL form (the legacy queue.amazonaws.com host) is not orphaned', async () => {
+    // GIVEN ListQueues answers with the legacy host for the queue the outputs name
+    const named = queueUrl('documents', 'queue', 'target-dlq');
+    const legacy = named.replace(`https://sqs.${REGION}.amazonaws.com/`, `https://${REGION}.queue.amazonaws.com/`);
+    sqs.on(ListQueuesCommand).resolves({ QueueUrls: [legacy, ORPHAN_URL] });
+    sqs.on(ListQueueTagsCommand, { QueueUrl: legacy }).resolves({ Tags: TAGS });
+    // WHEN
+    const result = await run(['dlq', 'list', '--depth-only', '--json']);
+    // THEN only the real orphan is listed as one
+    const rows = JSON.parse(result.stdout()) as { name: string; orphaned?: string }[];
+    expect(rows.filter((row) => row.orphaned !== undefined).map((row) => row.name)).toEqual([ORPHAN]);
+  });
+
   it('dlq list in text says what orphaned means', async () => {
     const result = await run(['dlq', 'list', '--depth-only']);
     expect(result.stdout()).toMatch(new RegExp(`${ORPHAN}\\s+1\\s+1\\s+0 .*orphaned: was documents/queue/target-dlq`));

@@ -17,7 +17,7 @@ import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { ChangeMessageVisibilityCommand, DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { idempotencyRecordId, reviewGuardId } from '../../lib/domain/completion-records';
-import { routeOutputKey, StatefulOutput, targetOutputKey } from '../../lib/stack-outputs';
+import { StatefulOutput, targetOutputKey } from '../../lib/stack-outputs';
 import type { BusLogRecord } from '../../lib/recorder/bus-log';
 import { ACCOUNT, ARCHIVE_NAME, NOW, REGION, functionArn, queueUrl, routingOutputs, stack, stateMachineArn, statefulOutputs } from './support';
 
@@ -45,14 +45,14 @@ export const recorderStatefulOutputs = [
   { OutputKey: StatefulOutput.recorderBufferSeconds, OutputValue: String(RECORDER_BUFFER_SECONDS) },
 ];
 
-/** A route's rule ARN and a target's destination as the routing outputs name them, for bus-log records. */
-export const ruleArnOf = (route: string) => `arn:aws:events:${REGION}:${ACCOUNT}:rule/dev-fastio/dev-fastio-${route}`;
+/** A target's rule ARN (one rule per target) and destination as the routing outputs name them, for bus-log records. */
+export const ruleArnOf = (route: string, target: string) => `arn:aws:events:${REGION}:${ACCOUNT}:rule/dev-fastio/dev-fastio-${route}-${target}`;
 export const destinationArnOf = (route: string, target: string) => `arn:aws:events:${REGION}:${ACCOUNT}:api-destination/dev-fastio-${route}-${target}/1`;
 
 /** The routing outputs plus, for these targets, the rule and destination ARNs bus-log records name. */
 export function withDeliveryOutputs(outputs: { OutputKey?: string; OutputValue?: string }[], targets: readonly { route: string; target: string }[]): { OutputKey?: string; OutputValue?: string }[] {
   const extra = targets.flatMap(({ route, target }) => [
-    { OutputKey: routeOutputKey(route, 'RuleArn'), OutputValue: ruleArnOf(route) },
+    { OutputKey: targetOutputKey(route, target, 'RuleArn'), OutputValue: ruleArnOf(route, target) },
     { OutputKey: targetOutputKey(route, target, 'DestinationArn'), OutputValue: destinationArnOf(route, target) },
     { OutputKey: targetOutputKey(route, target, 'TargetDlqUrl'), OutputValue: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/dev-fastio-${route}-${target}-target-dlq` },
   ]);
@@ -68,7 +68,7 @@ export function busLogRecord(eventId: string, route: string, target: string, mes
     message_timestamp_ms: String(Date.parse(at)),
     message_type: messageType,
     log_level: messageType === 'INVOCATION_SUCCESS' ? 'INFO' : 'ERROR',
-    details: { rule_arn: ruleArnOf(route), target_arn: destinationArnOf(route, target), total_attempts: 1 },
+    details: { rule_arn: ruleArnOf(route, target), target_arn: destinationArnOf(route, target), total_attempts: 1 },
     ...(error === undefined ? {} : { error }),
   };
 }

@@ -13,6 +13,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../lib/ops/cli';
 import { createReplayCommands } from '../../lib/ops/replay-commands';
 import { allKindsTable } from '../infra/all-kinds-table';
+import { routeTable, targetName } from '../../lib/route-table';
 import { ARCHIVE_ARN, ARCHIVE_NAME, BUS_ARN, RECORDER_RULE_ARN, NOW, awsError, capture, fakeRuntime, routingOutputs, routingOutputsFor, ruleArn, stack, statefulOutputs, type FakeRuntime } from './support';
 
 const cfn = mockClient(CloudFormationClient);
@@ -25,6 +26,8 @@ const run = async (argv: string[], interactive = false) => {
   return { code, ...captured };
 };
 const hours = (n: number) => new Date(NOW.getTime() - n * 3_600_000);
+/** The rule ARN of a route's first target in the stubbed outputs (one rule per target). */
+const firstRuleArn = (route: string) => ruleArn(route, targetName(routeTable.find((candidate) => candidate.name === route)?.targets[0] ?? { kind: 'queue', consumer: '' }));
 
 beforeEach(() => {
   cfn.reset();
@@ -53,27 +56,83 @@ describe('replay start', () => {
       EventSourceArn: ARCHIVE_ARN,
       EventStartTime: hours(2),
       EventEndTime: hours(1),
-      Destination: { Arn: BUS_ARN, FilterArns: [ruleArn('documents'), RECORDER_RULE_ARN] },
+      Destination: { Arn: BUS_ARN, FilterArns: [firstRuleArn('documents'), RECORDER_RULE_ARN] },
     });
     expect(result.stdout()).toContain('replay dev-documents-20261122T120000-ssss STARTING');
     expect(result.stdout()).toContain('window   2026-11-22T10:00:00.000Z → 2026-11-22T11:00:00.000Z (1h 00m)');
-    expect(result.stdout()).toContain(`documents: ${ruleArn('documents')}`);
+    expect(result.stdout()).toContain(`documents/queue: ${firstRuleArn('documents')}`);
     // the flight recorder's rule takes the copies too, so reconcile and trace see the replay
     expect(result.stdout()).toContain(`flight recorder: ${RECORDER_RULE_ARN}`);
     expect(result.stdout()).toContain('replay status dev-documents-20261122T120000-ssss');
     expect(result.err).toEqual([]);
   });
 
-  it("a route with several targets replays to its one rule, which delivers to every target", async () => {
+  it('a route with several targets replays to the rules of the targets that take copies, and prints who receives and who skips before starting', async () => {
+    // GIVEN a route whose targets are topics, http endpoints and a bus
     cfn.on(DescribeStacksCommand, { StackName: 'dev-fastio-routing' }).resolves(stack('dev-fastio-routing', routingOutputsFor(allKindsTable)));
+    const route = allKindsTable.find((candidate) => candidate.name === 'fan-out-kinds');
+    const names = (route?.targets ?? []).map((target) => ({ name: targetName(target), receives: target.kind !== 'http' && target.kind !== 'topic' }));
     const captured = capture();
+
+    // WHEN it is replayed
     const code = await runCli(createReplayCommands(fake.runtime, allKindsTable), ['replay', 'start', '--from=-2h', '--to=-1h', '--route', 'fan-out-kinds'], captured.io);
 
+    // THEN only the receiving targets' rules are in FilterArns (with the recorder's), and the plan lists every target
     expect(code).toBe(0);
-    expect(eventBridge.commandCalls(StartReplayCommand)[0]?.args[0].input.Destination).toEqual({ Arn: BUS_ARN, FilterArns: [ruleArn('fan-out-kinds'), RECORDER_RULE_ARN] });
-    expect(captured.stdout()).toContain(
-      `rules    fan-out-kinds: ${ruleArn('fan-out-kinds')} → topic arn:aws:sns:eu-west-1:111122223333:media-news + topic (created by the stack) + http POST https://hooks.slack.com/services/T000/B000/XXXX + http PUT https://api.example.com/events + bus arn:aws:events:us-west-2:444455556666:event-bus/partner-bus`,
-    );
+    const receiving = names.filter((entry) => entry.receives).map((entry) => ruleArn('fan-out-kinds', entry.name));
+    expect(receiving.length).toBeGreaterThan(0);
+    expect(eventBridge.commandCalls(StartReplayCommand)[0]?.args[0].input.Destination).toEqual({ Arn: BUS_ARN, FilterArns: [...receiving, RECORDER_RULE_ARN] });
+    const planned = captured.out.filter((line) => /^ {2}(receives|skips)/.test(line)).map((line) => line.trim().split(/\s+/).slice(0, 2));
+    expect(planned).toEqual(names.map((entry) => [entry.receives ? 'receives' : 'skips', `fan-out-kinds/${entry.name}`]));
+    const firstStart = captured.out.findIndex((line) => line.startsWith('replay '));
+    expect(captured.out.findIndex((line) => line.startsWith('replay plan'))).toBeLessThan(firstStart === -1 ? Infinity : firstStart + 1);
+    // AND a bus target, which is not the project's, is warned about
+    expect(captured.stderr()).toContain('takes replay copies without the project');
+  });
+
+  it('--target limits a replay to one target of the route', async () => {
+    cfn.on(DescribeStacksCommand, { StackName: 'dev-fastio-routing' }).resolves(stack('dev-fastio-routing', routingOutputsFor(allKindsTable)));
+    const route = allKindsTable.find((candidate) => candidate.targets.length > 1 && candidate.targets.filter((target) => target.kind !== 'http' && target.kind !== 'topic').length > 1);
+    const [chosen, other] = (route?.targets ?? []).filter((target) => target.kind !== 'http' && target.kind !== 'topic').map(targetName);
+    if (route === undefined || chosen === undefined || other === undefined) throw new Error('the all-kinds table needs a route with two targets that take replays');
+    const captured = capture();
+
+    const code = await runCli(createReplayCommands(fake.runtime, allKindsTable), ['replay', 'start', '--from=-2h', '--to=-1h', '--route', route.name, '--target', chosen], captured.io);
+
+    expect(code).toBe(0);
+    expect(eventBridge.commandCalls(StartReplayCommand)[0]?.args[0].input.Destination).toEqual({ Arn: BUS_ARN, FilterArns: [ruleArn(route.name, chosen), RECORDER_RULE_ARN] });
+    expect(captured.out).toContainEqual(expect.stringMatching(new RegExp(`^ {2}skips +${route.name}/${other} .*not chosen by --target$`)));
+  });
+
+  it('--dry-run prints the plan and starts nothing', async () => {
+    const result = await run(['replay', 'start', '--from=-2h', '--to=-1h', '--route', 'documents', '--dry-run']);
+
+    expect(result.code).toBe(0);
+    expect(eventBridge.commandCalls(StartReplayCommand)).toHaveLength(0);
+    expect(result.out).toContainEqual(expect.stringMatching(/^ {2}receives {2}documents\/queue /));
+    expect(result.out.at(-1)).toBe('dry run: nothing replayed (run it again without --dry-run to start it)');
+  });
+
+  it('refuses --target that is no target of the named routes, in one line, before any AWS call', async () => {
+    const result = await run(['replay', 'start', '--from=-2h', '--to=-1h', '--route', 'documents', '--target', 'nosuch']);
+
+    expect(result.code).toBe(2);
+    expect(result.err).toEqual([expect.stringMatching(/^error: --target nosuch: no such target of documents; targets: queue$/)]);
+    expect(cfn.calls()).toHaveLength(0);
+  });
+
+  it('refuses a replay none of whose chosen targets takes copies', async () => {
+    cfn.on(DescribeStacksCommand, { StackName: 'dev-fastio-routing' }).resolves(stack('dev-fastio-routing', routingOutputsFor(allKindsTable)));
+    const route = allKindsTable.find((candidate) => candidate.targets.some((target) => target.kind === 'http'));
+    const http = route?.targets.find((target) => target.kind === 'http');
+    if (route === undefined || http === undefined) throw new Error('the all-kinds table needs an http target');
+    const captured = capture();
+
+    const code = await runCli(createReplayCommands(fake.runtime, allKindsTable), ['replay', 'start', '--from=-2h', '--to=-1h', '--route', route.name, '--target', targetName(http)], captured.io);
+
+    expect(code).toBe(2);
+    expect(captured.err).toEqual([expect.stringMatching(/^error: no chosen target takes replay copies .*http target skips replays by default/)]);
+    expect(eventBridge.commandCalls(StartReplayCommand)).toHaveLength(0);
   });
 
   it('accepts relative times written as separate arguments (--from -2h)', async () => {
@@ -91,7 +150,7 @@ describe('replay start', () => {
       ReplayName: 'incident-42',
       EventStartTime: hours(3),
       EventEndTime: NOW,
-      Destination: { Arn: BUS_ARN, FilterArns: [ruleArn('agent-activity'), ruleArn('untrusted-agent-deletions'), RECORDER_RULE_ARN] },
+      Destination: { Arn: BUS_ARN, FilterArns: [firstRuleArn('agent-activity'), firstRuleArn('untrusted-agent-deletions'), RECORDER_RULE_ARN] },
     });
     expect(result.err).toEqual([]);
   });
@@ -115,10 +174,12 @@ describe('replay start', () => {
 
   it('--all-routes sends Destination without FilterArns; no route drops replays', async () => {
     cfn.on(DescribeStacksCommand, { StackName: 'prod-fastio-stateful' }).resolves(stack('prod-fastio-stateful', statefulOutputs));
+    cfn.on(DescribeStacksCommand, { StackName: 'prod-fastio-routing' }).resolves(stack('prod-fastio-routing', routingOutputs));
     const result = await run(['replay', 'start', '--from=-1d', '--to=-23h', '--all-routes', '--stage', 'prod', '--json']);
 
     expect(result.code).toBe(0);
-    expect(stackLookups()).toEqual(['prod-fastio-stateful']);
+    // The routing outputs say which targets are deployed, for the plan.
+    expect(stackLookups()).toEqual(['prod-fastio-stateful', 'prod-fastio-routing']);
     const input = eventBridge.commandCalls(StartReplayCommand)[0]?.args[0].input;
     expect(input?.Destination).toEqual({ Arn: BUS_ARN });
     expect(input?.ReplayName).toBe('prod-all-20261122T120000-ssss');
@@ -278,7 +339,7 @@ describe('replay status, list, cancel', () => {
       EventStartTime: hours(2),
       EventEndTime: hours(1),
       EventLastReplayedTime: new Date(hours(2).getTime() + 15 * 60_000),
-      Destination: { Arn: BUS_ARN, FilterArns: [ruleArn('documents'), RECORDER_RULE_ARN] },
+      Destination: { Arn: BUS_ARN, FilterArns: [firstRuleArn('documents'), RECORDER_RULE_ARN] },
       ReplayStartTime: NOW,
     });
     const result = await run(['replay', 'status', 'incident-1']);
@@ -291,7 +352,7 @@ describe('replay status, list, cancel', () => {
       '  window    2026-11-22T10:00:00.000Z → 2026-11-22T11:00:00.000Z (1h 00m)',
       '  progress  25% (replayed up to 2026-11-22T10:15:00.000Z)',
       `  bus       ${BUS_ARN}`,
-      `  rules     ${ruleArn('documents')}, ${RECORDER_RULE_ARN}`,
+      `  rules     ${firstRuleArn('documents')}, ${RECORDER_RULE_ARN}`,
       '  started   2026-11-22T12:00:00.000Z',
     ]);
   });

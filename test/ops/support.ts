@@ -6,7 +6,7 @@ import type { Output } from '@aws-sdk/client-cloudformation';
 import { defaultAwsClients, type OpsRuntime } from '../../lib/ops/aws-runtime';
 import type { CommandIo } from '../../lib/ops/command';
 import { routeTable, targetName, type Route } from '../../lib/route-table';
-import { StatefulOutput, routeOutputKey, targetOutputKey } from '../../lib/stack-outputs';
+import { StatefulOutput, targetOutputKey } from '../../lib/stack-outputs';
 import { configKeysOf, deadLetterOutputKeys, deadLetterQueues } from '../../lib/ops/deployment';
 
 export const REGION = 'eu-west-1';
@@ -64,7 +64,7 @@ export function fakeRuntime(start: Date = NOW): FakeRuntime {
   };
 }
 
-export const ruleArn = (route: string) => `arn:aws:events:${REGION}:${ACCOUNT}:rule/dev-fastio/${route}-rule`;
+export const ruleArn = (route: string, target: string) => `arn:aws:events:${REGION}:${ACCOUNT}:rule/dev-fastio/${route}-${target}-rule`;
 /** One of a target's queues: a DLQ role, or 'buffer'. */
 export const queueName = (route: string, target: string, what: string) => `dev-fastio-routing-${route}-${target}-${what}`;
 export const queueUrl = (route: string, target: string, what: string) => `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/${queueName(route, target, what)}`;
@@ -96,7 +96,8 @@ export const statefulOutputs: Output[] = [
 export function routingOutputsFor(table: readonly Route[], options: { configured?: boolean } = {}): Output[] {
   const deployed = table.map((route) => ({ ...route, targets: route.targets.filter((target) => options.configured === true || configKeysOf(target).length === 0) }));
   const outputs = deployed.flatMap((route) => [
-    output(routeOutputKey(route.name, 'RuleArn'), ruleArn(route.name)),
+    // One rule per target.
+    ...route.targets.map((target) => output(targetOutputKey(route.name, targetName(target), 'RuleArn'), ruleArn(route.name, targetName(target)))),
     ...route.targets.flatMap((target) => {
       const name = targetName(target);
       const key = (resource: Parameters<typeof targetOutputKey>[2], value: string) => output(targetOutputKey(route.name, name, resource), value);

@@ -137,11 +137,11 @@ describe('ops trace', () => {
     expect(story).toEqual(['dead-lettered', 'EventBridge:']);
   });
 
-  it('keeps a redrive a few milliseconds after a dead letter after it (a time-scaled pipeline redrives at once)', () => {
+  it('keeps a target dead letter before a recovery less than a second later (only delivery records move it)', () => {
     const story = causalOrder([
-      { at: '2026-12-07T23:32:43.839Z', text: 'redriven from pdf-hook/hook/target-dlq by root (local) (reconcile --recover): delivered' },
-      { at: '2026-12-07T23:32:43.741Z', text: 'EventBridge: gave up, sent to the dead-letter queue (attempt 9)' },
-      { at: '2026-12-07T23:32:43.743Z', text: 'dead-lettered in pdf-hook/hook/target-dlq: HTTP_503' },
+      { at: '2026-12-07T23:48:48.069Z', text: 'redriven from pdf-hook/hook/target-dlq by root: delivered' },
+      { at: '2026-12-07T23:48:47.991Z', text: 'dead-lettered in pdf-hook/hook/target-dlq: HTTP_503' },
+      { at: '2026-12-07T23:48:47.990Z', text: 'EventBridge: gave up, sent to the dead-letter queue (attempt 9)' },
     ]).map((entry) => entry.text.split(' ')[0]);
     expect(story).toEqual(['EventBridge:', 'dead-lettered', 'redriven']);
   });

@@ -16,6 +16,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_RECEIVE_COUNT } from '../../lib/constructs/secure-queue';
+import { replayPolicyOf } from '../../lib/domain/route-types';
+import { routeTable, targetName } from '../../lib/route-table';
 import { localDeadLetterQueues, localRedrive, localReplay } from '../../lib/local/control-client';
 import {
   EXPECTED_ROUTES,
@@ -187,7 +189,17 @@ describe('faults at every hop, then redrive', () => {
     expect(replay.eventsReplayed).toBeGreaterThan(archivedBefore);
     expect(replay.eventsReplayed).toBeLessThan(pipeline.archive.count());
     // Every route the mix reaches (video-uploads receives none of it).
-    for (const [route, count] of Object.entries(during.completed)) if (count > 0) expect(replay.delivered[route], route).toBeGreaterThan(0);
+    // Per target: each one that takes replays received copies, each one that skips them none.
+    for (const [route, count] of Object.entries(during.completed)) {
+      if (count === 0) continue;
+      const targets = routeTable.find((candidate) => candidate.name === route)?.targets ?? [];
+      expect(targets.length, route).toBeGreaterThan(0);
+      for (const target of targets) {
+        const handle = `${route}/${targetName(target)}`;
+        if (replayPolicyOf(target) === 'deliver') expect(replay.delivered[handle], handle).toBeGreaterThan(0);
+        else expect(replay.delivered[handle] ?? 0, handle).toBe(0);
+      }
+    }
 
     // ---- every DLQ redriven through the control client (what `ops dlq redrive --local` calls)
     const redriven: Record<string, number> = {};

@@ -69,6 +69,15 @@ describe('replay policy per target', () => {
     expect(delivers(refusing, own, replayed)).toBe(false);
   });
 
+  it("GIVEN a target's own replays: 'skip' or 'deliver' THEN it overrides its kind's default", () => {
+    const quietBus: RouteTarget = { ...bus, replays: 'skip' };
+    const chattyHook: RouteTarget = { ...http, replays: 'deliver' };
+    const mixed = route([quietBus, chattyHook]);
+    expect(delivers(mixed, quietBus, replayed)).toBe(false);
+    expect(delivers(mixed, chattyHook, replayed)).toBe(true);
+    expect(delivers(mixed, quietBus, upload)).toBe(true);
+  });
+
   it('warns only about ARN and bus targets that take replay copies', () => {
     const mixed = route([own, http, bus, functionArn]);
     expect(mixed.targets.filter((target) => takesReplaysWithoutIdempotency(mixed, target)).map(targetName)).toEqual(['partner', 'transcribe']);
