@@ -24,7 +24,8 @@ import { ASYNC_INVOKE_MAX_EVENT_AGE_MS, BUFFER_VISIBILITY_TIMEOUT_MS, LOG_LAG_MS
 import { MAX_RECEIVE_COUNT } from '../lib/domain/max-receive-count';
 import { RECONCILE_EXIT, TARGET_STATUSES } from '../lib/recorder/reconcile';
 import { trackedTargets } from '../lib/recorder/sources';
-import { routeTable } from '../lib/route-table';
+import { routeTable, type RouteTarget } from '../lib/route-table';
+import { defaultReplayPolicy } from '../lib/domain/route-types';
 import { HTTP_DRILL } from './local/http-drill-setup';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -555,3 +556,16 @@ describe('README: Verify', () => {
     expect(horizon).toContain(`${readmeDuration(LOG_LAG_MS)} of log lag`);
   });
 });
+
+describe('README: the target kinds table', () => {
+  it("says each kind's default replay policy as the code has it", () => {
+    const rows = README.split('\n').filter((line) => /^ {3}\| [a-z ]+(?:by ARN)? \| `\{ kind: '/.test(line));
+    expect(rows.length).toBeGreaterThan(0);
+    for (const row of rows) {
+      const [label = '', fields = '', replays = ''] = row.slice(5).split(' | ');
+      const kind = /kind: '(\w+)'/.exec(fields)?.[1];
+      expect(replays.replace(/`/g, '').split(',')[0], label).toBe(defaultReplayPolicy({ kind } as RouteTarget));
+    }
+  });
+});
+
