@@ -690,9 +690,9 @@ export class AwsRecoverySink implements RecoverySink {
     private readonly recoveryRecorder?: AwsRecoveryRecorder,
   ) {}
 
-  private async record(entries: readonly RecoveryEntry[]): Promise<string[]> {
+  private async record(entries: readonly RecoveryEntry[]): Promise<{ warnings?: string[] }> {
     const warning = await this.recoveryRecorder?.record(entries);
-    return warning === undefined ? [] : [warning];
+    return warning === undefined ? {} : { warnings: [warning] };
   }
 
   async rerecord(): Promise<RecoveryOutcome> {
@@ -725,7 +725,7 @@ export class AwsRecoverySink implements RecoverySink {
         entries.push({ ...where, outcome: 'failed', reason: describeError(error) });
       }
     }
-    return { delivered, failures, warnings: await this.record(entries) };
+    return { delivered, failures, ...(await this.record(entries)) };
   }
 
   /** Per queue: receive, re-deliver each wanted message, then delete it; never the other way round. */
@@ -797,7 +797,7 @@ export class AwsRecoverySink implements RecoverySink {
       }
       for (const id of wanted) failures.push(`message ${id} is no longer in ${queue.ref.name} (redriven or expired meanwhile)`);
     }
-    return { delivered, failures, warnings: await this.record(entries) };
+    return { delivered, failures, ...(await this.record(entries)) };
   }
 }
 
