@@ -8,6 +8,7 @@ import { relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_PORT, PROJECT_ROOT, startPipeline, type LocalPipeline } from '../lib/local/pipeline';
 import { RECORDER_BUFFER_SECONDS } from '../lib/local/recorder';
+import { OPS_COMMAND } from '../lib/ops/command';
 
 const USAGE = `usage: npm start -- [--port <n>] [--dir <state dir>] [--verbose] [--no-synth] [--time-scale <n>]
 
@@ -88,7 +89,7 @@ if (timeScale !== 1) out(`  time        AWS waits divided by ${timeScale} (a 180
 out('');
 out(`Send a signed test webhook from a second terminal:`);
 const dirPrefix = args.values.dir ? `FASTIO_LOCAL_DIR=${here(pipeline.options.stateDir)} ` : '';
-out(`  ${dirPrefix}npm run ops -- send test/fixtures/payloads/document-uploaded.json --local`);
+out(`  ${dirPrefix}${OPS_COMMAND} send test/fixtures/payloads/document-uploaded.json --local`);
 out(`Other payloads: ${here(`${PROJECT_ROOT}test/fixtures/payloads`)}/ (agent-file-created, large-video-uploaded, file-deleted, image-small)`);
 out('');
 

@@ -366,7 +366,7 @@ describe('README: incident drill', () => {
       expect(first?.out).toMatch(/^documents\/queue\s+2\s+0\s+0\s+2\s+0\s+0\s+0\s+0$/m);
       expect(first?.out).toMatch(/^agent-activity\/function\s+1\s+0\s+0\s+0\s+0\s+1\s+0\s+0$/m);
       expect(first?.out).toContain('agent-activity/function  evt_01JD8S7T2A5C8E1G4J7L0N3P6C');
-      expect(traced?.out).toMatch(/\d{4}-\S+ {2}dead-lettered in documents\/queue\/target-dlq \(received \d+×\): NO_PERMISSIONS/);
+      expect(traced?.out).toMatch(/\d{4}-\S+ {2}dead-lettered in documents\/queue\/target-dlq \((received once|received \d+ times)\): NO_PERMISSIONS/);
       expect(traced?.out).toMatch(/missing: no completion record and no dead letter/);
       expect(recovered?.out).toMatch(/^after recovery:/m);
       expect(recovered?.out).toMatch(/^large-media\/workflow\s+1\s+1\s/m);

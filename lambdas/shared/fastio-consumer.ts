@@ -11,6 +11,7 @@ import type { Context } from 'aws-lambda';
 import { readPayload } from './fastio-body';
 import { FastioEventError, parseFastioEvent, requireDetailField } from './fastio-event';
 import type { FastioEvent, FastioEventDetail } from './fastio-event';
+import { ALREADY_DONE_LOG_MESSAGE } from '../../lib/domain/completion-records';
 import { idempotencyConfig, idempotencyKeyPrefix, persistenceStore } from './idempotency';
 import { logger, loggedError, metrics, type LoggedError } from './powertools';
 
@@ -130,13 +131,20 @@ export function consumerRunner<K extends RequiredDetailField, R>(
 ): ConsumerRunner<K, R> {
   const requires = options.requires ?? [];
   const action = options.action ?? 'Processing';
-  const once = runOncePerEvent(fn);
+  // The contexts whose function really ran: Powertools answers a completed event from its record without calling it.
+  const ran = new WeakSet<ConsumerContext>();
+  const once = runOncePerEvent<K, R>((event, context) => {
+    ran.add(context);
+    return fn(event, context);
+  });
   return {
     accept: (input) => acceptEvent(input, requires),
     async run(event, lambdaContext, logKeys) {
       const context = consumerContext(event, lambdaContext, logKeys);
       try {
-        return await once(event, context);
+        const result = await once(event, context);
+        if (!ran.has(context)) context.logger.info(ALREADY_DONE_LOG_MESSAGE);
+        return result;
       } catch (error) {
         if (isAlreadyInProgress(error)) {
           context.logger.warn(`Same event is in progress in another invocation; ${retryNote}`, { error: errorSummary(error) });

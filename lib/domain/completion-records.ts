@@ -14,6 +14,13 @@ import { createHash } from 'node:crypto';
 /** How long a consumer's completion record lives (IDEMPOTENCY_EXPIRY_DAYS of lambdas/shared/idempotency.ts). */
 export const DEFAULT_IDEMPOTENCY_EXPIRY_DAYS = 7;
 
+/**
+ * What a consumer logs (INFO, with the event id) when the idempotency record says the event already
+ * completed on its target and its work was skipped: a duplicate delivery, or a redrive or replay of
+ * done work. Log Insights queries and the local terminal both look for it.
+ */
+export const ALREADY_DONE_LOG_MESSAGE = 'Already done: this event completed on this target before; skipped';
+
 /** The Powertools key prefix of a target's records: `<route>/<target>`, e.g. `documents/queue`. */
 export function idempotencyKeyPrefix(routeName: string, targetName: string): string {
   return `${routeName}/${targetName}`;

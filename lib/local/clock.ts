@@ -49,3 +49,17 @@ export function createClock(options: ClockOptions = {}): Clock {
     },
   };
 }
+
+/** Seconds for people: at most three decimals, no trailing zeros (60, 0.3, 0.018). */
+export function seconds(ms: number): string {
+  return String(Number((ms / 1000).toFixed(3)));
+}
+
+/**
+ * A wait as the terminal shows it: what the pipeline really sleeps and, under a time scale, the AWS
+ * figure it stands for, e.g. `0.1 s (60 s at time-scale 600)`; `60 s` as deployed.
+ */
+export function describeWait(clock: Pick<Clock, 'timeScale' | 'scaled'>, awsMs: number): string {
+  if (clock.timeScale === 1) return `${seconds(awsMs)} s`;
+  return `${seconds(clock.scaled(awsMs))} s (${seconds(awsMs)} s at time-scale ${clock.timeScale})`;
+}

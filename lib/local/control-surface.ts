@@ -89,7 +89,7 @@ export interface ControlledPipeline {
   readonly awsEndpoint: string;
   readonly options: { readonly stateDir: string };
   readonly clock: Pick<Clock, 'now' | 'timeScale'>;
-  readonly model: Pick<LocalModel, 'archive' | 'rules'>;
+  readonly model: Pick<LocalModel, 'archive' | 'rules' | 'queues' | 'stateMachines'>;
   readonly functions: ReadonlyMap<string, Pick<LocalFunction, 'label' | 'name' | 'definition'>>;
   readonly dynamodb: Pick<LocalDynamoDb, 'tableNames' | 'definition' | 'scan'>;
   readonly archive: Pick<LocalArchive, 'count' | 'records'>;

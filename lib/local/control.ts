@@ -12,10 +12,10 @@
  *   GET    /_local/tables/<table>            items of a table (name or "catalog", "audit", "idempotency")
  *   GET    /_local/deliveries?route=…        what targets elsewhere (by ARN, topics) were sent, oldest first
  *   GET    /_local/events/<id>               one archived event by its EventBridge id (what `send --local` published)
- *   GET|POST|DELETE /_local/faults           list, add ({service, operation?, table?, route?, key?, errorCode?, times?}), remove (?id=)
+ *   GET|POST|DELETE /_local/faults           list, add ({service, operation?, table?, route?, queue?, key?, errorCode?, times?}), remove (?id=)
  */
 import type { ControlRequest, ControlResponse } from './http-api';
-import { INTERCEPTED_OPERATIONS, type FaultService, type FaultSpec } from './faults';
+import { INTERCEPTED_OPERATIONS, queueNamed, type FaultService, type FaultSpec } from './faults';
 import type { ControlledPipeline } from './control-surface';
 import { UnknownQueueError } from './dead-letters';
 import { EventBridgeError } from './event-bus';
@@ -50,7 +50,7 @@ function positiveInteger(value: unknown, field: string): number | undefined {
 
 const FAULT_SERVICES: readonly FaultService[] = ['dynamodb', 'events', 'sns', 'sqs', 'secretsmanager', 's3'];
 
-/** A fault that could never fire (an operation no stand-in intercepts, a table or route the pipeline lacks) is refused. */
+/** A fault that could never fire (an operation no stand-in intercepts, a table, route or queue the pipeline lacks) is refused. */
 function checkFaultScope(pipeline: ControlledPipeline, spec: FaultSpec): void {
   const operations = INTERCEPTED_OPERATIONS[spec.service];
   if (spec.operation !== undefined && !operations.some((operation) => operation.toLowerCase() === spec.operation?.toLowerCase())) {
@@ -65,6 +65,17 @@ function checkFaultScope(pipeline: ControlledPipeline, spec: FaultSpec): void {
     const routes = [...new Set(pipeline.model.rules.map((rule) => rule.route))];
     if (!routes.includes(spec.route)) throw new BadRequest(`no local rule for route "${spec.route}"; routes: ${routes.join(', ')}`);
   }
+  if (spec.queue !== undefined) {
+    if (spec.service !== 'sqs') throw new BadRequest(`queue applies to sqs faults only (SendMessage to that queue), not ${spec.service}`);
+    // Locally only the workflows call SQS SendMessage (to their failure queues); the bus and Lambda hand messages over themselves.
+    const reached = pipeline.model.queues.filter((queue) => pipeline.model.stateMachines.some((machine) => JSON.stringify(machine.definition).includes(queue.url)));
+    const list = reached.map((queue) => queue.label).join(', ') || 'none';
+    const known = pipeline.model.queues.find((queue) => queueNamed(spec.queue as string, queue));
+    if (known === undefined) throw new BadRequest(`no local queue "${spec.queue}"; queues SQS SendMessage reaches: ${list}`);
+    if (!reached.includes(known)) {
+      throw new BadRequest(`nothing sends to ${known.label} with SQS SendMessage locally (the bus and Lambda deliver to it themselves: an events Deliver fault on its route fails that); queues SendMessage reaches: ${list}`);
+    }
+  }
 }
 
 function faultSpec(body: Record<string, unknown>): FaultSpec {
@@ -78,6 +89,7 @@ function faultSpec(body: Record<string, unknown>): FaultSpec {
     ...optional('operation'),
     ...optional('table'),
     ...optional('route'),
+    ...optional('queue'),
     ...optional('errorCode'),
     ...optional('message'),
     ...(typeof body.statusCode === 'number' ? { statusCode: body.statusCode } : {}),

@@ -13,7 +13,7 @@ import { compilePattern, type CompiledPattern } from '../domain/pattern-matcher'
 import type { Activity } from './activity';
 import type { BusEvent, LocalArchive } from './archive';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './assembly';
-import type { Clock } from './clock';
+import { describeWait, type Clock } from './clock';
 import type { FaultRegistry } from './faults';
 import { eventLabel, type Flow } from './flow';
 import type { RuleDefinition, RuleTargetDefinition } from './model';
@@ -102,9 +102,12 @@ export interface EventBusDeps {
   readonly signal: AbortSignal;
 }
 
-/** `http target slack`, or `queue target` where the template names no target. */
+/**
+ * `http target slack`; `queue target` where the template names no target or names it after its kind
+ * (the route table's default name), never `queue target queue`.
+ */
 export function targetLabel(target: RuleTargetDefinition): string {
-  return `${target.kind} target${target.name === undefined ? '' : ` ${target.name}`}`;
+  return `${target.kind} target${target.name === undefined || target.name === target.kind ? '' : ` ${target.name}`}`;
 }
 
 /** EventBridge's `time`: ISO 8601 to the second. */
@@ -241,7 +244,7 @@ export class LocalEventBus {
         const retriesLeft = attempts <= target.maximumRetryAttempts;
         log(retryable ? 'INVOCATION_ATTEMPT_RETRYABLE_FAILURE' : 'INVOCATION_ATTEMPT_PERMANENT_FAILURE', failure);
         if (retryable && retriesLeft && ageMs <= target.maximumEventAgeSeconds * 1000) {
-          flow.emit('warn', rule.route, `${describe}: delivery failed (${failure.code}: ${failure.message}); EventBridge retries in ${delayMs / 1000} s`);
+          flow.emit('warn', rule.route, `${describe}: delivery failed (${failure.code}: ${failure.message}); EventBridge retries in ${describeWait(clock, delayMs)}`);
           await clock.sleep(delayMs, this.deps.signal);
           if (this.deps.signal.aborted) return;
           continue;
@@ -260,6 +263,8 @@ export class LocalEventBus {
       this.deps.flow.emit('fail', rule.route, `${describe}: could not be delivered (${failure.code}) and the target has no DLQ: dropped`);
       return;
     }
+    // The failure first: the queue's "landed in" line follows from the send below.
+    this.deps.flow.emit('fail', rule.route, `${describe}: could not be delivered to its ${targetLabel(target)} (${failure.code}: ${failure.message})`);
     const attribute = (value: string): MessageAttributeValue => ({ DataType: 'String', StringValue: value });
     queue.send(JSON.stringify(event), {
       messageAttributes: {
@@ -271,7 +276,6 @@ export class LocalEventBus {
         RETRY_ATTEMPTS: { DataType: 'Number', StringValue: String(retries) },
       },
     });
-    this.deps.flow.emit('fail', rule.route, `${describe}: could not be delivered to its ${targetLabel(target)} (${failure.code}: ${failure.message})`);
   }
 
   /** Re-sends archived events of [from, to) with `replay-name` to the chosen targets' rules only. */

@@ -11,7 +11,8 @@
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { Activity } from './activity';
 import { LOCAL_REGION } from './assembly';
-import type { Clock } from './clock';
+import { ALREADY_DONE_LOG_MESSAGE } from '../domain/completion-records';
+import { describeWait, type Clock } from './clock';
 import { eventLabel, type Flow } from './flow';
 import { describeLogRecord, logRecords, type LocalFunction } from './lambda-runtime';
 import type { EventSourceMappingDefinition } from './model';
@@ -134,10 +135,11 @@ export class SqsEventSource {
     const byId = new Map(messages.map((message) => [message.messageId, message]));
     const maxReceives = this.queue.definition.redrive?.maxReceiveCount;
     const visibility = this.queue.definition.visibilityTimeoutSeconds;
+    const deadLetterQueue = this.queue.deadLetterQueue?.definition.label ?? `the dead-letter queue of ${route}`;
     const retryNote = (message: ReceivedMessage) =>
       maxReceives !== undefined && message.receiveCount >= maxReceives
-        ? `receive ${message.receiveCount} of ${maxReceives}; next: ${route}/buffer-dlq`
-        : `receive ${message.receiveCount}${maxReceives !== undefined ? ` of ${maxReceives}` : ''}; visible again in ${visibility} s`;
+        ? `receive ${message.receiveCount} of ${maxReceives}; next: ${deadLetterQueue}`
+        : `receive ${message.receiveCount}${maxReceives !== undefined ? ` of ${maxReceives}` : ''}; visible again in ${describeWait(this.deps.clock, visibility * 1000)}`;
     const reasons = new Map<string, string>();
     const done = new Map<string, string>();
     for (const record of logRecords(outcome.logs)) {
@@ -168,7 +170,8 @@ export class SqsEventSource {
       } else {
         this.queue.delete(message.receiptHandle);
         const logged = done.get(eventIdOf(message.body) ?? '');
-        flow.emit('ok', label, `${describeBody(message.body)}: processed${logged ? ` (${logged})` : ''} (message ${message.messageId.slice(0, 8)}, receive ${message.receiveCount})`, { messageId: message.messageId });
+        const what = logged === ALREADY_DONE_LOG_MESSAGE ? 'already done, skipped (its work completed before: a duplicate delivery)' : `processed${logged ? ` (${logged})` : ''}`;
+        flow.emit('ok', label, `${describeBody(message.body)}: ${what} (message ${message.messageId.slice(0, 8)}, receive ${message.receiveCount})`, { messageId: message.messageId });
       }
     }
   }

@@ -4,8 +4,8 @@
  * the call with the error, exactly as the AWS service would.
  *
  * A fault matches by service and optionally operation, table (exact name, or a case-insensitive
- * fragment of its logical id such as "catalog"), route (for EventBridge target delivery) and key
- * attributes; it fails `times` calls, or every call until it is removed.
+ * fragment of its logical id such as "catalog"), route (for EventBridge target delivery), queue (for
+ * SQS SendMessage: its handle, name or URL) and key attributes; it fails `times` calls, or every call until it is removed.
  */
 
 export type FaultService = 'dynamodb' | 'events' | 'sns' | 'sqs' | 'secretsmanager' | 's3';
@@ -34,6 +34,8 @@ export interface FaultSpec {
   readonly table?: string;
   /** EventBridge: the route whose rule cannot deliver to its target. */
   readonly route?: string;
+  /** SQS: the queue SendMessage fails for, by handle (`large-media/workflow/workflow-failures`), name or URL. */
+  readonly queue?: string;
   /** DynamoDB: only items whose key attributes have these values. */
   readonly key?: Readonly<Record<string, string | number>>;
   /** The error the caller receives, e.g. InternalServerError, ProvisionedThroughputExceededException. */
@@ -51,6 +53,8 @@ export interface FaultTarget {
   readonly tableName?: string;
   readonly tableLogicalId?: string;
   readonly route?: string;
+  /** SQS: the ways the called queue is named (handle, name, URL). */
+  readonly queue?: { readonly label: string; readonly name: string; readonly url: string };
   readonly key?: Readonly<Record<string, string | number | undefined>>;
 }
 
@@ -97,6 +101,7 @@ function matches(fault: FaultSpec, target: FaultTarget): boolean {
   if (fault.service !== target.service) return false;
   if (fault.operation !== undefined && fault.operation.toLowerCase() !== target.operation.toLowerCase()) return false;
   if (fault.route !== undefined && fault.route !== target.route) return false;
+  if (fault.queue !== undefined && !queueNamed(fault.queue, target.queue)) return false;
   if (fault.table !== undefined) {
     const wanted = fault.table.toLowerCase();
     const byName = target.tableName?.toLowerCase() === wanted;
@@ -109,4 +114,9 @@ function matches(fault: FaultSpec, target: FaultTarget): boolean {
     }
   }
   return true;
+}
+
+/** Whether `wanted` names this queue: its handle, its name or its URL. */
+export function queueNamed(wanted: string, queue: { readonly label: string; readonly name: string; readonly url: string } | undefined): boolean {
+  return queue !== undefined && (queue.label === wanted || queue.name === wanted || queue.url === wanted);
 }

@@ -20,7 +20,11 @@ export type FlowListener = (record: FlowRecord) => void;
 /** The most recent records kept; trimmed in one go when twice that many piled up, not on every emit. */
 const MAX_RECORDS = 5_000;
 
-/** Ends a hold, first emitting the record that should come before what was held (if any). */
+/**
+ * Ends a hold, first emitting the record that should come before what was held (if any), stamped
+ * with the time the hold began: the answer to a request is dated when the request came in, as an
+ * access log dates it, so it sorts before what the request caused.
+ */
 export type FlowRelease = (first?: { status: FlowStatus; source: string; text: string; data?: Record<string, unknown> }) => void;
 
 /** Held records are let out anyway beyond this many, so a steady stream of requests cannot starve the terminal. */
@@ -30,7 +34,9 @@ export class Flow {
   readonly records: FlowRecord[] = [];
   readonly #listeners = new Set<FlowListener>();
   #holds = 0;
-  #held: FlowRecord[] = [];
+  /** Held records with their place among records of the same millisecond (emission order; a hold's answer before what it held). */
+  #held: { record: FlowRecord; order: number }[] = [];
+  #emitted = 0;
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -41,11 +47,12 @@ export class Flow {
 
   emit(status: FlowStatus, source: string, text: string, data?: Record<string, unknown>): void {
     const record: FlowRecord = { at: this.now(), status, source, text, ...(data ? { data } : {}) };
+    this.#emitted += 1;
     if (this.#holds === 0) {
       this.#deliver(record);
       return;
     }
-    this.#held.push(record);
+    this.#held.push({ record, order: this.#emitted });
     if (this.#held.length >= MAX_HELD) this.#flush();
   }
 
@@ -53,25 +60,28 @@ export class Flow {
    * Holds back records until the returned release is called. The HTTP API holds while the ingest
    * runs: the bus routes an event inside the ingest's PutEvents, before the ingest answers, yet the
    * terminal should read in causal order for a person: "202 verified, published", then its routes.
-   * Overlapping holds (concurrent requests) each put their first line out at once and let the held
-   * records go when the last one ends.
+   * Overlapping holds (concurrent requests) keep every record back until the last one ends, then
+   * let them out in time order, so a line never prints before an earlier one.
    */
   hold(): FlowRelease {
     this.#holds += 1;
+    const startedAt = this.now();
+    // Just before the first record emitted during the hold.
+    const order = this.#emitted + 0.5;
     let released = false;
     return (first) => {
       if (released) return;
       released = true;
       this.#holds -= 1;
-      if (first) this.#deliver({ at: this.now(), status: first.status, source: first.source, text: first.text, ...(first.data ? { data: first.data } : {}) });
+      if (first) this.#held.push({ record: { at: startedAt, status: first.status, source: first.source, text: first.text, ...(first.data ? { data: first.data } : {}) }, order });
       if (this.#holds === 0) this.#flush();
     };
   }
 
   #flush(): void {
-    const held = this.#held;
+    const held = this.#held.sort((a, b) => a.record.at - b.record.at || a.order - b.order);
     this.#held = [];
-    for (const record of held) this.#deliver(record);
+    for (const { record } of held) this.#deliver(record);
   }
 
   #deliver(record: FlowRecord): void {

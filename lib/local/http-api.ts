@@ -75,6 +75,8 @@ function describeIngest(outcome: InvocationOutcome, statusCode: number, body: Bu
     const quarantine = accepted.message === 'webhook quarantined' ? `quarantined (${String(accepted.reason)}) as ` : '';
     return `${statusCode} verified with the ${String(accepted.secretStage)} secret, ${quarantine}published ${String(accepted.detailType)} ${String(accepted.eventId)}`;
   }
+  const duplicate = records.find((record) => record.outcome === 'duplicate');
+  if (duplicate) return `${statusCode} duplicate ${String(duplicate.eventId)}: already published, skipped (not published again)`;
   if (rejected) return `${statusCode} rejected: ${String(rejected.reason)} ${text}`;
   if (failed) return `${statusCode} ${String(failed.message)} ${text}`;
   return `${statusCode} ${text}`;

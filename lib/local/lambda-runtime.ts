@@ -12,7 +12,8 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Activity } from './activity';
-import type { Clock } from './clock';
+import { ALREADY_DONE_LOG_MESSAGE } from '../domain/completion-records';
+import { describeWait, type Clock } from './clock';
 import type { Flow } from './flow';
 import type { SerializedError, WorkerInit, WorkerInvoke, WorkerMessage } from './lambda-protocol';
 import { SDK_NODE_NOTICE_SWITCH } from './node20-polyfills';
@@ -292,7 +293,9 @@ export class AsyncInvoker {
       attempt += 1;
       last = await this.fn.invoke(payload, requestId);
       if (last.ok) {
-        flow.emit('ok', label, `${describe}: ${JSON.stringify(last.payload)} (attempt ${attempt}, ${Math.round(last.durationMs)} ms)`, { requestId, attempt });
+        const skipped = logRecords(last.logs).some((record) => record.message === ALREADY_DONE_LOG_MESSAGE);
+        const what = skipped ? 'already done, skipped (its work completed before: a duplicate delivery)' : JSON.stringify(last.payload);
+        flow.emit('ok', label, `${describe}: ${what} (attempt ${attempt}, ${Math.round(last.durationMs)} ms)`, { requestId, attempt });
         return;
       }
       const error = last.error as SerializedError;
@@ -303,7 +306,7 @@ export class AsyncInvoker {
         condition = 'EventAgeExceeded';
         break;
       }
-      flow.emit('fail', label, `${describe}: ${error.errorType}: ${error.errorMessage} (attempt ${attempt} of ${maxRetries + 1}; Lambda retries in ${delaySeconds} s)`, { requestId, attempt });
+      flow.emit('fail', label, `${describe}: ${error.errorType}: ${error.errorMessage} (attempt ${attempt} of ${maxRetries + 1}; Lambda retries in ${describeWait(clock, delaySeconds * 1000)})`, { requestId, attempt });
       await clock.sleep(delaySeconds * 1000, this.deps.signal);
       if (this.deps.signal.aborted) return;
     }

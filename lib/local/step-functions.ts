@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { SMALLEST_TARGET_INPUT_BYTES } from '../domain/fastio-envelope';
 import type { Activity } from './activity';
-import type { Clock } from './clock';
+import { describeWait, seconds, type Clock } from './clock';
 import { DynamoDbError } from './dynamodb-expressions';
 import type { LocalDynamoDb } from './dynamodb';
 import type { FaultRegistry, FaultService } from './faults';
@@ -119,8 +119,8 @@ export class LocalStateMachine {
     return this.definition.arn;
   }
 
-  private fault(service: FaultService, operation: string): void {
-    const fault = this.deps.faults.take({ service, operation });
+  private fault(service: FaultService, operation: string, queue?: LocalQueue): void {
+    const fault = this.deps.faults.take({ service, operation, ...(queue === undefined ? {} : { queue: queue.definition }) });
     if (fault) throw new IntegrationError(`${service === 'sns' ? 'SNS' : 'SQS'}.${fault.errorCode ?? 'InternalErrorException'}`, fault.message ?? `injected by the local stand-in (fault #${fault.id})`);
   }
 
@@ -158,9 +158,9 @@ export class LocalStateMachine {
     }
     if (service === 'sqs' && action === 'sendMessage') {
       return async (input) => {
-        this.fault('sqs', 'SendMessage');
         const params = asRecord(input);
         const queue = this.deps.queueByUrl(String(params.QueueUrl ?? ''));
+        this.fault('sqs', 'SendMessage', queue);
         if (!queue) throw new IntegrationError('SQS.QueueDoesNotExistException', 'The specified queue does not exist.');
         const body = typeof params.MessageBody === 'string' ? params.MessageBody : JSON.stringify(params.MessageBody);
         const message = queue.send(body);
@@ -227,7 +227,7 @@ export class LocalStateMachine {
     const logs = (async () => {
       for await (const event of execution.eventLogs) {
         if (event.type === 'StateEntered' && 'state' in event) record.visited.push(event.state.name);
-        if (event.type === 'StateRetried' && 'state' in event) flow.emit('warn', label, `${describe}: ${event.state.name} retried`);
+        if (event.type === 'StateRetried' && 'state' in event) flow.emit('warn', label, `${describe}: ${event.state.name} failed; ${retryWait(clock, event.retry)}`);
       }
     })();
     try {
@@ -245,4 +245,18 @@ export class LocalStateMachine {
       await logs.catch(() => undefined);
     }
   }
+}
+
+/**
+ * What a Task state's retry waited, said after the wait (the library reports a retry once it slept).
+ * As deployed the retrier's backoff applies; under a time scale every retry of a retrier waits its
+ * scaled IntervalSeconds (the library takes one override per retrier), which the line says.
+ */
+function retryWait(clock: Pick<Clock, 'timeScale' | 'scaled'>, retry: { retrier: { IntervalSeconds?: number; BackoffRate?: number; MaxDelaySeconds?: number; MaxAttempts?: number; JitterStrategy?: string }; attempt: number }): string {
+  const { IntervalSeconds: interval = 1, BackoffRate: backoff = 2, MaxDelaySeconds: maxDelay, MaxAttempts: maxAttempts = 3 } = retry.retrier;
+  const awsSeconds = Math.min(interval * backoff ** (retry.attempt - 1), maxDelay ?? Number.POSITIVE_INFINITY);
+  const of = `retry ${retry.attempt} of ${maxAttempts}`;
+  if (clock.timeScale === 1) return `${of} after ${retry.retrier.JitterStrategy === 'FULL' ? 'up to ' : ''}${seconds(awsSeconds * 1000)} s`;
+  const backedOff = awsSeconds === interval ? '' : `; AWS backs off, waiting ${seconds(awsSeconds * 1000)} s for this one`;
+  return `${of} after ${describeWait(clock, interval * 1000)}${backedOff}`;
 }

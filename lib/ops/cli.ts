@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { OperationFailed, UsageError, type CommandIo, type OpsCommand, type OptionSpec } from './command';
+import { OPS_COMMAND, OperationFailed, UsageError, type CommandIo, type OpsCommand, type OptionSpec } from './command';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
@@ -13,7 +13,7 @@ function findCommand(commands: readonly OpsCommand[], argv: readonly string[]): 
 
 function helpText(commands: readonly OpsCommand[]): string {
   const lines = commands.flatMap((command) => [`  ${[...command.path, command.usage].join(' ')}`, `      ${command.summary}`]);
-  return ['usage: npm run ops -- <command> [options]', '', 'commands:', ...lines].join('\n');
+  return [`usage: ${OPS_COMMAND} <command> [options]`, '', 'commands:', ...lines].join('\n');
 }
 
 /** The commands under a group word such as 'dlq', for `ops dlq` alone. */
@@ -91,11 +91,11 @@ export async function runCli(commands: readonly OpsCommand[], argv: readonly str
       return EXIT_OK;
     }
     const what = argv.length > 1 && !argv[1]?.startsWith('-') ? `unknown command "${argv.slice(0, 2).join(' ')}"` : `"${argv[0]}" needs a subcommand`;
-    io.err(`error: ${what}: ${words}; run "npm run ops -- ${argv[0]} --help" for their options`);
+    io.err(`error: ${what}: ${words}; run "${OPS_COMMAND} ${argv[0]} --help" for their options`);
     return EXIT_USAGE;
   }
   if (!command) {
-    io.err(`error: unknown command "${argv.slice(0, 2).join(' ')}"; run "npm run ops -- help" for the list`);
+    io.err(`error: unknown command "${argv.slice(0, 2).join(' ')}"; run "${OPS_COMMAND} help" for the list`);
     return EXIT_USAGE;
   }
   try {
@@ -106,18 +106,18 @@ export async function runCli(commands: readonly OpsCommand[], argv: readonly str
       strict: true,
     });
     if (parsed.values.help === true) {
-      io.out(`usage: npm run ops -- ${[...command.path, command.usage].join(' ')}\n${command.summary}`);
+      io.out(`usage: ${OPS_COMMAND} ${[...command.path, command.usage].join(' ')}\n${command.summary}`);
       return EXIT_OK;
     }
     const bounds = command.positionals ?? { min: 0, max: 0 };
     if (parsed.positionals.length < bounds.min || parsed.positionals.length > bounds.max) {
-      throw new UsageError(`usage: npm run ops -- ${[...command.path, command.usage].join(' ')}`);
+      throw new UsageError(`usage: ${OPS_COMMAND} ${[...command.path, command.usage].join(' ')}`);
     }
     return await command.run({ positionals: parsed.positionals, options: parsed.values, io });
   } catch (error) {
     if (isParseArgsError(error)) {
       // Node's own wording, plus where to look.
-      io.err(`error: ${parseArgsProblem(error)}; usage: npm run ops -- ${[...command.path, command.usage].join(' ')}`);
+      io.err(`error: ${parseArgsProblem(error)}; usage: ${OPS_COMMAND} ${[...command.path, command.usage].join(' ')}`);
       return EXIT_USAGE;
     }
     io.err(`error: ${describeError(error)}`);

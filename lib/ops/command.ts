@@ -89,3 +89,15 @@ export function integerOption(options: OptionValues, name: string, bounds: { min
   }
   return value;
 }
+
+/** A message's receive count in words: `not received yet`, `received once`, `received 3 times` (never `received 0x`). */
+export function receivedTimes(count: number): string {
+  if (count <= 0) return 'not received yet';
+  return count === 1 ? 'received once' : `received ${count} times`;
+}
+
+/**
+ * How the CLI's hints and usage lines tell a person to run it: as README does, `npm run -s` (no npm
+ * banner above the output, so a copied command's output is only the command's).
+ */
+export const OPS_COMMAND = 'npm run -s ops --';

@@ -41,7 +41,7 @@ import { MAX_RECEIVE_COUNT } from '../domain/max-receive-count';
 import { AwsRecoveryRecorder, S3RecoveryLog, type RecoveryEntry } from './aws-recovery-log';
 import { describeError } from './cli';
 import { StatefulOutput } from '../stack-outputs';
-import { OperationFailed, UsageError, integerOption, refuseOptions, type CommandIo, type OpsCommand, type OptionValues } from './command';
+import { OPS_COMMAND, OperationFailed, UsageError, integerOption, refuseOptions, type CommandIo, type OpsCommand, type OptionValues } from './command';
 import { defaultRuntime, deploymentOptions, explainAwsError, regionOption, stageOption, withAwsErrors, type AwsClients, type OpsRuntime } from './aws-runtime';
 import { absentTargetText, deadLetterOutputKeys, deadLetterQueues, deployedDeadLetterQueues, findDeadLetterQueue, loadStackOutputs, type AbsentTarget, type DeadLetterQueueRef, type StackOutputs } from './deployment';
 import { redeliveryFor, SUBSCRIPTION_DLQ_REFUSAL, type DeadLetterContent } from './target-redelivery';
@@ -324,7 +324,7 @@ async function resolveOrphan(clients: AwsClients, stage: string, name: string, t
   const outputs = await loadStackOutputs(clients.cloudFormation, stackNames(stage).routing);
   const found = (await findOrphanedQueues(clients.sqs, outputs, stage, table, name))[0];
   if (found === undefined) {
-    throw new UsageError(`unknown queue "${name}": neither a queue handle (${deadLetterQueueNames(table)}) nor an orphaned queue of ${outputs.stackName} (npm run ops -- dlq list shows them)`);
+    throw new UsageError(`unknown queue "${name}": neither a queue handle (${deadLetterQueueNames(table)}) nor an orphaned queue of ${outputs.stackName} (${OPS_COMMAND} dlq list shows them)`);
   }
   if ('problem' in found.ref) throw new OperationFailed(`${found.ref.problem}: it can be peeked with aws sqs receive-message --queue-url ${found.url}, not redriven`);
   return { queue: found.ref, url: found.url, arn: queueArnOfUrl(found.url), outputs };
@@ -454,7 +454,7 @@ function listCommand(runtime: OpsRuntime, table: readonly Route[]): OpsCommand {
             io.out('"≥" means not every message could be seen, so the true oldest may be older.');
           }
           for (const target of deployed.absent) io.out(`not deployed: ${absentTargetText(target, outputs.stackName)}`);
-          if (total > 0) io.out('inspect: npm run ops -- dlq peek <queue>    redrive: npm run ops -- dlq redrive <queue>');
+          if (total > 0) io.out(`inspect: ${OPS_COMMAND} dlq peek <queue>    redrive: ${OPS_COMMAND} dlq redrive <queue>`);
         }
         const failedRows = rows.filter((row) => row.error !== undefined);
         if (failedRows.length > 0) {
@@ -617,7 +617,7 @@ function printRedriveSummary(summary: RedriveSummary, json: boolean, io: Command
   }
   if (summary.failed > 0) {
     io.err(
-      `error: ${summary.failed === 1 ? '1 message' : `${summary.failed} messages`} could not be re-delivered and ${summary.failed === 1 ? 'stays' : 'stay'} in ${summary.queue}; see why with: npm run ops -- dlq peek ${summary.queue}`,
+      `error: ${summary.failed === 1 ? '1 message' : `${summary.failed} messages`} could not be re-delivered and ${summary.failed === 1 ? 'stays' : 'stay'} in ${summary.queue}; see why with: ${OPS_COMMAND} dlq peek ${summary.queue}`,
     );
     return 1;
   }
@@ -811,7 +811,7 @@ async function moveMessages(context: RedriveContext, wait: boolean, json: boolea
     } else {
       io.out(`message move task started: ${resolved.queue.name} → ${destination}`);
       io.out(`  task ${started.TaskHandle ?? '?'} moves about ${context.start.visible} messages${rate === undefined ? '' : ` at ${rate}/s`}`);
-      io.out('  not waited for (add --wait to watch it finish); npm run ops -- dlq list shows the depth falling');
+      io.out(`  not waited for (add --wait to watch it finish); ${OPS_COMMAND} dlq list shows the depth falling`);
     }
     return undefined;
   }

@@ -5,7 +5,7 @@
  */
 import { localAddFault, localClearFaults, localFaults, localPurge, type ActiveFault, type FaultSpec } from '../local/control-client';
 import { INTERCEPTED_OPERATIONS, type FaultService } from '../local/faults';
-import { UsageError, integerOption, requiredStringOption, stringListOption, stringOption, type CommandIo, type OpsCommand, type OptionValues } from './command';
+import { OPS_COMMAND, UsageError, integerOption, requiredStringOption, stringListOption, stringOption, type CommandIo, type OpsCommand, type OptionValues } from './command';
 import { resolveRoutes } from './deployment';
 
 const SERVICES = Object.keys(INTERCEPTED_OPERATIONS) as readonly FaultService[];
@@ -32,6 +32,7 @@ export function describeFault(fault: ActiveFault): string {
     fault.operation,
     fault.table === undefined ? undefined : `table ${fault.table}`,
     fault.route === undefined ? undefined : `route ${fault.route}`,
+    fault.queue === undefined ? undefined : `queue ${fault.queue}`,
     fault.key === undefined ? undefined : `key ${Object.entries(fault.key).map(([name, value]) => `${name}=${value}`).join(',')}`,
   ].filter((part) => part !== undefined);
   const times = fault.times === undefined ? 'every call' : `${fault.times} call(s)`;
@@ -47,12 +48,13 @@ function print(io: CommandIo, json: boolean, value: unknown, lines: () => string
 const addCommand: OpsCommand = {
   path: ['faults', 'add'],
   summary: 'make the local stand-ins fail matching AWS calls (events Deliver = a rule cannot reach its target)',
-  usage: `--service ${SERVICES.join('|')} [--operation <op>] [--table <name>] [--route <name>] [--key <attr>=<value>...] [--error-code <code>] [--message <text>] [--times <n>] --local [--json]`,
+  usage: `--service ${SERVICES.join('|')} [--operation <op>] [--table <name>] [--route <name>] [--queue <handle>] [--key <attr>=<value>...] [--error-code <code>] [--message <text>] [--times <n>] --local [--json]`,
   options: {
     service: { type: 'string' },
     operation: { type: 'string' },
     table: { type: 'string' },
     route: { type: 'string' },
+    queue: { type: 'string' },
     key: { type: 'string', multiple: true },
     'error-code': { type: 'string' },
     message: { type: 'string' },
@@ -73,6 +75,9 @@ const addCommand: OpsCommand = {
     const route = stringOption(options, 'route');
     if (route !== undefined && service !== 'events') throw new UsageError(`--route applies to --service events only (a rule that cannot deliver to its target), not ${service}`);
     if (route !== undefined) resolveRoutes([route]);
+    const queue = stringOption(options, 'queue');
+    // Whether the pipeline has the queue is for the control surface to say (it knows the synthesized queues).
+    if (queue !== undefined && service !== 'sqs') throw new UsageError(`--queue applies to --service sqs only (SendMessage to that queue), not ${service}`);
     const key = keyOption(options);
     const times = integerOption(options, 'times', { min: 1, max: 1_000_000 });
     const optional = (name: keyof FaultSpec, value: string | undefined) => (value === undefined ? {} : { [name]: value });
@@ -81,13 +86,14 @@ const addCommand: OpsCommand = {
       ...optional('operation', operation),
       ...optional('table', stringOption(options, 'table')),
       ...optional('route', route),
+      ...optional('queue', queue),
       ...optional('errorCode', stringOption(options, 'error-code')),
       ...optional('message', stringOption(options, 'message')),
       ...(key === undefined ? {} : { key }),
       ...(times === undefined ? {} : { times }),
     };
     const fault = await localAddFault(spec);
-    return print(io, options.json === true, fault, () => [`fault ${describeFault(fault)}`, 'remove it with: npm run ops -- faults clear --local']);
+    return print(io, options.json === true, fault, () => [`fault ${describeFault(fault)}`, `remove it with: ${OPS_COMMAND} faults clear --local`]);
   },
 };
 

@@ -16,7 +16,7 @@ import {
 } from '../local/control-client';
 import { LocalRecoveryLog, localActor } from '../local/recovery-log';
 import { redriveActions } from './recorder-local-sources';
-import { OperationFailed, UsageError, type CommandIo } from './command';
+import { OperationFailed, UsageError, receivedTimes, type CommandIo } from './command';
 import { assertWithinRetention, formatDuration } from './time-window';
 
 /** One line per target of a local replay: what its rule took, and what it did not match. */
@@ -78,7 +78,7 @@ export async function peekLocally(queueName: string, count: number, io: CommandI
   io.out(`${queueName}: ${messages.length} message${messages.length === 1 ? '' : 's'} (left in place, local pipeline)`);
   for (const message of messages) {
     const detail = (message.event?.detail ?? {}) as Record<string, unknown>;
-    io.out(`  ${message.messageId} sent ${message.sentAt}, received ${message.receiveCount}x: ${String(message.event?.['detail-type'] ?? '?')} ${String(detail.eventId ?? message.problem ?? '')}`);
+    io.out(`  ${message.messageId} sent ${message.sentAt}, ${receivedTimes(message.receiveCount)}: ${String(message.event?.['detail-type'] ?? '?')} ${String(detail.eventId ?? message.problem ?? '')}`);
     for (const [key, value] of Object.entries(message.failure)) if (value !== undefined) io.out(`    ${key}: ${value}`);
   }
   return 0;

@@ -16,7 +16,7 @@ import { routeTable, type Route } from '../route-table';
 import { reconcile, TARGET_STATUSES, type Reconciliation, type ReconcileReport } from '../recorder/reconcile';
 import { trackedTargets, type RecorderSources, type ScanProgress, type TrackedTarget } from '../recorder/sources';
 import type { BusEvent } from '../domain/route-samples';
-import { requiredStringOption, stringListOption, stringOption, type CommandIo, type OpsCommand, type OptionValues } from './command';
+import { OPS_COMMAND, requiredStringOption, stringListOption, stringOption, type CommandIo, type OpsCommand, type OptionValues } from './command';
 import { defaultRuntime, deploymentOptions, withAwsErrors, type OpsRuntime } from './aws-runtime';
 import { resolveRoutes } from './deployment';
 import { Progress } from './progress';
@@ -197,7 +197,7 @@ function shellWord(word: string): string {
 
 /** This very run again, as a command that works as printed: the same window, routes and deployment (--local kept). */
 export function reconcileCommandLine(options: OptionValues, from: string, to: string, recover: boolean): string {
-  const words = ['npm', 'run', 'ops', '--', 'reconcile', '--from', from, '--to', to];
+  const words = [...OPS_COMMAND.split(' '), 'reconcile', '--from', from, '--to', to];
   for (const route of stringListOption(options, 'route')) words.push('--route', route);
   for (const name of ['stage', 'region'] as const) {
     const value = stringOption(options, name);

@@ -32,6 +32,7 @@ import {
   type CommandIo,
   type OpsCommand,
   type OptionValues,
+  OPS_COMMAND,
 } from './command';
 import { defaultRuntime, deploymentOptions, regionOption, stageOption, withAwsErrors, type OpsRuntime } from './aws-runtime';
 import { loadStackOutputs, resolveRoutes } from './deployment';
@@ -289,7 +290,7 @@ function startReplayCommand(runtime: OpsRuntime, table: readonly Route[]): OpsCo
         }
         if (options.wait !== true) {
           if (json) io.out(JSON.stringify(summary, null, 2));
-          else io.out(`watch it: npm run ops -- replay status ${replayName}    stop it: npm run ops -- replay cancel ${replayName}`);
+          else io.out(`watch it: ${OPS_COMMAND} replay status ${replayName}    stop it: ${OPS_COMMAND} replay cancel ${replayName}`);
           return 0;
         }
 

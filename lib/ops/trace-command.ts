@@ -10,7 +10,7 @@ import { trace, type TraceReport, type TraceTarget } from '../recorder/reconcile
 import type { RecoveryAction } from '../recorder/recovery-log';
 import type { DeliveryStatus } from '../recorder/sources';
 import { trackedTargets } from '../recorder/sources';
-import { OperationFailed, UsageError, stringOption, type CommandIo, type OpsCommand } from './command';
+import { OperationFailed, UsageError, receivedTimes, stringOption, type CommandIo, type OpsCommand } from './command';
 import { defaultRuntime, deploymentOptions, withAwsErrors, type OpsRuntime } from './aws-runtime';
 import { defaultSourceFactories, sourcesFor, type RecorderSourceFactories } from './recorder-sources';
 import { parseWindow } from './time-window';
@@ -84,7 +84,7 @@ function targetLines(target: TraceTarget): string[] {
     })),
     ...target.deadLetters.map((letter) => ({
       at: letter.sentAt ?? '',
-      text: `dead-lettered in ${letter.queue}${letter.receiveCount === undefined ? '' : ` (received ${letter.receiveCount}×)`}: ${letter.reason}`,
+      text: `dead-lettered in ${letter.queue}${letter.receiveCount === undefined ? '' : ` (${receivedTimes(letter.receiveCount)})`}: ${letter.reason}`,
     })),
     // A dead letter a redrive took is gone from its queue: the recovery log kept how it was.
     ...target.recovery.flatMap((action) =>

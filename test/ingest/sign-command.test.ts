@@ -71,7 +71,7 @@ describe('sign', () => {
     [['sign', PAYLOAD, '--secret', 's', '--scheme', 'hmac'], /--scheme must be body-hmac or timestamped/],
     [['sign', PAYLOAD, '--secret', 's', '--scheme', 'timestamped', '--encoding', 'hex64'], /--encoding must be hex or base64/],
     [['sign', PAYLOAD, '--secret', 's', '--scheme', 'timestamped', '--timestamp', 'yesterday'], /--timestamp must be Unix seconds/],
-    [['sign'], /usage: npm run ops -- sign/],
+    [['sign'], /usage: npm run -s ops -- sign/],
   ])('%j is a one-line usage error (exit 2)', async (argv, message) => {
     const { code, out, err } = await run(...argv);
     expect(code).toBe(2);

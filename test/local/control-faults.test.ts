@@ -1,6 +1,6 @@
 /**
  * The control surface refuses a fault that could never fire (an operation no stand-in intercepts,
- * a table or route the pipeline does not have) and a `faults clear --id` of no fault, with a 4xx the
+ * a table, route or queue the pipeline does not have) and a `faults clear --id` of no fault, with a 4xx the
  * CLI turns into one line and exit 2. The pipeline's tables and rules come from the synthesized app.
  */
 import { fileURLToPath } from 'node:url';
@@ -38,6 +38,8 @@ describe('faults add against the local pipeline', () => {
     [{ service: 'dynamodb', operation: 'Scan', table: 'catalog' }, 'the local dynamodb stand-in never fails Scan'],
     [{ service: 'events', route: 'no-such-route' }, 'no local rule for route "no-such-route"; routes: '],
     [{ service: 'sqs', operation: 'ReceiveMessage' }, 'operations it can fail: SendMessage'],
+    [{ service: 'sqs', operation: 'SendMessage', queue: 'no-such/queue' }, 'no local queue "no-such/queue"; queues SQS SendMessage reaches: '],
+    [{ service: 'dynamodb', queue: 'no-such/queue' }, 'queue applies to sqs faults only'],
   ])('GIVEN %j WHEN added THEN 400 with the reason and no fault is active', async (body, says) => {
     freshPipeline();
     const answer = await addFault(body);
@@ -52,6 +54,43 @@ describe('faults add against the local pipeline', () => {
     expect((await addFault({ service: 'dynamodb', operation: 'updateitem', table: model.tables[0]?.name })).status).toBe(201);
     expect((await addFault({ service: 'events', operation: 'Deliver', route })).status).toBe(201);
     expect(faults.list()).toHaveLength(2);
+  });
+});
+
+describe('faults add for a queue', () => {
+  /** Queues a state machine sends to (its definition names the queue URL), from the synthesized app. */
+  const sentToByWorkflows = () => model.queues.filter((queue) => model.stateMachines.some((machine) => JSON.stringify(machine.definition).includes(queue.url)));
+
+  it('GIVEN a queue the pipeline has but nothing sends to with SendMessage WHEN added THEN 400 saying so, naming the queues that work', async () => {
+    freshPipeline();
+    const reached = sentToByWorkflows();
+    const other = model.queues.find((queue) => !reached.includes(queue)) as (typeof model.queues)[number];
+    expect(other).toBeDefined();
+    const answer = await addFault({ service: 'sqs', queue: other.label });
+    expect(answer.status).toBe(400);
+    expect((answer.body as { message: string }).message).toBe(
+      `nothing sends to ${other.label} with SQS SendMessage locally (the bus and Lambda deliver to it themselves: an events Deliver fault on its route fails that); queues SendMessage reaches: ${reached.map((queue) => queue.label).join(', ')}`,
+    );
+    expect(faults.list()).toHaveLength(0);
+  });
+
+  it('GIVEN a queue a workflow sends to, by handle or by name WHEN added THEN it becomes active', async () => {
+    freshPipeline();
+    const [queue] = sentToByWorkflows();
+    expect(queue).toBeDefined();
+    expect((await addFault({ service: 'sqs', operation: 'SendMessage', queue: queue?.label })).status).toBe(201);
+    expect((await addFault({ service: 'sqs', queue: queue?.name })).status).toBe(201);
+    expect(faults.list().map((fault) => fault.queue)).toEqual([queue?.label, queue?.name]);
+  });
+});
+
+describe('a queue-scoped SendMessage fault', () => {
+  it('GIVEN a fault on one queue WHEN SendMessage goes to it and to another THEN only the call to it fails', () => {
+    const registry = new FaultRegistry();
+    const [first, second] = model.queues;
+    registry.add({ service: 'sqs', operation: 'SendMessage', queue: first?.label as string });
+    expect(registry.take({ service: 'sqs', operation: 'SendMessage', queue: second as (typeof model.queues)[number] })).toBeUndefined();
+    expect(registry.take({ service: 'sqs', operation: 'SendMessage', queue: first as (typeof model.queues)[number] })?.hits).toBe(1);
   });
 });
 

@@ -13,16 +13,41 @@ describe('Flow.hold', () => {
     expect(texts(flow)).toEqual(['202 published', 'routes matched']);
   });
 
-  it('with overlapping holds, each answer comes out at once and the held lines after the last one', () => {
+  it('with overlapping holds, keeps everything back until the last one ends, then lets it out in order', () => {
     const flow = new Flow(() => 0);
     const first = flow.hold();
     const second = flow.hold();
     flow.emit('info', 'bus', 'A routed');
     flow.emit('info', 'bus', 'B routed');
     first({ status: 'ok', source: 'ingest', text: 'A 202' });
+    expect(texts(flow)).toEqual([]);
     second({ status: 'ok', source: 'ingest', text: 'B 202' });
     flow.emit('info', 'bus', 'after');
     expect(texts(flow)).toEqual(['A 202', 'B 202', 'A routed', 'B routed', 'after']);
+  });
+
+  it('dates an answer when its hold began, so overlapping requests print in time order', () => {
+    // GIVEN a clock that moves on: request A starts at 10, B at 20, A's event is routed at 30, B's at 40
+    let now = 10;
+    const flow = new Flow(() => now);
+    const a = flow.hold();
+    now = 20;
+    const b = flow.hold();
+    now = 30;
+    flow.emit('info', 'bus', 'A routed');
+    now = 40;
+    flow.emit('info', 'bus', 'B routed');
+    // WHEN B answers first, then A
+    now = 50;
+    b({ status: 'ok', source: 'ingest', text: 'B 202' });
+    a({ status: 'ok', source: 'ingest', text: 'A 202' });
+    // THEN the lines come out in time order, each answer at its request's start
+    expect(flow.records.map((record) => [record.at, record.text])).toEqual([
+      [10, 'A 202'],
+      [20, 'B 202'],
+      [30, 'A routed'],
+      [40, 'B routed'],
+    ]);
   });
 
   it('lets held lines out once a thousand piled up, in order', () => {

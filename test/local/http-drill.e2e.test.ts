@@ -94,7 +94,7 @@ describe('http target drill', () => {
     expect(during.out).toMatch(new RegExp(`^${ROUTE}/${TARGET}\\s+1\\s+0\\s+0\\s+0\\s+1\\s`, 'm'));
     // `--to now` ends within the recorder's buffer: the rerun names the window as checked, so it can come out clean.
     expect(during.out).toMatch(/^recorder buffer: the recorder may not have written the window's last [\d.]+ s yet/m);
-    expect(during.err).toMatch(/run it again after \S+: npm run ops -- reconcile --from \S+Z --to \S+Z --route video-uploads --local$/);
+    expect(during.err).toMatch(/run it again after \S+: npm run -s ops -- reconcile --from \S+Z --to \S+Z --route video-uploads --local$/);
 
     receiver.setStatus(200);
     await waitFor(() => statuses('evt_hook_1').includes(200), 'a successful retry', 30_000);
@@ -116,7 +116,7 @@ describe('http target drill', () => {
     const failed = await ops('reconcile', '--from', '-10m', '--to', 'now', '--local', '--route', ROUTE);
     expect(failed.code).toBe(1);
     // Issue 19 finding 7: the hint printed a command without --local.
-    expect(failed.err).toMatch(/recover them with: npm run ops -- reconcile --from -10m --to now --route video-uploads --local --recover$/);
+    expect(failed.err).toMatch(/recover them with: npm run -s ops -- reconcile --from -10m --to now --route video-uploads --local --recover$/);
 
     receiver.setStatus(200);
     const recovered = await ops('reconcile', '--from', '-10m', '--to', 'now', '--route', ROUTE, '--local', '--recover');

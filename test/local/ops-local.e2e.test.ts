@@ -136,9 +136,13 @@ describe('README: see a dead letter locally', () => {
     expect(await ops('faults', 'add', '--service', 'lambda', '--local')).toMatchObject({ code: 2, err: ['error: --service must be one of dynamodb, events, sns, sqs, secretsmanager, s3, got "lambda"'] });
   });
 
-  it('faults add refuses a table the pipeline does not have, and faults clear --id a fault that is not active: one line, exit 2', async () => {
+  it('faults add refuses a table or queue the pipeline does not have, and faults clear --id a fault that is not active: one line, exit 2', async () => {
     const table = await ops('faults', 'add', '--service', 'dynamodb', '--table', 'nosuch', '--local');
     expect(table).toMatchObject({ code: 2, err: [expect.stringMatching(/^error: no local table "nosuch"; tables: \S/)] });
+    const queue = await ops('faults', 'add', '--service', 'sqs', '--queue', 'no-such/queue', '--local');
+    expect(queue).toMatchObject({ code: 2, out: [], err: [expect.stringMatching(/^error: no local queue "no-such\/queue"; queues SQS SendMessage reaches: \S/)] });
+    const notSqs = await ops('faults', 'add', '--service', 'dynamodb', '--queue', 'no-such/queue', '--local');
+    expect(notSqs).toMatchObject({ code: 2, err: ['error: --queue applies to --service sqs only (SendMessage to that queue), not dynamodb'] });
     const cleared = await ops('faults', 'clear', '--id', '99', '--local');
     expect(cleared).toMatchObject({ code: 2, err: ['error: no fault #99: no faults are active (faults list --local shows them)'] });
     expect(test.pipeline.faults.list()).toEqual([]);

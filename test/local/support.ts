@@ -21,8 +21,11 @@ export interface TestPipeline {
   stop(): Promise<void>;
 }
 
-/** assemblyDir: run a prepared cloud assembly (for example a patched copy) instead of cdk.out. */
-export async function startTestPipeline(options: { assemblyDir?: string } = {}): Promise<TestPipeline> {
+/**
+ * assemblyDir: run a prepared cloud assembly (for example a patched copy) instead of cdk.out.
+ * output: receives every terminal line `npm start` would print (without colour).
+ */
+export async function startTestPipeline(options: { assemblyDir?: string; output?: (line: string) => void } = {}): Promise<TestPipeline> {
   const stateDir = mkdtempSync(join(tmpdir(), 'fastio-local-'));
   // The pipeline's terminal and its functions' logs, on request (VERBOSE=1 npm test).
   const debug = process.env.VERBOSE === '1';
@@ -33,7 +36,15 @@ export async function startTestPipeline(options: { assemblyDir?: string } = {}):
     synth: 'if-missing',
     timeScale: TEST_TIME_SCALE,
     ...(options.assemblyDir ? { assemblyDir: options.assemblyDir } : {}),
-    ...(debug ? { output: (line: string) => process.stdout.write(`${line}\n`), verbose: true } : {}),
+    ...(debug || options.output
+      ? {
+          output: (line: string) => {
+            options.output?.(line);
+            if (debug) process.stdout.write(`${line}\n`);
+          },
+          verbose: debug,
+        }
+      : {}),
   });
   return {
     pipeline,

@@ -35,7 +35,7 @@ const cases: readonly Case[] = [
   { argv: ['bogus'], code: 2, says: 'unknown command "bogus"' },
   { argv: ['dlq'], code: 2, says: '"dlq" needs a subcommand: dlq list, dlq peek, dlq redrive' },
   // ---- sign / send
-  { argv: ['sign'], code: 2, says: 'usage: npm run ops -- sign <payload.json>' },
+  { argv: ['sign'], code: 2, says: 'usage: npm run -s ops -- sign <payload.json>' },
   { argv: ['sign', PAYLOAD, '--secret', 's', '--timestamp', '1700000000'], code: 2, says: '--timestamp does not apply with --scheme body-hmac' },
   { argv: ['send', PAYLOAD, '--url', 'http://127.0.0.1:9/x', '--local'], code: 2, says: '--url and --local are two destinations' },
   { argv: ['send', PAYLOAD, '--url', `${DEAD_ENDPOINT}/webhooks/fastio`, '--secret', 's', '--json'], code: 1, says: 'could not reach http://127.0.0.1:9' },
@@ -46,7 +46,7 @@ const cases: readonly Case[] = [
   { argv: ['replay', 'start', '--from', '-2h', '--to', '-1h', '--route', 'documents'], code: 1, says: 'cannot reach AWS (ECONNREFUSED' },
   { argv: ['replay', 'status', 'incident-1'], code: 1, says: 'cannot reach AWS (ECONNREFUSED' },
   { argv: ['replay', 'list', '--state', 'NOPE'], code: 2, says: '--state "NOPE" is invalid' },
-  { argv: ['replay', 'cancel'], code: 2, says: 'usage: npm run ops -- replay cancel <name>' },
+  { argv: ['replay', 'cancel'], code: 2, says: 'usage: npm run -s ops -- replay cancel <name>' },
   { argv: ['replay', 'cancel', 'incident-1'], code: 1, says: 'cannot reach AWS (ECONNREFUSED' },
   { argv: ['replay', 'cancel', 'incident-1', '--local'], code: 2, says: 'there is no local replay cancel: the local pipeline re-sends all of a replay\'s events before `replay start --local` returns' },
   // ---- dlq

@@ -36,10 +36,10 @@ describe('runCli', () => {
   });
 
   it.each([
-    [['nope'], 2, 'error: unknown command "nope"; run "npm run ops -- help" for the list'],
-    [['echo', 'value', '--bogus'], 2, "error: Unknown option '--bogus'; usage: npm run ops -- echo value --value <v>"],
-    [['echo', 'value', '--value'], 2, "error: Option '--value <value>' argument missing; usage: npm run ops -- echo value --value <v>"],
-    [['echo', 'value', 'extra'], 2, 'error: usage: npm run ops -- echo value --value <v>'],
+    [['nope'], 2, 'error: unknown command "nope"; run "npm run -s ops -- help" for the list'],
+    [['echo', 'value', '--bogus'], 2, "error: Unknown option '--bogus'; usage: npm run -s ops -- echo value --value <v>"],
+    [['echo', 'value', '--value'], 2, "error: Option '--value <value>' argument missing; usage: npm run -s ops -- echo value --value <v>"],
+    [['echo', 'value', 'extra'], 2, 'error: usage: npm run -s ops -- echo value --value <v>'],
     [['echo', 'value', '--value', 'usage'], 2, 'error: --value "usage" is not allowed'],
     [['echo', 'value', '--value', 'aws'], 1, 'error: the AWS call failed'],
     [['echo', 'value', '--value', 'bug'], 1, 'error: TypeError: cannot read properties of undefined'],
@@ -74,7 +74,7 @@ describe('command groups', () => {
   it('names the subcommands of a group given alone, in one line', async () => {
     const { io, err } = capture();
     expect(await runCli([echo, list], ['echo'], io)).toBe(2);
-    expect(err).toEqual(['error: "echo" needs a subcommand: echo value, echo list; run "npm run ops -- echo --help" for their options']);
+    expect(err).toEqual(['error: "echo" needs a subcommand: echo value, echo list; run "npm run -s ops -- echo --help" for their options']);
   });
 
   it('prints the help of a group on --help', async () => {

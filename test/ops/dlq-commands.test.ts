@@ -445,7 +445,7 @@ describe('dlq redrive by re-delivery to the failed target', () => {
     expect(result.stdout()).toContain('moved 2 / failed 1 / left ≈ 1 in the queue');
     expect(result.stderr()).toContain('failed: message m2: re-delivery failed: TooManyRequestsException: Rate exceeded');
     expect(result.err.at(-1)).toBe(
-      'error: 1 message could not be re-delivered and stays in agent-activity/function/on-failure; see why with: npm run ops -- dlq peek agent-activity/function/on-failure',
+      'error: 1 message could not be re-delivered and stays in agent-activity/function/on-failure; see why with: npm run -s ops -- dlq peek agent-activity/function/on-failure',
     );
   });
 

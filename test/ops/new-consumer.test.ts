@@ -115,7 +115,7 @@ describe('new consumer: refuses, in one line, writing nothing', () => {
   it.each([
     [['--kind', 'workflow'], 'error: --kind must be queue or function, got "workflow"'],
     [[], 'error: --kind is required'],
-    [['--kind'], "error: Option '--kind <value>' argument missing; usage: npm run ops -- new consumer <name> --kind queue|function [--root <project dir>] [--json]"],
+    [['--kind'], "error: Option '--kind <value>' argument missing; usage: npm run -s ops -- new consumer <name> --kind queue|function [--root <project dir>] [--json]"],
   ])('a missing or unknown kind: %j', async (kindArgs, line) => {
     const { code, err } = await run(['thumbnails', '--root', root, ...kindArgs]);
 

@@ -329,7 +329,7 @@ describe("ops reconcile at the recorder's buffer edge", () => {
       "recorder buffer: the recorder may not have written the window's last 30 s yet (it writes events up to 60 s after they arrive); not clean until 2026-11-22T11:01:00.000Z",
     ]);
     expect(stderr).toContain(
-      'not yet: the recorder may not have written the last 30 s yet between 2026-11-22T10:00:00.000Z and 2026-11-22T11:00:00.000Z, nothing missing; run it again after 2026-11-22T11:01:00.000Z: npm run ops -- reconcile --from 2026-11-22T10:00:00.000Z --to 2026-11-22T11:00:00.000Z',
+      'not yet: the recorder may not have written the last 30 s yet between 2026-11-22T10:00:00.000Z and 2026-11-22T11:00:00.000Z, nothing missing; run it again after 2026-11-22T11:01:00.000Z: npm run -s ops -- reconcile --from 2026-11-22T10:00:00.000Z --to 2026-11-22T11:00:00.000Z',
     );
   });
 

@@ -53,7 +53,7 @@ describe('ops trace', () => {
       `    status: completed 2026-11-22T10:30:05.000Z, attempt not recorded [${[...deployment.items.keys()][0] ?? ''}]`,
       'route agent-activity matched (covered by replays: recovery-1)',
       '  function (function agent-audit)',
-      '    2026-11-22T10:45:00.000Z  dead-lettered in agent-activity/function/target-dlq (received 1×): SDK_CLIENT_ERROR: Unable to invoke Lambda function: Rate Exceeded',
+      '    2026-11-22T10:45:00.000Z  dead-lettered in agent-activity/function/target-dlq (received once): SDK_CLIENT_ERROR: Unable to invoke Lambda function: Rate Exceeded',
       '    status: dead-lettered',
       // Every route it did not match, with the first field that failed (as `routes test` explains it)
       expect.stringMatching(/^route large-media not matched: detail\.extension: value "pdf" matches none of \["mp4",/),
@@ -102,7 +102,7 @@ describe('ops trace', () => {
   });
 
   it.each([
-    [['trace'], 'usage: npm run ops -- trace <fastio-event-id>'],
+    [['trace'], 'usage: npm run -s ops -- trace <fastio-event-id>'],
     [['trace', 'evt 7'], '"evt 7" is not a Fast.io event id'],
     [['trace', 'evt-7', '--from', 'soon'], '--from "soon" is not a time'],
     [['trace', 'evt-7', '--to', '2030-01-01T00:00:00Z'], 'is in the future'],

@@ -362,7 +362,7 @@ describe('routes test', () => {
   it.each([
     [['routes', 'test', payload('file-deleted.json'), '--replay-name', 'has space'], /--replay-name "has space" is invalid/],
     [['routes', 'test', payload('file-deleted.json'), '--replay-name', 'x'.repeat(65)], /--replay-name "x+" is invalid/],
-    [['routes', 'test'], /^error: usage: npm run ops -- routes test /],
+    [['routes', 'test'], /^error: usage: npm run -s ops -- routes test /],
   ])('%j is a usage error (exit 2)', async (argv, message) => {
     const { code, err } = await run(...argv);
     expect(code).toBe(2);

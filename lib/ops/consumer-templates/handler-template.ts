@@ -2,15 +2,16 @@
  * The handler `ops new consumer` writes to `lambdas/<name>/handler.ts`: a function of one Fast.io
  * event on the kind's helper, with the comments a newcomer needs to replace its body.
  */
+import { OPS_COMMAND } from '../command';
 import type { ConsumerKind } from './consumer-kind';
 
 const DELIVERY: Record<ConsumerKind, string> = {
   queue: ` * Delivery: the route's rule ▶ an SQS buffer ▶ this function, in batches. defineQueueConsumer
  * (lambdas/shared/define-queue-consumer.ts) reports a failed message alone: it is retried, then lands
- * in the route's buffer DLQ (\`npm run ops -- dlq list\`), while the rest of the batch succeeds.`,
+ * in the route's buffer DLQ (\`${OPS_COMMAND} dlq list\`), while the rest of the batch succeeds.`,
   function: ` * Delivery: EventBridge invokes this function asynchronously with one event. defineEventConsumer
  * (lambdas/shared/define-event-consumer.ts) throws any failure, so Lambda retries the event and then
- * hands it to the route's on-failure queue (\`npm run ops -- dlq list\`).`,
+ * hands it to the route's on-failure queue (\`${OPS_COMMAND} dlq list\`).`,
 };
 
 const HELPER: Record<ConsumerKind, string> = { queue: 'defineQueueConsumer', function: 'defineEventConsumer' };
@@ -19,7 +20,7 @@ const MODULE: Record<ConsumerKind, string> = { queue: 'define-queue-consumer', f
 export function handlerSource(name: string, kind: ConsumerKind): string {
   const helper = HELPER[kind];
   return `/**
- * ${name}: a ${kind} consumer of Fast.io events (written by \`npm run ops -- new consumer\`; make it yours).
+ * ${name}: a ${kind} consumer of Fast.io events (written by \`${OPS_COMMAND} new consumer\`; make it yours).
  *
 ${DELIVERY[kind]}
  *

@@ -4,6 +4,7 @@
  * reads it at cold start), Powertools' idempotency table answered in memory, a duplicate done once,
  * a malformed event rejected alone. Its effect is a log line; a real consumer counts its writes.
  */
+import { OPS_COMMAND } from '../command';
 import type { ConsumerKind } from './consumer-kind';
 
 const TESTS: Record<ConsumerKind, (name: string) => string> = {
@@ -44,7 +45,7 @@ export function testSource(name: string, kind: ConsumerKind): string {
   const sqsHelpers = kind === 'queue' ? 'batch, ' : '';
   const sqsMessage = kind === 'queue' ? ', sqsMessage' : '';
   return `/**
- * ${name}: written by \`npm run ops -- new consumer\` with its handler. Replace the log-line effect
+ * ${name}: written by \`${OPS_COMMAND} new consumer\` with its handler. Replace the log-line effect
  * with yours: mock your client with aws-sdk-client-mock and count its writes per event id.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
