@@ -8,7 +8,7 @@
  * `detail.sizeBytes` a number, `detail.agentId` present only when an agent acted.
  *
  * Every route carries sample events that must and must not match; `npm test` runs them all, and
- * `npm run ops -- routes test <file>` explains a match or a miss before you deploy.
+ * `npm run -s ops -- routes test <file>` explains a match or a miss before you deploy.
  */
 
 import type { ConsumerAccess, Route } from './domain/route-types';

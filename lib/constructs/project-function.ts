@@ -6,6 +6,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { fileURLToPath } from 'node:url';
 import { METRICS_NAMESPACE } from '../../lambdas/shared/metric-names';
+import { BUNDLE_BANNER, BUNDLE_MAIN_FIELDS, BUNDLE_TARGET, splitBundleCommand } from './bundle-options';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -77,12 +78,16 @@ export class ProjectFunction extends NodejsFunction {
         minify: true,
         sourceMap: true,
         sourcesContent: false,
-        target: 'node24',
+        target: BUNDLE_TARGET,
         // Pin the SDK version the tests ran against instead of the runtime's copy.
         bundleAwsSDK: true,
-        mainFields: ['module', 'main'],
-        // Some CommonJS dependencies call require() on Node built-ins; give the ESM bundle one.
-        banner: "import { createRequire as topLevelCreateRequire } from 'module';const require = topLevelCreateRequire(import.meta.url);",
+        mainFields: [...BUNDLE_MAIN_FIELDS],
+        banner: BUNDLE_BANNER,
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (inputDir, outputDir) => [splitBundleCommand(inputDir, props.handlerFolder, outputDir)],
+        },
         forceDockerBundling: false,
         // esbuild's per-bundle size report is noise in every synth; its warnings and errors still print.
         logLevel: LogLevel.WARNING,

@@ -213,6 +213,35 @@ function recorderLines(recorder: RecorderFacts, prices: Prices, assumptions: Ass
   };
 }
 
+/**
+ * The bus's own logs (decision 15: the evidence reconcile reads for targets outside the project),
+ * delivered to the recorder bucket as vended logs: billed per GB delivered, then stored gzip for
+ * the bucket's lifecycle like the recorded events. Every target an event reaches adds records,
+ * the recorder's included. Not written at all when the bus logs nothing.
+ */
+function busLogLines(facts: TemplateFacts, prices: Prices, assumptions: Assumptions): CostLine[] {
+  if (facts.busLog === undefined) return [];
+  const routeShare = assumptions.routeShare.value as Record<string, number>;
+  const targetsReached = (facts.recorder ? 1 : 0) + facts.targets.reduce((sum, target) => sum + (routeShare[target.route] ?? 0), 0);
+  const { perEvent, perTarget } = assumptions.busLogRecordsAtInfo.value;
+  // At ERROR a first-attempt delivery writes nothing; TRACE writes more than INFO, priced as INFO (a floor).
+  const records = facts.busLog.level === 'ERROR' ? 0 : perEvent + perTarget * targetsReached;
+  const deliveredGbPerMillion = (MILLION * records * assumptions.busLogRecordBytes.value) / GB;
+  const retentionDays = facts.recorder?.retentionDays ?? 0;
+  return [
+    {
+      service: 'CloudWatch',
+      item: `bus logs at ${facts.busLog.level}: ${Math.round(records * 100) / 100} records a webhook delivered to S3 (vended logs)`,
+      perMillion: deliveredGbPerMillion * prices.vendedLogs.perGbDeliveredToS3,
+    },
+    {
+      service: 'S3',
+      item: `bus log storage (gzip, ${retentionDays} days retained)`,
+      perMillion: deliveredGbPerMillion * assumptions.recorderGzipRatio.value * (retentionDays / 30) * prices.s3Standard.perGbMonth,
+    },
+  ];
+}
+
 function secretsFixed(prices: Prices, assumptions: Assumptions): FixedLine[] {
   const calls = assumptions.warmIngestContainers.value * SECRET_REFRESHES_PER_MONTH;
   return [
@@ -256,7 +285,7 @@ export function estimateDesign(facts: TemplateFacts, prices: Prices, assumptions
     { service: 'CloudWatch', item: 'function logs', perMillion: ((invocations * MILLION * assumptions.logBytesPerInvocation.value) / GB) * prices.cloudWatchLogs.perGbIngested },
   );
   const recorder = facts.recorder ? recorderLines(facts.recorder, prices, assumptions) : { variable: [], fixed: [] };
-  variable.push(...recorder.variable, ...bodyBucketLines(facts, prices, assumptions));
+  variable.push(...recorder.variable, ...busLogLines(facts, prices, assumptions), ...bodyBucketLines(facts, prices, assumptions));
   const fixed: FixedLine[] = [
     ...secretsFixed(prices, assumptions),
     ...recorder.fixed,

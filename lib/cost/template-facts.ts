@@ -28,6 +28,11 @@ export interface BodyBucketFacts {
   readonly retentionDays: number;
 }
 
+/** The bus's own logs (LogConfig), delivered as vended logs to the recorder bucket. */
+export interface BusLogFacts {
+  readonly level: 'ERROR' | 'INFO' | 'TRACE';
+}
+
 /** The flight recorder's Firehose stream and its record bucket. */
 export interface RecorderFacts {
   readonly bufferingIntervalSeconds: number;
@@ -46,6 +51,8 @@ export interface TemplateFacts {
   readonly archiveRetentionDays: number;
   readonly recorder?: RecorderFacts;
   readonly bodyBucket?: BodyBucketFacts;
+  /** Absent when the bus logs nothing (no LogConfig, or level OFF). */
+  readonly busLog?: BusLogFacts;
   /** Routes the table has that deploy with no traffic share in the assumptions (priced as 0). */
   readonly unpricedRoutes?: readonly string[];
 }
@@ -105,6 +112,12 @@ export function deployedRoutes(routing: CfnTemplate, routes: readonly Route[]): 
     .filter((route) => route.targets.length > 0) as Route[];
 }
 
+function busLogFacts(stateful: CfnTemplate): { busLog?: BusLogFacts } {
+  const bus = resourcesOf(stateful, 'AWS::Events::EventBus')[0]?.[1];
+  const level = (bus?.Properties?.LogConfig as { Level?: unknown } | undefined)?.Level;
+  return level === 'ERROR' || level === 'INFO' || level === 'TRACE' ? { busLog: { level } } : {};
+}
+
 export function readTemplateFacts(
   templates: { stateful: CfnTemplate; ingest: CfnTemplate; routing: CfnTemplate; monitoring?: CfnTemplate },
   routes: readonly Route[],
@@ -139,6 +152,7 @@ export function readTemplateFacts(
   return {
     ...recorderFacts(templates.stateful),
     ...bodyBucketFacts(templates.stateful),
+    ...busLogFacts(templates.stateful),
     ingestMemoryMb,
     dedupeWindowHours,
     targets: targetFacts,

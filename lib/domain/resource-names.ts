@@ -35,3 +35,9 @@ export function targetAlarmName(routeName: string, targetName: string, alarm: Ta
 export function ruleStatementSid(routeName: string, targetName: string): string {
   return `AllowRule${routeName.replace(/[^A-Za-z0-9]/g, '')}${targetName.replace(/[^A-Za-z0-9]/g, '')}`;
 }
+
+/**
+ * How hints (the CLI's usage lines, alarm descriptions) tell a person to run the operator CLI: as
+ * README does, `npm run -s` (no npm banner above the output, so a copied command's output is only the command's).
+ */
+export const OPS_COMMAND = 'npm run -s ops --';

@@ -1,6 +1,6 @@
 /**
  * From a partial event or a raw Fast.io payload to the full event the bus delivers, and through the route
- * table. Shared by `npm run ops -- routes test` and the route-table tests, so both judge the same event.
+ * table. Shared by `npm run -s ops -- routes test` and the route-table tests, so both judge the same event.
  *
  * A raw payload goes through `toEnvelope` and `toEntry` exactly as the ingest publishes it, then through
  * JSON as EventBridge receives it. Envelope fields EventBridge sets itself (id, time, account, region) get

@@ -2,7 +2,7 @@
  * Fast.io webhook signatures: signing and verification of both formats (DESIGN.md decision 2).
  *
  * Pure: node:crypto only, no AWS. The ingest function verifies with it and the operator CLI
- * (`npm run ops -- sign|send`) signs with it, so both sides always agree on the format.
+ * (`npm run -s ops -- sign|send`) signs with it, so both sides always agree on the format.
  *
  * - body-hmac:   `X-Fastio-Signature` (or `Fastio-Signature`): lower-case hex HMAC-SHA256 of the
  *                exact raw body, optionally prefixed `sha256=`.

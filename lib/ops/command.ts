@@ -96,8 +96,4 @@ export function receivedTimes(count: number): string {
   return count === 1 ? 'received once' : `received ${count} times`;
 }
 
-/**
- * How the CLI's hints and usage lines tell a person to run it: as README does, `npm run -s` (no npm
- * banner above the output, so a copied command's output is only the command's).
- */
-export const OPS_COMMAND = 'npm run -s ops --';
+export { OPS_COMMAND } from '../domain/resource-names';

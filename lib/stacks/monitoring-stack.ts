@@ -37,7 +37,7 @@ import {
 import { BUFFER_VISIBILITY_TIMEOUT, TARGET_RETRY_POLICY, type DeployedTarget, type RouteChain } from '../constructs/route-chain';
 import { MAX_RECEIVE_COUNT, type DeadLetterRole } from '../constructs/secure-queue';
 import { describeTarget } from '../domain/route-types';
-import { targetAlarmName, type TargetAlarm } from '../domain/resource-names';
+import { OPS_COMMAND, targetAlarmName, type TargetAlarm } from '../domain/resource-names';
 import { MonitoringOutput, targetDeadLetterQueueName } from '../stack-outputs';
 
 export interface MonitoringStackProps extends StackProps {
@@ -312,7 +312,7 @@ export class MonitoringStack extends Stack {
           metrics: deployed.map((target) =>
             withAlarm(ruleMetric('FailedInvocations', eventBus, target.rule, label(target)), targetAlarmName(target.route.name, target.name, 'failed-invocations'), {
               ...pageOnRareFailure(
-                `EventBridge gave up delivering events of route ${target.route.name} to target ${target.name} (${TARGET_RETRY_POLICY.retryAttempts} retries over up to ${TARGET_RETRY_POLICY.maxEventAge.toHumanString()}); they went to ${targetDeadLetterQueueName(target.route.name, target.name, 'target-dlq')}. First: npm run ops -- dlq peek ${targetDeadLetterQueueName(target.route.name, target.name, 'target-dlq')} to read the error (permissions, deleted target, throttling, an HTTP endpoint answering 4xx/5xx), fix it, then npm run ops -- dlq redrive the same queue: it re-delivers to that target alone.`,
+                `EventBridge gave up delivering events of route ${target.route.name} to target ${target.name} (${TARGET_RETRY_POLICY.retryAttempts} retries over up to ${TARGET_RETRY_POLICY.maxEventAge.toHumanString()}); they went to ${targetDeadLetterQueueName(target.route.name, target.name, 'target-dlq')}. First: ${OPS_COMMAND} dlq peek ${targetDeadLetterQueueName(target.route.name, target.name, 'target-dlq')} to read the error (permissions, deleted target, throttling, an HTTP endpoint answering 4xx/5xx), fix it, then ${OPS_COMMAND} dlq redrive the same queue: it re-delivers to that target alone.`,
               ),
               threshold: 1,
               comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -325,7 +325,7 @@ export class MonitoringStack extends Stack {
           metrics: deployed.map((target) =>
             withAlarm(ruleMetric('InvocationsFailedToBeSentToDlq', eventBus, target.rule, label(target)), targetAlarmName(target.route.name, target.name, 'dlq-delivery-failed'), {
               ...pageOnRareFailure(
-                `EventBridge could neither deliver events of route ${target.route.name} to target ${target.name} nor put them in ${targetDeadLetterQueueName(target.route.name, target.name, 'target-dlq')}: they now exist only in the archive. First: fix the target DLQ (queue policy, queue deleted), then npm run ops -- replay start --from <alarm start> --to <now> --route ${target.route.name} --target ${target.name}.`,
+                `EventBridge could neither deliver events of route ${target.route.name} to target ${target.name} nor put them in ${targetDeadLetterQueueName(target.route.name, target.name, 'target-dlq')}: they now exist only in the archive. First: fix the target DLQ (queue policy, queue deleted), then ${OPS_COMMAND} replay start --from <alarm start> --to <now> --route ${target.route.name} --target ${target.name}.`,
               ),
               threshold: 1,
               comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -493,7 +493,7 @@ export class MonitoringStack extends Stack {
         addFailedExecutionCountAlarm: {
           [SEVERITY]: {
             ...pageOnRareFailure(
-              `Executions of route ${routeName}'s workflow ${target.name} failed; each failure was caught into ${failures} with its error and original event. First: npm run ops -- dlq peek ${failures}, fix the cause, then npm run ops -- dlq redrive ${failures}.`,
+              `Executions of route ${routeName}'s workflow ${target.name} failed; each failure was caught into ${failures} with its error and original event. First: ${OPS_COMMAND} dlq peek ${failures}, fix the cause, then ${OPS_COMMAND} dlq redrive ${failures}.`,
             ),
             maxErrorCount: 1,
           },
@@ -501,7 +501,7 @@ export class MonitoringStack extends Stack {
         addTimedOutExecutionCountAlarm: {
           [SEVERITY]: {
             ...pageOnRareFailure(
-              `An execution of route ${routeName}'s workflow ${target.name} ran past its timeout. A timed-out execution is not caught into ${failures}. First: find it in the Step Functions console and start it again with the same input (or npm run ops -- replay start … --route ${routeName}, if the route accepts replays; a replay reaches every target of the route).`,
+              `An execution of route ${routeName}'s workflow ${target.name} ran past its timeout. A timed-out execution is not caught into ${failures}. First: find it in the Step Functions console and start it again with the same input (or ${OPS_COMMAND} replay start … --route ${routeName} --target ${target.name}).`,
             ),
             maxErrorCount: 1,
           },
@@ -566,7 +566,7 @@ const DEAD_LETTER_MEANING: Record<DeadLetterRole, string> = {
 function deadLetterAlarm(queueName: string, role: DeadLetterRole): CustomAlarmThreshold & { maxMessageCount: number } {
   return {
     ...pageOnRareFailure(
-      `${queueName} holds ${DEAD_LETTER_MEANING[role]}. Nothing is lost yet (14-day retention). First: npm run ops -- dlq peek ${queueName} to read the error, fix the cause, then npm run ops -- dlq redrive ${queueName}.`,
+      `${queueName} holds ${DEAD_LETTER_MEANING[role]}. Nothing is lost yet (14-day retention). First: ${OPS_COMMAND} dlq peek ${queueName} to read the error, fix the cause, then ${OPS_COMMAND} dlq redrive ${queueName}.`,
     ),
     maxMessageCount: 1,
   };

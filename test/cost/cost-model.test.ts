@@ -90,15 +90,37 @@ describe('cost model', () => {
     expect(review).toBeLessThanOrEqual(0.5);
   });
 
-  // Issue 22's goal is $8.00 for the full path. The resend dedupe (two conditional writes a webhook,
-  // issue 20) came after it was set and is not yet inside it: this pins the rest of the path under
-  // $8.00 so a regression there still fails, while the dedupe line is priced on its own above.
-  it('keeps the full path under $8.00 per million webhooks apart from the resend dedupe', () => {
+  // Issue 22's goal is $8.00 for the full path, the resend dedupe and the bus logs included. The
+  // path is above it (README, cost section: what is left and why); this bound keeps the whole path,
+  // both lines in it, from growing unnoticed.
+  it('prices the full path with the resend dedupe and the bus logs in it, under $9.50 per million webhooks', () => {
     const design = estimateDesign(facts, prices, assumptions);
-    const dedupe = design.variable.filter((cost) => cost.item.startsWith('resend dedupe')).reduce((sum, cost) => sum + cost.perMillion, 0);
     const total = totalsByService(design, 1_000_000).reduce((sum, entry) => sum + entry.perMillion, 0);
-    expect(dedupe).toBeGreaterThan(0);
-    expect(total - dedupe).toBeLessThanOrEqual(8);
+    expect(line(design.variable, 'resend dedupe')).toBeGreaterThan(0);
+    expect(line(design.variable, 'bus logs at INFO')).toBeGreaterThan(0);
+    expect(total).toBeCloseTo(design.variable.reduce((sum, cost) => sum + cost.perMillion, 0), 10);
+    expect(total).toBeLessThanOrEqual(9.5);
+  });
+
+  it('reads the bus log level from the stateful template', () => {
+    expect(facts.busLog).toEqual({ level: 'INFO' });
+  });
+
+  it('prices the bus logs at INFO per GB delivered to S3: two records an event and two for each target it reaches, the recorder included', () => {
+    // GIVEN a route table of one route with two targets, matched by 10% of webhooks, and the recorder
+    const targets = facts.targets.filter((target) => target.route === 'documents').slice(0, 1);
+    const twoTargets = [targets[0], { ...targets[0], name: 'second' }] as TemplateFacts['targets'];
+    const design = estimateDesign({ ...facts, targets: twoTargets }, prices, withAssumption('routeShare', { ...assumptions.routeShare.value, documents: 0.1 }));
+    // THEN 2 + 2 x (1 recorder + 2 x 0.1) records of 550 bytes a webhook, at $0.25 per GB
+    const records = 2 + 2 * (1 + 2 * 0.1);
+    expect(line(design.variable, 'bus logs at INFO')).toBeCloseTo(((1_000_000 * records * 550) / 1e9) * 0.25, 10);
+    expect(line(design.variable, 'bus log storage')).toBeCloseTo(((1_000_000 * records * 550) / 1e9) * 0.25 * (44 / 30) * 0.023, 10);
+  });
+
+  it('charges nothing for bus logs when the bus logs nothing, and no record of a first-attempt delivery at ERROR', () => {
+    const { busLog: _busLog, ...withoutLogs } = facts;
+    expect(estimateDesign(withoutLogs, prices, assumptions).variable.filter((cost) => cost.item.startsWith('bus log'))).toEqual([]);
+    expect(line(estimateDesign({ ...facts, busLog: { level: 'ERROR' } }, prices, assumptions).variable, 'bus logs at ERROR')).toBe(0);
   });
 
   it('prices the claim-checked bodies: a PUT each, a GET per reading target, storage for the bucket lifecycle', () => {
