@@ -22,6 +22,8 @@ export const StatefulOutput = {
   recorderDatabaseName: 'RecorderDatabaseName',
   recorderTableName: 'RecorderTableName',
   recorderWorkGroupName: 'RecorderWorkGroupName',
+  /** The recorder stream's buffering interval in seconds (its BufferingHints): `ops reconcile` calls no window clean until it passed. */
+  recorderBufferSeconds: 'RecorderBufferSeconds',
   queryResultsBucketName: 'QueryResultsBucketName',
 } as const;
 

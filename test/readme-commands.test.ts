@@ -26,6 +26,7 @@ import { RECONCILE_EXIT, TARGET_STATUSES } from '../lib/recorder/reconcile';
 import { trackedTargets } from '../lib/recorder/sources';
 import { routeTable, type RouteTarget } from '../lib/route-table';
 import { defaultReplayPolicy } from '../lib/domain/route-types';
+import { HTTP_DRILL } from './local/http-drill-setup';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
@@ -378,6 +379,43 @@ describe('README: incident drill', () => {
       await local.stop();
     }
   }, 120_000);
+});
+
+describe('README: drill an http target', () => {
+  /** The section's inline commands, as shell words. */
+  const section = (() => {
+    const start = README.indexOf('\n### Drill an http target\n');
+    const rest = README.slice(start + 1);
+    const end = rest.slice(1).search(/\n##+ /);
+    return end < 0 ? rest : rest.slice(0, end + 1);
+  })();
+  const inline = [...section.matchAll(/`([^`\n]+)`/g)].map((match) => shellWords(match[1] as string));
+  const starting = (...words: string[]) => inline.filter((command) => words.every((word, index) => command[index] === word));
+
+  it('is the drill test/local/http-drill.e2e.test.ts runs: the same target, config keys, secret, time scale and failing answer', () => {
+    expect(section).toContain('`test/local/http-drill.e2e.test.ts`');
+    // GIVEN README's commands
+    const [synth] = starting('npx', 'cdk', 'synth');
+    const [start] = starting('npm', 'start', '--');
+    const [receive] = starting('npm', 'run', '-s', 'ops', '--', 'receive');
+    expect({ synth: synth !== undefined, start: start !== undefined, receive: receive !== undefined }).toEqual({ synth: true, start: true, receive: true });
+    const context = Object.fromEntries(
+      (synth as string[]).flatMap((word, index, words) => (words[index - 1] === '-c' ? [word.split('=', 2) as [string, string]] : [])),
+    );
+    const port = (receive as string[])[(receive as string[]).indexOf('--port') + 1];
+    // THEN they configure exactly what the e2e configures, at the receiver README starts
+    expect(context).toEqual(HTTP_DRILL.context(`https://127.0.0.1:${port ?? ''}`));
+    expect(Number((start as string[])[(start as string[]).indexOf('--time-scale') + 1])).toBe(HTTP_DRILL.timeScale);
+    expect(start).toContain('--no-synth');
+    expect(section).toContain(`\`${HTTP_DRILL.route}/${HTTP_DRILL.target}\``);
+    expect(section).toContain(`\`--status ${HTTP_DRILL.failingStatus}\``);
+  });
+
+  it("runs its receive command's flags through the real command (a usage error would exit 2)", async () => {
+    const [receive] = starting('npm', 'run', '-s', 'ops', '--', 'receive');
+    const help = await runOps([...(receive as string[]).slice(5), '--help']);
+    expect(help.code, help.err).toBe(0);
+  });
 });
 
 // ---- README's shape: a newcomer can navigate it ----------------------------------------------------

@@ -96,6 +96,8 @@ export class FlightRecorder extends Construct {
   public readonly bucket: s3.Bucket;
   public readonly queryResultsBucket: s3.Bucket;
   public readonly deliveryStream: firehose.CfnDeliveryStream;
+  /** The stream's buffering interval: an event is readable up to this long after it arrived (`ops reconcile` waits it out). */
+  public readonly bufferingInterval: Duration;
   /** The role Firehose assumes to write records. */
   public readonly deliveryRole: iam.Role;
   public readonly deliveryLogGroup: logs.LogGroup;
@@ -146,6 +148,7 @@ export class FlightRecorder extends Construct {
     this.deliveryRole = this.createDeliveryRole(deliveryLogStream);
 
     const bufferingInterval = props.bufferingInterval ?? Duration.seconds(60);
+    this.bufferingInterval = bufferingInterval;
     const bufferingSize = props.bufferingSize ?? Size.mebibytes(5);
     this.deliveryStream = new firehose.CfnDeliveryStream(this, 'DeliveryStream', {
       deliveryStreamName: `${stage}-fastio-recorder`,

@@ -6,6 +6,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { stackNames } from '../config';
 import { BUS_LOG_PREFIX, RECORD_PREFIX, queryResultsBucketName, recorderBucketName, type FlightRecorder } from './flight-recorder';
+import { RECOVERY_LOG_PREFIX } from '../recorder/recovery-log';
 import { HttpTarget, httpSecretArn } from '../targets/http-target';
 import { TopicTarget } from '../targets/topic-target';
 import type { RouteChain } from './route-chain';
@@ -178,6 +179,11 @@ export class OperatorPolicy extends Construct {
         "Athena reads the bus-log objects CloudWatch Logs names itself (delivery hour, random name) with the caller's credentials; read only, under bus-logs/ of the one record bucket.",
       ],
       [
+        `${props.stage}-fastio-records-<AWS::AccountId>-<AWS::Region>`,
+        RECOVERY_LOG_PREFIX,
+        'The recovery log: the CLI names each object by the time of the action it records and a random id, so no narrower ARN exists in advance; write and read only, under recovery/ of the one record bucket.',
+      ],
+      [
         `${props.stage}-fastio-queries-<AWS::AccountId>-<AWS::Region>`,
         QUERY_RESULTS_PREFIX,
         "Athena writes each query's results under a name it assigns, with the caller's credentials, and the CLI reads them back; held to results/ of the recorder's results bucket.",
@@ -235,6 +241,13 @@ export class OperatorPolicy extends Construct {
         sid: 'RecordTheRecorderInput',
         actions: ['firehose:PutRecord'],
         resources: [recorder.deliveryStream.attrArn],
+      }),
+      // The recovery log (lib/ops/aws-recovery-log.ts): `dlq redrive` and `reconcile --recover` write
+      // one object per action they took, trace and reconcile read them back. Nothing else is written.
+      new iam.PolicyStatement({
+        sid: 'KeepTheRecoveryLog',
+        actions: ['s3:PutObject', 's3:GetObject'],
+        resources: [s3Arn(`${records}/${RECOVERY_LOG_PREFIX}*`)],
       }),
       new iam.PolicyStatement({
         sid: 'ListTheRecords',

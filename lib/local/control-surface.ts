@@ -10,6 +10,7 @@ import type { ReplayRequest, ReplayResult } from './event-bus';
 import type { FaultRegistry } from './faults';
 import type { LocalFunction } from './lambda-runtime';
 import type { LocalModel } from './model';
+import type { LocalRecorder } from './recorder';
 import type { DeadLetterRole } from '../constructs/secure-queue';
 
 export interface DeadLetterQueueStatus {
@@ -92,6 +93,7 @@ export interface ControlledPipeline {
   readonly functions: ReadonlyMap<string, Pick<LocalFunction, 'label' | 'name' | 'definition'>>;
   readonly dynamodb: Pick<LocalDynamoDb, 'tableNames' | 'definition' | 'scan'>;
   readonly archive: Pick<LocalArchive, 'count' | 'records'>;
+  readonly recorder: Pick<LocalRecorder, 'bufferMs'>;
   readonly faults: Pick<FaultRegistry, 'add' | 'list' | 'remove'>;
   readonly replays: readonly LocalReplay[];
   readonly arnDeliveries: readonly ArnDelivery[];

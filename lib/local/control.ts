@@ -111,6 +111,7 @@ export async function handleControl(pipeline: ControlledPipeline, request: Contr
           stateDir: pipeline.options.stateDir,
           timeScale: pipeline.clock.timeScale,
           archiveRetentionDays: pipeline.model.archive.retentionDays ?? null,
+          recorderBufferMs: pipeline.recorder.bufferMs,
           routes: pipeline.model.rules.map((rule) => ({ route: rule.route, target: rule.target, rule: rule.name, targets: rule.targets.map((t) => ({ kind: t.kind, arn: t.arn })) })),
           functions: [...pipeline.functions.values()].map((fn) => ({ label: fn.label, name: fn.name, handler: fn.definition.handlerFile, route: fn.definition.route ?? null })),
           tables: pipeline.dynamodb.tableNames,

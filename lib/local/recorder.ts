@@ -129,6 +129,12 @@ export class LocalRecorder {
     }
   }
 
+  /** How long (real ms) a record may wait in the buffer before readers see it. */
+  get bufferMs(): number {
+    const interval = this.#buffering.intervalMs;
+    return interval <= 0 ? 0 : (this.#buffering.scaled?.(interval) ?? interval);
+  }
+
   /** Records held in the open buffer, not yet readable. */
   get buffered(): number {
     return this.#buffer?.lines.length ?? 0;

@@ -9,6 +9,8 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { S3Client } from '@aws-sdk/client-s3';
+import { STSClient } from '@aws-sdk/client-sts';
 import { OperationFailed, UsageError, stringOption, type OptionValues } from './command';
 
 export interface AwsClients {
@@ -19,6 +21,10 @@ export interface AwsClients {
   readonly sfn: SFNClient;
   readonly secretsManager: SecretsManagerClient;
   readonly sns: SNSClient;
+  /** The recovery log in the recorder bucket (lib/ops/aws-recovery-log.ts). */
+  readonly s3: S3Client;
+  /** Who runs a recovery (GetCallerIdentity needs no permission). */
+  readonly sts: STSClient;
 }
 
 export interface OpsRuntime {
@@ -66,6 +72,8 @@ export function defaultAwsClients(region: string | undefined): AwsClients {
   let sfn: SFNClient | undefined;
   let secretsManager: SecretsManagerClient | undefined;
   let sns: SNSClient | undefined;
+  let s3: S3Client | undefined;
+  let sts: STSClient | undefined;
   return {
     get cloudFormation() {
       return (cloudFormation ??= new CloudFormationClient(config));
@@ -87,6 +95,12 @@ export function defaultAwsClients(region: string | undefined): AwsClients {
     },
     get sns() {
       return (sns ??= new SNSClient(config));
+    },
+    get s3() {
+      return (s3 ??= new S3Client(config));
+    },
+    get sts() {
+      return (sts ??= new STSClient(config));
     },
   };
 }

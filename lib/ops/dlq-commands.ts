@@ -38,7 +38,9 @@ import { stackNames } from '../config';
 import { findRoute, routeTable, targetName, type Route } from '../route-table';
 import { BUFFER_QUEUE_ROLE, QUEUE_TAGS, type DeadLetterRole } from '../constructs/secure-queue';
 import { MAX_RECEIVE_COUNT } from '../domain/max-receive-count';
+import { AwsRecoveryRecorder, S3RecoveryLog, type RecoveryEntry } from './aws-recovery-log';
 import { describeError } from './cli';
+import { StatefulOutput } from '../stack-outputs';
 import { OPS_COMMAND, OperationFailed, UsageError, integerOption, refuseOptions, type CommandIo, type OpsCommand, type OptionValues } from './command';
 import { defaultRuntime, deploymentOptions, explainAwsError, regionOption, stageOption, withAwsErrors, type AwsClients, type OpsRuntime } from './aws-runtime';
 import { absentTargetText, deadLetterOutputKeys, deadLetterQueues, deployedDeadLetterQueues, findDeadLetterQueue, loadStackOutputs, type AbsentTarget, type DeadLetterQueueRef, type StackOutputs } from './deployment';
@@ -568,6 +570,24 @@ function peekCommand(runtime: OpsRuntime, table: readonly Route[]): OpsCommand {
   };
 }
 
+/** Why a dead letter is where it is, in one line, from its queue's failure details (trace, reconcile, the recovery log). */
+export function deadLetterReason(details: Record<string, string | undefined>, role: DeadLetterQueueRef['role']): string {
+  const join = (...parts: (string | undefined)[]) => parts.filter((part) => part !== undefined && part !== '').join(': ');
+  switch (role) {
+    case 'target-dlq':
+    case 'recorder-dlq':
+      return join(details.errorCode, details.errorMessage) || 'EventBridge could not deliver it';
+    case 'buffer-dlq':
+      return details.reason ?? 'the consumer failed it';
+    case 'on-failure':
+      return join(details.errorType ?? details.condition, details.errorMessage) || 'the function failed it';
+    case 'workflow-failures':
+      return join(details.error, details.cause) || 'the workflow failed it';
+    case 'subscription-dlq':
+      return 'SNS could not deliver it to a subscription';
+  }
+}
+
 // ---- dlq redrive ----------------------------------------------------------------------------------
 
 interface RedriveSummary {
@@ -612,12 +632,29 @@ interface RedriveContext {
   readonly max: number | undefined;
   readonly rate: number | undefined;
   readonly start: QueueDepth;
+  /** Where each message's redrive is recorded (undefined, with a warning, when the recovery log cannot be found). */
+  readonly recovery: AwsRecoveryRecorder | undefined;
+}
+
+/**
+ * The recovery log of the deployment (its recorder bucket, from the stateful stack's outputs).
+ * Not found is a warning, not a refusal: a redrive that fixes an incident must not wait on its log.
+ */
+async function recoveryRecorderOf(clients: AwsClients, stage: string, runtime: OpsRuntime, io: CommandIo): Promise<AwsRecoveryRecorder | undefined> {
+  try {
+    const stateful = await loadStackOutputs(clients.cloudFormation, stackNames(stage).stateful);
+    return new AwsRecoveryRecorder(new S3RecoveryLog(clients.s3, stateful.get(StatefulOutput.recorderBucketName)), clients.sts, 'dlq redrive', runtime.now);
+  } catch (error) {
+    io.err(`warning: no recovery log (trace will not show this redrive): ${describeError(explainAwsError(error))}`);
+    return undefined;
+  }
 }
 
 /** Re-delivers message by message; deletes each one only after its re-delivery succeeded. */
 async function redeliverMessages(context: RedriveContext): Promise<RedriveSummary> {
   const { resolved, clients, runtime, io, max, rate, start } = context;
   const { queue, url } = resolved;
+  const entries: RecoveryEntry[] = [];
   const redelivery = await redeliveryFor(queue, resolved.outputs, clients, runtime.fetch);
   // Without --max: what was visible at the start. Dead letters that arrive meanwhile wait for the
   // next run, so a redrive against a still-broken target cannot chase its own tail.
@@ -671,6 +708,23 @@ async function redeliverMessages(context: RedriveContext): Promise<RedriveSummar
         fresh += 1;
         attempted += 1;
         const extracted = extractEvent(queue, message.Body);
+        const eventId = extracted.ok ? (extracted.event?.detail as Record<string, unknown> | undefined)?.eventId : undefined;
+        const sent = Number(message.Attributes?.SentTimestamp);
+        // The dead letter as it was: once redriven it is gone from its queue, and trace shows it from the log.
+        const taken = {
+          action: 'redrive' as const,
+          route: queue.route.name,
+          target: queue.targetName,
+          queue: queue.name,
+          messageId,
+          ...(typeof eventId === 'string' ? { fastioEventId: eventId } : {}),
+          deadLetter: {
+            ...(Number.isFinite(sent) ? { sentAt: new Date(sent).toISOString() } : {}),
+            reason: extracted.ok ? deadLetterReason(failureDetails(queue, message), queue.role) : `unreadable: ${extracted.reason}`,
+          },
+        };
+        const failuresBefore = failures.length;
+        const movedBefore = moved;
         if (!extracted.ok) {
           fail(messageId, extracted.reason, handle);
         } else {
@@ -697,6 +751,8 @@ async function redeliverMessages(context: RedriveContext): Promise<RedriveSummar
             );
           }
         }
+        if (moved > movedBefore) entries.push({ ...taken, outcome: 'delivered' });
+        else if (failures.length > failuresBefore) entries.push({ ...taken, outcome: 'failed', reason: failures.at(-1)?.reason ?? 'failed' });
         if (io.interactive) draw();
       }
       if (!io.interactive) draw();
@@ -718,6 +774,9 @@ async function redeliverMessages(context: RedriveContext): Promise<RedriveSummar
   if (stillHidden > 0) {
     progress.note(`note: ${stillHidden} message(s) could not be made visible again; they reappear within ${REDRIVE_VISIBILITY_SECONDS / 60} minutes`);
   }
+
+  const warning = await context.recovery?.record(entries);
+  if (warning !== undefined) io.err(`warning: ${warning}`);
 
   let left: number | null = null;
   try {
@@ -822,9 +881,11 @@ function redriveCommand(runtime: OpsRuntime, table: readonly Route[]): OpsComman
           else io.out(note);
           return 0;
         }
-        const context: RedriveContext = { resolved, clients, runtime, io, max, rate, start };
         // An orphan is redriven message by message to its target: a move task would need its buffer's ARN pinned.
-        if (queue.role === 'buffer-dlq' && max === undefined && !orphaned) {
+        const moveTask = queue.role === 'buffer-dlq' && max === undefined && !orphaned;
+        // A move task is SQS's: this CLI never sees its messages, so there is nothing per event to record.
+        const context: RedriveContext = { resolved, clients, runtime, io, max, rate, start, recovery: moveTask ? undefined : await recoveryRecorderOf(clients, stage, runtime, io) };
+        if (moveTask) {
           const summary = await moveMessages(context, options.wait === true, json);
           return summary === undefined ? 0 : printRedriveSummary(summary, json, io);
         }

@@ -3,7 +3,8 @@
  * every route it matched (lib/recorder/reconcile.ts). Exit 0 when every event is completed,
  * confirmed or unverifiable and the recorder's input was complete; 1 when anything is missing or
  * dead-lettered, the recorder's DLQ is not empty, or a source fails; 3 when the only gaps are
- * pending or unconfirmed (it says when to run it again); 2 for bad input.
+ * pending or unconfirmed, or when the window's end is still within the recorder's buffering interval
+ * (its last events may not be written yet: it says when to run it again); 2 for bad input.
  *
  * `--recover` redrives the dead-lettered events and re-delivers the missing ones (their body read
  * from the recorder) to their route's target alone, never back through the bus, so no other route
@@ -78,6 +79,7 @@ export function printReport(report: ReconcileReport, io: CommandIo, title = 'rec
       `recorder input incomplete: the recorder DLQ holds ${input.deadLetters} event${input.deadLetters === 1 ? '' : 's'} EventBridge could not record${input.inFlight > 0 ? ` (${input.inFlight} more in flight)` : ''}; ${input.joined} of them in this window, reconciled from the DLQ`,
     );
   }
+  if (report.recorderBuffer !== undefined) io.out(recorderBufferLine(report));
   section(`missing (${missing.length}):`, missing);
   section(`dead-lettered (${dead.length}):`, dead);
   section(`pending (${pending.length}): no evidence yet, within the target's retry horizon or with dead letters in flight:`, pending);
@@ -85,15 +87,29 @@ export function printReport(report: ReconcileReport, io: CommandIo, title = 'rec
   section(`unverifiable (${unverifiable.length}): no completion record but older than such records live, and in no dead-letter queue; not counted as missing:`, unverifiable);
 }
 
+/** A duration as an operator reads it: whole seconds, tenths below ten. */
+function seconds(ms: number): string {
+  const value = ms >= 10_000 ? Math.ceil(ms / 1000) : Math.ceil(ms / 100) / 10;
+  return `${value} s`;
+}
+
+/** The one line that says the window is not all written yet. */
+function recorderBufferLine(report: ReconcileReport): string {
+  const buffer = report.recorderBuffer as NonNullable<ReconcileReport['recorderBuffer']>;
+  return `recorder buffer: the recorder may not have written the window's last ${seconds(buffer.unwrittenMs)} yet (it writes events up to ${seconds(buffer.bufferMs)} after they arrive); not clean until ${buffer.writtenBy}`;
+}
+
 async function recover(reconciliation: Reconciliation, sources: RecorderSources, io: CommandIo): Promise<{ delivered: number; redriven: number; recorded: number; failures: string[] }> {
   const recovery = sources.recovery;
   if (recovery === undefined) return { delivered: 0, redriven: 0, recorded: 0, failures: ['these sources cannot recover events'] };
   const failures: string[] = [];
+  const warnings: string[] = [];
   let redriven = 0;
   if (reconciliation.work.deadLetters.length > 0) {
     const outcome = await recovery.redrive(reconciliation.work.deadLetters);
     redriven = outcome.delivered;
     failures.push(...outcome.failures);
+    warnings.push(...(outcome.warnings ?? []));
   }
   // One delivery per target, with the exact event the bus delivered (read back from the recorder).
   const byTarget = new Map<TrackedTarget, BusEvent[]>();
@@ -111,6 +127,7 @@ async function recover(reconciliation: Reconciliation, sources: RecorderSources,
     const outcome = await recovery.deliver(target, events);
     delivered += outcome.delivered;
     failures.push(...outcome.failures);
+    warnings.push(...(outcome.warnings ?? []));
   }
   let recorded = 0;
   if (reconciliation.work.unrecorded.length > 0 && recovery.rerecord !== undefined) {
@@ -122,6 +139,7 @@ async function recover(reconciliation: Reconciliation, sources: RecorderSources,
     `recover: redrove ${redriven} dead letter${redriven === 1 ? '' : 's'}, re-delivered ${delivered} missing event${delivered === 1 ? '' : 's'}, recorded ${recorded} event${recorded === 1 ? '' : 's'} of the recorder DLQ${failures.length === 0 ? '' : `, ${failures.length} failed`}`,
   );
   for (const failure of failures) io.err(`  failed: ${failure}`);
+  for (const warning of warnings) io.err(`  warning: ${warning}`);
   return { delivered, redriven, recorded, failures };
 }
 
@@ -200,7 +218,8 @@ function recoveredKeys(reconciliation: Reconciliation): Set<string> {
 
 /** Whether to reconcile again: something still to recover, or a recovered event not yet completed (it is pending until its record lands). */
 function awaitingRecovery(reconciliation: Reconciliation, recovered: ReadonlySet<string>): boolean {
-  if (reconciliation.report.verdict === 'failed') return true;
+  // The recorder's buffer passes within its interval (at most Firehose's 900 s): worth the wait.
+  if (reconciliation.report.verdict === 'failed' || reconciliation.report.recorderBuffer !== undefined) return true;
   return reconciliation.report.routes.some((route) =>
     route.targets.some((target) => target.pending.some((entry) => recovered.has(`${target.route}/${target.target}#${entry.fastioEventId}`))),
   );
@@ -215,9 +234,13 @@ function exitCode(report: ReconcileReport, io: CommandIo, options: OptionValues,
     io.err(`error: ${parts.join('; ')} between ${report.from} and ${report.to}; recover them with: ${reconcileCommandLine(options, from, to, true)}`);
   } else if (report.verdict === 'not-yet') {
     const when = report.rerunAfter === undefined ? 'later' : `after ${report.rerunAfter}`;
-    io.err(
-      `not yet: ${report.pending} pending and ${report.unconfirmed} unconfirmed deliveries between ${report.from} and ${report.to}, nothing missing; run it again ${when}: ${reconcileCommandLine(options, from, to, false)}`,
-    );
+    const gaps = [
+      ...(report.pending + report.unconfirmed > 0 || report.recorderBuffer === undefined ? [`${report.pending} pending and ${report.unconfirmed} unconfirmed deliveries`] : []),
+      ...(report.recorderBuffer === undefined ? [] : [`the recorder may not have written the last ${seconds(report.recorderBuffer.unwrittenMs)} yet`]),
+    ];
+    // A relative --to (`now`) would move the window's end into the buffer again: the rerun names the window as checked.
+    const rerun = report.recorderBuffer === undefined ? reconcileCommandLine(options, from, to, false) : reconcileCommandLine(options, report.from, report.to, false);
+    io.err(`not yet: ${gaps.join('; ')} between ${report.from} and ${report.to}, nothing missing; run it again ${when}: ${rerun}`);
   }
   return report.exitCode;
 }

@@ -58,10 +58,11 @@ import type {
   ScanProgress,
   TrackedTarget,
 } from '../recorder/sources';
+import { AwsRecoveryRecorder, S3RecoveryLog, type RecoveryEntry } from './aws-recovery-log';
 import { describeError } from './cli';
 import { OperationFailed } from './command';
 import type { AwsClients, OpsRuntime } from './aws-runtime';
-import { extractEvent, failureDetails } from './dlq-commands';
+import { deadLetterReason as reasonOf, extractEvent, failureDetails } from './dlq-commands';
 import { configKeysOf, deadLetterOutputKeys, deadLetterQueues, loadStackOutputs, type DeadLetterQueueRef, type StackOutputs } from './deployment';
 import { redeliveryFor, type DeadLetterContent, type Redelivery } from './target-redelivery';
 import type { TimeWindow } from './time-window';
@@ -82,6 +83,15 @@ export const RECORDER_ARRIVAL_LAG_MS = 2 * 3_600_000 + 15 * 60_000;
  * prefix: scans start this much before the window's first event.
  */
 export const RECORDER_BUFFER_MS = 15 * 60_000;
+/**
+ * The recorder stream's buffering interval from the stack outputs (its BufferingHints); a stack
+ * deployed before that output existed gets Firehose's largest (RECORDER_BUFFER_MS), never none.
+ */
+export function recorderBufferMsOf(stateful: StackOutputs): number {
+  const seconds = stateful.has(StatefulOutput.recorderBufferSeconds) ? Number(stateful.get(StatefulOutput.recorderBufferSeconds)) : Number.NaN;
+  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : RECORDER_BUFFER_MS;
+}
+
 /** Dead letters being read stay hidden this long, so further receives return the others. */
 export const READ_VISIBILITY_SECONDS = 120;
 /** A dead letter being redriven stays hidden this long: far longer than one re-delivery takes. */
@@ -425,23 +435,6 @@ interface TargetQueue {
   readonly url: string;
 }
 
-function reasonOf(details: Record<string, string | undefined>, role: DeadLetterQueueRef['role']): string {
-  const join = (...parts: (string | undefined)[]) => parts.filter((part) => part !== undefined && part !== '').join(': ');
-  switch (role) {
-    case 'target-dlq':
-    case 'recorder-dlq':
-      return join(details.errorCode, details.errorMessage) || 'EventBridge could not deliver it';
-    case 'buffer-dlq':
-      return details.reason ?? 'the consumer failed it';
-    case 'on-failure':
-      return join(details.errorType ?? details.condition, details.errorMessage) || 'the function failed it';
-    case 'workflow-failures':
-      return join(details.error, details.cause) || 'the workflow failed it';
-    case 'subscription-dlq':
-      return 'SNS could not deliver it to a subscription';
-  }
-}
-
 interface ReadLetter {
   readonly letter: DeadLetter;
   readonly content?: DeadLetterContent;
@@ -693,7 +686,14 @@ export class AwsRecoverySink implements RecoverySink {
     private readonly targets: readonly TrackedTarget[],
     private readonly fetchFn: typeof fetch = fetch,
     private readonly recorderInput?: SqsRecorderInput,
+    /** Where each message moved and event re-delivered is recorded, for trace. */
+    private readonly recoveryRecorder?: AwsRecoveryRecorder,
   ) {}
+
+  private async record(entries: readonly RecoveryEntry[]): Promise<{ warnings?: string[] }> {
+    const warning = await this.recoveryRecorder?.record(entries);
+    return warning === undefined ? {} : { warnings: [warning] };
+  }
 
   async rerecord(): Promise<RecoveryOutcome> {
     return this.recorderInput === undefined ? { delivered: 0, failures: ['no recorder DLQ in this deployment'] } : this.recorderInput.rerecord();
@@ -712,15 +712,20 @@ export class AwsRecoverySink implements RecoverySink {
     const redelivery = await this.redelivery(targetRef(target));
     let delivered = 0;
     const failures: string[] = [];
+    const entries: RecoveryEntry[] = [];
     for (const event of events) {
+      const fastioEventId = typeof event.detail.eventId === 'string' ? event.detail.eventId : undefined;
+      const where = { action: 'deliver' as const, route: target.route.name, target: target.name, ...(fastioEventId === undefined ? {} : { fastioEventId }) };
       try {
         await redelivery.deliver({ event: event as Record<string, unknown>, payload: JSON.stringify(event), original: true });
         delivered += 1;
+        entries.push({ ...where, outcome: 'delivered' });
       } catch (error) {
         failures.push(`${String(event.detail.eventId)} to ${redelivery.destination}: ${describeError(error)}`);
+        entries.push({ ...where, outcome: 'failed', reason: describeError(error) });
       }
     }
-    return { delivered, failures };
+    return { delivered, failures, ...(await this.record(entries)) };
   }
 
   /** Per queue: receive, re-deliver each wanted message, then delete it; never the other way round. */
@@ -728,6 +733,7 @@ export class AwsRecoverySink implements RecoverySink {
     const { sqs } = this.clients;
     let delivered = 0;
     const failures: string[] = [];
+    const entries: RecoveryEntry[] = [];
     const byQueue = new Map<string, Set<string>>();
     for (const letter of deadLetters) byQueue.set(letter.queue, (byQueue.get(letter.queue) ?? new Set()).add(letter.messageId));
     const queues = this.deadLetterSource.queues(this.targets).filter((queue) => byQueue.has(queue.ref.name));
@@ -754,14 +760,26 @@ export class AwsRecoverySink implements RecoverySink {
             }
             wanted.delete(id);
             const { letter, content } = readDeadLetter(queue, message);
+            // The dead letter as it was: once redriven it is gone from its queue, and trace shows it from here.
+            const taken = {
+              action: 'redrive' as const,
+              route: letter.route,
+              target: letter.target,
+              queue: letter.queue,
+              messageId: id,
+              ...(letter.fastioEventId === undefined ? {} : { fastioEventId: letter.fastioEventId }),
+              deadLetter: { ...(letter.sentAt === undefined ? {} : { sentAt: letter.sentAt }), reason: letter.reason },
+            };
             try {
               if (content === undefined) throw new Error(letter.reason);
               await redelivery.deliver(content);
               await sqs.send(new DeleteMessageCommand({ QueueUrl: queue.url, ReceiptHandle: message.ReceiptHandle }));
               delivered += 1;
+              entries.push({ ...taken, outcome: 'delivered' });
             } catch (error) {
               if (message.ReceiptHandle !== undefined) release.push(message.ReceiptHandle);
               failures.push(`${letter.fastioEventId ?? id} from ${queue.ref.name}: ${describeError(error)}`);
+              entries.push({ ...taken, outcome: 'failed', reason: describeError(error) });
             }
           }
           if (fresh === 0) break;
@@ -779,7 +797,7 @@ export class AwsRecoverySink implements RecoverySink {
       }
       for (const id of wanted) failures.push(`message ${id} is no longer in ${queue.ref.name} (redriven or expired meanwhile)`);
     }
-    return { delivered, failures };
+    return { delivered, failures, ...(await this.record(entries)) };
   }
 }
 
@@ -825,6 +843,7 @@ export async function awsRecorderSources(
   const arns = deliveryTargets(routing, followed);
   const ruleArns = (targets: readonly TrackedTarget[]) =>
     arns.filter((entry) => targets.some((target) => target.route.name === entry.route && target.name === entry.target)).map((entry) => entry.ruleArn);
+  const recoveryLog = new S3RecoveryLog(extra.s3, stateful.get(StatefulOutput.recorderBucketName));
   const recorderInput = new SqsRecorderInput(clients, deadLetters, stateful.get(StatefulOutput.recorderDlqUrl), extra.firehose, stateful.get(StatefulOutput.recorderStreamName));
   // Review guards live as long as the archive keeps events plus the DLQs' retention; the archive says how long.
   const archive = await clients.eventBridge.send(new DescribeArchiveCommand({ ArchiveName: stateful.get(StatefulOutput.archiveName) }));
@@ -836,7 +855,9 @@ export async function awsRecorderSources(
     completions: new DynamoCompletionSource(extra.dynamodb, stateful.get(StatefulOutput.idempotencyTableName), runtime, DEFAULT_IDEMPOTENCY_EXPIRY_DAYS),
     deadLetters,
     // Only the deployed targets have queues to redrive: a configurable target the deployment lacks has no outputs.
-    recovery: new AwsRecoverySink(clients, routing, deadLetters, followed, runtime.fetch ?? fetch, recorderInput),
+    recovery: new AwsRecoverySink(clients, routing, deadLetters, followed, runtime.fetch ?? fetch, recorderInput, new AwsRecoveryRecorder(recoveryLog, clients.sts, 'reconcile --recover', runtime.now)),
+    recoveryLog,
+    recorderBufferMs: recorderBufferMsOf(stateful),
     completionExpiryDays: DEFAULT_IDEMPOTENCY_EXPIRY_DAYS,
     ...(guardExpiryDays === undefined ? {} : { reviewGuardExpiryDays: guardExpiryDays }),
     deployed: (target) => targetDeployed(routing, target),

@@ -28,7 +28,7 @@ import {
   type LocalOptions,
   type PeekedMessage,
 } from '../local/control-client';
-import { LocalRecorder, recorderDir } from '../local/recorder';
+import { LocalRecorder, MAX_BUFFER_LEAD_MS, recorderDir } from '../local/recorder';
 import { readLocalBusLog } from '../local/bus-log';
 import { resolverFor, toDeliveryRecord } from '../recorder/bus-log';
 import { LocalRecoveryLog, localActor, queueTarget } from '../local/recovery-log';
@@ -277,6 +277,8 @@ interface PipelineStatus {
   readonly timeScale: number;
   /** The archive's retention as synthesized; null when it keeps events indefinitely. */
   readonly archiveRetentionDays: number | null;
+  /** How long (real ms) the recorder buffers an event before it is readable. */
+  readonly recorderBufferMs: number;
 }
 
 async function pipelineStatus(local: LocalOptions): Promise<PipelineStatus> {
@@ -295,7 +297,10 @@ async function pipelineStatus(local: LocalOptions): Promise<PipelineStatus> {
   }
   const timeScale = Number(status.timeScale);
   const archiveRetentionDays = typeof status.archiveRetentionDays === 'number' ? status.archiveRetentionDays : null;
-  return { functionsByRoute, targetKinds, timeScale: Number.isFinite(timeScale) && timeScale > 0 ? timeScale : 1, archiveRetentionDays };
+  const scale = Number.isFinite(timeScale) && timeScale > 0 ? timeScale : 1;
+  // A pipeline that does not say how long it buffers is assumed to buffer as long as Firehose can.
+  const recorderBufferMs = typeof status.recorderBufferMs === 'number' && status.recorderBufferMs >= 0 ? status.recorderBufferMs : MAX_BUFFER_LEAD_MS / scale;
+  return { functionsByRoute, targetKinds, timeScale: scale, archiveRetentionDays, recorderBufferMs };
 }
 
 /** The kind the local pipeline gives a route target (lib/local/model.ts). */
@@ -352,6 +357,7 @@ export async function localRecorderSources(local: LocalOptions = {}, now: () => 
     completionExpiryDays: DEFAULT_IDEMPOTENCY_EXPIRY_DAYS,
     ...(guardExpiryDays === undefined ? {} : { reviewGuardExpiryDays: guardExpiryDays }),
     timeScale: status.timeScale,
+    recorderBufferMs: status.recorderBufferMs,
     ...(status.targetKinds.size === 0 ? {} : { deployed: (target: TrackedTarget) => deployedLocally(status.targetKinds, target) }),
   };
 }

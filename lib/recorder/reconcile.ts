@@ -22,9 +22,13 @@
  *   EventBridge failure record has no dead letter left;
  *   `unconfirmed`: a `delivery` target past its horizon with neither a success nor a failure
  *   record (log delivery is best-effort): not clean, not re-delivered.
- * - Exit codes: 0 when every event is completed, confirmed or unverifiable and the recorder's own
- *   DLQ is empty; 1 when anything is missing or dead-lettered, or the recorder's input was
- *   incomplete; 3 when the only gaps are pending or unconfirmed (run it again later).
+ * - Nothing is clean by absence at the recorder's buffer edge: the recorder (Firehose, and the
+ *   local one like it) writes an event up to its buffering interval after it arrived, so a window
+ *   ending later than (now - that interval) may lack its last events; it is not clean (exit 3).
+ * - Exit codes: 0 when every event is completed, confirmed or unverifiable, the recorder's own
+ *   DLQ is empty and the recorder has written the whole window; 1 when anything is missing or
+ *   dead-lettered, or the recorder's input was incomplete; 3 when the only gaps are pending or
+ *   unconfirmed, or the window's end is still within the recorder's buffer (run it again later).
  */
 import { compiledRoutePattern } from '../domain/route-samples';
 import { describeTarget, type Route } from '../domain/route-types';
@@ -270,6 +274,27 @@ export interface RecorderInputReport {
 
 export type ReconcileVerdict = 'clean' | 'failed' | 'not-yet';
 
+/** The window's end lies within the recorder's buffering interval: its last events may not be readable yet. */
+export interface RecorderBufferReport {
+  /** Milliseconds at the window's end the recorder may not have written yet. */
+  readonly unwrittenMs: number;
+  /** The recorder's buffering interval as it runs (time-scaled locally), in milliseconds. */
+  readonly bufferMs: number;
+  /** When the recorder has written every event of the window (ISO 8601): run it again then. */
+  readonly writtenBy: string;
+}
+
+/**
+ * The part of the window the recorder may not have written by `now`: events arrive up to their
+ * `time` and are written up to `bufferMs` later. undefined when the whole window is written.
+ */
+export function recorderBufferGap(window: TimeWindow, bufferMs: number, now: Date): RecorderBufferReport | undefined {
+  const writtenUpTo = now.getTime() - bufferMs;
+  const end = Math.min(window.to.getTime(), now.getTime());
+  if (bufferMs <= 0 || end <= writtenUpTo) return undefined;
+  return { unwrittenMs: end - Math.max(window.from.getTime(), writtenUpTo), bufferMs, writtenBy: new Date(window.to.getTime() + bufferMs).toISOString() };
+}
+
 export interface ReconcileReport {
   readonly from: string;
   readonly to: string;
@@ -293,10 +318,12 @@ export interface ReconcileReport {
   /** Fast.io ids of events first recorded before the pipeline whose evidence this is started (local only): not checked. */
   readonly recordedBeforeStart: readonly string[];
   readonly recorderInput: RecorderInputReport;
-  /** clean: exit 0; failed: exit 1; not-yet: only pending or unconfirmed, exit 3. */
+  /** Present when the recorder may not have written the window's last events yet (the report is then not clean). */
+  readonly recorderBuffer?: RecorderBufferReport;
+  /** clean: exit 0; failed: exit 1; not-yet: only pending or unconfirmed, or the window's end still in the recorder's buffer, exit 3. */
   readonly verdict: ReconcileVerdict;
   readonly exitCode: number;
-  /** not-yet: when every pending event's horizon has passed (run it again then); absent when nothing is pending. */
+  /** not-yet: when every pending event's horizon has passed and the recorder has written the window (run it again then). */
   readonly rerunAfter?: string;
   /** Nothing missing, dead-lettered, pending or unconfirmed, and the recorder's input complete. */
   readonly clean: boolean;
@@ -331,10 +358,14 @@ function emptyCounts(): Record<TargetStatus, number> {
   return { completed: 0, confirmed: 0, 'dead-lettered': 0, pending: 0, missing: 0, unconfirmed: 0, unverifiable: 0 };
 }
 
-/** The verdict and exit code of a report's totals and recorder input (the rules in this file's header). */
-export function verdictOf(totals: Readonly<Record<TargetStatus, number>>, recorderInput: RecorderInputReport): { verdict: ReconcileVerdict; exitCode: number } {
+/** The verdict and exit code of a report's totals, recorder input and recorder buffer (the rules in this file's header). */
+export function verdictOf(
+  totals: Readonly<Record<TargetStatus, number>>,
+  recorderInput: RecorderInputReport,
+  recorderBuffer?: RecorderBufferReport,
+): { verdict: ReconcileVerdict; exitCode: number } {
   if (totals.missing > 0 || totals['dead-lettered'] > 0 || !recorderInput.complete) return { verdict: 'failed', exitCode: RECONCILE_EXIT.failed };
-  if (totals.pending > 0 || totals.unconfirmed > 0) return { verdict: 'not-yet', exitCode: RECONCILE_EXIT.notYet };
+  if (totals.pending > 0 || totals.unconfirmed > 0 || recorderBuffer !== undefined) return { verdict: 'not-yet', exitCode: RECONCILE_EXIT.notYet };
   return { verdict: 'clean', exitCode: RECONCILE_EXIT.clean };
 }
 
@@ -342,6 +373,7 @@ export function verdictOf(totals: Readonly<Record<TargetStatus, number>>, record
 export async function reconcile(window: TimeWindow, routes: readonly Route[], sources: RecorderSources, options: ReconcileOptions): Promise<Reconciliation> {
   const progress = options.progress ?? (() => undefined);
   const now = options.now;
+  const recorderBuffer = recorderBufferGap(window, sources.recorderBufferMs ?? 0, now);
   const input = await sources.recorderInput?.recorderDeadLetters(progress);
   const recorded = withRecorderDeadLetters(await sources.recorder.events(window, progress), input, window);
   // Locally, completion records and dead letters live in the running pipeline's memory: an event it
@@ -456,9 +488,10 @@ export async function reconcile(window: TimeWindow, routes: readonly Route[], so
     inFlight: input?.inFlight ?? 0,
     joined,
   };
-  const { verdict, exitCode } = verdictOf(totals, recorderInput);
+  const { verdict, exitCode } = verdictOf(totals, recorderInput, recorderBuffer);
   // An in-flight queue has no horizon of its own: a reader's visibility timeout is at most the longest horizon.
   const anyInFlight = routeReports.some((route) => route.targets.some((target) => target.pending.some((entry) => entry.until === undefined)));
+  if (recorderBuffer !== undefined) pendingUntil.push(Date.parse(recorderBuffer.writtenBy));
   const rerun = pendingUntil.length === 0 ? undefined : Math.max(...pendingUntil);
   const rerunAfter = rerun !== undefined ? new Date(rerun) : anyInFlight ? new Date(now.getTime() + 5 * 60_000) : undefined;
   const replayCopies = recorded.filter((copy) => copy.replayName !== undefined).length;
@@ -479,10 +512,11 @@ export async function reconcile(window: TimeWindow, routes: readonly Route[], so
       unconfirmed: totals.unconfirmed,
       unverifiable: totals.unverifiable,
       recorderInput,
+      ...(recorderBuffer === undefined ? {} : { recorderBuffer }),
       recordedBeforeStart,
       verdict,
       exitCode,
-      ...(rerunAfter === undefined || totals.pending === 0 ? {} : { rerunAfter: rerunAfter.toISOString() }),
+      ...(rerunAfter === undefined || (totals.pending === 0 && recorderBuffer === undefined) ? {} : { rerunAfter: rerunAfter.toISOString() }),
       clean: verdict === 'clean',
     },
     work: { missing: missingWork, deadLetters: deadLetterWork, unrecorded: input?.events ?? [] },

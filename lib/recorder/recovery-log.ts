@@ -7,6 +7,13 @@
  */
 import type { TimeWindow } from '../ops/time-window';
 
+/**
+ * Where the AWS recovery log lives in the recorder bucket: one object per action,
+ * `recovery/dt=YYYY-MM-DD/<time>-<random>.json`, named by the CLI (never by anything a sender
+ * controls), apart from the prefixes Athena reads.
+ */
+export const RECOVERY_LOG_PREFIX = 'recovery/';
+
 export type RecoveryCommand = 'dlq redrive' | 'reconcile --recover';
 
 export interface RecoveryAction {

@@ -184,6 +184,8 @@ export interface RecoveryOutcome {
   readonly delivered: number;
   /** One line each: which event and why. */
   readonly failures: readonly string[];
+  /** One line each: what went wrong beside the recovery itself (the recovery log could not be written). */
+  readonly warnings?: readonly string[];
 }
 
 export interface RecorderSources {
@@ -207,6 +209,13 @@ export interface RecorderSources {
    * @default evidence is as old as the records' expiry
    */
   readonly evidenceSince?: Date;
+  /**
+   * How long the recorder holds an event before readers see it (Firehose's buffering interval; the
+   * local recorder's, time-scaled), in real milliseconds: a window ending later than now minus
+   * this may lack its last events, so reconcile does not call it clean.
+   * @default 0: the recorder writes each event as it arrives
+   */
+  readonly recorderBufferMs?: number;
   /** Days a completion record lives; reconcile cannot tell a completed from a missing event older than that. */
   readonly completionExpiryDays: number;
   /**

@@ -102,6 +102,7 @@ export class StatefulStack extends Stack {
     this.output(StatefulOutput.recorderDatabaseName, this.recorder.databaseName);
     this.output(StatefulOutput.recorderTableName, this.recorder.tableName);
     this.output(StatefulOutput.recorderWorkGroupName, this.recorder.workGroupName);
+    this.output(StatefulOutput.recorderBufferSeconds, String(this.recorder.bufferingInterval.toSeconds()));
     this.output(StatefulOutput.queryResultsBucketName, this.recorder.queryResultsBucket.bucketName);
   }
 

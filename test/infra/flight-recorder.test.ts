@@ -408,6 +408,13 @@ describe('FlightRecorder (stateful stack)', () => {
     expect(outputs.QueryResultsBucketName?.Value).toEqual(ref(RESULTS_BUCKET, 'AWS::S3::Bucket'));
   });
 
+  it("outputs the stream's buffering interval, the same seconds as its BufferingHints, for ops reconcile's buffer edge", () => {
+    const [stream] = Object.values(template().findResources('AWS::KinesisFirehose::DeliveryStream')) as { Properties: { ExtendedS3DestinationConfiguration: { BufferingHints: { IntervalInSeconds: number } } } }[];
+    const seconds = stream?.Properties.ExtendedS3DestinationConfiguration.BufferingHints.IntervalInSeconds;
+    expect(seconds).toBe(60);
+    expect(template().findOutputs('RecorderBufferSeconds').RecorderBufferSeconds?.Value).toBe(String(seconds));
+  });
+
   function expectTlsOnly(bucketId: string): void {
     template().hasResourceProperties('AWS::S3::BucketPolicy', {
       Bucket: { Ref: bucketId },

@@ -25,7 +25,8 @@ import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { DeleteMessageCommand, GetQueueAttributesCommand, ListMessageMoveTasksCommand, ListQueuesCommand, ListQueueTagsCommand, ReceiveMessageCommand, SQSClient, StartMessageMoveTaskCommand } from '@aws-sdk/client-sqs';
 import { GetQueryExecutionCommand, GetQueryResultsCommand, StartQueryExecutionCommand } from '@aws-sdk/client-athena';
 import { BatchGetItemCommand } from '@aws-sdk/client-dynamodb';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { PutRecordCommand } from '@aws-sdk/client-firehose';
 import { gzipSync } from 'node:zlib';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -61,9 +62,10 @@ const IAM_PREFIX: Record<string, string> = {
   Firehose: 'firehose',
   'CloudWatch Logs': 'logs',
   Glue: 'glue',
+  STS: 'sts',
 };
 /** Commands whose IAM action is not their API name. */
-const ACTION_NAMES: Record<string, string> = { 'lambda:Invoke': 'lambda:InvokeFunction' };
+const ACTION_NAMES: Record<string, string> = { 'lambda:Invoke': 'lambda:InvokeFunction', 's3:ListObjectsV2': 's3:ListBucket' };
 
 /** The recorder's names from the stateful outputs: what Athena touches with the caller's credentials. */
 const recorder = { workGroup: '', recordBucket: '', resultsBucket: '' };
@@ -181,6 +183,11 @@ function requestsOf(service: string, commandName: string, input: Record<string, 
     case 's3:GetObject':
     case 's3:PutObject':
       return [on(s3(`${String(input.Bucket)}/${String(input.Key)}`))];
+    case 's3:ListBucket':
+      return [{ ...on(s3(String(input.Bucket))), context: { ...REGION_CONTEXT, 's3:prefix': String(input.Prefix ?? '') } }];
+    case 'sts:GetCallerIdentity':
+      // STS authorizes it for every caller; no policy can deny it (AWS STS API reference).
+      return [];
     default:
       if (service === 'sqs' && typeof input.QueueUrl === 'string') return [on(queueArnOf(input.QueueUrl))];
       throw new Error(`the test does not know which resources ${action} acts on (${source}): teach requestsOf`);
@@ -405,7 +412,19 @@ async function collectCalls(): Promise<Collected> {
   });
   mock('dynamodb').on(BatchGetItemCommand).resolves({ Responses: {} });
   const objectBytes = gzipSync(recorded.map((copy) => JSON.stringify(copy)).join('\n'));
-  mock('s3').on(GetObjectCommand).resolves({ Body: { transformToByteArray: async () => new Uint8Array(objectBytes) } } as never);
+  // The recovery log: what the recovery commands wrote under recovery/ is listed and read back by trace and reconcile.
+  const recoveryObjects = new Map<string, string>();
+  mock('s3').on(PutObjectCommand).callsFake((input: { Key: string; Body: string }) => {
+    recoveryObjects.set(input.Key, String(input.Body));
+    return {};
+  });
+  mock('s3').on(ListObjectsV2Command).callsFake((input: { Prefix: string }) => ({ Contents: [...recoveryObjects.keys()].filter((key) => key.startsWith(input.Prefix)).map((Key) => ({ Key })), IsTruncated: false }));
+  mock('s3').on(GetObjectCommand).callsFake((input: { Key: string }) => {
+    const logged = recoveryObjects.get(input.Key);
+    if (logged !== undefined) return { Body: { transformToString: async () => logged } } as never;
+    return { Body: { transformToByteArray: async () => new Uint8Array(objectBytes) } } as never;
+  });
+  mock('sts').on(GetCallerIdentityCommand).resolves({ Arn: `arn:aws:sts::${LOCAL_ACCOUNT}:assumed-role/operator/alice`, Account: LOCAL_ACCOUNT });
   // http targets are reached over HTTPS, not through an SDK: answered here, outside the policy.
   const httpFetch: typeof fetch = async (url) => (String(url).includes('token') ? Response.json({ access_token: 't' }) : new Response(null, { status: 200 }));
   const fake = fakeRuntime(now);
@@ -489,6 +508,15 @@ describe('operator policy', () => {
   it('allows every call of every command, with every resource the Service Authorization Reference requires for its action', () => {
     expect(collected.requests.length).toBeGreaterThan(50);
     expect([...new Set(problems)]).toEqual([]);
+  });
+
+  it('evaluates the recovery log: dlq redrive writes under recovery/, trace and reconcile list and read it back', () => {
+    const recovery = collected.requests.filter(
+      (request) => request.resources.some((resource) => resource.includes(`:::${recorder.recordBucket}/recovery/`)) || String(request.context?.['s3:prefix'] ?? '').startsWith('recovery/'),
+    );
+    expect(new Set(recovery.map((request) => request.action))).toEqual(new Set(['s3:PutObject', 's3:GetObject', 's3:ListBucket']));
+    expect(recovery.filter((request) => request.action === 's3:PutObject').map((request) => request.source)).toEqual(expect.arrayContaining([expect.stringContaining('ops dlq redrive')]));
+    expect(recovery.filter((request) => request.action === 's3:GetObject').map((request) => request.source)).toEqual(expect.arrayContaining([expect.stringContaining('ops trace')]));
   });
 
   it('grants no action the ops commands do not call', () => {

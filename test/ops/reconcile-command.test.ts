@@ -7,7 +7,9 @@ import { ATHENA_DEADLINE_MS, awsRecorderSources } from '../../lib/ops/recorder-a
 import { reconcile } from '../../lib/recorder/reconcile';
 import { trackedTargets } from '../../lib/recorder/sources';
 import type { Route } from '../../lib/domain/route-types';
-import { capture, fakeRuntime, functionArn, queueUrl, stateMachineArn, type FakeRuntime } from './support';
+import { mockClient } from 'aws-sdk-client-mock';
+import { StatefulOutput } from '../../lib/stack-outputs';
+import { capture, fakeRuntime, functionArn, queueUrl, stack, stateMachineArn, type FakeRuntime } from './support';
 
 /** Past every target's retry horizon for the window's events (the longest, a function's, is 3 h 15 min). */
 const SETTLED_NOW = new Date('2026-11-22T16:00:00.000Z');
@@ -18,6 +20,7 @@ import {
   completeReview,
   deadLetterMessage,
   fakeDeployment,
+  recorderStatefulOutputs,
   RECORDER_DLQ_URL,
   RECORDER_STREAM,
   withDeliveryOutputs,
@@ -303,6 +306,82 @@ describe('ops reconcile: evidence, nothing read past', () => {
     expect(deployment.deliveries).toEqual([]);
     expect(recovered.stderr).toContain('recorded 1 event of the recorder DLQ');
     expect(recovered.code).toBe(0);
+  });
+});
+
+describe("ops reconcile at the recorder's buffer edge", () => {
+  const DOCUMENTS = SINGLE_TARGET_ROUTES.filter((route) => route.name === 'documents');
+  const runAt = async (now: string, ...argv: string[]) => {
+    const captured = capture();
+    const code = await runCli([createReconcileCommand(fakeRuntime(new Date(now)).runtime, DOCUMENTS)], argv, captured.io);
+    return { code, stdout: captured.stdout(), stderr: captured.stderr() };
+  };
+
+  it('is not clean (exit 3) while the window ends within the stream\'s 60 s buffer, even with every recorded event completed', async () => {
+    // GIVEN a completed event, and now 30 s after the window's end: Firehose may still hold what arrived since 10:59:30
+    deployment.recorded.push(pdf('doc-1'));
+    completeOnTarget(deployment.items, 'documents', 'queue', 'doc-1');
+    // WHEN
+    const { code, stdout, stderr } = await runAt('2026-11-22T11:00:30Z', 'reconcile', ...WINDOW);
+    // THEN one line says so, and the rerun names the window as checked (a relative --to would move into the buffer again)
+    expect(code).toBe(3);
+    expect(stdout.split('\n').filter((line) => line.startsWith('recorder buffer:'))).toEqual([
+      "recorder buffer: the recorder may not have written the window's last 30 s yet (it writes events up to 60 s after they arrive); not clean until 2026-11-22T11:01:00.000Z",
+    ]);
+    expect(stderr).toContain(
+      'not yet: the recorder may not have written the last 30 s yet between 2026-11-22T10:00:00.000Z and 2026-11-22T11:00:00.000Z, nothing missing; run it again after 2026-11-22T11:01:00.000Z: npm run -s ops -- reconcile --from 2026-11-22T10:00:00.000Z --to 2026-11-22T11:00:00.000Z',
+    );
+  });
+
+  it('--to now is never clean at once: the whole buffer interval of the window may be unwritten (--json carries it)', async () => {
+    deployment.recorded.push(pdf('doc-1'));
+    completeOnTarget(deployment.items, 'documents', 'queue', 'doc-1');
+    const { code, stdout } = await runAt('2026-11-22T11:00:00Z', 'reconcile', '--from', '2026-11-22T10:00:00Z', '--to', 'now', '--json');
+    expect(code).toBe(3);
+    expect(JSON.parse(stdout)).toMatchObject({ verdict: 'not-yet', clean: false, recorderBuffer: { unwrittenMs: 60_000, bufferMs: 60_000, writtenBy: '2026-11-22T11:01:00.000Z' } });
+  });
+
+  it('is clean (exit 0) once the buffer interval has passed since the window\'s end', async () => {
+    deployment.recorded.push(pdf('doc-1'));
+    completeOnTarget(deployment.items, 'documents', 'queue', 'doc-1');
+    const { code, stdout } = await runAt('2026-11-22T11:01:00Z', 'reconcile', ...WINDOW);
+    expect(code).toBe(0);
+    expect(stdout).not.toContain('recorder buffer');
+  });
+
+  it("assumes Firehose's largest buffer (900 s) for a stack without the buffer output", async () => {
+    // GIVEN a stateful stack deployed before it had the RecorderBufferSeconds output
+    const { CloudFormationClient, DescribeStacksCommand } = await import('@aws-sdk/client-cloudformation');
+    const cfn = mockClient(CloudFormationClient);
+    cfn.on(DescribeStacksCommand, { StackName: 'dev-fastio-stateful' }).resolves(stack('dev-fastio-stateful', recorderStatefulOutputs.filter((output) => output.OutputKey !== StatefulOutput.recorderBufferSeconds)));
+    cfn.on(DescribeStacksCommand, { StackName: 'dev-fastio-routing' }).resolves(stack('dev-fastio-routing', deployment.routingOutputs));
+    deployment.recorded.push(pdf('doc-1'));
+    completeOnTarget(deployment.items, 'documents', 'queue', 'doc-1');
+    try {
+      // WHEN 10 minutes after the window's end
+      const { code, stdout } = await runAt('2026-11-22T11:10:00Z', 'reconcile', ...WINDOW, '--json');
+      // THEN the last 5 minutes may be unwritten
+      expect(code).toBe(3);
+      expect(JSON.parse(stdout)).toMatchObject({ recorderBuffer: { unwrittenMs: 300_000, bufferMs: 900_000 } });
+    } finally {
+      cfn.restore();
+    }
+  });
+
+  it('--recover waits out the buffer before its final count, so a recovered window ends clean', async () => {
+    // GIVEN an event past its target's retry horizon with no record (missing), and now 10 s after the window's end
+    deployment.recorded.push({ ...pdf('doc-2'), time: '2026-11-22T06:05:00Z' });
+    const fake = fakeRuntime(new Date('2026-11-22T11:00:10Z'));
+    const captured = capture();
+    // WHEN
+    const code = await runCli([createReconcileCommand(fake.runtime, DOCUMENTS)], ['reconcile', '--from', '2026-11-22T06:00:00Z', '--to', '2026-11-22T11:00:00Z', '--recover'], captured.io);
+    // THEN it is re-delivered, and the final reconcile ran after the buffer had passed
+    expect(deployment.deliveries).toEqual([`${queueUrl('documents', 'queue', 'buffer')} doc-2`]);
+    expect(code).toBe(0);
+    expect(fake.now()).toBeGreaterThanOrEqual(Date.parse('2026-11-22T11:01:00Z'));
+    const [before, after] = captured.stdout().split('after recovery:');
+    expect(before).toContain("recorder buffer: the recorder may not have written the window's last 50 s yet");
+    expect(after).not.toContain('recorder buffer');
   });
 });
 

@@ -12,6 +12,7 @@ import { DEFAULT_IDEMPOTENCY_EXPIRY_DAYS, idempotencyRecordId, reviewGuardId } f
 import { LocalRecorder, recorderDir } from '../../lib/local/recorder';
 import type { BusEvent } from '../../lib/local/archive';
 import { localRecorderSources } from '../../lib/ops/recorder-local-sources';
+import { reconcile, RECONCILE_EXIT } from '../../lib/recorder/reconcile';
 import { routeTable } from '../../lib/route-table';
 import { trackedTargets, type TrackedTarget } from '../../lib/recorder/sources';
 
@@ -128,5 +129,33 @@ describe('local recorder sources', () => {
     // unverifiable (issue 19 finding 7); completion records keep their real expiry.
     expect(built.evidenceSince?.toISOString()).toBe(new Date(Math.floor((NOW - 3_600_000) / 1000) * 1000).toISOString());
     expect(built.completionExpiryDays).toBe(DEFAULT_IDEMPOTENCY_EXPIRY_DAYS);
+  });
+
+  it("is not clean while the window ends within the local recorder's buffer, which hides its last event; clean once it is written", async () => {
+    // GIVEN a pipeline at 1/100 whose recorder buffers 60 AWS s (600 ms) and holds an event that arrived just now
+    status = { ...status, timeScale: 100, recorderBufferMs: 600 };
+    const recorder = new LocalRecorder(recorderDir(dir), undefined, { intervalMs: 60_000, scaled: (ms) => ms / 100 });
+    const arrived = Date.now();
+    recorder.record(
+      { version: '0', id: 'eb-png', 'detail-type': 'file.uploaded', source: 'fastio', account: '0', time: new Date(arrived).toISOString(), region: 'r', resources: [], detail: { eventId: 'fastio-png', extension: 'png' } },
+      arrived,
+    );
+    const built = await sources();
+    const window = { from: new Date(arrived - 600_000), to: new Date(arrived + 1) };
+    // WHEN reconciled at once
+    const early = await reconcile(window, routeTable, built, { now: new Date(arrived + 1) });
+    // THEN the event is not readable yet, and the report says why instead of calling 0 events clean
+    expect(built.recorderBufferMs).toBe(600);
+    expect({ events: early.report.events, exitCode: early.report.exitCode, buffer: early.report.recorderBuffer?.bufferMs }).toEqual({ events: 0, exitCode: RECONCILE_EXIT.notYet, buffer: 600 });
+    // WHEN reconciled after the buffer was written
+    recorder.flush();
+    const late = await reconcile(window, routeTable, built, { now: new Date(arrived + 601) });
+    // THEN
+    expect({ events: late.report.events, exitCode: late.report.exitCode, buffer: late.report.recorderBuffer }).toEqual({ events: 1, exitCode: RECONCILE_EXIT.clean, buffer: undefined });
+  });
+
+  it("assumes Firehose's largest buffer, time-scaled, from a pipeline that does not say how long it buffers", async () => {
+    status = { ...status, timeScale: 100 };
+    expect((await sources()).recorderBufferMs).toBe(9_000);
   });
 });

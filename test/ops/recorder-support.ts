@@ -9,7 +9,8 @@ import { AthenaClient, GetQueryExecutionCommand, GetQueryResultsCommand, StartQu
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { BatchGetItemCommand, DynamoDBClient, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { FirehoseClient, PutRecordCommand } from '@aws-sdk/client-firehose';
 import { DescribeArchiveCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
@@ -27,6 +28,10 @@ export const RECORD_OBJECT = `s3://${RECORD_BUCKET}/events/dt=2026-11-22/hour=10
 export const IDEMPOTENCY_TABLE = 'dev-fastio-idempotency';
 export const RECORDER_DLQ_URL = `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/dev-fastio-recorder-dlq`;
 export const RECORDER_STREAM = 'dev-fastio-recorder';
+/** The recorder stream's buffering interval the stateful outputs report. */
+export const RECORDER_BUFFER_SECONDS = 60;
+/** Who the fake STS says runs the CLI. */
+export const OPERATOR_ARN = `arn:aws:sts::${ACCOUNT}:assumed-role/fastio-operator/alice`;
 
 export const recorderStatefulOutputs = [
   ...statefulOutputs,
@@ -37,6 +42,7 @@ export const recorderStatefulOutputs = [
   { OutputKey: StatefulOutput.idempotencyTableName, OutputValue: IDEMPOTENCY_TABLE },
   { OutputKey: StatefulOutput.recorderDlqUrl, OutputValue: RECORDER_DLQ_URL },
   { OutputKey: StatefulOutput.recorderStreamName, OutputValue: RECORDER_STREAM },
+  { OutputKey: StatefulOutput.recorderBufferSeconds, OutputValue: String(RECORDER_BUFFER_SECONDS) },
 ];
 
 /** A target's rule ARN (one rule per target) and destination as the routing outputs name them, for bus-log records. */
@@ -114,6 +120,8 @@ export interface DeadLetterMessage {
 export interface FakeDeployment {
   /** Everything the recorder holds. */
   recorded: BusEventJson[];
+  /** The recorder bucket's recovery log: object key to body. */
+  recoveryObjects: Map<string, string>;
   /** Everything the bus-log table holds. */
   busLogs: BusLogRecord[];
   /** By queue URL: messages someone else has in flight (ApproximateNumberOfMessagesNotVisible). */
@@ -136,7 +144,7 @@ export interface FakeDeployment {
   stillFailing: Set<string>;
   /** What DescribeArchive reports as the archive's retention (0: indefinitely). */
   archiveRetentionDays: number;
-  mocks: { athena: ReturnType<typeof mockClient>; sqs: ReturnType<typeof mockClient>; dynamodb: ReturnType<typeof mockClient> };
+  mocks: { athena: ReturnType<typeof mockClient>; sqs: ReturnType<typeof mockClient>; dynamodb: ReturnType<typeof mockClient>; s3: ReturnType<typeof mockClient> };
   restore(): void;
 }
 
@@ -185,7 +193,9 @@ export function fakeDeployment(): FakeDeployment {
   const s3 = mockClient(S3Client);
   const firehose = mockClient(FirehoseClient);
   const events = mockClient(EventBridgeClient);
+  const sts = mockClient(STSClient);
   const deployment: FakeDeployment = {
+    recoveryObjects: new Map(),
     recorded: [],
     busLogs: [],
     inFlight: new Map(),
@@ -198,8 +208,8 @@ export function fakeDeployment(): FakeDeployment {
     queryState: { state: 'SUCCEEDED' },
     stillFailing: new Set(),
     archiveRetentionDays: ARCHIVE_RETENTION_DAYS,
-    mocks: { athena, sqs, dynamodb },
-    restore: () => [cfn, athena, sqs, dynamodb, lambda, sfn, s3, firehose, events].forEach((mock) => mock.restore()),
+    mocks: { athena, sqs, dynamodb, s3 },
+    restore: () => [cfn, athena, sqs, dynamodb, lambda, sfn, s3, firehose, events, sts].forEach((mock) => mock.restore()),
   };
   events.on(DescribeArchiveCommand, { ArchiveName: ARCHIVE_NAME }).callsFake(() => ({ ArchiveName: ARCHIVE_NAME, RetentionDays: deployment.archiveRetentionDays }));
   cfn.on(DescribeStacksCommand, { StackName: 'dev-fastio-stateful' }).resolves(stack('dev-fastio-stateful', recorderStatefulOutputs));
@@ -256,7 +266,20 @@ export function fakeDeployment(): FakeDeployment {
       NextToken: next,
     };
   });
-  s3.on(GetObjectCommand).callsFake(() => {
+  sts.on(GetCallerIdentityCommand).resolves({ Arn: OPERATOR_ARN, Account: ACCOUNT, UserId: 'AROAEXAMPLE:alice' });
+  // The recorder bucket's recovery log: what PutObject wrote under recovery/, listed by prefix.
+  s3.on(PutObjectCommand).callsFake((input: { Bucket: string; Key: string; Body: string }) => {
+    if (input.Bucket !== RECORD_BUCKET) throw new Error(`PutObject to ${input.Bucket}`);
+    deployment.recoveryObjects.set(input.Key, String(input.Body));
+    return {};
+  });
+  s3.on(ListObjectsV2Command).callsFake((input: { Bucket: string; Prefix: string }) => ({
+    Contents: [...deployment.recoveryObjects.keys()].filter((key) => input.Bucket === RECORD_BUCKET && key.startsWith(input.Prefix)).sort().map((Key) => ({ Key })),
+    IsTruncated: false,
+  }));
+  s3.on(GetObjectCommand).callsFake((input: { Key: string }) => {
+    const logged = deployment.recoveryObjects.get(input.Key);
+    if (logged !== undefined) return { Body: { transformToString: async () => logged } } as never;
     const bytes = gzipSync(deployment.recorded.map((event) => JSON.stringify(event)).join('\n') + '\n');
     return { Body: { transformToByteArray: async () => new Uint8Array(bytes) } } as never;
   });
