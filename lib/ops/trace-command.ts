@@ -77,12 +77,14 @@ function recoveryText(action: RecoveryAction): string {
  * records, dead letters, recovery actions), then its status now. An entry without a time sorts first.
  */
 function targetLines(target: TraceTarget): string[] {
-  const entries: { at: string; text: string }[] = [
+  const entries: StoryEntry[] = [
     ...target.deliveries.map((record) => ({
+      kind: 'delivery' as const,
       at: record.at,
       text: `EventBridge: ${DELIVERY_WORDS[record.status]}${record.attempt === undefined ? '' : ` (attempt ${record.attempt})`}${record.reason === undefined ? '' : `: ${record.reason}`}`,
     })),
     ...target.deadLetters.map((letter) => ({
+      kind: 'dead-letter' as const,
       at: letter.sentAt ?? '',
       text: `dead-lettered in ${letter.queue}${letter.receiveCount === undefined ? '' : ` (${receivedTimes(letter.receiveCount)})`}: ${letter.reason}`,
     })),
@@ -90,9 +92,9 @@ function targetLines(target: TraceTarget): string[] {
     ...target.recovery.flatMap((action) =>
       action.deadLetter === undefined || target.deadLetters.some((letter) => letter.messageId === action.messageId)
         ? []
-        : [{ at: action.deadLetter.sentAt ?? '', text: `dead-lettered in ${action.queue ?? 'its dead-letter queue'}: ${action.deadLetter.reason}` }],
+        : [{ kind: 'dead-letter' as const, at: action.deadLetter.sentAt ?? '', text: `dead-lettered in ${action.queue ?? 'its dead-letter queue'}: ${action.deadLetter.reason}` }],
     ),
-    ...target.recovery.map((action) => ({ at: action.at, text: recoveryText(action) })),
+    ...target.recovery.map((action) => ({ kind: 'recovery' as const, at: action.at, text: recoveryText(action) })),
   ];
   return [
     `  ${target.target} (${target.describe})`,
@@ -109,12 +111,19 @@ function targetLines(target: TraceTarget): string[] {
  */
 const ENQUEUE_SLACK_MS = 1_000;
 
-export function causalOrder<T extends { at: string; text: string }>(entries: readonly T[]): T[] {
-  const ms = (entry: T): number => (entry.at === '' ? Number.NEGATIVE_INFINITY : Date.parse(entry.at));
-  const deliveries = entries.filter((entry) => entry.text.startsWith('EventBridge: ')).map(ms);
-  const key = (entry: T): number => {
+/** One line of a target's story: what kind of evidence it is, its time ('' when unknown) and its words. */
+export interface StoryEntry {
+  readonly kind: 'delivery' | 'dead-letter' | 'recovery';
+  readonly at: string;
+  readonly text: string;
+}
+
+export function causalOrder(entries: readonly StoryEntry[]): StoryEntry[] {
+  const ms = (entry: StoryEntry): number => (entry.at === '' ? Number.NEGATIVE_INFINITY : Date.parse(entry.at));
+  const deliveries = entries.filter((entry) => entry.kind === 'delivery').map(ms);
+  const key = (entry: StoryEntry): number => {
     const at = ms(entry);
-    if (!entry.text.startsWith('dead-lettered') || at === Number.NEGATIVE_INFINITY) return at;
+    if (entry.kind !== 'dead-letter' || at === Number.NEGATIVE_INFINITY) return at;
     const queuedBy = deliveries.filter((delivered) => delivered >= at && delivered - at <= ENQUEUE_SLACK_MS);
     return queuedBy.length === 0 ? at : Math.max(...queuedBy) + 0.5;
   };

@@ -2,7 +2,7 @@ import { routeTable } from '../../lib/route-table';
 import { StartQueryExecutionCommand } from '@aws-sdk/client-athena';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../lib/ops/cli';
-import { causalOrder, createTraceCommand } from '../../lib/ops/trace-command';
+import { causalOrder, createTraceCommand, type StoryEntry } from '../../lib/ops/trace-command';
 import { ATHENA_DEADLINE_MS } from '../../lib/ops/recorder-aws-sources';
 import { capture, fakeRuntime, queueUrl, type FakeRuntime } from './support';
 import { busEvent, completeOnTarget, deadLetterMessage, fakeDeployment, type FakeDeployment } from './recorder-support';
@@ -118,10 +118,10 @@ describe('ops trace', () => {
   it("puts a buffer dead letter after the delivery record that queued it, though its SentTimestamp is a millisecond earlier", () => {
     // GIVEN SQS keeps the source queue's SentTimestamp, and the bus log is written after the send returned
     const deliveredAt = '2026-12-07T23:05:19.173Z';
-    const entries = [
-      { at: '2026-12-07T23:05:33.993Z', text: 'redriven from documents/queue/buffer-dlq by root: delivered' },
-      { at: '2026-12-07T23:05:19.172Z', text: 'dead-lettered in documents/queue/buffer-dlq: the consumer failed it' },
-      { at: deliveredAt, text: 'EventBridge: delivered (attempt 1): SUCCESS' },
+    const entries: StoryEntry[] = [
+      { kind: 'recovery', at: '2026-12-07T23:05:33.993Z', text: 'redriven from documents/queue/buffer-dlq by root: delivered' },
+      { kind: 'dead-letter', at: '2026-12-07T23:05:19.172Z', text: 'dead-lettered in documents/queue/buffer-dlq: the consumer failed it' },
+      { kind: 'delivery', at: deliveredAt, text: 'EventBridge: delivered (attempt 1): SUCCESS' },
     ];
     // WHEN
     const story = causalOrder(entries).map((entry) => entry.text.split(' ')[0]);
@@ -131,17 +131,17 @@ describe('ops trace', () => {
 
   it('keeps a delivery record more than a second after a dead letter after it (a later copy, not the one that queued it)', () => {
     const story = causalOrder([
-      { at: '2026-12-07T23:06:00.000Z', text: 'EventBridge: delivered (attempt 1): SUCCESS' },
-      { at: '2026-12-07T23:05:19.172Z', text: 'dead-lettered in documents/queue/buffer-dlq: the consumer failed it' },
+      { kind: 'delivery', at: '2026-12-07T23:06:00.000Z', text: 'EventBridge: delivered (attempt 1): SUCCESS' },
+      { kind: 'dead-letter', at: '2026-12-07T23:05:19.172Z', text: 'dead-lettered in documents/queue/buffer-dlq: the consumer failed it' },
     ]).map((entry) => entry.text.split(' ')[0]);
     expect(story).toEqual(['dead-lettered', 'EventBridge:']);
   });
 
   it('keeps a target dead letter before a recovery less than a second later (only delivery records move it)', () => {
     const story = causalOrder([
-      { at: '2026-12-07T23:48:48.069Z', text: 'redriven from pdf-hook/hook/target-dlq by root: delivered' },
-      { at: '2026-12-07T23:48:47.991Z', text: 'dead-lettered in pdf-hook/hook/target-dlq: HTTP_503' },
-      { at: '2026-12-07T23:48:47.990Z', text: 'EventBridge: gave up, sent to the dead-letter queue (attempt 9)' },
+      { kind: 'recovery', at: '2026-12-07T23:48:48.069Z', text: 'redriven from pdf-hook/hook/target-dlq by root: delivered' },
+      { kind: 'dead-letter', at: '2026-12-07T23:48:47.991Z', text: 'dead-lettered in pdf-hook/hook/target-dlq: HTTP_503' },
+      { kind: 'delivery', at: '2026-12-07T23:48:47.990Z', text: 'EventBridge: gave up, sent to the dead-letter queue (attempt 9)' },
     ]).map((entry) => entry.text.split(' ')[0]);
     expect(story).toEqual(['EventBridge:', 'dead-lettered', 'redriven']);
   });
