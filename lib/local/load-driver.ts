@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { extractEvent } from './dead-letters';
 import { startPipeline, type LocalPipeline, type LocalPipelineOptions } from './pipeline';
 import { eventFromPayload, matchingRouteNames } from '../domain/route-samples';
-import { routeTable, targetName, type RouteTarget } from '../route-table';
+import { findRoute, targetName, type RouteTarget } from '../route-table';
 import { idempotencyRecordId } from '../domain/completion-records';
 import { signWebhook, type SignatureScheme } from '../domain/webhook-signature';
 import { samplePayload as fixturePayload } from '../domain/sample-payloads';
@@ -51,6 +51,7 @@ export interface HttpReceipt {
   /** The Idempotency-Key header: the Fast.io event id. */
   readonly idempotencyKey: string | undefined;
   readonly status: number;
+  readonly body: string;
 }
 
 /**
@@ -68,12 +69,13 @@ export async function startLoopbackReceiver(): Promise<LoopbackReceiver> {
   const receipts: HttpReceipt[] = [];
   const failing = new Set<string>();
   const server: Server = createServer((incoming, response) => {
-    incoming.resume();
+    const chunks: Buffer[] = [];
+    incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
     incoming.on('end', () => {
       const header = incoming.headers['idempotency-key'];
       const idempotencyKey = Array.isArray(header) ? header[0] : header;
       const status = idempotencyKey !== undefined && failing.has(idempotencyKey) ? 503 : 200;
-      receipts.push({ path: incoming.url ?? '', idempotencyKey, status });
+      receipts.push({ path: incoming.url ?? '', idempotencyKey, status, body: Buffer.concat(chunks).toString('utf8') });
       response.writeHead(status, { 'content-type': 'text/plain' }).end(status === 200 ? 'ok' : 'unavailable');
     });
   });
@@ -445,6 +447,7 @@ export interface ConservationOptions {
 interface DeployedTarget {
   readonly handle: string;
   readonly route: string;
+  readonly target: string;
   readonly spec: RouteTarget;
   /** Where its rule delivers (a state machine's ARN for a workflow target). */
   readonly arns: readonly string[];
@@ -454,10 +457,10 @@ interface DeployedTarget {
 function deployedTargets(pipeline: LocalPipeline): Map<string, DeployedTarget[]> {
   const byRoute = new Map<string, DeployedTarget[]>();
   for (const rule of pipeline.model.rules) {
-    const spec = routeTable.find((route) => route.name === rule.route)?.targets.find((target) => targetName(target) === rule.target);
+    const spec = findRoute(rule.route)?.targets.find((target) => targetName(target) === rule.target);
     if (spec === undefined) throw new Error(`the pipeline has a rule for ${rule.route}/${rule.target}, which lib/route-table.ts does not`);
     const list = byRoute.get(rule.route) ?? [];
-    list.push({ handle: `${rule.route}/${rule.target}`, route: rule.route, spec, arns: rule.targets.map((target) => target.arn) });
+    list.push({ handle: `${rule.route}/${rule.target}`, route: rule.route, target: rule.target, spec, arns: rule.targets.map((target) => target.arn) });
     byRoute.set(rule.route, list);
   }
   return byRoute;
@@ -555,8 +558,7 @@ export function checkConservation(running: RunningPipeline, deliveries: readonly
   for (const [eventId, targets] of expectedTargets) {
     for (const target of targets) {
       if (consumerOf(target.spec) === undefined) continue;
-      const name = target.handle.slice(target.route.length + 1);
-      const count = effects.completions.get(idempotencyRecordId(target.route, name, eventId)) ?? 0;
+      const count = effects.completions.get(idempotencyRecordId(target.route, target.target, eventId)) ?? 0;
       if (count > 1) problem(`${eventId}: ${target.handle} completed ${count} times`);
       if (count >= 1) markDone(target.handle, eventId);
     }
@@ -596,18 +598,26 @@ export function checkConservation(running: RunningPipeline, deliveries: readonly
   }
   // http targets: the receiver's 2xx answers, by path and Idempotency-Key (the Fast.io event id).
   if (running.receiver !== undefined) {
-    const accepted2xx = new Map<string, number>();
+    const byPath = new Map(allTargets.map((target) => [`/${target.handle}`, target]));
+    const accepted2xx = new Map<DeployedTarget, Map<string, number>>();
     for (const receipt of running.receiver.receipts) {
-      if (receipt.idempotencyKey === undefined || !ours.has(receipt.idempotencyKey)) continue;
-      const handle = receipt.path.replace(/^\//, '');
-      const route = handle.split('/')[0] ?? '';
-      if (!expects(receipt.idempotencyKey, route)) problem(`${receipt.idempotencyKey}: posted to ${handle}, but not an accepted ${route} event`);
-      if (receipt.status >= 200 && receipt.status < 300) bump(accepted2xx, `${handle} ${receipt.idempotencyKey}`);
+      const id = receipt.idempotencyKey;
+      if (id === undefined || !ours.has(id)) continue;
+      const target = byPath.get(receipt.path);
+      if (target === undefined || !expects(id, target.route)) {
+        problem(`${id}: posted to ${receipt.path}, which is no target of an accepted route of it`);
+        continue;
+      }
+      if (receipt.status < 200 || receipt.status >= 300) continue;
+      let counts = accepted2xx.get(target);
+      if (counts === undefined) accepted2xx.set(target, (counts = new Map()));
+      bump(counts, id);
     }
-    for (const [key, count] of accepted2xx) {
-      const [handle = '', id = ''] = key.split(' ');
-      if (count > 1) problem(`${id}: ${handle} accepted it ${count} times`);
-      markDone(handle, id);
+    for (const [target, counts] of accepted2xx) {
+      for (const [id, count] of counts) {
+        if (count > 1) problem(`${id}: ${target.handle} accepted it ${count} times`);
+        markDone(target.handle, id);
+      }
     }
   }
   // Targets by ARN (and other buses): EventBridge's delivery, recorded by the pipeline.

@@ -227,7 +227,7 @@ export async function deployToMoto(endpoint: string, cdkOut: string, stage = 'de
     for (const target of route.targets) {
       const name = targetName(target);
       // One rule per target, with the target's own pattern (replay-name absent for one that skips replays).
-      const rule = await eventBridge.send(new PutRuleCommand({ Name: `${route.name}-${name}-rule`, EventBusName: busName, EventPattern: JSON.stringify(targetRulePattern(route, target)) }));
+      const rule = await eventBridge.send(new PutRuleCommand({ Name: motoRuleName(route.name, name), EventBusName: busName, EventPattern: JSON.stringify(targetRulePattern(route, target)) }));
       literals[targetOutputKey(route.name, name, 'RuleArn')] = rule.RuleArn ?? '';
       if ('workflow' in target) {
         // moto records executions; it does not run the synthesized definition (aws-local-stepfunctions does, in npm test).
@@ -251,10 +251,15 @@ export async function deployToMoto(endpoint: string, cdkOut: string, stage = 'de
       if (target.kind !== 'queue' || !('consumer' in target)) continue;
       // As the own queue target wires it: the rule delivers to the target's buffer queue.
       const bufferArn = routing.get(targetOutputKey(route.name, targetName(target), 'BufferQueueArn')) ?? '';
-      await eventBridge.send(new PutTargetsCommand({ Rule: `${route.name}-${targetName(target)}-rule`, EventBusName: busName, Targets: [{ Id: `${targetName(target)}-buffer`, Arn: bufferArn }] }));
+      await eventBridge.send(new PutTargetsCommand({ Rule: motoRuleName(route.name, targetName(target)), EventBusName: busName, Targets: [{ Id: `${targetName(target)}-buffer`, Arn: bufferArn }] }));
     }
   }
   return { secret, secretArn, busName, busArn, archiveArn: stateful.get('ArchiveArn') ?? '', stateful, routing };
+}
+
+/** The name deployToMoto gives a target's rule (PutRule, then PutTargets for an own queue's buffer). */
+function motoRuleName(route: string, target: string): string {
+  return `${route}-${target}-rule`;
 }
 
 /** The ingest function of the synthesized app: its bundle directory in cdk.out and its environment. */

@@ -4,49 +4,30 @@
  * redoes nothing it finished) and never posts to the channel again, because each target has a rule
  * of its own and the http target's rule filters replayed copies out (DESIGN decision 17).
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_DIR_ENV_VAR } from '../../lib/local/control-client';
+import { startLoopbackReceiver, type LoopbackReceiver } from '../../lib/local/load-driver';
 import type { CommandIo } from '../../lib/ops/command';
 import { runCli } from '../../lib/ops/cli';
 import { replayCommands } from '../../lib/ops/replay-commands';
 import { routeTable, type Route } from '../../lib/route-table';
-import { synthesizedAssembly, type SynthesizedAssembly } from './synthesized-assembly';
+import { SLACK_CONTEXT, httpTargetsAt, synthesizedAssembly, type SynthesizedAssembly } from './synthesized-assembly';
 import { catalogItem, fixturePayload, send, startTestPipeline, waitFor, writes, type TestPipeline } from './support';
 
 const ROUTE = 'video-uploads';
-const SLACK_URL = 'https://hooks.slack.com/services/T000/B000/XXXX';
 const videoUploads = routeTable.find((route) => route.name === ROUTE) as Route;
 
-/** The requests the receiver got, by body. */
-const received: string[] = [];
-let server: Server | undefined;
+let receiver: LoopbackReceiver;
 let assembly: SynthesizedAssembly;
 let test: TestPipeline;
 const previousDir = process.env[LOCAL_DIR_ENV_VAR];
+/** The bodies the Slack target posted. */
+const received = () => receiver.receipts.map((receipt) => receipt.body);
 
 beforeAll(async () => {
-  server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      received.push(Buffer.concat(chunks).toString('utf8'));
-      response.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
-    });
-  });
-  await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
-  const loopback = `http://127.0.0.1:${(server.address() as AddressInfo).port}/slack`;
+  receiver = await startLoopbackReceiver();
   // Configured as README's Slack section says; the destination is then pointed at loopback, its only edit.
-  assembly = synthesizedAssembly(
-    [videoUploads],
-    (routing) => {
-      const destination = Object.values(routing.Resources).find((resource) => resource.Type === 'AWS::Events::ApiDestination' && resource.Properties?.InvocationEndpoint === SLACK_URL);
-      if (!destination?.Properties) throw new Error('the slack target synthesized no API destination');
-      destination.Properties.InvocationEndpoint = loopback;
-    },
-    { slackWebhookUrl: SLACK_URL, slackWebhookSecretArn: 'arn:aws:secretsmanager:us-east-1:111122223333:secret:slack-relay-AbCdEf' },
-  );
+  assembly = synthesizedAssembly([videoUploads], httpTargetsAt(receiver.url), SLACK_CONTEXT);
   test = await startTestPipeline({ assemblyDir: assembly.dir });
   process.env[LOCAL_DIR_ENV_VAR] = test.stateDir;
 }, 300_000);
@@ -56,7 +37,7 @@ afterAll(async () => {
   else process.env[LOCAL_DIR_ENV_VAR] = previousDir;
   await test?.stop();
   assembly?.remove();
-  await new Promise((resolve) => server?.close(resolve));
+  await receiver?.close();
 });
 
 async function ops(...argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
@@ -73,9 +54,9 @@ describe('replaying the fan-out route', () => {
     // GIVEN a video catalogued and announced once (the announcement's body is valid JSON with the name as written)
     expect((await send(test, video('evt_fan_1'))).status).toBe(202);
     await waitFor(() => catalogItem(test, 'file_evt_fan_1'), 'the catalog item');
-    const [announcement] = await waitFor(() => (received.length > 0 ? received : undefined), 'the Slack announcement');
+    const [announcement] = await waitFor(() => (received().length > 0 ? received() : undefined), 'the Slack announcement');
     expect(JSON.stringify(JSON.parse(announcement ?? ''))).toContain('Bob \\"final\\" cut.mp4');
-    const postsBefore = received.length;
+    const postsBefore = received().length;
     const catalogWritesBefore = test.pipeline.dynamodb.operations.length;
 
     // WHEN the route is replayed
@@ -89,17 +70,17 @@ describe('replaying the fan-out route', () => {
     expect(said).toMatch(new RegExp(`^  ${ROUTE}/catalog: [1-9]\\d* delivered$`, 'm'));
     expect(said).not.toMatch(new RegExp(`^  ${ROUTE}/slack: `, 'm'));
     await test.pipeline.settle();
-    expect(received).toHaveLength(postsBefore);
-    expect(received.filter((body) => body.includes('Bob'))).toHaveLength(1);
+    expect(received()).toHaveLength(postsBefore);
+    expect(received().filter((body) => body.includes('Bob'))).toHaveLength(1);
     // AND the catalog consumer redid nothing it had finished
     expect(writes(test, 'UpdateItem', 'catalog', catalogWritesBefore)).toEqual([]);
   });
 
   it('--target slack is refused before anything starts: the only target named skips replays', async () => {
-    const postsBefore = received.length;
+    const postsBefore = received().length;
     const refused = await ops('replay', 'start', '--from', '-1h', '--to', 'now', '--route', ROUTE, '--target', 'slack', '--local');
     expect(refused.code).toBe(2);
     expect(refused.err.at(-1)).toMatch(/^error: no chosen target takes replay copies \(.*video-uploads\/slack: an http target skips replays by default .*\): nothing to replay$/);
-    expect(received).toHaveLength(postsBefore);
+    expect(received()).toHaveLength(postsBefore);
   });
 });

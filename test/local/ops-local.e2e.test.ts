@@ -13,7 +13,7 @@ import { faultsCommands } from '../../lib/ops/faults-commands';
 import { sendCommand } from '../../lib/ops/sign-command';
 import { replayCommands } from '../../lib/ops/replay-commands';
 import { LOCAL_DIR_ENV_VAR } from '../../lib/local/control-client';
-import { replayPolicyOf } from '../../lib/domain/route-types';
+import { targetAcceptsReplays } from '../../lib/domain/route-types';
 import { routeTable, targetName } from '../../lib/route-table';
 import { catalogItem, dlqDepth, fixturePayload, send, startTestPipeline, waitFor, writes, type TestPipeline } from './support';
 
@@ -96,7 +96,7 @@ describe('ops --local', () => {
 function localTargetsOf(routeName: string): string[] {
   const route = routeTable.find((candidate) => candidate.name === routeName);
   if (route === undefined) throw new Error(`no route ${routeName} in routeTable`);
-  return route.targets.filter((target) => replayPolicyOf(target) === 'deliver').map((target) => `${route.name}/${targetName(target)}`);
+  return route.targets.filter((target) => targetAcceptsReplays(route, target)).map((target) => `${route.name}/${targetName(target)}`);
 }
 
 /** The `npm run -s ops -- …` lines of a README section's first code block, as argument lists. */

@@ -38,3 +38,28 @@ export function synthesizedAssembly(
   writeFileSync(join(dir, routingFile), JSON.stringify(routing));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
+
+/** The configuration README's Slack section gives; a test points the synthesized URL at loopback. */
+export const SLACK_CONTEXT: Readonly<Record<string, string>> = {
+  slackWebhookUrl: 'https://hooks.slack.com/services/T000/B000/XXXX',
+  slackWebhookSecretArn: 'arn:aws:secretsmanager:us-east-1:111122223333:secret:slack-relay-AbCdEf',
+};
+
+/**
+ * A `patch` pointing every API destination (http target) at `<receiverUrl>/<route>/<target>`, its
+ * owner read from the construct path; refuses an assembly without one, so a test cannot pass vacuously.
+ */
+export function httpTargetsAt(receiverUrl: string): (routing: CfnTemplate) => void {
+  return (routing) => {
+    let pointed = 0;
+    for (const resource of Object.values(routing.Resources)) {
+      if (resource.Type !== 'AWS::Events::ApiDestination' || resource.Properties === undefined) continue;
+      const path = String(resource.Metadata?.['aws:cdk:path'] ?? '');
+      const owner = /\/Route-([a-z0-9-]+)\/Target-([a-z0-9-]+)\//.exec(path);
+      if (owner === null) throw new Error(`an API destination outside a route target: ${path}`);
+      resource.Properties.InvocationEndpoint = `${receiverUrl}/${owner[1]}/${owner[2]}`;
+      pointed += 1;
+    }
+    if (pointed === 0) throw new Error('the assembly synthesized no http target');
+  };
+}

@@ -6,32 +6,11 @@
  */
 import { routeTable } from '../../lib/route-table';
 import { startLoopbackReceiver, startReliabilityPipeline, type ReliabilityPipelineOptions, type RunningPipeline } from '../../lib/local/load-driver';
-import { synthesizedAssembly } from '../local/synthesized-assembly';
-
-/** The configuration README's Slack section gives; the URL is replaced by the receiver's after synth. */
-const SLACK_CONTEXT = {
-  slackWebhookUrl: 'https://hooks.slack.com/services/T000/B000/XXXX',
-  slackWebhookSecretArn: 'arn:aws:secretsmanager:us-east-1:111122223333:secret:slack-relay-AbCdEf',
-};
+import { SLACK_CONTEXT, httpTargetsAt, synthesizedAssembly } from '../local/synthesized-assembly';
 
 export async function startFanOutPipeline(options: Omit<ReliabilityPipelineOptions, 'assemblyDir' | 'receiver'>): Promise<RunningPipeline> {
   const receiver = await startLoopbackReceiver();
-  let pointed = 0;
-  const assembly = synthesizedAssembly(
-    routeTable,
-    (routing) => {
-      for (const resource of Object.values(routing.Resources)) {
-        if (resource.Type !== 'AWS::Events::ApiDestination' || resource.Properties === undefined) continue;
-        const path = String(resource.Metadata?.['aws:cdk:path'] ?? '');
-        const owner = /\/Route-([a-z0-9-]+)\/Target-([a-z0-9-]+)\//.exec(path);
-        if (owner === null) throw new Error(`an API destination outside a route target: ${path}`);
-        resource.Properties.InvocationEndpoint = `${receiver.url}/${owner[1]}/${owner[2]}`;
-        pointed += 1;
-      }
-    },
-    SLACK_CONTEXT,
-  );
-  if (pointed === 0) throw new Error('the fan-out assembly synthesized no http target');
+  const assembly = synthesizedAssembly(routeTable, httpTargetsAt(receiver.url), SLACK_CONTEXT);
   try {
     const running = await startReliabilityPipeline({ ...options, assemblyDir: assembly.dir, receiver });
     return {
