@@ -4,7 +4,7 @@
  * redoes nothing it finished) and never posts to the channel again, because each target has a rule
  * of its own and the http target's rule filters replayed copies out (DESIGN decision 17).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LOCAL_DIR_ENV_VAR } from '../../lib/local/control-client';
 import { startLoopbackReceiver, type LoopbackReceiver } from '../../lib/local/load-driver';
 import type { CommandIo } from '../../lib/ops/command';
@@ -20,7 +20,6 @@ const videoUploads = routeTable.find((route) => route.name === ROUTE) as Route;
 let receiver: LoopbackReceiver;
 let assembly: SynthesizedAssembly;
 let test: TestPipeline;
-const previousDir = process.env[LOCAL_DIR_ENV_VAR];
 /** The bodies the Slack target posted. */
 const received = () => receiver.receipts.map((receipt) => receipt.body);
 
@@ -29,12 +28,11 @@ beforeAll(async () => {
   // Configured as README's Slack section says; the destination is then pointed at loopback, its only edit.
   assembly = synthesizedAssembly([videoUploads], httpTargetsAt(receiver.url), SLACK_CONTEXT);
   test = await startTestPipeline({ assemblyDir: assembly.dir });
-  process.env[LOCAL_DIR_ENV_VAR] = test.stateDir;
+  vi.stubEnv(LOCAL_DIR_ENV_VAR, test.stateDir);
 }, 300_000);
 
 afterAll(async () => {
-  if (previousDir === undefined) delete process.env[LOCAL_DIR_ENV_VAR];
-  else process.env[LOCAL_DIR_ENV_VAR] = previousDir;
+  vi.unstubAllEnvs();
   await test?.stop();
   assembly?.remove();
   await receiver?.close();

@@ -7,7 +7,7 @@
  */
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { LOCAL_AUTHORIZATION_PLACEHOLDER } from '../../lib/local/api-destination';
 import { LOCAL_DIR_ENV_VAR, localArnDeliveries, localReplay } from '../../lib/local/control-client';
 import type { CommandIo } from '../../lib/ops/command';
@@ -61,7 +61,6 @@ const receiver = { status: 200, requests: [] as Received[], server: undefined as
 
 let assembly: SynthesizedAssembly;
 let test: TestPipeline;
-const previousDir = process.env[LOCAL_DIR_ENV_VAR];
 
 beforeAll(async () => {
   receiver.server = createServer((request, response) => {
@@ -84,13 +83,12 @@ beforeAll(async () => {
     destination.Properties.InvocationEndpoint = `${receiver.url}/hooks/uploads`;
   });
   test = await startTestPipeline({ assemblyDir: assembly.dir });
-  process.env[LOCAL_DIR_ENV_VAR] = test.stateDir;
+  vi.stubEnv(LOCAL_DIR_ENV_VAR, test.stateDir);
   // Synthesizing the app takes half a minute on a quiet machine; leave room on a busy one.
 }, 300_000);
 
 afterAll(async () => {
-  if (previousDir === undefined) delete process.env[LOCAL_DIR_ENV_VAR];
-  else process.env[LOCAL_DIR_ENV_VAR] = previousDir;
+  vi.unstubAllEnvs();
   await test?.stop();
   assembly?.remove();
   await new Promise((resolve) => receiver.server?.close(resolve));
