@@ -17,6 +17,7 @@ import {
 import { LocalRecoveryLog, localActor } from '../local/recovery-log';
 import { redriveActions } from './recorder-local-sources';
 import { OperationFailed, UsageError, receivedTimes, type CommandIo } from './command';
+import type { PlannedTarget } from './replay-plan';
 import { assertWithinRetention, formatDuration } from './time-window';
 
 /** One line per target of a local replay: what its rule took, and what it did not match. */
@@ -37,6 +38,8 @@ export async function replayLocally(
   request: { from: Date; to: Date; targets?: readonly string[]; allRoutes?: boolean; name?: string; now: Date },
   io: CommandIo,
   json: boolean,
+  /** What `replay start` printed before starting; --json carries it instead, as on AWS. */
+  plan?: readonly PlannedTarget[],
 ): Promise<number> {
   // The same retention check as on AWS, against the archive retention the templates synthesize.
   assertWithinRetention({ from: request.from, to: request.to }, (await localArchiveRetentionDays()) ?? undefined, request.now);
@@ -47,7 +50,7 @@ export async function replayLocally(
     ...(request.name === undefined ? {} : { name: request.name }),
   });
   if (json) {
-    io.out(JSON.stringify(result, null, 2));
+    io.out(JSON.stringify({ ...result, ...(plan === undefined ? {} : { plan }) }, null, 2));
     return 0;
   }
   io.out(`replay ${result.name} ${result.state} (local): ${result.eventsReplayed} archived event(s) from ${result.from} to ${result.to}`);

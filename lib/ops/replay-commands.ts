@@ -209,7 +209,7 @@ function startReplayCommand(runtime: OpsRuntime, table: readonly Route[]): OpsCo
         const warnings = announcePlan(plan, window, io, json);
         const receiving = receivingTargets(plan, allRoutes);
         if (dryRun) return printDryRun(plan, warnings, io, json);
-        return replayLocally({ from: window.from, to: window.to, ...(allRoutes ? { allRoutes } : { targets: receiving ?? [] }), now, ...(explicitName === undefined ? {} : { name: explicitName }) }, io, json);
+        return replayLocally({ from: window.from, to: window.to, ...(allRoutes ? { allRoutes } : { targets: receiving ?? [] }), now, ...(explicitName === undefined ? {} : { name: explicitName }) }, io, json, plan);
       }
 
       return withAwsErrors(async () => {

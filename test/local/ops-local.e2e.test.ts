@@ -78,9 +78,11 @@ describe('ops --local', () => {
 
     // THEN the documents rule received the archived events, and the consumer wrote nothing new for completed ones
     expect(replayed.code).toBe(0);
-    const result = JSON.parse(replayed.out.join('\n')) as { targets: string[]; delivered: Record<string, number>; eventsReplayed: number };
+    const result = JSON.parse(replayed.out.join('\n')) as { targets: string[]; delivered: Record<string, number>; eventsReplayed: number; plan: { handle: string; receives: boolean }[] };
     const documentsTargets = localTargetsOf('documents');
     expect(result.targets).toEqual(documentsTargets);
+    // --json carries the plan the text form prints before starting, as on AWS
+    expect(result.plan.filter((entry) => entry.receives).map((entry) => entry.handle)).toEqual(documentsTargets);
     for (const handle of documentsTargets) expect(result.delivered[handle]).toBeGreaterThanOrEqual(1);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(writes(test, 'UpdateItem', 'catalog', before)).toEqual([]);
