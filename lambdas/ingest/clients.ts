@@ -5,7 +5,6 @@
  * No local-mode branches: the SDK honours the standard AWS_ENDPOINT_URL(_<SERVICE>) variables, and
  * tests mock the client classes with aws-sdk-client-mock.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -15,7 +14,13 @@ import { forcePathStyle } from '../shared/s3-addressing';
 
 type HandleOptions = NonNullable<Parameters<NodeHttpHandler['handle']>[1]>;
 
-const invocationDeadline = new AsyncLocalStorage<AbortSignal>();
+/**
+ * The deadline of the invocation in progress. Lambda runs one invocation at a time in a container
+ * (and so does the local runtime, lib/local/lambda-runtime.ts), so one slot is enough: no
+ * AsyncLocalStorage, whose promise hooks cost every promise of every request (issue 22's profile),
+ * and no per-call `abortSignal` option, which would turn off the clients' middleware cache.
+ */
+let invocationDeadline: AbortSignal | undefined;
 
 /**
  * Runs `body` with every AWS call it makes (directly, or through Powertools' Parameters provider)
@@ -26,17 +31,20 @@ export async function withDeadline<T>(budgetMs: number, body: (deadline: AbortSi
   const controller = new AbortController();
   // Cleared as soon as the invocation ends, so a busy container does not keep a timer per past request.
   const timer = setTimeout(() => controller.abort(new Error(`the invocation deadline (${budgetMs} ms) passed`)), Math.max(0, budgetMs));
+  const outer = invocationDeadline;
+  invocationDeadline = controller.signal;
   try {
-    return await invocationDeadline.run(controller.signal, () => body(controller.signal));
+    return await body(controller.signal);
   } finally {
     clearTimeout(timer);
+    invocationDeadline = outer;
   }
 }
 
 /** Every request of a client goes through here, so no call site can forget the deadline. */
 class DeadlineBoundHttpHandler extends NodeHttpHandler {
   override handle(request: Parameters<NodeHttpHandler['handle']>[0], options: HandleOptions = {}): ReturnType<NodeHttpHandler['handle']> {
-    const deadline = invocationDeadline.getStore();
+    const deadline = invocationDeadline;
     if (deadline === undefined) return super.handle(request, options);
     const own = options.abortSignal as AbortSignal | undefined;
     const abortSignal = own === undefined ? deadline : AbortSignal.any([own, deadline]);
@@ -44,9 +52,14 @@ class DeadlineBoundHttpHandler extends NodeHttpHandler {
   }
 }
 
-/** Two attempts of at most 2 s each, plus backoff, and never past the invocation deadline. */
+/**
+ * Two attempts of at most 2 s each, plus backoff, and never past the invocation deadline. The
+ * middleware stack is resolved once per command type instead of on every send (the SDK's
+ * `cacheMiddleware`): nothing here adds middleware after the first call.
+ */
 const bounded = () => ({
   maxAttempts: 2,
+  cacheMiddleware: true,
   requestHandler: new DeadlineBoundHttpHandler({ connectionTimeout: 1_000, requestTimeout: 2_000 }),
 });
 
