@@ -130,3 +130,36 @@ describe('an AWS endpoint that accepts the connection and never answers', () => 
     expect(output.metrics('WebhookAccepted')).toHaveLength(0);
   }, 10_000);
 });
+
+describe('one container, one invocation after another', () => {
+  it('an invocation cut off by its deadline leaves none behind: the next one publishes', async () => {
+    // GIVEN an EventBridge that never answers the first PutEvents and answers every later one
+    let putEvents = 0;
+    const eventBridge = createHttpServer((request, response) => {
+      request.on('data', () => undefined);
+      request.on('end', () => {
+        putEvents += 1;
+        if (putEvents === 1) return; // held open: only the invocation's deadline ends this call
+        response.setHeader('content-type', 'application/x-amz-json-1.1');
+        response.end(JSON.stringify({ FailedEntryCount: 0, Entries: [{ EventId: '11111111-2222-3333-4444-555555555555' }] }));
+      });
+    });
+    await new Promise<void>((resolve) => eventBridge.listen(0, '127.0.0.1', () => resolve()));
+    try {
+      Object.assign(process.env, { AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsUrl, AWS_ENDPOINT_URL_EVENTBRIDGE: urlOf(eventBridge), AWS_ENDPOINT_URL_S3: blackHoleUrl, DEDUPE_WINDOW_HOURS: '0' });
+      const handler = await loadHandler();
+      const body = fixture('document-uploaded.json');
+      // WHEN the first delivery runs into its deadline and the next one arrives in the same container
+      const first = await handler(signedEvent(body), context);
+      const second = await handler(signedEvent(body), { ...context, getRemainingTimeInMillis: () => 60_000 });
+      // THEN the first is answered 503 and the second, with a deadline of its own, is published
+      expect(first.statusCode).toBe(503);
+      expect(second.statusCode).toBe(202);
+      expect(output.metrics('DeadlineExceeded')).toHaveLength(1);
+      expect(output.metrics('WebhookAccepted')).toHaveLength(1);
+    } finally {
+      eventBridge.closeAllConnections();
+      await new Promise<void>((resolve) => eventBridge.close(() => resolve()));
+    }
+  }, 10_000);
+});
