@@ -38,6 +38,7 @@ import { stackNames } from '../config';
 import { findRoute, routeTable, targetName, type Route } from '../route-table';
 import { BUFFER_QUEUE_ROLE, QUEUE_TAGS, type DeadLetterRole } from '../constructs/secure-queue';
 import { MAX_RECEIVE_COUNT } from '../domain/max-receive-count';
+import { deadLetterReason } from '../recorder/dead-letter-reason';
 import { AwsRecoveryRecorder, S3RecoveryLog, type RecoveryEntry } from './aws-recovery-log';
 import { describeError } from './cli';
 import { StatefulOutput } from '../stack-outputs';
@@ -568,24 +569,6 @@ function peekCommand(runtime: OpsRuntime, table: readonly Route[]): OpsCommand {
       });
     },
   };
-}
-
-/** Why a dead letter is where it is, in one line, from its queue's failure details (trace, reconcile, the recovery log). */
-export function deadLetterReason(details: Record<string, string | undefined>, role: DeadLetterQueueRef['role']): string {
-  const join = (...parts: (string | undefined)[]) => parts.filter((part) => part !== undefined && part !== '').join(': ');
-  switch (role) {
-    case 'target-dlq':
-    case 'recorder-dlq':
-      return join(details.errorCode, details.errorMessage) || 'EventBridge could not deliver it';
-    case 'buffer-dlq':
-      return details.reason ?? 'the consumer failed it';
-    case 'on-failure':
-      return join(details.errorType ?? details.condition, details.errorMessage) || 'the function failed it';
-    case 'workflow-failures':
-      return join(details.error, details.cause) || 'the workflow failed it';
-    case 'subscription-dlq':
-      return 'SNS could not deliver it to a subscription';
-  }
 }
 
 // ---- dlq redrive ----------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ import { DEAD_LETTER_RETENTION_DAYS, stackNames } from '../config';
 import type { BusEvent } from '../domain/route-samples';
 import { StatefulOutput, targetDeadLetterQueueName, targetOutputKey } from '../stack-outputs';
 import { BUS_LOG_TABLE_NAME, DELIVERY_MESSAGE_TYPES, resolverFor, toBusLogRecord, toDeliveryRecord, type DeliveryTargetResolver } from '../recorder/bus-log';
+import { deadLetterReason } from '../recorder/dead-letter-reason';
 import { longestHorizonMs } from '../recorder/horizon';
 import { toRecordedEvent, type RecordedEvent } from '../recorder/recorded-event';
 import type {
@@ -62,7 +63,7 @@ import { AwsRecoveryRecorder, S3RecoveryLog, type RecoveryEntry } from './aws-re
 import { describeError } from './cli';
 import { OperationFailed } from './command';
 import type { AwsClients, OpsRuntime } from './aws-runtime';
-import { deadLetterReason as reasonOf, extractEvent, failureDetails } from './dlq-commands';
+import { extractEvent, failureDetails } from './dlq-commands';
 import { configKeysOf, deadLetterOutputKeys, deadLetterQueues, loadStackOutputs, type DeadLetterQueueRef, type StackOutputs } from './deployment';
 import { redeliveryFor, type DeadLetterContent, type Redelivery } from './target-redelivery';
 import type { TimeWindow } from './time-window';
@@ -452,7 +453,7 @@ function readDeadLetter(queue: TargetQueue, message: Message): ReadLetter {
     role: queue.ref.role,
     messageId: message.MessageId ?? '',
     ...(typeof detail?.eventId === 'string' ? { fastioEventId: detail.eventId } : {}),
-    reason: extracted.ok ? reasonOf(failureDetails(queue.ref, message), queue.ref.role) : `unreadable: ${extracted.reason}`,
+    reason: extracted.ok ? deadLetterReason(failureDetails(queue.ref, message), queue.ref.role) : `unreadable: ${extracted.reason}`,
     ...(Number.isFinite(sent) ? { sentAt: new Date(sent).toISOString() } : {}),
     ...(Number.isFinite(receives) ? { receiveCount: receives } : {}),
   };

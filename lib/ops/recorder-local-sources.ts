@@ -26,11 +26,11 @@ import {
   localStateDir,
   readPipelineFile,
   type LocalOptions,
-  type PeekedMessage,
 } from '../local/control-client';
 import { LocalRecorder, MAX_BUFFER_LEAD_MS, recorderDir } from '../local/recorder';
 import { readLocalBusLog } from '../local/bus-log';
 import { resolverFor, toDeliveryRecord } from '../recorder/bus-log';
+import { deadLetterReason } from '../recorder/dead-letter-reason';
 import { LocalRecoveryLog, localActor, queueTarget } from '../local/recovery-log';
 import type { RecoveryAction, RecoveryCommand } from '../recorder/recovery-log';
 import type { RedriveResult } from '../local/control-surface';
@@ -151,27 +151,12 @@ function targetOfQueue(name: string, route: string, targets: readonly TrackedTar
   return ofRoute.length === 1 ? ofRoute[0] : ofRoute.find((target) => target.name === defaultTargetName(target.target));
 }
 
-/** One line of why a dead letter failed, from what its queue records (lib/local/dead-letters.ts failureDetails). */
-export function localDeadLetterReason(role: DeadLetterRole, failure: PeekedMessage['failure']): string {
-  const join = (...parts: (string | undefined)[]) => parts.filter((part) => part !== undefined && part !== '').join(': ');
-  switch (role) {
-    case 'buffer-dlq':
-      return failure.reason ?? 'the consumer failed it';
-    case 'on-failure':
-      return join(failure.errorType ?? failure.condition, failure.errorMessage) || 'the function failed it';
-    case 'workflow-failures':
-      return join(failure.error, failure.cause) || 'the workflow failed it';
-    default:
-      return join(failure.errorCode, failure.errorMessage) || 'EventBridge could not deliver it';
-  }
-}
-
 /** The actions of one local redrive, from what the pipeline says it moved and failed, each with the dead letter it took. */
 export function redriveActions(command: RecoveryCommand, result: Pick<RedriveResult, 'queue' | 'redriven' | 'failures'>, by: string, at: Date): RecoveryAction[] {
   const where = { ...queueTarget(result.queue), queue: result.queue };
   const role = result.queue.split('/').at(-1) as DeadLetterRole;
   const letter = (sentAt: string | undefined, failure: Record<string, string | undefined> | undefined) =>
-    failure === undefined ? {} : { deadLetter: { ...(sentAt === undefined ? {} : { sentAt }), reason: localDeadLetterReason(role, failure) } };
+    failure === undefined ? {} : { deadLetter: { ...(sentAt === undefined ? {} : { sentAt }), reason: deadLetterReason(failure, role) } };
   const common = { at: at.toISOString(), by, command, action: 'redrive' as const, ...where };
   return [
     ...(result.redriven ?? []).map((moved) => ({
@@ -212,7 +197,7 @@ export class LocalDeadLetterSource implements DeadLetterSource {
           role: queue.role,
           messageId: message.messageId,
           ...(typeof eventId === 'string' ? { fastioEventId: eventId } : {}),
-          reason: message.problem === undefined ? localDeadLetterReason(queue.role, message.failure) : `unreadable: ${message.problem}`,
+          reason: message.problem === undefined ? deadLetterReason(message.failure, queue.role) : `unreadable: ${message.problem}`,
           sentAt: message.sentAt,
           receiveCount: message.receiveCount,
         });
