@@ -225,6 +225,11 @@ export function targetName(target: RouteTarget): string {
   return target.name ?? target.kind;
 }
 
+/** A target's handle, `<route>/<target>`: how the CLI, the local pipeline and reconcile name one target of one route. */
+export function targetHandle(route: string, target: string): string {
+  return `${route}/${target}`;
+}
+
 /** Whether the project owns the target's code (a handler in lambdas/ or a workflow in lib/workflows). */
 export function isOwnTarget(target: RouteTarget): target is OwnQueueTarget | OwnFunctionTarget | OwnWorkflowTarget {
   return 'consumer' in target || 'workflow' in target;

@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { entrySizeBytes, MAX_ENTRY_BYTES } from '../domain/fastio-envelope';
 import { UndeliverableInputError, applyTargetInput } from '../domain/input-transform';
 import { compilePattern, type CompiledPattern } from '../domain/pattern-matcher';
+import { targetHandle } from '../domain/route-types';
 import type { Activity } from './activity';
 import type { BusEvent, LocalArchive } from './archive';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './assembly';
@@ -80,7 +81,7 @@ export interface ReplayResult {
 
 /** A rule's target handle, `<route>/<target>`: each rule of the routing stack delivers one target. */
 export function ruleHandle(rule: Pick<RuleDefinition, 'route' | 'target'>): string {
-  return `${rule.route}/${rule.target}`;
+  return targetHandle(rule.route, rule.target);
 }
 
 export interface EventBusDeps {

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { extractEvent } from './dead-letters';
 import { startPipeline, type LocalPipeline, type LocalPipelineOptions } from './pipeline';
 import { eventFromPayload, matchingRouteNames } from '../domain/route-samples';
-import { findRoute, targetName, type RouteTarget } from '../route-table';
+import { findRoute, targetHandle, targetName, type RouteTarget } from '../route-table';
 import { idempotencyRecordId } from '../domain/completion-records';
 import { signWebhook, type SignatureScheme } from '../domain/webhook-signature';
 import { samplePayload as fixturePayload } from '../domain/sample-payloads';
@@ -460,7 +460,7 @@ function deployedTargets(pipeline: LocalPipeline): Map<string, DeployedTarget[]>
     const spec = findRoute(rule.route)?.targets.find((target) => targetName(target) === rule.target);
     if (spec === undefined) throw new Error(`the pipeline has a rule for ${rule.route}/${rule.target}, which lib/route-table.ts does not`);
     const list = byRoute.get(rule.route) ?? [];
-    list.push({ handle: `${rule.route}/${rule.target}`, route: rule.route, target: rule.target, spec, arns: rule.targets.map((target) => target.arn) });
+    list.push({ handle: targetHandle(rule.route, rule.target), route: rule.route, target: rule.target, spec, arns: rule.targets.map((target) => target.arn) });
     byRoute.set(rule.route, list);
   }
   return byRoute;
@@ -624,7 +624,7 @@ export function checkConservation(running: RunningPipeline, deliveries: readonly
   const fastioIdOfBusEvent = new Map(pipeline.bus.published.map((event) => [event.id, fastioEventId(event)]));
   for (const delivery of pipeline.arnDeliveries) {
     const id = fastioIdOfBusEvent.get(delivery.eventId);
-    if (id !== undefined && ours.has(id)) markDone(`${delivery.route}/${delivery.target}`, id);
+    if (id !== undefined && ours.has(id)) markDone(targetHandle(delivery.route, delivery.target), id);
   }
 
   let catalog: Map<string, Record<string, unknown>> | undefined;

@@ -5,7 +5,7 @@
 import { DescribeStacksCommand, type CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { DeadLetterRole } from '../constructs/secure-queue';
 import { configKeysOf } from '../domain/route-validation';
-import { findRoute, routeTable, targetName, type Route, type RouteTarget } from '../route-table';
+import { findRoute, routeTable, targetHandle, targetName, type Route, type RouteTarget } from '../route-table';
 import { DEAD_LETTER_KEYS, targetDeadLetterQueueName, targetOutputKey, type TargetResource } from '../stack-outputs';
 import { OperationFailed, UsageError } from './command';
 
@@ -98,7 +98,7 @@ export function deployedDeadLetterQueues(outputs: StackOutputs, table: readonly 
       const name = targetName(target);
       const configKeys = configKeysOf(target);
       if (configKeys.length > 0 && !outputs.has(targetOutputKey(route.name, name, 'TargetDlqUrl'))) {
-        absent.push({ name: `${route.name}/${name}`, configKeys });
+        absent.push({ name: targetHandle(route.name, name), configKeys });
         continue;
       }
       queues.push(...deadLetterQueues([{ ...route, targets: [target] }]));

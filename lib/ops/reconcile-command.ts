@@ -12,7 +12,7 @@
  * targets complete seconds later) for at most RECOVER_SETTLE_MS, and prints the final counts.
  * It delivers each event once per run: a target that fails again is reported, not retried.
  */
-import { routeTable, type Route } from '../route-table';
+import { routeTable, targetHandle, type Route } from '../route-table';
 import { reconcile, TARGET_STATUSES, type Reconciliation, type ReconcileReport } from '../recorder/reconcile';
 import { trackedTargets, type RecorderSources, type ScanProgress, type TrackedTarget } from '../recorder/sources';
 import type { BusEvent } from '../domain/route-samples';
@@ -52,7 +52,7 @@ export function printReport(report: ReconcileReport, io: CommandIo, title = 'rec
     `${title} ${report.from} .. ${report.to}: ${report.events} event${report.events === 1 ? '' : 's'} recorded (${report.recorded} copies: ${report.resends} Fast.io resend${report.resends === 1 ? '' : 's'}, ${report.replayCopies} replay cop${report.replayCopies === 1 ? 'y' : 'ies'})`,
   );
   const rows = report.routes.flatMap((route) =>
-    route.targets.map((target) => [`${route.route}/${target.target}`, String(route.events), ...TARGET_STATUSES.map((status) => String(target.counts[status]))]),
+    route.targets.map((target) => [targetHandle(route.route, target.target), String(route.events), ...TARGET_STATUSES.map((status) => String(target.counts[status]))]),
   );
   const width = Math.max('ROUTE/TARGET'.length, ...rows.map((row) => (row[0] as string).length));
   io.out(['ROUTE/TARGET'.padEnd(width), ...HEADINGS].join('  '));

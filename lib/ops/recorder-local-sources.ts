@@ -15,7 +15,7 @@
 import { DEAD_LETTER_RETENTION_DAYS } from '../config';
 import { DEFAULT_IDEMPOTENCY_EXPIRY_DAYS, idempotencyKeyPrefix, idempotencyRecordId, recordExpired, reviewGuardExpiryDays, reviewGuardId } from '../domain/completion-records';
 import type { BusEvent } from '../domain/route-samples';
-import { targetName as defaultTargetName } from '../domain/route-types';
+import { targetHandle, targetName as defaultTargetName } from '../domain/route-types';
 import {
   localDeadLetterQueues,
   localDeliver,
@@ -312,14 +312,14 @@ export class LocalDeliveryLogSource implements DeliveryLogSource {
 
   async deliveries(targets: readonly TrackedTarget[], query: DeliveryQuery): Promise<DeliveryRecord[]> {
     const { records, targets: arns } = readLocalBusLog(this.stateDir);
-    const wanted = new Set(targets.map((target) => `${target.route.name}/${target.name}`));
+    const wanted = new Set(targets.map((target) => targetHandle(target.route.name, target.name)));
     const resolve = resolverFor(arns);
     const ids = query.eventIds === undefined ? undefined : new Set(query.eventIds);
     const from = query.window.from.getTime();
     return records.flatMap((record) => {
       if (ids !== undefined && !ids.has(record.event_id)) return [];
       const delivery = toDeliveryRecord(record, resolve);
-      if (delivery === undefined || !wanted.has(`${delivery.route}/${delivery.target}`) || Date.parse(delivery.at) < from) return [];
+      if (delivery === undefined || !wanted.has(targetHandle(delivery.route, delivery.target)) || Date.parse(delivery.at) < from) return [];
       return [delivery];
     });
   }

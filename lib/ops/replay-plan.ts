@@ -8,6 +8,7 @@ import {
   describeTarget,
   isOwnTarget,
   replayPolicyOf,
+  targetHandle,
   targetName,
   type Route,
   type RouteTarget,
@@ -33,11 +34,6 @@ export interface PlanRequest {
   readonly targetNames: readonly string[];
   readonly allRoutes: boolean;
   readonly table: readonly Route[];
-}
-
-/** The target handle of a route's target. */
-export function targetHandle(route: string, target: string): string {
-  return `${route}/${target}`;
 }
 
 function skipReason(target: RouteTarget): string {

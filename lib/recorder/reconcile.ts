@@ -31,7 +31,7 @@
  *   unconfirmed, or the window's end is still within the recorder's buffer (run it again later).
  */
 import { compiledRoutePattern } from '../domain/route-samples';
-import { describeTarget, type Route } from '../domain/route-types';
+import { describeTarget, targetHandle, type Route } from '../domain/route-types';
 import type { TimeWindow } from '../ops/time-window';
 import { longestHorizonMs, retryHorizonMs } from './horizon';
 import type { RecordedEvent } from './recorded-event';
@@ -146,16 +146,12 @@ export function classify(evidence: Evidence): TargetOutcome {
   return { status: 'unconfirmed', ...base, why: 'no delivery record of EventBridge past the retry horizon' };
 }
 
-function targetKey(route: string, target: string): string {
-  return `${route}/${target}`;
-}
-
 /** Dead letters by target, then by Fast.io event id. */
 function indexDeadLetters(deadLetters: readonly DeadLetter[]): Map<string, Map<string, DeadLetter[]>> {
   const index = new Map<string, Map<string, DeadLetter[]>>();
   for (const letter of deadLetters) {
     if (letter.fastioEventId === undefined) continue;
-    const key = targetKey(letter.route, letter.target);
+    const key = targetHandle(letter.route, letter.target);
     const byEvent = index.get(key) ?? new Map<string, DeadLetter[]>();
     index.set(key, byEvent);
     byEvent.set(letter.fastioEventId, [...(byEvent.get(letter.fastioEventId) ?? []), letter]);
@@ -170,7 +166,7 @@ function indexDeliveries(records: readonly DeliveryRecord[], copies: readonly Re
   for (const record of records) {
     const fastioEventId = record.fastioEventId ?? fastioIdOf.get(record.eventId);
     if (fastioEventId === undefined) continue;
-    const key = targetKey(record.route, record.target);
+    const key = targetHandle(record.route, record.target);
     const byEvent = index.get(key) ?? new Map<string, DeliveryRecord[]>();
     index.set(key, byEvent);
     byEvent.set(fastioEventId, [...(byEvent.get(fastioEventId) ?? []), { ...record, fastioEventId }]);
@@ -195,7 +191,7 @@ function inFlightByTarget(queues: readonly InFlightQueue[]): Map<string, InFligh
   const index = new Map<string, InFlightQueue[]>();
   for (const queue of queues) {
     if (queue.inFlight <= 0) continue;
-    const key = targetKey(queue.route, queue.target);
+    const key = targetHandle(queue.route, queue.target);
     index.set(key, [...(index.get(key) ?? []), queue]);
   }
   return index;
@@ -351,7 +347,7 @@ export interface ReconcileOptions {
 function deployedTargets(route: Route, sources: RecorderSources): { targets: TrackedTarget[]; absent: string[] } {
   const all = trackedTargets(route);
   const targets = all.filter((target) => sources.deployed?.(target) ?? true);
-  return { targets, absent: all.filter((target) => !targets.includes(target)).map((target) => `${route.name}/${target.name}`) };
+  return { targets, absent: all.filter((target) => !targets.includes(target)).map((target) => targetHandle(route.name, target.name)) };
 }
 
 function emptyCounts(): Record<TargetStatus, number> {
@@ -407,7 +403,7 @@ export async function reconcile(window: TimeWindow, routes: readonly Route[], so
     const ids = matched.map(({ event }) => event.fastioEventId);
     const targetReports: TargetReport[] = [];
     for (const target of deployed[index]?.targets ?? []) {
-      const key = targetKey(route.name, target.name);
+      const key = targetHandle(route.name, target.name);
       const completions = await completionsOf(sources, target, ids);
       const letters = lettersByTarget.get(key) ?? new Map<string, DeadLetter[]>();
       const deliveries = deliveriesByTarget.get(key) ?? new Map<string, DeliveryRecord[]>();
@@ -593,7 +589,7 @@ export async function trace(fastioEventId: string, window: TimeWindow, routes: r
     const traceTargets: TraceTarget[] = [];
     for (const target of deployedTargets(route, sources).targets) {
       const completion = (await completionsOf(sources, target, [fastioEventId])).get(fastioEventId);
-      const key = targetKey(route.name, target.name);
+      const key = targetHandle(route.name, target.name);
       const deadLetters = letters.get(key)?.get(fastioEventId) ?? [];
       const expiryDays = expiryDaysOf(sources, target.completion);
       const outcome = classify({

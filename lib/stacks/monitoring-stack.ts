@@ -36,7 +36,7 @@ import {
 } from '../constructs/monitoring-metrics';
 import { BUFFER_VISIBILITY_TIMEOUT, TARGET_RETRY_POLICY, type DeployedTarget, type RouteChain } from '../constructs/route-chain';
 import { MAX_RECEIVE_COUNT, type DeadLetterRole } from '../constructs/secure-queue';
-import { describeTarget } from '../domain/route-types';
+import { describeTarget, targetHandle } from '../domain/route-types';
 import { OPS_COMMAND, targetAlarmName, type TargetAlarm } from '../domain/resource-names';
 import { MonitoringOutput, targetDeadLetterQueueName } from '../stack-outputs';
 
@@ -299,7 +299,7 @@ export class MonitoringStack extends Stack {
     facade.addLargeHeader('Routing: bus → rules → targets');
 
     const deployed = chains.flatMap((chain) => chain.targets);
-    const label = (target: DeployedTarget) => `${target.route.name}/${target.name}`;
+    const label = (target: DeployedTarget) => targetHandle(target.route.name, target.name);
     const perRule = (metricName: string) => deployed.map((target) => ruleMetric(metricName, eventBus, target.rule, label(target)));
     facade.monitorCustom({
       alarmFriendlyName: 'rules',
