@@ -7,7 +7,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { TimeWindow } from '../ops/time-window';
-import { parseRecoveryLine, recoveryLines, type RecoveryAction, type RecoveryLog } from '../recorder/recovery-log';
+import { parseRecoveryLines, recoveryLines, type RecoveryAction, type RecoveryLog } from '../recorder/recovery-log';
 
 export const RECOVERY_LOG_FILE = 'recovery-log.jsonl';
 
@@ -35,12 +35,7 @@ export class LocalRecoveryLog implements RecoveryLog {
   all(): RecoveryAction[] {
     const file = recoveryLogFile(this.stateDir);
     if (!existsSync(file)) return [];
-    return readFileSync(file, 'utf8')
-      .split('\n')
-      .flatMap((line) => {
-        const action = line.trim() === '' ? undefined : parseRecoveryLine(line);
-        return action === undefined ? [] : [action];
-      });
+    return parseRecoveryLines(readFileSync(file, 'utf8'));
   }
 }
 

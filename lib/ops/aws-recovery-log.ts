@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
-import { parseRecoveryLine, recoveryLines, RECOVERY_LOG_PREFIX, type RecoveryAction, type RecoveryLog } from '../recorder/recovery-log';
+import { parseRecoveryLines, recoveryLines, RECOVERY_LOG_PREFIX, type RecoveryAction, type RecoveryLog } from '../recorder/recovery-log';
 import type { TimeWindow } from './time-window';
 
 const DAY_MS = 86_400_000;
@@ -84,11 +84,7 @@ export class S3RecoveryLog implements RecoveryLog {
     const actions: RecoveryAction[] = [];
     for (const key of keys) {
       const object = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-      const text = (await object.Body?.transformToString('utf8')) ?? '';
-      for (const line of text.split('\n')) {
-        const action = line.trim() === '' ? undefined : parseRecoveryLine(line);
-        if (action !== undefined) actions.push(action);
-      }
+      actions.push(...parseRecoveryLines((await object.Body?.transformToString('utf8')) ?? ''));
     }
     return actions.sort((a, b) => a.at.localeCompare(b.at));
   }

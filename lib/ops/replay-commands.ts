@@ -205,7 +205,7 @@ function startReplayCommand(runtime: OpsRuntime, table: readonly Route[]): OpsCo
 
       if (options.local === true) {
         const deployed = new Set(await localTargetHandles());
-        const plan = tablePlan === undefined ? undefined : withDeployed(tablePlan, (handle) => deployed.has(handle));
+        const plan = tablePlan === undefined ? undefined : withDeployed(tablePlan, (entry) => deployed.has(entry.handle));
         const warnings = announcePlan(plan, window, io, json);
         const receiving = receivingTargets(plan, allRoutes);
         if (dryRun) return printDryRun(plan, warnings, io, json);
@@ -231,10 +231,7 @@ function startReplayCommand(runtime: OpsRuntime, table: readonly Route[]): OpsCo
         if (busArn === undefined || archiveArn === undefined) throw new OperationFailed('the stateful stack outputs name no event bus or archive');
         const routing = ruleArnOverrides.length > 0 ? undefined : await loadStackOutputs(clients.cloudFormation, names.routing);
         const ruleArnKey = (entry: PlannedTarget) => targetOutputKey(entry.route, entry.target, 'RuleArn');
-        const plan = tablePlan === undefined ? undefined : routing === undefined ? tablePlan : withDeployed(tablePlan, (handle) => {
-          const entry = tablePlan.find((candidate) => candidate.handle === handle);
-          return entry !== undefined && routing.has(ruleArnKey(entry));
-        });
+        const plan = tablePlan === undefined ? undefined : routing === undefined ? tablePlan : withDeployed(tablePlan, (entry) => routing.has(ruleArnKey(entry)));
         const warnings = announcePlan(plan, window, io, json);
         receivingTargets(plan, allRoutes);
         const routeTargets = replayTargets(plan, allRoutes, ruleArnOverrides, (entry) => routing?.get(ruleArnKey(entry)) ?? '');

@@ -72,9 +72,9 @@ export function replayPlan(request: PlanRequest): PlannedTarget[] {
 }
 
 /** Marks receiving targets that the deployment does not have (no rule deployed for them) as skipping. */
-export function withDeployed(plan: readonly PlannedTarget[], deployed: (handle: string) => boolean): PlannedTarget[] {
+export function withDeployed(plan: readonly PlannedTarget[], deployed: (entry: PlannedTarget) => boolean): PlannedTarget[] {
   return plan.map((entry) => {
-    if (!entry.receives || deployed(entry.handle)) return entry;
+    if (!entry.receives || deployed(entry)) return entry;
     const { warning: _warning, ...rest } = entry;
     return { ...rest, receives: false, reason: 'not deployed (its configuration is not set)' };
   });

@@ -61,6 +61,14 @@ function deadLetterOf(value: unknown): { deadLetter?: { sentAt?: string; reason:
   return { deadLetter: { ...(str(letter.sentAt) ? { sentAt: letter.sentAt } : {}), reason: letter.reason } };
 }
 
+/** Every recovery action in a log's text (a local file, an S3 object); blank and unreadable lines are skipped. */
+export function parseRecoveryLines(text: string): RecoveryAction[] {
+  return text.split('\n').flatMap((line) => {
+    const action = line.trim() === '' ? undefined : parseRecoveryLine(line);
+    return action === undefined ? [] : [action];
+  });
+}
+
 /** Parses one line; undefined for anything that is not a recovery action (a torn last line, say). */
 export function parseRecoveryLine(line: string): RecoveryAction | undefined {
   let value: unknown;
