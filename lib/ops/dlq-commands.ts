@@ -39,6 +39,8 @@ import { findRoute, routeTable, targetName, type Route } from '../route-table';
 import { BUFFER_QUEUE_ROLE, QUEUE_TAGS, type DeadLetterRole } from '../constructs/secure-queue';
 import { MAX_RECEIVE_COUNT } from '../domain/max-receive-count';
 import { deadLetterReason } from '../recorder/dead-letter-reason';
+import { redriveOf } from '../recorder/recovery-log';
+import type { DeadLetter } from '../recorder/sources';
 import { AwsRecoveryRecorder, S3RecoveryLog, type RecoveryEntry } from './aws-recovery-log';
 import { describeError } from './cli';
 import { StatefulOutput } from '../stack-outputs';
@@ -126,6 +128,24 @@ export function extractEvent(queue: DeadLetterQueueRef, body: string | undefined
       return message === undefined ? { ok: false, reason: 'message has no body' } : { ok: true, event: isEvent(event) ? event : undefined, payload: message, original: false };
     }
   }
+}
+
+/** A dead letter as trace, reconcile and the recovery log describe it, from its queue's message. */
+export function describeDeadLetter(queue: DeadLetterQueueRef, message: Message, extracted: Extracted = extractEvent(queue, message.Body)): DeadLetter {
+  const detail = extracted.ok ? (extracted.event?.detail as Record<string, unknown> | undefined) : undefined;
+  const sent = Number(message.Attributes?.SentTimestamp);
+  const receives = Number(message.Attributes?.ApproximateReceiveCount);
+  return {
+    queue: queue.name,
+    route: queue.route.name,
+    target: queue.targetName,
+    role: queue.role,
+    messageId: message.MessageId ?? '',
+    ...(typeof detail?.eventId === 'string' ? { fastioEventId: detail.eventId } : {}),
+    reason: extracted.ok ? deadLetterReason(failureDetails(queue, message), queue.role) : `unreadable: ${extracted.reason}`,
+    ...(Number.isFinite(sent) ? { sentAt: new Date(sent).toISOString() } : {}),
+    ...(Number.isFinite(receives) ? { receiveCount: receives } : {}),
+  };
 }
 
 function attribute(message: Message, name: string): string | undefined {
@@ -691,25 +711,13 @@ async function redeliverMessages(context: RedriveContext): Promise<RedriveSummar
         fresh += 1;
         attempted += 1;
         const extracted = extractEvent(queue, message.Body);
-        const eventId = extracted.ok ? (extracted.event?.detail as Record<string, unknown> | undefined)?.eventId : undefined;
-        const sent = Number(message.Attributes?.SentTimestamp);
-        // The dead letter as it was: once redriven it is gone from its queue, and trace shows it from the log.
-        const taken = {
-          action: 'redrive' as const,
-          route: queue.route.name,
-          target: queue.targetName,
-          queue: queue.name,
-          messageId,
-          ...(typeof eventId === 'string' ? { fastioEventId: eventId } : {}),
-          deadLetter: {
-            ...(Number.isFinite(sent) ? { sentAt: new Date(sent).toISOString() } : {}),
-            reason: extracted.ok ? deadLetterReason(failureDetails(queue, message), queue.role) : `unreadable: ${extracted.reason}`,
-          },
+        const taken = redriveOf({ ...describeDeadLetter(queue, message, extracted), messageId });
+        const failed = (reason: string) => {
+          fail(messageId, reason, handle);
+          entries.push({ ...taken, outcome: 'failed', reason });
         };
-        const failuresBefore = failures.length;
-        const movedBefore = moved;
         if (!extracted.ok) {
-          fail(messageId, extracted.reason, handle);
+          failed(extracted.reason);
         } else {
           if (interval > 0) {
             const now = runtime.now().getTime();
@@ -723,19 +731,16 @@ async function redeliverMessages(context: RedriveContext): Promise<RedriveSummar
             if (handle === undefined) throw new Error('message has no receipt handle');
             await clients.sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: handle }));
             moved += 1;
+            entries.push({ ...taken, outcome: 'delivered' });
           } catch (error) {
             const why = describeError(explainAwsError(error));
-            fail(
-              messageId,
+            failed(
               delivered
                 ? `re-delivered, but could not be deleted (${why}): it stays in the queue and the next redrive delivers it again, which idempotent consumers absorb`
                 : `re-delivery failed: ${why}`,
-              handle,
             );
           }
         }
-        if (moved > movedBefore) entries.push({ ...taken, outcome: 'delivered' });
-        else if (failures.length > failuresBefore) entries.push({ ...taken, outcome: 'failed', reason: failures.at(-1)?.reason ?? 'failed' });
         if (io.interactive) draw();
       }
       if (!io.interactive) draw();

@@ -37,7 +37,6 @@ import { DEAD_LETTER_RETENTION_DAYS, stackNames } from '../config';
 import type { BusEvent } from '../domain/route-samples';
 import { StatefulOutput, targetDeadLetterQueueName, targetOutputKey } from '../stack-outputs';
 import { BUS_LOG_TABLE_NAME, DELIVERY_MESSAGE_TYPES, resolverFor, toBusLogRecord, toDeliveryRecord, type DeliveryTargetResolver } from '../recorder/bus-log';
-import { deadLetterReason } from '../recorder/dead-letter-reason';
 import { longestHorizonMs } from '../recorder/horizon';
 import { toRecordedEvent, type RecordedEvent } from '../recorder/recorded-event';
 import type {
@@ -60,10 +59,11 @@ import type {
   TrackedTarget,
 } from '../recorder/sources';
 import { AwsRecoveryRecorder, S3RecoveryLog, type RecoveryEntry } from './aws-recovery-log';
+import { redriveOf } from '../recorder/recovery-log';
 import { describeError } from './cli';
 import { OperationFailed } from './command';
 import type { AwsClients, OpsRuntime } from './aws-runtime';
-import { extractEvent, failureDetails } from './dlq-commands';
+import { describeDeadLetter, extractEvent } from './dlq-commands';
 import { configKeysOf, deadLetterOutputKeys, deadLetterQueues, loadStackOutputs, type DeadLetterQueueRef, type StackOutputs } from './deployment';
 import { redeliveryFor, type DeadLetterContent, type Redelivery } from './target-redelivery';
 import type { TimeWindow } from './time-window';
@@ -443,20 +443,7 @@ interface ReadLetter {
 
 function readDeadLetter(queue: TargetQueue, message: Message): ReadLetter {
   const extracted = extractEvent(queue.ref, message.Body);
-  const detail = extracted.ok ? (extracted.event?.detail as Record<string, unknown> | undefined) : undefined;
-  const sent = Number(message.Attributes?.SentTimestamp);
-  const receives = Number(message.Attributes?.ApproximateReceiveCount);
-  const letter: DeadLetter = {
-    queue: queue.ref.name,
-    route: queue.target.route.name,
-    target: queue.target.name,
-    role: queue.ref.role,
-    messageId: message.MessageId ?? '',
-    ...(typeof detail?.eventId === 'string' ? { fastioEventId: detail.eventId } : {}),
-    reason: extracted.ok ? deadLetterReason(failureDetails(queue.ref, message), queue.ref.role) : `unreadable: ${extracted.reason}`,
-    ...(Number.isFinite(sent) ? { sentAt: new Date(sent).toISOString() } : {}),
-    ...(Number.isFinite(receives) ? { receiveCount: receives } : {}),
-  };
+  const letter = describeDeadLetter(queue.ref, message, extracted);
   return extracted.ok ? { letter, content: { event: extracted.event, payload: extracted.payload, original: extracted.original } } : { letter };
 }
 
@@ -761,16 +748,7 @@ export class AwsRecoverySink implements RecoverySink {
             }
             wanted.delete(id);
             const { letter, content } = readDeadLetter(queue, message);
-            // The dead letter as it was: once redriven it is gone from its queue, and trace shows it from here.
-            const taken = {
-              action: 'redrive' as const,
-              route: letter.route,
-              target: letter.target,
-              queue: letter.queue,
-              messageId: id,
-              ...(letter.fastioEventId === undefined ? {} : { fastioEventId: letter.fastioEventId }),
-              deadLetter: { ...(letter.sentAt === undefined ? {} : { sentAt: letter.sentAt }), reason: letter.reason },
-            };
+            const taken = redriveOf(letter);
             try {
               if (content === undefined) throw new Error(letter.reason);
               await redelivery.deliver(content);

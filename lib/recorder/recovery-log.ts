@@ -6,6 +6,7 @@
  * Pure types and the line format here.
  */
 import type { TimeWindow } from '../ops/time-window';
+import type { DeadLetter } from './sources';
 
 /**
  * Where the AWS recovery log lives in the recorder bucket: one object per action,
@@ -45,6 +46,22 @@ export interface RecoveryLog {
   actionsOf(fastioEventId: string, window: TimeWindow): Promise<RecoveryAction[]>;
   /** Every action done in [from, to]. */
   actionsIn(window: TimeWindow): Promise<RecoveryAction[]>;
+}
+
+/**
+ * A redrive's entry for the dead letter it took, before its outcome: the letter as it was, since
+ * once redriven it is gone from its queue and trace shows it from the log.
+ */
+export function redriveOf(letter: Pick<DeadLetter, 'route' | 'target' | 'queue' | 'messageId' | 'fastioEventId' | 'sentAt' | 'reason'>) {
+  return {
+    action: 'redrive' as const,
+    route: letter.route,
+    target: letter.target,
+    queue: letter.queue,
+    messageId: letter.messageId,
+    ...(letter.fastioEventId === undefined ? {} : { fastioEventId: letter.fastioEventId }),
+    deadLetter: { ...(letter.sentAt === undefined ? {} : { sentAt: letter.sentAt }), reason: letter.reason },
+  };
 }
 
 /** The line format of both logs. */
