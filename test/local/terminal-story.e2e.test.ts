@@ -4,7 +4,7 @@
  * be skipped, current queue handles and plain wording (issue 21, item 6).
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runCli } from '../../lib/ops/cli';
 import { dlqCommands } from '../../lib/ops/dlq-commands';
 import { LOCAL_DIR_ENV_VAR } from '../../lib/local/control-client';
@@ -54,6 +54,33 @@ async function sendDocument(id: string): Promise<void> {
   expect(response.status).toBe(202);
 }
 
+/** Sends a probe document and waits until it is routed: the documents queue route and its dead-letter queues. */
+async function documentsRouting(): Promise<{ route: string; targetDlq: string; bufferDlq: string }> {
+  const probe = eventId();
+  await sendDocument(probe);
+  return waitFor(() => {
+    try {
+      return documentQueueRoute(probe);
+    } catch {
+      return undefined;
+    }
+  }, 'the routing of the probe');
+}
+
+/** A document its queue target's rule could not deliver (one NO_PERMISSIONS fault), seen landing in the target DLQ. */
+async function deadLetteredDocument(): Promise<{ id: string; targetDlq: string }> {
+  const { route, targetDlq } = await documentsRouting();
+  const fault = test.pipeline.faults.add({ service: 'events', operation: 'Deliver', route, errorCode: 'NO_PERMISSIONS', times: 1 });
+  const id = eventId();
+  try {
+    await sendDocument(id);
+    await waitFor(() => about(id).some((line) => line.includes(`landed in ${targetDlq}`)), 'the dead-letter line');
+  } finally {
+    test.pipeline.faults.remove(fault.id);
+  }
+  return { id, targetDlq };
+}
+
 describe('the terminal story of the local pipeline', () => {
   it('prints lines in time order: the answer to a webhook is dated when it came in, before the routing it caused', async () => {
     // GIVEN a document delivery
@@ -72,25 +99,8 @@ describe('the terminal story of the local pipeline', () => {
   });
 
   it('prints a dead letter after the failure that put it there, naming the target once', async () => {
-    // GIVEN a route that cannot reach its target (a permanent error)
-    const probe = eventId();
-    await sendDocument(probe);
-    const { route, targetDlq } = await waitFor(() => {
-      try {
-        return documentQueueRoute(probe);
-      } catch {
-        return undefined;
-      }
-    }, 'the routing of the probe');
-    const fault = test.pipeline.faults.add({ service: 'events', operation: 'Deliver', route, errorCode: 'NO_PERMISSIONS', times: 1 });
-    const id = eventId();
-    try {
-      // WHEN a document is sent
-      await sendDocument(id);
-      await waitFor(() => about(id).some((line) => line.includes(`landed in ${targetDlq}`)), 'the dead-letter line');
-    } finally {
-      test.pipeline.faults.remove(fault.id);
-    }
+    // GIVEN a route that cannot reach its target (a permanent error), WHEN a document is sent
+    const { id, targetDlq } = await deadLetteredDocument();
     // THEN the failure comes first, then the dead letter, and the target is named without repeating its kind
     const story = about(id);
     const failed = story.findIndex((line) => line.includes('could not be delivered'));
@@ -114,15 +124,7 @@ describe('the terminal story of the local pipeline', () => {
 
   it('shows a consumer retry wait as the pipeline sleeps it, scaled, with the AWS figure, and the next queue by its handle', async () => {
     // GIVEN the catalog table failing every write: the consumer fails each receive until the message is dead-lettered
-    const probe = eventId();
-    await sendDocument(probe);
-    const { bufferDlq } = await waitFor(() => {
-      try {
-        return documentQueueRoute(probe);
-      } catch {
-        return undefined;
-      }
-    }, 'the routing of the probe');
+    const { bufferDlq } = await documentsRouting();
     const id = eventId();
     const fault = test.pipeline.faults.add({ service: 'dynamodb', operation: 'UpdateItem', table: 'catalog', key: { fileId: `file_${id}` }, errorCode: 'InternalServerError' });
     try {
@@ -162,15 +164,7 @@ describe('the terminal story of the local pipeline', () => {
 
   it('shows an EventBridge retry wait scaled, with the AWS figure', async () => {
     // GIVEN a route whose delivery is throttled once (retryable)
-    const probe = eventId();
-    await sendDocument(probe);
-    const { route } = await waitFor(() => {
-      try {
-        return documentQueueRoute(probe);
-      } catch {
-        return undefined;
-      }
-    }, 'the routing of the probe');
+    const { route } = await documentsRouting();
     const id = eventId();
     const fault = test.pipeline.faults.add({ service: 'events', operation: 'Deliver', route, errorCode: 'THROTTLING', times: 1 });
     try {
@@ -258,33 +252,15 @@ describe('the terminal story of the local pipeline', () => {
 
   it('ops dlq peek --local says how often a dead letter was received in words, never "received 0x"', async () => {
     // GIVEN a dead letter nobody has read yet
-    const probe = eventId();
-    await sendDocument(probe);
-    const { route, targetDlq } = await waitFor(() => {
-      try {
-        return documentQueueRoute(probe);
-      } catch {
-        return undefined;
-      }
-    }, 'the routing of the probe');
-    const fault = test.pipeline.faults.add({ service: 'events', operation: 'Deliver', route, errorCode: 'NO_PERMISSIONS', times: 1 });
-    const id = eventId();
-    try {
-      await sendDocument(id);
-      await waitFor(() => about(id).some((line) => line.includes(`landed in ${targetDlq}`)), 'the dead-letter line');
-    } finally {
-      test.pipeline.faults.remove(fault.id);
-    }
+    const { id, targetDlq } = await deadLetteredDocument();
     // WHEN an operator peeks at the queue
     const out: string[] = [];
-    const saved = process.env[LOCAL_DIR_ENV_VAR];
-    process.env[LOCAL_DIR_ENV_VAR] = test.stateDir;
+    vi.stubEnv(LOCAL_DIR_ENV_VAR, test.stateDir);
     try {
       const code = await runCli(dlqCommands, ['dlq', 'peek', targetDlq, '--local'], { out: (line) => out.push(line), err: (line) => out.push(line), interactive: false });
       expect(code).toBe(0);
     } finally {
-      if (saved === undefined) delete process.env[LOCAL_DIR_ENV_VAR];
-      else process.env[LOCAL_DIR_ENV_VAR] = saved;
+      vi.unstubAllEnvs();
     }
     // THEN the message line counts its receives in words, and carries the whole event id
     const line = out.find((candidate) => candidate.includes(id)) as string;
