@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { extractEvent } from './dead-letters';
 import { startPipeline, type LocalPipeline, type LocalPipelineOptions } from './pipeline';
 import { eventFromPayload, matchingRouteNames } from '../domain/route-samples';
-import { findRoute, targetHandle, targetName, type RouteTarget } from '../route-table';
+import { consumerOf, findRoute, targetHandle, targetName, type RouteTarget } from '../route-table';
 import { idempotencyRecordId } from '../domain/completion-records';
 import { signWebhook, type SignatureScheme } from '../domain/webhook-signature';
 import { samplePayload as fixturePayload } from '../domain/sample-payloads';
@@ -466,7 +466,6 @@ function deployedTargets(pipeline: LocalPipeline): Map<string, DeployedTarget[]>
   return byRoute;
 }
 
-const consumerOf = (spec: RouteTarget): string | undefined => ('consumer' in spec ? spec.consumer : undefined);
 const isOwnWorkflow = (spec: RouteTarget): boolean => spec.kind === 'workflow' && 'workflow' in spec;
 
 /** The review workflow's last state when it completed a review (lib/workflows/review-workflow.ts). */
@@ -656,7 +655,7 @@ export function checkConservation(running: RunningPipeline, deliveries: readonly
       if (!expects(id, ref.route)) problem(`${id}: in ${ref.name}, but not an accepted ${ref.route} event`);
       deadLettered[ref.name] = (deadLettered[ref.name] ?? 0) + 1;
       (deadLetteredIds[ref.name] ??= []).push(id);
-      const handle = `${ref.route}/${ref.target ?? ''}`;
+      const handle = targetHandle(ref.route, ref.target ?? '');
       let perTarget = deadByTarget.get(handle);
       if (perTarget === undefined) deadByTarget.set(handle, (perTarget = new Map()));
       bump(perTarget, id);
