@@ -18,6 +18,7 @@ import { LocalRecoveryLog, localActor } from '../local/recovery-log';
 import { redriveActions } from './recorder-local-sources';
 import { OperationFailed, UsageError, receivedTimes, type CommandIo } from './command';
 import type { PlannedTarget } from './replay-plan';
+import { targetHandle } from '../domain/route-types';
 import { assertWithinRetention, formatDuration } from './time-window';
 
 /** One line per target of a local replay: what its rule took, and what it did not match. */
@@ -31,7 +32,7 @@ function printTargetCounts(io: CommandIo, replay: Pick<LocalReplay, 'targets' | 
 /** The `<route>/<target>` handles of the targets the running pipeline has a rule for. */
 export async function localTargetHandles(): Promise<string[]> {
   const routes = (await localStatus()).routes;
-  return Array.isArray(routes) ? routes.map((rule) => `${String((rule as { route?: unknown }).route)}/${String((rule as { target?: unknown }).target)}`) : [];
+  return Array.isArray(routes) ? routes.map((rule) => targetHandle(String((rule as { route?: unknown }).route), String((rule as { target?: unknown }).target))) : [];
 }
 
 export async function replayLocally(

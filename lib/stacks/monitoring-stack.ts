@@ -300,6 +300,7 @@ export class MonitoringStack extends Stack {
 
     const deployed = chains.flatMap((chain) => chain.targets);
     const label = (target: DeployedTarget) => targetHandle(target.route.name, target.name);
+    const targetDlq = (target: DeployedTarget) => targetDeadLetterQueueName(target.route.name, target.name, 'target-dlq');
     const perRule = (metricName: string) => deployed.map((target) => ruleMetric(metricName, eventBus, target.rule, label(target)));
     facade.monitorCustom({
       alarmFriendlyName: 'rules',
@@ -312,7 +313,7 @@ export class MonitoringStack extends Stack {
           metrics: deployed.map((target) =>
             withAlarm(ruleMetric('FailedInvocations', eventBus, target.rule, label(target)), targetAlarmName(target.route.name, target.name, 'failed-invocations'), {
               ...pageOnRareFailure(
-                `EventBridge gave up delivering events of route ${target.route.name} to target ${target.name} (${TARGET_RETRY_POLICY.retryAttempts} retries over up to ${TARGET_RETRY_POLICY.maxEventAge.toHumanString()}); they went to ${targetDeadLetterQueueName(target.route.name, target.name, 'target-dlq')}. First: ${OPS_COMMAND} dlq peek ${targetDeadLetterQueueName(target.route.name, target.name, 'target-dlq')} to read the error (permissions, deleted target, throttling, an HTTP endpoint answering 4xx/5xx), fix it, then ${OPS_COMMAND} dlq redrive the same queue: it re-delivers to that target alone.`,
+                `EventBridge gave up delivering events of route ${target.route.name} to target ${target.name} (${TARGET_RETRY_POLICY.retryAttempts} retries over up to ${TARGET_RETRY_POLICY.maxEventAge.toHumanString()}); they went to ${targetDlq(target)}. First: ${OPS_COMMAND} dlq peek ${targetDlq(target)} to read the error (permissions, deleted target, throttling, an HTTP endpoint answering 4xx/5xx), fix it, then ${OPS_COMMAND} dlq redrive the same queue: it re-delivers to that target alone.`,
               ),
               threshold: 1,
               comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -325,7 +326,7 @@ export class MonitoringStack extends Stack {
           metrics: deployed.map((target) =>
             withAlarm(ruleMetric('InvocationsFailedToBeSentToDlq', eventBus, target.rule, label(target)), targetAlarmName(target.route.name, target.name, 'dlq-delivery-failed'), {
               ...pageOnRareFailure(
-                `EventBridge could neither deliver events of route ${target.route.name} to target ${target.name} nor put them in ${targetDeadLetterQueueName(target.route.name, target.name, 'target-dlq')}: they now exist only in the archive. First: fix the target DLQ (queue policy, queue deleted), then ${OPS_COMMAND} replay start --from <alarm start> --to <now> --route ${target.route.name} --target ${target.name}.`,
+                `EventBridge could neither deliver events of route ${target.route.name} to target ${target.name} nor put them in ${targetDlq(target)}: they now exist only in the archive. First: fix the target DLQ (queue policy, queue deleted), then ${OPS_COMMAND} replay start --from <alarm start> --to <now> --route ${target.route.name} --target ${target.name}.`,
               ),
               threshold: 1,
               comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
